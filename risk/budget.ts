@@ -1,0 +1,88 @@
+/**
+ * The risk budget: what the control loop commits and what the pre-trade gate enforces.
+ * A budget is immutable once committed; every change is a new version. It is plain JSON so the
+ * same object travels through Temporal payloads, a Postgres JSONB column and the gate's snapshot.
+ */
+import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from './units';
+
+export type RegimeName = string;
+
+/** Limits for one (strategy, asset) pair. Notionals are absolute currency amounts. */
+export interface AssetBudget {
+  readonly strategy: string;
+  readonly asset: string;
+  /** Target weight of capital (signed fraction; negative = short), before leverage is applied. */
+  readonly targetWeight: Fraction;
+  /** Target notional = capital × leverage × targetWeight. */
+  readonly targetNotional: Currency;
+  /** Largest absolute position notional the gate lets this pair hold. */
+  readonly maxPositionNotional: Currency;
+  /** Share of total portfolio risk this pair is budgeted to carry (relative risk contribution). */
+  readonly riskBudget: Fraction;
+  /** Annualized volatility forecast used to size the pair. */
+  readonly forecastVol: AnnualizedVol;
+  /** Reference price the limits were computed at; the gate's price collar is centred on it. */
+  readonly referencePrice: Price;
+}
+
+export interface StrategyBudget {
+  readonly strategy: string;
+  /** Share of portfolio risk allotted to the strategy (sums to 1 across strategies). */
+  readonly riskBudget: Fraction;
+  /** Capital allotted = portfolio capital × leverage × strategy weight. */
+  readonly capital: Currency;
+  readonly maxGrossNotional: Currency;
+  readonly maxNetNotional: Currency;
+}
+
+export interface PortfolioLimits {
+  /** Capital (net asset value) the budget was computed for. */
+  readonly capital: Currency;
+  /** Gross leverage target: gross notional / capital. Below 1, the remainder sits in cash. */
+  readonly grossLeverage: Leverage;
+  readonly maxGrossNotional: Currency;
+  readonly maxNetNotional: Currency;
+  /** Share of capital held in cash (1 − invested share when leverage < 1, else 0). Never renormalized away. */
+  readonly cashWeight: Fraction;
+  /** Largest single order notional. */
+  readonly maxOrderNotional: Currency;
+  /** Largest allowed relative deviation of an order price from the reference price. */
+  readonly priceCollar: Fraction;
+}
+
+export interface RiskBudget {
+  readonly portfolioId: string;
+  /** Data time the budget was computed for (ISO-8601), i.e. the last bar it saw. */
+  readonly asOf: string;
+  readonly regime: RegimeName;
+  readonly volTarget: AnnualizedVol;
+  /** Forecast portfolio volatility at the target weights and leverage, √(wᵀΣw) annualized. */
+  readonly forecastVol: AnnualizedVol;
+  readonly limits: PortfolioLimits;
+  readonly strategies: readonly StrategyBudget[];
+  readonly assets: readonly AssetBudget[];
+  /** Free-form diagnostics from the engine (solver iterations, shrinkage, repairs). */
+  readonly diagnostics: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** A budget as stored: the immutable body plus the version the store assigned. */
+export interface BudgetVersion {
+  readonly portfolioId: string;
+  readonly version: number;
+  readonly committedAt: string;
+  readonly budget: RiskBudget;
+}
+
+/** Does `next` allow more risk than `current` anywhere? Drives the human-approval rule. */
+export function addsRisk(current: RiskBudget | undefined, next: RiskBudget): boolean {
+  if (!current) return true;
+  const eps = 1e-9;
+  if (next.limits.maxGrossNotional > current.limits.maxGrossNotional * (1 + eps)) return true;
+  if (next.limits.maxNetNotional > current.limits.maxNetNotional * (1 + eps)) return true;
+  if (next.limits.maxOrderNotional > current.limits.maxOrderNotional * (1 + eps)) return true;
+  const before = new Map(current.assets.map((a) => [`${a.strategy}\u0000${a.asset}`, a.maxPositionNotional]));
+  return next.assets.some((a) => {
+    const prior = before.get(`${a.strategy}\u0000${a.asset}`);
+    return prior === undefined ? a.maxPositionNotional > 0 : a.maxPositionNotional > prior * (1 + eps);
+  });
+}
