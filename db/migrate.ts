@@ -1,0 +1,69 @@
+/**
+ * Creates the database when missing and applies the versioned SQL migrations in db/migrations with
+ * node-pg-migrate (which takes an advisory lock, so concurrent starters are safe).
+ */
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { importEsm } from '../infra/esm';
+
+
+function migrationsDir(): string {
+  // Compiled code runs from dist/db; the SQL files stay in the source tree.
+  const fromSource = join(__dirname, 'migrations');
+  return __dirname.includes(`${join('dist', 'db')}`) ? join(__dirname, '..', '..', 'db', 'migrations') : fromSource;
+}
+
+export async function ensureDatabase(databaseUrl: string, logger?: Logger): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be alphanumeric/underscore`);
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      logger?.info({ database: name }, 'creating database');
+      await admin.query(`CREATE DATABASE ${name}`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err; // created concurrently by another starter
+      });
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+interface MigrationRunner {
+  runner(options: Record<string, unknown>): Promise<{ name: string }[]>;
+}
+
+export async function migrate(databaseUrl: string, logger?: Logger): Promise<string[]> {
+  const { runner } = await importEsm<MigrationRunner>('node-pg-migrate');
+  const applied = await runner({
+    databaseUrl,
+    dir: migrationsDir(),
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    checkOrder: false,
+    count: Number.POSITIVE_INFINITY,
+    log: (msg: string) => logger?.debug(msg),
+    logger: { debug: () => undefined, info: () => undefined, warn: (m: string) => logger?.warn(m), error: (m: string) => logger?.error(m) },
+  });
+  const names = applied.map((m) => m.name);
+  if (names.length > 0) logger?.info({ migrations: names }, 'applied database migrations');
+  return names;
+}

@@ -1,0 +1,87 @@
+/**
+ * LISTEN on Postgres channels over a dedicated connection that reconnects with capped exponential
+ * backoff. `onConnected` fires after every (re)connect, because notifications sent while we were
+ * disconnected are lost: the subscriber must re-read its state then.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface ListenOptions {
+  readonly databaseUrl: string;
+  readonly channels: readonly string[];
+  onNotification(channel: string, payload: string): void;
+  onConnected(): void | Promise<void>;
+  readonly logger?: Logger;
+  readonly maxBackoffMs?: number;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+  readonly connected: boolean;
+}
+
+export async function listen(options: ListenOptions): Promise<Subscription> {
+  const channelRe = /^[a-z_][a-z0-9_]*$/;
+  for (const c of options.channels) if (!channelRe.test(c)) throw new Error(`invalid channel name "${c}"`);
+  const maxBackoff = options.maxBackoffMs ?? 5_000;
+  let client: pg.Client | undefined;
+  let closed = false;
+  let connected = false;
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: options.databaseUrl, keepAlive: true });
+    c.on('notification', (msg) => {
+      if (msg.payload !== undefined) options.onNotification(msg.channel, msg.payload);
+    });
+    c.on('error', (err) => scheduleReconnect(c, err));
+    c.on('end', () => scheduleReconnect(c, new Error('connection ended')));
+    await c.connect();
+    for (const ch of options.channels) await c.query(`LISTEN ${ch}`);
+    client = c;
+    connected = true;
+    attempt = 0;
+    await options.onConnected();
+  };
+
+  const scheduleReconnect = (c: pg.Client, err: Error): void => {
+    if (closed || c !== client) return;
+    connected = false;
+    client = undefined;
+    c.removeAllListeners();
+    c.end().catch(() => undefined);
+    options.logger?.warn({ err: err.message }, 'notification listener disconnected; reconnecting');
+    retry();
+  };
+
+  const retry = (): void => {
+    const delay = Math.min(maxBackoff, 100 * 2 ** attempt++);
+    retryTimer = setTimeout(() => {
+      connect().catch((err: Error) => {
+        if (closed) return;
+        options.logger?.warn({ err: err.message, delayMs: delay }, 'notification listener reconnect failed');
+        retry();
+      });
+    }, delay);
+  };
+
+  await connect();
+  return {
+    get connected() {
+      return connected;
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      const c = client;
+      client = undefined;
+      connected = false;
+      if (c) {
+        c.removeAllListeners();
+        c.on('error', () => undefined);
+        await c.end().catch(() => undefined);
+      }
+    },
+  };
+}
