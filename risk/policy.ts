@@ -1,0 +1,112 @@
+/**
+ * Regime policy: the pieces of the budget that depend on the regime and on the config rather than on
+ * estimation. Pure functions, shared by the engine, the triggers and the tests.
+ */
+import type { RegimePolicy, RiskConfig, StrategyConfig } from './config';
+import { type Fraction, type Leverage, fraction, leverage } from './units';
+
+/** A strategy as the engine uses it: its assets and its (regime-tilted) share of portfolio risk. */
+export interface ResolvedStrategy {
+  readonly name: string;
+  readonly riskBudget: Fraction;
+  readonly assets: readonly string[];
+}
+
+/** Name of the single strategy used when the config lists none. */
+export const DEFAULT_STRATEGY = 'core';
+
+/**
+ * The strategies to budget: the configured ones, or one "core" strategy holding every asset of the
+ * price table when none are configured. Throws when a configured asset has no price column.
+ */
+export function resolveStrategies(strategies: readonly StrategyConfig[], universe: readonly string[]): StrategyConfig[] {
+  if (strategies.length === 0) return [{ name: DEFAULT_STRATEGY, riskBudget: fraction(1), assets: [...universe] }];
+  for (const s of strategies) {
+    const missing = s.assets.filter((a) => !universe.includes(a));
+    if (missing.length > 0) throw new RangeError(`strategy "${s.name}" lists assets with no prices: ${missing.join(', ')}`);
+  }
+  return [...strategies];
+}
+
+/**
+ * Strategy risk budgets after the regime's tilts: budget × tilt (tilt 1 when not listed), renormalized
+ * to sum to 1. A tilt of 0 switches a strategy off in that regime; all tilts 0 is a config error.
+ */
+export function tiltedBudgets(strategies: readonly StrategyConfig[], policy: RegimePolicy): ResolvedStrategy[] {
+  const raw = strategies.map((s) => s.riskBudget * (policy.strategyTilts[s.name] ?? 1));
+  const total = raw.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new RangeError(`regime "${policy.name}" tilts every strategy budget to zero`);
+  return strategies.map((s, i) => ({ name: s.name, assets: s.assets, riskBudget: fraction(raw[i] / total) }));
+}
+
+/**
+ * Tightest regime cap on gross leverage. `equity_allocation` is the share of capital allowed in risky
+ * assets, so it caps gross exposure alongside `leverage_limit`; the rest is the cash leg.
+ */
+export function regimeLeverageCap(policy: RegimePolicy): { cap: Leverage; by: 'leverage-limit' | 'equity-allocation' } {
+  return policy.equityAllocation < policy.leverageLimit
+    ? { cap: leverage(policy.equityAllocation), by: 'equity-allocation' }
+    : { cap: policy.leverageLimit, by: 'leverage-limit' };
+}
+
+/** Cash share of capital: 1 − gross when gross < 1, else 0 (leverage above 1 is financed, not cash). */
+export const cashWeight = (gross: Leverage): Fraction => fraction(Math.max(0, 1 - gross));
+
+/**
+ * Average off-diagonal correlation implied by a covariance matrix. Assets with zero variance carry no
+ * correlation information and are left out. NaN when fewer than two assets remain.
+ */
+export function averagePairwiseCorrelation(covariance: readonly (readonly number[])[]): number {
+  const n = covariance.length;
+  const sd = covariance.map((row, i) => Math.sqrt(Math.max(row[i], 0)));
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < n; i++) {
+    if (!(sd[i] > 0)) continue;
+    for (let j = i + 1; j < n; j++) {
+      if (!(sd[j] > 0)) continue;
+      sum += covariance[i][j] / (sd[i] * sd[j]);
+      pairs++;
+    }
+  }
+  return pairs === 0 ? Number.NaN : sum / pairs;
+}
+
+export interface CorrelationScaling {
+  readonly averageCorrelation: number;
+  readonly applied: boolean;
+  /** Multiplier on leverage: config.correlation.scale when applied, else 1. */
+  readonly scale: Fraction;
+}
+
+/** Scale risk down when average correlation is strictly above the threshold (diversification is failing). */
+export function correlationScaling(averageCorrelation: number, settings: RiskConfig['correlation']): CorrelationScaling {
+  const applied = averageCorrelation > settings.threshold;
+  return { averageCorrelation, applied, scale: applied ? settings.scale : fraction(1) };
+}
+
+/**
+ * Cap every weight at `maxShare` of the book and give the excess to the uncapped weights in proportion
+ * to their size (repeated until nothing exceeds the cap). When the cap cannot hold a full book
+ * (n × maxShare < 1) the weights end at the cap and sum below 1: the shortfall is left uninvested rather
+ * than forced into a concentrated position. Weights are non-negative book fractions.
+ */
+export function capWeights(w: readonly number[], maxShare: number): { weights: number[]; capped: number } {
+  const out = [...w];
+  const atCap = new Set<number>();
+  for (let round = 0; round < out.length; round++) {
+    const over = out.map((x, i) => (x > maxShare * (1 + 1e-12) ? i : -1)).filter((i) => i >= 0);
+    if (over.length === 0) break;
+    let excess = 0;
+    for (const i of over) {
+      excess += out[i] - maxShare;
+      out[i] = maxShare;
+      atCap.add(i);
+    }
+    const free = out.map((_, i) => i).filter((i) => !atCap.has(i) && out[i] > 0);
+    const freeTotal = free.reduce((s, i) => s + out[i], 0);
+    if (freeTotal <= 0) break;
+    for (const i of free) out[i] += (excess * out[i]) / freeTotal;
+  }
+  return { weights: out, capped: atCap.size };
+}
