@@ -1,0 +1,4 @@
+/** Allocation methods: inverse volatility, risk budgeting (ERC and general budgets), HRP, two-level. */
+export { BudgetError, validateBudgets, equalBudgets, BUDGET_SUM_TOLERANCE } from './budgets';
+export { inverseVolWeights, inverseVarianceWeights } from './inverseVol';
+export { equalRiskContribution, riskBudgetingWeights, type RiskBudgetingOptions, type RiskBudgetingResult } from './riskBudgeting';
