@@ -12,7 +12,14 @@
  *     bull:    {equity_allocation: 1.0, leverage_limit: 1.5, vol_target: 0.12, max_position_share: 0.25}
  *     ...
  *   rebalancing_triggers: {drift_threshold: 0.05, regime_change: true, correlation_spike: 0.75, vol_breach: 1.5}
+ *   covariance: {estimator: ledoit-wolf, ewma_lambda: 0.94, min_observations: 20}
+ *   allocation: {method: erc, tolerance: 1e-10}
+ *   regime_detection: {method: rule, vol_window: 21, states: 4, threshold: 0.6, min_dwell: 3}
+ *   leverage / correlation / strategies / gate / costs / approval: see DEFAULT_CONFIG_DOCUMENT
+ *
+ * `loadRiskConfigText` parses YAML text and validates it; config/ballast.example.yaml documents every key.
  */
+import { parseDocument } from 'yaml';
 import { type AnnualizedVol, type Currency, type Fraction, type Leverage, type Milliseconds, type PeriodsPerYear, annualizedVol, currency, fraction, leverage, milliseconds, periodsPerYear } from './units';
 
 export class ConfigError extends Error {
@@ -51,6 +58,43 @@ export interface RebalancingTriggers {
   readonly correlationSpike: number;
   /** Realized vol above volBreach × target declares a vol breach. */
   readonly volBreach: number;
+  /** Actual exposure or risk above budgetBreach × its limit declares a budget breach (1 = any excess). */
+  readonly budgetBreach: number;
+}
+
+/** Names follow risk/covariance.ts `CovarianceEstimator`. */
+export const COVARIANCE_ESTIMATORS = ['sample', 'pairwise', 'ewma', 'ledoit-wolf', 'ledoit-wolf-cc'] as const;
+export type CovarianceEstimatorName = (typeof COVARIANCE_ESTIMATORS)[number];
+
+export interface CovarianceConfig {
+  readonly estimator: CovarianceEstimatorName;
+  /** EWMA decay per observation (RiskMetrics daily: 0.94); used when estimator = ewma. */
+  readonly ewmaLambda: number;
+  /** Fewest aligned returns a budget may be estimated from; fewer is a DataError. */
+  readonly minObservations: number;
+}
+
+/** Within-strategy allocation: equal risk contribution, inverse volatility, or equal weight. */
+export const ALLOCATION_METHODS = ['erc', 'inverse-vol', 'equal-weight'] as const;
+export type AllocationMethod = (typeof ALLOCATION_METHODS)[number];
+
+export interface AllocationConfig {
+  readonly method: AllocationMethod;
+  /** erc solver target: largest |risk contribution − budget| accepted as converged. */
+  readonly tolerance: number;
+}
+
+export interface RegimeDetectionConfig {
+  readonly method: 'rule' | 'hmm';
+  /** Daily returns in the rule classifier's realized-vol window. */
+  readonly volWindow: number;
+  /** Price below its `trendWindow`-day mean raises the regime to at least `trendAtLeast` (rule only). */
+  readonly trend: { readonly window: number; readonly atLeast: string } | null;
+  /** HMM states K, ordered calm → turbulent; state k maps to the k-th regime, so K = number of regimes. */
+  readonly states: number;
+  /** Hysteresis: probability a challenger regime needs, and consecutive observations before switching. */
+  readonly threshold: number;
+  readonly minDwell: number;
 }
 
 export interface RiskConfig {
@@ -71,6 +115,13 @@ export interface RiskConfig {
   readonly strategies: readonly StrategyConfig[];
   readonly maxOrderShare: Fraction;
   readonly priceCollar: Fraction;
+  /** Position and exposure limits sit this factor above their targets (1.1 = 10 % headroom for drift). */
+  readonly limitHeadroom: number;
+  /** Estimated round-trip-free, one-way transaction cost per traded notional, in basis points. */
+  readonly transactionCostBps: number;
+  readonly covariance: CovarianceConfig;
+  readonly allocation: AllocationConfig;
+  readonly regimeDetection: RegimeDetectionConfig;
   readonly approvalTimeout: Milliseconds;
 }
 
@@ -86,11 +137,22 @@ export const DEFAULT_CONFIG_DOCUMENT = {
       bear: { equity_allocation: 0.7, leverage_limit: 1.0, vol_target: 0.08, max_position_share: 0.25, max_vol: 0.36 },
       crisis: { equity_allocation: 0.4, leverage_limit: 0.6, vol_target: 0.05, max_position_share: 0.2, max_vol: null },
     },
-    rebalancing_triggers: { drift_threshold: 0.05, regime_change: true, regime_change_cooldown: '1d', correlation_spike: 0.75, vol_breach: 1.5 },
+    rebalancing_triggers: {
+      drift_threshold: 0.05,
+      regime_change: true,
+      regime_change_cooldown: '1d',
+      correlation_spike: 0.75,
+      vol_breach: 1.5,
+      budget_breach: 1.0,
+    },
     leverage: { floor: 0, cap: 2, max_step: 1, smoothing: 0 },
     correlation: { threshold: 0.75, scale: 0.8 },
     strategies: [],
-    gate: { max_order_share: 0.05, price_collar: 0.1 },
+    gate: { max_order_share: 0.05, price_collar: 0.1, limit_headroom: 1.1 },
+    costs: { transaction_bps: 5 },
+    covariance: { estimator: 'ledoit-wolf', ewma_lambda: 0.94, min_observations: 20 },
+    allocation: { method: 'erc', tolerance: 1e-10 },
+    regime_detection: { method: 'rule', vol_window: 21, trend_window: null, trend_at_least: null, states: null, threshold: 0.6, min_dwell: 3 },
     approval: { timeout: '1h' },
   },
 } as const;
@@ -102,27 +164,30 @@ export function parseRiskConfig(document: unknown): RiskConfig {
   checkKnownKeys(root, ['risk_budgeting'], '');
   const rb = asObject(root.risk_budgeting ?? {}, 'risk_budgeting');
   const d = DEFAULT_CONFIG_DOCUMENT.risk_budgeting;
-  const k = (s: string) => `risk_budgeting.${s}`;
   checkKnownKeys(rb, Object.keys(d), 'risk_budgeting');
+  const section = (name: keyof typeof d): Doc => {
+    const o = asObject(rb[name] ?? {}, k(name));
+    checkKnownKeys(o, Object.keys(d[name]), k(name));
+    return o;
+  };
 
   const regimesDoc = asObject(rb.regime_allocations ?? d.regime_allocations, k('regime_allocations'));
   const regimes = Object.entries(regimesDoc).map(([name, v]) => parseRegime(name, v, k(`regime_allocations.${name}`)));
   if (regimes.length === 0) throw new ConfigError(k('regime_allocations'), 'at least one regime is required');
+  checkRegimeOrder(regimes);
 
-  const trig = asObject(rb.rebalancing_triggers ?? {}, k('rebalancing_triggers'));
-  checkKnownKeys(trig, Object.keys(d.rebalancing_triggers), k('rebalancing_triggers'));
-  const lev = asObject(rb.leverage ?? {}, k('leverage'));
-  checkKnownKeys(lev, Object.keys(d.leverage), k('leverage'));
-  const corr = asObject(rb.correlation ?? {}, k('correlation'));
-  checkKnownKeys(corr, Object.keys(d.correlation), k('correlation'));
-  const gate = asObject(rb.gate ?? {}, k('gate'));
-  checkKnownKeys(gate, Object.keys(d.gate), k('gate'));
-  const approval = asObject(rb.approval ?? {}, k('approval'));
-  checkKnownKeys(approval, Object.keys(d.approval), k('approval'));
-
+  const lev = section('leverage');
   const leverageFloor = leverage(num(lev.floor ?? d.leverage.floor, k('leverage.floor'), 0));
   const leverageCap = leverage(num(lev.cap ?? d.leverage.cap, k('leverage.cap'), 0));
   if (leverageCap < leverageFloor) throw new ConfigError(k('leverage.cap'), `must be >= leverage.floor (${leverageFloor})`);
+  checkFloorBelowRegimeCaps(leverageFloor, regimes);
+
+  const strategies = parseStrategies(rb.strategies ?? d.strategies, k('strategies'));
+  checkTilts(regimes, strategies);
+  const corr = section('correlation');
+  const gate = section('gate');
+  const costs = section('costs');
+  const approval = section('approval');
 
   return {
     monitoringInterval: duration(rb.monitoring_interval ?? d.monitoring_interval, k('monitoring_interval')),
@@ -130,13 +195,7 @@ export function parseRiskConfig(document: unknown): RiskConfig {
     periodsPerYear: periodsPerYear(int(rb.periods_per_year ?? d.periods_per_year, k('periods_per_year'), 1)),
     lookbackDays: int(rb.lookback_days ?? d.lookback_days, k('lookback_days'), 2),
     regimes,
-    triggers: {
-      driftThreshold: fraction(num(trig.drift_threshold ?? d.rebalancing_triggers.drift_threshold, k('rebalancing_triggers.drift_threshold'), 0, 1)),
-      regimeChange: bool(trig.regime_change ?? d.rebalancing_triggers.regime_change, k('rebalancing_triggers.regime_change')),
-      regimeChangeCooldown: duration(trig.regime_change_cooldown ?? d.rebalancing_triggers.regime_change_cooldown, k('rebalancing_triggers.regime_change_cooldown')),
-      correlationSpike: num(trig.correlation_spike ?? d.rebalancing_triggers.correlation_spike, k('rebalancing_triggers.correlation_spike'), -1, 1),
-      volBreach: num(trig.vol_breach ?? d.rebalancing_triggers.vol_breach, k('rebalancing_triggers.vol_breach'), 1),
-    },
+    triggers: parseTriggers(section('rebalancing_triggers')),
     leverageFloor,
     leverageCap,
     maxLeverageStep: leverage(num(lev.max_step ?? d.leverage.max_step, k('leverage.max_step'), Number.MIN_VALUE)),
@@ -145,14 +204,122 @@ export function parseRiskConfig(document: unknown): RiskConfig {
       threshold: num(corr.threshold ?? d.correlation.threshold, k('correlation.threshold'), -1, 1),
       scale: fraction(num(corr.scale ?? d.correlation.scale, k('correlation.scale'), 0, 1)),
     },
-    strategies: parseStrategies(rb.strategies ?? d.strategies, k('strategies')),
+    strategies,
     maxOrderShare: fraction(num(gate.max_order_share ?? d.gate.max_order_share, k('gate.max_order_share'), Number.MIN_VALUE, 1)),
     priceCollar: fraction(num(gate.price_collar ?? d.gate.price_collar, k('gate.price_collar'), Number.MIN_VALUE, 1)),
+    limitHeadroom: num(gate.limit_headroom ?? d.gate.limit_headroom, k('gate.limit_headroom'), 1, 10),
+    transactionCostBps: num(costs.transaction_bps ?? d.costs.transaction_bps, k('costs.transaction_bps'), 0, 10_000),
+    covariance: parseCovariance(section('covariance')),
+    allocation: parseAllocation(section('allocation')),
+    regimeDetection: parseRegimeDetection(section('regime_detection'), regimes),
     approvalTimeout: duration(approval.timeout ?? d.approval.timeout, k('approval.timeout')),
   };
 }
 
+/**
+ * Parses YAML text and validates it. Pure: no file access. YAML syntax errors and duplicate keys
+ * become a ConfigError with the line number; an empty document gives the defaults.
+ */
+export function loadRiskConfigText(yamlText: string): RiskConfig {
+  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true });
+  const error = doc.errors[0];
+  if (error) {
+    const line = error.linePos?.[0]?.line;
+    const message = error.message.split('\n')[0];
+    throw new ConfigError('(yaml)', line === undefined ? message : `line ${line}: ${message}`);
+  }
+  return parseRiskConfig(doc.toJS({ maxAliasCount: 100 }));
+}
+
 export const defaultRiskConfig = (): RiskConfig => parseRiskConfig(DEFAULT_CONFIG_DOCUMENT);
+
+const k = (s: string): string => `risk_budgeting.${s}`;
+
+function parseTriggers(trig: Doc): RebalancingTriggers {
+  const d = DEFAULT_CONFIG_DOCUMENT.risk_budgeting.rebalancing_triggers;
+  const key = (s: string) => k(`rebalancing_triggers.${s}`);
+  return {
+    driftThreshold: fraction(num(trig.drift_threshold ?? d.drift_threshold, key('drift_threshold'), 0, 1)),
+    regimeChange: bool(trig.regime_change ?? d.regime_change, key('regime_change')),
+    regimeChangeCooldown: duration(trig.regime_change_cooldown ?? d.regime_change_cooldown, key('regime_change_cooldown')),
+    correlationSpike: num(trig.correlation_spike ?? d.correlation_spike, key('correlation_spike'), -1, 1),
+    volBreach: num(trig.vol_breach ?? d.vol_breach, key('vol_breach'), 1),
+    budgetBreach: num(trig.budget_breach ?? d.budget_breach, key('budget_breach'), 1),
+  };
+}
+
+function parseCovariance(o: Doc): CovarianceConfig {
+  const d = DEFAULT_CONFIG_DOCUMENT.risk_budgeting.covariance;
+  return {
+    estimator: oneOf(o.estimator ?? d.estimator, COVARIANCE_ESTIMATORS, k('covariance.estimator')),
+    // λ = 1 would weight the oldest return like the newest and λ ≤ 0 is meaningless.
+    ewmaLambda: openInterval(num(o.ewma_lambda ?? d.ewma_lambda, k('covariance.ewma_lambda')), 0, 1, k('covariance.ewma_lambda')),
+    minObservations: int(o.min_observations ?? d.min_observations, k('covariance.min_observations'), 2),
+  };
+}
+
+function parseAllocation(o: Doc): AllocationConfig {
+  const d = DEFAULT_CONFIG_DOCUMENT.risk_budgeting.allocation;
+  return {
+    method: oneOf(o.method ?? d.method, ALLOCATION_METHODS, k('allocation.method')),
+    tolerance: openInterval(num(o.tolerance ?? d.tolerance, k('allocation.tolerance')), 0, 1, k('allocation.tolerance')),
+  };
+}
+
+function parseRegimeDetection(o: Doc, regimes: readonly RegimePolicy[]): RegimeDetectionConfig {
+  const d = DEFAULT_CONFIG_DOCUMENT.risk_budgeting.regime_detection;
+  const key = (s: string) => k(`regime_detection.${s}`);
+  const names = regimes.map((r) => r.name);
+  const trendWindow = o.trend_window ?? d.trend_window;
+  const trendAtLeast = o.trend_at_least ?? d.trend_at_least;
+  if ((trendWindow === null) !== (trendAtLeast === null)) {
+    throw new ConfigError(key(trendWindow === null ? 'trend_window' : 'trend_at_least'), 'trend_window and trend_at_least must be set together');
+  }
+  const states = o.states ?? d.states ?? regimes.length;
+  if (int(states, key('states'), 2) !== regimes.length) {
+    throw new ConfigError(key('states'), `must equal the number of regimes (${regimes.length}): HMM state k maps to the k-th regime`);
+  }
+  return {
+    method: oneOf(o.method ?? d.method, ['rule', 'hmm'] as const, key('method')),
+    volWindow: int(o.vol_window ?? d.vol_window, key('vol_window'), 2),
+    trend: trendWindow === null ? null : { window: int(trendWindow, key('trend_window'), 2), atLeast: oneOf(trendAtLeast, names, key('trend_at_least')) },
+    states: regimes.length,
+    threshold: num(o.threshold ?? d.threshold, key('threshold'), Number.MIN_VALUE, 1),
+    minDwell: int(o.min_dwell ?? d.min_dwell, key('min_dwell'), 1),
+  };
+}
+
+/** The rule classifier picks the first regime whose max_vol covers realized vol, so max_vol must not decrease. */
+function checkRegimeOrder(regimes: readonly RegimePolicy[]): void {
+  for (let i = 1; i < regimes.length; i++) {
+    if (regimes[i].maxVol < regimes[i - 1].maxVol) {
+      throw new ConfigError(
+        k(`regime_allocations.${regimes[i].name}.max_vol`),
+        `regimes are ordered calm → turbulent, so max_vol must not decrease (${regimes[i - 1].name} has ${regimes[i - 1].maxVol})`,
+      );
+    }
+  }
+}
+
+/** A floor above a regime's cap could never be met; say so at load time rather than budget time. */
+function checkFloorBelowRegimeCaps(floor: Leverage, regimes: readonly RegimePolicy[]): void {
+  for (const r of regimes) {
+    const cap = Math.min(r.leverageLimit, r.equityAllocation);
+    if (floor > cap) throw new ConfigError(k('leverage.floor'), `${floor} is above regime "${r.name}"'s cap ${cap} (min of leverage_limit and equity_allocation)`);
+  }
+}
+
+function checkTilts(regimes: readonly RegimePolicy[], strategies: readonly StrategyConfig[]): void {
+  const names = strategies.length > 0 ? strategies.map((s) => s.name) : ['core'];
+  for (const r of regimes) {
+    for (const s of Object.keys(r.strategyTilts)) {
+      if (!names.includes(s)) throw new ConfigError(k(`regime_allocations.${r.name}.strategy_tilts.${s}`), `no strategy named "${s}" (have: ${names.join(', ')})`);
+    }
+    if (Object.keys(r.strategyTilts).length > 0 && names.every((s) => (r.strategyTilts[s] ?? 1) === 0)) {
+      throw new ConfigError(k(`regime_allocations.${r.name}.strategy_tilts`), 'tilts switch every strategy off');
+    }
+  }
+}
 
 /** Regime policy by name; throws when the name is not configured. */
 export function regimePolicy(config: RiskConfig, name: string): RegimePolicy {
@@ -189,6 +356,8 @@ function parseStrategies(value: unknown, key: string): StrategyConfig[] {
     }
     return { name, riskBudget: fraction(num(o.budget, `${key}[${i}].budget`, Number.MIN_VALUE, 1)), assets: assets as string[] };
   });
+  const dupe = strategies.find((s, i) => strategies.findIndex((t) => t.name === s.name) !== i);
+  if (dupe) throw new ConfigError(key, `duplicate strategy name "${dupe.name}"`);
   if (strategies.length > 0) {
     const total = strategies.reduce((s, x) => s + x.riskBudget, 0);
     if (Math.abs(total - 1) > 1e-9) throw new ConfigError(key, `strategy budgets must sum to 1, got ${total}`);
@@ -217,6 +386,18 @@ function required(o: Doc, name: string, key: string): unknown {
 function num(value: unknown, key: string, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(key, `must be a finite number, got ${JSON.stringify(value)}`);
   if (value < min || value > max) throw new ConfigError(key, `must be in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], key: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(key, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function openInterval(value: number, lo: number, hi: number, key: string): number {
+  if (!(value > lo && value < hi)) throw new ConfigError(key, `must be strictly between ${lo} and ${hi}, got ${value}`);
   return value;
 }
 

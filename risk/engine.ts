@@ -2,18 +2,27 @@
  * The budget engine: prices + regime + config → the RiskBudget the control loop commits and the gate
  * enforces. Pure and deterministic (no clock, no I/O); the same inputs always give the same budget.
  *
- * Pipeline: aligned simple returns → annualized covariance → two-level allocation (strategy risk
- * budgets with the regime's tilts, then assets within each strategy) → position caps → vol targeting
- * (√(wᵀΣw) of the whole book) bounded by regime and global limits, step limit and smoothing →
- * correlation scaling → limits in currency. Gross below 1 leaves an explicit cash leg.
+ * Pipeline:
+ *  1. simple returns on the common calendar (risk/returns.ts), last `lookback_days` of them
+ *  2. covariance with the configured estimator, annualized by `periods_per_year`
+ *  3. two-level allocation: assets within each strategy by the configured method, then strategies so
+ *     that their risk contributions match their (regime-tilted) budgets
+ *  4. position cap: no (strategy, asset) pair above the regime's `max_position_share` of the book
+ *  5. vol targeting on √(wᵀΣw) of the book, bounded by regime/global caps, floor, step, smoothing
+ *  6. correlation awareness: leverage × `correlation.scale` when average correlation > threshold
+ *  7. limits in currency. Gross below 1 leaves an explicit cash leg; book weights are never
+ *     renormalized to absorb it.
  */
-import type { AssetBudget, RiskBudget, StrategyBudget } from './budget';
+import { equalRiskContribution, inverseVolWeights, riskBudgetingWeights } from './allocation';
+import type { AssetBudget, PortfolioLimits, RiskBudget, StrategyBudget } from './budget';
 import { type RegimePolicy, type RiskConfig, regimePolicy } from './config';
-import { averagePairwiseCorrelation, capWeights, cashWeight, correlationScaling, regimeLeverageCap, resolveStrategies, tiltedBudgets, type ResolvedStrategy } from './policy';
-import { alignedReturns, type ReturnMatrix } from './returns';
+import { type CovarianceEstimate, type CovarianceMatrix, type CovarianceSpec, annualizeEstimate, estimateCovariance, subCovariance } from './covariance';
+import { averagePairwiseCorrelation, portfolioVol, riskContributions } from './measures';
+import { type ResolvedStrategy, capWeights, cashWeight, correlationScaling, regimeLeverageCap, resolveStrategies, tiltedBudgets } from './policy';
+import { type ReturnMatrix, alignedReturns, lastObservations, periodReturns } from './returns';
 import { DataError, type PriceTable } from './timeseries';
-import { type Currency, type Leverage, type PeriodsPerYear, annualizedVol, currency, fraction, leverage, price, weights } from './units';
-import { portfolioVol, targetLeverage } from './volTarget';
+import { type AnnualizedVol, type Currency, type Leverage, annualizedVol, currency, fraction, leverage, price, weights } from './units';
+import { type LeverageDecision, targetLeverage } from './volTarget';
 
 export interface BudgetInputs {
   portfolioId: string;
@@ -30,26 +39,19 @@ export interface BudgetInputs {
   previous?: RiskBudget;
 }
 
-/** Fewest returns a covariance is estimated from; below this the estimate is noise. */
-export const MIN_OBSERVATIONS = 20;
+type Diagnostics = Record<string, number | string | boolean>;
+type Annualized = CovarianceMatrix<'annualized'>;
 
-/** Position and exposure limits sit this far above their targets so ordinary drift is not rejected. */
-export const DEFAULT_LIMIT_HEADROOM = 1.1;
-
-type Matrix = number[][];
-
-interface Covariance {
-  readonly assets: readonly string[];
-  /** Annualized covariance. */
-  readonly matrix: Matrix;
-  readonly diagnostics: Record<string, number | string | boolean>;
-}
-
-/** One (strategy, asset) position of the risky book; `weight` is a fraction of the book (Σ = 1). */
+/** One (strategy, asset) position of the risky book; `weight` is a fraction of the book. */
 interface Holding {
   readonly strategy: string;
   readonly asset: string;
   readonly weight: number;
+}
+
+interface Book {
+  readonly holdings: readonly Holding[];
+  readonly diagnostics: Diagnostics;
 }
 
 export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
@@ -58,117 +60,184 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
   const capital = inputs.capital ?? config.capital;
   if (!(capital > 0) || !Number.isFinite(capital)) throw new DataError(`capital must be positive and finite, got ${capital}`);
 
-  const returns = estimationReturns(inputs.prices, config);
-  const cov = sampleCovariance(returns, config.periodsPerYear);
-  const strategies = tiltedBudgets(resolveStrategies(config.strategies, cov.assets), policy);
-  const capped = capWeights(allocateBook(strategies, cov).map((h) => h.weight), policy.maxPositionShare);
-  const holdings = allocateBook(strategies, cov).map((h, i) => ({ ...h, weight: capped.weights[i] }));
-  const assetWeights = aggregateByAsset(holdings, cov.assets);
-  const bookVol = portfolioVol(weights(assetWeights), cov.matrix);
+  const estimate = estimateRisk(inputs.prices, config);
+  const cov = estimate.estimate.covariance;
+  const strategies = survivingStrategies(config, policy, cov.assets);
+  const book = capPositions(allocateBook(strategies, cov, config), policy);
+  const bookWeights = weights(aggregateByAsset(book.holdings, cov.assets));
+  const bookVol = portfolioVol(cov, bookWeights);
   if (!(bookVol > 0)) throw new DataError(`forecast volatility of the book is ${bookVol}: prices do not move over the window`);
 
-  const leverageCap = regimeLeverageCap(policy);
-  const decision = targetLeverage(
-    policy.volTarget,
-    bookVol,
-    {
-      regimeCap: leverageCap.cap,
-      globalFloor: config.leverageFloor,
-      globalCap: config.leverageCap,
-      maxStep: config.maxLeverageStep,
-      smoothing: config.leverageSmoothing,
-    },
-    inputs.previous?.limits.grossLeverage,
-  );
-  const correlation = correlationScaling(averagePairwiseCorrelation(cov.matrix), config.correlation);
-  const gross = leverage(decision.leverage * correlation.scale);
+  const decision = decideLeverage(policy, config, bookVol, inputs.previous);
+  const correlation = correlationScaling(averagePairwiseCorrelation(cov), config.correlation);
+  const bookLeverage = leverage(decision.leverage * correlation.scale);
 
-  const assets = assetBudgets(holdings, cov, gross, capital, inputs.prices, policy);
-  const grossNotional = sum(assets.map((a) => Math.abs(a.targetNotional)));
-  const netNotional = sum(assets.map((a) => a.targetNotional));
-  const maxGross = Math.min(grossNotional * DEFAULT_LIMIT_HEADROOM, capital * Math.min(leverageCap.cap, config.leverageCap));
+  const assets = assetBudgets(book.holdings, cov, bookLeverage, capital, inputs.prices);
+  const limits = portfolioLimits(assets, capital, policy, config);
+  const capped = cappedAssets(assets, limits, policy, config.limitHeadroom);
   return {
     portfolioId: inputs.portfolioId,
     asOf: inputs.asOf,
     regime: policy.name,
     volTarget: policy.volTarget,
-    forecastVol: annualizedVol(bookVol * gross),
-    limits: {
-      capital,
-      grossLeverage: leverage(grossNotional / capital),
-      maxGrossNotional: currency(Math.max(maxGross, grossNotional)),
-      maxNetNotional: currency(Math.min(Math.abs(netNotional) * DEFAULT_LIMIT_HEADROOM, Math.max(maxGross, grossNotional))),
-      cashWeight: cashWeight(leverage(grossNotional / capital)),
-      maxOrderNotional: currency(config.maxOrderShare * capital),
-      priceCollar: config.priceCollar,
-    },
-    strategies: strategyBudgets(strategies, assets, gross, capital),
-    assets,
+    forecastVol: annualizedVol(bookVol * bookLeverage),
+    limits,
+    strategies: strategyBudgets(strategies, capped, limits, config.limitHeadroom),
+    assets: capped,
     diagnostics: {
-      ...cov.diagnostics,
-      observations: returns.dates.length,
+      ...estimate.diagnostics,
+      ...book.diagnostics,
       bookVol,
       rawLeverage: decision.raw,
       clippedLeverage: decision.clipped,
       leverageBound: decision.bound,
-      regimeCapBy: leverageCap.by,
+      regimeCapBy: regimeLeverageCap(policy).by,
       leverageSmoothed: decision.smoothed,
       volTargetLeverage: decision.leverage,
       avgCorrelation: correlation.averageCorrelation,
+      correlationThreshold: config.correlation.threshold,
       correlationScaled: correlation.applied,
       correlationScale: correlation.scale,
-      positionsCapped: capped.capped,
-      uninvestedByPositionCap: 1 - sum(capped.weights),
     },
   };
 }
 
-function estimationReturns(prices: PriceTable, config: RiskConfig): ReturnMatrix {
-  if (prices.dates.length < MIN_OBSERVATIONS + 1) {
-    throw new DataError(`need at least ${MIN_OBSERVATIONS + 1} price rows to budget, got ${prices.dates.length}`);
+// ── estimation ────────────────────────────────────────────────────────────────────────────────
+
+function estimateRisk(prices: PriceTable, config: RiskConfig): { estimate: CovarianceEstimate<'annualized'>; diagnostics: Diagnostics } {
+  const { minObservations } = config.covariance;
+  const spec = covarianceSpec(config);
+  let returns: ReturnMatrix;
+  let dropped: string[] = [];
+  if (spec.estimator === 'pairwise') {
+    returns = lastObservations(periodReturns(prices, 'simple'), config.lookbackDays);
+  } else {
+    const aligned = alignedReturns(prices, { kind: 'simple', minHistory: minObservations + 1, minObservations });
+    returns = lastObservations(aligned.returns, config.lookbackDays);
+    dropped = aligned.dropped.map((d) => d.asset);
   }
-  const window = Math.min(prices.dates.length, config.lookbackDays + 1);
-  const { returns, dropped } = alignedReturns(prices, { kind: 'simple', minHistory: MIN_OBSERVATIONS + 1, minObservations: MIN_OBSERVATIONS });
-  if (dropped.length > 0) throw new DataError(`assets without enough history: ${dropped.map((d) => `${d.asset} (${d.reason})`).join('; ')}`);
-  const start = Math.max(returns.dates.length - (window - 1), 0);
-  return { assets: returns.assets, dates: returns.dates.slice(start), columns: returns.columns.map((c) => c.subarray(start)) };
+  if (returns.dates.length < minObservations) {
+    throw new DataError(`only ${returns.dates.length} returns in the window; the budget needs at least ${minObservations}`);
+  }
+  const estimate = annualizeEstimate(estimateCovariance(returns, spec), config.periodsPerYear);
+  return {
+    estimate,
+    diagnostics: {
+      estimator: estimate.estimator,
+      shrinkage: estimate.shrinkage ?? 0,
+      observations: estimate.observations,
+      covarianceRepaired: estimate.repaired !== null,
+      droppedAssets: dropped.join(','),
+    },
+  };
 }
 
-/** Interim estimator until risk/covariance.ts lands: unbiased sample covariance, annualized. */
-function sampleCovariance(returns: ReturnMatrix, periods: PeriodsPerYear): Covariance {
-  const n = returns.assets.length;
-  const t = returns.dates.length;
-  const means = returns.columns.map((c) => sum(Array.from(c)) / t);
-  const matrix: Matrix = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      let acc = 0;
-      for (let k = 0; k < t; k++) acc += (returns.columns[i][k] - means[i]) * (returns.columns[j][k] - means[j]);
-      matrix[i][j] = matrix[j][i] = (acc / (t - 1)) * periods;
-    }
-  }
-  return { assets: returns.assets, matrix, diagnostics: { estimator: 'sample', shrinkage: 0 } };
+function covarianceSpec(config: RiskConfig): CovarianceSpec {
+  const { estimator, ewmaLambda, minObservations } = config.covariance;
+  if (estimator === 'ewma') return { estimator, lambda: ewmaLambda };
+  if (estimator === 'pairwise') return { estimator, minPeriods: minObservations };
+  return { estimator };
+}
+
+// ── allocation ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Strategies with the regime's tilts, restricted to assets that have a risk estimate. A strategy that
+ * lost every asset (too little history) drops out and the others' budgets are renormalized.
+ */
+function survivingStrategies(config: RiskConfig, policy: RegimePolicy, estimated: readonly string[]): ResolvedStrategy[] {
+  const configured = config.strategies.length > 0 ? config.strategies : resolveStrategies([], estimated);
+  const kept = configured
+    .map((s) => ({ ...s, assets: s.assets.filter((a) => estimated.includes(a)) }))
+    .filter((s) => s.assets.length > 0);
+  if (kept.length === 0) throw new DataError('no configured asset has enough price history to budget');
+  return tiltedBudgets(kept, policy);
 }
 
 /**
- * Two-level allocation. Within a strategy: inverse volatility. Across strategies: weight ∝ risk
- * budget / strategy vol, so each strategy's stand-alone risk matches its budget.
+ * Two levels. Within a strategy, the configured method on the strategy's sub-covariance. Across
+ * strategies, each sleeve is one synthetic asset with covariance WᵀΣW, and the sleeves are weighted so
+ * their risk contributions match the strategy budgets (correlations between sleeves count).
  */
-function allocateBook(strategies: readonly ResolvedStrategy[], cov: Covariance): Holding[] {
+function allocateBook(strategies: readonly ResolvedStrategy[], cov: Annualized, config: RiskConfig): Book {
   const index = new Map(cov.assets.map((a, i) => [a, i]));
   const sleeves = strategies.map((s) => {
     const idx = s.assets.map((a) => index.get(a)!);
-    const inv = idx.map((i) => 1 / Math.sqrt(cov.matrix[i][i]));
-    const total = sum(inv);
-    const w = inv.map((x) => x / total);
-    const sub = idx.map((i) => idx.map((j) => cov.matrix[i][j]));
-    return { strategy: s, w, vol: portfolioVol(weights(w), sub) };
+    return { strategy: s, idx, ...sleeveWeights(subCovariance(cov, idx), config) };
   });
-  const scale = sleeves.map((s) => (s.strategy.riskBudget > 0 ? s.strategy.riskBudget / s.vol : 0));
-  const total = sum(scale);
-  return sleeves.flatMap((s, k) =>
-    s.strategy.assets.map((asset, i) => ({ strategy: s.strategy.name, asset, weight: (scale[k] / total) * s.w[i] })),
-  );
+  const n = cov.assets.length;
+  const m = sleeves.length;
+  const loadings = sleeves.map((s) => {
+    const full = new Array<number>(n).fill(0);
+    s.idx.forEach((i, k) => (full[i] = s.weights[k]));
+    return full;
+  });
+  const sleeveCov: Annualized = { unit: 'annualized', assets: strategies.map((s) => s.name), values: sleeveCovariance(cov, loadings) };
+  const top = m === 1 ? { weights: [1], iterations: 0, error: 0, converged: true } : solved(riskBudgetingWeights(sleeveCov, strategies.map((s) => s.riskBudget), { tolerance: config.allocation.tolerance }));
+  const holdings = sleeves.flatMap((s, k) => s.strategy.assets.map((asset, i) => ({ strategy: s.strategy.name, asset, weight: top.weights[k] * s.weights[i] })));
+  return {
+    holdings,
+    diagnostics: {
+      allocationMethod: config.allocation.method,
+      solverIterations: top.iterations + sum(sleeves.map((s) => s.iterations)),
+      solverError: Math.max(top.error, ...sleeves.map((s) => s.error)),
+      solverConverged: top.converged && sleeves.every((s) => s.converged),
+    },
+  };
+}
+
+interface SleeveWeights {
+  readonly weights: readonly number[];
+  readonly iterations: number;
+  /** Largest |relative risk contribution − budget| (0 for closed-form methods). */
+  readonly error: number;
+  readonly converged: boolean;
+}
+
+function sleeveWeights(cov: Annualized, config: RiskConfig): SleeveWeights {
+  const n = cov.assets.length;
+  switch (config.allocation.method) {
+    case 'erc':
+      return n === 1 ? { weights: [1], iterations: 0, error: 0, converged: true } : solved(equalRiskContribution(cov, { tolerance: config.allocation.tolerance }));
+    case 'inverse-vol':
+      return { weights: inverseVolWeights(cov), iterations: 0, error: 0, converged: true };
+    case 'equal-weight':
+      return { weights: new Array<number>(n).fill(1 / n), iterations: 0, error: 0, converged: true };
+  }
+}
+
+const solved = (r: { weights: readonly number[]; iterations: number; budgetError: number; converged: boolean }): SleeveWeights => ({
+  weights: r.weights,
+  iterations: r.iterations,
+  error: r.budgetError,
+  converged: r.converged,
+});
+
+/** Covariance between sleeves: LΣLᵀ with L the m×n loadings (each sleeve's weights on all assets). */
+function sleeveCovariance(cov: Annualized, loadings: readonly (readonly number[])[]): Float64Array {
+  const n = cov.assets.length;
+  const m = loadings.length;
+  const out = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) {
+    for (let b = a; b < m; b++) {
+      let acc = 0;
+      for (let i = 0; i < n; i++) {
+        if (loadings[a][i] === 0) continue;
+        for (let j = 0; j < n; j++) acc += loadings[a][i] * cov.values[i * n + j] * loadings[b][j];
+      }
+      out[a * m + b] = out[b * m + a] = acc;
+    }
+  }
+  return out;
+}
+
+/** Enforce the regime's max position share on the book (see `capWeights` for what happens to the excess). */
+function capPositions(book: Book, policy: RegimePolicy): Book {
+  const capped = capWeights(book.holdings.map((h) => h.weight), policy.maxPositionShare);
+  return {
+    holdings: book.holdings.map((h, i) => ({ ...h, weight: capped.weights[i] })),
+    diagnostics: { ...book.diagnostics, positionsCapped: capped.capped, uninvestedByPositionCap: Math.max(0, 1 - sum(capped.weights)) },
+  };
 }
 
 function aggregateByAsset(holdings: readonly Holding[], assets: readonly string[]): number[] {
@@ -177,45 +246,89 @@ function aggregateByAsset(holdings: readonly Holding[], assets: readonly string[
   return out;
 }
 
-function assetBudgets(
-  holdings: readonly Holding[],
-  cov: Covariance,
-  gross: Leverage,
-  capital: Currency,
-  prices: PriceTable,
-  policy: RegimePolicy,
-): AssetBudget[] {
-  const book = aggregateByAsset(holdings, cov.assets);
-  const variance = portfolioVol(weights(book), cov.matrix) ** 2;
-  const positionCap = policy.maxPositionShare * gross * capital * DEFAULT_LIMIT_HEADROOM;
+// ── leverage ──────────────────────────────────────────────────────────────────────────────────
+
+function decideLeverage(policy: RegimePolicy, config: RiskConfig, bookVol: AnnualizedVol, previous?: RiskBudget): LeverageDecision {
+  const limits = {
+    regimeCap: regimeLeverageCap(policy).cap,
+    globalFloor: config.leverageFloor,
+    globalCap: config.leverageCap,
+    maxStep: config.maxLeverageStep,
+    smoothing: config.leverageSmoothing,
+  };
+  return targetLeverage(policy.volTarget, bookVol, limits, previous ? previousBookLeverage(previous) : undefined);
+}
+
+/**
+ * The leverage the previous budget applied to its book: its gross leverage divided by the invested
+ * share of its book (below 1 only when position caps left part of the book uninvested).
+ */
+function previousBookLeverage(previous: RiskBudget): Leverage {
+  const invested = sum(previous.assets.map((a) => Math.abs(a.targetWeight)));
+  return leverage(invested > 0 ? previous.limits.grossLeverage / invested : previous.limits.grossLeverage);
+}
+
+// ── limits ────────────────────────────────────────────────────────────────────────────────────
+
+function assetBudgets(holdings: readonly Holding[], cov: Annualized, bookLeverage: Leverage, capital: Currency, prices: PriceTable): AssetBudget[] {
+  const assetWeights = aggregateByAsset(holdings, cov.assets);
+  const rc = riskContributions(cov, weights(assetWeights)).relative;
+  const n = cov.assets.length;
   return holdings.map((h) => {
     const i = cov.assets.indexOf(h.asset);
-    const marginal = sum(cov.matrix[i].map((c, j) => c * book[j]));
-    const targetNotional = capital * gross * h.weight;
+    const targetNotional = capital * bookLeverage * h.weight;
     return {
       strategy: h.strategy,
       asset: h.asset,
       targetWeight: fraction(h.weight),
       targetNotional: currency(targetNotional),
-      maxPositionNotional: currency(Math.min(Math.abs(targetNotional) * DEFAULT_LIMIT_HEADROOM, positionCap)),
-      riskBudget: fraction(variance > 0 ? (h.weight * marginal) / variance : 0),
-      forecastVol: annualizedVol(Math.sqrt(cov.matrix[i][i])),
+      maxPositionNotional: currency(Math.abs(targetNotional)), // headroom and caps applied in cappedAssets
+      // An asset held by several strategies splits its risk contribution in proportion to weight.
+      riskBudget: fraction(assetWeights[i] !== 0 ? (rc[i] * h.weight) / assetWeights[i] : 0),
+      forecastVol: annualizedVol(Math.sqrt(cov.values[i * n + i])),
       referencePrice: price(lastPrice(prices, h.asset)),
     };
   });
 }
 
-function strategyBudgets(strategies: readonly ResolvedStrategy[], assets: readonly AssetBudget[], gross: Leverage, capital: Currency): StrategyBudget[] {
+/**
+ * Portfolio limits: targets plus headroom, never above the hard cap (tightest of the regime cap and the
+ * global cap) and never below the target itself.
+ */
+function portfolioLimits(assets: readonly AssetBudget[], capital: Currency, policy: RegimePolicy, config: RiskConfig): PortfolioLimits {
+  const gross = sum(assets.map((a) => Math.abs(a.targetNotional)));
+  const net = sum(assets.map((a) => a.targetNotional));
+  const hardCap = capital * Math.min(regimeLeverageCap(policy).cap, config.leverageCap);
+  const maxGross = Math.max(gross, Math.min(gross * config.limitHeadroom, hardCap));
+  const grossLeverage = leverage(gross / capital);
+  return {
+    capital,
+    grossLeverage,
+    maxGrossNotional: currency(maxGross),
+    maxNetNotional: currency(Math.min(Math.abs(net) * config.limitHeadroom, maxGross)),
+    cashWeight: cashWeight(grossLeverage),
+    maxOrderNotional: currency(config.maxOrderShare * capital),
+    priceCollar: config.priceCollar,
+  };
+}
+
+/** Position limit: target × headroom, but never above the regime's max position share of the gross limit. */
+function cappedAssets(assets: readonly AssetBudget[], limits: PortfolioLimits, policy: RegimePolicy, headroom: number): AssetBudget[] {
+  const shareCap = policy.maxPositionShare * limits.maxGrossNotional;
+  return assets.map((a) => ({ ...a, maxPositionNotional: currency(Math.min(Math.abs(a.targetNotional) * headroom, Math.max(shareCap, Math.abs(a.targetNotional)))) }));
+}
+
+function strategyBudgets(strategies: readonly ResolvedStrategy[], assets: readonly AssetBudget[], limits: PortfolioLimits, headroom: number): StrategyBudget[] {
   return strategies.map((s) => {
     const mine = assets.filter((a) => a.strategy === s.name);
-    const grossNotional = sum(mine.map((a) => Math.abs(a.targetNotional)));
-    const netNotional = sum(mine.map((a) => a.targetNotional));
+    const gross = sum(mine.map((a) => Math.abs(a.targetNotional)));
+    const net = Math.abs(sum(mine.map((a) => a.targetNotional)));
     return {
       strategy: s.name,
       riskBudget: s.riskBudget,
-      capital: currency(capital * gross * sum(mine.map((a) => a.targetWeight))),
-      maxGrossNotional: currency(grossNotional * DEFAULT_LIMIT_HEADROOM),
-      maxNetNotional: currency(Math.abs(netNotional) * DEFAULT_LIMIT_HEADROOM),
+      capital: currency(gross), // = portfolio capital × leverage × the strategy's share of the book
+      maxGrossNotional: currency(Math.min(gross * headroom, limits.maxGrossNotional)),
+      maxNetNotional: currency(Math.min(net * headroom, limits.maxNetNotional)),
     };
   });
 }

@@ -52,26 +52,6 @@ export function regimeLeverageCap(policy: RegimePolicy): { cap: Leverage; by: 'l
 /** Cash share of capital: 1 − gross when gross < 1, else 0 (leverage above 1 is financed, not cash). */
 export const cashWeight = (gross: Leverage): Fraction => fraction(Math.max(0, 1 - gross));
 
-/**
- * Average off-diagonal correlation implied by a covariance matrix. Assets with zero variance carry no
- * correlation information and are left out. NaN when fewer than two assets remain.
- */
-export function averagePairwiseCorrelation(covariance: readonly (readonly number[])[]): number {
-  const n = covariance.length;
-  const sd = covariance.map((row, i) => Math.sqrt(Math.max(row[i], 0)));
-  let sum = 0;
-  let pairs = 0;
-  for (let i = 0; i < n; i++) {
-    if (!(sd[i] > 0)) continue;
-    for (let j = i + 1; j < n; j++) {
-      if (!(sd[j] > 0)) continue;
-      sum += covariance[i][j] / (sd[i] * sd[j]);
-      pairs++;
-    }
-  }
-  return pairs === 0 ? Number.NaN : sum / pairs;
-}
-
 export interface CorrelationScaling {
   readonly averageCorrelation: number;
   readonly applied: boolean;

@@ -1,7 +1,8 @@
 /**
  * Volatility targeting: scale the risky book so its forecast volatility meets the regime's target,
- * then bound the result. The forecast is the volatility of the whole book, √(wᵀΣw), so
- * diversification between assets counts; an average of single-asset vols would overstate risk.
+ * then bound the result. The forecast must be the volatility of the whole book, √(wᵀΣw)
+ * (risk/measures.ts `portfolioVol`), so diversification counts; an average of single-asset vols
+ * would overstate risk and under-lever.
  *
  * Order of the bounds (each step sees the previous step's output):
  *   1. raw = target vol / forecast vol
@@ -12,8 +13,7 @@
  *      takes effect at once instead of being walked down one step at a time. The floor is not
  *      re-applied: ramping up through the floor is exactly what the step limit is for.
  */
-import type { AnnualizedVol, AnnualizedVariance, Leverage, Weights } from './units';
-import { annualizedVol, leverage } from './units';
+import { type AnnualizedVol, type Leverage, leverage } from './units';
 
 /** Which bound decided the final leverage. */
 export type LeverageBound = 'target' | 'regime-cap' | 'global-cap' | 'global-floor' | 'max-step';
@@ -39,26 +39,6 @@ export interface LeverageDecision {
   /** True when smoothing moved the value (it is not a bound, so it is reported separately). */
   readonly smoothed: boolean;
 }
-
-/** √(wᵀΣw) of an annualized covariance matrix: the book's forecast volatility. */
-export function portfolioVol(w: Weights, covariance: readonly (readonly number[])[]): AnnualizedVol {
-  const n = w.length;
-  if (covariance.length !== n) throw new RangeError(`portfolioVol: ${n} weights but a ${covariance.length}×${covariance.length} covariance`);
-  let variance = 0;
-  for (let i = 0; i < n; i++) {
-    if (w[i] === 0) continue;
-    const row = covariance[i];
-    let acc = 0;
-    for (let j = 0; j < n; j++) acc += row[j] * w[j];
-    variance += w[i] * acc;
-  }
-  // Round-off can leave a tiny negative variance for a near-singular Σ.
-  return annualizedVol(Math.sqrt(Math.max(variance, 0)));
-}
-
-/** Variance form of {@link portfolioVol}, for callers that add variances. */
-export const portfolioVariance = (w: Weights, covariance: readonly (readonly number[])[]): AnnualizedVariance =>
-  (portfolioVol(w, covariance) ** 2) as AnnualizedVariance;
 
 /** The leverage that brings `forecast` to `target`, unbounded. */
 export function rawTargetLeverage(target: AnnualizedVol, forecast: AnnualizedVol): Leverage {
