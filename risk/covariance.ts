@@ -322,6 +322,54 @@ function scale(a: Float64Array, factor: number): void {
   for (let k = 0; k < a.length; k++) a[k] *= factor;
 }
 
+/**
+ * Pairwise-complete Pearson correlation (pandas `DataFrame.corr()`): each ρ_ij uses only the overlap of
+ * i and j for means and standard deviations, so it is not the correlation of the pairwise covariance.
+ * Meant for clustering distances (HRP); not guaranteed positive semi-definite.
+ */
+export function pairwiseCorrelation(returns: ReturnMatrix): Float64Array {
+  const n = returns.assets.length;
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    out[i * n + i] = 1;
+    for (let j = i + 1; j < n; j++) {
+      const rho = pairwiseCorr(returns.columns[i], returns.columns[j]);
+      out[i * n + j] = rho;
+      out[j * n + i] = rho;
+    }
+  }
+  return out;
+}
+
+function pairwiseCorr(a: Float64Array, b: Float64Array): number {
+  let count = 0;
+  let sumA = 0;
+  let sumB = 0;
+  for (let s = 0; s < a.length; s++) {
+    if (Number.isFinite(a[s]) && Number.isFinite(b[s])) {
+      count++;
+      sumA += a[s];
+      sumB += b[s];
+    }
+  }
+  if (count < 2) return Number.NaN;
+  const meanA = sumA / count;
+  const meanB = sumB / count;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let s = 0; s < a.length; s++) {
+    if (Number.isFinite(a[s]) && Number.isFinite(b[s])) {
+      const da = a[s] - meanA;
+      const db = b[s] - meanB;
+      ab += da * db;
+      aa += da * da;
+      bb += db * db;
+    }
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
 function pairwiseCov(a: Float64Array, b: Float64Array): { value: number; overlap: number } {
   let count = 0;
   let sumA = 0;
