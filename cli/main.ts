@@ -46,5 +46,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function load(name: string): Promise<Command> {
-  return (await import(join(commandsDir, name))) as Command;
+  // Native import() (module node16 keeps it) needs the file's extension: .js in dist/, .ts under ts-jest.
+  const file = readdirSync(commandsDir).find((f) => f === `${name}.js` || f === `${name}.ts`) ?? name;
+  return (await import(join(commandsDir, file))) as Command;
 }
