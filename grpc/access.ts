@@ -1,0 +1,55 @@
+/**
+ * Who may do what. A caller's identity is the CN of its verified client certificate (mTLS), falling
+ * back to its first DNS SAN. Without a policy the gate is open (development); with one, unknown or
+ * unauthenticated callers are refused, and control RPCs need `control: true`.
+ */
+import type * as grpc from '@grpc/grpc-js';
+
+export interface Grant {
+  /** Portfolio ids this identity may trade, or ['*']. */
+  readonly portfolios: readonly string[];
+  /** Strategies this identity may trade, or ['*']. */
+  readonly strategies: readonly string[];
+  /** May call control RPCs (TriggerRebalance). */
+  readonly control?: boolean;
+}
+
+export type AccessPolicy = Readonly<Record<string, Grant>>;
+
+export interface Caller {
+  /** Verified identity, or undefined when the connection carries no client certificate. */
+  readonly identity: string | undefined;
+  /** What the audit trail records: identity, else an unverified label and the peer address. */
+  readonly label: string;
+}
+
+export function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  const cn = cert?.subject?.CN;
+  const san = cert?.subjectaltname?.split(',').map((s) => s.trim()).find((s) => s.startsWith('DNS:'))?.slice(4);
+  const identity = (Array.isArray(cn) ? cn[0] : cn) || san || undefined;
+  if (identity) return { identity, label: identity };
+  const claimed = call.metadata.get('x-ballast-caller')[0];
+  const claim = typeof claimed === 'string' ? claimed.slice(0, 64) : '';
+  return { identity: undefined, label: claim ? `unverified:${claim}` : `peer:${call.getPeer()}` };
+}
+
+const allows = (list: readonly string[], value: string): boolean => list.includes('*') || list.includes(value);
+
+/** Undefined when allowed, else the reason for PERMISSION_DENIED. */
+export function denyTrade(policy: AccessPolicy | undefined, caller: Caller, portfolioId: string, strategy: string): string | undefined {
+  if (!policy) return undefined;
+  const grant = caller.identity ? policy[caller.identity] : undefined;
+  if (!grant) return `caller ${caller.label} is not authorized`;
+  if (!allows(grant.portfolios, portfolioId)) return `caller ${caller.label} may not trade portfolio "${portfolioId}"`;
+  if (strategy !== '' && !allows(grant.strategies, strategy)) return `caller ${caller.label} may not trade strategy "${strategy}"`;
+  return undefined;
+}
+
+export function denyControl(policy: AccessPolicy | undefined, caller: Caller, portfolioId: string): string | undefined {
+  if (!policy) return undefined;
+  const grant = caller.identity ? policy[caller.identity] : undefined;
+  if (!grant?.control) return `caller ${caller.label} is not authorized for control operations`;
+  if (!allows(grant.portfolios, portfolioId)) return `caller ${caller.label} may not control portfolio "${portfolioId}"`;
+  return undefined;
+}

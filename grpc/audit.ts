@@ -1,0 +1,49 @@
+/** Decision audit rows and their batched multi-row insert (one statement per batch via unnest). */
+import type pg from 'pg';
+
+export interface DecisionRecord {
+  readonly decidedAtMs: number;
+  readonly rpc: 'EvaluateTrade' | 'SizePosition';
+  readonly caller: string;
+  readonly portfolioId: string;
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly side: string;
+  readonly quantity: number;
+  readonly price: number;
+  readonly clientOrderId: string;
+  readonly decision: 'APPROVE' | 'DENY' | 'SIZE';
+  readonly approvedQuantity: number;
+  readonly reasons: readonly string[];
+  readonly detail: string;
+  readonly budgetVersion: number;
+  readonly tradingState: string;
+  readonly latencyUs: number;
+}
+
+const COLUMNS = [
+  ['decided_at', 'timestamptz'], ['replica', 'text'], ['rpc', 'text'], ['caller', 'text'], ['portfolio_id', 'text'],
+  ['strategy', 'text'], ['instrument', 'text'], ['side', 'text'], ['quantity', 'float8'], ['price', 'float8'],
+  ['client_order_id', 'text'], ['decision', 'text'], ['approved_quantity', 'float8'], ['reasons', 'text'],
+  ['detail', 'text'], ['budget_version', 'int4'], ['trading_state', 'text'], ['latency_us', 'int4'],
+] as const;
+
+// reasons travel as one comma-joined text per row (unnest cannot take a ragged 2-D array).
+const INSERT_SQL = `INSERT INTO gate_decisions (${COLUMNS.map(([c]) => c).join(', ')})
+  SELECT ${COLUMNS.map(([c]) => (c === 'reasons' ? "COALESCE(string_to_array(NULLIF(reasons, ''), ','), '{}')" : c)).join(', ')}
+  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS.map(([c]) => c).join(', ')})`;
+
+export function auditWriter(pool: pg.Pool, replica: string): (rows: readonly DecisionRecord[]) => Promise<void> {
+  return async (rows) => {
+    const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
+    rows.forEach((r, i) => {
+      const values = [
+        new Date(r.decidedAtMs).toISOString(), replica, r.rpc, r.caller, r.portfolioId, r.strategy, r.instrument, r.side,
+        r.quantity, r.price, r.clientOrderId, r.decision, r.approvedQuantity, r.reasons.join(','), r.detail,
+        r.budgetVersion, r.tradingState, r.latencyUs,
+      ];
+      values.forEach((v, c) => (cols[c][i] = v));
+    });
+    await pool.query(INSERT_SQL, cols);
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * The pre-trade checks: a pure function of (order, snapshot, exposures, clock, policy). No I/O.
+ *
+ * Every check maps to exactly one reason code. Checks split in two kinds:
+ * - hard checks (unknown ids, invalid numbers, collar, halt, duplicate id, restricted instrument):
+ *   no smaller order would pass, so SizePosition answers 0;
+ * - capacity checks (order notional, position, strategy, gross, net, reduce-only): each yields the
+ *   largest quantity it allows, so SizePosition trims to the smallest of them and names that limit.
+ *
+ * Post-trade limits use the worst case over open reservations (see exposures.ts) and never block an
+ * order that does not make a measure worse: when a budget shrinks below current exposure, orders that
+ * reduce the breach still pass (limit used = max(limit, current exposure)).
+ */
+import type { Aggregate, ExposureBook, PairExposure, Side } from './exposures';
+import { activeOverride, type PortfolioSnapshot, TRADING_STATE_SEVERITY, type TradingState } from './snapshot';
+
+export type Reason =
+  | 'UNKNOWN_PORTFOLIO'
+  | 'NO_BUDGET'
+  | 'UNKNOWN_STRATEGY'
+  | 'UNKNOWN_INSTRUMENT'
+  | 'INVALID_QUANTITY'
+  | 'INVALID_PRICE'
+  | 'MAX_ORDER_NOTIONAL'
+  | 'PRICE_COLLAR'
+  | 'POSITION_LIMIT'
+  | 'STRATEGY_BUDGET'
+  | 'GROSS_EXPOSURE'
+  | 'NET_EXPOSURE'
+  | 'TRADING_HALTED'
+  | 'REDUCE_ONLY'
+  | 'DUPLICATE_CLIENT_ORDER_ID'
+  | 'RESTRICTED_INSTRUMENT'
+  | 'BUDGET_STALE';
+
+export interface OrderRequest {
+  readonly portfolioId: string;
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly price: number;
+  /** Empty when sizing without an order id. */
+  readonly clientOrderId: string;
+}
+
+export interface CheckPolicy {
+  /** Budget age up to which trading is normal. */
+  readonly staleReduceAfterMs: number;
+  /** Budget age after which the portfolio is halted; between the two it is reduce-only. */
+  readonly staleHaltAfterMs: number;
+  readonly restrictedInstruments: ReadonlySet<string>;
+}
+
+export interface CheckContext {
+  /** Latest snapshot, or undefined when the portfolio has no committed budget. */
+  readonly snapshot: PortfolioSnapshot | undefined;
+  /** Whether the portfolio exists at all (distinguishes UNKNOWN_PORTFOLIO from NO_BUDGET). */
+  readonly portfolioKnown: boolean;
+  readonly book: ExposureBook | undefined;
+  readonly nowMs: number;
+  readonly policy: CheckPolicy;
+}
+
+export interface Assessment {
+  readonly version: number;
+  readonly state: TradingState;
+  /** Reasons no positive quantity could pass. */
+  readonly hard: readonly Reason[];
+  /** Capacity checks: the largest quantity each allows (≥ 0), in check order. */
+  readonly capacity: ReadonlyArray<{ readonly reason: Reason; readonly maxQuantity: number; readonly detail: string }>;
+  readonly details: readonly string[];
+}
+
+export interface Evaluation {
+  readonly approved: boolean;
+  readonly reasons: readonly Reason[];
+  readonly detail: string;
+  readonly version: number;
+  readonly state: TradingState;
+}
+
+export interface Sizing {
+  readonly quantity: number;
+  /** The limit that bound the size, undefined when the requested quantity fits. */
+  readonly binding: Reason | undefined;
+  readonly detail: string;
+  readonly version: number;
+  readonly state: TradingState;
+}
+
+/** Relative tolerance so that a size returned by SizePosition is approved by EvaluateTrade. */
+const TOLERANCE = 1e-9;
+
+export function evaluateOrder(order: OrderRequest, ctx: CheckContext): Evaluation {
+  const a = assess(order, ctx);
+  const reasons = [...a.hard];
+  const details = [...a.details];
+  for (const c of a.capacity) {
+    if (order.quantity > c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE) {
+      reasons.push(c.reason);
+      details.push(c.detail);
+    }
+  }
+  return { approved: reasons.length === 0, reasons, detail: details.join('; '), version: a.version, state: a.state };
+}
+
+export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
+  const a = assess(order, ctx);
+  if (a.hard.length > 0) return { quantity: 0, binding: a.hard[0], detail: a.details.join('; '), version: a.version, state: a.state };
+  let quantity = order.quantity;
+  let binding: Reason | undefined;
+  let detail = '';
+  for (const c of a.capacity) {
+    if (c.maxQuantity < quantity) {
+      quantity = c.maxQuantity;
+      binding = c.reason;
+      detail = c.detail;
+    }
+  }
+  return { quantity: Math.max(0, quantity), binding, detail, version: a.version, state: a.state };
+}
+
+/** Effective trading state: the stricter of the operator's state and what budget staleness implies. */
+export function effectiveState(snapshot: PortfolioSnapshot, nowMs: number, policy: CheckPolicy): { state: TradingState; stale: boolean } {
+  const age = nowMs - snapshot.committedAtMs;
+  const staleState: TradingState = age > policy.staleHaltAfterMs ? 'HALTED' : age > policy.staleReduceAfterMs ? 'REDUCING' : 'ACTIVE';
+  const stale = TRADING_STATE_SEVERITY[staleState] > TRADING_STATE_SEVERITY[snapshot.tradingState];
+  return { state: stale ? staleState : snapshot.tradingState, stale };
+}
+
+function assess(order: OrderRequest, ctx: CheckContext): Assessment {
+  const { snapshot } = ctx;
+  if (!snapshot) {
+    const reason: Reason = ctx.portfolioKnown ? 'NO_BUDGET' : 'UNKNOWN_PORTFOLIO';
+    const detail = ctx.portfolioKnown
+      ? `portfolio "${order.portfolioId}" has no committed budget`
+      : `unknown portfolio "${order.portfolioId}"`;
+    return { version: 0, state: 'HALTED', hard: [reason], capacity: [], details: [detail] };
+  }
+  const hard: Reason[] = [];
+  const details: string[] = [];
+  const deny = (reason: Reason, detail: string): void => {
+    hard.push(reason);
+    details.push(detail);
+  };
+  const { state, stale } = effectiveState(snapshot, ctx.nowMs, ctx.policy);
+  const base = { version: snapshot.version, state };
+
+  const strategy = snapshot.strategies.get(order.strategy);
+  if (!strategy) deny('UNKNOWN_STRATEGY', `strategy "${order.strategy}" is not in budget v${snapshot.version}`);
+  const pair = snapshot.pairs.get(`${order.strategy}\u0000${order.instrument}`);
+  if (strategy && !(pair && pair.referencePrice > 0)) {
+    deny('UNKNOWN_INSTRUMENT', `instrument "${order.instrument}" is not budgeted for strategy "${order.strategy}"`);
+  }
+  if (!(order.quantity > 0 && Number.isFinite(order.quantity))) deny('INVALID_QUANTITY', `quantity must be finite and positive, got ${order.quantity}`);
+  if (!(order.price > 0 && Number.isFinite(order.price))) deny('INVALID_PRICE', `price must be finite and positive, got ${order.price}`);
+  if (ctx.policy.restrictedInstruments.has(order.instrument)) deny('RESTRICTED_INSTRUMENT', `instrument "${order.instrument}" is restricted`);
+  if (order.clientOrderId !== '' && ctx.book?.hasOrderId(order.clientOrderId)) {
+    deny('DUPLICATE_CLIENT_ORDER_ID', `client order id "${order.clientOrderId}" was already used`);
+  }
+  if (state === 'HALTED') {
+    deny(stale ? 'BUDGET_STALE' : 'TRADING_HALTED', stale ? `budget v${snapshot.version} is too old: trading halted` : 'portfolio trading is halted');
+  }
+  if (!strategy || !pair || !(pair.referencePrice > 0)) return { ...base, hard, capacity: [], details };
+  if (order.price > 0 && Number.isFinite(order.price)) {
+    const collar = snapshot.budget.limits.priceCollar;
+    const deviation = Math.abs(order.price / pair.referencePrice - 1);
+    if (deviation > collar) {
+      deny('PRICE_COLLAR', `price ${order.price} is ${(deviation * 100).toFixed(2)}% from reference ${pair.referencePrice} (collar ${(collar * 100).toFixed(2)}%)`);
+    }
+  }
+  if (hard.length > 0) return { ...base, hard, capacity: [], details };
+  return { ...base, hard, capacity: capacityChecks(order, ctx, snapshot, pair.referencePrice, state, stale), details };
+}
+
+/**
+ * Largest quantity each capacity limit allows. Exposures are mirrored for a SELL (signs flipped) so
+ * every limit reads "|a + q·r| ≤ C" for q ≥ 0, whose largest solution is (C − a) / r.
+ */
+function capacityChecks(
+  order: OrderRequest,
+  ctx: CheckContext,
+  snapshot: PortfolioSnapshot,
+  ref: number,
+  state: TradingState,
+  stale: boolean,
+): Assessment['capacity'] {
+  const now = ctx.nowMs;
+  const s = order.strategy;
+  const asset = order.instrument;
+  const buy = order.side === 'BUY';
+  const limits = snapshot.budget.limits;
+  const pairLimits = snapshot.pairs.get(`${s}\u0000${asset}`)!;
+  const strategyLimits = snapshot.strategies.get(s)!;
+  const e: PairExposure = ctx.book?.pair(s, asset) ?? { strategy: s, asset, position: 0, reservedBuy: 0, reservedSell: 0, price: ref };
+  const value = e.price > 0 ? e.price : ref;
+  const total: Aggregate = ctx.book?.portfolio ?? { gross: 0, netHigh: 0, netLow: 0 };
+  const strat: Aggregate = ctx.book?.strategy(s) ?? { gross: 0, netHigh: 0, netLow: 0 };
+
+  // Same-direction worst-case position in units (mirrored for a sell) and the opposite-side exposure.
+  const toward = buy ? e.position + e.reservedBuy : -(e.position - e.reservedSell);
+  const away = Math.abs(buy ? e.position - e.reservedSell : e.position + e.reservedBuy) * value;
+  const pairGrossNow = Math.max(Math.abs(toward) * value, away);
+
+  const maxOrder = activeOverride(snapshot, 'maxOrderNotional', null, null, now) ?? limits.maxOrderNotional;
+  const maxPosition = activeOverride(snapshot, 'maxPositionNotional', s, asset, now) ?? pairLimits.maxPositionNotional;
+  const maxStrategyGross = activeOverride(snapshot, 'maxGrossNotional', s, null, now) ?? strategyLimits.maxGrossNotional;
+  const maxStrategyNet = activeOverride(snapshot, 'maxNetNotional', s, null, now) ?? strategyLimits.maxNetNotional;
+  const maxGross = activeOverride(snapshot, 'maxGrossNotional', null, null, now) ?? limits.maxGrossNotional;
+  const maxNet = activeOverride(snapshot, 'maxNetNotional', null, null, now) ?? limits.maxNetNotional;
+
+  /** Largest q with |a + q·value| ≤ max(limit, current) when moving `a` (notional) upward. */
+  const room = (a: number, limit: number, current: number): number => Math.max(0, (Math.max(limit, current) - a) / value);
+  /** Gross-type limit: the pair's contribution grows as |toward + q|; the rest of the sum is fixed. */
+  const grossRoom = (sum: number, limit: number): number => {
+    const budget = Math.max(limit, sum) - (sum - pairGrossNow);
+    return Math.max(0, budget / value - toward);
+  };
+  const netHigh = buy ? total.netHigh : -total.netLow;
+  const netLow = buy ? total.netLow : -total.netHigh;
+  const sNetHigh = buy ? strat.netHigh : -strat.netLow;
+  const sNetLow = buy ? strat.netLow : -strat.netHigh;
+  const strategyRoom = Math.min(
+    grossRoom(strat.gross, maxStrategyGross),
+    room(sNetHigh, maxStrategyNet, Math.max(Math.abs(sNetHigh), Math.abs(sNetLow))),
+  );
+  const fmt = (x: number): string => x.toFixed(2);
+  const checks: Array<{ reason: Reason; maxQuantity: number; detail: string }> = [
+    { reason: 'MAX_ORDER_NOTIONAL', maxQuantity: maxOrder / order.price, detail: `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}` },
+    { reason: 'POSITION_LIMIT', maxQuantity: room(toward * value, maxPosition, pairGrossNow), detail: `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}` },
+    { reason: 'STRATEGY_BUDGET', maxQuantity: strategyRoom, detail: `strategy "${s}" exposure would exceed its budget (gross ${fmt(maxStrategyGross)}, net ${fmt(maxStrategyNet)})` },
+    { reason: 'GROSS_EXPOSURE', maxQuantity: grossRoom(total.gross, maxGross), detail: `portfolio gross exposure would exceed ${fmt(maxGross)}` },
+    { reason: 'NET_EXPOSURE', maxQuantity: room(netHigh, maxNet, Math.max(Math.abs(netHigh), Math.abs(netLow))), detail: `portfolio net exposure would exceed ${fmt(maxNet)}` },
+  ];
+  if (state === 'REDUCING') {
+    // Only orders that shrink the position toward zero without flipping it; pending same-side
+    // reservations have already used part of that room.
+    checks.push({
+      reason: stale ? 'BUDGET_STALE' : 'REDUCE_ONLY',
+      maxQuantity: Math.max(0, -toward),
+      detail: stale ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed` : 'portfolio is reducing: only risk-reducing orders allowed',
+    });
+  }
+  return checks;
+}

@@ -1,0 +1,211 @@
+/**
+ * In-memory exposures of one portfolio: filled positions plus open reservations of approved orders.
+ *
+ * Limits are checked against the worst case: an approved BUY may still fill while an approved SELL may
+ * not, so a pair's exposure is the larger of |position + reserved buys| and |position − reserved sells|.
+ * Notionals are valued at the budget's reference price of each pair (the price the limits were computed
+ * at). Portfolio and strategy aggregates are maintained incrementally so a check is O(1).
+ */
+import type { PortfolioSnapshot } from './snapshot';
+import { pairKey } from './snapshot';
+
+export type Side = 'BUY' | 'SELL';
+
+export interface PairExposure {
+  readonly strategy: string;
+  readonly asset: string;
+  /** Filled position in units (signed). */
+  position: number;
+  /** Open reserved quantity of approved, unfilled orders, per side (both ≥ 0). */
+  reservedBuy: number;
+  reservedSell: number;
+  /** Valuation price: the budget's reference price, else the last fill/position price. */
+  price: number;
+}
+
+/** Worst-case notional sums over a set of pairs. */
+export interface Aggregate {
+  gross: number;
+  /** Net notional if every reserved buy fills and no reserved sell does. */
+  netHigh: number;
+  /** Net notional if every reserved sell fills and no reserved buy does. */
+  netLow: number;
+}
+
+interface Reservation {
+  readonly key: string;
+  readonly side: Side;
+  remaining: number;
+  readonly expiresAtMs: number;
+}
+
+const emptyAggregate = (): Aggregate => ({ gross: 0, netHigh: 0, netLow: 0 });
+
+function addTo(a: Aggregate, gross: number, high: number, low: number): void {
+  a.gross += gross;
+  a.netHigh += high;
+  a.netLow += low;
+}
+
+export const pairGross = (e: PairExposure): number =>
+  Math.max(Math.abs(e.position + e.reservedBuy), Math.abs(e.position - e.reservedSell)) * e.price;
+
+export class ExposureBook {
+  private readonly pairs = new Map<string, PairExposure>();
+  private readonly reservations = new Map<string, Reservation>();
+  /** Client order ids of approved orders, kept after completion until their expiry (duplicate check). */
+  private readonly seenOrderIds = new Map<string, number>();
+  private readonly seenFillIds = new Map<string, number>();
+  private total: Aggregate = emptyAggregate();
+  private byStrategy = new Map<string, Aggregate>();
+
+  constructor(readonly portfolioId: string) {}
+
+  pair(strategy: string, asset: string): PairExposure | undefined {
+    return this.pairs.get(pairKey(strategy, asset));
+  }
+
+  get portfolio(): Readonly<Aggregate> {
+    return this.total;
+  }
+
+  strategy(strategy: string): Readonly<Aggregate> | undefined {
+    return this.byStrategy.get(strategy);
+  }
+
+  allPairs(): IterableIterator<PairExposure> {
+    return this.pairs.values();
+  }
+
+  hasOrderId(clientOrderId: string): boolean {
+    return this.reservations.has(clientOrderId) || this.seenOrderIds.has(clientOrderId);
+  }
+
+  get openReservations(): number {
+    return this.reservations.size;
+  }
+
+  /** Revalue at a new snapshot's reference prices and rebuild the aggregates. */
+  reprice(snapshot: PortfolioSnapshot): void {
+    for (const [key, e] of this.pairs) {
+      const ref = snapshot.pairs.get(key)?.referencePrice;
+      if (ref !== undefined && ref > 0) e.price = ref;
+    }
+    this.rebuild();
+  }
+
+  reserve(clientOrderId: string, strategy: string, asset: string, side: Side, qty: number, price: number, expiresAtMs: number): void {
+    const key = pairKey(strategy, asset);
+    this.update(key, strategy, asset, price, (e) => {
+      if (side === 'BUY') e.reservedBuy += qty;
+      else e.reservedSell += qty;
+    });
+    this.reservations.set(clientOrderId, { key, side, remaining: qty, expiresAtMs });
+    this.seenOrderIds.set(clientOrderId, expiresAtMs);
+  }
+
+  /**
+   * Apply a fill: moves the position, consumes the order's reservation, and releases what is left when
+   * the order is done. Returns false for a fill id seen before (nothing applied).
+   */
+  applyFill(fill: {
+    strategy: string; asset: string; side: Side; clientOrderId: string; fillId: string;
+    quantity: number; price: number; orderDone: boolean; nowMs: number; rememberMs: number;
+  }): boolean {
+    if (fill.fillId !== '' && this.seenFillIds.has(fill.fillId)) return false;
+    if (fill.fillId !== '') this.seenFillIds.set(fill.fillId, fill.nowMs + fill.rememberMs);
+    const key = pairKey(fill.strategy, fill.asset);
+    const reservation = this.reservations.get(fill.clientOrderId);
+    this.update(key, fill.strategy, fill.asset, fill.price, (e) => {
+      e.position += fill.side === 'BUY' ? fill.quantity : -fill.quantity;
+      if (reservation && reservation.key === key) {
+        const used = Math.min(reservation.remaining, fill.quantity);
+        const release = fill.orderDone ? reservation.remaining : used;
+        reservation.remaining -= release;
+        if (reservation.side === 'BUY') e.reservedBuy = Math.max(0, e.reservedBuy - release);
+        else e.reservedSell = Math.max(0, e.reservedSell - release);
+      }
+    });
+    if (reservation && (fill.orderDone || reservation.remaining <= 0)) this.reservations.delete(fill.clientOrderId);
+    return true;
+  }
+
+  /** Release reservations whose timeout passed and forget old order/fill ids. Returns releases made. */
+  expire(nowMs: number): number {
+    let released = 0;
+    for (const [id, r] of this.reservations) {
+      if (r.expiresAtMs > nowMs) continue;
+      this.releaseReservation(id, r);
+      released++;
+    }
+    for (const [id, until] of this.seenOrderIds) if (until <= nowMs && !this.reservations.has(id)) this.seenOrderIds.delete(id);
+    for (const [id, until] of this.seenFillIds) if (until <= nowMs) this.seenFillIds.delete(id);
+    return released;
+  }
+
+  /** Replace filled positions by the database's (plus fills applied since), keeping reservations. */
+  reconcile(rows: ReadonlyArray<{ strategy: string; asset: string; quantity: number; avgPrice: number | null }>, sinceDeltas: ReadonlyMap<string, number>): void {
+    const fromDb = new Map(rows.map((r) => [pairKey(r.strategy, r.asset), r]));
+    for (const [key, e] of this.pairs) if (!fromDb.has(key)) e.position = sinceDeltas.get(key) ?? 0;
+    for (const [key, r] of fromDb) {
+      const e = this.ensure(key, r.strategy, r.asset, r.avgPrice ?? 0);
+      e.position = r.quantity + (sinceDeltas.get(key) ?? 0);
+    }
+    this.rebuild();
+  }
+
+  private releaseReservation(id: string, r: Reservation): void {
+    const e = this.pairs.get(r.key);
+    if (e) {
+      this.update(r.key, e.strategy, e.asset, e.price, (x) => {
+        if (r.side === 'BUY') x.reservedBuy = Math.max(0, x.reservedBuy - r.remaining);
+        else x.reservedSell = Math.max(0, x.reservedSell - r.remaining);
+      });
+    }
+    this.reservations.delete(id);
+  }
+
+  private ensure(key: string, strategy: string, asset: string, price: number): PairExposure {
+    let e = this.pairs.get(key);
+    if (!e) {
+      e = { strategy, asset, position: 0, reservedBuy: 0, reservedSell: 0, price };
+      this.pairs.set(key, e);
+    } else if (!(e.price > 0) && price > 0) {
+      e.price = price;
+    }
+    return e;
+  }
+
+  /** Mutate one pair, keeping the aggregates exact: remove its old contribution, add the new one. */
+  private update(key: string, strategy: string, asset: string, price: number, mutate: (e: PairExposure) => void): void {
+    const e = this.ensure(key, strategy, asset, price);
+    const agg = this.strategyAggregate(strategy);
+    this.contribute(e, agg, -1);
+    mutate(e);
+    this.contribute(e, agg, +1);
+  }
+
+  private contribute(e: PairExposure, agg: Aggregate, sign: 1 | -1): void {
+    const gross = pairGross(e) * sign;
+    const high = (e.position + e.reservedBuy) * e.price * sign;
+    const low = (e.position - e.reservedSell) * e.price * sign;
+    addTo(this.total, gross, high, low);
+    addTo(agg, gross, high, low);
+  }
+
+  private strategyAggregate(strategy: string): Aggregate {
+    let agg = this.byStrategy.get(strategy);
+    if (!agg) {
+      agg = emptyAggregate();
+      this.byStrategy.set(strategy, agg);
+    }
+    return agg;
+  }
+
+  /** Recompute aggregates from scratch (after repricing or reconciliation; also clears float drift). */
+  private rebuild(): void {
+    this.total = emptyAggregate();
+    this.byStrategy = new Map();
+    for (const e of this.pairs.values()) this.contribute(e, this.strategyAggregate(e.strategy), +1);
+  }
+}

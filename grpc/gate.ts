@@ -1,0 +1,187 @@
+/**
+ * The gate's state and decisions, independent of gRPC: current snapshots, per-portfolio exposure
+ * books, and the audit/fill queues. Every method here is synchronous and touches only memory; the
+ * writers flush to Postgres on their own timers.
+ */
+import type { BatchWriter } from './batchWriter';
+import type { DecisionRecord } from './audit';
+import { type CheckPolicy, type Evaluation, evaluateOrder, type OrderRequest, type Sizing, sizeOrder, effectiveState } from './checks';
+import { ExposureBook, pairGross, type Side } from './exposures';
+import type { PortfolioSnapshot, TradingState } from './snapshot';
+
+export interface FillRecord {
+  readonly portfolioId: string;
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly side: Side;
+  readonly clientOrderId: string;
+  readonly fillId: string;
+  readonly quantity: number;
+  readonly price: number;
+  readonly orderDone: boolean;
+  readonly reportedAtMs: number;
+}
+
+export interface GateCoreOptions {
+  readonly policy: CheckPolicy;
+  readonly clock: () => number;
+  /** How long an approved order's reservation lives without a fill or cancel report. */
+  readonly reservationTtlMs: number;
+  /** How long used client order ids and fill ids are remembered for duplicate detection. */
+  readonly idMemoryMs: number;
+  readonly audit?: BatchWriter<DecisionRecord>;
+  readonly fills?: BatchWriter<FillRecord>;
+}
+
+export interface UtilizationLine {
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly used: number;
+  readonly limit: number;
+}
+
+export class GateCore {
+  private readonly snapshots = new Map<string, PortfolioSnapshot>();
+  private readonly books = new Map<string, ExposureBook>();
+  private knownPortfolios: ReadonlySet<string> = new Set();
+  /** Fill deltas applied since a reconciliation began (pair key → signed units), per portfolio. */
+  private reconciling: Map<string, Map<string, number>> | undefined;
+
+  constructor(readonly options: GateCoreOptions) {}
+
+  snapshot(portfolioId: string): PortfolioSnapshot | undefined {
+    return this.snapshots.get(portfolioId);
+  }
+
+  book(portfolioId: string): ExposureBook {
+    let b = this.books.get(portfolioId);
+    if (!b) {
+      b = new ExposureBook(portfolioId);
+      this.books.set(portfolioId, b);
+    }
+    return b;
+  }
+
+  get portfolioIds(): readonly string[] {
+    return [...this.snapshots.keys()];
+  }
+
+  setKnownPortfolios(ids: ReadonlySet<string>): void {
+    this.knownPortfolios = ids;
+  }
+
+  /** Swap in a snapshot unless we already hold a newer version (a slow reload must not go back). */
+  install(next: PortfolioSnapshot): boolean {
+    const current = this.snapshots.get(next.portfolioId);
+    if (current && current.version > next.version) return false;
+    this.snapshots.set(next.portfolioId, next);
+    if (!current || current.version !== next.version) this.book(next.portfolioId).reprice(next);
+    return true;
+  }
+
+  evaluate(order: OrderRequest, caller: string, startedNs: bigint): Evaluation {
+    const now = this.options.clock();
+    const snapshot = this.snapshots.get(order.portfolioId);
+    const book = snapshot ? this.book(order.portfolioId) : undefined;
+    const result = evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
+    if (result.approved && book) {
+      const id = order.clientOrderId;
+      book.reserve(id, order.strategy, order.instrument, order.side, order.quantity, order.price, now + this.options.reservationTtlMs);
+    }
+    this.record('EvaluateTrade', order, caller, now, startedNs, result.approved ? 'APPROVE' : 'DENY', result.approved ? order.quantity : 0, result);
+    return result;
+  }
+
+  size(order: OrderRequest, caller: string, startedNs: bigint): Sizing {
+    const now = this.options.clock();
+    const snapshot = this.snapshots.get(order.portfolioId);
+    const book = snapshot ? this.books.get(order.portfolioId) : undefined;
+    const result = sizeOrder(order, this.context(order.portfolioId, snapshot, book, now));
+    const reasons = result.binding ? [result.binding] : [];
+    this.record('SizePosition', order, caller, now, startedNs, 'SIZE', result.quantity, { ...result, reasons });
+    return result;
+  }
+
+  /** Applies a fill in memory and queues it for Postgres. Returns undefined for a duplicate fill id. */
+  reportFill(fill: Omit<FillRecord, 'reportedAtMs'>): { position: number } | undefined {
+    const now = this.options.clock();
+    const book = this.book(fill.portfolioId);
+    const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now, rememberMs: this.options.idMemoryMs });
+    if (!applied) return undefined;
+    this.options.fills?.push({ ...fill, reportedAtMs: now });
+    const delta = fill.side === 'BUY' ? fill.quantity : -fill.quantity;
+    const deltas = this.reconciling?.get(fill.portfolioId);
+    if (this.reconciling) {
+      const m = deltas ?? new Map<string, number>();
+      const key = `${fill.strategy}\u0000${fill.instrument}`;
+      m.set(key, (m.get(key) ?? 0) + delta);
+      this.reconciling.set(fill.portfolioId, m);
+    }
+    return { position: book.pair(fill.strategy, fill.instrument)?.position ?? 0 };
+  }
+
+  /** Start recording fill deltas; the caller then reads positions and calls `endReconcile`. */
+  beginReconcile(): void {
+    this.reconciling = new Map();
+  }
+
+  endReconcile(rows: ReadonlyArray<{ portfolioId: string; strategy: string; asset: string; quantity: number; avgPrice: number | null }>): void {
+    const byPortfolio = new Map<string, typeof rows[number][]>();
+    for (const r of rows) byPortfolio.set(r.portfolioId, [...(byPortfolio.get(r.portfolioId) ?? []), r]);
+    const ids = new Set([...byPortfolio.keys(), ...this.books.keys()]);
+    for (const id of ids) this.book(id).reconcile(byPortfolio.get(id) ?? [], this.reconciling?.get(id) ?? new Map());
+    this.reconciling = undefined;
+  }
+
+  endReconcileAborted(): void {
+    this.reconciling = undefined;
+  }
+
+  expireReservations(): number {
+    const now = this.options.clock();
+    let n = 0;
+    for (const b of this.books.values()) n += b.expire(now);
+    return n;
+  }
+
+  tradingState(portfolioId: string): TradingState {
+    const s = this.snapshots.get(portfolioId);
+    return s ? effectiveState(s, this.options.clock(), this.options.policy).state : 'HALTED';
+  }
+
+  utilization(portfolioId: string): { gross: UtilizationLine; net: UtilizationLine; strategies: UtilizationLine[]; assets: UtilizationLine[] } | undefined {
+    const s = this.snapshots.get(portfolioId);
+    if (!s) return undefined;
+    const book = this.book(portfolioId);
+    const net = (a: { netHigh: number; netLow: number }): number => Math.max(Math.abs(a.netHigh), Math.abs(a.netLow));
+    const limits = s.budget.limits;
+    return {
+      gross: { strategy: '', instrument: '', used: book.portfolio.gross, limit: limits.maxGrossNotional },
+      net: { strategy: '', instrument: '', used: net(book.portfolio), limit: limits.maxNetNotional },
+      strategies: s.budget.strategies.map((st) => ({
+        strategy: st.strategy, instrument: '', used: book.strategy(st.strategy)?.gross ?? 0, limit: st.maxGrossNotional,
+      })),
+      assets: s.budget.assets.map((a) => {
+        const e = book.pair(a.strategy, a.asset);
+        return { strategy: a.strategy, instrument: a.asset, used: e ? pairGross(e) : 0, limit: a.maxPositionNotional };
+      }),
+    };
+  }
+
+  private context(portfolioId: string, snapshot: PortfolioSnapshot | undefined, book: ExposureBook | undefined, nowMs: number) {
+    return { snapshot, portfolioKnown: snapshot !== undefined || this.knownPortfolios.has(portfolioId), book, nowMs, policy: this.options.policy };
+  }
+
+  private record(
+    rpc: DecisionRecord['rpc'], order: OrderRequest, caller: string, now: number, startedNs: bigint,
+    decision: DecisionRecord['decision'], approvedQuantity: number,
+    result: { reasons: readonly string[]; detail: string; version: number; state: TradingState },
+  ): void {
+    this.options.audit?.push({
+      decidedAtMs: now, rpc, caller, portfolioId: order.portfolioId, strategy: order.strategy, instrument: order.instrument,
+      side: order.side, quantity: order.quantity, price: order.price, clientOrderId: order.clientOrderId, decision,
+      approvedQuantity, reasons: result.reasons, detail: result.detail, budgetVersion: result.version,
+      tradingState: result.state, latencyUs: Number((process.hrtime.bigint() - startedNs) / 1000n),
+    });
+  }
+}

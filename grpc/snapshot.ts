@@ -1,0 +1,104 @@
+/**
+ * The immutable per-portfolio snapshot the gate decides from: the latest committed budget, indexed for
+ * O(1) lookups, with the portfolio's trading state and its limit overrides. A snapshot is built once
+ * (off the request path) and swapped in atomically; nothing mutates it afterwards.
+ */
+import type { BudgetVersion, RiskBudget } from '../risk/budget';
+
+export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
+export const TRADING_STATE_SEVERITY: Readonly<Record<TradingState, number>> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
+
+export type OverrideField = 'maxPositionNotional' | 'maxGrossNotional' | 'maxNetNotional' | 'maxOrderNotional';
+
+/** A limit override as stored in `limit_overrides`; null strategy/asset means "any". */
+export interface LimitOverride {
+  readonly strategy: string | null;
+  readonly asset: string | null;
+  readonly field: OverrideField;
+  readonly value: number;
+  readonly expiresAtMs: number;
+}
+
+export interface PairLimits {
+  readonly strategy: string;
+  readonly asset: string;
+  readonly maxPositionNotional: number;
+  readonly referencePrice: number;
+}
+
+export interface StrategyLimits {
+  readonly strategy: string;
+  readonly maxGrossNotional: number;
+  readonly maxNetNotional: number;
+}
+
+export interface PortfolioSnapshot {
+  readonly portfolioId: string;
+  readonly version: number;
+  readonly committedAtMs: number;
+  readonly budget: RiskBudget;
+  readonly tradingState: TradingState;
+  readonly pairs: ReadonlyMap<string, PairLimits>;
+  readonly strategies: ReadonlyMap<string, StrategyLimits>;
+  /** Overrides keyed by `overrideKey(field, strategy, asset)`; the most recently created wins. */
+  readonly overrides: ReadonlyMap<string, LimitOverride>;
+}
+
+/** Key of a (strategy, asset) pair. NUL cannot appear in validated identifiers. */
+export const pairKey = (strategy: string, asset: string): string => `${strategy}\u0000${asset}`;
+export const overrideKey = (field: OverrideField, strategy: string | null, asset: string | null): string =>
+  `${field}\u0000${strategy ?? '*'}\u0000${asset ?? '*'}`;
+
+export function buildSnapshot(
+  stored: BudgetVersion,
+  tradingState: TradingState,
+  overrides: readonly LimitOverride[],
+): PortfolioSnapshot {
+  const { budget } = stored;
+  const pairs = new Map<string, PairLimits>();
+  for (const a of budget.assets) {
+    pairs.set(pairKey(a.strategy, a.asset), {
+      strategy: a.strategy,
+      asset: a.asset,
+      maxPositionNotional: a.maxPositionNotional,
+      referencePrice: a.referencePrice,
+    });
+  }
+  const strategies = new Map<string, StrategyLimits>();
+  for (const s of budget.strategies) {
+    strategies.set(s.strategy, { strategy: s.strategy, maxGrossNotional: s.maxGrossNotional, maxNetNotional: s.maxNetNotional });
+  }
+  const byKey = new Map<string, LimitOverride>();
+  // Callers pass overrides oldest first, so a later one replaces an earlier one with the same scope.
+  for (const o of overrides) byKey.set(overrideKey(o.field, o.strategy, o.asset), o);
+  return Object.freeze({
+    portfolioId: stored.portfolioId,
+    version: stored.version,
+    committedAtMs: Date.parse(stored.committedAt),
+    budget,
+    tradingState,
+    pairs,
+    strategies,
+    overrides: byKey,
+  });
+}
+
+/** An override of `field` for the scope, if one is active at `nowMs`; most specific scope first. */
+export function activeOverride(
+  snapshot: PortfolioSnapshot,
+  field: OverrideField,
+  strategy: string | null,
+  asset: string | null,
+  nowMs: number,
+): number | undefined {
+  if (snapshot.overrides.size === 0) return undefined;
+  const scopes: Array<[string | null, string | null]> =
+    strategy !== null && asset !== null ? [[strategy, asset], [null, asset], [strategy, null], [null, null]]
+    : strategy !== null ? [[strategy, null], [null, null]]
+    : [[null, null]];
+  for (const [s, a] of scopes) {
+    const o = snapshot.overrides.get(overrideKey(field, s, a));
+    if (o && nowMs < o.expiresAtMs) return o.value;
+  }
+  return undefined;
+}
