@@ -1,6 +1,7 @@
 // Unit tests run anywhere; integration tests get a real Temporal dev server and a fresh Postgres
 // database from test/support/globalSetup (started once per run, torn down at the end).
-const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', moduleResolution: 'node' } }];
+// Transpile-only (isolatedModules): `npm test` type-checks the whole tree with tsc before jest runs.
+const tsJest = ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node', isolatedModules: true } }];
 module.exports = {
   projects: [
     {

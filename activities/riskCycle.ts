@@ -1,0 +1,141 @@
+/**
+ * Activities of one control-loop cycle: observe the market, read the regime, compute the budget,
+ * commit it. Each is idempotent: reads are pure functions of their (small) inputs, the commit is keyed.
+ * User-caused failures (bad config, bad data) are non-retryable so the loop alerts instead of spinning.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { BudgetStore } from '../db/budgetStore';
+import type { MarketDataService } from '../market/source';
+import type { RiskBudget } from '../risk/budget';
+import { ConfigError, type RiskConfig, parseRiskConfig } from '../risk/config';
+import { buildRiskBudget } from '../risk/engine';
+import { classifyByRule } from '../risk/regime/rule';
+import { alignedReturns } from '../risk/returns';
+import { DataError, type PriceTable } from '../risk/timeseries';
+import type { MarketDataSpec, MarketRef, RegimeReading } from '../workflows/types';
+
+export interface ActivityDeps {
+  readonly pool: pg.Pool;
+  readonly market: MarketDataService;
+  readonly logger: Logger;
+  readonly alertWebhookUrl?: string;
+}
+
+/** Window of realized vol the rule classifier reads, in bars. */
+export const RULE_VOL_WINDOW = 10;
+
+export function riskCycleActivities(deps: ActivityDeps) {
+  const budgets = new BudgetStore(deps.pool);
+
+  return {
+    /** Validates the configuration once per run; a bad config fails the run with the bad key named. */
+    async validateConfig(document: unknown): Promise<{ monitoringIntervalMs: number; approvalTimeoutMs: number; regimes: string[] }> {
+      const config = userErrors(() => parseConfig(document));
+      return { monitoringIntervalMs: config.monitoringInterval, approvalTimeoutMs: config.approvalTimeout, regimes: config.regimes.map((r) => r.name) };
+    },
+
+    /** Registers the portfolio and remembers the market data its loop uses (manual rebalances default to it). */
+    async ensurePortfolio(input: { portfolioId: string; marketData: MarketDataSpec }): Promise<void> {
+      await budgets.ensurePortfolio(input.portfolioId);
+      await deps.pool.query('UPDATE portfolios SET market_data = $2 WHERE id = $1', [input.portfolioId, JSON.stringify(input.marketData)]);
+    },
+
+    async portfolioMarketData(portfolioId: string): Promise<MarketDataSpec> {
+      const { rows } = await deps.pool.query<{ market_data: MarketDataSpec | null }>('SELECT market_data FROM portfolios WHERE id = $1', [portfolioId]);
+      if (!rows[0]) throw ApplicationFailure.nonRetryable(`unknown portfolio "${portfolioId}"`, 'DataError');
+      if (!rows[0].market_data) throw ApplicationFailure.nonRetryable(`portfolio "${portfolioId}" has no market data source; pass marketData`, 'DataError');
+      return rows[0].market_data;
+    },
+
+    async observeMarket(spec: MarketDataSpec): Promise<MarketRef> {
+      return userErrorsAsync(() => deps.market.observe(spec));
+    },
+
+    /** Regime reading from the rule classifier on an equal-weighted index of the portfolio's assets. */
+    async assessRegime(input: { ref: MarketRef; config?: unknown }): Promise<RegimeReading> {
+      return userErrorsAsync(async () => {
+        const config = parseConfig(input.config);
+        const window = await deps.market.window(input.ref, RULE_VOL_WINDOW + 2);
+        const index = equalWeightIndex(window);
+        const reading = classifyByRule(index, { regimes: config.regimes, volWindow: RULE_VOL_WINDOW, periodsPerYear: config.periodsPerYear });
+        const regimes = config.regimes.map((r) => r.name);
+        return {
+          regimes,
+          probabilities: regimes.map((_, i) => (i === reading.index ? 1 : 0)),
+          method: 'rule',
+          realizedVol: reading.realizedVol,
+        };
+      });
+    },
+
+    async computeBudget(input: { portfolioId: string; ref: MarketRef; regime: string; config?: unknown; previous?: RiskBudget | null }): Promise<RiskBudget> {
+      return userErrorsAsync(async () => {
+        const config = parseConfig(input.config);
+        const prices = await deps.market.window(input.ref, config.lookbackDays + 1);
+        return buildRiskBudget({
+          portfolioId: input.portfolioId,
+          asOf: input.ref.asOf,
+          prices,
+          regime: input.regime,
+          config,
+          previous: input.previous ?? undefined,
+        });
+      });
+    },
+
+    async commitBudget(input: { idempotencyKey: string; budget: RiskBudget }): Promise<{ version: number; created: boolean; committedAt: string }> {
+      const { version, created } = await budgets.commitBudget(input.idempotencyKey, input.budget);
+      deps.logger.info({ portfolioId: input.budget.portfolioId, version: version.version, created, regime: input.budget.regime }, 'budget committed');
+      return { version: version.version, created, committedAt: version.committedAt };
+    },
+
+    /** Marks the loop alive: the gate measures budget staleness from this heartbeat. */
+    async heartbeat(portfolioId: string): Promise<void> {
+      await deps.pool.query('UPDATE portfolios SET loop_heartbeat_at = now() WHERE id = $1', [portfolioId]);
+    },
+  };
+}
+
+export function parseConfig(document: unknown): RiskConfig {
+  return parseRiskConfig(document ?? {});
+}
+
+/** Equal-weighted index level from the assets' common-calendar simple returns (starts at 1). */
+function equalWeightIndex(table: PriceTable): Float64Array {
+  const { returns } = alignedReturns(table, { kind: 'simple', minHistory: 2 });
+  const n = returns.columns.length;
+  const level = new Float64Array(returns.dates.length + 1);
+  level[0] = 1;
+  for (let t = 0; t < returns.dates.length; t++) {
+    let sum = 0;
+    for (const col of returns.columns) sum += col[t];
+    level[t + 1] = level[t] * (1 + sum / n);
+  }
+  return level;
+}
+
+/** Turns errors the user caused into non-retryable failures that name their cause. */
+function userErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+async function userErrorsAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+function toFailure(err: unknown): unknown {
+  if (err instanceof ConfigError || err instanceof DataError) {
+    return ApplicationFailure.nonRetryable(err.message, err.name);
+  }
+  return err;
+}

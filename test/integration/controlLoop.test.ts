@@ -1,0 +1,65 @@
+/**
+ * The control loop on the real Temporal server and Postgres: from an empty portfolio to a committed
+ * budget; a crisis on the synthetic feed produces a tighter budget without approval.
+ */
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { BudgetStore } from '../../db/budgetStore';
+import { FeedStore } from '../../market/feedStore';
+import { statusQuery } from '../../workflows/messages';
+import { type LoopStatus, loopWorkflowId } from '../../workflows/types';
+import type { RunningWorker } from '../../workers/worker';
+import { eventually, testClient, testPool, testWorker, uniqueId } from '../support/env';
+
+const ASSETS = ['EQ_US', 'EQ_EU', 'EQ_JP', 'BOND', 'GOLD'];
+
+describe('portfolio control loop', () => {
+  let pool: pg.Pool;
+  let temporal: { client: Client; close(): Promise<void> };
+  let worker: RunningWorker;
+  const taskQueue = uniqueId('loop');
+
+  beforeAll(async () => {
+    pool = testPool();
+    temporal = await testClient();
+    worker = await testWorker(taskQueue);
+  });
+  afterAll(async () => {
+    await worker?.shutdown();
+    await temporal?.close();
+    await pool?.end();
+  });
+
+  it('commits a first budget, then a tighter one within a few intervals of a crisis', async () => {
+    const portfolioId = uniqueId('pf');
+    const feeds = new FeedStore(pool);
+    await feeds.ensureFeed({ id: portfolioId, seed: 7, assets: ASSETS, barMs: 500, historyBars: 300 });
+    const handle = await temporal.client.workflow.start('portfolioLoop', {
+      taskQueue,
+      workflowId: loopWorkflowId(portfolioId),
+      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 1000 }],
+    });
+    const store = new BudgetStore(pool);
+    const first = await eventually(async () => store.latestBudget(portfolioId), 30_000, 'the first budget version');
+    expect(first.version).toBe(1);
+    expect(first.budget.regime).not.toBe('crisis');
+
+    await feeds.setRegime(portfolioId, 'crisis');
+    const crisis = await eventually(async () => {
+      const latest = await store.latestBudget(portfolioId);
+      return latest && latest.budget.regime === 'crisis' ? latest : undefined;
+    }, 30_000, 'a crisis budget');
+    expect(crisis.version).toBeGreaterThan(first.version);
+    expect(crisis.budget.limits.maxGrossNotional).toBeLessThan(first.budget.limits.maxGrossNotional);
+    for (const asset of crisis.budget.assets) {
+      const before = first.budget.assets.find((a) => a.asset === asset.asset && a.strategy === asset.strategy);
+      expect(asset.maxPositionNotional).toBeLessThan(before!.maxPositionNotional);
+    }
+    const status = await handle.query<LoopStatus>(statusQuery);
+    expect(status.regime).toBe('crisis');
+    expect(status.budgetVersion).toBeGreaterThanOrEqual(crisis.version);
+    const change = status.regimeChanges.find((c) => c.to === 'crisis');
+    expect(change?.committedVersion).toBe(crisis.version);
+    await handle.terminate('test done');
+  }, 90_000);
+});

@@ -1,0 +1,246 @@
+/**
+ * The risk-budgeting control loop: one long-running workflow per portfolio.
+ *
+ * Every monitoring interval (or at once on a `marketEvent` signal) it observes the market, reads the
+ * regime, recomputes the budget and evaluates the rebalancing triggers. When a trigger fires it
+ * proposes the new budget: a change that reduces risk is committed at once; one that adds risk waits
+ * for a human (approve/reject by Update or Signal) until it expires. Message handlers only validate
+ * and enqueue; the main loop is the single writer of commits, so decisions are applied in order.
+ * All mathematics and I/O run in activities: this code only orchestrates and stays deterministic.
+ */
+import * as wf from '@temporalio/workflow';
+import { initialHysteresis, stepHysteresis } from '../risk/regime/hysteresis';
+import {
+  PENDING_APPROVAL_SA,
+  PORTFOLIO_SA,
+  REGIME_SA,
+  marketEventSignal,
+  overrideLimitUpdate,
+  pauseSignal,
+  pauseUpdate,
+  resumeSignal,
+  resumeUpdate,
+  setTradingStateUpdate,
+  statusQuery,
+  type OperatorRequest,
+} from './messages';
+import { type Proposal, type QueuedDecision, acts, decide, drainDecisions, expireIfDue, recordFailure, registerApprovalHandlers } from './shared';
+import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from './types';
+
+const DEFAULT_INTERVAL_MS = 60_000;
+const DEFAULT_CYCLES_PER_RUN = 200;
+const MAX_REGIME_CHANGES_KEPT = 20;
+/** Consecutive readings a new regime needs before it is declared (hysteresis dwell). */
+const REGIME_DWELL = 2;
+
+export function initialLoopState(): LoopState {
+  return {
+    cycle: 0,
+    paused: false,
+    regime: null,
+    hysteresis: null,
+    lastReading: null,
+    lastMarketAsOf: null,
+    committedVersion: null,
+    committedBudget: null,
+    pending: null,
+    lastTriggers: [],
+    regimeChanges: [],
+    decided: [],
+    lastError: null,
+  };
+}
+
+export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
+  const { portfolioId } = input;
+  const state: LoopState = input.carried ?? initialLoopState();
+  const settings = await acts.validateConfig(input.config);
+  const intervalMs = input.monitoringIntervalMs ?? settings.monitoringIntervalMs ?? DEFAULT_INTERVAL_MS;
+  const approvalTimeoutMs = input.approvalTimeoutMs ?? settings.approvalTimeoutMs;
+  const decisions: QueuedDecision[] = [];
+  let marketEvent = false;
+
+  // ---- handlers: validate and enqueue; the main loop does the work ----
+  wf.setHandler(statusQuery, (): LoopStatus => ({
+    portfolioId,
+    paused: state.paused,
+    cycle: state.cycle,
+    regime: state.regime,
+    budgetVersion: state.committedVersion,
+    grossLimit: state.committedBudget?.limits.maxGrossNotional ?? null,
+    lastMarketAsOf: state.lastMarketAsOf,
+    pendingRecommendation: state.pending,
+    triggers: state.lastTriggers,
+    regimeChanges: state.regimeChanges,
+    lastError: state.lastError,
+  }));
+  wf.setHandler(marketEventSignal, () => {
+    marketEvent = true;
+  });
+
+  registerApprovalHandlers(state, decisions);
+
+  const setPaused = async (paused: boolean, req: OperatorRequest | undefined) => {
+    state.paused = paused;
+    await acts.recordOperatorAction({
+      idempotencyKey: `${wf.workflowInfo().workflowId}:${paused ? 'pause' : 'resume'}:${wf.uuid4()}`,
+      portfolioId,
+      action: paused ? 'pause' : 'resume',
+      operator: req?.operator ?? 'temporal-ui',
+      reason: req?.reason ?? 'no reason given',
+      details: {},
+    });
+    return { paused };
+  };
+  const requireOperator = (req: OperatorRequest) => {
+    if (!req?.operator || !req?.reason) throw new Error('operator and reason are required');
+  };
+  wf.setHandler(pauseUpdate, (req) => setPaused(true, req), { validator: requireOperator });
+  wf.setHandler(resumeUpdate, (req) => setPaused(false, req), { validator: requireOperator });
+  wf.setHandler(pauseSignal, (req) => void setPaused(true, req));
+  wf.setHandler(resumeSignal, (req) => {
+    void setPaused(false, req);
+    marketEvent = true;
+  });
+  wf.setHandler(
+    setTradingStateUpdate,
+    async (req) => {
+      await acts.setTradingState({ idempotencyKey: `${wf.workflowInfo().workflowId}:state:${wf.uuid4()}`, portfolioId, request: req });
+      return { state: req.state };
+    },
+    {
+      validator: (req) => {
+        if (!['ACTIVE', 'REDUCING', 'HALTED'].includes(req?.state)) throw new Error(`state must be ACTIVE, REDUCING or HALTED, got ${JSON.stringify(req?.state)}`);
+        if (!req.operator || !req.reason) throw new Error('operator and reason are required');
+      },
+    },
+  );
+  wf.setHandler(
+    overrideLimitUpdate,
+    async (req) => acts.createOverride({ idempotencyKey: `${wf.workflowInfo().workflowId}:override:${wf.uuid4()}`, portfolioId, request: req }),
+    {
+      validator: (req) => {
+        const fields = ['maxPositionNotional', 'maxGrossNotional', 'maxNetNotional', 'maxOrderNotional'];
+        if (!fields.includes(req?.field)) throw new Error(`field must be one of ${fields.join(', ')}`);
+        if (typeof req.value !== 'number' || !Number.isFinite(req.value) || req.value < 0) throw new Error('value must be a finite number >= 0');
+        if (!req.reason || !req.approver) throw new Error('reason and approver are required');
+        const expires = Date.parse(req.expiresAt);
+        if (!Number.isFinite(expires) || expires <= Date.now()) throw new Error('expiresAt must be an ISO timestamp in the future');
+        if ((req.field === 'maxPositionNotional') !== (req.asset !== undefined)) throw new Error('asset is required for maxPositionNotional and only for it');
+      },
+    },
+  );
+
+  if (!input.carried) await acts.ensurePortfolio({ portfolioId, marketData: input.marketData });
+  wf.upsertSearchAttributes([
+    { key: PORTFOLIO_SA, value: portfolioId },
+    { key: PENDING_APPROVAL_SA, value: state.pending !== null },
+    ...(state.regime ? [{ key: REGIME_SA, value: state.regime }] : []),
+  ]);
+
+  const cyclesPerRun = input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN;
+  for (let run = 0; run < cyclesPerRun && !wf.workflowInfo().continueAsNewSuggested; run++) {
+    await drainAndFlag(state, decisions, portfolioId);
+    await expireIfDue(state, portfolioId);
+    if (!state.paused) {
+      try {
+        await runCycle(input, state, approvalTimeoutMs);
+        state.lastError = null;
+      } catch (err) {
+        await recordFailure(state, portfolioId, err);
+      }
+    }
+    marketEvent = false;
+    const wakeAt = nextWake(state, intervalMs);
+    await wf.condition(() => marketEvent || decisions.length > 0, Math.max(1, wakeAt - Date.now()));
+  }
+  // Finish in-flight handlers and decisions, then start afresh with the state carried over.
+  await wf.condition(wf.allHandlersFinished);
+  await drainAndFlag(state, decisions, portfolioId);
+  return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
+}
+
+function nextWake(state: LoopState, intervalMs: number): number {
+  const tick = Date.now() + intervalMs;
+  const expiry = state.pending?.expiresAtMs ?? Number.POSITIVE_INFINITY;
+  return Math.min(tick, expiry);
+}
+
+async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTimeoutMs: number): Promise<void> {
+  const { portfolioId } = input;
+  state.cycle += 1;
+  const ref = await acts.observeMarket(input.marketData);
+  state.lastMarketAsOf = ref.asOf;
+  await acts.heartbeat(portfolioId);
+  const committed = await acts.latestCommitted(portfolioId);
+  state.committedVersion = committed?.version ?? null;
+  state.committedBudget = committed?.budget ?? null;
+
+  const reading = await acts.assessRegime({ ref, config: input.config });
+  const previousRegime = state.regime;
+  const regimeChanged = applyRegimeReading(state, reading, ref.asOf);
+  if (regimeChanged) {
+    wf.upsertSearchAttributes([{ key: REGIME_SA, value: state.regime as string }]);
+    await acts.raiseAlert({
+      idempotencyKey: `${portfolioId}:regime:${state.cycle}`,
+      portfolioId,
+      severity: 'warning',
+      kind: 'regime-change',
+      message: `regime changed from ${previousRegime ?? 'none'} to ${state.regime} at ${ref.asOf}`,
+      details: { from: previousRegime, to: state.regime, realizedVol: reading.realizedVol },
+    });
+  }
+
+  const budget = await acts.computeBudget({ portfolioId, ref, regime: state.regime as string, config: input.config, previous: state.committedBudget });
+  const assessment = await acts.evaluateTriggers({
+    portfolioId,
+    config: input.config,
+    current: state.committedBudget,
+    proposed: budget,
+    regimeChanged: regimeChanged && previousRegime !== null,
+    realizedVol: reading.realizedVol,
+  });
+  state.lastTriggers = assessment.triggers;
+  await acts.recordMetrics({ idempotencyKey: `${portfolioId}:metrics:${state.cycle}`, portfolioId, cycle: state.cycle, budget: state.committedBudget, reading });
+
+  if (!assessment.triggers.some((t) => t.fired)) return;
+  const proposal: Proposal = {
+    budget,
+    triggers: assessment.triggers,
+    addsRisk: assessment.addsRisk,
+    summary: assessment.summary,
+    reason: assessment.triggers.filter((t) => t.fired).map((t) => t.kind).join(', '),
+    id: `${portfolioId}-c${state.cycle}`,
+  };
+  const autoApprove = state.committedBudget === null && input.autoApproveInitialBudget !== false;
+  await decide(state, portfolioId, proposal, { approvalTimeoutMs, autoApprove });
+  // Keep the UI filter in step with the approval state.
+  wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: state.pending !== null }]);
+}
+
+/** Applies hysteresis to the reading; returns true when a (new) regime is declared. */
+function applyRegimeReading(state: LoopState, reading: RegimeReading, asOf: string): boolean {
+  state.lastReading = reading;
+  const best = reading.probabilities.indexOf(Math.max(...reading.probabilities));
+  if (state.regime === null || state.hysteresis === null || !reading.regimes.includes(state.regime)) {
+    state.hysteresis = initialHysteresis(best);
+    return declareRegime(state, reading.regimes[best], asOf);
+  }
+  const current = reading.regimes.indexOf(state.regime);
+  const prior = state.hysteresis.current === current ? state.hysteresis : initialHysteresis(current);
+  state.hysteresis = stepHysteresis(prior, reading.probabilities, { threshold: 0.5, minDwell: REGIME_DWELL });
+  const declared = reading.regimes[state.hysteresis.current];
+  return declared !== state.regime ? declareRegime(state, declared, asOf) : false;
+}
+
+function declareRegime(state: LoopState, regime: string, asOf: string): true {
+  state.regimeChanges.push({ from: state.regime, to: regime, detectedAsOf: asOf, detectedAtMs: Date.now() });
+  if (state.regimeChanges.length > MAX_REGIME_CHANGES_KEPT) state.regimeChanges.shift();
+  state.regime = regime;
+  return true;
+}
+
+async function drainAndFlag(state: LoopState, queue: QueuedDecision[], portfolioId: string): Promise<void> {
+  await drainDecisions(state, queue, portfolioId);
+  wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: state.pending !== null }]);
+}

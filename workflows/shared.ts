@@ -1,0 +1,219 @@
+/**
+ * The approval rule shared by the loop and the manual-rebalance workflow: risk-reducing proposals
+ * commit at once; risk-increasing ones wait for a human decision or expire. Deterministic: every key
+ * written is derived from workflow state, so replays and retries write nothing twice.
+ */
+import * as wf from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { RiskBudget } from '../risk/budget';
+import { type DecisionResult, PENDING_APPROVAL_SA, approveSignal, approveUpdate, pendingRecommendationQuery, rejectSignal, rejectUpdate } from './messages';
+import type { Decision, LoopState, Recommendation, RecommendationStatus, TriggerReading } from './types';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** Reads and computations: short, retried with backoff; user errors are non-retryable. */
+export const acts = wf.proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
+});
+
+export interface Proposal {
+  readonly id: string;
+  readonly budget: RiskBudget;
+  readonly triggers: readonly TriggerReading[];
+  readonly addsRisk: boolean;
+  readonly reason: string;
+  readonly summary: Readonly<Record<string, number | string | null>>;
+}
+
+export interface QueuedDecision {
+  readonly kind: 'APPROVED' | 'REJECTED';
+  readonly decision: Decision;
+  readonly via: 'update' | 'signal';
+  result: DecisionResult | null;
+}
+
+const MAX_DECIDED_KEPT = 50;
+
+/**
+ * Approve/reject as Updates (validated synchronously: an invalid one never reaches history) and as
+ * Signals (for the Temporal UI). Both only enqueue; the workflow's main loop applies decisions in order.
+ */
+export function registerApprovalHandlers(state: LoopState, queue: QueuedDecision[]): void {
+  const enqueue = (kind: 'APPROVED' | 'REJECTED', via: 'update' | 'signal') => async (decision: Decision): Promise<DecisionResult> => {
+    const queued: QueuedDecision = { kind, decision, via, result: null };
+    queue.push(queued);
+    await wf.condition(() => queued.result !== null);
+    return queued.result as DecisionResult;
+  };
+  wf.setHandler(approveUpdate, enqueue('APPROVED', 'update'), { validator: (d) => decisionValidator(state, d) });
+  wf.setHandler(rejectUpdate, enqueue('REJECTED', 'update'), { validator: (d) => decisionValidator(state, d) });
+  // Signals cannot be refused synchronously: an invalid one is alerted and ignored when applied.
+  wf.setHandler(approveSignal, (d) => void enqueue('APPROVED', 'signal')(d));
+  wf.setHandler(rejectSignal, (d) => void enqueue('REJECTED', 'signal')(d));
+  wf.setHandler(pendingRecommendationQuery, () => state.pending);
+}
+
+/** Applies every queued decision in arrival order. */
+export async function drainDecisions(state: LoopState, queue: QueuedDecision[], portfolioId: string): Promise<void> {
+  while (queue.length > 0) {
+    const next = queue.shift() as QueuedDecision;
+    next.result = await applyDecision(state, portfolioId, next);
+  }
+}
+
+/** Synchronous Update validator: rejects unknown, already decided, or incomplete decisions. */
+export function decisionValidator(state: LoopState, d: Decision): void {
+  if (!d || typeof d.recommendationId !== 'string' || d.recommendationId === '') throw new Error('recommendationId is required');
+  if (typeof d.approver !== 'string' || d.approver.trim() === '') throw new Error('approver is required');
+  if (typeof d.reason !== 'string' || d.reason.trim() === '') throw new Error('reason is required');
+  const decided = state.decided.find((x) => x.id === d.recommendationId);
+  if (decided) throw new Error(`recommendation ${d.recommendationId} is already ${decided.status}`);
+  if (!state.pending) throw new Error(`unknown recommendation ${d.recommendationId}: nothing is pending approval`);
+  if (state.pending.id !== d.recommendationId) throw new Error(`unknown recommendation ${d.recommendationId}: the pending one is ${state.pending.id}`);
+}
+
+/** Applies the approval rule to a proposal. */
+export async function decide(
+  state: LoopState,
+  portfolioId: string,
+  proposal: Proposal,
+  opts: { approvalTimeoutMs: number; autoApprove: boolean },
+): Promise<Recommendation> {
+  if (state.pending) await settle(state, state.pending, 'SUPERSEDED');
+  const now = Date.now();
+  const needsApproval = proposal.addsRisk && !opts.autoApprove;
+  const rec: Recommendation = {
+    id: proposal.id,
+    portfolioId,
+    createdAtMs: now,
+    expiresAtMs: needsApproval ? now + opts.approvalTimeoutMs : null,
+    reason: proposal.reason,
+    addsRisk: proposal.addsRisk,
+    triggers: proposal.triggers,
+    budget: proposal.budget,
+    baseVersion: state.committedVersion,
+    summary: proposal.summary,
+  };
+  if (!needsApproval) {
+    await commit(state, rec);
+    return rec;
+  }
+  state.pending = rec;
+  await acts.recordRecommendation({ recommendation: rec, status: 'PENDING', committedVersion: null });
+  await acts.raiseAlert({
+    idempotencyKey: `${rec.id}:approval-required`,
+    portfolioId,
+    severity: 'info',
+    kind: 'approval-required',
+    message: `recommendation ${rec.id} adds risk (${rec.reason}) and waits for approval until ${new Date(rec.expiresAtMs as number).toISOString()}`,
+    details: { recommendationId: rec.id, ...rec.summary },
+  });
+  return rec;
+}
+
+export async function applyDecision(state: LoopState, portfolioId: string, queued: QueuedDecision): Promise<DecisionResult> {
+  const { decision } = queued;
+  try {
+    decisionValidator(state, decision);
+  } catch (err) {
+    // Only signals reach here invalid (updates were validated on admission, unless state moved on).
+    await acts.raiseAlert({
+      idempotencyKey: `${portfolioId}:bad-decision:${wf.uuid4()}`,
+      portfolioId,
+      severity: 'warning',
+      kind: 'invalid-decision',
+      message: `ignored ${queued.kind.toLowerCase()} ${queued.via} from ${decision?.approver ?? 'unknown'}: ${(err as Error).message}`,
+      details: { recommendationId: decision?.recommendationId ?? null },
+    });
+    const known = state.decided.find((x) => x.id === decision?.recommendationId);
+    return { recommendationId: decision?.recommendationId ?? '', status: known?.status ?? 'REJECTED', committedVersion: null };
+  }
+  const rec = state.pending as Recommendation;
+  await acts.recordDecision({
+    idempotencyKey: `${rec.id}:decision`,
+    recommendationId: rec.id,
+    portfolioId,
+    decision: queued.kind,
+    approver: decision.approver,
+    reason: decision.reason,
+    latencyMs: Date.now() - rec.createdAtMs,
+  });
+  if (queued.kind === 'REJECTED') {
+    await settle(state, rec, 'REJECTED');
+    return { recommendationId: rec.id, status: 'REJECTED', committedVersion: null };
+  }
+  state.pending = null;
+  const version = await commit(state, rec);
+  return { recommendationId: rec.id, status: 'COMMITTED', committedVersion: version };
+}
+
+export async function expireIfDue(state: LoopState, portfolioId: string): Promise<void> {
+  const rec = state.pending;
+  if (!rec || rec.expiresAtMs === null || Date.now() < rec.expiresAtMs) return;
+  await acts.recordDecision({
+    idempotencyKey: `${rec.id}:decision`,
+    recommendationId: rec.id,
+    portfolioId,
+    decision: 'EXPIRED',
+    approver: 'system',
+    reason: 'approval timeout elapsed',
+    latencyMs: Date.now() - rec.createdAtMs,
+  });
+  await settle(state, rec, 'EXPIRED');
+  await acts.raiseAlert({
+    idempotencyKey: `${rec.id}:expired`,
+    portfolioId,
+    severity: 'warning',
+    kind: 'approval-expired',
+    message: `recommendation ${rec.id} (${rec.reason}) expired without a decision; the budget was not changed`,
+    details: { recommendationId: rec.id },
+  });
+  wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: false }]);
+}
+
+/** Commits the recommendation's budget (keyed by recommendation id), emits the plan, closes the regime response. */
+async function commit(state: LoopState, rec: Recommendation): Promise<number> {
+  const result = await acts.commitBudget({ idempotencyKey: `rec:${rec.id}`, budget: rec.budget });
+  state.committedVersion = result.version;
+  state.committedBudget = rec.budget;
+  remember(state, rec.id, 'COMMITTED');
+  await acts.recordRecommendation({ recommendation: rec, status: 'COMMITTED', committedVersion: result.version });
+  await acts.emitRebalancePlan({ idempotencyKey: `${rec.portfolioId}:v${result.version}`, portfolioId: rec.portfolioId, version: result.version, budget: rec.budget });
+  const change = [...state.regimeChanges].reverse().find((c) => c.committedAtMs === undefined);
+  if (change && change.to === rec.budget.regime) {
+    change.committedAtMs = Date.now();
+    change.committedVersion = result.version;
+    await acts.recordRegimeChange({ idempotencyKey: `${rec.portfolioId}:regime:${change.detectedAtMs}`, portfolioId: rec.portfolioId, change });
+  }
+  return result.version;
+}
+
+async function settle(state: LoopState, rec: Recommendation, status: RecommendationStatus): Promise<void> {
+  if (state.pending?.id === rec.id) state.pending = null;
+  remember(state, rec.id, status);
+  await acts.recordRecommendation({ recommendation: rec, status, committedVersion: null });
+}
+
+function remember(state: LoopState, id: string, status: RecommendationStatus): void {
+  state.decided.push({ id, status });
+  if (state.decided.length > MAX_DECIDED_KEPT) state.decided.shift();
+}
+
+/** A failed cycle is recorded and alerted, and the loop carries on at the next interval. */
+export async function recordFailure(state: LoopState, portfolioId: string, err: unknown): Promise<void> {
+  const cause = err instanceof wf.ActivityFailure && err.cause ? err.cause : err;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const userError = cause instanceof wf.ApplicationFailure && cause.nonRetryable;
+  const repeat = state.lastError === message;
+  state.lastError = message;
+  if (repeat) return; // one alert per distinct failure, not one per cycle
+  await acts.raiseAlert({
+    idempotencyKey: `${portfolioId}:cycle-failed:${state.cycle}`,
+    portfolioId,
+    severity: userError ? 'critical' : 'warning',
+    kind: userError ? 'bad-input' : 'cycle-failed',
+    message: `cycle ${state.cycle} failed: ${message}`,
+    details: { cycle: state.cycle },
+  });
+}
