@@ -224,9 +224,9 @@ export function loadRiskConfigText(yamlText: string): RiskConfig {
   const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true });
   const error = doc.errors[0];
   if (error) {
-    const line = error.linePos?.[0]?.line;
-    const message = error.message.split('\n')[0];
-    throw new ConfigError('(yaml)', line === undefined ? message : `line ${line}: ${message}`);
+    const at = error.linePos?.[0];
+    const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError('(yaml)', at ? `line ${at.line}, column ${at.col}: ${message}` : message);
   }
   return parseRiskConfig(doc.toJS({ maxAliasCount: 100 }));
 }
