@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { createPool } from '../db/pool';
 import { type AccessPolicy, callerOf, denyControl, denyTrade } from './access';
@@ -113,7 +113,8 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024 });
   server.addService(GateServiceService, handlers(core, source, audit, options));
   health.addToServer(server);
-  new ReflectionService(protoLoader.loadSync(protoFile(), { includeDirs: [protoRoot()] })).addToServer(server);
+  // Reflection describes the gate and the health service, so grpcurl/buf curl need no local protos.
+  new ReflectionService(protoLoader.loadSync([protoFile(), healthProtoPath], { includeDirs: [protoRoot()] })).addToServer(server);
 
   await source.start();
   const timers = [

@@ -1,0 +1,35 @@
+/** Minimal clients for grpc.health.v1 and grpc.reflection.v1, loaded from the packages' own protos. */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProto } from 'grpc-health-check';
+
+const reflectionProto = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+const pkg = grpc.loadPackageDefinition(protoLoader.loadSync([healthProto, reflectionProto], { keepCase: false, enums: String })) as any;
+
+export class HealthClient {
+  readonly client: grpc.Client;
+  private readonly reflection: grpc.Client;
+
+  constructor(address: string, creds = grpc.credentials.createInsecure()) {
+    this.client = new pkg.grpc.health.v1.Health(address, creds);
+    this.reflection = new pkg.grpc.reflection.v1.ServerReflection(address, creds);
+  }
+
+  check(service: string): Promise<string> {
+    return new Promise((resolve, reject) =>
+      (this.client as any).check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))));
+  }
+
+  listServices(): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      const stream = (this.reflection as any).serverReflectionInfo();
+      stream.on('data', (msg: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
+        resolve(msg.listServicesResponse?.service.map((s) => s.name) ?? []);
+        stream.end();
+        this.reflection.close();
+      });
+      stream.on('error', reject);
+      stream.write({ listServices: '*' });
+    });
+  }
+}

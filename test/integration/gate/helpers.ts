@@ -1,0 +1,65 @@
+/** Shared plumbing for the gate's integration tests: database, gate lifecycle and a promisified client. */
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import type pg from 'pg';
+import { BudgetStore } from '../../../db/budgetStore';
+import { createPool } from '../../../db/pool';
+import { GateServiceClient, type Order, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { type GateOptions, type RunningGate, startGate } from '../../../grpc/server';
+import { budget } from '../../unit/gate/fixtures';
+
+export const databaseUrl = (): string =>
+  process.env.BALLAST_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/gate_dev';
+
+export const quietLogger = pino({ level: 'warn' });
+
+let unique = 0;
+/** A fresh portfolio id per test so tests sharing the database never see each other's state. */
+export const newPortfolioId = (prefix: string): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++unique}`;
+
+export async function withPool<T>(fn: (pool: pg.Pool, store: BudgetStore) => Promise<T>): Promise<T> {
+  const pool = createPool(databaseUrl(), 2);
+  try {
+    return await fn(pool, new BudgetStore(pool));
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Creates the portfolio and commits the fixture budget for it; returns the committed version. */
+export async function commitFixture(store: BudgetStore, portfolioId: string, tweak: (b: ReturnType<typeof budget>) => ReturnType<typeof budget> = (b) => b): Promise<number> {
+  await store.ensurePortfolio(portfolioId);
+  const res = await store.commitBudget(`${portfolioId}-${Date.now()}-${Math.random()}`, tweak(budget(portfolioId)));
+  return res.version.version;
+}
+
+export function gate(options: Partial<GateOptions> = {}): Promise<RunningGate> {
+  return startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, ...options });
+}
+
+export type Client = InstanceType<typeof GateServiceClient>;
+export const client = (address: string, creds = grpc.credentials.createInsecure(), opts: grpc.ClientOptions = {}): Client =>
+  new GateServiceClient(address, creds, opts);
+
+/** Promisify one unary method of the generated client. */
+export function call<Req, Res>(c: Client, method: string, req: Req, deadlineMs = 5_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (c as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[method];
+    fn.call(c, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+export const buy = (portfolioId: string, o: Partial<Order> = {}): Order => ({
+  portfolioId, strategy: 'trend', instrument: 'AAPL', side: Side.SIDE_BUY, quantity: 100, price: 100,
+  clientOrderId: `c-${Math.random().toString(36).slice(2)}`, ...o,
+});
+
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
