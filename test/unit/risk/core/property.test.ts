@@ -1,0 +1,45 @@
+import fc from 'fast-check';
+import { riskBudgetingWeights } from '../../../../risk/allocation/riskBudgeting';
+import type { CovarianceMatrix } from '../../../../risk/covariance';
+import { riskContributions } from '../../../../risk/measures';
+
+/** Σ = AᵀA/n + εI: positive definite for any A. */
+function covFrom(entries: readonly number[], n: number, epsilon: number): CovarianceMatrix<'daily'> {
+  const values = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += entries[k * n + i] * entries[k * n + j];
+      values[i * n + j] = s / n + (i === j ? epsilon : 0);
+    }
+  }
+  return { unit: 'daily', assets: Array.from({ length: n }, (_, i) => `a${i}`), values };
+}
+
+const problem = fc.integer({ min: 2, max: 30 }).chain((n) =>
+  fc.record({
+    n: fc.constant(n),
+    entries: fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: n * n, maxLength: n * n }),
+    epsilon: fc.double({ min: 1e-3, max: 1, noNaN: true }),
+    rawBudgets: fc.array(fc.double({ min: 0.01, max: 1, noNaN: true }), { minLength: n, maxLength: n }),
+  }),
+);
+
+describe('risk budgeting property', () => {
+  it('for random PD Σ and positive budgets, relative risk contributions equal b to 1e-10 and weights sum to 1', () => {
+    fc.assert(
+      fc.property(problem, ({ n, entries, epsilon, rawBudgets }) => {
+        const cov = covFrom(entries, n, epsilon);
+        const total = rawBudgets.reduce((s, b) => s + b, 0);
+        const budgets = rawBudgets.map((b) => b / total);
+        budgets[n - 1] = 1 - budgets.slice(0, n - 1).reduce((s, b) => s + b, 0);
+        const r = riskBudgetingWeights(cov, budgets);
+        const rc = riskContributions(cov, r.weights).relative;
+        const worst = Math.max(...rc.map((x, i) => Math.abs(x - budgets[i])));
+        const weightSum = r.weights.reduce((s, w) => s + w, 0);
+        return r.converged && worst < 1e-10 && Math.abs(weightSum - 1) < 1e-12 && r.weights.every((w) => w > 0);
+      }),
+      { numRuns: 300, seed: 20240601 },
+    );
+  });
+});
