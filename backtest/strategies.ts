@@ -1,0 +1,163 @@
+/**
+ * The strategies compared in one run. Every one of them decides at a close from data up to that close
+ * (through the simulator's `MarketCursor`) and trades at the next close.
+ *
+ * - equal-weight: 1/n of NAV in each eligible asset, fully invested, rebalanced on the calendar.
+ * - static-erc: equal-risk-contribution weights from the production allocator, fully invested, calendar.
+ * - static-erc-vol-matched: static-erc scaled by one constant so its realized vol equals the dynamic book's
+ *   (ex post, the fair comparison: same risk taken, different timing of it).
+ * - vol-target: the production engine with a single regime (the calmest one's policy), i.e. vol
+ *   targeting and caps without regime detection.
+ * - dynamic: the production engine with the regime detected day by day (filtered, walk-forward).
+ */
+import type { RiskBudget } from '../risk/budget';
+import type { RiskConfig } from '../risk/config';
+import { equalRiskContribution } from '../risk/allocation';
+import { type CovarianceSpec, estimateCovariance } from '../risk/covariance';
+import { buildRiskBudget } from '../risk/engine';
+import { alignedReturns } from '../risk/returns';
+import { type CalendarPeriod, startsPeriod } from './schedule';
+import type { BookState, MarketCursor, Strategy, TargetPositions } from './simulator';
+import { eligibleUniverse, expandWeights, type Universe } from './universe';
+
+/** Decides when an engine-driven strategy recomputes its budget. */
+export interface RebalanceRule {
+  readonly kind: 'calendar' | 'trigger';
+  readonly period: CalendarPeriod;
+}
+
+/** Weights over an eligible universe, summing to 1 (a fully invested book). */
+export type BookAllocator = (universe: Universe) => readonly number[];
+
+/** A calendar-rebalanced, fully invested book (equal weight, static ERC). */
+export function staticStrategy(name: string, allocate: BookAllocator, lookbackDays: number, period: CalendarPeriod): Strategy {
+  return {
+    name,
+    decide(market: MarketCursor): TargetPositions | undefined {
+      if (!startsPeriod(market.table.dates, market.today, period)) return undefined;
+      const universe = eligibleUniverse(market, lookbackDays);
+      if (universe.indices.length === 0) return undefined;
+      return { weights: expandWeights(universe, allocate(universe), market.table.assets.length) };
+    },
+  };
+}
+
+export const equalWeights: BookAllocator = (universe) => universe.indices.map(() => 1 / universe.indices.length);
+
+/** The same decisions as `inner`, with every weight multiplied by `scale` (the rest in cash). */
+export function scaledStrategy(name: string, inner: Strategy, scale: number): Strategy {
+  return {
+    name,
+    decide(market: MarketCursor, book: BookState): TargetPositions | undefined {
+      const d = inner.decide(market, book);
+      return d && { weights: d.weights.map((w) => w * scale), label: d.label };
+    },
+  };
+}
+
+/** What the regime detector says at a close: the declared regime and, when available, state probabilities. */
+export interface RegimeReading {
+  readonly regime: string;
+  readonly probabilities?: readonly number[];
+}
+
+/** Feeds the engine its regime. Called every day in order; implementations catch up lazily. */
+export interface RegimeSource {
+  read(market: MarketCursor): RegimeReading;
+}
+
+export const fixedRegime = (regime: string): RegimeSource => ({ read: () => ({ regime }) });
+
+/** One recomputed budget, kept for the report (gross leverage, regime, forecast vol). */
+export interface BudgetRecord {
+  readonly day: number;
+  readonly regime: string;
+  readonly grossLeverage: number;
+  readonly forecastVol: number;
+  readonly reason: string;
+}
+
+/** Decides whether to recompute the budget today, and why (undefined = keep the book). */
+export type TriggerCheck = (market: MarketCursor, book: BookState, reading: RegimeReading, previous: RiskBudget | undefined) => string | undefined;
+
+export interface EngineStrategy extends Strategy {
+  readonly budgets: readonly BudgetRecord[];
+  /** Regime reading of every day the strategy was consulted (index = day; undefined before). */
+  readonly readings: readonly (RegimeReading | undefined)[];
+}
+
+/**
+ * A book sized by the production engine: `buildRiskBudget` on the trailing window, with the regime from
+ * `regimes` and the previous budget anchoring the leverage step limit. Position weights of NAV are the
+ * budget's target notionals / capital, summed per asset across strategies.
+ */
+export function engineStrategy(name: string, config: RiskConfig, regimes: RegimeSource, shouldRebalance: TriggerCheck): EngineStrategy {
+  const budgets: BudgetRecord[] = [];
+  const readings: (RegimeReading | undefined)[] = [];
+  let previous: RiskBudget | undefined;
+  return {
+    name,
+    budgets,
+    readings,
+    decide(market: MarketCursor, book: BookState): TargetPositions | undefined {
+      const reading = regimes.read(market);
+      readings[market.today] = reading;
+      const reason = shouldRebalance(market, book, reading, previous);
+      if (reason === undefined) return undefined;
+      const universe = eligibleUniverse(market, config.lookbackDays);
+      if (universe.indices.length === 0) return undefined;
+      const budget = buildRiskBudget({
+        portfolioId: name,
+        asOf: market.table.dates[market.today],
+        prices: universe.window,
+        regime: reading.regime,
+        config,
+        previous,
+      });
+      previous = budget;
+      budgets.push({
+        day: market.today,
+        regime: budget.regime,
+        grossLeverage: budget.limits.grossLeverage,
+        forecastVol: budget.forecastVol,
+        reason,
+      });
+      return { weights: expandWeights(universe, budgetWeights(budget, universe), market.table.assets.length), label: budget.regime };
+    },
+  };
+}
+
+/** Weight of NAV per eligible asset: Σ target notional / capital over the budget's (strategy, asset) pairs. */
+export function budgetWeights(budget: RiskBudget, universe: Universe): number[] {
+  const position = new Map(universe.window.assets.map((a, k) => [a, k]));
+  const out = new Array<number>(universe.indices.length).fill(0);
+  for (const a of budget.assets) {
+    const k = position.get(a.asset);
+    if (k === undefined) throw new Error(`budget holds ${a.asset}, which is not in the eligible universe`);
+    out[k] += a.targetNotional / budget.limits.capital;
+  }
+  return out;
+}
+
+/** Calendar rule: recompute on the first trading day of each period. */
+export const calendarCheck = (period: CalendarPeriod): TriggerCheck => (market) =>
+  startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
+
+/**
+ * Equal risk contribution over the eligible assets, with the production pieces the engine uses: aligned
+ * simple returns of the window, the configured covariance estimator, the ERC solver.
+ */
+export function ercAllocator(config: RiskConfig): BookAllocator {
+  return (universe) => {
+    const minObservations = config.covariance.minObservations;
+    const { returns, dropped } = alignedReturns(universe.window, { kind: 'simple', minHistory: minObservations + 1, minObservations });
+    if (dropped.length > 0) throw new Error(`static-erc: eligible assets dropped from the window: ${dropped.map((d) => d.asset).join(', ')}`);
+    const estimate = estimateCovariance(returns, covarianceSpec(config));
+    return Array.from(equalRiskContribution(estimate.covariance).weights);
+  };
+}
+
+function covarianceSpec(config: RiskConfig): CovarianceSpec {
+  const { estimator, ewmaLambda } = config.covariance;
+  return estimator === 'ewma' ? { estimator, lambda: ewmaLambda } : { estimator };
+}
