@@ -18,7 +18,9 @@ export interface FilterState {
 export class HmmFilter {
   private readonly params: Params;
   private readonly logNorm: Float64Array;
+  /** Last filtered distribution, or null before the first observation. */
   private current: Float64Array | null;
+  private readonly scratch: Float64Array;
   private count: number;
 
   constructor(readonly model: GaussianHmm, state: FilterState = { probabilities: null, observations: 0 }) {
@@ -28,6 +30,7 @@ export class HmmFilter {
       throw new RangeError(`filter state has ${state.probabilities.length} probabilities, model has ${this.params.k} states`);
     }
     this.current = state.probabilities === null ? null : Float64Array.from(state.probabilities);
+    this.scratch = new Float64Array(this.params.k);
     this.count = state.observations;
   }
 
@@ -36,7 +39,7 @@ export class HmmFilter {
     const x = typeof observation === 'number' ? [observation] : observation;
     if (x.length !== this.params.d) throw new RangeError(`observation has ${x.length} features, model expects ${this.params.d}`);
     const next = predict(this.params, this.current);
-    if (Array.from(x).every(Number.isFinite)) update(this.params, this.logNorm, next, x);
+    if (allFinite(x)) update(this.params, this.logNorm, next, x, this.scratch);
     this.current = next;
     this.count++;
     return Float64Array.from(next);
@@ -52,7 +55,9 @@ export function filterProbabilities(model: GaussianHmm, input: ObservationInput)
   const x = toFeatures(input, false);
   const filter = new HmmFilter(model);
   const out: Float64Array[] = [];
-  for (let t = 0; t < x.rows; t++) out.push(filter.step(x.data.subarray(t * x.dims, (t + 1) * x.dims)));
+  for (let t = 0; t < x.rows; t++) {
+    out.push(filter.step(x.dims === 1 ? x.data[t] : x.data.subarray(t * x.dims, (t + 1) * x.dims)));
+  }
   return out;
 }
 
@@ -64,8 +69,7 @@ function predict(p: Params, previous: Float64Array | null): Float64Array {
 }
 
 /** Bayes update in place; log densities are shifted by their maximum so extreme days cannot underflow. */
-function update(p: Params, logNorm: Float64Array, prior: Float64Array, x: ArrayLike<number>): void {
-  const logDensity = new Float64Array(p.k);
+function update(p: Params, logNorm: Float64Array, prior: Float64Array, x: ArrayLike<number>, logDensity: Float64Array): void {
   let max = Number.NEGATIVE_INFINITY;
   for (let s = 0; s < p.k; s++) {
     let q = 0;
@@ -80,6 +84,11 @@ function update(p: Params, logNorm: Float64Array, prior: Float64Array, x: ArrayL
     for (let s = 0; s < p.k; s++) sum += prior[s] = Math.exp(logDensity[s] - max);
   }
   for (let s = 0; s < p.k; s++) prior[s] /= sum;
+}
+
+function allFinite(x: ArrayLike<number>): boolean {
+  for (let j = 0; j < x.length; j++) if (!Number.isFinite(x[j])) return false;
+  return true;
 }
 
 function logNormalizers(p: Params): Float64Array {
