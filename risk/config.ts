@@ -174,7 +174,6 @@ export function parseRiskConfig(document: unknown): RiskConfig {
   const regimesDoc = asObject(rb.regime_allocations ?? d.regime_allocations, k('regime_allocations'));
   const regimes = Object.entries(regimesDoc).map(([name, v]) => parseRegime(name, v, k(`regime_allocations.${name}`)));
   if (regimes.length === 0) throw new ConfigError(k('regime_allocations'), 'at least one regime is required');
-  checkRegimeOrder(regimes);
 
   const lev = section('leverage');
   const leverageFloor = leverage(num(lev.floor ?? d.leverage.floor, k('leverage.floor'), 0));
@@ -211,7 +210,7 @@ export function parseRiskConfig(document: unknown): RiskConfig {
     transactionCostBps: num(costs.transaction_bps ?? d.costs.transaction_bps, k('costs.transaction_bps'), 0, 10_000),
     covariance: parseCovariance(section('covariance')),
     allocation: parseAllocation(section('allocation')),
-    regimeDetection: parseRegimeDetection(section('regime_detection'), regimes),
+    regimeDetection: checkRuleOrder(parseRegimeDetection(section('regime_detection'), regimes), regimes),
     approvalTimeout: duration(approval.timeout ?? d.approval.timeout, k('approval.timeout')),
   };
 }
@@ -290,15 +289,16 @@ function parseRegimeDetection(o: Doc, regimes: readonly RegimePolicy[]): RegimeD
 }
 
 /** The rule classifier picks the first regime whose max_vol covers realized vol, so max_vol must not decrease. */
-function checkRegimeOrder(regimes: readonly RegimePolicy[]): void {
+function checkRuleOrder(detection: RegimeDetectionConfig, regimes: readonly RegimePolicy[]): RegimeDetectionConfig {
+  if (detection.method !== 'rule') return detection;
   for (let i = 1; i < regimes.length; i++) {
-    if (regimes[i].maxVol < regimes[i - 1].maxVol) {
-      throw new ConfigError(
-        k(`regime_allocations.${regimes[i].name}.max_vol`),
-        `regimes are ordered calm → turbulent, so max_vol must not decrease (${regimes[i - 1].name} has ${regimes[i - 1].maxVol})`,
-      );
+    const [before, here] = [regimes[i - 1], regimes[i]];
+    if (here.maxVol < before.maxVol) {
+      const bound = Number.isFinite(before.maxVol) ? `${before.name} has ${before.maxVol}` : `${before.name} has none`;
+      throw new ConfigError(k(`regime_allocations.${here.name}.max_vol`), `regimes are ordered calm → turbulent, so max_vol must not decrease (${bound})`);
     }
   }
+  return detection;
 }
 
 /** A floor above a regime's cap could never be met; say so at load time rather than budget time. */

@@ -109,6 +109,11 @@ describe('errors name the bad key', () => {
     expect(err.message).toMatch(/bull has 0.16/);
   });
 
+  it('max_vol order is not checked under HMM detection, which does not use it', () => {
+    const doc = withRb({ regime_detection: { method: 'hmm' }, regime_allocations: { ...regimes, neutral: { ...regimes.neutral, max_vol: 0.1 } } });
+    expect(parseRiskConfig(doc).regimeDetection.method).toBe('hmm');
+  });
+
   it('strategy tilts must name a configured strategy ("core" when none are configured)', () => {
     const err = parseError({ regime_allocations: { ...regimes, bear: { ...regimes.bear, strategy_tilts: { carry: 0.5 } } } });
     expect(err.key).toBe('risk_budgeting.regime_allocations.bear.strategy_tilts.carry');

@@ -1,9 +1,14 @@
 import * as path from 'node:path';
 import { readPriceFile } from '../../../../market/csvPrices';
 import type { RiskBudget } from '../../../../risk/budget';
-import { defaultRiskConfig } from '../../../../risk/config';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_CONFIG_DOCUMENT, type RiskConfig, defaultRiskConfig, loadRiskConfigText, parseRiskConfig } from '../../../../risk/config';
+import { annualizeEstimate, ledoitWolf } from '../../../../risk/covariance';
 import { buildRiskBudget } from '../../../../risk/engine';
+import { assetVols, portfolioVol } from '../../../../risk/measures';
+import { alignedReturns } from '../../../../risk/returns';
 import { DataError, type PriceTable, sliceTable } from '../../../../risk/timeseries';
+import { weights } from '../../../../risk/units';
 
 const SP500 = path.resolve(__dirname, '../../../../../shared/data/skfolio/sp500_dataset.csv.gz');
 const ASSETS = ['AAPL', 'JNJ', 'XOM', 'KO', 'JPM'];
@@ -19,6 +24,16 @@ const window = lastRows(full, 127);
 const config = defaultRiskConfig();
 const budgetFor = (regime: string, extra: Partial<Parameters<typeof buildRiskBudget>[0]> = {}): RiskBudget =>
   buildRiskBudget({ portfolioId: 'p1', asOf: window.dates[126], prices: window, regime, config, ...extra });
+
+/** Default config with some `risk_budgeting` sections overridden. */
+const configWith = (patch: Record<string, unknown>): RiskConfig =>
+  parseRiskConfig({ risk_budgeting: { ...DEFAULT_CONFIG_DOCUMENT.risk_budgeting, ...patch } });
+
+/** Default regimes with one regime's settings overridden. */
+const regimesWith = (name: string, patch: Record<string, unknown>) => {
+  const regimes: Record<string, object> = { ...DEFAULT_CONFIG_DOCUMENT.risk_budgeting.regime_allocations };
+  return { ...regimes, [name]: { ...regimes[name], ...patch } };
+};
 
 function expectConsistent(b: RiskBudget): void {
   const gross = b.assets.reduce((s, a) => s + Math.abs(a.targetNotional), 0);
@@ -90,5 +105,143 @@ describe('buildRiskBudget on S&P 500 data (5 assets, 126 daily returns ending 20
   it('throws DataError with too few observations', () => {
     const short = lastRows(full, 10);
     expect(() => buildRiskBudget({ portfolioId: 'p1', asOf: short.dates[9], prices: short, regime: 'bull', config })).toThrow(DataError);
+  });
+});
+
+describe('buildRiskBudget: vol targeting on the whole book', () => {
+  const neutral = budgetFor('neutral');
+
+  it('forecast vol is √(wᵀΣw) of the positions, independently recomputed, and meets the target', () => {
+    const { returns } = alignedReturns(window, { minHistory: 21 });
+    const cov = annualizeEstimate(ledoitWolf(returns), config.periodsPerYear).covariance;
+    const w = cov.assets.map((asset) => neutral.assets.filter((a) => a.asset === asset).reduce((s, a) => s + a.targetNotional, 0) / neutral.limits.capital);
+    expect(portfolioVol(cov, weights(w))).toBeCloseTo(neutral.forecastVol, 12);
+    expect(neutral.diagnostics.leverageBound).toBe('target');
+    expect(neutral.forecastVol).toBeCloseTo(0.1, 12);
+    // Diversification counts: an average of single-asset vols would have given a lower leverage.
+    const avgAssetVol = assetVols(cov).reduce((s, v, i) => s + v * (w[i] / neutral.limits.grossLeverage), 0);
+    expect(avgAssetVol).toBeGreaterThan(neutral.diagnostics.bookVol as number);
+  });
+
+  it('a regime cap binds when the target asks for more: bull at a 50 % vol target is capped at equity_allocation 1.0', () => {
+    const hot = configWith({ regime_allocations: regimesWith('bull', { vol_target: 0.5 }) });
+    const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'bull', config: hot });
+    expect(b.diagnostics.rawLeverage).toBeGreaterThan(1);
+    expect(b.diagnostics.leverageBound).toBe('regime-cap');
+    expect(b.diagnostics.regimeCapBy).toBe('equity-allocation');
+    expect(b.limits.grossLeverage).toBeCloseTo(1, 12);
+    expect(b.limits.cashWeight).toBe(0);
+    expect(b.limits.maxGrossNotional).toBeCloseTo(b.limits.capital, 4); // no headroom above a hard cap
+    expectConsistent(b);
+  });
+
+  it('the step limit holds leverage near the previous budget (bull → neutral, max_step 0.01)', () => {
+    const bull = budgetFor('bull');
+    const slow = configWith({ leverage: { floor: 0, cap: 2, max_step: 0.01, smoothing: 0 } });
+    const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'neutral', config: slow, previous: bull });
+    expect(b.diagnostics.leverageBound).toBe('max-step');
+    expect(b.limits.grossLeverage).toBeCloseTo(bull.limits.grossLeverage - 0.01, 12);
+  });
+
+  it('a tighter regime cap is not walked down by the step limit (bull → crisis)', () => {
+    const bull = budgetFor('bull', { config: configWith({ regime_allocations: regimesWith('bull', { vol_target: 0.5 }) }) });
+    const slow = configWith({ leverage: { floor: 0, cap: 2, max_step: 0.1, smoothing: 0 }, regime_allocations: regimesWith('crisis', { vol_target: 0.5 }) });
+    const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'crisis', config: slow, previous: bull });
+    expect(bull.limits.grossLeverage).toBeCloseTo(1, 12);
+    expect(b.diagnostics.leverageBound).toBe('regime-cap');
+    expect(b.limits.grossLeverage).toBeCloseTo(0.4, 12);
+  });
+});
+
+describe('buildRiskBudget: correlation awareness', () => {
+  const base = budgetFor('neutral');
+  const avg = base.diagnostics.avgCorrelation as number;
+  const scaledAt = (threshold: number) =>
+    buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'neutral', config: configWith({ correlation: { threshold, scale: 0.8 } }) });
+
+  it('measures the average pairwise correlation of the window', () => {
+    expect(avg).toBeGreaterThan(0.2);
+    expect(avg).toBeLessThan(0.75);
+    expect(base.diagnostics.correlationScaled).toBe(false);
+  });
+
+  it('does not scale at exactly the threshold', () => {
+    const b = scaledAt(avg);
+    expect(b.diagnostics.correlationScaled).toBe(false);
+    expect(b.limits.grossLeverage).toBe(base.limits.grossLeverage);
+  });
+
+  it('scales leverage by exactly `scale` just above it, and records it', () => {
+    const b = scaledAt(avg - 1e-9);
+    expect(b.diagnostics.correlationScaled).toBe(true);
+    expect(b.diagnostics.correlationScale).toBe(0.8);
+    expect(b.limits.grossLeverage / base.limits.grossLeverage).toBeCloseTo(0.8, 12);
+    expect(b.forecastVol).toBeCloseTo(0.8 * base.forecastVol, 12);
+    expect(b.limits.cashWeight).toBeCloseTo(1 - b.limits.grossLeverage, 12);
+    expectConsistent(b);
+  });
+});
+
+describe('buildRiskBudget: strategies, position caps and data problems', () => {
+  const example = loadRiskConfigText(readFileSync(path.resolve(__dirname, '../../../../config/ballast.example.yaml'), 'utf8'));
+  const tickers = example.strategies.flatMap((s) => s.assets);
+  const ten = lastRows(sliceTable(readPriceFile(SP500), { assets: tickers }), 127);
+  const run = (regime: string) => buildRiskBudget({ portfolioId: 'p2', asOf: 'x', prices: ten, regime, config: example });
+
+  it('strategies carry their tilted risk budgets (bear: cyclical tilt 0.5 → 1/3 vs 2/3)', () => {
+    const b = run('bear');
+    expectConsistent(b);
+    expect(b.diagnostics.positionsCapped).toBe(0);
+    const share = (name: string) => b.assets.filter((a) => a.strategy === name).reduce((s, a) => s + a.riskBudget, 0);
+    expect(b.strategies.map((s) => [s.strategy, s.riskBudget])).toEqual([['defensive', 2 / 3], ['cyclical', 1 / 3]]);
+    expect(share('defensive')).toBeCloseTo(2 / 3, 8);
+    expect(share('cyclical')).toBeCloseTo(1 / 3, 8);
+    expect(b.diagnostics.solverConverged).toBe(true);
+    for (const s of b.strategies) {
+      const gross = b.assets.filter((a) => a.strategy === s.strategy).reduce((t, a) => t + a.targetNotional, 0);
+      expect(s.capital).toBeCloseTo(gross, 6);
+      expect(s.maxGrossNotional).toBeGreaterThanOrEqual(gross);
+    }
+  });
+
+  it('crisis is tighter than bull for every strategy limit too', () => {
+    const [bull, crisis] = [run('bull'), run('crisis')];
+    for (const s of crisis.strategies) {
+      const b = bull.strategies.find((x) => x.strategy === s.strategy)!;
+      expect(s.maxGrossNotional).toBeLessThan(b.maxGrossNotional);
+      expect(s.maxNetNotional).toBeLessThan(b.maxNetNotional);
+    }
+  });
+
+  it('no position exceeds max_position_share of the book, and limits never sit below targets', () => {
+    for (const regime of ['bull', 'crisis']) {
+      const b = budgetFor(regime);
+      const share = config.regimes.find((r) => r.name === regime)!.maxPositionShare;
+      for (const a of b.assets) {
+        expect(a.targetWeight).toBeLessThanOrEqual(share + 1e-12);
+        expect(a.maxPositionNotional).toBeGreaterThanOrEqual(a.targetNotional);
+        expect(a.maxPositionNotional).toBeLessThanOrEqual(Math.max(share * b.limits.maxGrossNotional, a.targetNotional) + 1e-6);
+      }
+    }
+  });
+
+  it('drops an asset with too little history and says so', () => {
+    const late = { ...window, series: window.series.map((s, j) => (j === 0 ? s.map((x, t) => (t < 110 ? Number.NaN : x)) : s)) };
+    const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: late, regime: 'bull', config });
+    expect(b.diagnostics.droppedAssets).toBe('AAPL');
+    expect(b.assets.map((a) => a.asset)).not.toContain('AAPL');
+    expectConsistent(b);
+  });
+
+  it('runs with every covariance estimator', () => {
+    for (const estimator of ['sample', 'pairwise', 'ewma', 'ledoit-wolf', 'ledoit-wolf-cc']) {
+      const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'bear', config: configWith({ covariance: { estimator } }) });
+      expect(b.diagnostics.estimator).toBe(estimator);
+      expectConsistent(b);
+    }
+  });
+
+  it('rejects an unknown regime with a ConfigError', () => {
+    expect(() => budgetFor('euphoria')).toThrow(/no regime named "euphoria"/);
   });
 });
