@@ -260,10 +260,13 @@ function decideLeverage(policy: RegimePolicy, config: RiskConfig, bookVol: Annua
 }
 
 /**
- * The leverage the previous budget applied to its book: its gross leverage divided by the invested
- * share of its book (below 1 only when position caps left part of the book uninvested).
+ * The previous vol-targeting leverage, so the step limit and smoothing follow the vol-target path
+ * (correlation scaling is applied after them and is never delayed). Budgets without that diagnostic
+ * fall back to gross leverage over the invested share of the book.
  */
 function previousBookLeverage(previous: RiskBudget): Leverage {
+  const recorded = previous.diagnostics.volTargetLeverage;
+  if (typeof recorded === 'number' && Number.isFinite(recorded)) return leverage(recorded);
   const invested = sum(previous.assets.map((a) => Math.abs(a.targetWeight)));
   return leverage(invested > 0 ? previous.limits.grossLeverage / invested : previous.limits.grossLeverage);
 }

@@ -130,7 +130,7 @@ describe('buildRiskBudget: vol targeting on the whole book', () => {
     expect(b.diagnostics.leverageBound).toBe('regime-cap');
     expect(b.diagnostics.regimeCapBy).toBe('equity-allocation');
     expect(b.limits.grossLeverage).toBeCloseTo(1, 12);
-    expect(b.limits.cashWeight).toBe(0);
+    expect(b.limits.cashWeight).toBeCloseTo(0, 12);
     expect(b.limits.maxGrossNotional).toBeCloseTo(b.limits.capital, 4); // no headroom above a hard cap
     expectConsistent(b);
   });
