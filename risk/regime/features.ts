@@ -62,3 +62,40 @@ export function trailingMean(prices: ArrayLike<number>, window: number): number 
   }
   return n === window ? sum / n : Number.NaN;
 }
+
+/** Multivariate HMM observations; `rows[i]` describes the day of `returns[offset + i]`. */
+export interface FeatureRows {
+  readonly rows: number[][];
+  readonly offset: number;
+}
+
+/**
+ * Feature rows for a multivariate (diagonal-covariance) HMM: [r_t, ln σ̂_t, ln IV_t], where σ̂_t is
+ * the sample vol of the `realizedVolWindow` returns ending at t (inclusive: known at t's close) and
+ * IV_t an implied vol aligned with `returns`. Logs make both vol features closer to Gaussian. Each
+ * extra feature is optional; the first window − 1 days are dropped (no full window yet); a missing
+ * implied vol stays NaN, which the filter treats as a missing observation (fits require complete rows).
+ */
+export function regimeFeatureRows(
+  returns: ArrayLike<number>,
+  options: { readonly realizedVolWindow?: number; readonly impliedVol?: ArrayLike<number> } = {},
+): FeatureRows {
+  const window = options.realizedVolWindow;
+  const implied = options.impliedVol;
+  if (implied && implied.length !== returns.length) {
+    throw new DataError(`implied vol series has ${implied.length} values, expected one per return (${returns.length})`);
+  }
+  const offset = window === undefined ? 0 : window - 1;
+  const rows: number[][] = [];
+  for (let t = offset; t < returns.length; t++) {
+    const row = [returns[t]];
+    if (window !== undefined) row.push(Math.log(trailingDailyVol(sliceOf(returns, t + 1 - window, t + 1), window)));
+    if (implied) row.push(implied[t] > 0 ? Math.log(implied[t]) : Number.NaN);
+    rows.push(row);
+  }
+  return { rows, offset };
+}
+
+function sliceOf(xs: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  return xs instanceof Float64Array ? xs.subarray(from, to) : Array.prototype.slice.call(xs, from, to);
+}

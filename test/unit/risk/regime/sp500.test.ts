@@ -11,13 +11,15 @@
  *   With hysteresis (threshold 0.6, 3-day dwell) the declared switch comes 2 days later (2020-02-26),
  *   and the number of regime switches over 2000–2022 falls from 328 (raw arg-max) to 110
  *   (threshold 0.7 / 5-day dwell: 70).
+ * Bivariate HMM on [r_t, ln 21-day realized vol] (diagonal covariance): same 2-day COVID lag, and the
+ * raw filtered arg-max switches 108 times instead of 328.
  */
 import * as path from 'node:path';
 import { readPriceFile } from '../../../../market/csvPrices';
 import { filterProbabilities } from '../../../../risk/regime/filter';
 import { fitGaussianHmm } from '../../../../risk/regime/hmm';
 import { applyHysteresis } from '../../../../risk/regime/hysteresis';
-import { logReturns } from '../../../../risk/regime/features';
+import { logReturns, regimeFeatureRows } from '../../../../risk/regime/features';
 import { describeStates } from '../../../../risk/regime/states';
 import { sliceTable } from '../../../../risk/timeseries';
 import { periodsPerYear } from '../../../../risk/units';
@@ -80,5 +82,16 @@ describe('HMM on the S&P 500 index, 2000–2022, K = 2', () => {
     expect(lagFrom('2020-02-20', (t) => declared[t] === 1)).toEqual({ lag: 4, date: '2020-02-26' });
     expect(flips(raw)).toBe(328);
     expect(flips(declared)).toBe(110);
+  });
+
+  it('a bivariate HMM with ln 21-day realized vol keeps the 2-day COVID lag and switches 108 times, not 328', () => {
+    const features = regimeFeatureRows(returns, { realizedVolWindow: 21 });
+    const bivariate = fitGaussianHmm(features.rows, { states: 2, restarts: 3 });
+    const p = filterProbabilities(bivariate.model, features.rows);
+    const at = (t: number) => p[t - features.offset][1] > 0.5;
+    expect(lagFrom('2020-02-20', at)).toEqual({ lag: 2, date: '2020-02-24' });
+    expect(flips(Int32Array.from(p, (row) => (row[1] > 0.5 ? 1 : 0)))).toBe(108);
+    // The turbulent state has the higher mean log realized vol.
+    expect(bivariate.model.means[1][1]).toBeGreaterThan(bivariate.model.means[0][1]);
   });
 });
