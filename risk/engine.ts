@@ -20,7 +20,7 @@ import { type CovarianceEstimate, type CovarianceMatrix, type CovarianceSpec, an
 import { averagePairwiseCorrelation, portfolioVol, riskContributions } from './measures';
 import { type ResolvedStrategy, capWeights, cashWeight, correlationScaling, regimeLeverageCap, resolveStrategies, tiltedBudgets } from './policy';
 import { type ReturnMatrix, alignedReturns, lastObservations, periodReturns } from './returns';
-import { DataError, type PriceTable } from './timeseries';
+import { DataError, type PriceTable, sliceTable } from './timeseries';
 import { type AnnualizedVol, type Currency, type Leverage, annualizedVol, currency, fraction, leverage, price, weights } from './units';
 import { type LeverageDecision, targetLeverage } from './volTarget';
 
@@ -60,7 +60,7 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
   const capital = inputs.capital ?? config.capital;
   if (!(capital > 0) || !Number.isFinite(capital)) throw new DataError(`capital must be positive and finite, got ${capital}`);
 
-  const estimate = estimateRisk(inputs.prices, config);
+  const estimate = estimateRisk(budgetedPrices(inputs.prices, config), config);
   const cov = estimate.estimate.covariance;
   const strategies = survivingStrategies(config, policy, cov.assets);
   const book = capPositions(allocateBook(strategies, cov, config), policy);
@@ -104,6 +104,19 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
 
 // ── estimation ────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * The price columns the budget covers: every column without configured strategies, else the union of
+ * the strategies' assets (other columns would only distort the average correlation). A configured
+ * asset missing from the table is a DataError naming it.
+ */
+function budgetedPrices(prices: PriceTable, config: RiskConfig): PriceTable {
+  if (config.strategies.length === 0) return prices;
+  const wanted = [...new Set(config.strategies.flatMap((s) => s.assets))];
+  const missing = wanted.filter((a) => !prices.assets.includes(a));
+  if (missing.length > 0) throw new DataError(`configured assets have no price column: ${missing.join(', ')}`);
+  return sliceTable(prices, { assets: wanted });
+}
+
 function estimateRisk(prices: PriceTable, config: RiskConfig): { estimate: CovarianceEstimate<'annualized'>; diagnostics: Diagnostics } {
   const { minObservations } = config.covariance;
   const spec = covarianceSpec(config);
@@ -132,7 +145,8 @@ function estimateRisk(prices: PriceTable, config: RiskConfig): { estimate: Covar
   };
 }
 
-function covarianceSpec(config: RiskConfig): CovarianceSpec {
+/** The covariance estimator and its parameters as configured. */
+export function covarianceSpec(config: RiskConfig): CovarianceSpec {
   const { estimator, ewmaLambda, minObservations } = config.covariance;
   if (estimator === 'ewma') return { estimator, lambda: ewmaLambda };
   if (estimator === 'pairwise') return { estimator, minPeriods: minObservations };

@@ -241,6 +241,14 @@ describe('buildRiskBudget: strategies, position caps and data problems', () => {
     }
   });
 
+  it('budgets only the configured assets and names a configured asset without prices', () => {
+    const withExtra = lastRows(readPriceFile(SP500), 127); // all 20 columns
+    const b = buildRiskBudget({ portfolioId: 'p2', asOf: 'x', prices: withExtra, regime: 'bull', config: example });
+    expect(new Set(b.assets.map((a) => a.asset))).toEqual(new Set(tickers));
+    const missing = sliceTable(withExtra, { assets: tickers.filter((t) => t !== 'KO') });
+    expect(() => buildRiskBudget({ portfolioId: 'p2', asOf: 'x', prices: missing, regime: 'bull', config: example })).toThrow(/no price column: KO/);
+  });
+
   it('rejects an unknown regime with a ConfigError', () => {
     expect(() => budgetFor('euphoria')).toThrow(/no regime named "euphoria"/);
   });
