@@ -1,0 +1,215 @@
+/**
+ * Gate latency and throughput against a same-run baseline: an empty grpc-js unary handler serving the
+ * same service definition and the same response message (an APPROVE), versus the real gate fed a budget
+ * built by risk/engine from real S&P 500 prices. Server and load client run in separate processes
+ * (child_process.fork) so they never share an event loop. Rounds alternate baseline/gate to spread
+ * machine noise; the table reports every round and the ratios of medians across rounds.
+ *
+ * Then: the audit loss bound on a crash, measured by SIGKILLing a gate under load and comparing the
+ * decisions clients received with the rows that reached gate_decisions.
+ *
+ * Target (issue 5): gate median ≤ 1.2× baseline, throughput ≥ 0.8× baseline; p99 reported.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import { BudgetStore } from '../db/budgetStore';
+import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
+import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
+import { Decision, GateServiceService, ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';
+import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
+import { startGate } from '../grpc/server';
+import { readPriceFile } from '../market/csvPrices';
+import type { RiskBudget } from '../risk/budget';
+import { defaultRiskConfig } from '../risk/config';
+import { buildRiskBudget } from '../risk/engine';
+import { sliceTable } from '../risk/timeseries';
+
+const ROUNDS = 2;
+const DURATION_MS = 5_000;
+const WARMUP_MS = 1_500;
+const CONCURRENCY = 32;
+const PORTFOLIO = 'bench-gate';
+
+type Role = 'empty' | 'gate' | 'load';
+interface ServerReady { address: string }
+
+export async function run(): Promise<void> {
+  const databaseUrl = benchDatabaseUrl();
+  await ensureDatabase(databaseUrl);
+  await migrate(databaseUrl);
+  try {
+    const budget = await commitRealBudget(databaseUrl);
+    const pair = budget.assets.find((a) => a.maxPositionNotional > 0 && a.referencePrice > 0)!;
+    const order = {
+      portfolioId: PORTFOLIO, strategy: pair.strategy, instrument: pair.asset, side: Side.SIDE_BUY,
+      price: pair.referencePrice, quantity: pair.maxPositionNotional / pair.referencePrice / 1e7,
+    };
+    console.log(`gate: ${CONCURRENCY} concurrent EvaluateTrade calls, ${DURATION_MS / 1000}s per round after ${WARMUP_MS / 1000}s warm-up, ${ROUNDS} rounds`);
+    console.log(`  budget: ${budget.assets.length} pairs, regime ${budget.regime}, order ${order.strategy}/${order.instrument} @ ${order.price.toFixed(2)}`);
+    const reports: Record<'empty' | 'gate', LoadReport[]> = { empty: [], gate: [] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const kind of ['empty', 'gate'] as const) {
+        const r = await measure(kind, databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order });
+        reports[kind].push(r);
+        console.log(`  round ${round} ${kind.padEnd(5)} ${line(r)}`);
+      }
+    }
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    const agg = (k: 'empty' | 'gate') => ({
+      p50: med(reports[k].map((r) => r.latencyUs.p50)), p99: med(reports[k].map((r) => r.latencyUs.p99)), tput: med(reports[k].map((r) => r.throughputPerSec)),
+    });
+    const [e, g] = [agg('empty'), agg('gate')];
+    console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
+    console.log(`  gate:                     median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
+    console.log(`  ratio gate/baseline: median ${(g.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(g.p99 / e.p99).toFixed(2)}×, throughput ${(g.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`);
+    await measureAuditLoss(databaseUrl, order);
+  } finally {
+    await dropDatabase(databaseUrl).catch(() => undefined);
+  }
+}
+
+function line(r: LoadReport): string {
+  const errors = Object.entries(r.errors).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${String(r.throughputPerSec).padStart(6)} req/s  p50 ${r.latencyUs.p50} µs  p90 ${r.latencyUs.p90} µs  p99 ${r.latencyUs.p99} µs  max ${r.latencyUs.max} µs${errors ? `  errors ${errors}` : ''}`;
+}
+
+type LoadSpec = Pick<LoadOptions, 'concurrency' | 'durationMs' | 'warmupMs' | 'order'>;
+
+async function measure(kind: 'empty' | 'gate', databaseUrl: string, spec: LoadSpec): Promise<LoadReport> {
+  const server = spawn(kind, { databaseUrl });
+  try {
+    const { address } = await message<ServerReady>(server);
+    return await loadFrom(address, spec);
+  } finally {
+    await stop(server, 'SIGTERM');
+  }
+}
+
+async function loadFrom(address: string, spec: LoadSpec): Promise<LoadReport> {
+  const client = spawn('load', { ...spec, target: address });
+  try {
+    return await message<LoadReport>(client);
+  } finally {
+    await stop(client, 'SIGTERM');
+  }
+}
+
+/**
+ * Crash-loss measurement: load a gate whose audit flushes every 50 ms, SIGKILL it mid-run, then compare
+ * the decisions clients received with the audit rows that reached Postgres.
+ */
+async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
+  const replicaId = `bench-crash-${process.pid}`;
+  const server = spawn('gate', { databaseUrl, replicaId });
+  const { address } = await message<ServerReady>(server);
+  const load = loadFrom(address, { concurrency: CONCURRENCY, durationMs: 4_000, warmupMs: 0, order });
+  await new Promise((r) => setTimeout(r, 2_500));
+  await stop(server, 'SIGKILL');
+  const report = await load;
+  const received = (report.decisions.APPROVE ?? 0) + (report.decisions.DENY ?? 0);
+  const pool = createPool(databaseUrl, 1);
+  const rows = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM gate_decisions WHERE replica = $1', [replicaId])).rows[0].n);
+  await pool.end();
+  const lost = Math.max(0, received - rows);
+  const perFlush = Math.round((report.throughputPerSec * 50) / 1000);
+  console.log(`  audit on SIGKILL: ${received} decisions received by clients, ${rows} audit rows written, ${lost} lost ` +
+    `(bound: one flush interval, 50 ms ≈ ${perFlush} rows at ${report.throughputPerSec} req/s, plus one batch in flight)`);
+}
+
+function spawn(role: Role, arg: unknown): ChildProcess {
+  return fork(__filename, [role, JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+}
+
+function message<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => reject(new Error(`bench child exited (${code}) before reporting`)));
+  });
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+function benchDatabaseUrl(): string {
+  const url = new URL(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
+  url.pathname = `/ballast_bench_gate_${process.pid}`;
+  return url.toString();
+}
+
+async function commitRealBudget(databaseUrl: string): Promise<RiskBudget> {
+  const prices = readPriceFile(findDataFile('skfolio/sp500_dataset.csv.gz'));
+  const config = defaultRiskConfig();
+  const window = sliceTable(prices, { start: '2021-06-01', end: '2022-12-31' });
+  const budget = buildRiskBudget({
+    portfolioId: PORTFOLIO, asOf: window.dates[window.dates.length - 1], prices: window, regime: config.regimes[0].name, config,
+  });
+  const pool = createPool(databaseUrl, 1);
+  try {
+    const store = new BudgetStore(pool);
+    await store.ensurePortfolio(PORTFOLIO);
+    await store.commitBudget(`bench-${Date.now()}`, budget);
+  } finally {
+    await pool.end();
+  }
+  return budget;
+}
+
+function findDataFile(rel: string): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, '..', 'shared', 'data', rel);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`market data ${rel} not found (expected under /work/shared/data)`);
+}
+
+/** Child roles: a server (empty baseline or real gate) that reports its address, or a load client. */
+async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
+  if (role === 'load') {
+    process.send!(await runLoad({ ...(arg as unknown as LoadSpec & { target: string }), mix: { evaluate: 1 }, connections: 1, deadlineMs: 5_000 }));
+    return;
+  }
+  const address = role === 'gate' ? await startRealGate(arg) : await startEmptyServer();
+  process.send!({ address } satisfies ServerReady);
+}
+
+async function startRealGate(arg: Record<string, unknown>): Promise<string> {
+  const gate = await startGate({
+    databaseUrl: arg.databaseUrl as string, port: 0, logger: pino({ level: 'error' }, pino.destination(2)),
+    replicaId: arg.replicaId as string | undefined,
+  });
+  process.once('SIGTERM', () => void gate.close().then(() => process.exit(0)));
+  return gate.address;
+}
+
+/** Same service, same response message as an approving gate; no work at all. */
+async function startEmptyServer(): Promise<string> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  const approve = { decision: Decision.DECISION_APPROVE, reasons: [] as ReasonCode[], detail: '', budgetVersion: 1, tradingState: TradingState.TRADING_STATE_ACTIVE };
+  const unimplemented: grpc.handleUnaryCall<unknown, never> = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED });
+  server.addService(GateServiceService, {
+    evaluateTrade: (_call: unknown, cb: grpc.sendUnaryData<typeof approve>) => cb(null, approve),
+    sizePosition: unimplemented, reportFill: unimplemented, getCurrentBudget: unimplemented, getUtilization: unimplemented,
+    getRecommendations: unimplemented, triggerRebalance: unimplemented,
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
+  return `127.0.0.1:${port}`;
+}
+
+if (require.main === module) {
+  const [role, arg] = process.argv.slice(2);
+  const main = role ? child(role as Role, JSON.parse(arg ?? '{}') as Record<string, unknown>) : run();
+  main.catch((err: Error) => {
+    process.stderr.write(`gate bench: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+}
