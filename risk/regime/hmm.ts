@@ -130,6 +130,25 @@ export function logLikelihood(model: GaussianHmm, input: ObservationInput): numb
   return forward(p, emission, emissionLogMax, x.rows, new Float64Array(x.rows * p.k), new Float64Array(x.rows));
 }
 
+/**
+ * Long-run state distribution π = πA of the transition matrix (power iteration). A better starting
+ * prior than the fitted `initial` (which describes the first day of the training window) when a
+ * filter starts cold on new data: `new HmmFilter({ ...model, initial: stationaryDistribution(model) })`.
+ */
+export function stationaryDistribution(model: GaussianHmm): number[] {
+  const k = model.initial.length;
+  let p = new Array<number>(k).fill(1 / k);
+  for (let iter = 0; iter < 10_000; iter++) {
+    const next = new Array<number>(k).fill(0);
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) next[j] += p[i] * model.transition[i][j];
+    const change = next.reduce((s, v, j) => s + Math.abs(v - p[j]), 0);
+    p = next;
+    if (change < 1e-15) break;
+  }
+  const total = p.reduce((s, v) => s + v, 0);
+  return p.map((v) => v / total);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Baum–Welch
 

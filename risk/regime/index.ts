@@ -1,7 +1,36 @@
-/** Regime detection: rule classifier, Gaussian HMM (Baum–Welch, forward filter), hysteresis. */
+/**
+ * Regime detection (pure, deterministic; daily log returns in, annualized figures out).
+ *
+ * - `rule.ts`: realized vol of the index vs each regime's `max_vol` (calm → turbulent), optional trend
+ *   floor (price below its moving average ⇒ at least a named regime). The fallback and the benchmark.
+ * - `hmm.ts`: Gaussian HMM, diagonal covariance over D features (D = 1: index log returns; optional
+ *   ln realized vol / ln implied vol via `features.ts`), Baum–Welch with scaled forward–backward,
+ *   seeded restarts (best log-likelihood wins) and a variance floor; states ordered by the variance
+ *   of the first feature, calm → turbulent.
+ * - `filter.ts`: online use. Forward recursion only, P(state_t | x_1..t); incremental `HmmFilter`
+ *   with a JSON state, and a batch `filterProbabilities`. Smoothed probabilities are never exposed.
+ * - `states.ts`: naming states (K = number of configured regimes ⇒ state k is regime k) and
+ *   annualized state summaries.
+ * - `hysteresis.ts`: declared regime switches need `minDwell` consecutive observations with the
+ *   challenger most likely at probability ≥ `threshold`; pure, JSON state, safe in a workflow.
+ * - `random.ts`: seeded generator for restarts and synthetic data.
+ *
+ * Workflow code should import `hysteresis.ts` directly: this index pulls in config validation.
+ */
 export * from './features';
 export * from './filter';
-export { type FitOptions, type GaussianHmm, type HmmFit, type ObservationInput, type RestartSummary, fitGaussianHmm, logLikelihood, minimumObservations, orderByVolatility } from './hmm';
+export {
+  type FitOptions,
+  type GaussianHmm,
+  type HmmFit,
+  type ObservationInput,
+  type RestartSummary,
+  fitGaussianHmm,
+  logLikelihood,
+  minimumObservations,
+  orderByVolatility,
+  stationaryDistribution,
+} from './hmm';
 export * from './hysteresis';
 export * from './random';
 export * from './rule';

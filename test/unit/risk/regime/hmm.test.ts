@@ -1,4 +1,4 @@
-import { fitGaussianHmm, logLikelihood, type GaussianHmm } from '../../../../risk/regime/hmm';
+import { fitGaussianHmm, logLikelihood, stationaryDistribution, type GaussianHmm } from '../../../../risk/regime/hmm';
 import { filterProbabilities, HmmFilter } from '../../../../risk/regime/filter';
 import { seededRng } from '../../../../risk/regime/random';
 import { DataError } from '../../../../risk/timeseries';
@@ -197,3 +197,13 @@ describe('forward filter', () => {
     expect(p2[1]).toBeCloseTo(p1[0] * 0.1 + p1[1] * 0.8, 14);
   });
 });
+
+describe('stationaryDistribution', () => {
+  it('solves π = πA: for two states π = (q, p) / (p + q) with p = P(0→1), q = P(1→0)', () => {
+    // p = 0.01, q = 0.03 → π = (0.75, 0.25).
+    const pi = stationaryDistribution(truth);
+    expect(pi[0]).toBeCloseTo(0.75, 12);
+    expect(pi[1]).toBeCloseTo(0.25, 12);
+  });
+});
+
