@@ -7,7 +7,8 @@
  *  2. covariance with the configured estimator, annualized by `periods_per_year`
  *  3. two-level allocation: assets within each strategy by the configured method, then strategies so
  *     that their risk contributions match their (regime-tilted) budgets
- *  4. position cap: no (strategy, asset) pair above the regime's `max_position_share` of the book
+ *  4. position cap: no (strategy, asset) pair above the regime's `max_position_share` of the book,
+ *     the excess redistributed pro rata (equal weights when the cap is below 1/n)
  *  5. vol targeting on √(wᵀΣw) of the book, bounded by regime/global caps, floor, step, smoothing
  *  6. correlation awareness: leverage × `correlation.scale` when average correlation > threshold
  *  7. limits in currency. Gross below 1 leaves an explicit cash leg; book weights are never
@@ -94,7 +95,8 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
       regimeCapBy: regimeLeverageCap(policy).by,
       leverageSmoothed: decision.smoothed,
       volTargetLeverage: decision.leverage,
-      avgCorrelation: correlation.averageCorrelation,
+      // A single asset has no pairwise correlation; NaN would not survive JSON.
+      ...(Number.isFinite(correlation.averageCorrelation) ? { avgCorrelation: correlation.averageCorrelation } : {}),
       correlationThreshold: config.correlation.threshold,
       correlationScaled: correlation.applied,
       correlationScale: correlation.scale,
@@ -245,12 +247,12 @@ function sleeveCovariance(cov: Annualized, loadings: readonly (readonly number[]
   return out;
 }
 
-/** Enforce the regime's max position share on the book (see `capWeights` for what happens to the excess). */
+/** Enforce the regime's max position share on the book (see `capWeights`, including when it cannot hold). */
 function capPositions(book: Book, policy: RegimePolicy): Book {
   const capped = capWeights(book.holdings.map((h) => h.weight), policy.maxPositionShare);
   return {
     holdings: book.holdings.map((h, i) => ({ ...h, weight: capped.weights[i] })),
-    diagnostics: { ...book.diagnostics, positionsCapped: capped.capped, uninvestedByPositionCap: Math.max(0, 1 - sum(capped.weights)) },
+    diagnostics: { ...book.diagnostics, positionsCapped: capped.capped, positionCapFeasible: capped.feasible },
   };
 }
 

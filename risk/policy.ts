@@ -67,20 +67,23 @@ export function correlationScaling(averageCorrelation: number, settings: RiskCon
 
 /**
  * Cap every weight at `maxShare` of the book and give the excess to the uncapped weights in proportion
- * to their size (repeated until nothing exceeds the cap). When the cap cannot hold a full book
- * (n × maxShare < 1) the weights end at the cap and sum below 1: the shortfall is left uninvested rather
- * than forced into a concentrated position. Weights are non-negative book fractions.
+ * to their size (repeated until nothing exceeds the cap), so the book stays fully allocated. A share
+ * of the book below 1/n cannot hold for n positions (shrinking one weight only raises the others'
+ * shares), so the effective cap is max(maxShare, 1/n), which ends at equal weights; `feasible` says
+ * whether the configured cap held. Weights are non-negative book fractions summing to 1.
  */
-export function capWeights(w: readonly number[], maxShare: number): { weights: number[]; capped: number } {
+export function capWeights(w: readonly number[], maxShare: number): { weights: number[]; capped: number; feasible: boolean } {
+  const positions = w.filter((x) => x > 0).length;
+  const cap = Math.max(maxShare, positions > 0 ? 1 / positions : 1);
   const out = [...w];
   const atCap = new Set<number>();
   for (let round = 0; round < out.length; round++) {
-    const over = out.map((x, i) => (x > maxShare * (1 + 1e-12) ? i : -1)).filter((i) => i >= 0);
+    const over = out.map((x, i) => (x > cap * (1 + 1e-12) ? i : -1)).filter((i) => i >= 0);
     if (over.length === 0) break;
     let excess = 0;
     for (const i of over) {
-      excess += out[i] - maxShare;
-      out[i] = maxShare;
+      excess += out[i] - cap;
+      out[i] = cap;
       atCap.add(i);
     }
     const free = out.map((_, i) => i).filter((i) => !atCap.has(i) && out[i] > 0);
@@ -88,5 +91,5 @@ export function capWeights(w: readonly number[], maxShare: number): { weights: n
     if (freeTotal <= 0) break;
     for (const i of free) out[i] += (excess * out[i]) / freeTotal;
   }
-  return { weights: out, capped: atCap.size };
+  return { weights: out, capped: atCap.size, feasible: cap === maxShare };
 }

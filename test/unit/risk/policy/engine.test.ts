@@ -8,7 +8,7 @@ import { buildRiskBudget } from '../../../../risk/engine';
 import { assetVols, portfolioVol } from '../../../../risk/measures';
 import { alignedReturns } from '../../../../risk/returns';
 import { DataError, type PriceTable, sliceTable } from '../../../../risk/timeseries';
-import { weights } from '../../../../risk/units';
+import { currency, weights } from '../../../../risk/units';
 
 const SP500 = path.resolve(__dirname, '../../../../../shared/data/skfolio/sp500_dataset.csv.gz');
 const ASSETS = ['AAPL', 'JNJ', 'XOM', 'KO', 'JPM'];
@@ -247,6 +247,28 @@ describe('buildRiskBudget: strategies, position caps and data problems', () => {
     expect(new Set(b.assets.map((a) => a.asset))).toEqual(new Set(tickers));
     const missing = sliceTable(withExtra, { assets: tickers.filter((t) => t !== 'KO') });
     expect(() => buildRiskBudget({ portfolioId: 'p2', asOf: 'x', prices: missing, regime: 'bull', config: example })).toThrow(/no price column: KO/);
+  });
+
+  it('budgets a single asset (no correlation to measure) and honours an explicit capital', () => {
+    const one = sliceTable(window, { assets: ['KO'] });
+    const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: one, regime: 'bear', config, capital: currency(2_000_000) });
+    expectConsistent(b);
+    expect(b.limits.capital).toBe(2_000_000);
+    expect(b.assets).toHaveLength(1);
+    expect(b.assets[0].targetWeight).toBe(1);
+    expect(b.diagnostics.avgCorrelation).toBeUndefined();
+    expect(b.diagnostics.correlationScaled).toBe(false);
+    expect(JSON.parse(JSON.stringify(b))).toEqual(b); // plain JSON: no NaN or Infinity anywhere
+  });
+
+  it('a regime with equity_allocation 0 is all cash and every limit is 0', () => {
+    const flat = configWith({ regime_allocations: regimesWith('crisis', { equity_allocation: 0 }) });
+    const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'crisis', config: flat });
+    expectConsistent(b);
+    expect(b.limits.cashWeight).toBe(1);
+    expect(b.limits.maxGrossNotional).toBe(0);
+    expect(b.assets.every((a) => a.maxPositionNotional === 0)).toBe(true);
+    expect(b.strategies.every((s) => s.maxGrossNotional === 0)).toBe(true);
   });
 
   it('rejects an unknown regime with a ConfigError', () => {

@@ -12,6 +12,7 @@ const regime = (over: Partial<RegimePolicy> = {}): RegimePolicy => ({
   maxVol: annualizedVol(0.36),
   ...over,
 });
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const strategies: StrategyConfig[] = [
   { name: 'carry', riskBudget: fraction(0.6), assets: ['A', 'B'] },
   { name: 'defensive', riskBudget: fraction(0.4), assets: ['C'] },
@@ -71,6 +72,7 @@ describe('capWeights', () => {
     expect(weights[1]).toBeCloseTo(0.36, 15);
     expect(weights[2]).toBeCloseTo(0.24, 15);
     expect(capped).toBe(1);
+    expect(sum(weights)).toBeCloseTo(1, 15);
   });
 
   it('repeats when the redistribution pushes another weight over: [0.6, 0.35, 0.05] at 0.4', () => {
@@ -81,9 +83,14 @@ describe('capWeights', () => {
     expect(weights[2]).toBeCloseTo(0.2, 15);
   });
 
-  it('leaves the shortfall uninvested when the cap cannot hold a full book', () => {
-    const { weights } = capWeights([0.5, 0.5], 0.3);
-    expect(weights).toEqual([0.3, 0.3]);
+  it('falls back to equal weights when the cap is below 1/n (no weight can get under it)', () => {
+    // 0.7 and then 0.2 + its share of the excess are cut; 0.1 fills up to 1/3 exactly.
+    expect(capWeights([0.7, 0.2, 0.1], 0.3)).toEqual({ weights: [1 / 3, 1 / 3, 1 / 3], capped: 2, feasible: false });
+    expect(capWeights([1], 0.25)).toEqual({ weights: [1], capped: 0, feasible: false });
+    // Zero weights (a strategy tilted off) do not count as positions.
+    const [a, b, c] = capWeights([0.9, 0.1, 0], 0.3).weights;
+    expect([a, b]).toEqual([0.5, expect.closeTo(0.5, 15)]);
+    expect(c).toBe(0);
   });
 
   it('leaves weights under the cap untouched', () => {
