@@ -185,30 +185,44 @@ export function ledoitWolfConstantCorrelation(returns: ReturnMatrix, opts: Repai
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) corrSum += s[i * n + j] / (sd[i] * sd[j]);
   const rBar = (2 * corrSum) / (n * (n - 1));
 
-  const y2 = y.map((c) => c.map((v) => v * v));
-  const y3 = y.map((c) => c.map((v) => v * v * v));
-  const fourthMoments = gram(y2); // Σ_t y_it² y_jt²
-  const thirdByFirst = gram(y3, y); // Σ_t y_it³ y_jt
-  let pi = 0;
+  // π̂, ρ̂ and γ̂ are sums over all (i, j); each collapses to O(nT) or O(n²) work, so the estimator costs
+  // one Gram matrix like the sample covariance (the paper's per-pair θ terms would cost two more).
+  const z = new Float64Array(t); // z_t = Σ_j sd_j·y_jt
+  const rowSquares = new Float64Array(t); // Σ_i y_it²
+  y.forEach((c, i) => {
+    for (let r = 0; r < t; r++) {
+      z[r] += sd[i] * c[r];
+      rowSquares[r] += c[r] * c[r];
+    }
+  });
+  let fourthAll = 0; // Σ_t (Σ_i y_it²)² = Σ_ij Σ_t y_it² y_jt²
+  for (let r = 0; r < t; r++) fourthAll += rowSquares[r] * rowSquares[r];
   let piDiagonal = 0;
-  let rhoOff = 0;
+  let cubicCross = 0; // Σ_t Σ_i (y_it³/sd_i)·Σ_{j≠i} sd_j y_jt
+  y.forEach((c, i) => {
+    let fourth = 0;
+    for (let r = 0; r < t; r++) {
+      const v2 = c[r] * c[r];
+      fourth += v2 * v2;
+      cubicCross += ((v2 * c[r]) / sd[i]) * (z[r] - sd[i] * c[r]);
+    }
+    piDiagonal += fourth / t - s[i * n + i] * s[i * n + i];
+  });
+  let sumSq = 0;
+  let scaledOffDiagonal = 0; // Σ_{i≠j} sd_i sd_j s_ij
   let gamma = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const sij = s[i * n + j];
-      const piIJ = fourthMoments[i * n + j] / t - sij * sij;
-      pi += piIJ;
-      if (i === j) {
-        piDiagonal += piIJ;
-        continue;
-      }
-      const thetaIiIj = thirdByFirst[i * n + j] / t - s[i * n + i] * sij;
-      const thetaJjIj = thirdByFirst[j * n + i] / t - s[j * n + j] * sij;
-      rhoOff += (sd[j] / sd[i]) * thetaIiIj + (sd[i] / sd[j]) * thetaJjIj;
-      const fij = rBar * sd[i] * sd[j];
-      gamma += (fij - sij) ** 2;
+      sumSq += sij * sij;
+      if (i === j) continue;
+      scaledOffDiagonal += sd[i] * sd[j] * sij;
+      gamma += (rBar * sd[i] * sd[j] - sij) ** 2;
     }
   }
+  const pi = fourthAll / t - sumSq;
+  // Σ_{i≠j} [√(s_jj/s_ii)·θ_ii,ij + √(s_ii/s_jj)·θ_jj,ij]: the two halves are equal by symmetry.
+  const rhoOff = 2 * (cubicCross / t - scaledOffDiagonal);
   const rho = piDiagonal + (rBar / 2) * rhoOff;
   const kappa = gamma > 0 ? (pi - rho) / gamma : 0;
   const shrinkage = gamma > 0 ? Math.max(0, Math.min(1, kappa / t)) : 0;

@@ -5,7 +5,10 @@
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 
-/** G[i][j] = Σ_t a_i[t]·b_j[t] for column sets a and b (same length). Symmetric fast path when a === b. */
+/**
+ * G[i][j] = Σ_t a_i[t]·b_j[t] for column sets a and b (same length); symmetric fast path when a === b.
+ * The kernel computes four dot products per pass over a_i, so each a_i[t] load feeds four multiply-adds.
+ */
 export function gram(a: readonly Float64Array[], b: readonly Float64Array[] = a): Float64Array {
   const n = a.length;
   const m = b.length;
@@ -13,13 +16,41 @@ export function gram(a: readonly Float64Array[], b: readonly Float64Array[] = a)
   const symmetric = a === b;
   for (let i = 0; i < n; i++) {
     const ai = a[i];
-    for (let j = symmetric ? i : 0; j < m; j++) {
-      const s = dot(ai, b[j]);
-      out[i * m + j] = s;
-      if (symmetric) out[j * m + i] = s;
+    let j = symmetric ? i : 0;
+    for (; j + 3 < m; j += 4) {
+      const [s0, s1, s2, s3] = dot4(ai, b[j], b[j + 1], b[j + 2], b[j + 3]);
+      out[i * m + j] = s0;
+      out[i * m + j + 1] = s1;
+      out[i * m + j + 2] = s2;
+      out[i * m + j + 3] = s3;
     }
+    for (; j < m; j++) out[i * m + j] = dot(ai, b[j]);
   }
+  if (symmetric) for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) out[i * m + j] = out[j * m + i];
   return out;
+}
+
+const dot4Result: [number, number, number, number] = [0, 0, 0, 0];
+
+/** Four dot products sharing x; returns a reused tuple (copy before the next call). */
+function dot4(x: Float64Array, y0: Float64Array, y1: Float64Array, y2: Float64Array, y3: Float64Array): [number, number, number, number] {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const len = x.length;
+  for (let t = 0; t < len; t++) {
+    const xt = x[t];
+    s0 += xt * y0[t];
+    s1 += xt * y1[t];
+    s2 += xt * y2[t];
+    s3 += xt * y3[t];
+  }
+  dot4Result[0] = s0;
+  dot4Result[1] = s1;
+  dot4Result[2] = s2;
+  dot4Result[3] = s3;
+  return dot4Result;
 }
 
 export function dot(x: Float64Array, y: Float64Array): number {
