@@ -14,7 +14,7 @@
  *   rebalancing_triggers: {drift_threshold: 0.05, regime_change: true, correlation_spike: 0.75, vol_breach: 1.5}
  *   covariance: {estimator: ledoit-wolf, ewma_lambda: 0.94, min_observations: 20}
  *   allocation: {method: erc, tolerance: 1e-10}
- *   regime_detection: {method: rule, vol_window: 21, states: 4, threshold: 0.6, min_dwell: 3}
+ *   regime_detection: {method: rule, vol_window: 21, states: 4, restarts: 5, seed: 1, threshold: 0.6, min_dwell: 3}
  *   leverage / correlation / strategies / gate / costs / approval: see DEFAULT_CONFIG_DOCUMENT
  *
  * `loadRiskConfigText` parses YAML text and validates it; config/ballast.example.yaml documents every key.
@@ -90,8 +90,14 @@ export interface RegimeDetectionConfig {
   readonly volWindow: number;
   /** Price below its `trendWindow`-day mean raises the regime to at least `trendAtLeast` (rule only). */
   readonly trend: { readonly window: number; readonly atLeast: string } | null;
-  /** HMM states K, ordered calm → turbulent; state k maps to the k-th regime, so K = number of regimes. */
+  /**
+   * HMM states K, ordered calm → turbulent. K = number of regimes maps state k to regime k; otherwise
+   * risk/regime/states.ts `stateRegimeNames` spreads the states over the regimes (calmest → first).
+   */
   readonly states: number;
+  /** HMM fitting: seeded restarts (best likelihood wins) and the seed, so a fit is reproducible. */
+  readonly restarts: number;
+  readonly seed: number;
   /** Hysteresis: probability a challenger regime needs, and consecutive observations before switching. */
   readonly threshold: number;
   readonly minDwell: number;
@@ -152,7 +158,17 @@ export const DEFAULT_CONFIG_DOCUMENT = {
     costs: { transaction_bps: 5 },
     covariance: { estimator: 'ledoit-wolf', ewma_lambda: 0.94, min_observations: 20 },
     allocation: { method: 'erc', tolerance: 1e-10 },
-    regime_detection: { method: 'rule', vol_window: 21, trend_window: null, trend_at_least: null, states: null, threshold: 0.6, min_dwell: 3 },
+    regime_detection: {
+      method: 'rule',
+      vol_window: 21,
+      trend_window: null,
+      trend_at_least: null,
+      states: null,
+      restarts: 5,
+      seed: 1,
+      threshold: 0.6,
+      min_dwell: 3,
+    },
     approval: { timeout: '1h' },
   },
 } as const;
@@ -274,15 +290,13 @@ function parseRegimeDetection(o: Doc, regimes: readonly RegimePolicy[]): RegimeD
   if ((trendWindow === null) !== (trendAtLeast === null)) {
     throw new ConfigError(key(trendWindow === null ? 'trend_window' : 'trend_at_least'), 'trend_window and trend_at_least must be set together');
   }
-  const states = o.states ?? d.states ?? regimes.length;
-  if (int(states, key('states'), 2) !== regimes.length) {
-    throw new ConfigError(key('states'), `must equal the number of regimes (${regimes.length}): HMM state k maps to the k-th regime`);
-  }
   return {
     method: oneOf(o.method ?? d.method, ['rule', 'hmm'] as const, key('method')),
     volWindow: int(o.vol_window ?? d.vol_window, key('vol_window'), 2),
     trend: trendWindow === null ? null : { window: int(trendWindow, key('trend_window'), 2), atLeast: oneOf(trendAtLeast, names, key('trend_at_least')) },
-    states: regimes.length,
+    states: int(o.states ?? d.states ?? regimes.length, key('states'), 2),
+    restarts: int(o.restarts ?? d.restarts, key('restarts'), 1),
+    seed: int(o.seed ?? d.seed, key('seed'), 0),
     threshold: num(o.threshold ?? d.threshold, key('threshold'), Number.MIN_VALUE, 1),
     minDwell: int(o.min_dwell ?? d.min_dwell, key('min_dwell'), 1),
   };

@@ -28,7 +28,7 @@ describe('defaults and the example file', () => {
     expect(c.monitoringInterval).toBe(60_000);
     expect(c.covariance).toEqual({ estimator: 'ledoit-wolf', ewmaLambda: 0.94, minObservations: 20 });
     expect(c.allocation).toEqual({ method: 'erc', tolerance: 1e-10 });
-    expect(c.regimeDetection).toEqual({ method: 'rule', volWindow: 21, trend: null, states: 4, threshold: 0.6, minDwell: 3 });
+    expect(c.regimeDetection).toEqual({ method: 'rule', volWindow: 21, trend: null, states: 4, restarts: 5, seed: 1, threshold: 0.6, minDwell: 3 });
     expect(c.triggers.regimeChangeCooldown).toBe(86_400_000);
     expect(c.triggers.budgetBreach).toBe(1);
     expect(c.limitHeadroom).toBe(1.1);
@@ -51,8 +51,9 @@ risk_budgeting:
   monitoring_interval: 5m
   periods_per_year: 365
   covariance: {estimator: ewma, ewma_lambda: 0.97}
-  regime_detection: {method: hmm, states: 4, trend_window: 200, trend_at_least: bear}
+  regime_detection: {method: hmm, states: 2, restarts: 3, seed: 7, trend_window: 200, trend_at_least: bear}
 `);
+    expect(c.regimeDetection).toMatchObject({ states: 2, restarts: 3, seed: 7 });
     expect(c.monitoringInterval).toBe(300_000);
     expect(c.periodsPerYear).toBe(365);
     expect(c.covariance.estimator).toBe('ewma');
@@ -86,7 +87,8 @@ describe('errors name the bad key', () => {
     ['ewma_lambda of 1', 'risk_budgeting: {covariance: {ewma_lambda: 1}}', 'risk_budgeting.covariance.ewma_lambda', /strictly between 0 and 1/],
     ['unknown allocation method', 'risk_budgeting: {allocation: {method: hrp}}', 'risk_budgeting.allocation.method', /erc, inverse-vol, equal-weight/],
     ['unknown detection method', 'risk_budgeting: {regime_detection: {method: ml}}', 'risk_budgeting.regime_detection.method', /rule, hmm/],
-    ['HMM states not matching the regimes', 'risk_budgeting: {regime_detection: {method: hmm, states: 3}}', 'risk_budgeting.regime_detection.states', /number of regimes \(4\)/],
+    ['a one-state HMM', 'risk_budgeting: {regime_detection: {method: hmm, states: 1}}', 'risk_budgeting.regime_detection.states', /\[2, Infinity\]/],
+    ['a fractional seed', 'risk_budgeting: {regime_detection: {seed: 1.5}}', 'risk_budgeting.regime_detection.seed', /integer/],
     ['trend window without its regime', 'risk_budgeting: {regime_detection: {trend_window: 200}}', 'risk_budgeting.regime_detection.trend_at_least', /together/],
     ['trend regime not configured', 'risk_budgeting: {regime_detection: {trend_window: 200, trend_at_least: bearish}}', 'risk_budgeting.regime_detection.trend_at_least', /bull, neutral, bear, crisis/],
     ['hysteresis threshold above 1', 'risk_budgeting: {regime_detection: {threshold: 1.5}}', 'risk_budgeting.regime_detection.threshold', /got 1.5/],
