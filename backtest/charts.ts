@@ -43,10 +43,11 @@ export async function renderCharts(result: BacktestResult, dates: readonly strin
 }
 
 export function chartSpecs(result: BacktestResult, dates: readonly string[], title: string): { file: string; title: string; spec: Spec }[] {
-  const from = result.evaluationStartDay;
+  // The first evaluation close is the decision day, still in cash; charts start at the first holding day.
+  const from = result.evaluationStartDay + 1;
   const to = dates.length - 1;
   const step = Math.max(1, Math.floor((to - from) / 1500));
-  const crises = result.crises.map((c) => ({ name: c.name, start: clampDate(c.start, dates[from]), end: c.end < dates[to] ? c.end : dates[to] }));
+  const crises = result.crises.map((c, i) => ({ name: c.name, row: i % 2, start: clampDate(c.start, dates[from]), end: c.end < dates[to] ? c.end : dates[to] }));
   const strategyRows = (value: (name: StrategyName) => ArrayLike<number>, keep: 'last' | 'min', names: readonly StrategyName[] = STRATEGY_NAMES) =>
     names.flatMap((name) => thin(value(name), from, to, step, keep).map(([t, v]) => ({ date: dates[t], strategy: name, value: v })));
 
@@ -106,7 +107,7 @@ function lineChart(title: string, rows: Row[], crises: Row[], scale: Spec, yTitl
             field: 'strategy',
             type: 'nominal',
             scale: { domain: Object.keys(COLORS), range: Object.values(COLORS) },
-            legend: { orient: 'top-left', title: null },
+            legend: { orient: 'bottom', title: null, direction: 'horizontal' },
           },
         },
       },
@@ -114,17 +115,26 @@ function lineChart(title: string, rows: Row[], crises: Row[], scale: Spec, yTitl
   };
 }
 
-function crisisLayer(crises: Row[]): Spec {
+/** Named crises as shaded spans with their names (alternating rows so neighbours do not overlap). */
+function crisisLayer(crises: Row[], fill = '#f3c4c4', opacity = 0.45): Spec {
   return {
-    data: { values: crises.length > 0 ? crises : [{ name: '', start: '1900-01-01', end: '1900-01-01' }] },
+    data: { values: crises.length > 0 ? crises : [{ name: '', row: 0, start: '1900-01-01', end: '1900-01-01' }] },
     layer: [
-      { mark: { type: 'rect', color: '#f3c4c4', opacity: crises.length > 0 ? 0.45 : 0 }, encoding: { x: { field: 'start', type: 'temporal' }, x2: { field: 'end' } } },
-      {
-        mark: { type: 'text', align: 'left', baseline: 'top', dx: 2, dy: 2, fontSize: 9, color: '#a33' },
+      { mark: { type: 'rect', color: fill, opacity: crises.length > 0 ? opacity : 0 }, encoding: { x: { field: 'start', type: 'temporal' }, x2: { field: 'end' } } },
+      ...[0, 1].map((row) => ({
+        transform: [{ filter: `datum.row === ${row}` }],
+        mark: { type: 'text', align: 'left', baseline: 'top', dx: 2, dy: 2 + 11 * row, fontSize: 9, color: '#a33' },
         encoding: { x: { field: 'start', type: 'temporal' }, y: { value: 0 }, text: { field: 'name' } },
-      },
+      })),
     ],
   };
+}
+
+/** Calm → turbulent colours: greens to red. */
+function regimeColors(count: number): string[] {
+  const palette = ['#1a9850', '#91cf60', '#fdae61', '#d73027'];
+  if (count === palette.length) return palette;
+  return Array.from({ length: count }, (_, k) => `hsl(${Math.round(130 - (130 * k) / Math.max(count - 1, 1))}, 60%, 45%)`);
 }
 
 function regimeChart(result: BacktestResult, dates: readonly string[], from: number, to: number, step: number, crises: Row[], title: string): Spec {
@@ -135,9 +145,10 @@ function regimeChart(result: BacktestResult, dates: readonly string[], from: num
     const reading = readings[Math.min(t, readings.length - 1)];
     if (!reading) continue;
     const probabilities = reading.probabilities ?? names.map((n) => (n === reading.regime ? 1 : 0));
-    names.forEach((name, k) => rows.push({ date: dates[t], regime: `${k}. ${name}`, probability: probabilities[k] }));
+    names.forEach((name, k) => rows.push({ date: dates[t], regime: label(k, name), probability: probabilities[k] }));
   }
-  const declared = thinDeclared(readings, dates, from, to);
+  const declared = thinDeclared(readings, dates, from, to).map((r) => ({ ...r, regime: label(names.indexOf(String(r.regime)), String(r.regime)) }));
+  const color = { domain: names.map((n, k) => label(k, n)), range: regimeColors(names.length) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `${title}: filtered regime probabilities P(state_t | data ≤ t); bar = declared regime after hysteresis`,
@@ -149,17 +160,17 @@ function regimeChart(result: BacktestResult, dates: readonly string[], from: num
         width: WIDTH,
         height: HEIGHT,
         layer: [
-          crisisLayer(crises),
           {
             data: { values: rows },
-            mark: { type: 'area', opacity: 0.85 },
+            mark: { type: 'area', opacity: 0.9 },
             encoding: {
               x: { field: 'date', type: 'temporal', title: null },
               y: { field: 'probability', type: 'quantitative', stack: 'normalize', title: 'probability', axis: { format: '.0%' } },
-              color: { field: 'regime', type: 'nominal', scale: { scheme: 'redyellowgreen', reverse: true }, legend: { orient: 'top-left', title: null } },
+              color: { field: 'regime', type: 'nominal', scale: color, legend: { orient: 'bottom', direction: 'horizontal', title: null } },
               order: { field: 'regime', type: 'nominal' },
             },
           },
+          crisisLayer(crises, '#000000', 0.18),
         ],
       },
       {
@@ -170,12 +181,14 @@ function regimeChart(result: BacktestResult, dates: readonly string[], from: num
         encoding: {
           x: { field: 'start', type: 'temporal', title: null },
           x2: { field: 'end' },
-          color: { field: 'regime', type: 'nominal', scale: { scheme: 'redyellowgreen', reverse: true }, legend: null },
+          color: { field: 'regime', type: 'nominal', scale: color, legend: null },
         },
       },
     ],
   };
 }
+
+const label = (k: number, name: string) => `${k}. ${name}`;
 
 /** Runs of the declared regime as [start, end) date spans. */
 function thinDeclared(readings: readonly ({ regime: string } | undefined)[], dates: readonly string[], from: number, to: number): Row[] {

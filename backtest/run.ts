@@ -11,6 +11,7 @@ import { CRISIS_PERIODS, type CrisisPeriod } from './crises';
 import { computeMetrics, drawdownReduction, type StrategyMetrics } from './metrics';
 import { RegimeIndex, RuleRegimes, WalkForwardHmm, regimeIndexAsset, type WalkForwardHmmSettings } from './regimes';
 import { type CalendarPeriod, firstIndexOnOrAfter } from './schedule';
+import type { CovarianceCache } from './triggers';
 import { periodCashReturn, simulate, type SimulationTrace, type Strategy } from './simulator';
 import {
   type EngineStrategy,
@@ -46,7 +47,7 @@ export interface BacktestSettings {
   /** First date of the out-of-sample part of the report; default: the start of the year 70 % into the window. */
   readonly outOfSampleStart?: string;
   /** Builds the trigger check for `rebalance: 'trigger'` (production triggers). */
-  readonly triggerCheck?: (config: RiskConfig) => TriggerCheck;
+  readonly triggerCheck?: (config: RiskConfig, cache: CovarianceCache) => TriggerCheck;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -110,15 +111,17 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
   const regimeIndex = new RegimeIndex(regimeIndexAsset(table.assets, settings.regimeIndex));
   const regimes: RegimeSource & { refits?: BacktestResult['hmmRefits'] } =
     settings.regimeDetector === 'hmm' ? new WalkForwardHmm(regimeIndex, config, settings.hmm) : new RuleRegimes(regimeIndex, config);
-  const check = settings.rebalance === 'trigger' && settings.triggerCheck ? settings.triggerCheck(config) : calendarCheck(settings.calendarPeriod);
+  if (settings.rebalance === 'trigger' && !settings.triggerCheck) throw new Error('rebalance "trigger" needs settings.triggerCheck');
+  const covariances: CovarianceCache = new Map();
+  const check = (c: RiskConfig) => (settings.rebalance === 'trigger' ? settings.triggerCheck!(c, covariances) : calendarCheck(settings.calendarPeriod));
   const lookback = config.lookbackDays;
   const erc = staticStrategy('static-erc', ercAllocator(config), lookback, settings.calendarPeriod);
-  const dynamic = engineStrategy('dynamic', config, regimes, check);
+  const dynamic = engineStrategy('dynamic', config, regimes, check(config));
 
   const traces = {
     'equal-weight': run(staticStrategy('equal-weight', equalWeights, lookback, settings.calendarPeriod)),
     'static-erc': run(erc),
-    'vol-target': run(engineStrategy('vol-target', singleRegimeConfig(config), fixedRegime(config.regimes[0].name), check)),
+    'vol-target': run(engineStrategy('vol-target', singleRegimeConfig(config), fixedRegime(config.regimes[0].name), check(singleRegimeConfig(config)))),
     dynamic: run(dynamic),
   } as Record<StrategyName, SimulationTrace>;
 

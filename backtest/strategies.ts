@@ -13,9 +13,10 @@
 import type { RiskBudget } from '../risk/budget';
 import type { RiskConfig } from '../risk/config';
 import { equalRiskContribution } from '../risk/allocation';
-import { type CovarianceSpec, estimateCovariance } from '../risk/covariance';
+import { type CovarianceMatrix, type CovarianceSpec, annualizeEstimate, estimateCovariance } from '../risk/covariance';
 import { buildRiskBudget } from '../risk/engine';
-import { alignedReturns } from '../risk/returns';
+import { alignedReturns, lastObservations, periodReturns } from '../risk/returns';
+import type { PriceTable } from '../risk/timeseries';
 import { type CalendarPeriod, startsPeriod } from './schedule';
 import type { BookState, MarketCursor, Strategy, TargetPositions } from './simulator';
 import { eligibleUniverse, expandWeights, type Universe } from './universe';
@@ -144,20 +145,25 @@ export const calendarCheck = (period: CalendarPeriod): TriggerCheck => (market) 
   startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
 
 /**
- * Equal risk contribution over the eligible assets, with the production pieces the engine uses: aligned
- * simple returns of the window, the configured covariance estimator, the ERC solver.
+ * Annualized covariance of a price window, composed from the production pieces exactly as the engine
+ * estimates it: aligned simple returns, the last `lookbackDays` of them, the configured estimator.
  */
-export function ercAllocator(config: RiskConfig): BookAllocator {
-  return (universe) => {
-    const minObservations = config.covariance.minObservations;
-    const { returns, dropped } = alignedReturns(universe.window, { kind: 'simple', minHistory: minObservations + 1, minObservations });
-    if (dropped.length > 0) throw new Error(`static-erc: eligible assets dropped from the window: ${dropped.map((d) => d.asset).join(', ')}`);
-    const estimate = estimateCovariance(returns, covarianceSpec(config));
-    return Array.from(equalRiskContribution(estimate.covariance).weights);
-  };
+export function windowCovariance(window: PriceTable, config: RiskConfig): CovarianceMatrix<'annualized'> {
+  const { minObservations, estimator, ewmaLambda } = config.covariance;
+  const spec: CovarianceSpec =
+    estimator === 'ewma' ? { estimator, lambda: ewmaLambda } : estimator === 'pairwise' ? { estimator, minPeriods: minObservations } : { estimator };
+  const returns =
+    estimator === 'pairwise'
+      ? periodReturns(window, 'simple')
+      : alignedReturns(window, { kind: 'simple', minHistory: minObservations + 1, minObservations }).returns;
+  return annualizeEstimate(estimateCovariance(lastObservations(returns, config.lookbackDays), spec), config.periodsPerYear).covariance;
 }
 
-function covarianceSpec(config: RiskConfig): CovarianceSpec {
-  const { estimator, ewmaLambda } = config.covariance;
-  return estimator === 'ewma' ? { estimator, lambda: ewmaLambda } : { estimator };
+/** Equal risk contribution over the eligible assets, on the covariance the engine would estimate. */
+export function ercAllocator(config: RiskConfig): BookAllocator {
+  return (universe) => {
+    const covariance = windowCovariance(universe.window, config);
+    if (covariance.assets.length !== universe.indices.length) throw new Error(`static-erc: eligible assets were dropped from the estimation window`);
+    return Array.from(equalRiskContribution(covariance).weights);
+  };
 }

@@ -10,6 +10,7 @@ import { sliceTable } from '../../risk/timeseries';
 import { fraction, periodsPerYear } from '../../risk/units';
 import { readPriceFile } from '../../market/csvPrices';
 import { runBacktest, type BacktestSettings } from '../../backtest/run';
+import { productionTriggerCheck } from '../../backtest/triggers';
 import { CALENDAR_PERIODS, type CalendarPeriod } from '../../backtest/schedule';
 import { summaryTable, writeOutputs } from '../../backtest/report';
 import { isoDateFlag, parseFlags, requireFlag } from '../args';
@@ -92,7 +93,7 @@ function withPeriods(config: RiskConfig, flag: string | undefined): RiskConfig {
 type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
 
 function buildSettings(flags: Flags, config: RiskConfig): Omit<BacktestSettings, 'onProgress'> {
-  const rebalance = oneOf(flags.rebalance ?? 'calendar', ['calendar', 'trigger'] as const, 'rebalance');
+  const rebalance = oneOf(flags.rebalance ?? 'trigger', ['calendar', 'trigger'] as const, 'rebalance');
   return {
     config,
     costBps: nonNegative(flags['cost-bps'] ?? String(config.transactionCostBps), 'cost-bps'),
@@ -106,11 +107,12 @@ function buildSettings(flags: Flags, config: RiskConfig): Omit<BacktestSettings,
       refitYears: positiveInt(flags['refit-years'] ?? '1', 'refit-years'),
       window: refitWindow(flags['refit-window'] ?? 'expanding'),
       minTrainingDays: 2 * config.periodsPerYear,
-      restarts: positiveInt(flags['hmm-restarts'] ?? '2', 'hmm-restarts'),
+      restarts: positiveInt(flags['hmm-restarts'] ?? '1', 'hmm-restarts'),
       maxIterations: 200,
       tolerance: 1e-4,
       seed: 1,
     },
+    triggerCheck: productionTriggerCheck,
     start: isoDateFlag(flags.start, 'start'),
     outOfSampleStart: isoDateFlag(flags['oos-start'], 'oos-start'),
   };
