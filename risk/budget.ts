@@ -80,6 +80,14 @@ export function addsRisk(current: RiskBudget | undefined, next: RiskBudget): boo
   if (next.limits.maxGrossNotional > current.limits.maxGrossNotional * (1 + eps)) return true;
   if (next.limits.maxNetNotional > current.limits.maxNetNotional * (1 + eps)) return true;
   if (next.limits.maxOrderNotional > current.limits.maxOrderNotional * (1 + eps)) return true;
+  if (next.limits.priceCollar > current.limits.priceCollar * (1 + eps)) return true;
+  const strategies = new Map(current.strategies.map((s) => [s.strategy, s]));
+  const loosensStrategy = next.strategies.some((s) => {
+    const prior = strategies.get(s.strategy);
+    if (!prior) return s.maxGrossNotional > 0 || s.maxNetNotional > 0;
+    return s.maxGrossNotional > prior.maxGrossNotional * (1 + eps) || s.maxNetNotional > prior.maxNetNotional * (1 + eps);
+  });
+  if (loosensStrategy) return true;
   const before = new Map(current.assets.map((a) => [`${a.strategy}\u0000${a.asset}`, a.maxPositionNotional]));
   return next.assets.some((a) => {
     const prior = before.get(`${a.strategy}\u0000${a.asset}`);

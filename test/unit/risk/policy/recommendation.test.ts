@@ -1,10 +1,11 @@
 // Hand-checked recommendation arithmetic. Conventions: weights are fractions of capital (cash included),
 // turnover = Σ|Δw| (buys + sells), cost = traded notional × bps / 10 000.
+import { addsRisk } from '../../../../risk/budget';
 import { defaultRiskConfig } from '../../../../risk/config';
 import { covarianceFromRows } from '../../../../risk/covariance';
 import { buildRecommendation } from '../../../../risk/recommendation';
 import type { TriggerResult } from '../../../../risk/triggers';
-import { currency } from '../../../../risk/units';
+import { currency, fraction } from '../../../../risk/units';
 import { handBudget } from './fixtures';
 
 const config = defaultRiskConfig(); // 5 bps, regimes bull → crisis
@@ -88,5 +89,18 @@ describe('priority', () => {
   });
   it('adding risk is never urgent, even in crisis', () => {
     expect(priorityOf({ budget: crisis, committed: undefined, triggers: [fired('budget-breach')] })).toBe('high');
+  });
+});
+
+describe('addsRisk (risk/budget.ts) also covers strategy limits and the price collar', () => {
+  it('a looser strategy gross limit or a wider collar adds risk; identical budgets do not', () => {
+    const looserStrategy = handBudget({ strategies: budget.strategies.map((s) => ({ ...s, maxGrossNotional: currency(600_000) })) });
+    const widerCollar = handBudget({ limits: { ...budget.limits, priceCollar: fraction(0.2) } });
+    const newStrategy = handBudget({ strategies: [...budget.strategies, { ...budget.strategies[0], strategy: 'new' }] });
+    expect(addsRisk(budget, handBudget())).toBe(false);
+    expect(addsRisk(budget, looserStrategy)).toBe(true);
+    expect(addsRisk(looserStrategy, budget)).toBe(false);
+    expect(addsRisk(budget, widerCollar)).toBe(true);
+    expect(addsRisk(budget, newStrategy)).toBe(true);
   });
 });
