@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readPriceFile } from '../../../../market/csvPrices';
 import { hrpWeights, inverseVarianceClusterVariance } from '../../../../risk/allocation/hrp';
-import { equalRiskContribution } from '../../../../risk/allocation/riskBudgeting';
-import { annualizeCovariance, pairwiseCorrelation, pairwiseSampleCovariance, sampleCovariance } from '../../../../risk/covariance';
+import { equalRiskContribution, riskBudgetingWeights } from '../../../../risk/allocation/riskBudgeting';
+import { annualizeCovariance, covarianceFromRows, pairwiseCorrelation, pairwiseSampleCovariance, sampleCovariance } from '../../../../risk/covariance';
 import { portfolioVol, riskContributions } from '../../../../risk/measures';
 import { alignedReturns, lastObservations, periodReturns } from '../../../../risk/returns';
 import { sliceTable } from '../../../../risk/timeseries';
@@ -78,5 +78,27 @@ describe('Riskfolio-Lib variance ERC (tests/Classic_RP.csv, column MV)', () => {
     const erc = equalRiskContribution(cov);
     expect(erc.budgetError).toBeLessThan(1e-10);
     erc.weights.forEach((w, i) => expect(Math.abs(w - theirs[i])).toBeLessThan(5e-6));
+  });
+});
+
+describe('ill-conditioned input (PyPortfolioOpt tests/cov_matrix.csv: 95 assets, condition number ≈ 1.9e6)', () => {
+  const [header, ...lines] = readFileSync(path.join(DATA, 'pypfopt/tests/cov_matrix.csv'), 'utf8').trim().split(/\r?\n/);
+  const assets = header.split(',').slice(1);
+  const cov = covarianceFromRows('annualized', assets, lines.map((l) => l.split(',').slice(1).map(Number)));
+
+  it('solves ERC and an uneven budget to 1e-10 with Newton, warm or cold', () => {
+    expect(assets).toHaveLength(95);
+    const warm = equalRiskContribution(cov);
+    const cold = equalRiskContribution(cov, { warmStartSweeps: 0 });
+    for (const r of [warm, cold]) {
+      expect(r.solver).toBe('newton');
+      expect(r.budgetError).toBeLessThan(1e-10);
+    }
+    warm.weights.forEach((w, i) => expect(Math.abs(w - cold.weights[i])).toBeLessThan(1e-10));
+    const raw = assets.map((_, i) => (i % 7) + 1);
+    const total = raw.reduce((s, x) => s + x, 0);
+    const budgets = raw.map((x) => x / total);
+    const rc = riskContributions(cov, riskBudgetingWeights(cov, budgets).weights).relative;
+    rc.forEach((x, i) => expect(Math.abs(x - budgets[i])).toBeLessThan(1e-10));
   });
 });
