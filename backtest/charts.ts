@@ -151,7 +151,7 @@ function regimeChart(result: BacktestResult, dates: readonly string[], from: num
   const color = { domain: names.map((n, k) => label(k, n)), range: regimeColors(names.length) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${title}: filtered regime probabilities P(state_t | data ≤ t); bar = declared regime after hysteresis`,
+    title: `${title}: filtered P(regime | data ≤ t); bar: declared regime`,
     width: WIDTH,
     height: HEIGHT,
     background: 'white',
