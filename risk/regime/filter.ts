@@ -9,6 +9,9 @@
  */
 import { type GaussianHmm, type ObservationInput, type Params, toFeatures, toParams } from './hmm';
 
+// Bound once: hot loops then avoid a global lookup per call (slow inside jest's vm sandbox, ~10×).
+const { exp, log, max } = Math;
+
 /** Serializable filter state: the last filtered distribution (null before the first observation). */
 export interface FilterState {
   readonly probabilities: readonly number[] | null;
@@ -70,18 +73,18 @@ function predict(p: Params, previous: Float64Array | null): Float64Array {
 
 /** Bayes update in place; log densities are shifted by their maximum so extreme days cannot underflow. */
 function update(p: Params, logNorm: Float64Array, prior: Float64Array, x: ArrayLike<number>, logDensity: Float64Array): void {
-  let max = Number.NEGATIVE_INFINITY;
+  let peak = Number.NEGATIVE_INFINITY;
   for (let s = 0; s < p.k; s++) {
     let q = 0;
     for (let j = 0; j < p.d; j++) q += (x[j] - p.means[s * p.d + j]) ** 2 / p.variances[s * p.d + j];
     logDensity[s] = logNorm[s] - 0.5 * q;
-    max = Math.max(max, logDensity[s]);
+    peak = max(peak, logDensity[s]);
   }
   let sum = 0;
-  for (let s = 0; s < p.k; s++) sum += prior[s] *= Math.max(Math.exp(logDensity[s] - max), 1e-300);
+  for (let s = 0; s < p.k; s++) sum += prior[s] *= max(exp(logDensity[s] - peak), 1e-300);
   if (!(sum > 0)) {
     // Prior mass sits entirely on states that cannot have produced x: fall back to the likelihood alone.
-    for (let s = 0; s < p.k; s++) sum += prior[s] = Math.exp(logDensity[s] - max);
+    for (let s = 0; s < p.k; s++) sum += prior[s] = exp(logDensity[s] - peak);
   }
   for (let s = 0; s < p.k; s++) prior[s] /= sum;
 }
@@ -95,7 +98,7 @@ function logNormalizers(p: Params): Float64Array {
   const out = new Float64Array(p.k);
   for (let s = 0; s < p.k; s++) {
     let c = 0;
-    for (let j = 0; j < p.d; j++) c += Math.log(2 * Math.PI * p.variances[s * p.d + j]);
+    for (let j = 0; j < p.d; j++) c += log(2 * Math.PI * p.variances[s * p.d + j]);
     out[s] = -0.5 * c;
   }
   return out;

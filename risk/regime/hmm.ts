@@ -16,6 +16,9 @@
 import { DataError } from '../timeseries';
 import { seededRng, type Rng } from './random';
 
+// Bound once: hot loops then avoid a global lookup per call (slow inside jest's vm sandbox, ~10×).
+const { exp, log, max } = Math;
+
 export interface GaussianHmm {
   /** P(state at the first observation). */
   readonly initial: readonly number[];
@@ -79,7 +82,7 @@ export interface Params {
   variances: Float64Array; // K × D
 }
 
-const LOG_2PI = Math.log(2 * Math.PI);
+const LOG_2PI = log(2 * Math.PI);
 /** Emission likelihoods below this (relative to the best state) are clamped so scaling never divides by 0. */
 const MIN_RELATIVE_LIKELIHOOD = 1e-300;
 
@@ -191,11 +194,11 @@ function emissions(x: Features, p: Params, emission: Float64Array, logMax: Float
   const norm = new Float64Array(k);
   for (let s = 0; s < k; s++) {
     let c = 0;
-    for (let j = 0; j < d; j++) c += LOG_2PI + Math.log(p.variances[s * d + j]);
+    for (let j = 0; j < d; j++) c += LOG_2PI + log(p.variances[s * d + j]);
     norm[s] = -0.5 * c;
   }
   for (let t = 0; t < x.rows; t++) {
-    let max = Number.NEGATIVE_INFINITY;
+    let peak = Number.NEGATIVE_INFINITY;
     for (let s = 0; s < k; s++) {
       let q = 0;
       for (let j = 0; j < d; j++) {
@@ -204,10 +207,10 @@ function emissions(x: Features, p: Params, emission: Float64Array, logMax: Float
       }
       const logDensity = norm[s] - 0.5 * q;
       emission[t * k + s] = logDensity;
-      if (logDensity > max) max = logDensity;
+      if (logDensity > peak) peak = logDensity;
     }
-    logMax[t] = max;
-    for (let s = 0; s < k; s++) emission[t * k + s] = Math.max(Math.exp(emission[t * k + s] - max), MIN_RELATIVE_LIKELIHOOD);
+    logMax[t] = peak;
+    for (let s = 0; s < k; s++) emission[t * k + s] = max(exp(emission[t * k + s] - peak), MIN_RELATIVE_LIKELIHOOD);
   }
 }
 
@@ -227,7 +230,7 @@ function forward(p: Params, emission: Float64Array, logMax: Float64Array, rows: 
     }
     scale[t] = sum;
     for (let j = 0; j < k; j++) alpha[t * k + j] /= sum;
-    ll += Math.log(sum) + logMax[t];
+    ll += log(sum) + logMax[t];
   }
   return ll;
 }
@@ -294,7 +297,7 @@ function maximize(x: Features, p: Params, gamma: Float64Array, xi: Float64Array,
       for (let t = 0; t < x.rows; t++) ss += gamma[t * k + s] * (x.data[t * d + j] - mu) ** 2;
       p.means[s * d + j] = mu;
       // The floored value is the constrained maximizer (the likelihood is unimodal in σ²), so EM stays monotone.
-      p.variances[s * d + j] = Math.max(ss / weight, floor[j]);
+      p.variances[s * d + j] = max(ss / weight, floor[j]);
     }
   }
 }
@@ -318,12 +321,12 @@ function initialParams(k: number, mean: readonly number[], variance: readonly nu
     variances: new Float64Array(k * d),
   };
   for (let s = 0; s < k; s++) {
-    const spread = k === 1 ? 1 : Math.exp(Math.log(0.3) + ((Math.log(3) - Math.log(0.3)) * s) / (k - 1));
+    const spread = k === 1 ? 1 : exp(log(0.3) + ((log(3) - log(0.3)) * s) / (k - 1));
     for (let j = 0; j < d; j++) {
       const jitterMean = rng ? 0.5 * Math.sqrt(variance[j]) * rng.normal() : 0;
-      const jitterVar = rng ? Math.exp(0.5 * rng.normal()) : 1;
+      const jitterVar = rng ? exp(0.5 * rng.normal()) : 1;
       p.means[s * d + j] = mean[j] + jitterMean;
-      p.variances[s * d + j] = Math.max(variance[j] * spread * jitterVar, floor[j]);
+      p.variances[s * d + j] = max(variance[j] * spread * jitterVar, floor[j]);
     }
     const stay = k === 1 ? 1 : rng ? 0.7 + 0.29 * rng.uniform() : 0.95;
     for (let j = 0; j < k; j++) p.transition[s * k + j] = j === s ? stay : (1 - stay) / (k - 1);

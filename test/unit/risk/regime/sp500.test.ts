@@ -6,7 +6,8 @@
  *   Share of days with filtered P(turbulent) > 0.5: Sep 2008–Mar 2009 99.3 %, Mar–Apr 2020 100 %.
  *   Lag of the filtered probability (trading days until P(turbulent) > 0.5):
  *     from 2020-02-20 (last close before the COVID sell-off): 2 days (2020-02-24, the first −3.4 % day);
- *     from 2008-09-15 (Lehman): 0 days — the filter had already been turbulent since the summer;
+ *     from 2008-09-15 (Lehman): 0 days — already turbulent since 2008-09-04 (the summer of 2008
+ *       flickered around 0.5);
  *     from 2007-07-20 (start of the 2007 credit crunch sell-off): 4 days (2007-07-26).
  *   With hysteresis (threshold 0.6, 3-day dwell) the declared switch comes 2 days later (2020-02-26),
  *   and the number of regime switches over 2000–2022 falls from 328 (raw arg-max) to 110
@@ -45,6 +46,7 @@ function lagFrom(from: string, turbulent: (t: number) => boolean): { lag: number
   return { lag: t - start, date: dates[t] };
 }
 
+const allPrices = readPriceFile(file);
 const flips = (xs: ArrayLike<number>) => Array.from(xs).filter((x, i, a) => i > 0 && x !== a[i - 1]).length;
 
 describe('HMM on the S&P 500 index, 2000–2022, K = 2', () => {
@@ -93,5 +95,16 @@ describe('HMM on the S&P 500 index, 2000–2022, K = 2', () => {
     expect(flips(Int32Array.from(p, (row) => (row[1] > 0.5 ? 1 : 0)))).toBe(108);
     // The turbulent state has the higher mean log realized vol.
     expect(bivariate.model.means[1][1]).toBeGreaterThan(bivariate.model.means[0][1]);
+  });
+
+  it('stays numerically stable on the whole file (1990–2022, 8312 observations, K = 4)', () => {
+    const all = logReturns(allPrices.series[0]).returns;
+    expect(all.length).toBe(8312);
+    const f4 = fitGaussianHmm(all, { states: 4, restarts: 2 });
+    expect(Number.isFinite(f4.logLikelihood)).toBe(true);
+    const vols = describeStates(f4.model, periodsPerYear(252)).map((s) => s.volAnnual);
+    expect([...vols].sort((a, b) => a - b)).toEqual(vols);
+    const p = filterProbabilities(f4.model, all);
+    expect(p.every((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-12)).toBe(true);
   });
 });
