@@ -41,6 +41,13 @@ interface Reservation {
 
 const emptyAggregate = (): Aggregate => ({ gross: 0, netHigh: 0, netLow: 0 });
 
+function forgetUntil(ids: Map<string, number>, nowMs: number): void {
+  for (const [id, until] of ids) {
+    if (until > nowMs) return;
+    ids.delete(id);
+  }
+}
+
 function addTo(a: Aggregate, gross: number, high: number, low: number): void {
   a.gross += gross;
   a.netHigh += high;
@@ -53,13 +60,20 @@ export const pairGross = (e: PairExposure): number =>
 export class ExposureBook {
   private readonly pairs = new Map<string, PairExposure>();
   private readonly reservations = new Map<string, Reservation>();
-  /** Client order ids of approved orders, kept after completion until their expiry (duplicate check). */
+  /**
+   * Ids seen recently, for duplicate detection: id → forget-after time. Every entry lives the same
+   * `idMemoryMs`, so insertion order is expiry order: expiry stops at the first live entry, and the
+   * size cap evicts the oldest. The duplicate window is therefore min(idMemoryMs, last maxIds ids).
+   */
   private readonly seenOrderIds = new Map<string, number>();
   private readonly seenFillIds = new Map<string, number>();
   private total: Aggregate = emptyAggregate();
   private byStrategy = new Map<string, Aggregate>();
 
-  constructor(readonly portfolioId: string) {}
+  constructor(
+    readonly portfolioId: string,
+    private readonly memory: { readonly idMemoryMs: number; readonly maxIds: number } = { idMemoryMs: 86_400_000, maxIds: 1_000_000 },
+  ) {}
 
   pair(strategy: string, asset: string): PairExposure | undefined {
     return this.pairs.get(pairKey(strategy, asset));
@@ -94,14 +108,14 @@ export class ExposureBook {
     this.rebuild();
   }
 
-  reserve(clientOrderId: string, strategy: string, asset: string, side: Side, qty: number, price: number, expiresAtMs: number): void {
+  reserve(clientOrderId: string, strategy: string, asset: string, side: Side, qty: number, price: number, nowMs: number, ttlMs: number): void {
     const key = pairKey(strategy, asset);
     this.update(key, strategy, asset, price, (e) => {
       if (side === 'BUY') e.reservedBuy += qty;
       else e.reservedSell += qty;
     });
-    this.reservations.set(clientOrderId, { key, side, remaining: qty, expiresAtMs });
-    this.seenOrderIds.set(clientOrderId, expiresAtMs);
+    this.reservations.set(clientOrderId, { key, side, remaining: qty, expiresAtMs: nowMs + ttlMs });
+    this.remember(this.seenOrderIds, clientOrderId, nowMs);
   }
 
   /**
@@ -110,10 +124,10 @@ export class ExposureBook {
    */
   applyFill(fill: {
     strategy: string; asset: string; side: Side; clientOrderId: string; fillId: string;
-    quantity: number; price: number; orderDone: boolean; nowMs: number; rememberMs: number;
+    quantity: number; price: number; orderDone: boolean; nowMs: number;
   }): boolean {
     if (fill.fillId !== '' && this.seenFillIds.has(fill.fillId)) return false;
-    if (fill.fillId !== '') this.seenFillIds.set(fill.fillId, fill.nowMs + fill.rememberMs);
+    if (fill.fillId !== '') this.remember(this.seenFillIds, fill.fillId, fill.nowMs);
     const key = pairKey(fill.strategy, fill.asset);
     const reservation = this.reservations.get(fill.clientOrderId);
     this.update(key, fill.strategy, fill.asset, fill.price, (e) => {
@@ -133,14 +147,20 @@ export class ExposureBook {
   /** Release reservations whose timeout passed and forget old order/fill ids. Returns releases made. */
   expire(nowMs: number): number {
     let released = 0;
+    // All reservations share one TTL, so insertion order is expiry order: stop at the first live one.
     for (const [id, r] of this.reservations) {
-      if (r.expiresAtMs > nowMs) continue;
+      if (r.expiresAtMs > nowMs) break;
       this.releaseReservation(id, r);
       released++;
     }
-    for (const [id, until] of this.seenOrderIds) if (until <= nowMs && !this.reservations.has(id)) this.seenOrderIds.delete(id);
-    for (const [id, until] of this.seenFillIds) if (until <= nowMs) this.seenFillIds.delete(id);
+    forgetUntil(this.seenOrderIds, nowMs);
+    forgetUntil(this.seenFillIds, nowMs);
     return released;
+  }
+
+  private remember(ids: Map<string, number>, id: string, nowMs: number): void {
+    ids.set(id, nowMs + this.memory.idMemoryMs);
+    if (ids.size > this.memory.maxIds) ids.delete(ids.keys().next().value as string);
   }
 
   /** Replace filled positions by the database's (plus fills applied since), keeping reservations. */

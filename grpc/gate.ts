@@ -29,6 +29,8 @@ export interface GateCoreOptions {
   readonly reservationTtlMs: number;
   /** How long used client order ids and fill ids are remembered for duplicate detection. */
   readonly idMemoryMs: number;
+  /** Per portfolio cap on remembered ids (oldest forgotten first). Default 1,000,000. */
+  readonly maxRememberedIds?: number;
   readonly audit?: BatchWriter<DecisionRecord>;
   readonly fills?: BatchWriter<FillRecord>;
 }
@@ -56,7 +58,7 @@ export class GateCore {
   book(portfolioId: string): ExposureBook {
     let b = this.books.get(portfolioId);
     if (!b) {
-      b = new ExposureBook(portfolioId);
+      b = new ExposureBook(portfolioId, { idMemoryMs: this.options.idMemoryMs, maxIds: this.options.maxRememberedIds ?? 1_000_000 });
       this.books.set(portfolioId, b);
     }
     return b;
@@ -86,7 +88,7 @@ export class GateCore {
     const result = evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
     if (result.approved && book) {
       const id = order.clientOrderId;
-      book.reserve(id, order.strategy, order.instrument, order.side, order.quantity, order.price, now + this.options.reservationTtlMs);
+      book.reserve(id, order.strategy, order.instrument, order.side, order.quantity, order.price, now, this.options.reservationTtlMs);
     }
     this.record('EvaluateTrade', order, caller, now, startedNs, result.approved ? 'APPROVE' : 'DENY', result.approved ? order.quantity : 0, result);
     return result;
@@ -106,7 +108,7 @@ export class GateCore {
   reportFill(fill: Omit<FillRecord, 'reportedAtMs'>): { position: number } | undefined {
     const now = this.options.clock();
     const book = this.book(fill.portfolioId);
-    const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now, rememberMs: this.options.idMemoryMs });
+    const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now });
     if (!applied) return undefined;
     this.options.fills?.push({ ...fill, reportedAtMs: now });
     const delta = fill.side === 'BUY' ? fill.quantity : -fill.quantity;

@@ -173,6 +173,7 @@ export const readPem = (path: string): Buffer => readFileSync(path);
 
 function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<DecisionRecord>, options: GateOptions): GateServiceServer {
   const policy = options.access;
+  const logger = options.logger;
   const tradeGuard = (call: grpc.ServerUnaryCall<unknown, unknown>, order: OrderRequest): string => {
     const caller = callerOf(call);
     const denied = denyTrade(policy, caller, order.portfolioId, order.strategy);
@@ -187,7 +188,7 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
     if (denied) throw new Refused(grpc.status.PERMISSION_DENIED, denied);
   };
   return {
-    evaluateTrade: unary((call) => {
+    evaluateTrade: unary(logger, (call) => {
       const started = process.hrtime.bigint();
       const order = parseOrder(call.request.order, true);
       const caller = tradeGuard(call, order);
@@ -197,7 +198,7 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
         reasons: r.reasons.map(reasonCode), detail: r.detail, budgetVersion: r.version, tradingState: stateCode(r.state),
       };
     }),
-    sizePosition: unary((call) => {
+    sizePosition: unary(logger, (call) => {
       const started = process.hrtime.bigint();
       const order = parseOrder(call.request.order, false);
       const caller = tradeGuard(call, order);
@@ -207,7 +208,7 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
         detail: r.detail, budgetVersion: r.version, tradingState: stateCode(r.state),
       };
     }),
-    reportFill: unary((call) => {
+    reportFill: unary(logger, (call) => {
       const req = call.request;
       const fill = {
         portfolioId: requireId(req.portfolioId, 'portfolio_id'), strategy: requireId(req.strategy, 'strategy'),
@@ -222,7 +223,7 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
       const applied = core.reportFill(fill);
       return applied ? { duplicate: false, positionQuantity: applied.position } : { duplicate: true, positionQuantity: core.book(fill.portfolioId).pair(fill.strategy, fill.instrument)?.position ?? 0 };
     }),
-    getCurrentBudget: unary((call) => {
+    getCurrentBudget: unary(logger, (call) => {
       readGuard(call, call.request.portfolioId);
       const s = core.snapshot(call.request.portfolioId);
       if (!s) throw new Refused(grpc.status.FAILED_PRECONDITION, `no committed budget for portfolio "${call.request.portfolioId}"`);
@@ -231,7 +232,7 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
         tradingState: stateCode(core.tradingState(s.portfolioId)), budgetJson: JSON.stringify(s.budget),
       };
     }),
-    getUtilization: unary((call) => {
+    getUtilization: unary(logger, (call) => {
       readGuard(call, call.request.portfolioId);
       const u = core.utilization(call.request.portfolioId);
       if (!u) throw new Refused(grpc.status.FAILED_PRECONDITION, `no committed budget for portfolio "${call.request.portfolioId}"`);
@@ -244,14 +245,14 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
         strategies: u.strategies.map(line), assets: u.assets.map(line),
       };
     }),
-    getRecommendations: unaryAsync(async (call) => {
+    getRecommendations: unaryAsync(logger, async (call) => {
       readGuard(call, call.request.portfolioId);
       const reader = options.recommendationReader;
       if (!reader) throw new Refused(grpc.status.FAILED_PRECONDITION, 'this gate has no recommendation reader configured');
       const limit = call.request.limit > 0 ? Math.min(call.request.limit, 100) : 10;
       return { recommendations: [...(await reader.latest(call.request.portfolioId, limit))] };
     }),
-    triggerRebalance: unaryAsync(async (call) => {
+    triggerRebalance: unaryAsync(logger, async (call) => {
       const portfolioId = requireId(call.request.portfolioId, 'portfolio_id');
       const reason = call.request.reason.trim();
       if (reason === '' || reason.length > 1_000) throw new InvalidArgument('reason must be 1..1000 characters');
@@ -265,14 +266,14 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
   };
 }
 
-/** Wrap a synchronous handler: thrown InvalidArgument/Refused become statuses; anything else INTERNAL. */
-function unary<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>) => Res): grpc.handleUnaryCall<Req, Res> {
+/** Wrap a synchronous handler: thrown InvalidArgument/Refused become statuses; anything else is logged and INTERNAL. */
+function unary<Req, Res>(logger: Logger, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Res): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     let response: Res;
     try {
       response = fn(call);
     } catch (err) {
-      callback(toStatus(err));
+      callback(toStatus(err, logger));
       return;
     }
     callback(null, response);
@@ -280,7 +281,7 @@ function unary<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>) => Res): grp
 }
 
 /** Async handlers (ports) answer DEADLINE_EXCEEDED themselves if the call's deadline passes first. */
-function unaryAsync<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+function unaryAsync<Req, Res>(logger: Logger, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     let done = false;
     const finish = (err: Partial<grpc.ServiceError> | null, res?: Res): void => {
@@ -292,13 +293,14 @@ function unaryAsync<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>) => Prom
     const deadline = call.getDeadline();
     const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined;
     const timer = ms !== undefined ? setTimeout(() => finish({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded' }), Math.max(0, ms)) : undefined;
-    fn(call).then((res) => finish(null, res), (err) => finish(toStatus(err)));
+    fn(call).then((res) => finish(null, res), (err) => finish(toStatus(err, logger)));
   };
 }
 
-function toStatus(err: unknown): Partial<grpc.ServiceError> {
+function toStatus(err: unknown, logger: Logger): Partial<grpc.ServiceError> {
   if (err instanceof InvalidArgument) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof Refused) return { code: err.code, details: err.message };
+  logger.error({ err }, 'gate handler failed');
   return { code: grpc.status.INTERNAL, details: 'internal error' };
 }
 
