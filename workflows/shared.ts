@@ -11,9 +11,13 @@ import type { Decision, LoopState, Recommendation, RecommendationStatus, Trigger
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Reads and computations: short, retried with backoff; user errors are non-retryable. */
+/**
+ * Every activity is a short read, computation or keyed write. A tight start-to-close timeout is what
+ * lets a task lost with a crashed worker be retried on another within seconds; user errors
+ * (bad config, bad data) are non-retryable.
+ */
 export const acts = wf.proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
 });
 
