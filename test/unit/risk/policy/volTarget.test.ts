@@ -1,4 +1,5 @@
 // Hand-computed vol-targeting cases. Convention: leverage = gross notional / capital, vols annualized.
+import fc from 'fast-check';
 import { annualizedVol, leverage } from '../../../../risk/units';
 import { type LeverageLimits, clipLeverage, limitStep, rawTargetLeverage, smoothLeverage, targetLeverage } from '../../../../risk/volTarget';
 
@@ -125,5 +126,41 @@ describe('building blocks', () => {
     expect(() => clipLeverage(leverage(1), limits({ globalFloor: leverage(3) }))).toThrow(RangeError);
     expect(() => clipLeverage(leverage(1), limits({ smoothing: 1 }))).toThrow(RangeError);
     expect(() => clipLeverage(leverage(1), limits({ maxStep: leverage(0) }))).toThrow(RangeError);
+  });
+});
+
+describe('targetLeverage invariants (property-based)', () => {
+  const arb = fc.record({
+    target: fc.double({ min: 0.01, max: 0.5, noNaN: true }),
+    forecast: fc.double({ min: 0.01, max: 1, noNaN: true }),
+    regimeCap: fc.double({ min: 0, max: 3, noNaN: true }),
+    floor: fc.double({ min: 0, max: 1, noNaN: true }),
+    extraCap: fc.double({ min: 0, max: 2, noNaN: true }),
+    maxStep: fc.double({ min: 0.01, max: 1, noNaN: true }),
+    smoothing: fc.double({ min: 0, max: 0.99, noNaN: true }),
+    previous: fc.option(fc.double({ min: 0, max: 3, noNaN: true }), { nil: undefined }),
+  });
+
+  it('never exceeds a cap; moves at most one step unless a cap forces it down', () => {
+    fc.assert(
+      fc.property(arb, (p) => {
+        const l = limits({
+          regimeCap: leverage(p.regimeCap),
+          globalFloor: leverage(p.floor),
+          globalCap: leverage(p.floor + p.extraCap),
+          maxStep: leverage(p.maxStep),
+          smoothing: p.smoothing,
+        });
+        const d = targetLeverage(vol(p.target), vol(p.forecast), l, p.previous === undefined ? undefined : leverage(p.previous));
+        const cap = Math.min(l.regimeCap, l.globalCap);
+        expect(d.leverage).toBeGreaterThanOrEqual(0);
+        expect(d.leverage).toBeLessThanOrEqual(cap);
+        if (p.previous !== undefined && d.bound !== 'regime-cap' && d.bound !== 'global-cap') {
+          expect(Math.abs(d.leverage - p.previous)).toBeLessThanOrEqual(p.maxStep + 1e-12);
+        }
+        if (p.previous === undefined) expect(d.leverage).toBe(d.clipped);
+      }),
+      { numRuns: 2000, seed: 20261124 },
+    );
   });
 });
