@@ -3,6 +3,7 @@
  * prices, and a series with an obvious regime change gets the obvious answer.
  */
 import { runBacktest, type BacktestSettings } from '../../../backtest/run';
+import { productionTriggerCheck } from '../../../backtest/triggers';
 import { defaultRiskConfig } from '../../../risk/config';
 import { seededRng } from '../../../risk/regime/random';
 import type { PriceTable } from '../../../risk/timeseries';
@@ -50,15 +51,16 @@ function settings(overrides: Partial<BacktestSettings> = {}): BacktestSettings {
 }
 
 describe('walk-forward backtest', () => {
-  it('never changes a decision at or before day t when prices after t change (look-ahead guard)', () => {
+  it.each(['calendar', 'trigger'] as const)('never changes a %s decision at or before day t when prices after t change (look-ahead guard)', (rebalance) => {
     const table = syntheticTable(900, 4, (t) => (t > 600 && t < 700 ? 0.5 : 0.15));
     const cut = 650;
     const perturbed: PriceTable = {
       ...table,
       series: table.series.map((s, i) => Float64Array.from(s, (p, t) => (t > cut ? p * (1 + 0.3 * Math.sin(t * (i + 1))) : p))),
     };
-    const a = runBacktest(table, settings());
-    const b = runBacktest(perturbed, settings());
+    const options = settings({ rebalance, triggerCheck: productionTriggerCheck });
+    const a = runBacktest(table, options);
+    const b = runBacktest(perturbed, options);
     const upTo = <T extends { day: number }>(xs: readonly T[]) => xs.filter((x) => x.day <= cut);
     expect(upTo(b.dynamicStrategy.budgets)).toEqual(upTo(a.dynamicStrategy.budgets));
     expect(b.dynamicStrategy.readings.slice(0, cut + 1)).toEqual(a.dynamicStrategy.readings.slice(0, cut + 1));
