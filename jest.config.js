@@ -3,6 +3,7 @@
 // Transpile-only (isolatedModules): `npm test` type-checks the whole tree with tsc before jest runs.
 const tsJest = ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node', isolatedModules: true } }];
 module.exports = {
+  reporters: ['default', '<rootDir>/test/support/summaryReporter.js'],
   projects: [
     {
       displayName: 'unit',

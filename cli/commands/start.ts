@@ -39,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   const worker = await startWorker({ temporalAddress: infra.temporalAddress, databaseUrl: infra.databaseUrl, logger, alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL });
   const gate = await startGate({
     databaseUrl: infra.databaseUrl,
-    host: '127.0.0.1',
+    host: process.env.BALLAST_GATE_HOST ?? '127.0.0.1',
     port: gatePort,
     logger,
     rebalanceStarter: temporalRebalanceStarter(client),
