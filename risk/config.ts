@@ -123,7 +123,7 @@ export interface RiskConfig {
   readonly priceCollar: Fraction;
   /** Position and exposure limits sit this factor above their targets (1.1 = 10 % headroom for drift). */
   readonly limitHeadroom: number;
-  /** Estimated round-trip-free, one-way transaction cost per traded notional, in basis points. */
+  /** Estimated one-way transaction cost per traded notional, in basis points. */
   readonly transactionCostBps: number;
   readonly covariance: CovarianceConfig;
   readonly allocation: AllocationConfig;
@@ -199,6 +199,11 @@ export function parseRiskConfig(document: unknown): RiskConfig {
 
   const strategies = parseStrategies(rb.strategies ?? d.strategies, k('strategies'));
   checkTilts(regimes, strategies);
+  const lookbackDays = int(rb.lookback_days ?? d.lookback_days, k('lookback_days'), 2);
+  const covariance = parseCovariance(section('covariance'));
+  if (covariance.minObservations > lookbackDays) {
+    throw new ConfigError(k('covariance.min_observations'), `${covariance.minObservations} exceeds lookback_days (${lookbackDays}): no window could be budgeted`);
+  }
   const corr = section('correlation');
   const gate = section('gate');
   const costs = section('costs');
@@ -208,7 +213,7 @@ export function parseRiskConfig(document: unknown): RiskConfig {
     monitoringInterval: duration(rb.monitoring_interval ?? d.monitoring_interval, k('monitoring_interval')),
     capital: currency(num(rb.capital ?? d.capital, k('capital'), Number.MIN_VALUE)),
     periodsPerYear: periodsPerYear(int(rb.periods_per_year ?? d.periods_per_year, k('periods_per_year'), 1)),
-    lookbackDays: int(rb.lookback_days ?? d.lookback_days, k('lookback_days'), 2),
+    lookbackDays,
     regimes,
     triggers: parseTriggers(section('rebalancing_triggers')),
     leverageFloor,
@@ -224,7 +229,7 @@ export function parseRiskConfig(document: unknown): RiskConfig {
     priceCollar: fraction(num(gate.price_collar ?? d.gate.price_collar, k('gate.price_collar'), Number.MIN_VALUE, 1)),
     limitHeadroom: num(gate.limit_headroom ?? d.gate.limit_headroom, k('gate.limit_headroom'), 1, 10),
     transactionCostBps: num(costs.transaction_bps ?? d.costs.transaction_bps, k('costs.transaction_bps'), 0, 10_000),
-    covariance: parseCovariance(section('covariance')),
+    covariance,
     allocation: parseAllocation(section('allocation')),
     regimeDetection: checkRuleOrder(parseRegimeDetection(section('regime_detection'), regimes), regimes),
     approvalTimeout: duration(approval.timeout ?? d.approval.timeout, k('approval.timeout')),

@@ -85,6 +85,7 @@ describe('errors name the bad key', () => {
     ['correlation scale above 1', 'risk_budgeting: {correlation: {scale: 1.5}}', 'risk_budgeting.correlation.scale', /\[0, 1\]/],
     ['unknown estimator', 'risk_budgeting: {covariance: {estimator: shrunk}}', 'risk_budgeting.covariance.estimator', /ledoit-wolf/],
     ['ewma_lambda of 1', 'risk_budgeting: {covariance: {ewma_lambda: 1}}', 'risk_budgeting.covariance.ewma_lambda', /strictly between 0 and 1/],
+    ['min_observations above lookback_days', 'risk_budgeting: {lookback_days: 60, covariance: {min_observations: 61}}', 'risk_budgeting.covariance.min_observations', /exceeds lookback_days \(60\)/],
     ['unknown allocation method', 'risk_budgeting: {allocation: {method: hrp}}', 'risk_budgeting.allocation.method', /erc, inverse-vol, equal-weight/],
     ['unknown detection method', 'risk_budgeting: {regime_detection: {method: ml}}', 'risk_budgeting.regime_detection.method', /rule, hmm/],
     ['a one-state HMM', 'risk_budgeting: {regime_detection: {method: hmm, states: 1}}', 'risk_budgeting.regime_detection.states', /\[2, Infinity\]/],
