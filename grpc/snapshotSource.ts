@@ -45,6 +45,9 @@ export class SnapshotSource {
   private subscription: Subscription | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private loadedOnce = false;
+  /** Reloads are numbered; a slower, older read never overwrites what a newer one installed. */
+  private reloadSeq = 0;
+  private readonly installedBy = new Map<string, number>();
 
   constructor(private readonly options: SnapshotSourceOptions) {}
 
@@ -74,6 +77,7 @@ export class SnapshotSource {
 
   /** Reload one portfolio (or all when undefined). Errors are logged; the old snapshot stays. */
   async reload(portfolioId: string | undefined): Promise<void> {
+    const seq = ++this.reloadSeq;
     try {
       const [latest, overrides] = await Promise.all([
         this.options.pool.query<Row>(LATEST_SQL, [portfolioId ?? null]),
@@ -84,6 +88,8 @@ export class SnapshotSource {
       if (portfolioId === undefined) core.setKnownPortfolios(new Set(latest.rows.map((r) => r.id)));
       for (const row of latest.rows) {
         if (row.version === null || row.budget === null || row.committed_at === null) continue;
+        if ((this.installedBy.get(row.id) ?? 0) > seq) continue;
+        this.installedBy.set(row.id, seq);
         const stored: BudgetVersion = {
           portfolioId: row.id, version: row.version, committedAt: row.committed_at.toISOString(), budget: row.budget,
         };

@@ -79,6 +79,25 @@ test('an operator halting the portfolio is enforced after NOTIFY', async () => {
   expect(denied.reasons).toEqual([ReasonCode.REASON_CODE_TRADING_HALTED]);
 });
 
+test('a limit override is picked up on NOTIFY and applied until it is revoked', async () => {
+  const pid = newPortfolioId('override');
+  await withPool((_p, store) => commitFixture(store, pid));
+  const g = await started({ pollIntervalMs: 600_000 });
+  const c = connect(g.address);
+  const size = () => call<unknown, SizePositionResponse>(c, 'sizePosition', { order: buy(pid, { quantity: 5_000, clientOrderId: '' }) });
+  expect((await size()).approvedQuantity).toBe(1000);
+  await withPool((pool) => pool.query(
+    `INSERT INTO limit_overrides (idempotency_key, portfolio_id, field, value, reason, approver, expires_at)
+     VALUES ($1, $2, 'maxOrderNotional', 10000, 'test: tighter order size', 'risk-ops', now() + interval '1 hour')`, [`${pid}-ov`, pid]));
+  const tightened = await eventually(async () => {
+    const r = await size();
+    return r.approvedQuantity === 100 ? r : undefined;
+  }, 2_000);
+  expect(tightened.bindingLimit).toBe(ReasonCode.REASON_CODE_MAX_ORDER_NOTIONAL);
+  await withPool((pool) => pool.query('UPDATE limit_overrides SET revoked_at = now() WHERE idempotency_key = $1', [`${pid}-ov`]));
+  await eventually(async () => ((await size()).approvedQuantity === 1000 ? true : undefined), 2_000);
+});
+
 test('fills update positions in Postgres and another replica picks them up on reconciliation', async () => {
   const pid = newPortfolioId('fills');
   await withPool((_p, store) => commitFixture(store, pid));
