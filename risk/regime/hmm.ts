@@ -106,9 +106,9 @@ export function fitGaussianHmm(input: ObservationInput, options: FitOptions): Hm
   for (let r = 0; r < restarts; r++) {
     const seed = (baseSeed + r * 0x9e3779b9) >>> 0;
     const run = baumWelch(x, initialParams(k, mean, variance, floor, r === 0 ? undefined : seededRng(seed)), floor, maxIterations, tolerance);
-    const logLikelihood = run.history[run.history.length - 1];
-    summaries.push({ seed, logLikelihood, iterations: run.history.length - 1, converged: run.converged });
-    if (!best || logLikelihood > best.history[best.history.length - 1]) best = run;
+    const final = run.history[run.history.length - 1];
+    summaries.push({ seed, logLikelihood: final, iterations: run.history.length - 1, converged: run.converged });
+    if (!best || final > best.history[best.history.length - 1]) best = run;
   }
   const chosen = best!;
   return {
