@@ -7,7 +7,7 @@
 import { DataError } from './timeseries';
 import type { PeriodsPerYear } from './units';
 import type { ReturnMatrix } from './returns';
-import { cholesky, fromEigen, gram, symmetricEigen, trace } from './linalg';
+import { cholesky, gram, symmetricEigen, trace } from './linalg';
 
 export type CovarianceUnit = 'daily' | 'annualized';
 
@@ -262,14 +262,18 @@ export function ensurePositiveDefinite(
   const floor = (opts.relativeFloor ?? 1e-8) * averageVariance;
   if (cholesky(values, n, floor)) return { values, repaired: null };
   const { values: eigen, vectors } = symmetricEigen(values, n);
+  // A + Σ_{λ_k < floor} (floor − λ_k)·v_k v_kᵀ: only the raised directions change, O(n² per raised eigenvalue).
+  const repaired = Float64Array.from(values);
   let raised = 0;
-  const minEigenBefore = eigen[0];
-  const floored = eigen.map((v) => {
-    if (v >= floor) return v;
-    raised++;
-    return floor;
-  });
-  return { values: fromEigen(floored, vectors, n), repaired: { minEigenBefore, floor, eigenvaluesRaised: raised } };
+  for (let k = 0; k < n && eigen[k] < floor; k++, raised++) {
+    const lift = floor - eigen[k];
+    for (let i = 0; i < n; i++) {
+      const vi = vectors[i * n + k] * lift;
+      for (let j = i; j < n; j++) repaired[i * n + j] += vi * vectors[j * n + k];
+    }
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) repaired[i * n + j] = repaired[j * n + i];
+  return { values: repaired, repaired: { minEigenBefore: eigen[0], floor, eigenvaluesRaised: raised } };
 }
 
 export function correlationFromCovariance(values: Float64Array, n: number): Float64Array {

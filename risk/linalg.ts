@@ -151,20 +151,6 @@ export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
   return { values, vectors };
 }
 
-/** V·diag(values)·Vᵀ, symmetrized exactly. */
-export function fromEigen(values: Float64Array, vectors: Float64Array, n: number): Float64Array {
-  const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += vectors[i * n + k] * values[k] * vectors[j * n + k];
-      out[i * n + j] = s;
-      out[j * n + i] = s;
-    }
-  }
-  return out;
-}
-
 export function trace(a: Float64Array, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += a[i * n + i];
