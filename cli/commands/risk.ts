@@ -3,6 +3,8 @@
  * decomposition as JSON on stdout. Returns are simple returns on the dates where every selected asset has
  * a price (no forward fill); covariance and volatility are annualized by --periods-per-year (default 252)
  * after estimation; risk contributions are relative (sum to 1); arrays follow the order of `assets`.
+ * `iterations` counts Newton steps (CCD sweeps if the fallback ran; 0 for the closed-form ivol/HRP), after
+ * `warmStartSweeps` CCD sweeps; `budgetError` is max |RC_i/σ − b_i|; `repaired` reports an eigenvalue floor.
  */
 import { readPriceFile } from '../../market/csvPrices';
 import { BudgetError, equalRiskContribution, hrpWeights, inverseVolWeights, riskBudgetingWeights, validateBudgets } from '../../risk/allocation';
@@ -62,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const estimate = annualizeEstimate(estimateCovariance(returns, covSpec), periods);
   const cov = estimate.covariance;
-  const { weights, iterations, budgetError } = allocate(method, cov, budget);
+  const { weights, solver, iterations, warmStartSweeps, budgetError } = allocate(method, cov, budget);
   const output = {
     assets: cov.assets,
     observations: estimate.observations,
@@ -72,6 +74,8 @@ export async function run(argv: string[]): Promise<number> {
     riskContributions: riskContributions(cov, weights).relative,
     portfolioVol: portfolioVol(cov, weights),
     iterations,
+    solver,
+    warmStartSweeps,
     budgetError,
     repaired: estimate.repaired,
   };
@@ -83,18 +87,18 @@ function allocate(
   method: Method,
   cov: Parameters<typeof equalRiskContribution>[0],
   budget: readonly number[] | undefined,
-): { weights: Weights; iterations: number; budgetError: number | null } {
+): { weights: Weights; solver: string; iterations: number; warmStartSweeps: number; budgetError: number | null } {
   switch (method) {
     case 'erc':
     case 'rb': {
       const r = budget ? riskBudgetingWeights(cov, budget) : equalRiskContribution(cov);
       if (!r.converged) throw new DataError(`risk budgeting did not converge: budget error ${r.budgetError.toExponential(2)} after ${r.iterations} iterations`);
-      return { weights: r.weights, iterations: r.iterations, budgetError: r.budgetError };
+      return { weights: r.weights, solver: r.solver, iterations: r.iterations, warmStartSweeps: r.warmStartSweeps, budgetError: r.budgetError };
     }
     case 'ivol':
-      return { weights: inverseVolWeights(cov), iterations: 0, budgetError: null };
+      return { weights: inverseVolWeights(cov), solver: 'closed-form', iterations: 0, warmStartSweeps: 0, budgetError: null };
     case 'hrp':
-      return { weights: hrpWeights(cov).weights, iterations: 0, budgetError: null };
+      return { weights: hrpWeights(cov).weights, solver: 'closed-form', iterations: 0, warmStartSweeps: 0, budgetError: null };
   }
 }
 

@@ -18,7 +18,7 @@
  * `boundsActive: true` and the achieved, larger, `budgetError`; it never claims the budgets hold.
  */
 import type { CovarianceMatrix } from '../covariance';
-import { cholesky, choleskySolve } from '../linalg';
+import { cholesky, choleskySolve, matVec } from '../linalg';
 import { DataError } from '../timeseries';
 import { type Fraction, type Weights, fraction } from '../units';
 import { BudgetError, equalBudgets, validateBudgets } from './budgets';
@@ -120,7 +120,7 @@ interface SolverState {
 function solveNewton(c: Float64Array, b: Float64Array, x0: Float64Array, tolerance: number, maxIterations: number): SolverState & { iterations: number } {
   const m = b.length;
   let x = Float64Array.from(x0);
-  let cx = mulSym(c, x, m);
+  let cx = matVec(c, x, m);
   let error = budgetErrorOf(x, cx, b);
   let iterations = 0;
   const target = tolerance * NEWTON_MARGIN;
@@ -148,7 +148,7 @@ function solveNewton(c: Float64Array, b: Float64Array, x0: Float64Array, toleran
       next = x.map((v, i) => v - t * step[i]);
     }
     if (t <= 1e-12) break;
-    const nextCx = mulSym(c, next, m);
+    const nextCx = matVec(c, next, m);
     const nextError = budgetErrorOf(next, nextCx, b);
     if (error < tolerance && !(nextError < error)) break;
     x = next;
@@ -162,7 +162,7 @@ function solveNewton(c: Float64Array, b: Float64Array, x0: Float64Array, toleran
 function solveCcd(c: Float64Array, b: Float64Array, x0: Float64Array, tolerance: number, maxSweeps: number): SolverState & { sweeps: number } {
   const m = b.length;
   const x = Float64Array.from(x0);
-  const cx = mulSym(c, x, m);
+  const cx = matVec(c, x, m);
   let error = budgetErrorOf(x, cx, b);
   let sweeps = 0;
   while (!(error < tolerance) && sweeps < maxSweeps) {
@@ -178,7 +178,7 @@ function solveCcd(c: Float64Array, b: Float64Array, x0: Float64Array, tolerance:
       }
     }
     // Recompute Cx exactly now and then so incremental updates do not drift below the tolerance.
-    if (sweeps % 50 === 0) cx.set(mulSym(c, x, m));
+    if (sweeps % 50 === 0) cx.set(matVec(c, x, m));
     error = budgetErrorOf(x, cx, b);
   }
   return { x, error, sweeps };
@@ -216,19 +216,8 @@ function correlationOf(cov: CovarianceMatrix, active: readonly number[]): { corr
   return { corr, vols };
 }
 
-function mulSym(a: Float64Array, x: Float64Array, m: number): Float64Array {
-  const out = new Float64Array(m);
-  for (let i = 0; i < m; i++) {
-    let s = 0;
-    const row = i * m;
-    for (let j = 0; j < m; j++) s += a[row + j] * x[j];
-    out[i] = s;
-  }
-  return out;
-}
-
 function relativeContributions(cov: Float64Array, w: Float64Array, n: number): Float64Array {
-  const sw = mulSym(cov, w, n);
+  const sw = matVec(cov, w, n);
   let variance = 0;
   for (let i = 0; i < n; i++) variance += w[i] * sw[i];
   return w.map((wi, i) => (wi * sw[i]) / variance);
