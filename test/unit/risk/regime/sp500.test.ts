@@ -12,6 +12,9 @@
  *   With hysteresis (threshold 0.6, 3-day dwell) the declared switch comes 2 days later (2020-02-26),
  *   and the number of regime switches over 2000–2022 falls from 328 (raw arg-max) to 110
  *   (threshold 0.7 / 5-day dwell: 70).
+ * For comparison, the rule classifier (21-day realized vol vs the default max_vol thresholds
+ * 16/24/36 %) reaches "bear" or worse 5 trading days after 2020-02-20 (2020-02-27) and "crisis" after 12,
+ * and reaches "bear" 20 days after 2007-07-20; it switches 246 times over 2000–2022.
  * Bivariate HMM on [r_t, ln 21-day realized vol] (diagonal covariance): same 2-day COVID lag, and the
  * raw filtered arg-max switches 108 times instead of 328.
  */
@@ -22,8 +25,9 @@ import { fitGaussianHmm } from '../../../../risk/regime/hmm';
 import { applyHysteresis } from '../../../../risk/regime/hysteresis';
 import { logReturns, regimeFeatureRows } from '../../../../risk/regime/features';
 import { describeStates } from '../../../../risk/regime/states';
+import { classifyByRule } from '../../../../risk/regime/rule';
 import { sliceTable } from '../../../../risk/timeseries';
-import { periodsPerYear } from '../../../../risk/units';
+import { annualizedVol, periodsPerYear } from '../../../../risk/units';
 
 const file = path.resolve(__dirname, '../../../../../shared/data/skfolio/sp500_index.csv.gz');
 const table = sliceTable(readPriceFile(file), { start: '2000-01-01', end: '2022-12-31', assets: ['SP500'] });
@@ -107,4 +111,23 @@ describe('HMM on the S&P 500 index, 2000–2022, K = 2', () => {
     const p = filterProbabilities(f4.model, all);
     expect(p.every((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-12)).toBe(true);
   });
+
+  it('the 21-day rule classifier lags the HMM filter: COVID "bear or worse" after 5 days (HMM 2), "crisis" after 12', () => {
+    const prices = table.series[0];
+    // The default config's max_vol thresholds, spelled out so this figure does not move with the config.
+    const regimes = [0.16, 0.24, 0.36, Infinity].map((v, i) => ({ name: ['bull', 'neutral', 'bear', 'crisis'][i], maxVol: annualizedVol(v) }));
+    // Rule regime on each price date using prices up to that date only.
+    const ruleAt = (day: number) => classifyByRule(prices.subarray(0, day + 1), { regimes, volWindow: 21, periodsPerYear: periodsPerYear(252) }).index;
+    const lagOnPrices = (from: string, atLeast: number) => {
+      const start = table.dates.findIndex((d) => d >= from);
+      let day = start;
+      while (ruleAt(day) < atLeast) day++;
+      return { lag: day - start, date: table.dates[day] };
+    };
+    expect(lagOnPrices('2020-02-20', 2)).toEqual({ lag: 5, date: '2020-02-27' });
+    expect(lagOnPrices('2020-02-20', 3)).toEqual({ lag: 12, date: '2020-03-09' });
+    expect(lagOnPrices('2007-07-20', 2)).toEqual({ lag: 20, date: '2007-08-17' });
+    expect(lagFrom('2020-02-20', (t) => pTurbulent[t] > 0.5).lag).toBeLessThan(5);
+  });
 });
+
