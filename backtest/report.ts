@@ -183,7 +183,9 @@ ${markdownTable(result.outOfSample)}
 
 ## Regimes
 
-Regime switches: ${result.dynamic.regimeSwitches}. Days per declared regime: ${regimeDays}. Budgets computed: ${result.dynamic.budgetsComputed}.
+Regime switches: ${result.dynamic.regimeSwitches}. Days per declared regime: ${regimeDays}. Budgets computed: ${result.dynamic.budgetsComputed}
+(${Object.entries(result.dynamic.rebalanceReasons).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}).
+A response time of 0 means the book was already de-risked when the crisis began.
 
 ${responses.length === 0 ? 'No named crisis starts inside the evaluation window.' : ['| crisis (index peak → trough) | days to de-risked budget |', '|---|---:|', ...responses.map(([name, days]) => `| ${name} | ${days ?? 'not within the crisis'} |`)].join('\n')}
 ${result.hmmRefits.length > 0 ? `\nHMM refits: ${result.hmmRefits.length} (first ${meta.table.dates[result.hmmRefits[0].day]}, ${result.hmmRefits[0].observations} training returns).\n` : ''}

@@ -57,6 +57,8 @@ export interface DynamicExtras {
   readonly responseTimesDays: Record<string, number | null>;
   readonly regimeDays: Record<string, number>;
   readonly budgetsComputed: number;
+  /** Why budgets were recomputed: trigger kinds (joined with + when several fired) or the calendar. */
+  readonly rebalanceReasons: Record<string, number>;
 }
 
 export interface PeriodResult {
@@ -227,5 +229,7 @@ function dynamicExtras(strategy: EngineStrategy, dates: readonly string[], from:
     }
     responseTimesDays[crisis.name] = hit;
   }
-  return { regimeSwitches: switches, responseTimesDays, regimeDays, budgetsComputed: strategy.budgets.length };
+  const rebalanceReasons: Record<string, number> = {};
+  for (const b of strategy.budgets) rebalanceReasons[b.reason] = (rebalanceReasons[b.reason] ?? 0) + 1;
+  return { regimeSwitches: switches, responseTimesDays, regimeDays, budgetsComputed: strategy.budgets.length, rebalanceReasons };
 }
