@@ -267,9 +267,10 @@ export function ensurePositiveDefinite(
   let raised = 0;
   for (let k = 0; k < n && eigen[k] < floor; k++, raised++) {
     const lift = floor - eigen[k];
+    const vk = vectors.subarray(k * n, (k + 1) * n);
     for (let i = 0; i < n; i++) {
-      const vi = vectors[i * n + k] * lift;
-      for (let j = i; j < n; j++) repaired[i * n + j] += vi * vectors[j * n + k];
+      const vi = vk[i] * lift;
+      for (let j = i; j < n; j++) repaired[i * n + j] += vi * vk[j];
     }
   }
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) repaired[i * n + j] = repaired[j * n + i];
