@@ -42,7 +42,7 @@ export interface FitOptions {
   readonly maxIterations?: number;
   /** Stop when the log-likelihood improves by less than this (total, in nats). Default 1e-6. */
   readonly tolerance?: number;
-  /** Variance floor as a fraction of each feature's sample variance. Default 1e-3. */
+  /** Variance floor as a fraction of each feature's sample variance (0.01 = a tenth of its vol). Default 0.01. */
   readonly varianceFloorRatio?: number;
 }
 
@@ -92,7 +92,7 @@ export function fitGaussianHmm(input: ObservationInput, options: FitOptions): Hm
   const restarts = positiveInt(options.restarts ?? 5, 'restarts');
   const maxIterations = positiveInt(options.maxIterations ?? 500, 'maxIterations');
   const tolerance = options.tolerance ?? 1e-6;
-  const floorRatio = options.varianceFloorRatio ?? 1e-3;
+  const floorRatio = options.varianceFloorRatio ?? 1e-2;
   if (!(floorRatio > 0 && floorRatio < 1)) throw new RangeError(`varianceFloorRatio must be in (0, 1), got ${floorRatio}`);
 
   const x = toFeatures(input, true);
