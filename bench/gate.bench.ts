@@ -20,15 +20,17 @@ import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
 import { Decision, GateServiceService, ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';
 import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
+import { GateCore } from '../grpc/gate';
 import { startGate } from '../grpc/server';
+import { buildSnapshot } from '../grpc/snapshot';
 import { readPriceFile } from '../market/csvPrices';
 import type { RiskBudget } from '../risk/budget';
 import { defaultRiskConfig } from '../risk/config';
 import { buildRiskBudget } from '../risk/engine';
 import { sliceTable } from '../risk/timeseries';
 
-const ROUNDS = 2;
-const DURATION_MS = 5_000;
+const ROUNDS = 3;
+const DURATION_MS = 4_000;
 const WARMUP_MS = 1_500;
 const CONCURRENCY = 32;
 const PORTFOLIO = 'bench-gate';
@@ -65,6 +67,7 @@ export async function run(): Promise<void> {
     console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
     console.log(`  gate:                     median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
     console.log(`  ratio gate/baseline: median ${(g.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(g.p99 / e.p99).toFixed(2)}×, throughput ${(g.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`);
+    measureCore(budget, order);
     await measureAuditLoss(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
@@ -95,6 +98,25 @@ async function loadFrom(address: string, spec: LoadSpec): Promise<LoadReport> {
   } finally {
     await stop(client, 'SIGTERM');
   }
+}
+
+/** The decision itself, in-process (no gRPC, no audit I/O): what the gate adds to a call. */
+function measureCore(budget: RiskBudget, order: LoadSpec['order']): void {
+  const core = new GateCore({
+    policy: { staleReduceAfterMs: 86_400_000 * 365, staleHaltAfterMs: 86_400_000 * 366, restrictedInstruments: new Set() },
+    clock: Date.now, reservationTtlMs: 60_000, idMemoryMs: 86_400_000,
+  });
+  core.install(buildSnapshot({ portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget }, 'ACTIVE', []));
+  const side = order.side === Side.SIDE_BUY ? 'BUY' : 'SELL';
+  const n = 100_000;
+  const orders = Array.from({ length: n }, (_, i) => ({ ...order, side, clientOrderId: `core-${i}` }) as const);
+  const t0 = process.hrtime.bigint();
+  for (const o of orders) core.evaluate(o, 'bench', t0);
+  const evaluateNs = Number(process.hrtime.bigint() - t0) / n;
+  const t1 = process.hrtime.bigint();
+  for (const o of orders) core.size(o, 'bench', t1);
+  const sizeNs = Number(process.hrtime.bigint() - t1) / n;
+  console.log(`  decision core in-process (${n} orders, no gRPC, no audit): EvaluateTrade ${(evaluateNs / 1000).toFixed(2)} µs/call, SizePosition ${(sizeNs / 1000).toFixed(2)} µs/call`);
 }
 
 /**

@@ -68,7 +68,7 @@ export interface Assessment {
   /** Reasons no positive quantity could pass. */
   readonly hard: readonly Reason[];
   /** Capacity checks: the largest quantity each allows (≥ 0), in check order. */
-  readonly capacity: ReadonlyArray<{ readonly reason: Reason; readonly maxQuantity: number; readonly detail: string }>;
+  readonly capacity: ReadonlyArray<{ readonly reason: Reason; readonly maxQuantity: number; readonly detail: () => string }>;
   readonly details: readonly string[];
 }
 
@@ -99,7 +99,7 @@ export function evaluateOrder(order: OrderRequest, ctx: CheckContext): Evaluatio
   for (const c of a.capacity) {
     if (order.quantity > c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE) {
       reasons.push(c.reason);
-      details.push(c.detail);
+      details.push(c.detail());
     }
   }
   return { approved: reasons.length === 0, reasons, detail: details.join('; '), version: a.version, state: a.state };
@@ -115,7 +115,7 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
     if (c.maxQuantity < quantity) {
       quantity = c.maxQuantity;
       binding = c.reason;
-      detail = c.detail;
+      detail = c.detail();
     }
   }
   return { quantity: Math.max(0, quantity), binding, detail, version: a.version, state: a.state };
@@ -226,12 +226,13 @@ function capacityChecks(
     room(sNetHigh, maxStrategyNet, Math.max(Math.abs(sNetHigh), Math.abs(sNetLow))),
   );
   const fmt = (x: number): string => x.toFixed(2);
-  const checks: Array<{ reason: Reason; maxQuantity: number; detail: string }> = [
-    { reason: 'MAX_ORDER_NOTIONAL', maxQuantity: maxOrder / order.price, detail: `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}` },
-    { reason: 'POSITION_LIMIT', maxQuantity: room(toward * value, maxPosition, pairGrossNow), detail: `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}` },
-    { reason: 'STRATEGY_BUDGET', maxQuantity: strategyRoom, detail: `strategy "${s}" exposure would exceed its budget (gross ${fmt(maxStrategyGross)}, net ${fmt(maxStrategyNet)})` },
-    { reason: 'GROSS_EXPOSURE', maxQuantity: grossRoom(total.gross, maxGross), detail: `portfolio gross exposure would exceed ${fmt(maxGross)}` },
-    { reason: 'NET_EXPOSURE', maxQuantity: room(netHigh, maxNet, Math.max(Math.abs(netHigh), Math.abs(netLow))), detail: `portfolio net exposure would exceed ${fmt(maxNet)}` },
+  // Details are built only for a check that fails: the approve path formats no strings.
+  const checks: Array<{ reason: Reason; maxQuantity: number; detail: () => string }> = [
+    { reason: 'MAX_ORDER_NOTIONAL', maxQuantity: maxOrder / order.price, detail: () => `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}` },
+    { reason: 'POSITION_LIMIT', maxQuantity: room(toward * value, maxPosition, pairGrossNow), detail: () => `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}` },
+    { reason: 'STRATEGY_BUDGET', maxQuantity: strategyRoom, detail: () => `strategy "${s}" exposure would exceed its budget (gross ${fmt(maxStrategyGross)}, net ${fmt(maxStrategyNet)})` },
+    { reason: 'GROSS_EXPOSURE', maxQuantity: grossRoom(total.gross, maxGross), detail: () => `portfolio gross exposure would exceed ${fmt(maxGross)}` },
+    { reason: 'NET_EXPOSURE', maxQuantity: room(netHigh, maxNet, Math.max(Math.abs(netHigh), Math.abs(netLow))), detail: () => `portfolio net exposure would exceed ${fmt(maxNet)}` },
   ];
   if (state === 'REDUCING') {
     // Only orders that shrink the position toward zero without flipping it; pending same-side
@@ -239,7 +240,7 @@ function capacityChecks(
     checks.push({
       reason: stale ? 'BUDGET_STALE' : 'REDUCE_ONLY',
       maxQuantity: Math.max(0, -toward),
-      detail: stale ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed` : 'portfolio is reducing: only risk-reducing orders allowed',
+      detail: () => stale ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed` : 'portfolio is reducing: only risk-reducing orders allowed',
     });
   }
   return checks;
