@@ -6,7 +6,15 @@ import path from 'node:path';
 import { readPriceFile } from '../../../../market/csvPrices';
 import { hrpWeights, inverseVarianceClusterVariance } from '../../../../risk/allocation/hrp';
 import { equalRiskContribution, riskBudgetingWeights } from '../../../../risk/allocation/riskBudgeting';
-import { annualizeCovariance, covarianceFromRows, pairwiseCorrelation, pairwiseSampleCovariance, sampleCovariance } from '../../../../risk/covariance';
+import {
+  annualizeCovariance,
+  correlationFromCovariance,
+  covarianceFromRows,
+  ledoitWolf,
+  pairwiseCorrelation,
+  pairwiseSampleCovariance,
+  sampleCovariance,
+} from '../../../../risk/covariance';
 import { portfolioVol, riskContributions } from '../../../../risk/measures';
 import { alignedReturns, lastObservations, periodReturns } from '../../../../risk/returns';
 import { sliceTable } from '../../../../risk/timeseries';
@@ -50,6 +58,25 @@ describe('PyPortfolioOpt HRP (tests/weights_hrp.csv)', () => {
     // test_portfolio_performance: annualized volatility (×252) of the HRP weights under the pairwise cov.
     const annual = annualizeCovariance(estimate.covariance, periodsPerYear(252));
     expect(portfolioVol(annual, hrp.weights)).toBeCloseTo(0.17844159743748936, 12);
+  });
+});
+
+describe('scikit-learn LedoitWolf, via PyPortfolioOpt test_hrp.py::test_pass_cov_matrix', () => {
+  // PyPortfolioOpt's CovarianceShrinkage(prices).ledoit_wolf(): returns = pct_change().dropna(how="all"),
+  // NaN (before a listing) replaced by 0, sklearn.covariance.ledoit_wolf (centred, divides by T), ×252.
+  // HRPOpt(cov_matrix=S) clusters on cov_to_corr(S).round(6); the stored HRP volatility is
+  // 0.10002783894982334, so matching it checks our Ledoit–Wolf against scikit-learn's numbers end to end.
+  it('reproduces the HRP volatility on the Ledoit–Wolf covariance', () => {
+    const table = readPriceFile(path.join(DATA, 'pypfopt/tests/stock_prices.csv'));
+    const raw = periodReturns(table, 'simple');
+    const zeroFilled = { ...raw, columns: raw.columns.map((c) => c.map((v) => (Number.isFinite(v) ? v : 0))) };
+    const estimate = ledoitWolf(zeroFilled);
+    expect(estimate.shrinkage!).toBeGreaterThan(0);
+    expect(estimate.shrinkage!).toBeLessThan(0.05);
+    const cov = annualizeCovariance(estimate.covariance, periodsPerYear(252));
+    const correlation = correlationFromCovariance(cov.values, cov.assets.length).map((x) => Math.round(x * 1e6) / 1e6);
+    const hrp = hrpWeights(cov, { correlation });
+    expect(portfolioVol(cov, hrp.weights)).toBeCloseTo(0.10002783894982334, 14);
   });
 });
 
