@@ -176,6 +176,7 @@ export function ledoitWolf(returns: ReturnMatrix, opts: RepairOptions = {}): Cov
 export function ledoitWolfConstantCorrelation(returns: ReturnMatrix, opts: RepairOptions = {}): CovarianceEstimate<'daily'> {
   const t = requireComplete(returns, 2);
   const n = returns.assets.length;
+  // One asset has no correlation to shrink: the identity-target estimator returns S/T with δ = 0.
   if (n < 2) return ledoitWolf(returns, opts);
   const y = returns.columns.map(centred);
   const s = gram(y);
