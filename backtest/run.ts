@@ -12,6 +12,7 @@ import { computeMetrics, drawdownReduction, type StrategyMetrics } from './metri
 import { RegimeIndex, RuleRegimes, WalkForwardHmm, regimeIndexAsset, type WalkForwardHmmSettings } from './regimes';
 import { type CalendarPeriod, firstIndexOnOrAfter } from './schedule';
 import type { CovarianceCache } from './triggers';
+import { configuredAssets } from './universe';
 import { periodCashReturn, simulate, type SimulationTrace, type Strategy } from './simulator';
 import {
   type EngineStrategy,
@@ -92,6 +93,8 @@ const VOL_MATCH_PASSES = 3;
 export function runBacktest(table: PriceTable, settings: BacktestSettings): BacktestResult {
   const { config } = settings;
   const days = table.dates.length;
+  const missing = [...(configuredAssets(config) ?? [])].filter((a) => !table.assets.includes(a));
+  if (missing.length > 0) throw new DataError(`configured strategy assets have no price column: ${missing.join(', ')}`);
   const warmup = Math.max(config.lookbackDays + 1, settings.regimeDetector === 'hmm' ? settings.hmm.minTrainingDays + 1 : 0);
   const evaluationStartDay = Math.max(warmup, settings.start ? firstIndexOnOrAfter(table.dates, settings.start) : 0);
   if (evaluationStartDay >= days - 2) {
@@ -116,12 +119,11 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
   if (settings.rebalance === 'trigger' && !settings.triggerCheck) throw new Error('rebalance "trigger" needs settings.triggerCheck');
   const covariances: CovarianceCache = new Map();
   const check = (c: RiskConfig) => (settings.rebalance === 'trigger' ? settings.triggerCheck!(c, covariances) : calendarCheck(settings.calendarPeriod));
-  const lookback = config.lookbackDays;
-  const erc = staticStrategy('static-erc', ercAllocator(config), lookback, settings.calendarPeriod);
+  const erc = staticStrategy('static-erc', ercAllocator(config), config, settings.calendarPeriod);
   const dynamic = engineStrategy('dynamic', config, regimes, check(config));
 
   const traces = {
-    'equal-weight': run(staticStrategy('equal-weight', equalWeights, lookback, settings.calendarPeriod)),
+    'equal-weight': run(staticStrategy('equal-weight', equalWeights, config, settings.calendarPeriod)),
     'static-erc': run(erc),
     'vol-target': run(engineStrategy('vol-target', singleRegimeConfig(config), fixedRegime(config.regimes[0].name), check(singleRegimeConfig(config)))),
     dynamic: run(dynamic),
@@ -136,7 +138,7 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
   let usedScale = scale;
   for (let pass = 0; pass < VOL_MATCH_PASSES; pass++) {
     usedScale = scale;
-    const matchedErc = staticStrategy('static-erc', ercAllocator(config), lookback, settings.calendarPeriod);
+    const matchedErc = staticStrategy('static-erc', ercAllocator(config), config, settings.calendarPeriod);
     traces['static-erc-vol-matched'] = run(scaledStrategy('static-erc-vol-matched', matchedErc, usedScale));
     scale = usedScale * (targetVol / vol(traces['static-erc-vol-matched']));
   }

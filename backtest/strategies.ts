@@ -13,13 +13,13 @@
 import type { RiskBudget } from '../risk/budget';
 import type { RiskConfig } from '../risk/config';
 import { equalRiskContribution } from '../risk/allocation';
-import { type CovarianceMatrix, type CovarianceSpec, annualizeEstimate, estimateCovariance } from '../risk/covariance';
-import { buildRiskBudget } from '../risk/engine';
+import { type CovarianceMatrix, annualizeEstimate, estimateCovariance } from '../risk/covariance';
+import { buildRiskBudget, covarianceSpec } from '../risk/engine';
 import { alignedReturns, lastObservations, periodReturns } from '../risk/returns';
 import type { PriceTable } from '../risk/timeseries';
 import { type CalendarPeriod, startsPeriod } from './schedule';
 import type { BookState, MarketCursor, Strategy, TargetPositions } from './simulator';
-import { eligibleUniverse, expandWeights, type Universe } from './universe';
+import { configuredAssets, eligibleUniverse, expandWeights, pointInTimeConfig, type Universe } from './universe';
 
 /** Decides when an engine-driven strategy recomputes its budget. */
 export interface RebalanceRule {
@@ -31,12 +31,13 @@ export interface RebalanceRule {
 export type BookAllocator = (universe: Universe) => readonly number[];
 
 /** A calendar-rebalanced, fully invested book (equal weight, static ERC). */
-export function staticStrategy(name: string, allocate: BookAllocator, lookbackDays: number, period: CalendarPeriod): Strategy {
+export function staticStrategy(name: string, allocate: BookAllocator, config: RiskConfig, period: CalendarPeriod): Strategy {
+  const allowed = configuredAssets(config);
   return {
     name,
     decide(market: MarketCursor): TargetPositions | undefined {
       if (!startsPeriod(market.table.dates, market.today, period)) return undefined;
-      const universe = eligibleUniverse(market, lookbackDays);
+      const universe = eligibleUniverse(market, config.lookbackDays, allowed);
       if (universe.indices.length === 0) return undefined;
       return { weights: expandWeights(universe, allocate(universe), market.table.assets.length) };
     },
@@ -96,6 +97,7 @@ export function engineStrategy(name: string, config: RiskConfig, regimes: Regime
   const budgets: BudgetRecord[] = [];
   const readings: (RegimeReading | undefined)[] = [];
   let previous: RiskBudget | undefined;
+  const allowed = configuredAssets(config);
   return {
     name,
     budgets,
@@ -105,14 +107,14 @@ export function engineStrategy(name: string, config: RiskConfig, regimes: Regime
       readings[market.today] = reading;
       const reason = shouldRebalance(market, book, reading, previous);
       if (reason === undefined) return undefined;
-      const universe = eligibleUniverse(market, config.lookbackDays);
+      const universe = eligibleUniverse(market, config.lookbackDays, allowed);
       if (universe.indices.length === 0) return undefined;
       const budget = buildRiskBudget({
         portfolioId: name,
         asOf: market.table.dates[market.today],
         prices: universe.window,
         regime: reading.regime,
-        config,
+        config: pointInTimeConfig(config, universe),
         previous,
       });
       previous = budget;
@@ -149,11 +151,10 @@ export const calendarCheck = (period: CalendarPeriod): TriggerCheck => (market) 
  * estimates it: aligned simple returns, the last `lookbackDays` of them, the configured estimator.
  */
 export function windowCovariance(window: PriceTable, config: RiskConfig): CovarianceMatrix<'annualized'> {
-  const { minObservations, estimator, ewmaLambda } = config.covariance;
-  const spec: CovarianceSpec =
-    estimator === 'ewma' ? { estimator, lambda: ewmaLambda } : estimator === 'pairwise' ? { estimator, minPeriods: minObservations } : { estimator };
+  const spec = covarianceSpec(config);
+  const { minObservations } = config.covariance;
   const returns =
-    estimator === 'pairwise'
+    spec.estimator === 'pairwise'
       ? periodReturns(window, 'simple')
       : alignedReturns(window, { kind: 'simple', minHistory: minObservations + 1, minObservations }).returns;
   return annualizeEstimate(estimateCovariance(lastObservations(returns, config.lookbackDays), spec), config.periodsPerYear).covariance;

@@ -15,7 +15,7 @@ import { type Positions, evaluateTriggers } from '../risk/triggers';
 import { currency } from '../risk/units';
 import type { TriggerCheck } from './strategies';
 import { windowCovariance } from './strategies';
-import { eligibleUniverse } from './universe';
+import { configuredAssets, eligibleUniverse } from './universe';
 
 /**
  * Estimation-window covariances by day. Books with the same universe and covariance settings (vol-target
@@ -25,9 +25,10 @@ export type CovarianceCache = Map<number, CovarianceMatrix<'annualized'>>;
 
 export function productionTriggerCheck(config: RiskConfig, cache: CovarianceCache = new Map()): TriggerCheck {
   let lastRegimeRebalanceAtMs: number | null = null;
+  const allowed = configuredAssets(config);
   return (market, book, reading, previous) => {
     if (!previous) return 'initial budget';
-    const universe = eligibleUniverse(market, config.lookbackDays);
+    const universe = eligibleUniverse(market, config.lookbackDays, allowed);
     if (universe.indices.length === 0) return undefined;
     const assets = market.table.assets;
     const capital = previous.limits.capital;
