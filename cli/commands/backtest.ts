@@ -48,13 +48,17 @@ export async function run(argv: string[]): Promise<number> {
   const settings = buildSettings(flags, config);
 
   const bar = flags['no-progress'] || !process.stderr.isTTY ? undefined : new SingleBar({ stream: process.stderr, format: 'backtest [{bar}] {percentage}% | {value}/{total} strategy-days | ETA {eta}s' });
-  let lastShown = 0;
+  let lastShown = -1;
   const started = Date.now();
   const result = runBacktest(table, {
     ...settings,
     onProgress: (done, total) => {
       if (!bar) return;
-      if (lastShown === 0) bar.start(total, 0);
+      if (lastShown < 0) {
+        bar.start(total, 0);
+        lastShown = 0;
+      }
+      // Redraw every 500 strategy-days: drawing per day would cost more than the simulation step.
       if (done - lastShown >= 500 || done === total) {
         bar.update(done);
         lastShown = done;
