@@ -158,9 +158,9 @@ export class RuleRegimes implements RegimeSource {
   read(market: MarketCursor): RegimeReading {
     this.index.advance(market);
     const detection = this.config.regimeDetection;
+    // Prices the classifier needs: volWindow returns, and the trend window when one is configured.
     const need = Math.max(detection.volWindow + 1, detection.trend?.window ?? 0);
-    for (let t = this.processed + 1; t <= market.today; t++) {
-      if (t + 1 < need + 1) continue;
+    for (let t = Math.max(this.processed + 1, need - 1); t <= market.today; t++) {
       const prices = this.index.level.slice(t + 1 - need, t + 1);
       const { index } = classifyByRule(prices, {
         regimes: this.config.regimes,

@@ -111,6 +111,7 @@ export function simulate(table: PriceTable, strategy: Strategy, settings: Simula
       nav[t] = nav[t - 1] * growth;
     }
     if (pending) {
+      // Costs come out of NAV; the target weights then apply to the post-cost NAV.
       const traded = execute(w, pending, market, strategy.name);
       turnover[t] = traded;
       cost[t] = traded * costRate;
