@@ -33,12 +33,15 @@ export type BookAllocator = (universe: Universe) => readonly number[];
 /** A calendar-rebalanced, fully invested book (equal weight, static ERC). */
 export function staticStrategy(name: string, allocate: BookAllocator, config: RiskConfig, period: CalendarPeriod): Strategy {
   const allowed = configuredAssets(config);
+  let invested = false;
   return {
     name,
     decide(market: MarketCursor): TargetPositions | undefined {
-      if (!startsPeriod(market.table.dates, market.today, period)) return undefined;
+      // The first decision is taken at once, so every book is invested from the same day.
+      if (invested && !startsPeriod(market.table.dates, market.today, period)) return undefined;
       const universe = eligibleUniverse(market, config.lookbackDays, allowed);
       if (universe.indices.length === 0) return undefined;
+      invested = true;
       return { weights: expandWeights(universe, allocate(universe), market.table.assets.length) };
     },
   };
@@ -142,9 +145,11 @@ export function budgetWeights(budget: RiskBudget, universe: Universe): number[] 
   return out;
 }
 
-/** Calendar rule: recompute on the first trading day of each period. */
-export const calendarCheck = (period: CalendarPeriod): TriggerCheck => (market) =>
-  startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
+/** Calendar rule: the first budget at once, then recompute on the first trading day of each period. */
+export const calendarCheck = (period: CalendarPeriod): TriggerCheck => (market, _book, _reading, previous) => {
+  if (!previous) return 'initial budget';
+  return startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
+};
 
 /**
  * Annualized covariance of a price window, composed from the production pieces exactly as the engine

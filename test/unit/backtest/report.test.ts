@@ -63,7 +63,12 @@ describe('backtest report', () => {
   it('starts every book at the common evaluation start and stays fully invested through a late listing', () => {
     const firstEligible = 200 + settings.config.lookbackDays;
     for (const name of STRATEGY_NAMES) {
-      for (const d of result.traces[name].decisions) expect(d.day).toBeGreaterThanOrEqual(result.evaluationStartDay);
+      const trace = result.traces[name];
+      for (const d of trace.decisions) expect(d.day).toBeGreaterThanOrEqual(result.evaluationStartDay);
+      // Decided at the evaluation start, invested at the next close, whatever the calendar says.
+      expect(trace.decisions[0].day).toBe(result.evaluationStartDay);
+      expect(trace.gross[result.evaluationStartDay]).toBe(0);
+      expect(trace.gross[result.evaluationStartDay + 1]).toBeGreaterThan(0);
     }
     // C is listed after the evaluation starts (the simulator throws on a position before an asset's first
     // price); equal weight is fully invested before and after C joins.
