@@ -170,8 +170,11 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
       deny('PRICE_COLLAR', `price ${order.price} is ${(deviation * 100).toFixed(2)}% from reference ${pair.referencePrice} (collar ${(collar * 100).toFixed(2)}%)`);
     }
   }
-  if (hard.length > 0) return { ...base, hard, capacity: [], details };
-  return { ...base, hard, capacity: capacityChecks(order, ctx, snapshot, pair.referencePrice, state, stale), details };
+  // Capacity checks still run after a hard denial (when the numbers are usable) so EvaluateTrade
+  // reports every limit the order breaks, e.g. both PRICE_COLLAR and POSITION_LIMIT.
+  const usable = order.quantity > 0 && Number.isFinite(order.quantity) && order.price > 0 && Number.isFinite(order.price);
+  const capacity = usable ? capacityChecks(order, ctx, snapshot, pair.referencePrice, state, stale) : [];
+  return { ...base, hard, capacity, details };
 }
 
 /**

@@ -125,6 +125,13 @@ describe('EvaluateTrade: one denial per reason code', () => {
   });
 });
 
+test('EvaluateTrade reports every failed check, not only the first', () => {
+  fill('trend', 'AAPL', 1500, 100);
+  const r = core.evaluate(order({ quantity: 600, price: 110 }), 't', process.hrtime.bigint());
+  expect(r.reasons).toEqual(['PRICE_COLLAR', 'POSITION_LIMIT']);
+  expect(r.detail).toMatch(/collar.*; post-trade position/);
+});
+
 describe('exposures: reservations, fills and breaches', () => {
   test('approved orders reserve capacity; a cancel report releases it', () => {
     expect(core.evaluate(order({ quantity: 1000, clientOrderId: 'a' }), 't', process.hrtime.bigint()).approved).toBe(true);
