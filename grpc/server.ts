@@ -5,7 +5,7 @@
  * Request path: validate → authorize → decide from the in-memory snapshot → push an audit row. No
  * Postgres, no info-level logging, no awaits.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -116,27 +116,35 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   // Reflection describes the gate and the health service, so grpcurl/buf curl need no local protos.
   new ReflectionService(protoLoader.loadSync([protoFile(), healthProtoPath], { includeDirs: [protoRoot()] })).addToServer(server);
 
-  await source.start();
-  const timers = [
-    setInterval(() => core.expireReservations(), 1_000),
-    setInterval(() => {
-      reconcilePositions(pool, core, fills).catch((err: Error) => logger.warn({ err: err.message }, 'position reconciliation failed'));
-    }, options.reconcileIntervalMs ?? 30_000),
-  ];
-  timers.forEach((t) => t.unref());
-  await reconcilePositions(pool, core, fills).catch((err: Error) => logger.warn({ err: err.message }, 'initial position reconciliation failed'));
-
-  const credentials = options.tls
-    ? grpc.ServerCredentials.createSsl(
-      options.tls.clientCa ? Buffer.from(options.tls.clientCa) : null,
-      [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }],
-      options.tls.clientCa !== undefined,
-    )
-    : grpc.ServerCredentials.createInsecure();
+  const timers: NodeJS.Timeout[] = [];
+  /** Stops background work and writes everything queued; used by close() and by a failed start. */
+  const release = async (): Promise<void> => {
+    timers.forEach((t) => clearInterval(t));
+    await source.close();
+    // Every queued decision and fill is written before the pool goes away.
+    await audit.close();
+    await fills.close();
+    await pool.end();
+  };
   const host = options.host ?? '127.0.0.1';
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  let port: number;
+  try {
+    await source.start();
+    timers.push(
+      setInterval(() => core.expireReservations(), 1_000),
+      setInterval(() => {
+        reconcilePositions(pool, core, fills).catch((err: Error) => logger.warn({ err: err.message }, 'position reconciliation failed'));
+      }, options.reconcileIntervalMs ?? 30_000),
+    );
+    timers.forEach((t) => t.unref());
+    await reconcilePositions(pool, core, fills).catch((err: Error) => logger.warn({ err: err.message }, 'initial position reconciliation failed'));
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+  } catch (err) {
+    await release().catch(() => undefined);
+    throw err;
+  }
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (!options.access) logger.warn('gate started without an access policy: every caller may trade and control');
   logger.info({ address, replica, tls: Boolean(options.tls), mtls: Boolean(options.tls?.clientCa) }, 'gate listening');
@@ -148,16 +156,21 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
     close: () => (closing ??= (async () => {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(GATE_SERVICE_NAME, 'NOT_SERVING');
-      timers.forEach((t) => clearInterval(t));
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      await source.close();
-      // Graceful shutdown writes every queued decision and fill before the pool goes away.
-      await audit.close();
-      await fills.close();
-      await pool.end();
+      await release();
       logger.info({ address, auditRows: audit.written }, 'gate stopped');
     })()),
   };
+}
+
+function serverCredentials(tls: TlsOptions | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  // With a client CA, clients must present a certificate it signed (mTLS).
+  return grpc.ServerCredentials.createSsl(
+    tls.clientCa ? Buffer.from(tls.clientCa) : null,
+    [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }],
+    tls.clientCa !== undefined,
+  );
 }
 
 /** The proto tree lives at <repo>/proto both from grpc/ (ts-jest) and dist/grpc/ (compiled). */
@@ -168,8 +181,6 @@ function protoRoot(): string {
   throw new Error('proto/ballast/gate/v1/gate.proto not found above ' + __dirname);
 }
 const protoFile = (): string => join(protoRoot(), 'ballast', 'gate', 'v1', 'gate.proto');
-
-export const readPem = (path: string): Buffer => readFileSync(path);
 
 function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<DecisionRecord>, options: GateOptions): GateServiceServer {
   const policy = options.access;

@@ -8,8 +8,11 @@ import { GateServiceClient, type Order, Side } from '../../../grpc/generated/bal
 import { type GateOptions, type RunningGate, startGate } from '../../../grpc/server';
 import { budget } from '../../unit/gate/fixtures';
 
-export const databaseUrl = (): string =>
-  process.env.BALLAST_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/gate_dev';
+export function databaseUrl(): string {
+  const url = process.env.BALLAST_TEST_DATABASE_URL;
+  if (!url) throw new Error('BALLAST_TEST_DATABASE_URL is not set: run through jest (globalSetup) or point it at a migrated database');
+  return url;
+}
 
 export const quietLogger = pino({ level: 'warn' });
 

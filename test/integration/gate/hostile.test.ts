@@ -75,3 +75,7 @@ test('control RPCs without a configured port answer FAILED_PRECONDITION', async 
   expect(await codeOf(call(c, 'triggerRebalance', { portfolioId: pid, reason: 'test' }))).toBe(grpc.status.FAILED_PRECONDITION);
   expect(await codeOf(call(c, 'getRecommendations', { portfolioId: pid, limit: 5 }))).toBe(grpc.status.FAILED_PRECONDITION);
 });
+
+test('a gate that cannot reach Postgres fails to start instead of serving without budgets', async () => {
+  await expect(gate({ databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere' })).rejects.toThrow();
+});
