@@ -94,3 +94,28 @@ describe('backtest report', () => {
     await expect(run(['--rebalance', 'calendar'])).rejects.toThrow(/--prices/);
   });
 });
+
+describe('chart specs', () => {
+  it('builds the four vega-lite charts from the run, equity on a log scale, crises as shaded spans', async () => {
+    const { chartSpecs } = await import('../../../backtest/charts');
+    const prices = table(700);
+    const result = runBacktest(prices, settings);
+    const charts = chartSpecs(result, prices.dates, 'test');
+    expect(charts.map((c) => c.file)).toEqual(['equity.svg', 'drawdown.svg', 'exposure.svg', 'regimes.svg']);
+    const equity = charts[0].spec as { layer: { data: { values: { date: string; strategy: string; value: number }[] }; encoding?: { y?: { scale?: { type?: string } } } }[] };
+    const lines = equity.layer[1];
+    expect(lines.encoding?.y?.scale?.type).toBe('log');
+    // Every strategy starts at 1 on the first holding day and ends on the last date.
+    for (const name of STRATEGY_NAMES) {
+      const rows = lines.data.values.filter((r) => r.strategy === name);
+      expect(rows[0].date).toBe(prices.dates[result.evaluationStartDay + 1]);
+      expect(rows[rows.length - 1].date).toBe(prices.dates[prices.dates.length - 1]);
+    }
+    // The synthetic dates (2001–2003) overlap the dot-com bear, clipped to the evaluation window.
+    const crises = (equity.layer[0] as unknown as { data: { values: { name: string; start: string }[] } }).data.values;
+    expect(crises.map((c) => c.name)).toEqual(['Dot-com 2000-02']);
+    expect(crises[0].start).toBe(prices.dates[result.evaluationStartDay + 1]);
+    const drawdown = charts[1].spec as typeof equity;
+    expect(Math.max(...drawdown.layer[1].data.values.map((r) => r.value))).toBeLessThanOrEqual(0);
+  });
+});
