@@ -219,7 +219,7 @@ async function startEmptyServer(): Promise<string> {
   server.addService(GateServiceService, {
     evaluateTrade: (_call: unknown, cb: grpc.sendUnaryData<typeof approve>) => cb(null, approve),
     sizePosition: unimplemented, reportFill: unimplemented, getCurrentBudget: unimplemented, getUtilization: unimplemented,
-    getRecommendations: unimplemented, triggerRebalance: unimplemented,
+    getRecommendations: unimplemented, triggerRebalance: unimplemented, overrideLimit: unimplemented,
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));

@@ -20,3 +20,20 @@ export interface RecommendationView {
 export interface RecommendationReader {
   latest(portfolioId: string, limit: number): Promise<readonly RecommendationView[]>;
 }
+
+export interface LimitOverrideCommand {
+  readonly field: 'maxPositionNotional' | 'maxGrossNotional' | 'maxNetNotional' | 'maxOrderNotional';
+  readonly value: number;
+  readonly strategy?: string;
+  readonly asset?: string;
+  readonly reason: string;
+  /** The caller's verified identity. */
+  readonly approver: string;
+  /** ISO-8601, in the future. */
+  readonly expiresAt: string;
+}
+
+export interface LimitOverrider {
+  /** Records the override (e.g. through the portfolio loop's overrideLimit update); resolves with its id. */
+  override(portfolioId: string, command: LimitOverrideCommand): Promise<{ overrideId: number }>;
+}

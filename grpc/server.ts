@@ -21,9 +21,10 @@ import type { OrderRequest, Reason } from './checks';
 import { fillWriter, reconcilePositions } from './fills';
 import { type FillRecord, GateCore } from './gate';
 import {
-  Decision, GateServiceService, type GateServiceServer, type Order, ReasonCode, Side, TradingState as ProtoTradingState,
+  Decision, GateServiceService, type GateServiceServer, LimitField, type Order, type OverrideLimitRequest, ReasonCode, Side,
+  TradingState as ProtoTradingState,
 } from './generated/ballast/gate/v1/gate';
-import type { RebalanceStarter, RecommendationReader } from './ports';
+import type { LimitOverrideCommand, LimitOverrider, RebalanceStarter, RecommendationReader } from './ports';
 import { SnapshotSource } from './snapshotSource';
 import type { TradingState } from './snapshot';
 
@@ -58,6 +59,7 @@ export interface GateOptions {
   readonly replicaId?: string;
   readonly rebalanceStarter?: RebalanceStarter;
   readonly recommendationReader?: RecommendationReader;
+  readonly limitOverrider?: LimitOverrider;
 }
 
 export interface RunningGate {
@@ -265,15 +267,49 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
     }),
     triggerRebalance: unaryAsync(logger, async (call) => {
       const portfolioId = requireId(call.request.portfolioId, 'portfolio_id');
-      const reason = call.request.reason.trim();
-      if (reason === '' || reason.length > 1_000) throw new InvalidArgument('reason must be 1..1000 characters');
       const caller = callerOf(call);
       const denied = denyControl(policy, caller, portfolioId);
       if (denied) throw new Refused(grpc.status.PERMISSION_DENIED, denied);
+      const reason = call.request.reason.trim();
+      if (reason === '' || reason.length > 1_000) throw new InvalidArgument('reason must be 1..1000 characters');
       const starter = options.rebalanceStarter;
       if (!starter) throw new Refused(grpc.status.FAILED_PRECONDITION, 'this gate has no rebalance starter configured');
       return { workflowId: (await starter.start(portfolioId, caller.label, reason)).workflowId };
     }),
+    overrideLimit: unaryAsync(logger, async (call) => {
+      const portfolioId = requireId(call.request.portfolioId, 'portfolio_id');
+      const caller = callerOf(call);
+      const denied = denyControl(policy, caller, portfolioId);
+      if (denied) throw new Refused(grpc.status.PERMISSION_DENIED, denied);
+      const command = parseOverride(call.request, caller.label, Date.now());
+      const overrider = options.limitOverrider;
+      if (!overrider) throw new Refused(grpc.status.FAILED_PRECONDITION, 'this gate has no limit overrider configured');
+      return { overrideId: (await overrider.override(portfolioId, command)).overrideId };
+    }),
+  };
+}
+
+const MAX_OVERRIDE_MS = 30 * 24 * HOUR;
+const OVERRIDE_FIELDS: Partial<Record<LimitField, LimitOverrideCommand['field']>> = {
+  [LimitField.LIMIT_FIELD_MAX_POSITION_NOTIONAL]: 'maxPositionNotional',
+  [LimitField.LIMIT_FIELD_MAX_GROSS_NOTIONAL]: 'maxGrossNotional',
+  [LimitField.LIMIT_FIELD_MAX_NET_NOTIONAL]: 'maxNetNotional',
+  [LimitField.LIMIT_FIELD_MAX_ORDER_NOTIONAL]: 'maxOrderNotional',
+};
+
+function parseOverride(req: OverrideLimitRequest, approver: string, nowMs: number): LimitOverrideCommand {
+  const field = OVERRIDE_FIELDS[req.field];
+  if (!field) throw new InvalidArgument(`field must be one of ${Object.keys(OVERRIDE_FIELDS).map((f) => LimitField[Number(f)]).join(', ')}`);
+  const value = requireNumber(req.value, 'value', true);
+  const reason = req.reason.trim();
+  if (reason === '' || reason.length > 1_000) throw new InvalidArgument('reason must be 1..1000 characters');
+  const expiresMs = /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
+  if (!Number.isFinite(expiresMs)) throw new InvalidArgument(`expires_at must be an RFC 3339 time, got "${req.expiresAt.slice(0, 64)}"`);
+  if (expiresMs <= nowMs || expiresMs > nowMs + MAX_OVERRIDE_MS) throw new InvalidArgument('expires_at must be in the future and at most 30 days ahead');
+  return {
+    field, value, reason, approver, expiresAt: new Date(expiresMs).toISOString(),
+    strategy: req.strategy === '' ? undefined : requireId(req.strategy, 'strategy'),
+    asset: req.asset === '' ? undefined : requireId(req.asset, 'asset'),
   };
 }
 

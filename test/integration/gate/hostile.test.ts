@@ -74,6 +74,8 @@ test('deadlines: an already-expired deadline is reported as DEADLINE_EXCEEDED', 
 test('control RPCs without a configured port answer FAILED_PRECONDITION', async () => {
   expect(await codeOf(call(c, 'triggerRebalance', { portfolioId: pid, reason: 'test' }))).toBe(grpc.status.FAILED_PRECONDITION);
   expect(await codeOf(call(c, 'getRecommendations', { portfolioId: pid, limit: 5 }))).toBe(grpc.status.FAILED_PRECONDITION);
+  const expiresAt = new Date(Date.now() + 60_000).toISOString();
+  expect(await codeOf(call(c, 'overrideLimit', { portfolioId: pid, field: 4, value: 1, strategy: '', asset: '', reason: 'r', expiresAt }))).toBe(grpc.status.FAILED_PRECONDITION);
 });
 
 test('a gate that cannot reach Postgres fails to start instead of serving without budgets', async () => {

@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decision, type EvaluateTradeResponse, type TriggerRebalanceResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { Decision, type EvaluateTradeResponse, LimitField, type OverrideLimitResponse, type TriggerRebalanceResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
+import type { LimitOverrideCommand } from '../../../grpc/ports';
 import type { RunningGate } from '../../../grpc/server';
 import { buy, call, client, type Client, commitFixture, gate, newPortfolioId, withPool } from './helpers';
 
@@ -28,6 +29,7 @@ const other = newPortfolioId('tls-other');
 let g: RunningGate;
 const started: Client[] = [];
 const rebalances: Array<[string, string, string]> = [];
+const overrides: Array<[string, LimitOverrideCommand]> = [];
 
 beforeAll(async () => {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=ballast-test-ca');
@@ -45,6 +47,7 @@ beforeAll(async () => {
       'oms-desk-a': { portfolios: [pid], strategies: ['trend'] },
       'risk-ops': { portfolios: ['*'], strategies: ['*'], control: true },
     },
+    limitOverrider: { override: async (p, command) => (overrides.push([p, command]), { overrideId: 42 }) },
     rebalanceStarter: { start: async (p, by, reason) => (rebalances.push([p, by, reason]), { workflowId: `rebalance-${p}` }) },
   });
 }, 60_000);
@@ -78,6 +81,18 @@ test('control RPCs need a control grant; the caller identity reaches the workflo
   const r = await call<unknown, TriggerRebalanceResponse>(as('ops'), 'triggerRebalance', { portfolioId: pid, reason: 'vol spike' });
   expect(r.workflowId).toBe(`rebalance-${pid}`);
   expect(rebalances).toEqual([[pid, 'risk-ops', 'vol spike']]);
+});
+
+test('limit overrides need a control grant; the approver is the verified identity, not a request field', async () => {
+  const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+  const req = { portfolioId: pid, field: LimitField.LIMIT_FIELD_MAX_ORDER_NOTIONAL, value: 5_000, strategy: '', asset: '', reason: 'earnings', expiresAt };
+  expect(await codeOf(call(as('oms'), 'overrideLimit', req))).toBe(grpc.status.PERMISSION_DENIED);
+  const r = await call<unknown, OverrideLimitResponse>(as('ops'), 'overrideLimit', req);
+  expect(r.overrideId).toBe(42);
+  expect(overrides).toEqual([[pid, { field: 'maxOrderNotional', value: 5_000, reason: 'earnings', approver: 'risk-ops', expiresAt, strategy: undefined, asset: undefined }]]);
+  expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, expiresAt: '2001-01-01T00:00:00Z' }))).toBe(grpc.status.INVALID_ARGUMENT);
+  expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, field: LimitField.LIMIT_FIELD_UNSPECIFIED }))).toBe(grpc.status.INVALID_ARGUMENT);
+  expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, value: NaN }))).toBe(grpc.status.INVALID_ARGUMENT);
 });
 
 test('a certificate from the right CA but unknown to the policy is refused', async () => {
