@@ -13,7 +13,7 @@ import { RegimeIndex, RuleRegimes, WalkForwardHmm, regimeIndexAsset, type WalkFo
 import { type CalendarPeriod, firstIndexOnOrAfter } from './schedule';
 import type { CovarianceCache } from './triggers';
 import { configuredAssets } from './universe';
-import { periodCashReturn, simulate, type SimulationTrace, type Strategy } from './simulator';
+import { periodCashReturn, simulate, type SimulationTrace, type Strategy, type TargetPositions } from './simulator';
 import {
   type EngineStrategy,
   type RegimeSource,
@@ -119,7 +119,9 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
   if (settings.rebalance === 'trigger' && !settings.triggerCheck) throw new Error('rebalance "trigger" needs settings.triggerCheck');
   const covariances: CovarianceCache = new Map();
   const check = (c: RiskConfig) => (settings.rebalance === 'trigger' ? settings.triggerCheck!(c, covariances) : calendarCheck(settings.calendarPeriod));
-  const erc = staticStrategy('static-erc', ercAllocator(config), config, settings.calendarPeriod);
+  // Static ERC decides from market data only, so its decisions are recorded once and replayed, scaled.
+  const ercDecisions = new Map<number, TargetPositions>();
+  const erc = recordDecisions(staticStrategy('static-erc', ercAllocator(config), config, settings.calendarPeriod), ercDecisions);
   const dynamic = engineStrategy('dynamic', config, regimes, check(config));
 
   const traces = {
@@ -138,8 +140,8 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
   let usedScale = scale;
   for (let pass = 0; pass < VOL_MATCH_PASSES; pass++) {
     usedScale = scale;
-    const matchedErc = staticStrategy('static-erc', ercAllocator(config), config, settings.calendarPeriod);
-    traces['static-erc-vol-matched'] = run(scaledStrategy('static-erc-vol-matched', matchedErc, usedScale));
+    const replayed: Strategy = { name: 'static-erc', decide: (market) => ercDecisions.get(market.today) };
+    traces['static-erc-vol-matched'] = run(scaledStrategy('static-erc-vol-matched', replayed, usedScale));
     scale = usedScale * (targetVol / vol(traces['static-erc-vol-matched']));
   }
 
@@ -161,6 +163,18 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
     regimeNames: config.regimes.map((r) => r.name),
     hmmRefits: regimes.refits ?? [],
     crises: CRISIS_PERIODS.filter((c) => c.end >= table.dates[evaluationStartDay] && c.start <= table.dates[days - 1]),
+  };
+}
+
+/** Passes `inner`'s decisions through, keeping a copy by day. */
+function recordDecisions(inner: Strategy, into: Map<number, TargetPositions>): Strategy {
+  return {
+    name: inner.name,
+    decide(market, book) {
+      const decision = inner.decide(market, book);
+      if (decision) into.set(market.today, decision);
+      return decision;
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chartSpecs } from '../../../backtest/charts';
 import { markdownReport, resultJson, summaryTable } from '../../../backtest/report';
 import { runBacktest, STRATEGY_NAMES, type BacktestSettings } from '../../../backtest/run';
 import { run } from '../../../cli/commands/backtest';
@@ -96,8 +97,7 @@ describe('backtest report', () => {
 });
 
 describe('chart specs', () => {
-  it('builds the four vega-lite charts from the run, equity on a log scale, crises as shaded spans', async () => {
-    const { chartSpecs } = await import('../../../backtest/charts');
+  it('builds the four vega-lite charts from the run, equity on a log scale, crises as shaded spans', () => {
     const prices = table(700);
     const result = runBacktest(prices, settings);
     const charts = chartSpecs(result, prices.dates, 'test');
