@@ -161,13 +161,20 @@ ${s.periodsPerYear} periods per year, engine rebalancing: ${s.rebalance}${s.reba
 Regime detection: ${s.regimeDetector === 'hmm' ? `Gaussian HMM with ${s.config.regimeDetection.states} states on daily log returns of the regime index, refitted every ${s.hmm.refitYears} year(s) on ${s.hmm.window.kind === 'expanding' ? 'all data before the refit date' : `the last ${(s.hmm.window as { days: number }).days} returns before the refit date`}, then filtered forward day by day (filtered probabilities only)` : 'rule classifier (realized vol vs max_vol)'}; hysteresis threshold ${s.config.regimeDetection.threshold}, min dwell ${s.config.regimeDetection.minDwell} days. Regime index: ${s.regimeIndex ?? 'equal-weighted average return of the universe'}.
 Run time ${meta.elapsedSeconds.toFixed(1)} s.
 
+Strategies (all decide at a close from data up to it, trade at the next close, share one universe and one start day):
+- **equal-weight**: 1/n of NAV per eligible asset, fully invested, rebalanced ${s.calendarPeriod}.
+- **static-erc**: equal risk contribution (production solver, ${s.config.covariance.estimator} covariance), fully invested, rebalanced ${s.calendarPeriod}.
+- **static-erc-vol-matched**: static-erc × ${num(result.volMatchScale, 3)}, the rest in cash, so its realized vol equals the dynamic book's (scale chosen ex post).
+- **vol-target**: the production engine with one regime (the calmest, "${s.config.regimes[0].name}": vol target ${pct(s.config.regimes[0].volTarget, 0)}), no regime detection.
+- **dynamic**: the production engine with the walk-forward regime, rebalanced by ${s.rebalance === 'trigger' ? 'the production triggers' : `the calendar (${s.calendarPeriod})`}.
+
 ## Headline (full evaluation window)
 
 ${comparisonTable(result.full)}
 
 ${markdownTable(result.full)}
 
-The static-erc-vol-matched book is static-erc × ${num(result.volMatchScale, 3)} (rest in cash): the same realized volatility as the dynamic book, chosen ex post — the fair comparison for drawdowns.
+The vol-matched book takes the same risk as the dynamic one with a different timing of it: the fair comparison for drawdowns.
 
 ## Development period (${result.development.start} → ${result.development.end})
 
