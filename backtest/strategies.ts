@@ -21,12 +21,6 @@ import { type CalendarPeriod, startsPeriod } from './schedule';
 import type { BookState, MarketCursor, Strategy, TargetPositions } from './simulator';
 import { configuredAssets, eligibleUniverse, expandWeights, pointInTimeConfig, type Universe } from './universe';
 
-/** Decides when an engine-driven strategy recomputes its budget. */
-export interface RebalanceRule {
-  readonly kind: 'calendar' | 'trigger';
-  readonly period: CalendarPeriod;
-}
-
 /** Weights over an eligible universe, summing to 1 (a fully invested book). */
 export type BookAllocator = (universe: Universe) => readonly number[];
 
