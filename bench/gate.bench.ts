@@ -59,19 +59,24 @@ export async function run(): Promise<void> {
         console.log(`  round ${round} ${kind.padEnd(5)} ${line(r)}`);
       }
     }
-    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-    const agg = (k: 'empty' | 'gate') => ({
-      p50: med(reports[k].map((r) => r.latencyUs.p50)), p99: med(reports[k].map((r) => r.latencyUs.p99)), tput: med(reports[k].map((r) => r.throughputPerSec)),
-    });
-    const [e, g] = [agg('empty'), agg('gate')];
-    console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
-    console.log(`  gate:                     median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
-    console.log(`  ratio gate/baseline: median ${(g.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(g.p99 / e.p99).toFixed(2)}×, throughput ${(g.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`);
+    if (ROUNDS > 0) printRatios(reports);
     measureCore(budget, order);
     await measureAuditLoss(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
   }
+}
+
+/** Median across rounds of each figure, then gate / baseline. */
+function printRatios(reports: Record<'empty' | 'gate', LoadReport[]>): void {
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const agg = (k: 'empty' | 'gate') => ({
+    p50: med(reports[k].map((r) => r.latencyUs.p50)), p99: med(reports[k].map((r) => r.latencyUs.p99)), tput: med(reports[k].map((r) => r.throughputPerSec)),
+  });
+  const [e, g] = [agg('empty'), agg('gate')];
+  console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
+  console.log(`  gate:                     median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
+  console.log(`  ratio gate/baseline: median ${(g.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(g.p99 / e.p99).toFixed(2)}×, throughput ${(g.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`);
 }
 
 function line(r: LoadReport): string {
