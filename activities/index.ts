@@ -9,6 +9,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...riskCycleActivities(deps),
     ...outputActivities(deps),
-    ...triggerActivities(),
+    ...triggerActivities(deps.pool),
   };
 }

@@ -16,6 +16,13 @@ import { alignedReturns } from '../risk/returns';
 import { DataError, type PriceTable } from '../risk/timeseries';
 import type { MarketDataSpec, MarketRef, RegimeReading } from '../workflows/types';
 
+export interface LoopSettings {
+  readonly monitoringIntervalMs: number;
+  readonly approvalTimeoutMs: number;
+  readonly regimes: string[];
+  readonly hysteresis: { readonly threshold: number; readonly minDwell: number };
+}
+
 export interface ActivityDeps {
   readonly pool: pg.Pool;
   readonly market: MarketDataService;
@@ -23,17 +30,19 @@ export interface ActivityDeps {
   readonly alertWebhookUrl?: string;
 }
 
-/** Window of realized vol the rule classifier reads, in bars. */
-export const RULE_VOL_WINDOW = 10;
-
 export function riskCycleActivities(deps: ActivityDeps) {
   const budgets = new BudgetStore(deps.pool);
 
   return {
     /** Validates the configuration once per run; a bad config fails the run with the bad key named. */
-    async validateConfig(document: unknown): Promise<{ monitoringIntervalMs: number; approvalTimeoutMs: number; regimes: string[] }> {
+    async validateConfig(document: unknown): Promise<LoopSettings> {
       const config = userErrors(() => parseConfig(document));
-      return { monitoringIntervalMs: config.monitoringInterval, approvalTimeoutMs: config.approvalTimeout, regimes: config.regimes.map((r) => r.name) };
+      return {
+        monitoringIntervalMs: config.monitoringInterval,
+        approvalTimeoutMs: config.approvalTimeout,
+        regimes: config.regimes.map((r) => r.name),
+        hysteresis: { threshold: config.regimeDetection.threshold, minDwell: config.regimeDetection.minDwell },
+      };
     },
 
     /** Registers the portfolio and remembers the market data its loop uses (manual rebalances default to it). */
@@ -57,9 +66,10 @@ export function riskCycleActivities(deps: ActivityDeps) {
     async assessRegime(input: { ref: MarketRef; config?: unknown }): Promise<RegimeReading> {
       return userErrorsAsync(async () => {
         const config = parseConfig(input.config);
-        const window = await deps.market.window(input.ref, RULE_VOL_WINDOW + 2);
+        const detection = config.regimeDetection;
+        const window = await deps.market.window(input.ref, Math.max(detection.volWindow, detection.trend?.window ?? 0) + 2);
         const index = equalWeightIndex(window);
-        const reading = classifyByRule(index, { regimes: config.regimes, volWindow: RULE_VOL_WINDOW, periodsPerYear: config.periodsPerYear });
+        const reading = classifyByRule(index, { regimes: config.regimes, volWindow: detection.volWindow, periodsPerYear: config.periodsPerYear, trend: detection.trend ?? undefined });
         const regimes = config.regimes.map((r) => r.name);
         return {
           regimes,

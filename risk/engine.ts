@@ -92,7 +92,7 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
       rawLeverage: decision.raw,
       clippedLeverage: decision.clipped,
       leverageBound: decision.bound,
-      regimeCapBy: regimeLeverageCap(policy).by,
+      regimeCap: regimeLeverageCap(policy),
       leverageSmoothed: decision.smoothed,
       volTargetLeverage: decision.leverage,
       // A single asset has no pairwise correlation; NaN would not survive JSON.
@@ -266,7 +266,7 @@ function aggregateByAsset(holdings: readonly Holding[], assets: readonly string[
 
 function decideLeverage(policy: RegimePolicy, config: RiskConfig, bookVol: AnnualizedVol, previous?: RiskBudget): LeverageDecision {
   const limits = {
-    regimeCap: regimeLeverageCap(policy).cap,
+    regimeCap: regimeLeverageCap(policy),
     globalFloor: config.leverageFloor,
     globalCap: config.leverageCap,
     maxStep: config.maxLeverageStep,
@@ -317,7 +317,7 @@ function assetBudgets(holdings: readonly Holding[], cov: Annualized, bookLeverag
 function portfolioLimits(assets: readonly AssetBudget[], capital: Currency, policy: RegimePolicy, config: RiskConfig): PortfolioLimits {
   const gross = sum(assets.map((a) => Math.abs(a.targetNotional)));
   const net = sum(assets.map((a) => a.targetNotional));
-  const hardCap = capital * Math.min(regimeLeverageCap(policy).cap, config.leverageCap);
+  const hardCap = capital * Math.min(regimeLeverageCap(policy), config.leverageCap);
   const maxGross = Math.max(gross, Math.min(gross * config.limitHeadroom, hardCap));
   const grossLeverage = leverage(gross / capital);
   return {

@@ -40,13 +40,13 @@ export function tiltedBudgets(strategies: readonly StrategyConfig[], policy: Reg
 }
 
 /**
- * Tightest regime cap on gross leverage. `equity_allocation` is the share of capital allowed in risky
- * assets, so it caps gross exposure alongside `leverage_limit`; the rest is the cash leg.
+ * Regime cap on gross leverage. `equity_allocation` is the share of capital given to the risky sleeve
+ * (the rest is the cash leg) and `leverage_limit` is how far that sleeve may be levered, so
+ * gross ≤ equity_allocation × leverage_limit: bull 1.0 × 1.5 = 1.5, crisis 0.4 × 0.6 = 0.24 by default.
+ * (Taking the smaller of the two instead would make every leverage_limit above 1 dead configuration.)
  */
-export function regimeLeverageCap(policy: RegimePolicy): { cap: Leverage; by: 'leverage-limit' | 'equity-allocation' } {
-  return policy.equityAllocation < policy.leverageLimit
-    ? { cap: leverage(policy.equityAllocation), by: 'equity-allocation' }
-    : { cap: policy.leverageLimit, by: 'leverage-limit' };
+export function regimeLeverageCap(policy: RegimePolicy): Leverage {
+  return leverage(policy.equityAllocation * policy.leverageLimit);
 }
 
 /** Cash share of capital: 1 − gross when gross < 1, else 0 (leverage above 1 is financed, not cash). */

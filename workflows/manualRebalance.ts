@@ -45,8 +45,6 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
     config: input.config,
     current: state.committedBudget,
     proposed: budget,
-    regimeChanged: committed !== null && committed.budget.regime !== regime,
-    realizedVol: reading.realizedVol,
   });
   const rec = await decide(
     state,

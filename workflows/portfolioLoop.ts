@@ -9,7 +9,7 @@
  * All mathematics and I/O run in activities: this code only orchestrates and stays deterministic.
  */
 import * as wf from '@temporalio/workflow';
-import { initialHysteresis, stepHysteresis } from '../risk/regime/hysteresis';
+import { type HysteresisOptions, initialHysteresis, stepHysteresis } from '../risk/regime/hysteresis';
 import {
   PENDING_APPROVAL_SA,
   PORTFOLIO_SA,
@@ -30,8 +30,6 @@ import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from '.
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_CYCLES_PER_RUN = 200;
 const MAX_REGIME_CHANGES_KEPT = 20;
-/** Consecutive readings a new regime needs before it is declared (hysteresis dwell). */
-const REGIME_DWELL = 2;
 
 export function initialLoopState(): LoopState {
   return {
@@ -144,7 +142,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     await expireIfDue(state, portfolioId);
     if (!state.paused) {
       try {
-        await runCycle(input, state, approvalTimeoutMs);
+        await runCycle(input, state, approvalTimeoutMs, settings.hysteresis);
         state.lastError = null;
       } catch (err) {
         await recordFailure(state, portfolioId, err);
@@ -166,7 +164,7 @@ function nextWake(state: LoopState, intervalMs: number): number {
   return Math.min(tick, expiry);
 }
 
-async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTimeoutMs: number): Promise<void> {
+async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTimeoutMs: number, hysteresis: HysteresisOptions): Promise<void> {
   const { portfolioId } = input;
   state.cycle += 1;
   const ref = await acts.observeMarket(input.marketData);
@@ -178,9 +176,10 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
 
   const reading = await acts.assessRegime({ ref, config: input.config });
   const previousRegime = state.regime;
-  const regimeChanged = applyRegimeReading(state, reading, ref.asOf);
+  const regimeChanged = applyRegimeReading(state, reading, ref.asOf, hysteresis);
   if (regimeChanged) {
     wf.upsertSearchAttributes([{ key: REGIME_SA, value: state.regime as string }]);
+    answerIfAlreadyCommitted(state);
     await acts.raiseAlert({
       idempotencyKey: `${portfolioId}:regime:${state.cycle}`,
       portfolioId,
@@ -197,13 +196,17 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
     config: input.config,
     current: state.committedBudget,
     proposed: budget,
-    regimeChanged: regimeChanged && previousRegime !== null,
-    realizedVol: reading.realizedVol,
+    lastRegimeCommitAtMs: lastRegimeCommitAtMs(state),
+    nowMs: Date.now(),
   });
   state.lastTriggers = assessment.triggers;
   await acts.recordMetrics({ idempotencyKey: `${portfolioId}:metrics:${state.cycle}`, portfolioId, cycle: state.cycle, budget: state.committedBudget, reading });
 
-  if (!assessment.triggers.some((t) => t.fired)) return;
+  if (assessment.rebalanceBook && state.committedBudget && state.committedVersion !== null) {
+    // The budget still stands; the book has drifted from it. One plan per committed version.
+    await acts.emitRebalancePlan({ idempotencyKey: `${portfolioId}:v${state.committedVersion}:rebalance`, portfolioId, version: state.committedVersion, budget: state.committedBudget });
+  }
+  if (!assessment.proposeBudget) return;
   const proposal: Proposal = {
     budget,
     triggers: assessment.triggers,
@@ -213,13 +216,37 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
     id: `${portfolioId}-c${state.cycle}`,
   };
   const autoApprove = state.committedBudget === null && input.autoApproveInitialBudget !== false;
+  if (proposal.addsRisk && !autoApprove && recentlyRejected(state, budget.regime, approvalTimeoutMs)) return;
+  // A human is already looking at a risk-increasing change for this regime: keep it stable rather than
+  // replacing it every interval. A risk-reducing proposal or a new regime does replace it.
+  if (proposal.addsRisk && state.pending?.budget.regime === budget.regime) return;
   await decide(state, portfolioId, proposal, { approvalTimeoutMs, autoApprove });
   // Keep the UI filter in step with the approval state.
   wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: state.pending !== null }]);
 }
 
+/** A regime the committed budget already reflects (e.g. after a brief flip) needs no new commit. */
+function answerIfAlreadyCommitted(state: LoopState): void {
+  const change = state.regimeChanges[state.regimeChanges.length - 1];
+  if (change && state.committedBudget?.regime === change.to && change.committedAtMs === undefined) {
+    change.committedAtMs = change.detectedAtMs;
+    change.committedVersion = state.committedVersion ?? undefined;
+  }
+}
+
+function lastRegimeCommitAtMs(state: LoopState): number | null {
+  const committed = state.regimeChanges.filter((c) => c.committedAtMs !== undefined && c.from !== null);
+  return committed.length > 0 ? (committed[committed.length - 1].committedAtMs as number) : null;
+}
+
+/** A human said no to adding risk in this regime: do not ask again until one approval timeout passed. */
+function recentlyRejected(state: LoopState, regime: string, cooldownMs: number): boolean {
+  const last = state.lastRejection;
+  return !!last && last.regime === regime && Date.now() - last.atMs < cooldownMs;
+}
+
 /** Applies hysteresis to the reading; returns true when a (new) regime is declared. */
-function applyRegimeReading(state: LoopState, reading: RegimeReading, asOf: string): boolean {
+function applyRegimeReading(state: LoopState, reading: RegimeReading, asOf: string, hysteresis: HysteresisOptions): boolean {
   state.lastReading = reading;
   const best = reading.probabilities.indexOf(Math.max(...reading.probabilities));
   if (state.regime === null || state.hysteresis === null || !reading.regimes.includes(state.regime)) {
@@ -228,7 +255,7 @@ function applyRegimeReading(state: LoopState, reading: RegimeReading, asOf: stri
   }
   const current = reading.regimes.indexOf(state.regime);
   const prior = state.hysteresis.current === current ? state.hysteresis : initialHysteresis(current);
-  state.hysteresis = stepHysteresis(prior, reading.probabilities, { threshold: 0.5, minDwell: REGIME_DWELL });
+  state.hysteresis = stepHysteresis(prior, reading.probabilities, hysteresis);
   const declared = reading.regimes[state.hysteresis.current];
   return declared !== state.regime ? declareRegime(state, declared, asOf) : false;
 }

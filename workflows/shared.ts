@@ -145,6 +145,7 @@ export async function applyDecision(state: LoopState, portfolioId: string, queue
   });
   if (queued.kind === 'REJECTED') {
     await settle(state, rec, 'REJECTED');
+    state.lastRejection = { regime: rec.budget.regime, atMs: Date.now() };
     return { recommendationId: rec.id, status: 'REJECTED', committedVersion: null };
   }
   state.pending = null;
@@ -179,15 +180,19 @@ export async function expireIfDue(state: LoopState, portfolioId: string): Promis
 /** Commits the recommendation's budget (keyed by recommendation id), emits the plan, closes the regime response. */
 async function commit(state: LoopState, rec: Recommendation): Promise<number> {
   const result = await acts.commitBudget({ idempotencyKey: `rec:${rec.id}`, budget: rec.budget });
+  // Update every piece of state before the next await, so queries never see a half-applied commit.
   state.committedVersion = result.version;
   state.committedBudget = rec.budget;
   remember(state, rec.id, 'COMMITTED');
-  await acts.recordRecommendation({ recommendation: rec, status: 'COMMITTED', committedVersion: result.version });
-  await acts.emitRebalancePlan({ idempotencyKey: `${rec.portfolioId}:v${result.version}`, portfolioId: rec.portfolioId, version: result.version, budget: rec.budget });
   const change = [...state.regimeChanges].reverse().find((c) => c.committedAtMs === undefined);
-  if (change && change.to === rec.budget.regime) {
+  const answersChange = change !== undefined && change.to === rec.budget.regime;
+  if (answersChange) {
     change.committedAtMs = Date.now();
     change.committedVersion = result.version;
+  }
+  await acts.recordRecommendation({ recommendation: rec, status: 'COMMITTED', committedVersion: result.version });
+  await acts.emitRebalancePlan({ idempotencyKey: `${rec.portfolioId}:v${result.version}`, portfolioId: rec.portfolioId, version: result.version, budget: rec.budget });
+  if (answersChange) {
     await acts.recordRegimeChange({ idempotencyKey: `${rec.portfolioId}:regime:${change.detectedAtMs}`, portfolioId: rec.portfolioId, change });
   }
   return result.version;

@@ -118,6 +118,8 @@ export interface LoopState {
   /** Recommendations decided recently (ids), so a duplicate decision is rejected with a message. */
   decided: { id: string; status: RecommendationStatus }[];
   lastError: string | null;
+  /** Last rejected risk-increasing proposal: the same regime is not re-proposed until the cooldown ends. */
+  lastRejection?: { regime: string; atMs: number } | null;
 }
 
 export interface LoopStatus {

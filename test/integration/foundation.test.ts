@@ -117,7 +117,9 @@ describe('foundation slice', () => {
       const crisis = await crisisBudget(portfolioId);
       expect(crisis.budget.limits.maxGrossNotional).toBeLessThan(calm.budget.limits.maxGrossNotional);
       await gateVersion(portfolioId, crisis.version);
-      const again = await evaluate({ ...within, clientOrderId: 'within-2' });
+      // The same quantity, priced at the new reference (the old price would trip the price collar).
+      const crisisPrice = crisis.budget.assets.find((a) => a.asset === 'EQ_US')!.referencePrice;
+      const again = await evaluate({ ...within, price: crisisPrice, clientOrderId: 'within-2' });
       expect(again.decision).toBe(Decision.DECISION_DENY);
       expect(again.budgetVersion).toBe(crisis.version);
       expect(again.reasons).toContain(ReasonCode.REASON_CODE_POSITION_LIMIT);

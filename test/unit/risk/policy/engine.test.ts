@@ -123,15 +123,15 @@ describe('buildRiskBudget: vol targeting on the whole book', () => {
     expect(avgAssetVol).toBeGreaterThan(neutral.diagnostics.bookVol as number);
   });
 
-  it('a regime cap binds when the target asks for more: bull at a 50 % vol target is capped at equity_allocation 1.0', () => {
+  it('a regime cap binds when the target asks for more: bull at a 50 % vol target is capped at 1.0 × 1.5 leverage', () => {
     const hot = configWith({ regime_allocations: regimesWith('bull', { vol_target: 0.5 }) });
     const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'bull', config: hot });
     expect(b.diagnostics.rawLeverage).toBeGreaterThan(1);
     expect(b.diagnostics.leverageBound).toBe('regime-cap');
-    expect(b.diagnostics.regimeCapBy).toBe('equity-allocation');
-    expect(b.limits.grossLeverage).toBeCloseTo(1, 12);
+    expect(b.diagnostics.regimeCap).toBeCloseTo(1.5, 12);
+    expect(b.limits.grossLeverage).toBeCloseTo(1.5, 12);
     expect(b.limits.cashWeight).toBeCloseTo(0, 12);
-    expect(b.limits.maxGrossNotional).toBeCloseTo(b.limits.capital, 4); // no headroom above a hard cap
+    expect(b.limits.maxGrossNotional).toBeCloseTo(1.5 * b.limits.capital, 4); // no headroom above a hard cap
     expectConsistent(b);
   });
 

@@ -40,9 +40,10 @@ describe('strategies and tilts', () => {
 });
 
 describe('regime cap and cash leg', () => {
-  it('the tighter of leverage_limit and equity_allocation caps gross', () => {
-    expect(regimeLeverageCap(regime())).toEqual({ cap: 0.7, by: 'equity-allocation' });
-    expect(regimeLeverageCap(regime({ equityAllocation: fraction(1), leverageLimit: leverage(0.6) }))).toEqual({ cap: 0.6, by: 'leverage-limit' });
+  it('gross is capped at equity_allocation × leverage_limit (the risky sleeve, levered)', () => {
+    expect(regimeLeverageCap(regime({ equityAllocation: fraction(0.7), leverageLimit: leverage(1) }))).toBeCloseTo(0.7, 15);
+    expect(regimeLeverageCap(regime({ equityAllocation: fraction(1), leverageLimit: leverage(1.5) }))).toBeCloseTo(1.5, 15);
+    expect(regimeLeverageCap(regime({ equityAllocation: fraction(0.4), leverageLimit: leverage(0.6) }))).toBeCloseTo(0.24, 15);
   });
 
   it('cash = 1 − gross below 1, none at or above 1', () => {
