@@ -12,7 +12,7 @@
  * reduce the breach still pass (limit used = max(limit, current exposure)).
  */
 import type { Aggregate, ExposureBook, PairExposure, Side } from './exposures';
-import { activeOverride, type PortfolioSnapshot, TRADING_STATE_SEVERITY, type TradingState } from './snapshot';
+import { activeOverride, pairKey, type PortfolioSnapshot, TRADING_STATE_SEVERITY, type TradingState } from './snapshot';
 
 export type Reason =
   | 'UNKNOWN_PORTFOLIO'
@@ -149,7 +149,7 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
 
   const strategy = snapshot.strategies.get(order.strategy);
   if (!strategy) deny('UNKNOWN_STRATEGY', `strategy "${order.strategy}" is not in budget v${snapshot.version}`);
-  const pair = snapshot.pairs.get(`${order.strategy}\u0000${order.instrument}`);
+  const pair = snapshot.pairs.get(pairKey(order.strategy, order.instrument));
   if (strategy && !(pair && pair.referencePrice > 0)) {
     deny('UNKNOWN_INSTRUMENT', `instrument "${order.instrument}" is not budgeted for strategy "${order.strategy}"`);
   }
@@ -194,7 +194,7 @@ function capacityChecks(
   const asset = order.instrument;
   const buy = order.side === 'BUY';
   const limits = snapshot.budget.limits;
-  const pairLimits = snapshot.pairs.get(`${s}\u0000${asset}`)!;
+  const pairLimits = snapshot.pairs.get(pairKey(s, asset))!;
   const strategyLimits = snapshot.strategies.get(s)!;
   const e: PairExposure = ctx.book?.pair(s, asset) ?? { strategy: s, asset, position: 0, reservedBuy: 0, reservedSell: 0, price: ref };
   const value = e.price > 0 ? e.price : ref;

@@ -7,7 +7,7 @@ import type { BatchWriter } from './batchWriter';
 import type { DecisionRecord } from './audit';
 import { type CheckPolicy, type Evaluation, evaluateOrder, type OrderRequest, type Sizing, sizeOrder, effectiveState } from './checks';
 import { ExposureBook, pairGross, type Side } from './exposures';
-import type { PortfolioSnapshot, TradingState } from './snapshot';
+import { pairKey, type PortfolioSnapshot, type TradingState } from './snapshot';
 
 export interface FillRecord {
   readonly portfolioId: string;
@@ -111,15 +111,19 @@ export class GateCore {
     const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now });
     if (!applied) return undefined;
     this.options.fills?.push({ ...fill, reportedAtMs: now });
-    const delta = fill.side === 'BUY' ? fill.quantity : -fill.quantity;
-    const deltas = this.reconciling?.get(fill.portfolioId);
-    if (this.reconciling) {
-      const m = deltas ?? new Map<string, number>();
-      const key = `${fill.strategy}\u0000${fill.instrument}`;
-      m.set(key, (m.get(key) ?? 0) + delta);
-      this.reconciling.set(fill.portfolioId, m);
-    }
+    if (this.reconciling) this.recordDelta(this.reconciling, fill);
     return { position: book.pair(fill.strategy, fill.instrument)?.position ?? 0 };
+  }
+
+  /** A fill that arrives while positions are being re-read: added on top of what the read returns. */
+  private recordDelta(reconciling: Map<string, Map<string, number>>, fill: Omit<FillRecord, 'reportedAtMs'>): void {
+    let deltas = reconciling.get(fill.portfolioId);
+    if (!deltas) {
+      deltas = new Map();
+      reconciling.set(fill.portfolioId, deltas);
+    }
+    const key = pairKey(fill.strategy, fill.instrument);
+    deltas.set(key, (deltas.get(key) ?? 0) + (fill.side === 'BUY' ? fill.quantity : -fill.quantity));
   }
 
   /** Start recording fill deltas; the caller then reads positions and calls `endReconcile`. */
@@ -128,10 +132,20 @@ export class GateCore {
   }
 
   endReconcile(rows: ReadonlyArray<{ portfolioId: string; strategy: string; asset: string; quantity: number; avgPrice: number | null }>): void {
-    const byPortfolio = new Map<string, typeof rows[number][]>();
-    for (const r of rows) byPortfolio.set(r.portfolioId, [...(byPortfolio.get(r.portfolioId) ?? []), r]);
+    const byPortfolio = new Map<string, Array<typeof rows[number]>>();
+    for (const r of rows) {
+      const list = byPortfolio.get(r.portfolioId);
+      if (list) list.push(r);
+      else byPortfolio.set(r.portfolioId, [r]);
+    }
     const ids = new Set([...byPortfolio.keys(), ...this.books.keys()]);
-    for (const id of ids) this.book(id).reconcile(byPortfolio.get(id) ?? [], this.reconciling?.get(id) ?? new Map());
+    for (const id of ids) {
+      const book = this.book(id);
+      book.reconcile(byPortfolio.get(id) ?? [], this.reconciling?.get(id) ?? new Map());
+      // Pairs first seen in the table are valued at the budget's reference price like all others.
+      const snapshot = this.snapshots.get(id);
+      if (snapshot) book.reprice(snapshot);
+    }
     this.reconciling = undefined;
   }
 

@@ -166,3 +166,30 @@ describe('exposures: reservations, fills and breaches', () => {
     expect(core.evaluate(order({ side: 'SELL', quantity: 500 }), 't', process.hrtime.bigint()).approved).toBe(true);
   });
 });
+
+describe('reconciliation with the positions table', () => {
+  const fillOf = (fillId: string, quantity: number) =>
+    ({ portfolioId: 'p1', strategy: 'trend', instrument: 'AAPL', side: 'BUY' as const, clientOrderId: fillId, fillId, quantity, price: 100, orderDone: true });
+
+  test('the table replaces in-memory positions; fills reported during the read are added on top', () => {
+    core.reportFill(fillOf('r1', 100));
+    core.beginReconcile();
+    core.reportFill(fillOf('r2', 30)); // arrives while the table is being read: not in the rows below
+    core.endReconcile([
+      { portfolioId: 'p1', strategy: 'trend', asset: 'AAPL', quantity: 100, avgPrice: 100 },
+      { portfolioId: 'p1', strategy: 'trend', asset: 'MSFT', quantity: -50, avgPrice: 190 },
+    ]);
+    expect(core.book('p1').pair('trend', 'AAPL')!.position).toBe(130);
+    expect(core.book('p1').pair('trend', 'MSFT')!.position).toBe(-50);
+    // Aggregates are rebuilt at reference prices (MSFT 200, not its 190 average): 130 × 100 + 50 × 200 gross.
+    expect(core.book('p1').portfolio.gross).toBeCloseTo(23_000, 9);
+    expect(core.book('p1').portfolio.netHigh).toBeCloseTo(3_000, 9);
+  });
+
+  test('a pair missing from the table goes flat', () => {
+    core.reportFill(fillOf('r3', 100));
+    core.beginReconcile();
+    core.endReconcile([]);
+    expect(core.book('p1').pair('trend', 'AAPL')!.position).toBe(0);
+  });
+});
