@@ -193,6 +193,9 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
     if (denied) throw new Refused(grpc.status.PERMISSION_DENIED, denied);
     if (!source.ready) throw new Refused(grpc.status.UNAVAILABLE, 'gate is starting: budgets not loaded yet');
     if (audit.full) throw new Refused(grpc.status.RESOURCE_EXHAUSTED, 'audit backlog full: the gate will not decide what it cannot record');
+    // A caller that has given up would never learn of an approval, whose reservation would then block
+    // capacity until it times out: do not decide at all.
+    if (call.cancelled || deadlinePassed(call.getDeadline())) throw new Refused(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded before a decision');
     return caller.label;
   };
   const readGuard = (call: grpc.ServerUnaryCall<unknown, unknown>, portfolioId: string): void => {
@@ -338,10 +341,16 @@ function unaryAsync<Req, Res>(logger: Logger, fn: (call: grpc.ServerUnaryCall<Re
       callback(err, res);
     };
     const deadline = call.getDeadline();
-    const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined;
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    const ms = Number.isFinite(at) ? at - Date.now() : undefined;
     const timer = ms !== undefined ? setTimeout(() => finish({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded' }), Math.max(0, ms)) : undefined;
     fn(call).then((res) => finish(null, res), (err) => finish(toStatus(err, logger)));
   };
+}
+
+function deadlinePassed(deadline: grpc.Deadline): boolean {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && ms <= Date.now();
 }
 
 function toStatus(err: unknown, logger: Logger): Partial<grpc.ServiceError> {
