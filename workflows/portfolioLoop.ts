@@ -52,7 +52,7 @@ export function initialLoopState(): LoopState {
 export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   const { portfolioId } = input;
   const state: LoopState = input.carried ?? initialLoopState();
-  const settings = await acts.validateConfig(input.config);
+  const settings = await validateOrAlert(input, state);
   const intervalMs = input.monitoringIntervalMs ?? settings.monitoringIntervalMs ?? DEFAULT_INTERVAL_MS;
   const approvalTimeoutMs = input.approvalTimeoutMs ?? settings.approvalTimeoutMs;
   const decisions: QueuedDecision[] = [];
@@ -156,6 +156,16 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   await wf.condition(wf.allHandlersFinished);
   await drainAndFlag(state, decisions, portfolioId);
   return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
+}
+
+/** A bad configuration ends the run at once with the bad key named, after raising an alert. */
+async function validateOrAlert(input: PortfolioLoopInput, state: LoopState) {
+  try {
+    return await acts.validateConfig(input.config);
+  } catch (err) {
+    await recordFailure(state, input.portfolioId, err);
+    throw wf.ApplicationFailure.nonRetryable(`invalid configuration: ${state.lastError}`, 'ConfigError');
+  }
 }
 
 function nextWake(state: LoopState, intervalMs: number): number {

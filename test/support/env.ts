@@ -26,9 +26,9 @@ export async function testClient(): Promise<{ client: Client; close(): Promise<v
 }
 
 /** A worker on its own task queue, using the workflow bundle built once by globalSetup. */
-export async function testWorker(taskQueue: string): Promise<RunningWorker> {
+export async function testWorker(taskQueue: string, opts: { alertWebhookUrl?: string } = {}): Promise<RunningWorker> {
   const { databaseUrl, temporalAddress, bundlePath } = testEnv();
-  return startWorker({ temporalAddress, databaseUrl, taskQueue, logger: testLogger, workflowBundle: { code: readFileSync(bundlePath, 'utf8') } });
+  return startWorker({ temporalAddress, databaseUrl, taskQueue, logger: testLogger, workflowBundle: { code: readFileSync(bundlePath, 'utf8') }, ...opts });
 }
 
 /** Polls `probe` until it returns a value (not undefined) or the timeout passes. */

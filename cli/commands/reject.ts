@@ -1,0 +1,4 @@
+import { decide } from '../decide';
+
+export const summary = 'reject a pending recommendation (--portfolio --recommendation --by --reason [--manual])';
+export const run = (argv: string[]): Promise<number> => decide('reject', argv);
