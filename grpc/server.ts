@@ -116,7 +116,7 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   server.addService(GateServiceService, handlers(core, source, audit, options));
   health.addToServer(server);
   // Reflection describes the gate and the health service, so grpcurl/buf curl need no local protos.
-  new ReflectionService(protoLoader.loadSync([protoFile(), healthProtoPath], { includeDirs: [protoRoot()] })).addToServer(server);
+  new ReflectionService(protoLoader.loadSync([protoFile(), healthProtoPath], { includeDirs: [protoRoot()], keepCase: true })).addToServer(server);
 
   const timers: NodeJS.Timeout[] = [];
   /** Stops background work and writes everything queued; used by close() and by a failed start. */

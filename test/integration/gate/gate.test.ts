@@ -144,8 +144,15 @@ test('audit rows match the decisions made, flushed on graceful shutdown', async 
 test('standard health checking and server reflection', async () => {
   const g = await started();
   const health = new HealthClient(g.address);
-  clients.push(health.client);
-  expect(await health.check('ballast.gate.v1.GateService')).toBe('SERVING');
-  const services = await health.listServices();
-  expect(services).toEqual(expect.arrayContaining(['ballast.gate.v1.GateService', 'grpc.health.v1.Health']));
+  try {
+    expect(await health.check('ballast.gate.v1.GateService')).toBe('SERVING');
+    const services = await health.listServices();
+    expect(services).toEqual(expect.arrayContaining(['ballast.gate.v1.GateService', 'grpc.health.v1.Health']));
+    // Reflected field names must be the proto names, or JSON tools (buf curl, grpcurl, ghz) reject requests.
+    const files = Buffer.concat(await health.fileContaining('ballast.gate.v1.GateService')).toString('latin1');
+    expect(files).toContain('client_order_id');
+    expect(files).not.toContain('clientOrderId');
+  } finally {
+    health.close();
+  }
 });

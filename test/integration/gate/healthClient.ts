@@ -15,9 +15,27 @@ export class HealthClient {
     this.reflection = new pkg.grpc.reflection.v1.ServerReflection(address, creds);
   }
 
+  close(): void {
+    this.client.close();
+    this.reflection.close();
+  }
+
   check(service: string): Promise<string> {
     return new Promise((resolve, reject) =>
       (this.client as any).check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))));
+  }
+
+  /** Serialized FileDescriptorProtos of the file defining `symbol`. */
+  fileContaining(symbol: string): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      const stream = (this.reflection as any).serverReflectionInfo();
+      stream.on('data', (msg: { fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }) => {
+        resolve(msg.fileDescriptorResponse?.fileDescriptorProto.map((b) => Buffer.from(b)) ?? []);
+        stream.end();
+      });
+      stream.on('error', reject);
+      stream.write({ fileContainingSymbol: symbol });
+    });
   }
 
   listServices(): Promise<string[]> {
@@ -26,7 +44,6 @@ export class HealthClient {
       stream.on('data', (msg: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
         resolve(msg.listServicesResponse?.service.map((s) => s.name) ?? []);
         stream.end();
-        this.reflection.close();
       });
       stream.on('error', reject);
       stream.write({ listServices: '*' });
