@@ -44,12 +44,14 @@ describe('EvaluateTrade: one denial per reason code', () => {
     const r = core.evaluate(order({ portfolioId: 'ghost' }), 'test', process.hrtime.bigint());
     expect(r.reasons).toEqual(['UNKNOWN_PORTFOLIO']);
     expect(r.approved).toBe(false);
+    expect(core.book('ghost').openReservations).toBe(0);
   });
 
   test('NO_BUDGET: a known portfolio without a committed budget fails closed', () => {
     core.setKnownPortfolios(new Set(['p1', 'p2']));
     const r = core.evaluate(order({ portfolioId: 'p2' }), 'test', process.hrtime.bigint());
     expect(r).toMatchObject({ approved: false, reasons: ['NO_BUDGET'], state: 'HALTED', version: 0 });
+    expect(core.book('p2').openReservations).toBe(0);
   });
 
   test('UNKNOWN_STRATEGY', () => expectDenied(order({ strategy: 'nope' }), 'UNKNOWN_STRATEGY'));
