@@ -11,7 +11,11 @@ import type { MarketDataService } from '../market/source';
 import type { RiskBudget } from '../risk/budget';
 import { ConfigError, type RiskConfig, parseRiskConfig } from '../risk/config';
 import { buildRiskBudget } from '../risk/engine';
+import { trailingAnnualizedVol } from '../risk/regime/features';
+import { filterProbabilities } from '../risk/regime/filter';
+import { type GaussianHmm, fitGaussianHmm, minimumObservations } from '../risk/regime/hmm';
 import { classifyByRule } from '../risk/regime/rule';
+import { stateRegimeNames } from '../risk/regime/states';
 import { alignedReturns } from '../risk/returns';
 import { DataError, type PriceTable } from '../risk/timeseries';
 import type { MarketDataSpec, MarketRef, RegimeReading } from '../workflows/types';
@@ -30,8 +34,38 @@ export interface ActivityDeps {
   readonly alertWebhookUrl?: string;
 }
 
+/** HMM training window and refit cadence, in bars. */
+export const HMM_TRAINING_BARS = 756;
+export const HMM_REFIT_EVERY_BARS = 21;
+
 export function riskCycleActivities(deps: ActivityDeps) {
   const budgets = new BudgetStore(deps.pool);
+  const fittedModels = new Map<string, { fittedAt: number; model: GaussianHmm }>();
+
+  /**
+   * Fits on the index's log returns up to the ref's bar (never later), refitting every
+   * HMM_REFIT_EVERY_BARS; the fit is seeded, so a retry on another worker reads the same regime.
+   */
+  async function hmmReading(ref: MarketRef, config: RiskConfig): Promise<RegimeReading> {
+    const detection = config.regimeDetection;
+    const key = JSON.stringify([ref.spec, detection.states, detection.restarts, detection.seed]);
+    const returns = indexLogReturns(await deps.market.window(ref, HMM_TRAINING_BARS + 1));
+    let cached = fittedModels.get(key);
+    if (!cached || ref.lastIndex < cached.fittedAt || ref.lastIndex - cached.fittedAt >= HMM_REFIT_EVERY_BARS) {
+      const needed = minimumObservations(detection.states, 1);
+      if (returns.length < needed) throw new DataError(`the HMM needs ${needed} returns of history, the market data has ${returns.length}`);
+      const fit = fitGaussianHmm(returns, { states: detection.states, restarts: detection.restarts, seed: detection.seed });
+      cached = { fittedAt: ref.lastIndex, model: fit.model }; // states come ordered calm → turbulent
+      fittedModels.set(key, cached);
+    }
+    const path = filterProbabilities(cached.model, returns);
+    const stateProbabilities = path[path.length - 1];
+    const regimes = config.regimes.map((r) => r.name);
+    const stateNames = stateRegimeNames(detection.states, regimes);
+    const probabilities = regimes.map((name) => stateNames.reduce((sum, s, k) => (s === name ? sum + stateProbabilities[k] : sum), 0));
+    const realizedVol = trailingAnnualizedVol(returns, Math.min(detection.volWindow, returns.length), config.periodsPerYear);
+    return { regimes, probabilities, method: 'hmm', realizedVol };
+  }
 
   return {
     /** Validates the configuration once per run; a bad config fails the run with the bad key named. */
@@ -62,11 +96,15 @@ export function riskCycleActivities(deps: ActivityDeps) {
       return userErrorsAsync(() => deps.market.observe(spec));
     },
 
-    /** Regime reading from the rule classifier on an equal-weighted index of the portfolio's assets. */
+    /**
+     * Regime reading on an equal-weighted index of the portfolio's assets: the rule classifier, or the
+     * Gaussian HMM's filtered probabilities (config `regime_detection.method`).
+     */
     async assessRegime(input: { ref: MarketRef; config?: unknown }): Promise<RegimeReading> {
       return userErrorsAsync(async () => {
         const config = parseConfig(input.config);
         const detection = config.regimeDetection;
+        if (detection.method === 'hmm') return hmmReading(input.ref, config);
         const window = await deps.market.window(input.ref, Math.max(detection.volWindow, detection.trend?.window ?? 0) + 2);
         const index = equalWeightIndex(window);
         const reading = classifyByRule(index, { regimes: config.regimes, volWindow: detection.volWindow, periodsPerYear: config.periodsPerYear, trend: detection.trend ?? undefined });
@@ -121,6 +159,13 @@ function crashAfterCommitIfInjected(): void {
 
 export function parseConfig(document: unknown): RiskConfig {
   return parseRiskConfig(document ?? {});
+}
+
+function indexLogReturns(table: PriceTable): Float64Array {
+  const level = equalWeightIndex(table);
+  const out = new Float64Array(level.length - 1);
+  for (let t = 1; t < level.length; t++) out[t - 1] = Math.log(level[t] / level[t - 1]);
+  return out;
 }
 
 /** Equal-weighted index level from the assets' common-calendar simple returns (starts at 1). */

@@ -15,6 +15,8 @@ export interface CreateFeedOptions {
   readonly barMs: number;
   /** Bars of history that exist already when the feed is created (so windows are full at once). */
   readonly historyBars: number;
+  /** Regime episodes inside that history (default: calm throughout), e.g. a past crisis for the HMM to learn. */
+  readonly pastEpisodes?: readonly RegimeSwitch[];
 }
 
 export class FeedStore {
@@ -28,10 +30,13 @@ export class FeedStore {
        ON CONFLICT (id) DO NOTHING`,
       [opts.id, opts.seed, JSON.stringify(opts.assets), opts.barMs, epoch],
     );
-    await this.pool.query(
-      `INSERT INTO market_feed_regimes (feed_id, from_bar, regime) VALUES ($1, 0, 'calm') ON CONFLICT DO NOTHING`,
-      [opts.id],
-    );
+    for (const episode of [{ fromBar: 0, regime: 'calm' as const }, ...(opts.pastEpisodes ?? [])]) {
+      if (episode.fromBar >= opts.historyBars) throw new Error(`past episode at bar ${episode.fromBar} is not in the ${opts.historyBars}-bar history`);
+      await this.pool.query(
+        `INSERT INTO market_feed_regimes (feed_id, from_bar, regime) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [opts.id, episode.fromBar, episode.regime],
+      );
+    }
     return this.load(opts.id);
   }
 

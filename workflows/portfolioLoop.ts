@@ -64,6 +64,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     paused: state.paused,
     cycle: state.cycle,
     regime: state.regime,
+    regimeReading: state.lastReading,
     budgetVersion: state.committedVersion,
     grossLimit: state.committedBudget?.limits.maxGrossNotional ?? null,
     lastMarketAsOf: state.lastMarketAsOf,

@@ -127,6 +127,8 @@ export interface LoopStatus {
   readonly paused: boolean;
   readonly cycle: number;
   readonly regime: string | null;
+  /** The latest regime reading (method, probabilities per regime, realized vol) before hysteresis. */
+  readonly regimeReading: RegimeReading | null;
   readonly budgetVersion: number | null;
   readonly grossLimit: number | null;
   readonly lastMarketAsOf: string | null;

@@ -47,7 +47,8 @@ export async function run(argv: string[]): Promise<number> {
   });
 
   const feeds = new FeedStore(pool);
-  await feeds.ensureFeed({ id: portfolioId, seed: 42, assets: DEMO_ASSETS, barMs: 1_000, historyBars: 300 });
+  // Three hundred bars of history with one past crisis, so an HMM configuration has both regimes to learn.
+  await feeds.ensureFeed({ id: portfolioId, seed: 42, assets: DEMO_ASSETS, barMs: 1_000, historyBars: 300, pastEpisodes: [{ fromBar: 150, regime: 'crisis' }, { fromBar: 200, regime: 'calm' }] });
   const handle = await client.workflow.start('portfolioLoop', {
     taskQueue: TASK_QUEUE,
     workflowId: loopWorkflowId(portfolioId),

@@ -63,4 +63,32 @@ describe('portfolio control loop', () => {
     expect(change!.committedVersion).toBeGreaterThanOrEqual(crisis.version);
     await handle.terminate('test done');
   }, 90_000);
+
+  it('reads the regime from the Gaussian HMM when configured, and de-risks on a crisis', async () => {
+    const portfolioId = uniqueId('hmm');
+    const feeds = new FeedStore(pool);
+    // History with one past crisis (bars 150–199), so the HMM has both regimes to learn from.
+    await feeds.ensureFeed({ id: portfolioId, seed: 13, assets: ASSETS, barMs: 500, historyBars: 400, pastEpisodes: [{ fromBar: 150, regime: 'crisis' }, { fromBar: 200, regime: 'calm' }] });
+    const config = { risk_budgeting: { regime_detection: { method: 'hmm', states: 2, restarts: 3 } } };
+    const handle = await temporal.client.workflow.start('portfolioLoop', {
+      taskQueue,
+      workflowId: loopWorkflowId(portfolioId),
+      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 1000, config }],
+    });
+    const store = new BudgetStore(pool);
+    const first = await eventually(async () => store.latestBudget(portfolioId), 30_000, 'the first budget');
+    expect(first.budget.regime).toBe('bull');
+    await feeds.setRegime(portfolioId, 'crisis');
+    const crisis = await eventually(async () => {
+      const latest = await store.latestBudget(portfolioId);
+      return latest && latest.budget.regime === 'crisis' ? latest : undefined;
+    }, 30_000, 'a crisis budget from the HMM');
+    const status = await handle.query<LoopStatus>(statusQuery);
+    expect(status.regimeReading?.method).toBe('hmm');
+    expect(status.regimeReading?.regimes).toEqual(['bull', 'neutral', 'bear', 'crisis']);
+    // K = 2 maps the calm state to "bull" and the turbulent one to "crisis".
+    expect(status.regimeReading!.probabilities[3]).toBeGreaterThan(0.5);
+    expect(crisis.budget.limits.grossLeverage).toBeLessThan(0.3);
+    await handle.terminate('test done');
+  }, 90_000);
 });
