@@ -65,7 +65,7 @@ export interface GateOptions {
 export interface RunningGate {
   readonly address: string;
   close(): Promise<void>;
-  /** For tests and the load tool: the in-memory core. */
+  /** The in-memory decision core (snapshots, exposures), for tests and processes embedding the gate. */
   readonly core: GateCore;
 }
 
