@@ -81,3 +81,19 @@ test('control RPCs without a configured port answer FAILED_PRECONDITION', async 
 test('a gate that cannot reach Postgres fails to start instead of serving without budgets', async () => {
   await expect(gate({ databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere' })).rejects.toThrow();
 });
+
+test('a full audit backlog refuses decisions with RESOURCE_EXHAUSTED instead of deciding unrecorded', async () => {
+  const backlogged = await gate({ auditFlushIntervalMs: 600_000, auditMaxQueue: 5 });
+  const bc = client(backlogged.address);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await call<unknown, EvaluateTradeResponse>(bc, 'evaluateTrade', { order: buy(pid) });
+      expect(r.decision).toBe(Decision.DECISION_APPROVE);
+    }
+    expect(await codeOf(call(bc, 'evaluateTrade', { order: buy(pid) }))).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(await codeOf(call(bc, 'sizePosition', { order: buy(pid, { clientOrderId: '' }) }))).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  } finally {
+    bc.close();
+    await backlogged.close();
+  }
+});
