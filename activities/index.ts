@@ -1,4 +1,5 @@
 /** All activities of the Ballast worker, built over shared dependencies (pool, market data, logger). */
+import { metricActivities } from './metrics';
 import { outputActivities } from './outputs';
 import { type ActivityDeps, riskCycleActivities } from './riskCycle';
 import { triggerActivities } from './triggers';
@@ -10,5 +11,6 @@ export function createActivities(deps: ActivityDeps) {
     ...riskCycleActivities(deps),
     ...outputActivities(deps),
     ...triggerActivities(deps.pool),
+    ...metricActivities(deps),
   };
 }

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { BudgetStore } from '../db/budgetStore';
 import { inTransaction } from '../db/pool';
 import type { RiskBudget } from '../risk/budget';
-import type { LimitOverrideRequest, Recommendation, RecommendationStatus, RegimeChange, RegimeReading, TradingStateRequest } from '../workflows/types';
+import type { LimitOverrideRequest, Recommendation, RecommendationStatus, RegimeChange, TradingStateRequest } from '../workflows/types';
+import { insertMetric } from './metrics';
 
 export interface OutputDeps {
   readonly pool: pg.Pool;
@@ -108,16 +109,6 @@ export function outputActivities(deps: OutputDeps) {
       }
     },
 
-    /** Per-cycle success metrics: realized vs target vol, budget utilization, gross in use. */
-    async recordMetrics(input: { idempotencyKey: string; portfolioId: string; cycle: number; budget: RiskBudget | null; reading: RegimeReading }): Promise<void> {
-      const now = new Date();
-      await insertMetric(pool, `${input.idempotencyKey}:realized_vol`, input.portfolioId, 'realized_vol', input.reading.realizedVol, {}, now);
-      if (!input.budget) return;
-      await insertMetric(pool, `${input.idempotencyKey}:target_vol`, input.portfolioId, 'target_vol', input.budget.volTarget, {}, now);
-      const utilization = await grossUtilization(pool, input.portfolioId, input.budget);
-      await insertMetric(pool, `${input.idempotencyKey}:gross_utilization`, input.portfolioId, 'gross_utilization', utilization, {}, now);
-    },
-
     async setTradingState(input: { idempotencyKey: string; portfolioId: string; request: TradingStateRequest }): Promise<void> {
       const { request } = input;
       await inTransaction(pool, async (client) => {
@@ -154,22 +145,6 @@ async function recordAction(pool: pg.Pool | pg.PoolClient, key: string, portfoli
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [key, portfolioId, action, operator, reason, JSON.stringify(details)],
   );
-}
-
-async function insertMetric(pool: pg.Pool, key: string, portfolioId: string, name: string, value: number, labels: Record<string, string>, at: Date): Promise<void> {
-  if (!Number.isFinite(value)) return;
-  await pool.query(
-    `INSERT INTO metrics (idempotency_key, portfolio_id, name, value, labels, observed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING`,
-    [key, portfolioId, name, value, JSON.stringify(labels), at],
-  );
-}
-
-/** Gross notional held (at reference prices) as a share of the budget's gross limit. */
-async function grossUtilization(pool: pg.Pool, portfolioId: string, budget: RiskBudget): Promise<number> {
-  const { rows } = await pool.query<{ asset: string; quantity: number }>('SELECT asset, quantity FROM positions WHERE portfolio_id = $1', [portfolioId]);
-  const prices = new Map(budget.assets.map((a) => [a.asset, a.referencePrice as number]));
-  const gross = rows.reduce((s, p) => s + Math.abs(p.quantity * (prices.get(p.asset) ?? 0)), 0);
-  return budget.limits.maxGrossNotional > 0 ? gross / budget.limits.maxGrossNotional : 0;
 }
 
 async function postWebhook(url: string, alert: AlertInput): Promise<string> {

@@ -211,7 +211,7 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
     nowMs: Date.now(),
   });
   state.lastTriggers = assessment.triggers;
-  await acts.recordMetrics({ idempotencyKey: `${portfolioId}:metrics:${state.cycle}`, portfolioId, cycle: state.cycle, budget: state.committedBudget, reading });
+  await acts.recordMetrics({ idempotencyKey: `${portfolioId}:metrics:${state.cycle}`, portfolioId, ref, config: input.config, budget: state.committedBudget, reading });
 
   if (assessment.rebalanceBook && state.committedBudget && state.committedVersion !== null) {
     // The budget still stands; the book has drifted from it. One plan per committed version.

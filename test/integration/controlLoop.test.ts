@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { BudgetStore } from '../../db/budgetStore';
+import { metricsSummary } from '../../db/metricsReader';
 import { FeedStore } from '../../market/feedStore';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, loopWorkflowId } from '../../workflows/types';
@@ -61,6 +62,35 @@ describe('portfolio control loop', () => {
     const change = [...status.regimeChanges].reverse().find((c) => c.to === 'crisis');
     expect(change).toMatchObject({ to: 'crisis', committedVersion: expect.any(Number) });
     expect(change!.committedVersion).toBeGreaterThanOrEqual(crisis.version);
+    await handle.terminate('test done');
+  }, 90_000);
+
+  it('tracks the success metrics: correlation-aware risk utilization, realized vs target vol, response time', async () => {
+    const portfolioId = uniqueId('metrics');
+    const feeds = new FeedStore(pool);
+    await feeds.ensureFeed({ id: portfolioId, seed: 17, assets: ASSETS, barMs: 500, historyBars: 300 });
+    const handle = await temporal.client.workflow.start('portfolioLoop', {
+      taskQueue,
+      workflowId: loopWorkflowId(portfolioId),
+      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 500 }],
+    });
+    const store = new BudgetStore(pool);
+    const first = await eventually(async () => store.latestBudget(portfolioId), 30_000, 'the first budget');
+    // Hold exactly half of every target position: σ is homogeneous, so risk utilization must be 0.5.
+    for (const a of first.budget.assets) {
+      await pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4)', [portfolioId, a.strategy, a.asset, (0.5 * a.targetNotional) / a.referencePrice]);
+    }
+    const utilization = await eventually(async () => {
+      const { rows } = await pool.query<{ value: number }>("SELECT value FROM metrics WHERE portfolio_id = $1 AND name = 'risk_utilization' AND labels->>'scope' = 'total' ORDER BY observed_at DESC LIMIT 1", [portfolioId]);
+      return rows[0] && rows[0].value < 0.9 ? rows[0].value : undefined;
+    }, 15_000, 'a risk utilization reading with positions');
+    expect(utilization).toBeCloseTo(0.5, 1);
+    const summary = await metricsSummary(pool, portfolioId, 3_600_000);
+    expect(summary.realizedVsTargetVol.target).toBeGreaterThan(0);
+    expect(summary.realizedVsTargetVol.bookRealized).toBeGreaterThan(0);
+    expect(summary.returnPerRisk).not.toBeNull();
+    expect(summary.riskUtilization.byStrategy.core).toBeGreaterThan(0);
+    expect(summary.regimeResponseMs.count).toBeGreaterThanOrEqual(1);
     await handle.terminate('test done');
   }, 90_000);
 

@@ -5,6 +5,7 @@
  * XOM ref 50 (150k, strategy carry); trend gross/net 420k/400k; portfolio gross/net 600k/450k;
  * max order 100k; collar 5 %.
  */
+import { currency } from '../../../risk/units';
 import type { Reason } from '../../../grpc/checks';
 import type { GateCore } from '../../../grpc/gate';
 import { budget, gateCore, order, snapshotOf, T0 } from './fixtures';
@@ -77,7 +78,7 @@ describe('EvaluateTrade: one denial per reason code', () => {
     expectDenied(order({ instrument: 'MSFT', quantity: 100, price: 200 }), 'STRATEGY_BUDGET');
   });
   test('GROSS_EXPOSURE: gross 250k (long AAPL, short XOM), override caps gross at 300k, +60k breaches', () => {
-    core.install(snapshotOf(budget(), { version: 2, overrides: [{ strategy: null, asset: null, field: 'maxGrossNotional', value: 300_000, expiresAtMs: T0 + 600_000 }] }));
+    core.install(snapshotOf(budget(), { version: 2, overrides: [{ strategy: null, asset: null, field: 'maxGrossNotional', value: currency(300_000), expiresAtMs: T0 + 600_000 }] }));
     fill('trend', 'AAPL', 1500, 100);
     fill('carry', 'XOM', -2000, 50);
     expectDenied(order({ instrument: 'MSFT', quantity: 300, price: 200 }), 'GROSS_EXPOSURE');

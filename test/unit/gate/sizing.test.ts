@@ -3,6 +3,7 @@
  * property: over random books, the size returned is approved by EvaluateTrade, and anything 1 % larger
  * is denied for the reason SizePosition named.
  */
+import { currency } from '../../../risk/units';
 import fc from 'fast-check';
 import { evaluateOrder, sizeOrder, type CheckContext, type OrderRequest } from '../../../grpc/checks';
 import { ExposureBook } from '../../../grpc/exposures';
@@ -35,11 +36,11 @@ describe('known answers', () => {
     expect(evaluateOrder(order({ quantity: 500 }), ctx).approved).toBe(true);
   });
   test('short side mirrors: with a 1M order override, selling 2500 from flat is capped at 2000 by the 200k position limit', () => {
-    const ctx = context(new ExposureBook('p1'), { overrides: [{ strategy: null, asset: null, field: 'maxOrderNotional', value: 1e6, expiresAtMs: T0 + 3_600_000 }] });
+    const ctx = context(new ExposureBook('p1'), { overrides: [{ strategy: null, asset: null, field: 'maxOrderNotional', value: currency(1e6), expiresAtMs: T0 + 3_600_000 }] });
     expect(sizeOrder(order({ side: 'SELL', quantity: 2_500 }), ctx)).toMatchObject({ quantity: 2000, binding: 'POSITION_LIMIT' });
   });
   test('a pair-level override tightens one position limit', () => {
-    const ctx = context(new ExposureBook('p1'), { overrides: [{ strategy: 'trend', asset: 'AAPL', field: 'maxPositionNotional', value: 30_000, expiresAtMs: T0 + 3_600_000 }] });
+    const ctx = context(new ExposureBook('p1'), { overrides: [{ strategy: 'trend', asset: 'AAPL', field: 'maxPositionNotional', value: currency(30_000), expiresAtMs: T0 + 3_600_000 }] });
     expect(sizeOrder(order({ quantity: 900 }), ctx)).toMatchObject({ quantity: 300, binding: 'POSITION_LIMIT' });
   });
   test('a hard denial sizes to zero and names it', () => {
