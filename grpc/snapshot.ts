@@ -4,6 +4,7 @@
  * (off the request path) and swapped in atomically; nothing mutates it afterwards.
  */
 import type { BudgetVersion, RiskBudget } from '../risk/budget';
+import type { Currency, Price } from '../risk/units';
 
 export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
 export const TRADING_STATE_SEVERITY: Readonly<Record<TradingState, number>> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
@@ -15,21 +16,21 @@ export interface LimitOverride {
   readonly strategy: string | null;
   readonly asset: string | null;
   readonly field: OverrideField;
-  readonly value: number;
+  readonly value: Currency;
   readonly expiresAtMs: number;
 }
 
 export interface PairLimits {
   readonly strategy: string;
   readonly asset: string;
-  readonly maxPositionNotional: number;
-  readonly referencePrice: number;
+  readonly maxPositionNotional: Currency;
+  readonly referencePrice: Price;
 }
 
 export interface StrategyLimits {
   readonly strategy: string;
-  readonly maxGrossNotional: number;
-  readonly maxNetNotional: number;
+  readonly maxGrossNotional: Currency;
+  readonly maxNetNotional: Currency;
 }
 
 export interface PortfolioSnapshot {
@@ -90,7 +91,7 @@ export function activeOverride(
   strategy: string | null,
   asset: string | null,
   nowMs: number,
-): number | undefined {
+): Currency | undefined {
   if (snapshot.overrides.size === 0) return undefined;
   const scopes: Array<[string | null, string | null]> =
     strategy !== null && asset !== null ? [[strategy, asset], [null, asset], [strategy, null], [null, null]]

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { BudgetVersion, RiskBudget } from '../risk/budget';
+import { currency } from '../risk/units';
 import { listen, type Subscription } from '../db/notifications';
 import type { GateCore } from './gate';
 import { buildSnapshot, type LimitOverride, type OverrideField, type TradingState } from './snapshot';
@@ -125,7 +126,7 @@ function groupOverrides(rows: Array<Record<string, unknown>>): Map<string, Limit
       strategy: (r.strategy as string | null) ?? null,
       asset: (r.asset as string | null) ?? null,
       field: r.field as OverrideField,
-      value: Number(r.value),
+      value: currency(Number(r.value)),
       expiresAtMs: (r.expires_at as Date).getTime(),
     });
     out.set(id, list);
