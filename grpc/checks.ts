@@ -123,7 +123,7 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
 
 /** Effective trading state: the stricter of the operator's state and what budget staleness implies. */
 export function effectiveState(snapshot: PortfolioSnapshot, nowMs: number, policy: CheckPolicy): { state: TradingState; stale: boolean } {
-  const age = nowMs - snapshot.committedAtMs;
+  const age = nowMs - snapshot.confirmedAtMs;
   const staleState: TradingState = age > policy.staleHaltAfterMs ? 'HALTED' : age > policy.staleReduceAfterMs ? 'REDUCING' : 'ACTIVE';
   const stale = TRADING_STATE_SEVERITY[staleState] > TRADING_STATE_SEVERITY[snapshot.tradingState];
   return { state: stale ? staleState : snapshot.tradingState, stale };

@@ -37,6 +37,12 @@ export interface PortfolioSnapshot {
   readonly portfolioId: string;
   readonly version: number;
   readonly committedAtMs: number;
+  /**
+   * When the control loop last confirmed this budget still stands: the later of the commit and the
+   * loop's last heartbeat. Staleness is measured from here — a calm market rightly goes long without
+   * a new version, but not without a live loop.
+   */
+  readonly confirmedAtMs: number;
   readonly budget: RiskBudget;
   readonly tradingState: TradingState;
   readonly pairs: ReadonlyMap<string, PairLimits>;
@@ -54,6 +60,7 @@ export function buildSnapshot(
   stored: BudgetVersion,
   tradingState: TradingState,
   overrides: readonly LimitOverride[],
+  heartbeatAtMs?: number,
 ): PortfolioSnapshot {
   const { budget } = stored;
   const pairs = new Map<string, PairLimits>();
@@ -76,6 +83,7 @@ export function buildSnapshot(
     portfolioId: stored.portfolioId,
     version: stored.version,
     committedAtMs: Date.parse(stored.committedAt),
+    confirmedAtMs: Math.max(Date.parse(stored.committedAt), heartbeatAtMs ?? 0),
     budget,
     tradingState,
     pairs,

@@ -18,10 +18,11 @@ interface Row {
   version: number | null;
   budget: RiskBudget | null;
   committed_at: Date | null;
+  loop_heartbeat_at: Date | null;
 }
 
 const LATEST_SQL = `
-  SELECT p.id, p.trading_state, b.version, b.budget, b.committed_at
+  SELECT p.id, p.trading_state, p.loop_heartbeat_at, b.version, b.budget, b.committed_at
   FROM portfolios p
   LEFT JOIN LATERAL (SELECT version, budget, committed_at FROM budget_versions v
                      WHERE v.portfolio_id = p.id ORDER BY version DESC LIMIT 1) b ON true
@@ -94,7 +95,7 @@ export class SnapshotSource {
         const stored: BudgetVersion = {
           portfolioId: row.id, version: row.version, committedAt: row.committed_at.toISOString(), budget: row.budget,
         };
-        if (core.install(buildSnapshot(stored, row.trading_state, byPortfolio.get(row.id) ?? []))) {
+        if (core.install(buildSnapshot(stored, row.trading_state, byPortfolio.get(row.id) ?? [], row.loop_heartbeat_at?.getTime()))) {
           this.options.logger.debug({ portfolioId: row.id, version: row.version }, 'budget snapshot installed');
         }
       }

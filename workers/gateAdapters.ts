@@ -1,8 +1,9 @@
 /** Implementations of the gate's ports (grpc/ports.ts) over Temporal and Postgres. */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type pg from 'pg';
-import type { RebalanceStarter, RecommendationReader, RecommendationView } from '../grpc/ports';
-import { TASK_QUEUE, manualRebalanceWorkflowId } from '../workflows/types';
+import type { LimitOverrider, RebalanceStarter, RecommendationReader, RecommendationView } from '../grpc/ports';
+import { overrideLimitUpdate } from '../workflows/messages';
+import { TASK_QUEUE, loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
 
 /** Starts the manual rebalance workflow; its id policy refuses a second one for the same portfolio. */
 export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE): RebalanceStarter {
@@ -42,6 +43,18 @@ export function postgresRecommendationReader(pool: pg.Pool): RecommendationReade
         summary: `${r.status}${r.adds_risk ? ' (adds risk)' : ''}: ${r.reason}`,
         payloadJson: JSON.stringify({ summary: r.summary, triggers: r.triggers, committedVersion: r.committed_version }),
       }));
+    },
+  };
+}
+
+/**
+ * Overrides go through the portfolio loop's `overrideLimit` Update: the same validation, audit trail
+ * and idempotency as an operator acting in the Temporal UI.
+ */
+export function temporalLimitOverrider(client: Client): LimitOverrider {
+  return {
+    async override(portfolioId, command) {
+      return client.workflow.getHandle(loopWorkflowId(portfolioId)).executeUpdate(overrideLimitUpdate, { args: [command] });
     },
   };
 }

@@ -12,7 +12,7 @@ import { createLogger } from '../../infra/logger';
 import { FeedStore } from '../../market/feedStore';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../../workflows/types';
-import { postgresRecommendationReader, temporalRebalanceStarter } from '../../workers/gateAdapters';
+import { postgresRecommendationReader, temporalLimitOverrider, temporalRebalanceStarter } from '../../workers/gateAdapters';
 import { startWorker } from '../../workers/worker';
 import { parseFlags } from '../args';
 import { startOrderFlow } from '../demoOrderFlow';
@@ -44,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     logger,
     rebalanceStarter: temporalRebalanceStarter(client),
     recommendationReader: postgresRecommendationReader(pool),
+    limitOverrider: temporalLimitOverrider(client),
   });
 
   const feeds = new FeedStore(pool);

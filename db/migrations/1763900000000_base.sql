@@ -62,10 +62,14 @@ END $$;
 CREATE TRIGGER budget_versions_notify AFTER INSERT ON budget_versions
   FOR EACH ROW EXECUTE FUNCTION ballast_notify_budget();
 
+-- Both tables share the function; fields are read through jsonb because PL/pgSQL resolves NEW.field
+-- even on a CASE branch not taken (portfolios has no portfolio_id).
 CREATE FUNCTION ballast_notify_control() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  row jsonb := to_jsonb(NEW);
 BEGIN
-  PERFORM pg_notify('ballast_control', json_build_object('portfolioId',
-    CASE WHEN TG_TABLE_NAME = 'portfolios' THEN NEW.id ELSE NEW.portfolio_id END,
+  PERFORM pg_notify('ballast_control', json_build_object(
+    'portfolioId', CASE WHEN TG_TABLE_NAME = 'portfolios' THEN row ->> 'id' ELSE row ->> 'portfolio_id' END,
     'kind', CASE WHEN TG_TABLE_NAME = 'portfolios' THEN 'trading_state' ELSE 'override' END)::text);
   RETURN NEW;
 END $$;

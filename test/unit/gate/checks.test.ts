@@ -5,6 +5,7 @@
  * XOM ref 50 (150k, strategy carry); trend gross/net 420k/400k; portfolio gross/net 600k/450k;
  * max order 100k; collar 5 %.
  */
+import { buildSnapshot } from '../../../grpc/snapshot';
 import { currency } from '../../../risk/units';
 import type { Reason } from '../../../grpc/checks';
 import type { GateCore } from '../../../grpc/gate';
@@ -125,6 +126,16 @@ describe('EvaluateTrade: one denial per reason code', () => {
     clock.now = T0 + 5 * 3_600_000;
     expectDenied(order({ side: 'SELL', quantity: 10 }), 'BUDGET_STALE');
     expect(core.tradingState('p1')).toBe('HALTED');
+  });
+  test('BUDGET_STALE counts from the loop heartbeat: an old budget the live loop still confirms is not stale', () => {
+    clock.now = T0 + 5 * 3_600_000;
+    const b = budget();
+    const confirmed = snapshotOf(b, { version: 2 });
+    core.install(buildSnapshot({ portfolioId: b.portfolioId, version: 2, committedAt: new Date(T0).toISOString(), budget: b }, 'ACTIVE', [], T0 + 4.5 * 3_600_000));
+    expect(confirmed.confirmedAtMs).toBe(T0);
+    expect(core.evaluate(order({ quantity: 1 }), 't', process.hrtime.bigint())).toMatchObject({ approved: true, state: 'ACTIVE' });
+    clock.now = T0 + 6 * 3_600_000; // heartbeat now 1.5 h old: reduce-only
+    expectDenied(order({ quantity: 1 }), 'BUDGET_STALE');
   });
 });
 
