@@ -25,6 +25,8 @@ import {
   type OperatorRequest,
 } from './messages';
 import { type Proposal, type QueuedDecision, acts, decide, drainDecisions, expireIfDue, recordFailure, registerApprovalHandlers } from './shared';
+import type { TriggerAssessment } from '../activities/triggers';
+import type { RiskBudget } from '../risk/budget';
 import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from './types';
 
 const DEFAULT_INTERVAL_MS = 60_000;
@@ -180,25 +182,19 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
   state.cycle += 1;
   const ref = await acts.observeMarket(input.marketData);
   state.lastMarketAsOf = ref.asOf;
-  await acts.heartbeat(portfolioId);
-  const committed = await acts.latestCommitted(portfolioId);
+  // Independent reads run concurrently: the regime reading is on the response-time path.
+  const [, committed, reading] = await Promise.all([
+    acts.heartbeat(portfolioId),
+    acts.latestCommitted(portfolioId),
+    acts.assessRegime({ ref, config: input.config }),
+  ]);
   state.committedVersion = committed?.version ?? null;
   state.committedBudget = committed?.budget ?? null;
-
-  const reading = await acts.assessRegime({ ref, config: input.config });
   const previousRegime = state.regime;
   const regimeChanged = applyRegimeReading(state, reading, ref.asOf, hysteresis);
   if (regimeChanged) {
     wf.upsertSearchAttributes([{ key: REGIME_SA, value: state.regime as string }]);
     answerIfAlreadyCommitted(state);
-    await acts.raiseAlert({
-      idempotencyKey: `${portfolioId}:regime:${state.cycle}`,
-      portfolioId,
-      severity: 'warning',
-      kind: 'regime-change',
-      message: `regime changed from ${previousRegime ?? 'none'} to ${state.regime} at ${ref.asOf}`,
-      details: { from: previousRegime, to: state.regime, realizedVol: reading.realizedVol },
-    });
   }
 
   const budget = await acts.computeBudget({ portfolioId, ref, regime: state.regime as string, config: input.config, previous: state.committedBudget });
@@ -211,7 +207,24 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
     nowMs: Date.now(),
   });
   state.lastTriggers = assessment.triggers;
+  await respond(input, state, budget, assessment, approvalTimeoutMs);
+  // Bookkeeping comes after the decision: it must not delay a de-risking commit.
+  if (regimeChanged) {
+    await acts.raiseAlert({
+      idempotencyKey: `${portfolioId}:regime:${state.cycle}`,
+      portfolioId,
+      severity: 'warning',
+      kind: 'regime-change',
+      message: `regime changed from ${previousRegime ?? 'none'} to ${state.regime} at ${ref.asOf}`,
+      details: { from: previousRegime, to: state.regime, realizedVol: reading.realizedVol },
+    });
+  }
   await acts.recordMetrics({ idempotencyKey: `${portfolioId}:metrics:${state.cycle}`, portfolioId, ref, config: input.config, budget: state.committedBudget, reading });
+}
+
+/** Acts on the trigger assessment: a rebalancing plan for book drift, a proposal for a budget change. */
+async function respond(input: PortfolioLoopInput, state: LoopState, budget: RiskBudget, assessment: TriggerAssessment, approvalTimeoutMs: number): Promise<void> {
+  const { portfolioId } = input;
 
   if (assessment.rebalanceBook && state.committedBudget && state.committedVersion !== null) {
     // The budget still stands; the book has drifted from it. One plan per committed version.
