@@ -16,7 +16,15 @@ const stamp = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
   say('installing dependencies (npm ci)…');
-  run(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+  try {
+    run(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+  } catch {
+    // npm 11.19 writes lockfiles without other platforms' optional packages and then its own `npm ci`
+    // refuses them as "out of sync". `npm install --no-save` installs the same locked versions
+    // (package.json pins every dependency exactly) without rewriting the lockfile.
+    say('npm ci refused the lockfile; installing the locked versions with npm install --no-save…');
+    run(npm, ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error']);
+  }
 }
 say('building (protobuf codegen + TypeScript)…');
 run(npm, ['run', '--silent', 'build']);
