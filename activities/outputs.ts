@@ -41,12 +41,12 @@ export function outputActivities(deps: OutputDeps) {
       const r = input.recommendation;
       const decided = input.status === 'PENDING' ? null : new Date();
       await pool.query(
-        `INSERT INTO recommendations (id, portfolio_id, status, adds_risk, reason, base_version, committed_version, triggers, summary, budget, created_at, expires_at, decided_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        `INSERT INTO recommendations (id, portfolio_id, status, adds_risk, reason, base_version, committed_version, triggers, summary, budget, created_at, expires_at, decided_at, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, committed_version = COALESCE(EXCLUDED.committed_version, recommendations.committed_version),
            decided_at = COALESCE(recommendations.decided_at, EXCLUDED.decided_at), updated_at = now()`,
         [r.id, r.portfolioId, input.status, r.addsRisk, r.reason, r.baseVersion, input.committedVersion, JSON.stringify(r.triggers), JSON.stringify(r.summary),
-          JSON.stringify(r.budget), new Date(r.createdAtMs), r.expiresAtMs === null ? null : new Date(r.expiresAtMs), decided],
+          JSON.stringify(r.budget), new Date(r.createdAtMs), r.expiresAtMs === null ? null : new Date(r.expiresAtMs), decided, r.detail ? JSON.stringify(r.detail) : null],
       );
     },
 

@@ -6,7 +6,8 @@
  */
 import type pg from 'pg';
 import { addsRisk, type RiskBudget } from '../risk/budget';
-import { evaluateTriggers, type Positions } from '../risk/triggers';
+import { type Recommendation as EngineRecommendation, buildRecommendation } from '../risk/recommendation';
+import { type Positions, type TriggerResult, evaluateTriggers } from '../risk/triggers';
 import { type AnnualizedVol, type Currency, type Fraction, fraction } from '../risk/units';
 import type { TriggerReading } from '../workflows/types';
 import { parseConfig } from './riskCycle';
@@ -22,6 +23,8 @@ export interface TriggerAssessment {
   readonly rebalanceBook: boolean;
   readonly addsRisk: boolean;
   readonly summary: Record<string, number | string | null>;
+  /** The engine's recommendation for the proposal: allocations, per-asset deltas, turnover, cost, priority. */
+  readonly detail: EngineRecommendation | null;
 }
 
 export function triggerActivities(pool: pg.Pool) {
@@ -38,8 +41,9 @@ export function triggerActivities(pool: pg.Pool) {
       const config = parseConfig(input.config);
       const { current, proposed } = input;
       const triggers: TriggerReading[] = [{ kind: 'initial-budget', fired: current === null, value: current === null ? 'none' : 'exists', threshold: null }];
+      const positions = await positionNotionals(pool, input.portfolioId, proposed);
+      const engineTriggers: TriggerResult[] = [];
       if (current) {
-        const positions = await positionNotionals(pool, input.portfolioId, proposed);
         const avgCorrelation = correlationNotPricedIn(current, proposed, config.triggers.correlationSpike);
         for (const t of evaluateTriggers({
           settings: config.triggers,
@@ -49,12 +53,16 @@ export function triggerActivities(pool: pg.Pool) {
           averageCorrelation: avgCorrelation,
           realizedVol: committedExposureVol(current, proposed),
         })) {
+          engineTriggers.push(t);
           triggers.push({ kind: t.kind, fired: t.fired, value: Number.isFinite(t.value) ? t.value : null, threshold: t.threshold, detail: t.detail });
         }
         triggers.push(limitChangeTrigger(current, proposed, config.triggers.driftThreshold));
       }
       const fired = triggers.filter((t) => t.fired);
       const proposeBudget = fired.some((t) => !BOOK_TRIGGERS.has(t.kind));
+      const detail = proposeBudget
+        ? buildRecommendation({ positions, budget: proposed, committed: current ?? undefined, config, triggers: engineTriggers })
+        : null;
       return {
         triggers,
         proposeBudget,
@@ -67,7 +75,15 @@ export function triggerActivities(pool: pg.Pool) {
           grossLimitAfter: proposed.limits.maxGrossNotional,
           leverageBefore: current?.limits.grossLeverage ?? null,
           leverageAfter: proposed.limits.grossLeverage,
+          ...(detail && {
+            priority: detail.priority,
+            turnover: detail.turnover,
+            estimatedCost: detail.estimatedCost,
+            // The book's risk would rise (informational: approval follows the budget's limits).
+            bookRiskUp: detail.addsRisk ? 'yes' : 'no',
+          }),
         },
+        detail,
       };
     },
   };

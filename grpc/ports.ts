@@ -1,3 +1,5 @@
+import type { LimitOverrideRequest } from '../risk/budget';
+
 /**
  * What the gate needs from parts of Ballast it does not own. Injected through `startGate` options;
  * when absent, the RPCs that need them answer FAILED_PRECONDITION with a message.
@@ -21,17 +23,8 @@ export interface RecommendationReader {
   latest(portfolioId: string, limit: number): Promise<readonly RecommendationView[]>;
 }
 
-export interface LimitOverrideCommand {
-  readonly field: 'maxPositionNotional' | 'maxGrossNotional' | 'maxNetNotional' | 'maxOrderNotional';
-  readonly value: number;
-  readonly strategy?: string;
-  readonly asset?: string;
-  readonly reason: string;
-  /** The caller's verified identity. */
-  readonly approver: string;
-  /** ISO-8601, in the future. */
-  readonly expiresAt: string;
-}
+/** The override the gate's OverrideLimit RPC forwards; the approver is the caller's verified identity. */
+export type LimitOverrideCommand = LimitOverrideRequest;
 
 export interface LimitOverrider {
   /** Records the override (e.g. through the portfolio loop's overrideLimit update); resolves with its id. */

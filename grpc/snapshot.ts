@@ -3,13 +3,13 @@
  * O(1) lookups, with the portfolio's trading state and its limit overrides. A snapshot is built once
  * (off the request path) and swapped in atomically; nothing mutates it afterwards.
  */
-import type { BudgetVersion, RiskBudget } from '../risk/budget';
+import type { BudgetVersion, OverridableLimit, RiskBudget } from '../risk/budget';
 import type { Currency, Price } from '../risk/units';
 
 export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
 export const TRADING_STATE_SEVERITY: Readonly<Record<TradingState, number>> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
 
-export type OverrideField = 'maxPositionNotional' | 'maxGrossNotional' | 'maxNetNotional' | 'maxOrderNotional';
+export type OverrideField = OverridableLimit;
 
 /** A limit override as stored in `limit_overrides`; null strategy/asset means "any". */
 export interface LimitOverride {

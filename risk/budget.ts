@@ -65,6 +65,22 @@ export interface RiskBudget {
   readonly diagnostics: Readonly<Record<string, number | string | boolean>>;
 }
 
+/** Budget fields an operator may override temporarily (the database CHECK lists the same four). */
+export const OVERRIDABLE_LIMITS = ['maxPositionNotional', 'maxGrossNotional', 'maxNetNotional', 'maxOrderNotional'] as const;
+export type OverridableLimit = (typeof OVERRIDABLE_LIMITS)[number];
+
+/** A temporary override of one limit, with who approved it, why, and until when. */
+export interface LimitOverrideRequest {
+  readonly field: OverridableLimit;
+  readonly value: number;
+  readonly strategy?: string;
+  readonly asset?: string;
+  readonly reason: string;
+  readonly approver: string;
+  /** ISO-8601 timestamp in the future. */
+  readonly expiresAt: string;
+}
+
 /** A budget as stored: the immutable body plus the version the store assigned. */
 export interface BudgetVersion {
   readonly portfolioId: string;

@@ -362,6 +362,17 @@ export function pairwiseCorrelation(returns: ReturnMatrix): Float64Array {
 }
 
 function pairwiseCorr(a: Float64Array, b: Float64Array): number {
+  const m = pairwiseMoments(a, b);
+  return m.count < 2 ? Number.NaN : m.ab / Math.sqrt(m.aa * m.bb);
+}
+
+function pairwiseCov(a: Float64Array, b: Float64Array): { value: number; overlap: number } {
+  const m = pairwiseMoments(a, b);
+  return { value: m.count < 2 ? Number.NaN : m.ab / (m.count - 1), overlap: m.count };
+}
+
+/** Centred cross and own sums of squares over the dates where both series are observed. */
+function pairwiseMoments(a: Float64Array, b: Float64Array): { count: number; ab: number; aa: number; bb: number } {
   let count = 0;
   let sumA = 0;
   let sumB = 0;
@@ -372,7 +383,6 @@ function pairwiseCorr(a: Float64Array, b: Float64Array): number {
       sumB += b[s];
     }
   }
-  if (count < 2) return Number.NaN;
   const meanA = sumA / count;
   const meanB = sumB / count;
   let ab = 0;
@@ -387,26 +397,5 @@ function pairwiseCorr(a: Float64Array, b: Float64Array): number {
       bb += db * db;
     }
   }
-  return ab / Math.sqrt(aa * bb);
-}
-
-function pairwiseCov(a: Float64Array, b: Float64Array): { value: number; overlap: number } {
-  let count = 0;
-  let sumA = 0;
-  let sumB = 0;
-  for (let s = 0; s < a.length; s++) {
-    if (Number.isFinite(a[s]) && Number.isFinite(b[s])) {
-      count++;
-      sumA += a[s];
-      sumB += b[s];
-    }
-  }
-  if (count < 2) return { value: Number.NaN, overlap: count };
-  const meanA = sumA / count;
-  const meanB = sumB / count;
-  let acc = 0;
-  for (let s = 0; s < a.length; s++) {
-    if (Number.isFinite(a[s]) && Number.isFinite(b[s])) acc += (a[s] - meanA) * (b[s] - meanB);
-  }
-  return { value: acc / (count - 1), overlap: count };
+  return { count, ab, aa, bb };
 }

@@ -31,8 +31,8 @@ export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE)
 export function postgresRecommendationReader(pool: pg.Pool): RecommendationReader {
   return {
     async latest(portfolioId, limit): Promise<RecommendationView[]> {
-      const { rows } = await pool.query<{ id: string; status: string; reason: string; adds_risk: boolean; created_at: Date; summary: unknown; triggers: unknown; committed_version: number | null }>(
-        `SELECT id, status, reason, adds_risk, created_at, summary, triggers, committed_version FROM recommendations
+      const { rows } = await pool.query<{ id: string; status: string; reason: string; adds_risk: boolean; created_at: Date; summary: unknown; detail: unknown; triggers: unknown; committed_version: number | null }>(
+        `SELECT id, status, reason, adds_risk, created_at, summary, detail, triggers, committed_version FROM recommendations
          WHERE portfolio_id = $1 ORDER BY created_at DESC LIMIT $2`,
         [portfolioId, limit],
       );
@@ -41,7 +41,7 @@ export function postgresRecommendationReader(pool: pg.Pool): RecommendationReade
         kind: r.status,
         createdAt: r.created_at.toISOString(),
         summary: `${r.status}${r.adds_risk ? ' (adds risk)' : ''}: ${r.reason}`,
-        payloadJson: JSON.stringify({ summary: r.summary, triggers: r.triggers, committedVersion: r.committed_version }),
+        payloadJson: JSON.stringify({ summary: r.summary, detail: r.detail, triggers: r.triggers, committedVersion: r.committed_version }),
       }));
     },
   };

@@ -56,6 +56,7 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
       addsRisk: assessment.addsRisk,
       reason: `manual rebalance by ${input.requestedBy}: ${input.reason}`,
       summary: assessment.summary,
+      detail: assessment.detail,
     },
     { approvalTimeoutMs: input.approvalTimeoutMs ?? settings.approvalTimeoutMs, autoApprove: false },
   );

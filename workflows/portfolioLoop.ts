@@ -9,6 +9,7 @@
  * All mathematics and I/O run in activities: this code only orchestrates and stays deterministic.
  */
 import * as wf from '@temporalio/workflow';
+import { OVERRIDABLE_LIMITS, type RiskBudget } from '../risk/budget';
 import { type HysteresisOptions, initialHysteresis, stepHysteresis } from '../risk/regime/hysteresis';
 import {
   PENDING_APPROVAL_SA,
@@ -26,7 +27,6 @@ import {
 } from './messages';
 import { type Proposal, type QueuedDecision, acts, decide, drainDecisions, expireIfDue, recordFailure, registerApprovalHandlers } from './shared';
 import type { TriggerAssessment } from '../activities/triggers';
-import type { RiskBudget } from '../risk/budget';
 import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from './types';
 
 const DEFAULT_INTERVAL_MS = 60_000;
@@ -121,8 +121,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     async (req) => acts.createOverride({ idempotencyKey: `${wf.workflowInfo().workflowId}:override:${wf.uuid4()}`, portfolioId, request: req }),
     {
       validator: (req) => {
-        const fields = ['maxPositionNotional', 'maxGrossNotional', 'maxNetNotional', 'maxOrderNotional'];
-        if (!fields.includes(req?.field)) throw new Error(`field must be one of ${fields.join(', ')}`);
+        if (!(OVERRIDABLE_LIMITS as readonly string[]).includes(req?.field)) throw new Error(`field must be one of ${OVERRIDABLE_LIMITS.join(', ')}`);
         if (typeof req.value !== 'number' || !Number.isFinite(req.value) || req.value < 0) throw new Error('value must be a finite number >= 0');
         if (!req.reason || !req.approver) throw new Error('reason and approver are required');
         const expires = Date.parse(req.expiresAt);
@@ -236,6 +235,7 @@ async function respond(input: PortfolioLoopInput, state: LoopState, budget: Risk
     triggers: assessment.triggers,
     addsRisk: assessment.addsRisk,
     summary: assessment.summary,
+    detail: assessment.detail,
     reason: assessment.triggers.filter((t) => t.fired).map((t) => t.kind).join(', '),
     id: `${portfolioId}-c${state.cycle}`,
   };

@@ -28,6 +28,7 @@ export interface Proposal {
   readonly addsRisk: boolean;
   readonly reason: string;
   readonly summary: Readonly<Record<string, number | string | null>>;
+  readonly detail?: Recommendation['detail'];
 }
 
 export interface QueuedDecision {
@@ -98,6 +99,7 @@ export async function decide(
     budget: proposal.budget,
     baseVersion: state.committedVersion,
     summary: proposal.summary,
+    detail: proposal.detail ?? null,
   };
   if (!needsApproval) {
     await commit(state, rec);

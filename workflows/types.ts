@@ -3,6 +3,7 @@
  * value here travels through Temporal payloads and workflow history.
  */
 import type { RiskBudget } from '../risk/budget';
+import type { Recommendation as EngineRecommendation } from '../risk/recommendation';
 import type { HysteresisState } from '../risk/regime/hysteresis';
 
 export const TASK_QUEUE = 'ballast-risk';
@@ -76,6 +77,8 @@ export interface Recommendation {
   readonly baseVersion: number | null;
   /** Summary of the change for humans and the UI (gross before/after, regime before/after...). */
   readonly summary: Readonly<Record<string, number | string | null>>;
+  /** The engine's recommendation: current and target allocations, per-asset deltas, turnover, cost, priority. */
+  readonly detail?: EngineRecommendation | null;
 }
 
 export interface Decision {
@@ -84,16 +87,7 @@ export interface Decision {
   readonly reason: string;
 }
 
-export interface LimitOverrideRequest {
-  readonly field: 'maxPositionNotional' | 'maxGrossNotional' | 'maxNetNotional' | 'maxOrderNotional';
-  readonly value: number;
-  readonly strategy?: string;
-  readonly asset?: string;
-  readonly reason: string;
-  readonly approver: string;
-  /** ISO timestamp; must be in the future. */
-  readonly expiresAt: string;
-}
+export type { LimitOverrideRequest } from '../risk/budget';
 
 export interface TradingStateRequest {
   readonly state: TradingState;

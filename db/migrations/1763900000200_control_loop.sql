@@ -16,6 +16,7 @@ CREATE TABLE recommendations (
   committed_version integer,
   triggers        jsonb NOT NULL,
   summary         jsonb NOT NULL,
+  detail          jsonb,
   budget          jsonb NOT NULL,
   created_at      timestamptz NOT NULL,
   expires_at      timestamptz,

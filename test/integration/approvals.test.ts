@@ -4,19 +4,15 @@
  * (from "deny everything" to real limits), which is the quickest way to a pending recommendation.
  */
 import { spawnSync } from 'node:child_process';
-import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import type pg from 'pg';
 import pino from 'pino';
-import { BudgetStore } from '../../db/budgetStore';
 import { ensureTemporalCli } from '../../infra/temporal';
-import { FeedStore } from '../../market/feedStore';
 import { approveSignal, approveUpdate, overrideLimitUpdate, pauseUpdate, rejectSignal, rejectUpdate, resumeUpdate, setTradingStateUpdate, statusQuery } from '../../workflows/messages';
-import { type LoopStatus, type ManualRebalanceResult, type Recommendation, loopWorkflowId, manualRebalanceWorkflowId } from '../../workflows/types';
-import type { RunningWorker } from '../../workers/worker';
-import { eventually, testClient, testEnv, testPool, testWorker, uniqueId } from '../support/env';
+import { type LoopStatus, type ManualRebalanceResult, type Recommendation, manualRebalanceWorkflowId } from '../../workflows/types';
+import { eventually, testEnv, uniqueId } from '../support/env';
+import { TEST_ASSETS, useLoopHarness } from '../support/harness';
 
-const ASSETS = ['EQ_US', 'EQ_EU', 'BOND', 'GOLD'];
 
 /** The validator's message travels as the cause of the client's WorkflowUpdateFailedError. */
 async function updateRefusal(update: Promise<unknown>): Promise<string> {
@@ -30,54 +26,39 @@ async function updateRefusal(update: Promise<unknown>): Promise<string> {
 }
 
 describe('approvals and operator controls', () => {
-  let pool: pg.Pool;
-  let temporal: { client: Client; close(): Promise<void> };
-  let worker: RunningWorker;
-  let store: BudgetStore;
-  let feeds: FeedStore;
-  const taskQueue = uniqueId('approvals');
-
-  beforeAll(async () => {
-    pool = testPool();
-    temporal = await testClient();
-    worker = await testWorker(taskQueue);
-    store = new BudgetStore(pool);
-    feeds = new FeedStore(pool);
-  });
-  afterAll(async () => {
-    await worker?.shutdown();
-    await temporal?.close();
-    await pool?.end();
-  });
+  const h = useLoopHarness('approvals');
 
   async function startGuardedLoop(opts: { approvalTimeoutMs?: number; cyclesPerRun?: number } = {}) {
-    const portfolioId = uniqueId('appr');
-    await feeds.ensureFeed({ id: portfolioId, seed: 3, assets: ASSETS, barMs: 500, historyBars: 300 });
-    const handle = await temporal.client.workflow.start('portfolioLoop', {
-      taskQueue,
-      workflowId: loopWorkflowId(portfolioId),
-      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 500, autoApproveInitialBudget: false, approvalTimeoutMs: opts.approvalTimeoutMs ?? 60_000, cyclesPerRun: opts.cyclesPerRun }],
+    const { portfolioId, handle } = await h.startLoop({
+      prefix: 'appr',
+      seed: 3,
+      input: { monitoringIntervalMs: 500, autoApproveInitialBudget: false, approvalTimeoutMs: opts.approvalTimeoutMs ?? 60_000, cyclesPerRun: opts.cyclesPerRun },
     });
     const pending = await eventually(async () => (await handle.query<LoopStatus>(statusQuery)).pendingRecommendation ?? undefined, 30_000, 'a pending recommendation');
     return { portfolioId, handle, pending };
   }
 
   const recommendationStatus = async (id: string) =>
-    (await pool.query<{ status: string }>('SELECT status FROM recommendations WHERE id = $1', [id])).rows[0]?.status;
+    (await h.pool.query<{ status: string }>('SELECT status FROM recommendations WHERE id = $1', [id])).rows[0]?.status;
 
   it('holds a risk-increasing change until an Update approves it, then commits it', async () => {
     const { portfolioId, handle, pending } = await startGuardedLoop();
     expect(pending.addsRisk).toBe(true);
-    expect(await store.countVersions(portfolioId)).toBe(0);
+    // The engine's recommendation rides along: target allocation, per-asset deltas, turnover, cost, priority.
+    expect(pending.detail?.deltas.length).toBe(5);
+    expect(pending.detail?.turnover).toBeGreaterThan(0);
+    expect(pending.detail?.estimatedCost).toBeGreaterThan(0);
+    expect(pending.detail?.priority).toEqual(expect.any(String));
+    expect(await h.store.countVersions(portfolioId)).toBe(0);
     expect(await recommendationStatus(pending.id)).toBe('PENDING');
 
     const result = await handle.executeUpdate(approveUpdate, { args: [{ recommendationId: pending.id, approver: 'alice', reason: 'reviewed' }] });
     expect(result).toEqual({ recommendationId: pending.id, status: 'COMMITTED', committedVersion: 1 });
-    expect(await store.countVersions(portfolioId)).toBe(1);
+    expect(await h.store.countVersions(portfolioId)).toBe(1);
     expect(await recommendationStatus(pending.id)).toBe('COMMITTED');
-    const decision = await pool.query('SELECT decision, approver, latency_ms FROM approval_decisions WHERE recommendation_id = $1', [pending.id]);
+    const decision = await h.pool.query('SELECT decision, approver, latency_ms FROM approval_decisions WHERE recommendation_id = $1', [pending.id]);
     expect(decision.rows).toEqual([{ decision: 'APPROVED', approver: 'alice', latency_ms: expect.any(String) }]);
-    const plan = await pool.query('SELECT budget_version FROM rebalance_outbox WHERE portfolio_id = $1', [portfolioId]);
+    const plan = await h.pool.query('SELECT budget_version FROM rebalance_outbox WHERE portfolio_id = $1', [portfolioId]);
     expect(plan.rows).toEqual([{ budget_version: 1 }]);
 
     // Deciding it again is refused by the validator, naming the reason.
@@ -90,7 +71,7 @@ describe('approvals and operator controls', () => {
     await handle.signal(rejectSignal, { recommendationId: pending.id, approver: 'carol', reason: 'too much leverage' });
     await eventually(async () => ((await recommendationStatus(pending.id)) === 'REJECTED' ? true : undefined), 10_000, 'the rejection');
     await new Promise((r) => setTimeout(r, 2_000)); // several more cycles
-    expect(await store.countVersions(portfolioId)).toBe(0);
+    expect(await h.store.countVersions(portfolioId)).toBe(0);
     const status = await handle.query<LoopStatus>(statusQuery);
     expect(status.pendingRecommendation).toBeNull();
     await handle.terminate('test done');
@@ -100,11 +81,11 @@ describe('approvals and operator controls', () => {
     const { portfolioId, handle, pending } = await startGuardedLoop({ approvalTimeoutMs: 1_500 });
     await eventually(async () => ((await recommendationStatus(pending.id)) === 'EXPIRED' ? true : undefined), 15_000, 'the expiry');
     const alerts = await eventually(async () => {
-      const { rows } = await pool.query("SELECT severity FROM alerts WHERE portfolio_id = $1 AND kind = 'approval-expired'", [portfolioId]);
+      const { rows } = await h.pool.query("SELECT severity FROM alerts WHERE portfolio_id = $1 AND kind = 'approval-expired'", [portfolioId]);
       return rows.length > 0 ? rows : undefined;
     }, 5_000, 'the expiry alert');
     expect(alerts).toEqual([{ severity: 'warning' }]);
-    expect(await store.countVersions(portfolioId)).toBe(0);
+    expect(await h.store.countVersions(portfolioId)).toBe(0);
     await handle.terminate('test done');
   }, 90_000);
 
@@ -134,17 +115,17 @@ describe('approvals and operator controls', () => {
     await eventually(async () => ((await handle.query<LoopStatus>(statusQuery)).cycle > paused.cycle ? true : undefined), 10_000, 'cycles after resume');
 
     await handle.executeUpdate(setTradingStateUpdate, { args: [{ state: 'REDUCING', operator: 'ops', reason: 'drawdown' }] });
-    const state = await pool.query('SELECT trading_state, state_changed_by FROM portfolios WHERE id = $1', [portfolioId]);
+    const state = await h.pool.query('SELECT trading_state, state_changed_by FROM portfolios WHERE id = $1', [portfolioId]);
     expect(state.rows[0]).toEqual({ trading_state: 'REDUCING', state_changed_by: 'ops' });
     expect(await updateRefusal(handle.executeUpdate(setTradingStateUpdate, { args: [{ state: 'PANIC' as never, operator: 'ops', reason: 'x' }] }))).toMatch(/ACTIVE, REDUCING or HALTED/);
 
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
     const { overrideId } = await handle.executeUpdate(overrideLimitUpdate, { args: [{ field: 'maxGrossNotional', value: 5e6, reason: 'desk call', approver: 'cro', expiresAt }] });
-    const override = await pool.query('SELECT field, value, approver FROM limit_overrides WHERE id = $1', [overrideId]);
+    const override = await h.pool.query('SELECT field, value, approver FROM limit_overrides WHERE id = $1', [overrideId]);
     expect(override.rows[0]).toEqual({ field: 'maxGrossNotional', value: 5e6, approver: 'cro' });
     expect(await updateRefusal(handle.executeUpdate(overrideLimitUpdate, { args: [{ field: 'maxGrossNotional', value: 1, reason: 'r', approver: 'a', expiresAt: '2000-01-01T00:00:00Z' }] }))).toMatch(/in the future/);
 
-    const actions = await pool.query<{ action: string }>('SELECT action FROM operator_actions WHERE portfolio_id = $1 ORDER BY created_at', [portfolioId]);
+    const actions = await h.pool.query<{ action: string }>('SELECT action FROM operator_actions WHERE portfolio_id = $1 ORDER BY created_at', [portfolioId]);
     expect(actions.rows.map((r) => r.action)).toEqual(['pause', 'resume', 'trading-state:REDUCING', 'override']);
     await handle.terminate('test done');
   }, 90_000);
@@ -168,25 +149,25 @@ describe('approvals and operator controls', () => {
 
   it('runs a manual rebalance started from the temporal CLI; a second one for the portfolio is refused while it runs', async () => {
     const portfolioId = uniqueId('manual');
-    await feeds.ensureFeed({ id: portfolioId, seed: 9, assets: ASSETS, barMs: 500, historyBars: 300 });
-    await store.ensurePortfolio(portfolioId);
+    await h.feeds.ensureFeed({ id: portfolioId, seed: 9, assets: TEST_ASSETS, barMs: 500, historyBars: 300 });
+    await h.store.ensurePortfolio(portfolioId);
     const cli = await ensureTemporalCli(pino({ level: 'silent' }));
     const workflowId = manualRebalanceWorkflowId(portfolioId);
     const input = JSON.stringify({ portfolioId, requestedBy: 'erin', reason: 'month end', marketData: { kind: 'synthetic', feedId: portfolioId } });
-    const started = spawnSync(cli, ['workflow', 'start', '--address', testEnv().temporalAddress, '--type', 'manualRebalance', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input', input], { encoding: 'utf8' });
+    const started = spawnSync(cli, ['workflow', 'start', '--address', testEnv().temporalAddress, '--type', 'manualRebalance', '--task-queue', h.taskQueue, '--workflow-id', workflowId, '--input', input], { encoding: 'utf8' });
     expect(started.stderr).toBe('');
     expect(started.status).toBe(0);
 
-    const handle = temporal.client.workflow.getHandle(workflowId);
+    const handle = h.client.workflow.getHandle(workflowId);
     // No budget yet, so the fresh one adds risk and waits for approval; meanwhile a second start is refused.
     const pending = await eventually(async () => (await handle.query<Recommendation | null>('pendingRecommendation')) ?? undefined, 20_000, 'the manual recommendation');
     await expect(
-      temporal.client.workflow.start('manualRebalance', { taskQueue, workflowId, workflowIdConflictPolicy: 'FAIL', args: [{ portfolioId, requestedBy: 'frank', reason: 'dup' }] }),
+      h.client.workflow.start('manualRebalance', { taskQueue: h.taskQueue, workflowId, workflowIdConflictPolicy: 'FAIL', args: [{ portfolioId, requestedBy: 'frank', reason: 'dup' }] }),
     ).rejects.toThrow(WorkflowExecutionAlreadyStartedError);
     await handle.signal(approveSignal, { recommendationId: pending.id, approver: 'cro', reason: 'fine' });
     const result = await handle.result() as ManualRebalanceResult;
     expect(result).toEqual({ outcome: 'COMMITTED', recommendationId: pending.id, version: 1 });
-    expect(await store.countVersions(portfolioId)).toBe(1);
+    expect(await h.store.countVersions(portfolioId)).toBe(1);
     const history = await handle.fetchHistory();
     expect(history.events?.some((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toBe(true);
   }, 90_000);

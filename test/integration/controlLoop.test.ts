@@ -1,55 +1,30 @@
 /**
  * The control loop on the real Temporal server and Postgres: from an empty portfolio to a committed
- * budget; a crisis on the synthetic feed produces a tighter budget without approval.
+ * budget; a crisis on the synthetic feed produces a tighter budget without approval; metrics; the HMM.
  */
-import type { Client } from '@temporalio/client';
-import type pg from 'pg';
-import { BudgetStore } from '../../db/budgetStore';
 import { metricsSummary } from '../../db/metricsReader';
-import { FeedStore } from '../../market/feedStore';
 import { statusQuery } from '../../workflows/messages';
-import { type LoopStatus, loopWorkflowId } from '../../workflows/types';
-import type { RunningWorker } from '../../workers/worker';
-import { eventually, testClient, testPool, testWorker, uniqueId } from '../support/env';
-
-const ASSETS = ['EQ_US', 'EQ_EU', 'EQ_JP', 'BOND', 'GOLD'];
+import type { LoopStatus } from '../../workflows/types';
+import { eventually } from '../support/env';
+import { useLoopHarness } from '../support/harness';
 
 describe('portfolio control loop', () => {
-  let pool: pg.Pool;
-  let temporal: { client: Client; close(): Promise<void> };
-  let worker: RunningWorker;
-  const taskQueue = uniqueId('loop');
+  const h = useLoopHarness('loop');
 
-  beforeAll(async () => {
-    pool = testPool();
-    temporal = await testClient();
-    worker = await testWorker(taskQueue);
-  });
-  afterAll(async () => {
-    await worker?.shutdown();
-    await temporal?.close();
-    await pool?.end();
-  });
+  const crisisBudget = (portfolioId: string, what: string) =>
+    eventually(async () => {
+      const latest = await h.store.latestBudget(portfolioId);
+      return latest && latest.budget.regime === 'crisis' ? latest : undefined;
+    }, 30_000, what);
 
   it('commits a first budget, then a tighter one within a few intervals of a crisis', async () => {
-    const portfolioId = uniqueId('pf');
-    const feeds = new FeedStore(pool);
-    await feeds.ensureFeed({ id: portfolioId, seed: 7, assets: ASSETS, barMs: 500, historyBars: 300 });
-    const handle = await temporal.client.workflow.start('portfolioLoop', {
-      taskQueue,
-      workflowId: loopWorkflowId(portfolioId),
-      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 1000 }],
-    });
-    const store = new BudgetStore(pool);
-    const first = await eventually(async () => store.latestBudget(portfolioId), 30_000, 'the first budget version');
+    const { portfolioId, handle } = await h.startLoop({ prefix: 'pf', seed: 7 });
+    const first = await eventually(async () => h.store.latestBudget(portfolioId), 30_000, 'the first budget version');
     expect(first.version).toBe(1);
     expect(first.budget.regime).not.toBe('crisis');
 
-    await feeds.setRegime(portfolioId, 'crisis');
-    const crisis = await eventually(async () => {
-      const latest = await store.latestBudget(portfolioId);
-      return latest && latest.budget.regime === 'crisis' ? latest : undefined;
-    }, 30_000, 'a crisis budget');
+    await h.feeds.setRegime(portfolioId, 'crisis');
+    const crisis = await crisisBudget(portfolioId, 'a crisis budget');
     expect(crisis.version).toBeGreaterThan(first.version);
     expect(crisis.budget.limits.maxGrossNotional).toBeLessThan(first.budget.limits.maxGrossNotional);
     for (const asset of crisis.budget.assets) {
@@ -66,26 +41,18 @@ describe('portfolio control loop', () => {
   }, 90_000);
 
   it('tracks the success metrics: correlation-aware risk utilization, realized vs target vol, response time', async () => {
-    const portfolioId = uniqueId('metrics');
-    const feeds = new FeedStore(pool);
-    await feeds.ensureFeed({ id: portfolioId, seed: 17, assets: ASSETS, barMs: 500, historyBars: 300 });
-    const handle = await temporal.client.workflow.start('portfolioLoop', {
-      taskQueue,
-      workflowId: loopWorkflowId(portfolioId),
-      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 500 }],
-    });
-    const store = new BudgetStore(pool);
-    const first = await eventually(async () => store.latestBudget(portfolioId), 30_000, 'the first budget');
+    const { portfolioId, handle } = await h.startLoop({ prefix: 'metrics', seed: 17, input: { monitoringIntervalMs: 500 } });
+    const first = await eventually(async () => h.store.latestBudget(portfolioId), 30_000, 'the first budget');
     // Hold exactly half of every target position: σ is homogeneous, so risk utilization must be 0.5.
     for (const a of first.budget.assets) {
-      await pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4)', [portfolioId, a.strategy, a.asset, (0.5 * a.targetNotional) / a.referencePrice]);
+      await h.pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4)', [portfolioId, a.strategy, a.asset, (0.5 * a.targetNotional) / a.referencePrice]);
     }
     const utilization = await eventually(async () => {
-      const { rows } = await pool.query<{ value: number }>("SELECT value FROM metrics WHERE portfolio_id = $1 AND name = 'risk_utilization' AND labels->>'scope' = 'total' ORDER BY observed_at DESC LIMIT 1", [portfolioId]);
+      const { rows } = await h.pool.query<{ value: number }>("SELECT value FROM metrics WHERE portfolio_id = $1 AND name = 'risk_utilization' AND labels->>'scope' = 'total' ORDER BY observed_at DESC LIMIT 1", [portfolioId]);
       return rows[0] && rows[0].value < 0.9 ? rows[0].value : undefined;
     }, 15_000, 'a risk utilization reading with positions');
     expect(utilization).toBeCloseTo(0.5, 1);
-    const summary = await metricsSummary(pool, portfolioId, 3_600_000);
+    const summary = await metricsSummary(h.pool, portfolioId, 3_600_000);
     expect(summary.realizedVsTargetVol.target).toBeGreaterThan(0);
     expect(summary.realizedVsTargetVol.bookRealized).toBeGreaterThan(0);
     expect(summary.returnPerRisk).not.toBeNull();
@@ -95,24 +62,17 @@ describe('portfolio control loop', () => {
   }, 90_000);
 
   it('reads the regime from the Gaussian HMM when configured, and de-risks on a crisis', async () => {
-    const portfolioId = uniqueId('hmm');
-    const feeds = new FeedStore(pool);
-    // History with one past crisis (bars 150–199), so the HMM has both regimes to learn from.
-    await feeds.ensureFeed({ id: portfolioId, seed: 13, assets: ASSETS, barMs: 500, historyBars: 400, pastEpisodes: [{ fromBar: 150, regime: 'crisis' }, { fromBar: 200, regime: 'calm' }] });
-    const config = { risk_budgeting: { regime_detection: { method: 'hmm', states: 2, restarts: 3 } } };
-    const handle = await temporal.client.workflow.start('portfolioLoop', {
-      taskQueue,
-      workflowId: loopWorkflowId(portfolioId),
-      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 1000, config }],
+    const { portfolioId, handle } = await h.startLoop({
+      prefix: 'hmm',
+      seed: 13,
+      // History with one past crisis (bars 150–199), so the HMM has both regimes to learn from.
+      feed: { historyBars: 400, pastEpisodes: [{ fromBar: 150, regime: 'crisis' }, { fromBar: 200, regime: 'calm' }] },
+      input: { config: { risk_budgeting: { regime_detection: { method: 'hmm', states: 2, restarts: 3 } } } },
     });
-    const store = new BudgetStore(pool);
-    const first = await eventually(async () => store.latestBudget(portfolioId), 30_000, 'the first budget');
+    const first = await eventually(async () => h.store.latestBudget(portfolioId), 30_000, 'the first budget');
     expect(first.budget.regime).toBe('bull');
-    await feeds.setRegime(portfolioId, 'crisis');
-    const crisis = await eventually(async () => {
-      const latest = await store.latestBudget(portfolioId);
-      return latest && latest.budget.regime === 'crisis' ? latest : undefined;
-    }, 30_000, 'a crisis budget from the HMM');
+    await h.feeds.setRegime(portfolioId, 'crisis');
+    const crisis = await crisisBudget(portfolioId, 'a crisis budget from the HMM');
     const status = await handle.query<LoopStatus>(statusQuery);
     expect(status.regimeReading?.method).toBe('hmm');
     expect(status.regimeReading?.regimes).toEqual(['bull', 'neutral', 'bear', 'crisis']);

@@ -7,50 +7,27 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import type pg from 'pg';
 import pino from 'pino';
 import { ensureTemporalCli } from '../../infra/temporal';
-import { FeedStore } from '../../market/feedStore';
 import { approveUpdate, statusQuery } from '../../workflows/messages';
-import { type LoopStatus, loopWorkflowId } from '../../workflows/types';
-import type { RunningWorker } from '../../workers/worker';
-import { eventually, testClient, testEnv, testPool, testWorker, uniqueId } from '../support/env';
+import type { LoopStatus } from '../../workflows/types';
+import { eventually, testEnv } from '../support/env';
+import { useLoopHarness } from '../support/harness';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'histories');
 
 describe('workflow replay', () => {
-  let pool: pg.Pool;
-  let temporal: { client: Client; close(): Promise<void> };
-  let worker: RunningWorker;
-  const taskQueue = uniqueId('replay');
+  const h = useLoopHarness('replay');
   const bundle = () => ({ workflowBundle: { code: readFileSync(testEnv().bundlePath, 'utf8') } });
-
-  beforeAll(async () => {
-    pool = testPool();
-    temporal = await testClient();
-    worker = await testWorker(taskQueue);
-  });
-  afterAll(async () => {
-    await worker?.shutdown();
-    await temporal?.close();
-    await pool?.end();
-  });
 
   /** A loop that asks for approval, is approved, sees a crisis and de-risks, then is terminated. */
   async function scenario(): Promise<WorkflowHandle> {
-    const portfolioId = uniqueId('replay');
-    const feeds = new FeedStore(pool);
-    await feeds.ensureFeed({ id: portfolioId, seed: 21, assets: ['A', 'B', 'C'], barMs: 500, historyBars: 300 });
-    const handle = await temporal.client.workflow.start('portfolioLoop', {
-      taskQueue,
-      workflowId: loopWorkflowId(portfolioId),
-      args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 500, autoApproveInitialBudget: false }],
-    });
+    const { portfolioId, handle } = await h.startLoop({ prefix: 'replay', seed: 21, feed: { assets: ['A', 'B', 'C'] }, input: { monitoringIntervalMs: 500, autoApproveInitialBudget: false } });
     const pending = await eventually(async () => (await handle.query<LoopStatus>(statusQuery)).pendingRecommendation ?? undefined, 30_000, 'a pending recommendation');
     await handle.executeUpdate(approveUpdate, { args: [{ recommendationId: pending.id, approver: 'replay', reason: 'fixture' }] });
-    await feeds.setRegime(portfolioId, 'crisis');
+    await h.feeds.setRegime(portfolioId, 'crisis');
     await eventually(async () => ((await handle.query<LoopStatus>(statusQuery)).regime === 'crisis' ? true : undefined), 30_000, 'the crisis regime');
     await handle.terminate('scenario complete');
     return handle;

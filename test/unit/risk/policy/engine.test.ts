@@ -39,7 +39,8 @@ function expectConsistent(b: RiskBudget): void {
   const gross = b.assets.reduce((s, a) => s + Math.abs(a.targetNotional), 0);
   expect(gross).toBeCloseTo(b.limits.grossLeverage * b.limits.capital, 4);
   const invested = gross / b.limits.capital;
-  expect(b.limits.cashWeight + invested).toBeCloseTo(1, 10);
+  // The cash leg is what is not invested; leverage above 1 is financed, never negative cash.
+  expect(b.limits.cashWeight).toBeCloseTo(Math.max(0, 1 - invested), 10);
   const limits = [
     b.limits.maxGrossNotional, b.limits.maxNetNotional, b.limits.maxOrderNotional, b.limits.priceCollar, b.forecastVol,
     ...b.strategies.flatMap((s) => [s.capital, s.maxGrossNotional, s.maxNetNotional]),
@@ -147,9 +148,9 @@ describe('buildRiskBudget: vol targeting on the whole book', () => {
     const bull = budgetFor('bull', { config: configWith({ regime_allocations: regimesWith('bull', { vol_target: 0.5 }) }) });
     const slow = configWith({ leverage: { floor: 0, cap: 2, max_step: 0.1, smoothing: 0 }, regime_allocations: regimesWith('crisis', { vol_target: 0.5 }) });
     const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'crisis', config: slow, previous: bull });
-    expect(bull.limits.grossLeverage).toBeCloseTo(1, 12);
+    expect(bull.limits.grossLeverage).toBeCloseTo(1.5, 12); // bull cap 1.0 × 1.5
     expect(b.diagnostics.leverageBound).toBe('regime-cap');
-    expect(b.limits.grossLeverage).toBeCloseTo(0.4, 12);
+    expect(b.limits.grossLeverage).toBeCloseTo(0.24, 12); // crisis cap 0.4 × 0.6, not 1.5 − one 0.1 step
   });
 });
 
