@@ -4,9 +4,9 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { BudgetStore } from '../db/budgetStore';
+import { BudgetStore, commitBudgetIn } from '../db/budgetStore';
 import { inTransaction } from '../db/pool';
-import type { RiskBudget } from '../risk/budget';
+import { type RiskBudget, addsRisk } from '../risk/budget';
 import type { LimitOverrideRequest, Recommendation, RecommendationStatus, RegimeChange, TradingStateRequest } from '../workflows/types';
 import { insertMetric } from './metrics';
 
@@ -38,16 +38,7 @@ export function outputActivities(deps: OutputDeps) {
     },
 
     async recordRecommendation(input: { recommendation: Recommendation; status: RecommendationStatus; committedVersion: number | null }): Promise<void> {
-      const r = input.recommendation;
-      const decided = input.status === 'PENDING' ? null : new Date();
-      await pool.query(
-        `INSERT INTO recommendations (id, portfolio_id, status, adds_risk, reason, base_version, committed_version, triggers, summary, budget, created_at, expires_at, decided_at, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, committed_version = COALESCE(EXCLUDED.committed_version, recommendations.committed_version),
-           decided_at = COALESCE(recommendations.decided_at, EXCLUDED.decided_at), updated_at = now()`,
-        [r.id, r.portfolioId, input.status, r.addsRisk, r.reason, r.baseVersion, input.committedVersion, JSON.stringify(r.triggers), JSON.stringify(r.summary),
-          JSON.stringify(r.budget), new Date(r.createdAtMs), r.expiresAtMs === null ? null : new Date(r.expiresAtMs), decided, r.detail ? JSON.stringify(r.detail) : null],
-      );
+      await upsertRecommendation(pool, input.recommendation, input.status, input.committedVersion);
     },
 
     async recordDecision(input: { idempotencyKey: string; recommendationId: string; portfolioId: string; decision: 'APPROVED' | 'REJECTED' | 'EXPIRED'; approver: string; reason: string; latencyMs: number }): Promise<void> {
@@ -59,23 +50,33 @@ export function outputActivities(deps: OutputDeps) {
       logger.info({ recommendationId: input.recommendationId, decision: input.decision, approver: input.approver }, 'approval decision recorded');
     },
 
-    /** Writes the rebalancing plan for the OMS: target notionals and per-asset order deltas vs positions. */
+    /** Re-issues the rebalancing plan of a committed version (the book drifted from a budget that still stands). */
     async emitRebalancePlan(input: { idempotencyKey: string; portfolioId: string; version: number; budget: RiskBudget }): Promise<void> {
-      const positions = await pool.query<{ strategy: string; asset: string; quantity: number }>(
-        'SELECT strategy, asset, quantity FROM positions WHERE portfolio_id = $1',
-        [input.portfolioId],
-      );
-      const held = new Map(positions.rows.map((p) => [`${p.strategy}\u0000${p.asset}`, p.quantity]));
-      const orders = input.budget.assets.map((a) => {
-        const currentQuantity = held.get(`${a.strategy}\u0000${a.asset}`) ?? 0;
-        const targetQuantity = a.referencePrice > 0 ? a.targetNotional / a.referencePrice : 0;
-        return { strategy: a.strategy, asset: a.asset, referencePrice: a.referencePrice, currentQuantity, targetQuantity, deltaQuantity: targetQuantity - currentQuantity, targetNotional: a.targetNotional };
+      await inTransaction(pool, (client) => writePlan(client, input.idempotencyKey, input.portfolioId, input.version, input.budget));
+    },
+
+    /**
+     * Commits a recommendation in one transaction: the budget version (keyed by recommendation id),
+     * the recommendation's COMMITTED status and the rebalancing plan in the outbox. Refused when the
+     * budget moved since the recommendation's base version and this budget would add risk to it.
+     */
+    async commitRecommendation(input: { recommendation: Recommendation }): Promise<{ version: number; created: boolean; refused: string | null }> {
+      const r = input.recommendation;
+      const outcome = await inTransaction(pool, async (client) => {
+        const result = await commitBudgetIn(client, `rec:${r.id}`, r.budget, (latest) =>
+          latest && latest.version !== r.baseVersion && addsRisk(latest.budget, r.budget)
+            ? `the budget moved to version ${latest.version} since this recommendation was based on ${r.baseVersion ?? 'none'}, and it would add risk to it`
+            : null,
+        );
+        if ('refused' in result) return result;
+        await upsertRecommendation(client, r, 'COMMITTED', result.version.version);
+        await writePlan(client, `${r.portfolioId}:v${result.version.version}`, r.portfolioId, result.version.version, r.budget);
+        return result;
       });
-      const plan = { budgetVersion: input.version, regime: input.budget.regime, cashWeight: input.budget.limits.cashWeight, grossLeverage: input.budget.limits.grossLeverage, orders };
-      await pool.query(
-        `INSERT INTO rebalance_outbox (idempotency_key, portfolio_id, budget_version, plan) VALUES ($1, $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING`,
-        [input.idempotencyKey, input.portfolioId, input.version, JSON.stringify(plan)],
-      );
+      if ('refused' in outcome) return { version: 0, created: false, refused: outcome.refused };
+      logger.info({ portfolioId: r.portfolioId, version: outcome.version.version, created: outcome.created, regime: r.budget.regime }, 'budget committed');
+      if (outcome.created) crashAfterCommitIfInjected();
+      return { version: outcome.version.version, created: outcome.created, refused: null };
     },
 
     /** Alerts go to the table, the structured log and (optionally) a webhook; the row is written once. */
@@ -91,7 +92,8 @@ export function outputActivities(deps: OutputDeps) {
       if (deps.alertWebhookUrl && (inserted.rowCount === 1 || rows[0]?.webhook_status !== 'delivered')) {
         const status = await postWebhook(deps.alertWebhookUrl, alert);
         await pool.query('UPDATE alerts SET webhook_status = $2 WHERE idempotency_key = $1', [alert.idempotencyKey, status]);
-        if (status !== 'delivered') throw new Error(`alert webhook failed: ${status}`); // retried by Temporal
+        // Best effort: a dead webhook must not stall the loop; the status column says what happened.
+        if (status !== 'delivered') logger.warn({ alert: alert.kind, webhookStatus: status }, 'alert webhook delivery failed');
       }
     },
 
@@ -138,6 +140,46 @@ export function outputActivities(deps: OutputDeps) {
     },
   };
 }
+
+async function upsertRecommendation(db: pg.Pool | pg.PoolClient, r: Recommendation, status: RecommendationStatus, committedVersion: number | null): Promise<void> {
+  const decided = status === 'PENDING' ? null : new Date();
+  await db.query(
+    `INSERT INTO recommendations (id, portfolio_id, status, adds_risk, reason, base_version, committed_version, triggers, summary, budget, created_at, expires_at, decided_at, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, committed_version = COALESCE(EXCLUDED.committed_version, recommendations.committed_version),
+       decided_at = COALESCE(recommendations.decided_at, EXCLUDED.decided_at), updated_at = now()
+     WHERE recommendations.status = 'PENDING' -- statuses only move forward; a late retry cannot reopen a decision`,
+    [r.id, r.portfolioId, status, r.addsRisk, r.reason, r.baseVersion, committedVersion, JSON.stringify(r.triggers), JSON.stringify(r.summary),
+      JSON.stringify(r.budget), new Date(r.createdAtMs), r.expiresAtMs === null ? null : new Date(r.expiresAtMs), decided, r.detail ? JSON.stringify(r.detail) : null],
+  );
+}
+
+/** The plan for the OMS: target notionals and per-asset order deltas against current positions. */
+async function writePlan(client: pg.PoolClient, key: string, portfolioId: string, version: number, budget: RiskBudget): Promise<void> {
+  const positions = await client.query<{ strategy: string; asset: string; quantity: number }>('SELECT strategy, asset, quantity FROM positions WHERE portfolio_id = $1', [portfolioId]);
+  const held = new Map(positions.rows.map((p) => [`${p.strategy}\u0000${p.asset}`, p.quantity]));
+  const orders = budget.assets.map((a) => {
+    const currentQuantity = held.get(`${a.strategy}\u0000${a.asset}`) ?? 0;
+    const targetQuantity = a.referencePrice > 0 ? a.targetNotional / a.referencePrice : 0;
+    return { strategy: a.strategy, asset: a.asset, referencePrice: a.referencePrice, currentQuantity, targetQuantity, deltaQuantity: targetQuantity - currentQuantity, targetNotional: a.targetNotional };
+  });
+  const plan = { budgetVersion: version, regime: budget.regime, cashWeight: budget.limits.cashWeight, grossLeverage: budget.limits.grossLeverage, orders };
+  await client.query(
+    'INSERT INTO rebalance_outbox (idempotency_key, portfolio_id, budget_version, plan) VALUES ($1, $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING',
+    [key, portfolioId, version, JSON.stringify(plan)],
+  );
+}
+
+/**
+ * Fault injection for the crash tests: BALLAST_FAULT_CRASH_AFTER_COMMITS=N kills this process right
+ * after its N-th new commit, before Temporal learns the activity completed — the worst moment.
+ */
+let commitsSinceStart = 0;
+function crashAfterCommitIfInjected(): void {
+  const limit = Number(process.env.BALLAST_FAULT_CRASH_AFTER_COMMITS ?? 0);
+  if (limit > 0 && ++commitsSinceStart >= limit) process.kill(process.pid, 'SIGKILL');
+}
+
 
 async function recordAction(pool: pg.Pool | pg.PoolClient, key: string, portfolioId: string, action: string, operator: string, reason: string, details: Record<string, unknown>): Promise<void> {
   await pool.query(

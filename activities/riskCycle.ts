@@ -133,28 +133,11 @@ export function riskCycleActivities(deps: ActivityDeps) {
       });
     },
 
-    async commitBudget(input: { idempotencyKey: string; budget: RiskBudget }): Promise<{ version: number; created: boolean; committedAt: string }> {
-      const { version, created } = await budgets.commitBudget(input.idempotencyKey, input.budget);
-      deps.logger.info({ portfolioId: input.budget.portfolioId, version: version.version, created, regime: input.budget.regime }, 'budget committed');
-      if (created) crashAfterCommitIfInjected();
-      return { version: version.version, created, committedAt: version.committedAt };
-    },
-
     /** Marks the loop alive: the gate measures budget staleness from this heartbeat. */
     async heartbeat(portfolioId: string): Promise<void> {
       await deps.pool.query('UPDATE portfolios SET loop_heartbeat_at = now() WHERE id = $1', [portfolioId]);
     },
   };
-}
-
-/**
- * Fault injection for the crash tests: BALLAST_FAULT_CRASH_AFTER_COMMITS=N kills this process right
- * after its N-th new commit, before Temporal learns the activity completed — the worst moment.
- */
-let commitsSinceStart = 0;
-function crashAfterCommitIfInjected(): void {
-  const limit = Number(process.env.BALLAST_FAULT_CRASH_AFTER_COMMITS ?? 0);
-  if (limit > 0 && ++commitsSinceStart >= limit) process.kill(process.pid, 'SIGKILL');
 }
 
 export function parseConfig(document: unknown): RiskConfig {

@@ -27,6 +27,49 @@ const toVersion = (row: BudgetRow): BudgetVersion => ({
   budget: row.budget,
 });
 
+/** A key seen before with a different budget: a bug upstream, never something to paper over. */
+export class IdempotencyConflict extends Error {
+  override readonly name = 'IdempotencyConflict';
+}
+
+/**
+ * Commits inside the caller's transaction. `guard` sees the latest committed version (under the
+ * portfolio's row lock) and may refuse the commit with a reason.
+ */
+export async function commitBudgetIn(
+  client: pg.PoolClient,
+  idempotencyKey: string,
+  budget: RiskBudget,
+  guard?: (latest: BudgetVersion | undefined) => string | null,
+): Promise<CommitResult | { refused: string }> {
+  const existing = await client.query<BudgetRow & { same: boolean }>(
+    'SELECT portfolio_id, version, budget, committed_at, budget = $2::jsonb AS same FROM budget_versions WHERE idempotency_key = $1',
+    [idempotencyKey, JSON.stringify(budget)],
+  );
+  if (existing.rows[0]) {
+    if (!existing.rows[0].same) throw new IdempotencyConflict(`idempotency key ${idempotencyKey} was already used for a different budget (version ${existing.rows[0].version})`);
+    return { version: toVersion(existing.rows[0]), created: false };
+  }
+  // Serialize version assignment per portfolio on the portfolio row.
+  const locked = await client.query('SELECT 1 FROM portfolios WHERE id = $1 FOR UPDATE', [budget.portfolioId]);
+  if (locked.rowCount === 0) throw new Error(`unknown portfolio "${budget.portfolioId}"`);
+  if (guard) {
+    const latest = await client.query<BudgetRow>(
+      'SELECT portfolio_id, version, budget, committed_at FROM budget_versions WHERE portfolio_id = $1 ORDER BY version DESC LIMIT 1',
+      [budget.portfolioId],
+    );
+    const refused = guard(latest.rows[0] ? toVersion(latest.rows[0]) : undefined);
+    if (refused) return { refused };
+  }
+  const inserted = await client.query<BudgetRow>(
+    `INSERT INTO budget_versions (portfolio_id, version, idempotency_key, regime, as_of, budget)
+     SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM budget_versions WHERE portfolio_id = $1
+     RETURNING portfolio_id, version, budget, committed_at`,
+    [budget.portfolioId, idempotencyKey, budget.regime, budget.asOf, JSON.stringify(budget)],
+  );
+  return { version: toVersion(inserted.rows[0]), created: true };
+}
+
 export class BudgetStore {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -38,30 +81,9 @@ export class BudgetStore {
   }
 
   async commitBudget(idempotencyKey: string, budget: RiskBudget): Promise<CommitResult> {
-    return inTransaction(this.pool, async (client) => {
-      const existing = await client.query<BudgetRow>(
-        'SELECT portfolio_id, version, budget, committed_at FROM budget_versions WHERE idempotency_key = $1',
-        [idempotencyKey],
-      );
-      if (existing.rows[0]) return { version: toVersion(existing.rows[0]), created: false };
-      // Serialize version assignment per portfolio on the portfolio row.
-      const locked = await client.query('SELECT 1 FROM portfolios WHERE id = $1 FOR UPDATE', [budget.portfolioId]);
-      if (locked.rowCount === 0) throw new Error(`unknown portfolio "${budget.portfolioId}"`);
-      const inserted = await client.query<BudgetRow>(
-        `INSERT INTO budget_versions (portfolio_id, version, idempotency_key, regime, as_of, budget)
-         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM budget_versions WHERE portfolio_id = $1
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING portfolio_id, version, budget, committed_at`,
-        [budget.portfolioId, idempotencyKey, budget.regime, budget.asOf, JSON.stringify(budget)],
-      );
-      if (inserted.rows[0]) return { version: toVersion(inserted.rows[0]), created: true };
-      // A concurrent commit with the same key won the race; return its version.
-      const raced = await client.query<BudgetRow>(
-        'SELECT portfolio_id, version, budget, committed_at FROM budget_versions WHERE idempotency_key = $1',
-        [idempotencyKey],
-      );
-      return { version: toVersion(raced.rows[0]), created: false };
-    });
+    const result = await inTransaction(this.pool, (client) => commitBudgetIn(client, idempotencyKey, budget));
+    if ('refused' in result) throw new Error(result.refused); // unreachable without a guard
+    return result;
   }
 
   async latestBudget(portfolioId: string): Promise<BudgetVersion | undefined> {

@@ -18,8 +18,8 @@ export interface Infrastructure {
 
 
 export function dataDir(): string {
-  // Compiled code runs from dist/infra; the data folder sits at the repository root either way.
-  return process.env.BALLAST_DATA_DIR ?? join(__dirname, __dirname.includes(join('dist', 'infra')) ? '../../..' : '../..', '.data');
+  // Compiled code runs from dist/infra, sources from infra/; the data folder sits at the repository root.
+  return process.env.BALLAST_DATA_DIR ?? join(__dirname, __dirname.includes(join('dist', 'infra')) ? '../..' : '..', '.data');
 }
 
 export async function bootInfrastructure(logger: Logger): Promise<Infrastructure> {

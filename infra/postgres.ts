@@ -75,6 +75,8 @@ async function startPrivatePostgres(dir: string, logger: Logger): Promise<{ stop
     port: PRIVATE_PORT,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
+    // The package asks initdb for en_US.UTF-8 messages, a locale minimal systems lack; C always exists.
+    initdbFlags: ['--locale=C', '--lc-messages=C', '--encoding=UTF8'],
     onLog: (msg: string) => logger.debug({ postgres: msg }),
     onError: (msg: unknown) => logger.debug({ postgres: String(msg) }),
   });

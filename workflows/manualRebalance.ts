@@ -50,7 +50,7 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
     state,
     portfolioId,
     {
-      id: `${portfolioId}-manual-${wf.workflowInfo().runId.slice(0, 8)}`,
+      id: `${portfolioId}-manual-${wf.workflowInfo().runId.slice(0, 8)}`, // a run id is never reused
       budget,
       triggers: [...assessment.triggers, { kind: 'manual', fired: true, value: input.requestedBy, threshold: null, detail: input.reason }],
       addsRisk: assessment.addsRisk,
@@ -64,13 +64,17 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
   while (state.pending) {
     const remaining = (state.pending.expiresAtMs ?? Date.now()) - Date.now();
     await wf.condition(() => queue.length > 0, Math.max(1, remaining));
-    await drainDecisions(state, queue, portfolioId);
     await expireIfDue(state, portfolioId);
+    await drainDecisions(state, queue, portfolioId);
   }
-  await wf.condition(wf.allHandlersFinished);
+  // Answer every decision still queued or arriving (each Update handler waits for its own result).
+  while (!wf.allHandlersFinished() || queue.length > 0) {
+    await wf.condition(() => queue.length > 0 || wf.allHandlersFinished());
+    await drainDecisions(state, queue, portfolioId);
+  }
   const outcome = state.decided.find((d) => d.id === rec.id)?.status;
   return {
-    outcome: outcome === 'COMMITTED' ? 'COMMITTED' : outcome === 'EXPIRED' ? 'EXPIRED' : 'REJECTED',
+    outcome: outcome === 'COMMITTED' ? 'COMMITTED' : outcome === 'EXPIRED' ? 'EXPIRED' : outcome === 'SUPERSEDED' ? 'SUPERSEDED' : 'REJECTED',
     recommendationId: rec.id,
     version: outcome === 'COMMITTED' ? state.committedVersion : null,
   };

@@ -25,12 +25,14 @@ import {
   statusQuery,
   type OperatorRequest,
 } from './messages';
-import { type Proposal, type QueuedDecision, acts, decide, drainDecisions, expireIfDue, recordFailure, registerApprovalHandlers } from './shared';
+import { type Proposal, type QueuedDecision, acts, cycleKey, decide, drainDecisions, expireIfDue, recordFailure, registerApprovalHandlers } from './shared';
 import type { TriggerAssessment } from '../activities/triggers';
 import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from './types';
 
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_CYCLES_PER_RUN = 200;
+/** Overrides are temporary by design; the gate applies the same cap. */
+const MAX_OVERRIDE_MS = 30 * 86_400_000;
 const MAX_REGIME_CHANGES_KEPT = 20;
 
 export function initialLoopState(): LoopState {
@@ -54,13 +56,11 @@ export function initialLoopState(): LoopState {
 export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   const { portfolioId } = input;
   const state: LoopState = input.carried ?? initialLoopState();
-  const settings = await validateOrAlert(input, state);
-  const intervalMs = input.monitoringIntervalMs ?? settings.monitoringIntervalMs ?? DEFAULT_INTERVAL_MS;
-  const approvalTimeoutMs = input.approvalTimeoutMs ?? settings.approvalTimeoutMs;
   const decisions: QueuedDecision[] = [];
   let marketEvent = false;
 
-  // ---- handlers: validate and enqueue; the main loop does the work ----
+  // ---- handlers (registered before the first await, so nothing buffered is refused): validate and
+  // enqueue; the main loop does the work ----
   wf.setHandler(statusQuery, (): LoopStatus => ({
     portfolioId,
     paused: state.paused,
@@ -98,11 +98,12 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   };
   wf.setHandler(pauseUpdate, (req) => setPaused(true, req), { validator: requireOperator });
   wf.setHandler(resumeUpdate, (req) => setPaused(false, req), { validator: requireOperator });
-  wf.setHandler(pauseSignal, (req) => void setPaused(true, req));
-  wf.setHandler(resumeSignal, (req) => {
-    void setPaused(false, req);
-    marketEvent = true;
-  });
+  const viaSignal = (paused: boolean) => (req?: OperatorRequest) => {
+    setPaused(paused, req).catch((err) => recordFailure(state, portfolioId, err));
+    if (!paused) marketEvent = true;
+  };
+  wf.setHandler(pauseSignal, viaSignal(true));
+  wf.setHandler(resumeSignal, viaSignal(false));
   wf.setHandler(
     setTradingStateUpdate,
     async (req) => {
@@ -126,11 +127,15 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
         if (!req.reason || !req.approver) throw new Error('reason and approver are required');
         const expires = Date.parse(req.expiresAt);
         if (!Number.isFinite(expires) || expires <= Date.now()) throw new Error('expiresAt must be an ISO timestamp in the future');
+        if (expires > Date.now() + MAX_OVERRIDE_MS) throw new Error('an override may last at most 30 days');
         if ((req.field === 'maxPositionNotional') !== (req.asset !== undefined)) throw new Error('asset is required for maxPositionNotional and only for it');
       },
     },
   );
 
+  const settings = await validateOrAlert(input, state);
+  const intervalMs = input.monitoringIntervalMs ?? settings.monitoringIntervalMs ?? DEFAULT_INTERVAL_MS;
+  const approvalTimeoutMs = input.approvalTimeoutMs ?? settings.approvalTimeoutMs;
   if (!input.carried) await acts.ensurePortfolio({ portfolioId, marketData: input.marketData });
   wf.upsertSearchAttributes([
     { key: PORTFOLIO_SA, value: portfolioId },
@@ -140,23 +145,28 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
 
   const cyclesPerRun = input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN;
   for (let run = 0; run < cyclesPerRun && !wf.workflowInfo().continueAsNewSuggested; run++) {
-    await drainAndFlag(state, decisions, portfolioId);
-    await expireIfDue(state, portfolioId);
-    if (!state.paused) {
-      try {
+    // Any failure of an iteration is recorded and alerted; the loop itself never dies of one.
+    try {
+      // Expire first: a decision arriving after the deadline must not revive a recommendation.
+      await expireIfDue(state, portfolioId);
+      await drainAndFlag(state, decisions, portfolioId);
+      if (!state.paused) {
+        marketEvent = false; // an event arriving during the cycle triggers the next one at once
         await runCycle(input, state, approvalTimeoutMs, settings.hysteresis);
         state.lastError = null;
-      } catch (err) {
-        await recordFailure(state, portfolioId, err);
       }
+    } catch (err) {
+      await recordFailure(state, portfolioId, err);
     }
-    marketEvent = false;
     const wakeAt = nextWake(state, intervalMs);
     await wf.condition(() => marketEvent || decisions.length > 0, Math.max(1, wakeAt - Date.now()));
   }
-  // Finish in-flight handlers and decisions, then start afresh with the state carried over.
-  await wf.condition(wf.allHandlersFinished);
-  await drainAndFlag(state, decisions, portfolioId);
+  // Apply every decision still queued or arriving (an Update handler waits for its own), then start
+  // afresh with the state carried over.
+  while (!wf.allHandlersFinished() || decisions.length > 0) {
+    await wf.condition(() => decisions.length > 0 || wf.allHandlersFinished());
+    await drainAndFlag(state, decisions, portfolioId).catch((err) => recordFailure(state, portfolioId, err));
+  }
   return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
 }
 
@@ -182,8 +192,7 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
   const ref = await acts.observeMarket(input.marketData);
   state.lastMarketAsOf = ref.asOf;
   // Independent reads run concurrently: the regime reading is on the response-time path.
-  const [, committed, reading] = await Promise.all([
-    acts.heartbeat(portfolioId),
+  const [committed, reading] = await Promise.all([
     acts.latestCommitted(portfolioId),
     acts.assessRegime({ ref, config: input.config }),
   ]);
@@ -210,7 +219,7 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
   // Bookkeeping comes after the decision: it must not delay a de-risking commit.
   if (regimeChanged) {
     await acts.raiseAlert({
-      idempotencyKey: `${portfolioId}:regime:${state.cycle}`,
+      idempotencyKey: `${cycleKey(state, portfolioId)}:regime-alert`,
       portfolioId,
       severity: 'warning',
       kind: 'regime-change',
@@ -218,7 +227,9 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
       details: { from: previousRegime, to: state.regime, realizedVol: reading.realizedVol },
     });
   }
-  await acts.recordMetrics({ idempotencyKey: `${portfolioId}:metrics:${state.cycle}`, portfolioId, ref, config: input.config, budget: state.committedBudget, reading });
+  await acts.recordMetrics({ idempotencyKey: `${cycleKey(state, portfolioId)}:metrics`, portfolioId, ref, config: input.config, budget: state.committedBudget, reading });
+  // Only a cycle that ran to the end confirms the budget still stands (the gate's staleness clock).
+  await acts.heartbeat(portfolioId);
 }
 
 /** Acts on the trigger assessment: a rebalancing plan for book drift, a proposal for a budget change. */
@@ -237,7 +248,7 @@ async function respond(input: PortfolioLoopInput, state: LoopState, budget: Risk
     summary: assessment.summary,
     detail: assessment.detail,
     reason: assessment.triggers.filter((t) => t.fired).map((t) => t.kind).join(', '),
-    id: `${portfolioId}-c${state.cycle}`,
+    id: cycleKey(state, portfolioId),
   };
   const autoApprove = state.committedBudget === null && input.autoApproveInitialBudget !== false;
   if (proposal.addsRisk && !autoApprove && recentlyRejected(state, budget.regime, approvalTimeoutMs)) return;

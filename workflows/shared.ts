@@ -16,10 +16,28 @@ type Activities = ReturnType<typeof createActivities>;
  * lets a task lost with a crashed worker be retried on another within seconds; user errors
  * (bad config, bad data) are non-retryable.
  */
-export const acts = wf.proxyActivities<Activities>({
+const reads = wf.proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
 });
+
+/** Keyed writes are retried until they land: giving up would lose an output, retrying cannot duplicate one. */
+const writes = wf.proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ConfigError', 'DataError', 'IdempotencyConflict'] },
+});
+
+const WRITES = new Set(['commitRecommendation', 'recordRecommendation', 'recordDecision', 'emitRebalancePlan', 'raiseAlert', 'recordRegimeChange', 'recordMetrics', 'recordOperatorAction', 'setTradingState', 'createOverride', 'heartbeat', 'ensurePortfolio']);
+
+export const acts = new Proxy(reads, { get: (target, name: string) => (WRITES.has(name) ? writes : target)[name as keyof Activities] }) as Activities;
+
+/**
+ * Stable key of the current cycle, unique over the whole life of this loop: the first run id of the
+ * continue-as-new chain keeps a loop started again later from reusing an earlier chain's keys.
+ */
+export function cycleKey(state: LoopState, portfolioId: string): string {
+  return `${portfolioId}-${wf.workflowInfo().firstExecutionRunId.slice(0, 8)}-c${state.cycle}`;
+}
 
 export interface Proposal {
   readonly id: string;
@@ -76,6 +94,7 @@ export function decisionValidator(state: LoopState, d: Decision): void {
   if (decided) throw new Error(`recommendation ${d.recommendationId} is already ${decided.status}`);
   if (!state.pending) throw new Error(`unknown recommendation ${d.recommendationId}: nothing is pending approval`);
   if (state.pending.id !== d.recommendationId) throw new Error(`unknown recommendation ${d.recommendationId}: the pending one is ${state.pending.id}`);
+  if (state.pending.expiresAtMs !== null && Date.now() >= state.pending.expiresAtMs) throw new Error(`recommendation ${d.recommendationId} has expired`);
 }
 
 /** Applies the approval rule to a proposal. */
@@ -150,9 +169,11 @@ export async function applyDecision(state: LoopState, portfolioId: string, queue
     state.lastRejection = { regime: rec.budget.regime, atMs: Date.now() };
     return { recommendationId: rec.id, status: 'REJECTED', committedVersion: null };
   }
-  state.pending = null;
   const version = await commit(state, rec);
-  return { recommendationId: rec.id, status: 'COMMITTED', committedVersion: version };
+  if (state.pending?.id === rec.id) state.pending = null;
+  return version === null
+    ? { recommendationId: rec.id, status: 'SUPERSEDED', committedVersion: null }
+    : { recommendationId: rec.id, status: 'COMMITTED', committedVersion: version };
 }
 
 export async function expireIfDue(state: LoopState, portfolioId: string): Promise<void> {
@@ -179,23 +200,35 @@ export async function expireIfDue(state: LoopState, portfolioId: string): Promis
   wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: false }]);
 }
 
-/** Commits the recommendation's budget (keyed by recommendation id), emits the plan, closes the regime response. */
-async function commit(state: LoopState, rec: Recommendation): Promise<number> {
-  const result = await acts.commitBudget({ idempotencyKey: `rec:${rec.id}`, budget: rec.budget });
+/**
+ * Commits the recommendation's budget, its COMMITTED status and the rebalancing plan in one
+ * transaction (keyed by recommendation id). The store refuses it, returning null, when another commit
+ * (a manual rebalance) moved the budget since this proposal was judged and it would now add risk
+ * that nobody approved; the recommendation is then superseded and the next cycle proposes afresh.
+ */
+async function commit(state: LoopState, rec: Recommendation): Promise<number | null> {
+  const result = await acts.commitRecommendation({ recommendation: rec });
+  if (result.refused) {
+    await settle(state, rec, 'SUPERSEDED');
+    await acts.raiseAlert({
+      idempotencyKey: `${rec.id}:refused`,
+      portfolioId: rec.portfolioId,
+      severity: 'warning',
+      kind: 'commit-refused',
+      message: `recommendation ${rec.id} was not committed: ${result.refused}`,
+      details: { recommendationId: rec.id },
+    });
+    return null;
+  }
   // Update every piece of state before the next await, so queries never see a half-applied commit.
   state.committedVersion = result.version;
   state.committedBudget = rec.budget;
   remember(state, rec.id, 'COMMITTED');
   const change = [...state.regimeChanges].reverse().find((c) => c.committedAtMs === undefined);
-  const answersChange = change !== undefined && change.to === rec.budget.regime;
-  if (answersChange) {
+  if (change !== undefined && change.to === rec.budget.regime) {
     change.committedAtMs = Date.now();
     change.committedVersion = result.version;
-  }
-  await acts.recordRecommendation({ recommendation: rec, status: 'COMMITTED', committedVersion: result.version });
-  await acts.emitRebalancePlan({ idempotencyKey: `${rec.portfolioId}:v${result.version}`, portfolioId: rec.portfolioId, version: result.version, budget: rec.budget });
-  if (answersChange) {
-    await acts.recordRegimeChange({ idempotencyKey: `${rec.portfolioId}:regime:${change.detectedAtMs}`, portfolioId: rec.portfolioId, change });
+    await acts.recordRegimeChange({ idempotencyKey: `${rec.portfolioId}:regime:${wf.workflowInfo().firstExecutionRunId.slice(0, 8)}:${change.detectedAtMs}`, portfolioId: rec.portfolioId, change });
   }
   return result.version;
 }
@@ -211,7 +244,7 @@ function remember(state: LoopState, id: string, status: RecommendationStatus): v
   if (state.decided.length > MAX_DECIDED_KEPT) state.decided.shift();
 }
 
-/** A failed cycle is recorded and alerted, and the loop carries on at the next interval. */
+/** A failed cycle is recorded and alerted, and the loop carries on; this itself never throws. */
 export async function recordFailure(state: LoopState, portfolioId: string, err: unknown): Promise<void> {
   const cause = err instanceof wf.ActivityFailure && err.cause ? err.cause : err;
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -219,12 +252,17 @@ export async function recordFailure(state: LoopState, portfolioId: string, err: 
   const repeat = state.lastError === message;
   state.lastError = message;
   if (repeat) return; // one alert per distinct failure, not one per cycle
-  await acts.raiseAlert({
-    idempotencyKey: `${portfolioId}:cycle-failed:${state.cycle}`,
-    portfolioId,
-    severity: userError ? 'critical' : 'warning',
-    kind: userError ? 'bad-input' : 'cycle-failed',
-    message: `cycle ${state.cycle} failed: ${message}`,
-    details: { cycle: state.cycle },
-  });
+  const kind = userError ? 'bad-input' : 'cycle-failed';
+  try {
+    await acts.raiseAlert({
+      idempotencyKey: `${cycleKey(state, portfolioId)}:${kind}:${wf.uuid4()}`,
+      portfolioId,
+      severity: userError ? 'critical' : 'warning',
+      kind,
+      message: `cycle ${state.cycle} failed: ${message}`,
+      details: { cycle: state.cycle },
+    });
+  } catch (alertErr) {
+    wf.log.error('could not record a cycle failure', { portfolioId, message, alertError: String(alertErr) });
+  }
 }

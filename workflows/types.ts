@@ -143,7 +143,8 @@ export interface ManualRebalanceInput {
 }
 
 export interface ManualRebalanceResult {
-  readonly outcome: 'COMMITTED' | 'REJECTED' | 'EXPIRED';
+  /** SUPERSEDED: another commit moved the budget meanwhile and this one would have added unapproved risk. */
+  readonly outcome: 'COMMITTED' | 'REJECTED' | 'EXPIRED' | 'SUPERSEDED';
   readonly recommendationId: string;
   readonly version: number | null;
 }

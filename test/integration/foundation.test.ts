@@ -163,7 +163,7 @@ describe('foundation slice', () => {
       // versions are dense, and each committed recommendation owns exactly one version.
       const { rows: versions } = await pool.query<{ version: number; idempotency_key: string }>('SELECT version, idempotency_key FROM budget_versions WHERE portfolio_id = $1 ORDER BY version', [portfolioId]);
       expect(versions.map((v) => v.version)).toEqual(versions.map((_, i) => i + 1));
-      expect(versions[0].idempotency_key).toBe(`rec:${portfolioId}-c1`);
+      expect(versions[0].idempotency_key).toMatch(new RegExp(`^rec:${portfolioId}-[0-9a-f-]{8}-c1$`));
       const { rows: committed } = await pool.query<{ id: string; committed_version: number }>("SELECT id, committed_version FROM recommendations WHERE portfolio_id = $1 AND status = 'COMMITTED' ORDER BY committed_version", [portfolioId]);
       expect(committed.map((r) => r.committed_version)).toEqual(versions.map((v) => v.version));
       expect(new Set(committed.map((r) => r.id)).size).toBe(committed.length);
