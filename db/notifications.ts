@@ -37,12 +37,23 @@ export async function listen(options: ListenOptions): Promise<Subscription> {
     });
     c.on('error', (err) => scheduleReconnect(c, err));
     c.on('end', () => scheduleReconnect(c, new Error('connection ended')));
-    await c.connect();
-    for (const ch of options.channels) await c.query(`LISTEN ${ch}`);
-    client = c;
-    connected = true;
-    attempt = 0;
-    await options.onConnected();
+    try {
+      await c.connect();
+      for (const ch of options.channels) await c.query(`LISTEN ${ch}`);
+      if (closed) throw new Error('closed while connecting');
+      client = c;
+      connected = true;
+      attempt = 0;
+      await options.onConnected();
+    } catch (err) {
+      // Never leave a half-set-up connection listening beside the next attempt's.
+      if (client === c) client = undefined;
+      connected = false;
+      c.removeAllListeners();
+      c.on('error', () => undefined);
+      await c.end().catch(() => undefined);
+      throw err;
+    }
   };
 
   const scheduleReconnect = (c: pg.Client, err: Error): void => {
