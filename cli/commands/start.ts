@@ -73,11 +73,16 @@ export async function run(argv: string[]): Promise<number> {
   );
 
   const stopStatus = statusLine(async () => {
-    const status = await handle.query<LoopStatus>(statusQuery).catch(() => undefined);
+    let unavailable = '';
+    const status = await handle.query<LoopStatus>(statusQuery).catch((err: Error) => {
+      // e.g. a loop left in .data by an older, incompatible Ballast: its history no longer replays.
+      unavailable = ` | loop status unavailable: ${err.message.slice(0, 80)} (see the Temporal UI)`;
+      return undefined;
+    });
     const s = flow?.stats;
     const gross = status?.grossLimit != null ? `$${(status.grossLimit / 1e6).toFixed(2)}M` : '–';
     const pending = status?.pendingRecommendation ? ` | pending approval: ${status.pendingRecommendation.id}` : '';
-    return `regime ${status?.regime ?? '…'} | budget v${status?.budgetVersion ?? '–'} | gross limit ${gross} | decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${pending}`;
+    return `regime ${status?.regime ?? '…'} | budget v${status?.budgetVersion ?? '–'} | gross limit ${gross} | decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${pending}${unavailable}`;
   });
   const stopKeys = keyControls({
     c: () => void feeds.setRegime(portfolioId, 'crisis'),
