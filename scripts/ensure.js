@@ -10,14 +10,15 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const say = (msg) => process.stderr.write(`[ballast] ${msg}\n`);
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+const run = (cmd, args, quiet = false) =>
+  execFileSync(cmd, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'pipe'] : 'inherit', env: process.env });
 
 const stamp = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
   say('installing dependencies (npm ci)…');
   try {
-    run(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+    run(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], true);
   } catch {
     // npm 11.19 writes lockfiles without other platforms' optional packages and then its own `npm ci`
     // refuses them as "out of sync". `npm install --no-save` installs the same locked versions

@@ -48,8 +48,9 @@ export async function run(argv: string[]): Promise<number> {
   });
 
   const feeds = new FeedStore(pool);
-  // Three hundred bars of history with one past crisis, so an HMM configuration has both regimes to learn.
-  await feeds.ensureFeed({ id: portfolioId, seed: 42, assets: DEMO_ASSETS, barMs: 1_000, historyBars: 300, pastEpisodes: [{ fromBar: 150, regime: 'crisis' }, { fromBar: 200, regime: 'calm' }] });
+  // Three hundred bars of history with one past crisis (bars 100–139): inside an HMM's training
+  // history, so it has both regimes to learn, but outside the 126-bar covariance lookback at start.
+  await feeds.ensureFeed({ id: portfolioId, seed: 42, assets: DEMO_ASSETS, barMs: 1_000, historyBars: 300, pastEpisodes: [{ fromBar: 100, regime: 'crisis' }, { fromBar: 140, regime: 'calm' }] });
   const handle = await client.workflow.start('portfolioLoop', {
     taskQueue: TASK_QUEUE,
     workflowId: loopWorkflowId(portfolioId),
