@@ -5,6 +5,7 @@
  * baseline), HRP — and the full pipeline prices → Ledoit–Wolf → ERC, with heap/RSS deltas.
  * Figures are medians over repeated runs (fewer repeats for the largest N).
  */
+import { seededRng } from '../risk/random';
 import { hrpWeights, riskBudgetingWeights } from '../risk/allocation';
 import { type CovarianceSpec, annualizeEstimate, estimateCovariance } from '../risk/covariance';
 import { alignedReturns } from '../risk/returns';
@@ -123,7 +124,7 @@ function printTable(rows: readonly Row[]): void {
 
 /** Seeded 3-factor daily prices: r = Bf + e, factor vol ~1 %/day, idiosyncratic vol ~0.8–3.5 %/day. */
 function syntheticPrices(n: number, days: number, seed: number): PriceTable {
-  const rand = mulberry32(seed);
+  const rand = seededRng(seed).uniform;
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const loadings = Array.from({ length: n }, () => [0.5 + rand(), rand() - 0.5, rand() - 0.5]);
   const idio = Array.from({ length: n }, () => 0.008 + 0.027 * rand());
@@ -138,15 +139,4 @@ function syntheticPrices(n: number, days: number, seed: number): PriceTable {
   }
   const dates = Array.from({ length: days }, (_, t) => new Date(Date.UTC(2020, 0, 1) + t * 86_400_000).toISOString().slice(0, 10));
   return { dates, assets: Array.from({ length: n }, (_, i) => `S${String(i).padStart(3, '0')}`), series };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

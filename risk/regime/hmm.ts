@@ -14,7 +14,7 @@
  * always the quietest. Models are plain JSON so they can travel in workflow state and payloads.
  */
 import { DataError } from '../timeseries';
-import { seededRng, type Rng } from './random';
+import { seededRng, type Rng } from '../random';
 
 // Bound once: hot loops then avoid a global lookup per call (slow inside jest's vm sandbox, ~10×).
 const { exp, log, max } = Math;

@@ -32,6 +32,6 @@ export {
   stationaryDistribution,
 } from './hmm';
 export * from './hysteresis';
-export * from './random';
+export * from '../random';
 export * from './rule';
 export * from './states';

@@ -8,7 +8,7 @@ import { runBacktest, STRATEGY_NAMES, type BacktestSettings } from '../../../bac
 import { run } from '../../../cli/commands/backtest';
 import { UsageError } from '../../../cli/main';
 import { defaultRiskConfig } from '../../../risk/config';
-import { seededRng } from '../../../risk/regime/random';
+import { seededRng } from '../../../risk/random';
 import type { PriceTable } from '../../../risk/timeseries';
 import { fraction, periodsPerYear } from '../../../risk/units';
 

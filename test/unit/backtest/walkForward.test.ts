@@ -5,7 +5,7 @@
 import { runBacktest, type BacktestSettings } from '../../../backtest/run';
 import { productionTriggerCheck } from '../../../backtest/triggers';
 import { defaultRiskConfig } from '../../../risk/config';
-import { seededRng } from '../../../risk/regime/random';
+import { seededRng } from '../../../risk/random';
 import type { PriceTable } from '../../../risk/timeseries';
 import { fraction, periodsPerYear } from '../../../risk/units';
 

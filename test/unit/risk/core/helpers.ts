@@ -1,4 +1,5 @@
 import { type CovarianceMatrix, covarianceFromRows } from '../../../../risk/covariance';
+import { seededRng } from '../../../../risk/random';
 
 /** Σ = diag(σ)·R·diag(σ) from volatilities and a correlation matrix. */
 export function covFromVolCorr(vols: readonly number[], corr: readonly (readonly number[])[]): CovarianceMatrix<'annualized'> {
@@ -10,16 +11,9 @@ export function constantCorrelation(n: number, rho: number): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : rho)));
 }
 
-/** Deterministic PRNG (mulberry32) for synthetic data in tests. */
+/** Deterministic uniform generator for synthetic data in tests (the project's seeded PRNG). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRng(seed).uniform;
 }
 
 export function gaussian(rand: () => number): number {

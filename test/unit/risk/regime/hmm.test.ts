@@ -1,6 +1,6 @@
 import { fitGaussianHmm, logLikelihood, stationaryDistribution, type GaussianHmm } from '../../../../risk/regime/hmm';
 import { filterProbabilities, HmmFilter } from '../../../../risk/regime/filter';
-import { seededRng } from '../../../../risk/regime/random';
+import { seededRng } from '../../../../risk/random';
 import { DataError } from '../../../../risk/timeseries';
 
 /** Two-regime daily-return process: calm (σ 0.7 %/day) and turbulent (σ 2.2 %/day), sticky transitions. */

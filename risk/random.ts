@@ -1,5 +1,5 @@
 /**
- * Small seeded pseudo-random generator for the regime code: Baum–Welch restarts and synthetic test
+ * Small seeded pseudo-random generator: Baum–Welch restarts, benchmarks and synthetic test
  * series must be reproducible, and `risk/` may not use Math.random. mulberry32 is a 32-bit generator
  * with a 2^32 period: plenty for initial guesses and test data, not for cryptography.
  */
