@@ -51,9 +51,19 @@ describe('approvals and operator controls', () => {
     expect(pending.detail?.priority).toEqual(expect.any(String));
     expect(await h.store.countVersions(portfolioId)).toBe(0);
     expect(await recommendationStatus(pending.id)).toBe('PENDING');
+    // Operators find it in the UI by search attributes.
+    const listed = await eventually(async () => {
+      for await (const wf of h.client.workflow.list({ query: `BallastPortfolio = '${portfolioId}' AND BallastPendingApproval = true` })) return wf.workflowId;
+      return undefined;
+    }, 15_000, 'the workflow listed as pending approval');
+    expect(listed).toBe(handle.workflowId);
 
     const result = await handle.executeUpdate(approveUpdate, { args: [{ recommendationId: pending.id, approver: 'alice', reason: 'reviewed' }] });
     expect(result).toEqual({ recommendationId: pending.id, status: 'COMMITTED', committedVersion: 1 });
+    await eventually(async () => {
+      for await (const wf of h.client.workflow.list({ query: `BallastPortfolio = '${portfolioId}' AND BallastPendingApproval = false` })) return wf.workflowId;
+      return undefined;
+    }, 15_000, 'the pending-approval flag cleared');
     expect(await h.store.countVersions(portfolioId)).toBe(1);
     expect(await recommendationStatus(pending.id)).toBe('COMMITTED');
     const decision = await h.pool.query('SELECT decision, approver, latency_ms FROM approval_decisions WHERE recommendation_id = $1', [pending.id]);
