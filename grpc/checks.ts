@@ -97,7 +97,8 @@ export function evaluateOrder(order: OrderRequest, ctx: CheckContext): Evaluatio
   const reasons = [...a.hard];
   const details = [...a.details];
   for (const c of a.capacity) {
-    if (order.quantity > c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE) {
+    // Written so that a NaN limit (a malformed budget) denies rather than approves.
+    if (!(order.quantity <= c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE)) {
       reasons.push(c.reason);
       details.push(c.detail());
     }
@@ -112,8 +113,8 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
   let binding: Reason | undefined;
   let detail = '';
   for (const c of a.capacity) {
-    if (c.maxQuantity < quantity) {
-      quantity = c.maxQuantity;
+    if (!(c.maxQuantity >= quantity)) {
+      quantity = Number.isNaN(c.maxQuantity) ? 0 : c.maxQuantity;
       binding = c.reason;
       detail = c.detail();
     }
@@ -166,7 +167,7 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
   if (order.price > 0 && Number.isFinite(order.price)) {
     const collar = snapshot.budget.limits.priceCollar;
     const deviation = Math.abs(order.price / pair.referencePrice - 1);
-    if (deviation > collar) {
+    if (!(deviation <= collar)) {
       deny('PRICE_COLLAR', `price ${order.price} is ${(deviation * 100).toFixed(2)}% from reference ${pair.referencePrice} (collar ${(collar * 100).toFixed(2)}%)`);
     }
   }
@@ -213,29 +214,31 @@ function capacityChecks(
   const maxGross = activeOverride(snapshot, 'maxGrossNotional', null, null, now) ?? limits.maxGrossNotional;
   const maxNet = activeOverride(snapshot, 'maxNetNotional', null, null, now) ?? limits.maxNetNotional;
 
-  /** Largest q with |a + q·value| ≤ max(limit, current) when moving `a` (notional) upward. */
-  const room = (a: number, limit: number, current: number): number => Math.max(0, (Math.max(limit, current) - a) / value);
+  /**
+   * Largest q with a + q·value ≤ limit when moving `a` (notional) upward. An excess already on this
+   * side (a > limit, e.g. after the budget shrank) allows nothing more; an excess on the other side
+   * may be reduced through zero but only to +limit — never flipped into a breach on this side.
+   */
+  const room = (a: number, limit: number): number => Math.max(0, (Math.max(limit, a) - a) / value);
   /** Gross-type limit: the pair's contribution grows as |toward + q|; the rest of the sum is fixed. */
   const grossRoom = (sum: number, limit: number): number => {
     const budget = Math.max(limit, sum) - (sum - pairGrossNow);
     return Math.max(0, budget / value - toward);
   };
   const netHigh = buy ? total.netHigh : -total.netLow;
-  const netLow = buy ? total.netLow : -total.netHigh;
   const sNetHigh = buy ? strat.netHigh : -strat.netLow;
-  const sNetLow = buy ? strat.netLow : -strat.netHigh;
   const strategyRoom = Math.min(
     grossRoom(strat.gross, maxStrategyGross),
-    room(sNetHigh, maxStrategyNet, Math.max(Math.abs(sNetHigh), Math.abs(sNetLow))),
+    room(sNetHigh, maxStrategyNet),
   );
-  const fmt = (x: number): string => x.toFixed(2);
+  const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
   // Details are built only for a check that fails: the approve path formats no strings.
   const checks: Array<{ reason: Reason; maxQuantity: number; detail: () => string }> = [
     { reason: 'MAX_ORDER_NOTIONAL', maxQuantity: maxOrder / order.price, detail: () => `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}` },
-    { reason: 'POSITION_LIMIT', maxQuantity: room(toward * value, maxPosition, pairGrossNow), detail: () => `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}` },
+    { reason: 'POSITION_LIMIT', maxQuantity: room(toward * value, maxPosition), detail: () => `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}` },
     { reason: 'STRATEGY_BUDGET', maxQuantity: strategyRoom, detail: () => `strategy "${s}" exposure would exceed its budget (gross ${fmt(maxStrategyGross)}, net ${fmt(maxStrategyNet)})` },
     { reason: 'GROSS_EXPOSURE', maxQuantity: grossRoom(total.gross, maxGross), detail: () => `portfolio gross exposure would exceed ${fmt(maxGross)}` },
-    { reason: 'NET_EXPOSURE', maxQuantity: room(netHigh, maxNet, Math.max(Math.abs(netHigh), Math.abs(netLow))), detail: () => `portfolio net exposure would exceed ${fmt(maxNet)}` },
+    { reason: 'NET_EXPOSURE', maxQuantity: room(netHigh, maxNet), detail: () => `portfolio net exposure would exceed ${fmt(maxNet)}` },
   ];
   if (state === 'REDUCING') {
     // Only orders that shrink the position toward zero without flipping it; pending same-side

@@ -60,6 +60,8 @@ export const pairGross = (e: PairExposure): number =>
 export class ExposureBook {
   private readonly pairs = new Map<string, PairExposure>();
   private readonly reservations = new Map<string, Reservation>();
+  /** Reference prices of the installed budget, by pair key. */
+  private referencePrices = new Map<string, number>();
   /**
    * Ids seen recently, for duplicate detection: id → forget-after time. Every entry lives the same
    * `idMemoryMs`, so insertion order is expiry order: expiry stops at the first live entry, and the
@@ -101,8 +103,9 @@ export class ExposureBook {
 
   /** Revalue at a new snapshot's reference prices and rebuild the aggregates. */
   reprice(snapshot: PortfolioSnapshot): void {
+    this.referencePrices = new Map([...snapshot.pairs].map(([key, p]) => [key, p.referencePrice as number]));
     for (const [key, e] of this.pairs) {
-      const ref = snapshot.pairs.get(key)?.referencePrice;
+      const ref = this.referencePrices.get(key);
       if (ref !== undefined && ref > 0) e.price = ref;
     }
     this.rebuild();
@@ -140,7 +143,12 @@ export class ExposureBook {
         else e.reservedSell = Math.max(0, e.reservedSell - release);
       }
     });
-    if (reservation && (fill.orderDone || reservation.remaining <= 0)) this.reservations.delete(fill.clientOrderId);
+    if (reservation && reservation.key !== key && fill.orderDone) {
+      // The fill names another pair than the order did: release the order's reservation where it was made.
+      this.releaseReservation(fill.clientOrderId, reservation);
+    } else if (reservation && (fill.orderDone || reservation.remaining <= 0)) {
+      this.reservations.delete(fill.clientOrderId);
+    }
     return true;
   }
 
@@ -185,8 +193,14 @@ export class ExposureBook {
     this.reservations.delete(id);
   }
 
-  private ensure(key: string, strategy: string, asset: string, price: number): PairExposure {
+  /**
+   * Exposure is valued at the budget's reference price whenever the pair has one — never at an order's
+   * or fill's own price, which could understate it by up to the collar (or by anything, for fills).
+   */
+  private ensure(key: string, strategy: string, asset: string, fallbackPrice: number): PairExposure {
     let e = this.pairs.get(key);
+    const ref = this.referencePrices.get(key);
+    const price = ref !== undefined && ref > 0 ? ref : fallbackPrice;
     if (!e) {
       e = { strategy, asset, position: 0, reservedBuy: 0, reservedSell: 0, price };
       this.pairs.set(key, e);

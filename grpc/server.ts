@@ -13,6 +13,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import { overrideScopeError } from '../risk/budget';
 import { createPool } from '../db/pool';
 import { type AccessPolicy, callerOf, denyControl, denyTrade } from './access';
 import { auditWriter, type DecisionRecord } from './audit';
@@ -98,7 +99,8 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
       restrictedInstruments: new Set(options.restrictedInstruments ?? []),
     },
     clock: options.clock ?? Date.now,
-    reservationTtlMs: options.reservationTtlMs ?? 60_000,
+    // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
+    reservationTtlMs: options.reservationTtlMs ?? 24 * HOUR,
     idMemoryMs: 24 * HOUR,
     audit,
     fills,
@@ -133,13 +135,18 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   try {
     await source.start();
     timers.push(
-      setInterval(() => core.expireReservations(), 1_000),
+      setInterval(() => {
+        const expired = core.expireReservations();
+        // A resting order's capacity is only safe to hand back when the OMS reports the order's end.
+        if (expired > 0) logger.warn({ expired }, 'reservations expired without a fill or cancel report: the OMS must report every order\'s end');
+      }, 1_000),
       setInterval(() => {
         reconcilePositions(pool, core, fills).catch((err: Error) => logger.warn({ err: err.message }, 'position reconciliation failed'));
       }, options.reconcileIntervalMs ?? 30_000),
     );
     timers.forEach((t) => t.unref());
-    await reconcilePositions(pool, core, fills).catch((err: Error) => logger.warn({ err: err.message }, 'initial position reconciliation failed'));
+    // Fail closed: never answer as if every book were flat because the first read of positions failed.
+    await retry(() => reconcilePositions(pool, core, fills), 5, (err, attempt) => logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'));
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
     );
@@ -300,6 +307,18 @@ const OVERRIDE_FIELDS: Partial<Record<LimitField, LimitOverrideCommand['field']>
   [LimitField.LIMIT_FIELD_MAX_ORDER_NOTIONAL]: 'maxOrderNotional',
 };
 
+async function retry(fn: () => Promise<void>, attempts: number, onError: (err: Error, attempt: number) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      onError(err as Error, attempt);
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
+  }
+}
+
 function parseOverride(req: OverrideLimitRequest, approver: string, nowMs: number): LimitOverrideCommand {
   const field = OVERRIDE_FIELDS[req.field];
   if (!field) throw new InvalidArgument(`field must be one of ${Object.keys(OVERRIDE_FIELDS).map((f) => LimitField[Number(f)]).join(', ')}`);
@@ -309,11 +328,11 @@ function parseOverride(req: OverrideLimitRequest, approver: string, nowMs: numbe
   const expiresMs = /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
   if (!Number.isFinite(expiresMs)) throw new InvalidArgument(`expires_at must be an RFC 3339 time, got "${req.expiresAt.slice(0, 64)}"`);
   if (expiresMs <= nowMs || expiresMs > nowMs + MAX_OVERRIDE_MS) throw new InvalidArgument('expires_at must be in the future and at most 30 days ahead');
-  return {
-    field, value, reason, approver, expiresAt: new Date(expiresMs).toISOString(),
-    strategy: req.strategy === '' ? undefined : requireId(req.strategy, 'strategy'),
-    asset: req.asset === '' ? undefined : requireId(req.asset, 'asset'),
-  };
+  const strategy = req.strategy === '' ? undefined : requireId(req.strategy, 'strategy');
+  const asset = req.asset === '' ? undefined : requireId(req.asset, 'asset');
+  const scopeError = overrideScopeError(field, strategy, asset);
+  if (scopeError) throw new InvalidArgument(scopeError);
+  return { field, value, reason, approver, expiresAt: new Date(expiresMs).toISOString(), strategy, asset };
 }
 
 /** Wrap a synchronous handler: thrown InvalidArgument/Refused become statuses; anything else is logged and INTERNAL. */

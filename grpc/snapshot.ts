@@ -101,10 +101,10 @@ export function activeOverride(
   nowMs: number,
 ): Currency | undefined {
   if (snapshot.overrides.size === 0) return undefined;
-  const scopes: Array<[string | null, string | null]> =
-    strategy !== null && asset !== null ? [[strategy, asset], [null, asset], [strategy, null], [null, null]]
-    : strategy !== null ? [[strategy, null], [null, null]]
-    : [[null, null]];
+  // An override applies only at the scope of the limit it replaces: a portfolio-wide gross override
+  // never replaces a strategy's gross limit, a strategy's never a pair's. Position limits may be
+  // overridden per pair or for an asset across strategies (the pair-level one wins).
+  const scopes: Array<[string | null, string | null]> = field === 'maxPositionNotional' ? [[strategy, asset], [null, asset]] : [[strategy, asset]];
   for (const [s, a] of scopes) {
     const o = snapshot.overrides.get(overrideKey(field, s, a));
     if (o && nowMs < o.expiresAtMs) return o.value;

@@ -81,6 +81,17 @@ export interface LimitOverrideRequest {
   readonly expiresAt: string;
 }
 
+/**
+ * Where each overridable limit lives, hence which scope an override of it may have: a position limit
+ * per (strategy, asset) or per asset; gross/net per strategy or for the portfolio; order size for the
+ * portfolio only. Returns the reason a scope is invalid, or null.
+ */
+export function overrideScopeError(field: OverridableLimit, strategy?: string, asset?: string): string | null {
+  if (field === 'maxPositionNotional') return asset ? null : 'a maxPositionNotional override needs an asset';
+  if (field === 'maxOrderNotional') return strategy || asset ? 'a maxOrderNotional override is portfolio-wide: no strategy or asset' : null;
+  return asset ? `a ${field} override applies to a strategy or the portfolio, not to an asset` : null;
+}
+
 /** A budget as stored: the immutable body plus the version the store assigned. */
 export interface BudgetVersion {
   readonly portfolioId: string;

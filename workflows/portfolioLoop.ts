@@ -9,7 +9,7 @@
  * All mathematics and I/O run in activities: this code only orchestrates and stays deterministic.
  */
 import * as wf from '@temporalio/workflow';
-import { OVERRIDABLE_LIMITS, type RiskBudget } from '../risk/budget';
+import { OVERRIDABLE_LIMITS, type RiskBudget, overrideScopeError } from '../risk/budget';
 import { type HysteresisOptions, initialHysteresis, stepHysteresis } from '../risk/regime/hysteresis';
 import {
   PENDING_APPROVAL_SA,
@@ -128,7 +128,8 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
         const expires = Date.parse(req.expiresAt);
         if (!Number.isFinite(expires) || expires <= Date.now()) throw new Error('expiresAt must be an ISO timestamp in the future');
         if (expires > Date.now() + MAX_OVERRIDE_MS) throw new Error('an override may last at most 30 days');
-        if ((req.field === 'maxPositionNotional') !== (req.asset !== undefined)) throw new Error('asset is required for maxPositionNotional and only for it');
+        const scopeError = overrideScopeError(req.field, req.strategy, req.asset);
+        if (scopeError) throw new Error(scopeError);
       },
     },
   );
