@@ -17,13 +17,8 @@ import { portfolioVol } from '../risk/measures';
 import { alignedReturns } from '../risk/returns';
 import { weights } from '../risk/units';
 import type { MarketRef, RegimeReading } from '../workflows/types';
+import { loadHoldings } from './positions';
 import { parseConfig } from './riskCycle';
-
-interface Holding {
-  readonly strategy: string;
-  readonly asset: string;
-  readonly notional: number;
-}
 
 export function metricActivities(deps: { pool: pg.Pool; market: MarketDataService }) {
   const { pool } = deps;
@@ -74,13 +69,6 @@ export function metricActivities(deps: { pool: pg.Pool; market: MarketDataServic
       }
     },
   };
-}
-
-/** Positions as signed notionals at the budget's reference prices. */
-async function loadHoldings(pool: pg.Pool, portfolioId: string, budget: RiskBudget): Promise<Holding[]> {
-  const { rows } = await pool.query<{ strategy: string; asset: string; quantity: number }>('SELECT strategy, asset, quantity FROM positions WHERE portfolio_id = $1', [portfolioId]);
-  const prices = new Map(budget.assets.map((a) => [a.asset, a.referencePrice as number]));
-  return rows.map((p) => ({ strategy: p.strategy, asset: p.asset, notional: p.quantity * (prices.get(p.asset) ?? 0) }));
 }
 
 export async function insertMetric(pool: pg.Pool, key: string, portfolioId: string, name: string, value: number, labels: Record<string, string>, at: Date): Promise<void> {

@@ -11,7 +11,7 @@ import type { MarketDataService } from '../market/source';
 import type { RiskBudget } from '../risk/budget';
 import { ConfigError, type RiskConfig, parseRiskConfig } from '../risk/config';
 import { buildRiskBudget } from '../risk/engine';
-import { trailingAnnualizedVol } from '../risk/regime/features';
+import { logReturns, trailingAnnualizedVol } from '../risk/regime/features';
 import { filterProbabilities } from '../risk/regime/filter';
 import { type GaussianHmm, fitGaussianHmm, minimumObservations } from '../risk/regime/hmm';
 import { classifyByRule } from '../risk/regime/rule';
@@ -23,7 +23,6 @@ import type { MarketDataSpec, MarketRef, RegimeReading } from '../workflows/type
 export interface LoopSettings {
   readonly monitoringIntervalMs: number;
   readonly approvalTimeoutMs: number;
-  readonly regimes: string[];
   readonly hysteresis: { readonly threshold: number; readonly minDwell: number };
 }
 
@@ -70,11 +69,10 @@ export function riskCycleActivities(deps: ActivityDeps) {
   return {
     /** Validates the configuration once per run; a bad config fails the run with the bad key named. */
     async validateConfig(document: unknown): Promise<LoopSettings> {
-      const config = userErrors(() => parseConfig(document));
+      const config = await userErrorsAsync(async () => parseConfig(document));
       return {
         monitoringIntervalMs: config.monitoringInterval,
         approvalTimeoutMs: config.approvalTimeout,
-        regimes: config.regimes.map((r) => r.name),
         hysteresis: { threshold: config.regimeDetection.threshold, minDwell: config.regimeDetection.minDwell },
       };
     },
@@ -145,10 +143,7 @@ export function parseConfig(document: unknown): RiskConfig {
 }
 
 function indexLogReturns(table: PriceTable): Float64Array {
-  const level = equalWeightIndex(table);
-  const out = new Float64Array(level.length - 1);
-  for (let t = 1; t < level.length; t++) out[t - 1] = Math.log(level[t] / level[t - 1]);
-  return out;
+  return logReturns(equalWeightIndex(table)).returns;
 }
 
 /** Equal-weighted index level from the assets' common-calendar simple returns (starts at 1). */
@@ -166,14 +161,6 @@ function equalWeightIndex(table: PriceTable): Float64Array {
 }
 
 /** Turns errors the user caused into non-retryable failures that name their cause. */
-function userErrors<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw toFailure(err);
-  }
-}
-
 async function userErrorsAsync<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

@@ -10,6 +10,7 @@ import { type Recommendation as EngineRecommendation, buildRecommendation } from
 import { type Positions, type TriggerResult, evaluateTriggers } from '../risk/triggers';
 import { type AnnualizedVol, type Currency, type Fraction, fraction } from '../risk/units';
 import type { TriggerReading } from '../workflows/types';
+import { loadHoldings } from './positions';
 import { parseConfig } from './riskCycle';
 
 /** Triggers about the book (positions vs the committed budget): answered by a rebalancing plan. */
@@ -118,17 +119,9 @@ function limitChangeTrigger(current: RiskBudget, proposed: RiskBudget, threshold
   };
 }
 
-/** Signed notional per asset (summed over strategies) at the budget's reference prices. */
+/** Signed notional per asset, summed over strategies. */
 async function positionNotionals(pool: pg.Pool, portfolioId: string, budget: RiskBudget): Promise<Positions> {
-  const { rows } = await pool.query<{ asset: string; quantity: number; avg_price: number | null }>(
-    'SELECT asset, quantity, avg_price FROM positions WHERE portfolio_id = $1',
-    [portfolioId],
-  );
-  const prices = new Map(budget.assets.map((a) => [a.asset, a.referencePrice as number]));
   const out: Record<string, Currency> = {};
-  for (const p of rows) {
-    const px = prices.get(p.asset) ?? p.avg_price ?? 0;
-    out[p.asset] = ((out[p.asset] ?? 0) + p.quantity * px) as Currency;
-  }
+  for (const h of await loadHoldings(pool, portfolioId, budget)) out[h.asset] = ((out[h.asset] ?? 0) + h.notional) as Currency;
   return out;
 }
