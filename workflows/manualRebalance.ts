@@ -9,7 +9,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { initialLoopState } from './portfolioLoop';
-import { type QueuedDecision, acts, decide, drainDecisions, expireIfDue, registerApprovalHandlers } from './shared';
+import { type QueuedDecision, acts, decide, drainDecisions, expireIfDue, mostLikelyRegime, registerApprovalHandlers } from './shared';
 import type { ManualRebalanceInput, ManualRebalanceResult } from './types';
 
 export async function manualRebalance(input: ManualRebalanceInput): Promise<ManualRebalanceResult> {
@@ -38,7 +38,7 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
   state.committedVersion = committed?.version ?? null;
   state.committedBudget = committed?.budget ?? null;
   const reading = await acts.assessRegime({ ref, config: input.config });
-  const regime = reading.regimes[reading.probabilities.indexOf(Math.max(...reading.probabilities))];
+  const regime = mostLikelyRegime(reading);
   const budget = await acts.computeBudget({ portfolioId, ref, regime, config: input.config, previous: state.committedBudget });
   const assessment = await acts.evaluateTriggers({
     portfolioId,

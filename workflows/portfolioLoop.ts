@@ -25,7 +25,7 @@ import {
   statusQuery,
   type OperatorRequest,
 } from './messages';
-import { type Proposal, type QueuedDecision, acts, cycleKey, decide, drainDecisions, expireIfDue, recordFailure, registerApprovalHandlers } from './shared';
+import { type Proposal, type QueuedDecision, acts, cycleKey, decide, drainDecisions, expireIfDue, mostLikelyRegime, recordFailure, registerApprovalHandlers } from './shared';
 import type { TriggerAssessment } from '../activities/triggers';
 import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from './types';
 
@@ -143,6 +143,14 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     { key: PENDING_APPROVAL_SA, value: state.pending !== null },
     ...(state.regime ? [{ key: REGIME_SA, value: state.regime }] : []),
   ]);
+  // The UI's pending-approval filter follows state.pending; upserted only when it changes (each upsert
+  // is a history event).
+  let flaggedPending = state.pending !== null;
+  const syncPendingFlag = () => {
+    if ((state.pending !== null) === flaggedPending) return;
+    flaggedPending = state.pending !== null;
+    wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: flaggedPending }]);
+  };
 
   const cyclesPerRun = input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN;
   for (let run = 0; run < cyclesPerRun && !wf.workflowInfo().continueAsNewSuggested; run++) {
@@ -150,7 +158,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     try {
       // Expire first: a decision arriving after the deadline must not revive a recommendation.
       await expireIfDue(state, portfolioId);
-      await drainAndFlag(state, decisions, portfolioId);
+      await drainDecisions(state, decisions, portfolioId);
       if (!state.paused) {
         marketEvent = false; // an event arriving during the cycle triggers the next one at once
         await runCycle(input, state, approvalTimeoutMs, settings.hysteresis);
@@ -159,6 +167,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     } catch (err) {
       await recordFailure(state, portfolioId, err);
     }
+    syncPendingFlag();
     const wakeAt = nextWake(state, intervalMs);
     await wf.condition(() => marketEvent || decisions.length > 0, Math.max(1, wakeAt - Date.now()));
   }
@@ -166,7 +175,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   // afresh with the state carried over.
   while (!wf.allHandlersFinished() || decisions.length > 0) {
     await wf.condition(() => decisions.length > 0 || wf.allHandlersFinished());
-    await drainAndFlag(state, decisions, portfolioId).catch((err) => recordFailure(state, portfolioId, err));
+    await drainDecisions(state, decisions, portfolioId).catch((err) => recordFailure(state, portfolioId, err));
   }
   return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
 }
@@ -257,8 +266,6 @@ async function respond(input: PortfolioLoopInput, state: LoopState, budget: Risk
   // replacing it every interval. A risk-reducing proposal or a new regime does replace it.
   if (proposal.addsRisk && state.pending?.budget.regime === budget.regime) return;
   await decide(state, portfolioId, proposal, { approvalTimeoutMs, autoApprove });
-  // Keep the UI filter in step with the approval state.
-  wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: state.pending !== null }]);
 }
 
 /** A regime the committed budget already reflects (e.g. after a brief flip) needs no new commit. */
@@ -284,10 +291,10 @@ function recentlyRejected(state: LoopState, regime: string, cooldownMs: number):
 /** Applies hysteresis to the reading; returns true when a (new) regime is declared. */
 function applyRegimeReading(state: LoopState, reading: RegimeReading, asOf: string, hysteresis: HysteresisOptions): boolean {
   state.lastReading = reading;
-  const best = reading.probabilities.indexOf(Math.max(...reading.probabilities));
   if (state.regime === null || state.hysteresis === null || !reading.regimes.includes(state.regime)) {
-    state.hysteresis = initialHysteresis(best);
-    return declareRegime(state, reading.regimes[best], asOf);
+    const best = mostLikelyRegime(reading);
+    state.hysteresis = initialHysteresis(reading.regimes.indexOf(best));
+    return declareRegime(state, best, asOf);
   }
   const current = reading.regimes.indexOf(state.regime);
   const prior = state.hysteresis.current === current ? state.hysteresis : initialHysteresis(current);
@@ -303,7 +310,3 @@ function declareRegime(state: LoopState, regime: string, asOf: string): true {
   return true;
 }
 
-async function drainAndFlag(state: LoopState, queue: QueuedDecision[], portfolioId: string): Promise<void> {
-  await drainDecisions(state, queue, portfolioId);
-  wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: state.pending !== null }]);
-}

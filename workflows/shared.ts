@@ -6,8 +6,8 @@
 import * as wf from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { RiskBudget } from '../risk/budget';
-import { type DecisionResult, PENDING_APPROVAL_SA, approveSignal, approveUpdate, pendingRecommendationQuery, rejectSignal, rejectUpdate } from './messages';
-import type { Decision, LoopState, Recommendation, RecommendationStatus, TriggerReading } from './types';
+import { type DecisionResult, approveSignal, approveUpdate, pendingRecommendationQuery, rejectSignal, rejectUpdate } from './messages';
+import type { Decision, LoopState, Recommendation, RecommendationStatus, RegimeReading, TriggerReading } from './types';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -197,7 +197,11 @@ export async function expireIfDue(state: LoopState, portfolioId: string): Promis
     message: `recommendation ${rec.id} (${rec.reason}) expired without a decision; the budget was not changed`,
     details: { recommendationId: rec.id },
   });
-  wf.upsertSearchAttributes([{ key: PENDING_APPROVAL_SA, value: false }]);
+}
+
+/** The regime the reading finds most likely (ties go to the calmer one, the first in the list). */
+export function mostLikelyRegime(reading: RegimeReading): string {
+  return reading.regimes[reading.probabilities.indexOf(Math.max(...reading.probabilities))];
 }
 
 /**

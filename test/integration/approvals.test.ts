@@ -68,8 +68,10 @@ describe('approvals and operator controls', () => {
     expect(await recommendationStatus(pending.id)).toBe('COMMITTED');
     const decision = await h.pool.query('SELECT decision, approver, latency_ms FROM approval_decisions WHERE recommendation_id = $1', [pending.id]);
     expect(decision.rows).toEqual([{ decision: 'APPROVED', approver: 'alice', latency_ms: expect.any(String) }]);
-    const plan = await h.pool.query('SELECT budget_version FROM rebalance_outbox WHERE portfolio_id = $1', [portfolioId]);
-    expect(plan.rows).toEqual([{ budget_version: 1 }]);
+    // The commit wrote its plan once; later cycles may re-issue it for book drift, still for version 1.
+    const plans = await h.pool.query<{ idempotency_key: string; budget_version: number }>('SELECT idempotency_key, budget_version FROM rebalance_outbox WHERE portfolio_id = $1', [portfolioId]);
+    expect(plans.rows.filter((p) => p.idempotency_key === `${portfolioId}:v1`)).toEqual([{ idempotency_key: `${portfolioId}:v1`, budget_version: 1 }]);
+    expect(plans.rows.every((p) => p.budget_version === 1)).toBe(true);
 
     // Deciding it again is refused by the validator, naming the reason.
     expect(await updateRefusal(handle.executeUpdate(approveUpdate, { args: [{ recommendationId: pending.id, approver: 'bob', reason: 'again' }] }))).toMatch(/already COMMITTED/);
