@@ -6,15 +6,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { importEsm } from '../infra/esm';
+import { repoRoot } from '../infra/paths';
 
 
-function migrationsDir(): string {
-  // Compiled code runs from dist/db; the SQL files stay in the source tree.
-  const fromSource = join(__dirname, 'migrations');
-  return __dirname.includes(`${join('dist', 'db')}`) ? join(__dirname, '..', '..', 'db', 'migrations') : fromSource;
-}
-
-export async function ensureDatabase(databaseUrl: string, logger?: Logger): Promise<void> {
+/**
+ * Runs `fn` on a connection to the server's maintenance database (`postgres`), with the target
+ * database's name from `databaseUrl`, validated because it is spliced into DDL.
+ */
+async function withMaintenanceDb<T>(databaseUrl: string, fn: (admin: pg.Client, name: string) => Promise<T>): Promise<T> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be alphanumeric/underscore`);
@@ -22,29 +21,25 @@ export async function ensureDatabase(databaseUrl: string, logger?: Logger): Prom
   const admin = new pg.Client({ connectionString: url.toString() });
   await admin.connect();
   try {
-    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) {
-      logger?.info({ database: name }, 'creating database');
-      await admin.query(`CREATE DATABASE ${name}`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created concurrently by another starter
-      });
-    }
+    return await fn(admin, name);
   } finally {
     await admin.end();
   }
 }
 
+export async function ensureDatabase(databaseUrl: string, logger?: Logger): Promise<void> {
+  await withMaintenanceDb(databaseUrl, async (admin, name) => {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount !== 0) return;
+    logger?.info({ database: name }, 'creating database');
+    await admin.query(`CREATE DATABASE ${name}`).catch((err: { code?: string }) => {
+      if (err.code !== '42P04') throw err; // created concurrently by another starter
+    });
+  });
+}
+
 export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  await withMaintenanceDb(databaseUrl, (admin, name) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
 interface MigrationRunner {
@@ -55,7 +50,7 @@ export async function migrate(databaseUrl: string, logger?: Logger): Promise<str
   const { runner } = await importEsm<MigrationRunner>('node-pg-migrate');
   const applied = await runner({
     databaseUrl,
-    dir: migrationsDir(),
+    dir: join(repoRoot(), 'db', 'migrations'), // the SQL files stay in the source tree
     direction: 'up',
     migrationsTable: 'pgmigrations',
     checkOrder: false,

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { repoRoot } from './paths';
 import { ensurePostgres } from './postgres';
 import { type DevServer, answers, ensureTemporalCli, startDevServer } from './temporal';
 
@@ -18,8 +19,7 @@ export interface Infrastructure {
 
 
 export function dataDir(): string {
-  // Compiled code runs from dist/infra, sources from infra/; the data folder sits at the repository root.
-  return process.env.BALLAST_DATA_DIR ?? join(__dirname, __dirname.includes(join('dist', 'infra')) ? '../..' : '..', '.data');
+  return process.env.BALLAST_DATA_DIR ?? join(repoRoot(), '.data');
 }
 
 export async function bootInfrastructure(logger: Logger): Promise<Infrastructure> {
