@@ -4,7 +4,7 @@ import { approveUpdate, rejectUpdate } from '../workflows/messages';
 import { loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
 import { parseFlags, requireFlag } from './args';
 import { UsageError } from './main';
-import { printJson, withTemporal } from './temporal';
+import { printJson, withTemporal } from './context';
 
 export async function decide(kind: 'approve' | 'reject', argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { portfolio: 'string', recommendation: 'string', by: 'string', reason: 'string', manual: 'boolean' });

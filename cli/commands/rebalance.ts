@@ -6,7 +6,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { TASK_QUEUE, manualRebalanceWorkflowId } from '../../workflows/types';
 import { parseFlags, requireFlag } from '../args';
 import { UsageError } from '../main';
-import { printJson, withTemporal } from '../temporal';
+import { printJson, withTemporal } from '../context';
 
 export const summary = 'start a manual rebalance (--portfolio --by --reason [--wait])';
 

@@ -2,7 +2,7 @@
 import { statusQuery } from '../../workflows/messages';
 import { loopWorkflowId } from '../../workflows/types';
 import { parseFlags, requireFlag } from '../args';
-import { printJson, withTemporal } from '../temporal';
+import { printJson, withTemporal } from '../context';
 
 export const summary = "show a portfolio loop's status (--portfolio)";
 
