@@ -23,7 +23,14 @@ import { parseConfig } from './riskCycle';
 export function metricActivities(deps: { pool: pg.Pool; market: MarketDataService }) {
   const { pool } = deps;
   return {
-    async recordMetrics(input: { idempotencyKey: string; portfolioId: string; ref: MarketRef; config?: unknown; budget: RiskBudget | null; reading: RegimeReading }): Promise<void> {
+    async recordMetrics(input: {
+      idempotencyKey: string;
+      portfolioId: string;
+      ref: MarketRef;
+      config?: unknown;
+      budget: RiskBudget | null;
+      reading: RegimeReading;
+    }): Promise<void> {
       const at = new Date();
       const put = (name: string, value: number, labels: Record<string, string> = {}) =>
         insertMetric(pool, `${input.idempotencyKey}:${name}:${JSON.stringify(labels)}`, input.portfolioId, name, value, labels, at);
@@ -42,7 +49,8 @@ export function metricActivities(deps: { pool: pg.Pool; market: MarketDataServic
       const cov = annualizeCovariance(ledoitWolf(returns).covariance, config.periodsPerYear);
       const capital = budget.limits.capital;
       const vector = (pick: (asset: string) => number) => weights(cov.assets.map((a) => pick(a) / capital));
-      const sumBy = (rows: { asset: string; value: number }[]) => (asset: string) => rows.reduce((s, r) => (r.asset === asset ? s + r.value : s), 0);
+      const sumBy = (rows: { asset: string; value: number }[]) => (asset: string) =>
+        rows.reduce((s, r) => (r.asset === asset ? s + r.value : s), 0);
 
       const actualAll = sumBy(holdings.map((h) => ({ asset: h.asset, value: h.notional })));
       const targetAll = sumBy(budget.assets.map((a) => ({ asset: a.asset, value: a.targetNotional })));
@@ -52,9 +60,12 @@ export function metricActivities(deps: { pool: pg.Pool; market: MarketDataServic
       if (targetVol > 0) await put('risk_utilization', bookVol / targetVol, { scope: 'total' });
       for (const s of budget.strategies) {
         const actual = sumBy(holdings.filter((h) => h.strategy === s.strategy).map((h) => ({ asset: h.asset, value: h.notional })));
-        const target = sumBy(budget.assets.filter((a) => a.strategy === s.strategy).map((a) => ({ asset: a.asset, value: a.targetNotional })));
+        const target = sumBy(
+          budget.assets.filter((a) => a.strategy === s.strategy).map((a) => ({ asset: a.asset, value: a.targetNotional })),
+        );
         const sTarget = portfolioVol(cov, vector(target));
-        if (sTarget > 0) await put('risk_utilization', portfolioVol(cov, vector(actual)) / sTarget, { scope: 'strategy', strategy: s.strategy });
+        if (sTarget > 0)
+          await put('risk_utilization', portfolioVol(cov, vector(actual)) / sTarget, { scope: 'strategy', strategy: s.strategy });
       }
 
       // The current book replayed over the window: daily P&L as a fraction of capital.
@@ -71,7 +82,15 @@ export function metricActivities(deps: { pool: pg.Pool; market: MarketDataServic
   };
 }
 
-export async function insertMetric(pool: pg.Pool, key: string, portfolioId: string, name: string, value: number, labels: Record<string, string>, at: Date): Promise<void> {
+export async function insertMetric(
+  pool: pg.Pool,
+  key: string,
+  portfolioId: string,
+  name: string,
+  value: number,
+  labels: Record<string, string>,
+  at: Date,
+): Promise<void> {
   if (!Number.isFinite(value)) return;
   await pool.query(
     `INSERT INTO metrics (idempotency_key, portfolio_id, name, value, labels, observed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING`,

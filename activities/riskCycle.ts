@@ -84,9 +84,12 @@ export function riskCycleActivities(deps: ActivityDeps) {
     },
 
     async portfolioMarketData(portfolioId: string): Promise<MarketDataSpec> {
-      const { rows } = await deps.pool.query<{ market_data: MarketDataSpec | null }>('SELECT market_data FROM portfolios WHERE id = $1', [portfolioId]);
+      const { rows } = await deps.pool.query<{ market_data: MarketDataSpec | null }>('SELECT market_data FROM portfolios WHERE id = $1', [
+        portfolioId,
+      ]);
       if (!rows[0]) throw ApplicationFailure.nonRetryable(`unknown portfolio "${portfolioId}"`, 'DataError');
-      if (!rows[0].market_data) throw ApplicationFailure.nonRetryable(`portfolio "${portfolioId}" has no market data source; pass marketData`, 'DataError');
+      if (!rows[0].market_data)
+        throw ApplicationFailure.nonRetryable(`portfolio "${portfolioId}" has no market data source; pass marketData`, 'DataError');
       return rows[0].market_data;
     },
 
@@ -105,7 +108,12 @@ export function riskCycleActivities(deps: ActivityDeps) {
         if (detection.method === 'hmm') return hmmReading(input.ref, config);
         const window = await deps.market.window(input.ref, Math.max(detection.volWindow, detection.trend?.window ?? 0) + 2);
         const index = equalWeightIndex(window);
-        const reading = classifyByRule(index, { regimes: config.regimes, volWindow: detection.volWindow, periodsPerYear: config.periodsPerYear, trend: detection.trend ?? undefined });
+        const reading = classifyByRule(index, {
+          regimes: config.regimes,
+          volWindow: detection.volWindow,
+          periodsPerYear: config.periodsPerYear,
+          trend: detection.trend ?? undefined,
+        });
         const regimes = config.regimes.map((r) => r.name);
         return {
           regimes,
@@ -116,7 +124,13 @@ export function riskCycleActivities(deps: ActivityDeps) {
       });
     },
 
-    async computeBudget(input: { portfolioId: string; ref: MarketRef; regime: string; config?: unknown; previous?: RiskBudget | null }): Promise<RiskBudget> {
+    async computeBudget(input: {
+      portfolioId: string;
+      ref: MarketRef;
+      regime: string;
+      config?: unknown;
+      previous?: RiskBudget | null;
+    }): Promise<RiskBudget> {
       return userErrorsAsync(async () => {
         const config = parseConfig(input.config);
         const prices = await deps.market.window(input.ref, config.lookbackDays + 1);

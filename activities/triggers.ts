@@ -41,7 +41,9 @@ export function triggerActivities(pool: pg.Pool) {
     }): Promise<TriggerAssessment> {
       const config = parseConfig(input.config);
       const { current, proposed } = input;
-      const triggers: TriggerReading[] = [{ kind: 'initial-budget', fired: current === null, value: current === null ? 'none' : 'exists', threshold: null }];
+      const triggers: TriggerReading[] = [
+        { kind: 'initial-budget', fired: current === null, value: current === null ? 'none' : 'exists', threshold: null },
+      ];
       const positions = await positionNotionals(pool, input.portfolioId, proposed);
       const engineTriggers: TriggerResult[] = [];
       if (current) {
@@ -50,12 +52,22 @@ export function triggerActivities(pool: pg.Pool) {
           settings: config.triggers,
           budget: current,
           positions,
-          regime: { detectedRegime: proposed.regime, lastRegimeRebalanceAtMs: input.lastRegimeCommitAtMs ?? null, nowMs: input.nowMs ?? Date.now() },
+          regime: {
+            detectedRegime: proposed.regime,
+            lastRegimeRebalanceAtMs: input.lastRegimeCommitAtMs ?? null,
+            nowMs: input.nowMs ?? Date.now(),
+          },
           averageCorrelation: avgCorrelation,
           realizedVol: committedExposureVol(current, proposed),
         })) {
           engineTriggers.push(t);
-          triggers.push({ kind: t.kind, fired: t.fired, value: Number.isFinite(t.value) ? t.value : null, threshold: t.threshold, detail: t.detail });
+          triggers.push({
+            kind: t.kind,
+            fired: t.fired,
+            value: Number.isFinite(t.value) ? t.value : null,
+            threshold: t.threshold,
+            detail: t.detail,
+          });
         }
         triggers.push(limitChangeTrigger(current, proposed, config.triggers.driftThreshold));
       }

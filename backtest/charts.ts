@@ -47,9 +47,17 @@ export function chartSpecs(result: BacktestResult, dates: readonly string[], tit
   const from = result.evaluationStartDay + 1;
   const to = dates.length - 1;
   const step = Math.max(1, Math.floor((to - from) / 1500));
-  const crises = result.crises.map((c, i) => ({ name: c.name, row: i % 2, start: clampDate(c.start, dates[from]), end: c.end < dates[to] ? c.end : dates[to] }));
-  const strategyRows = (value: (name: StrategyName) => ArrayLike<number>, keep: 'last' | 'min', names: readonly StrategyName[] = STRATEGY_NAMES) =>
-    names.flatMap((name) => thin(value(name), from, to, step, keep).map(([t, v]) => ({ date: dates[t], strategy: name, value: v })));
+  const crises = result.crises.map((c, i) => ({
+    name: c.name,
+    row: i % 2,
+    start: clampDate(c.start, dates[from]),
+    end: c.end < dates[to] ? c.end : dates[to],
+  }));
+  const strategyRows = (
+    value: (name: StrategyName) => ArrayLike<number>,
+    keep: 'last' | 'min',
+    names: readonly StrategyName[] = STRATEGY_NAMES,
+  ) => names.flatMap((name) => thin(value(name), from, to, step, keep).map(([t, v]) => ({ date: dates[t], strategy: name, value: v })));
 
   const nav = (name: StrategyName) => {
     const trace = result.traces[name].nav;
@@ -102,7 +110,13 @@ function lineChart(title: string, rows: Row[], crises: Row[], scale: Spec, yTitl
         mark: { type: 'line', strokeWidth: 1.2 },
         encoding: {
           x: { field: 'date', type: 'temporal', title: null },
-          y: { field: 'value', type: 'quantitative', title: yTitle, scale: scale.type === 'log' ? scale : { zero: false, ...scale }, axis: format ? { format: '.0%' } : {} },
+          y: {
+            field: 'value',
+            type: 'quantitative',
+            title: yTitle,
+            scale: scale.type === 'log' ? scale : { zero: false, ...scale },
+            axis: format ? { format: '.0%' } : {},
+          },
           color: {
             field: 'strategy',
             type: 'nominal',
@@ -120,7 +134,10 @@ function crisisLayer(crises: Row[], fill = '#f3c4c4', opacity = 0.45): Spec {
   return {
     data: { values: crises.length > 0 ? crises : [{ name: '', row: 0, start: '1900-01-01', end: '1900-01-01' }] },
     layer: [
-      { mark: { type: 'rect', color: fill, opacity: crises.length > 0 ? opacity : 0 }, encoding: { x: { field: 'start', type: 'temporal' }, x2: { field: 'end' } } },
+      {
+        mark: { type: 'rect', color: fill, opacity: crises.length > 0 ? opacity : 0 },
+        encoding: { x: { field: 'start', type: 'temporal' }, x2: { field: 'end' } },
+      },
       ...[0, 1].map((row) => ({
         transform: [{ filter: `datum.row === ${row}` }],
         mark: { type: 'text', align: 'left', baseline: 'top', dx: 2, dy: 2 + 11 * row, fontSize: 9, color: '#a33' },
@@ -137,7 +154,15 @@ function regimeColors(count: number): string[] {
   return Array.from({ length: count }, (_, k) => `hsl(${Math.round(130 - (130 * k) / Math.max(count - 1, 1))}, 60%, 45%)`);
 }
 
-function regimeChart(result: BacktestResult, dates: readonly string[], from: number, to: number, step: number, crises: Row[], title: string): Spec {
+function regimeChart(
+  result: BacktestResult,
+  dates: readonly string[],
+  from: number,
+  to: number,
+  step: number,
+  crises: Row[],
+  title: string,
+): Spec {
   const names = result.regimeNames;
   const readings = result.dynamicStrategy.readings;
   const rows: Row[] = [];
@@ -147,7 +172,10 @@ function regimeChart(result: BacktestResult, dates: readonly string[], from: num
     const probabilities = reading.probabilities ?? names.map((n) => (n === reading.regime ? 1 : 0));
     names.forEach((name, k) => rows.push({ date: dates[t], regime: label(k, name), probability: probabilities[k] }));
   }
-  const declared = thinDeclared(readings, dates, from, to).map((r) => ({ ...r, regime: label(names.indexOf(String(r.regime)), String(r.regime)) }));
+  const declared = thinDeclared(readings, dates, from, to).map((r) => ({
+    ...r,
+    regime: label(names.indexOf(String(r.regime)), String(r.regime)),
+  }));
   const color = { domain: names.map((n, k) => label(k, n)), range: regimeColors(names.length) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -10,7 +10,16 @@
  * equal-weighted average return of the assets that were priced the day before (a market proxy).
  */
 import type { RiskConfig } from '../risk/config';
-import { fitGaussianHmm, HmmFilter, initialHysteresis, stepHysteresis, stateRegimeNames, classifyByRule, type GaussianHmm, type HysteresisState } from '../risk/regime';
+import {
+  fitGaussianHmm,
+  HmmFilter,
+  initialHysteresis,
+  stepHysteresis,
+  stateRegimeNames,
+  classifyByRule,
+  type GaussianHmm,
+  type HysteresisState,
+} from '../risk/regime';
 import { DataError } from '../risk/timeseries';
 import type { MarketCursor } from './simulator';
 import type { RegimeReading, RegimeSource } from './strategies';
@@ -90,7 +99,10 @@ export class WalkForwardHmm implements RegimeSource, RegimeTrace {
     private readonly config: RiskConfig,
     private readonly settings: WalkForwardHmmSettings,
   ) {
-    this.names = stateRegimeNames(config.regimeDetection.states, config.regimes.map((r) => r.name));
+    this.names = stateRegimeNames(
+      config.regimeDetection.states,
+      config.regimes.map((r) => r.name),
+    );
   }
 
   read(market: MarketCursor): RegimeReading {
@@ -110,7 +122,8 @@ export class WalkForwardHmm implements RegimeSource, RegimeTrace {
 
   private isRefitDay(dates: readonly string[], t: number): boolean {
     const year = Number(dates[t].slice(0, 4));
-    const due = this.filter === undefined || (year !== Number(dates[t - 1].slice(0, 4)) && year - this.lastRefitYear >= this.settings.refitYears);
+    const due =
+      this.filter === undefined || (year !== Number(dates[t - 1].slice(0, 4)) && year - this.lastRefitYear >= this.settings.refitYears);
     return due && this.trainingReturns(t).length >= this.settings.minTrainingDays;
   }
 

@@ -18,7 +18,8 @@ export interface ReportMeta {
 }
 
 export const DEFINITIONS = {
-  returns: 'daily simple returns of NAV, net of trading costs; decisions at the close of day t use prices up to t and trade at the close of t+1',
+  returns:
+    'daily simple returns of NAV, net of trading costs; decisions at the close of day t use prices up to t and trade at the close of t+1',
   cagr: '(NAV_end / NAV_start)^(365.25 / calendar days) - 1',
   volAnnual: 'sample stdev of daily returns x sqrt(periods per year)',
   sharpe: 'mean / stdev of daily returns in excess of the cash rate, x sqrt(periods per year)',
@@ -29,13 +30,16 @@ export const DEFINITIONS = {
   turnoverAnnual: 'sum of |traded weight| (buys + sells, fraction of NAV) per calendar year',
   costAnnual: 'trading costs paid per year, fraction of NAV (cost bps x traded notional)',
   avgGrossExposure: 'mean over days of sum |w_i| at the close (1 = fully invested, no leverage)',
-  capitalEfficiency: 'annualized mean excess return (over cash) / avgGrossExposure: excess return per unit of capital deployed in risky assets',
+  capitalEfficiency:
+    'annualized mean excess return (over cash) / avgGrossExposure: excess return per unit of capital deployed in risky assets',
   returnPerRisk: 'annualized mean excess return / volAnnual',
   drawdownReduction: '1 - maxDrawdown(dynamic) / maxDrawdown(baseline): 0.30 = a 30 % shallower worst drawdown',
   capitalEfficiencyGain: 'capitalEfficiency(dynamic) / capitalEfficiency(baseline) - 1',
-  responseTimesDays: 'trading days from a named crisis start (index peak) to the first close at which the dynamic book holds a budget computed in the turbulent half of the regimes (bear/crisis); null = not within the crisis',
+  responseTimesDays:
+    'trading days from a named crisis start (index peak) to the first close at which the dynamic book holds a budget computed in the turbulent half of the regimes (bear/crisis); null = not within the crisis',
   regimeSwitches: 'changes of the declared regime (after hysteresis) during the evaluation window',
-  volMatchScale: 'constant multiplier on static-erc weights (rest in cash) that gives it the dynamic book\'s realized vol over the full window (ex post)',
+  volMatchScale:
+    "constant multiplier on static-erc weights (rest in cash) that gives it the dynamic book's realized vol over the full window (ex post)",
 } as const;
 
 export function resultJson(result: BacktestResult, meta: ReportMeta): Record<string, unknown> {
@@ -55,7 +59,13 @@ export function resultJson(result: BacktestResult, meta: ReportMeta): Record<str
   };
   return {
     command: meta.command,
-    data: { file: basename(meta.pricesPath), assets: table.assets, firstDate: table.dates[0], lastDate: table.dates[table.dates.length - 1], rows: table.dates.length },
+    data: {
+      file: basename(meta.pricesPath),
+      assets: table.assets,
+      firstDate: table.dates[0],
+      lastDate: table.dates[table.dates.length - 1],
+      rows: table.dates.length,
+    },
     settings: {
       costBps: settings.costBps,
       cashRate: settings.cashRate,
@@ -66,7 +76,13 @@ export function resultJson(result: BacktestResult, meta: ReportMeta): Record<str
       regimeIndex: settings.regimeIndex ?? 'equal-weighted average of the universe',
       hmm: settings.regimeDetector === 'hmm' ? settings.hmm : undefined,
       lookbackDays: settings.config.lookbackDays,
-      regimes: settings.config.regimes.map((r) => ({ name: r.name, volTarget: r.volTarget, equityAllocation: r.equityAllocation, leverageLimit: r.leverageLimit, maxVol: r.maxVol })),
+      regimes: settings.config.regimes.map((r) => ({
+        name: r.name,
+        volTarget: r.volTarget,
+        equityAllocation: r.equityAllocation,
+        leverageLimit: r.leverageLimit,
+        maxVol: r.maxVol,
+      })),
       hysteresis: { threshold: settings.config.regimeDetection.threshold, minDwell: settings.config.regimeDetection.minDwell },
     },
     definitions: DEFINITIONS,
@@ -79,7 +95,11 @@ export function resultJson(result: BacktestResult, meta: ReportMeta): Record<str
     outOfSample: period(result.outOfSample),
     dynamic: {
       ...result.dynamic,
-      hmmRefits: result.hmmRefits.map((r) => ({ date: table.dates[r.day], observations: r.observations, stateVolsAnnual: r.stateVolsAnnual })),
+      hmmRefits: result.hmmRefits.map((r) => ({
+        date: table.dates[r.day],
+        observations: r.observations,
+        stateVolsAnnual: r.stateVolsAnnual,
+      })),
     },
     runtimeSeconds: Number(meta.elapsedSeconds.toFixed(2)),
   };
@@ -118,7 +138,11 @@ export function summaryTable(result: BacktestResult): string {
     ...rows.map(line),
     `dynamic max-drawdown reduction vs: ${reductions}`,
     `dynamic capital-efficiency gain vs: ${efficiency}`,
-    `regime switches: ${result.dynamic.regimeSwitches}; response days: ${Object.entries(result.dynamic.responseTimesDays).map(([k, v]) => `${k} ${v ?? 'never'}`).join(', ') || 'no named crisis in window'}`,
+    `regime switches: ${result.dynamic.regimeSwitches}; response days: ${
+      Object.entries(result.dynamic.responseTimesDays)
+        .map(([k, v]) => `${k} ${v ?? 'never'}`)
+        .join(', ') || 'no named crisis in window'
+    }`,
     '',
   ].join('\n');
 }
@@ -145,7 +169,9 @@ function comparisonTable(period: PeriodResult): string {
 export function markdownReport(result: BacktestResult, meta: ReportMeta, charts: readonly { file: string; title: string }[]): string {
   const s = meta.settings;
   const responses = Object.entries(result.dynamic.responseTimesDays);
-  const regimeDays = Object.entries(result.dynamic.regimeDays).map(([k, v]) => `${k} ${v}`).join(', ');
+  const regimeDays = Object.entries(result.dynamic.regimeDays)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `# Backtest: ${basename(meta.pricesPath)}
 
 Reproduce (from the repository root, after \`npx tsc -p tsconfig.json\`):
@@ -191,7 +217,10 @@ ${markdownTable(result.outOfSample)}
 ## Regimes
 
 Regime switches: ${result.dynamic.regimeSwitches}. Days per declared regime: ${regimeDays}. Budgets computed: ${result.dynamic.budgetsComputed}
-(${Object.entries(result.dynamic.rebalanceReasons).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}).
+(${Object.entries(result.dynamic.rebalanceReasons)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}).
 A response time of 0 means the book was already de-risked when the crisis began.
 
 ${responses.length === 0 ? 'No named crisis starts inside the evaluation window.' : ['| crisis (index peak → trough) | days to de-risked budget |', '|---|---:|', ...responses.map(([name, days]) => `| ${name} | ${days ?? 'not within the crisis'} |`)].join('\n')}
@@ -202,7 +231,9 @@ ${charts.map((c) => `![${c.title}](${c.file})`).join('\n\n')}
 
 ## Definitions
 
-${Object.entries(DEFINITIONS).map(([k, v]) => `- **${k}**: ${v}`).join('\n')}
+${Object.entries(DEFINITIONS)
+  .map(([k, v]) => `- **${k}**: ${v}`)
+  .join('\n')}
 `;
 }
 

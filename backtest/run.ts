@@ -118,7 +118,8 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
     settings.regimeDetector === 'hmm' ? new WalkForwardHmm(regimeIndex, config, settings.hmm) : new RuleRegimes(regimeIndex, config);
   if (settings.rebalance === 'trigger' && !settings.triggerCheck) throw new Error('rebalance "trigger" needs settings.triggerCheck');
   const covariances: CovarianceCache = new Map();
-  const check = (c: RiskConfig) => (settings.rebalance === 'trigger' ? settings.triggerCheck!(c, covariances) : calendarCheck(settings.calendarPeriod));
+  const check = (c: RiskConfig) =>
+    settings.rebalance === 'trigger' ? settings.triggerCheck!(c, covariances) : calendarCheck(settings.calendarPeriod);
   // Static ERC decides from market data only, so its decisions are recorded once and replayed, scaled.
   const ercDecisions = new Map<number, TargetPositions>();
   const erc = recordDecisions(staticStrategy('static-erc', ercAllocator(config), config, settings.calendarPeriod), ercDecisions);
@@ -127,7 +128,9 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
   const traces = {
     'equal-weight': run(staticStrategy('equal-weight', equalWeights, config, settings.calendarPeriod)),
     'static-erc': run(erc),
-    'vol-target': run(engineStrategy('vol-target', singleRegimeConfig(config), fixedRegime(config.regimes[0].name), check(singleRegimeConfig(config)))),
+    'vol-target': run(
+      engineStrategy('vol-target', singleRegimeConfig(config), fixedRegime(config.regimes[0].name), check(singleRegimeConfig(config))),
+    ),
     dynamic: run(dynamic),
   } as Record<StrategyName, SimulationTrace>;
 
@@ -147,7 +150,12 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
 
   const outOfSampleStartDay = Math.min(
     days - 2,
-    Math.max(evaluationStartDay + 1, settings.outOfSampleStart ? firstIndexOnOrAfter(table.dates, settings.outOfSampleStart) : defaultSplit(table.dates, evaluationStartDay)),
+    Math.max(
+      evaluationStartDay + 1,
+      settings.outOfSampleStart
+        ? firstIndexOnOrAfter(table.dates, settings.outOfSampleStart)
+        : defaultSplit(table.dates, evaluationStartDay),
+    ),
   );
   const period = (from: number, to: number) => periodResult(traces, table.dates, { from, to }, settings.periodsPerYear, cash);
   return {
@@ -205,7 +213,10 @@ function periodResult(
     strategies,
     drawdownReduction: Object.fromEntries(STATIC_BASELINES.map((b) => [b, drawdownReduction(dyn.maxDrawdown, strategies[b].maxDrawdown)])),
     capitalEfficiencyGain: Object.fromEntries(
-      STATIC_BASELINES.map((b) => [b, strategies[b].capitalEfficiency !== 0 ? dyn.capitalEfficiency / strategies[b].capitalEfficiency - 1 : Number.NaN]),
+      STATIC_BASELINES.map((b) => [
+        b,
+        strategies[b].capitalEfficiency !== 0 ? dyn.capitalEfficiency / strategies[b].capitalEfficiency - 1 : Number.NaN,
+      ]),
     ),
   };
 }

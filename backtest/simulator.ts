@@ -124,7 +124,8 @@ export function simulate(table: PriceTable, strategy: Strategy, settings: Simula
     if (t >= settings.firstDecisionDay && t < days - 1) {
       const decision = strategy.decide(market, { nav: nav[t], weights: w, lastTarget });
       if (decision) {
-        if (decision.weights.length !== n) throw new Error(`${strategy.name}: target has ${decision.weights.length} weights for ${n} assets`);
+        if (decision.weights.length !== n)
+          throw new Error(`${strategy.name}: target has ${decision.weights.length} weights for ${n} assets`);
         pending = decision.weights;
         decisions.push({ day: t, label: decision.label });
       }
@@ -221,4 +222,3 @@ function sumAbs(xs: ArrayLike<number>): number {
   for (let i = 0; i < xs.length; i++) s += Math.abs(xs[i]);
   return s;
 }
-

@@ -77,7 +77,12 @@ export interface BudgetRecord {
 }
 
 /** Decides whether to recompute the budget today, and why (undefined = keep the book). */
-export type TriggerCheck = (market: MarketCursor, book: BookState, reading: RegimeReading, previous: RiskBudget | undefined) => string | undefined;
+export type TriggerCheck = (
+  market: MarketCursor,
+  book: BookState,
+  reading: RegimeReading,
+  previous: RiskBudget | undefined,
+) => string | undefined;
 
 export interface EngineStrategy extends Strategy {
   readonly budgets: readonly BudgetRecord[];
@@ -140,10 +145,12 @@ export function budgetWeights(budget: RiskBudget, universe: Universe): number[] 
 }
 
 /** Calendar rule: the first budget at once, then recompute on the first trading day of each period. */
-export const calendarCheck = (period: CalendarPeriod): TriggerCheck => (market, _book, _reading, previous) => {
-  if (!previous) return 'initial budget';
-  return startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
-};
+export const calendarCheck =
+  (period: CalendarPeriod): TriggerCheck =>
+  (market, _book, _reading, previous) => {
+    if (!previous) return 'initial budget';
+    return startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
+  };
 
 /**
  * Annualized covariance of a price window, composed from the production pieces exactly as the engine
@@ -163,7 +170,8 @@ export function windowCovariance(window: PriceTable, config: RiskConfig): Covari
 export function ercAllocator(config: RiskConfig): BookAllocator {
   return (universe) => {
     const covariance = windowCovariance(universe.window, config);
-    if (covariance.assets.length !== universe.indices.length) throw new Error(`static-erc: eligible assets were dropped from the estimation window`);
+    if (covariance.assets.length !== universe.indices.length)
+      throw new Error(`static-erc: eligible assets were dropped from the estimation window`);
     return Array.from(equalRiskContribution(covariance).weights);
   };
 }

@@ -53,10 +53,9 @@ export function configuredAssets(config: RiskConfig): ReadonlySet<string> | unde
 export function pointInTimeConfig(config: RiskConfig, universe: Universe): RiskConfig {
   if (config.strategies.length === 0) return config;
   const eligible = new Set(universe.window.assets);
-  const kept = config.strategies
-    .map((s) => ({ ...s, assets: s.assets.filter((a) => eligible.has(a)) }))
-    .filter((s) => s.assets.length > 0);
-  if (kept.length === config.strategies.length && kept.every((s, i) => s.assets.length === config.strategies[i].assets.length)) return config;
+  const kept = config.strategies.map((s) => ({ ...s, assets: s.assets.filter((a) => eligible.has(a)) })).filter((s) => s.assets.length > 0);
+  if (kept.length === config.strategies.length && kept.every((s, i) => s.assets.length === config.strategies[i].assets.length))
+    return config;
   const total = kept.reduce((sum, s) => sum + s.riskBudget, 0);
   return { ...config, strategies: kept.map((s) => ({ ...s, riskBudget: fraction(s.riskBudget / total) })) };
 }

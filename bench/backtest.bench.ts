@@ -46,7 +46,9 @@ export async function run(): Promise<void> {
     );
   }
   const main = times.get('trigger + HMM (default)')!;
-  console.log(`  ratio default / calendar+HMM: ${(main / times.get('calendar + HMM')!).toFixed(2)}×; default / trigger+rule: ${(main / times.get('trigger + rule')!).toFixed(2)}×`);
+  console.log(
+    `  ratio default / calendar+HMM: ${(main / times.get('calendar + HMM')!).toFixed(2)}×; default / trigger+rule: ${(main / times.get('trigger + rule')!).toFixed(2)}×`,
+  );
 }
 
 function repoRoot(): string {

@@ -18,7 +18,7 @@ import pino from 'pino';
 import { BudgetStore } from '../db/budgetStore';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
-import { Decision, GateServiceService, ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';
+import { Decision, GateServiceService, type ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';
 import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
 import { startGate } from '../grpc/server';
@@ -36,7 +36,9 @@ const CONCURRENCY = 32;
 const PORTFOLIO = 'bench-gate';
 
 type Role = 'empty' | 'gate' | 'load';
-interface ServerReady { address: string }
+interface ServerReady {
+  address: string;
+}
 
 export async function run(): Promise<void> {
   const databaseUrl = benchDatabaseUrl();
@@ -46,11 +48,19 @@ export async function run(): Promise<void> {
     const budget = await commitRealBudget(databaseUrl);
     const pair = budget.assets.find((a) => a.maxPositionNotional > 0 && a.referencePrice > 0)!;
     const order = {
-      portfolioId: PORTFOLIO, strategy: pair.strategy, instrument: pair.asset, side: Side.SIDE_BUY,
-      price: pair.referencePrice, quantity: pair.maxPositionNotional / pair.referencePrice / 1e7,
+      portfolioId: PORTFOLIO,
+      strategy: pair.strategy,
+      instrument: pair.asset,
+      side: Side.SIDE_BUY,
+      price: pair.referencePrice,
+      quantity: pair.maxPositionNotional / pair.referencePrice / 1e7,
     };
-    console.log(`gate: ${CONCURRENCY} concurrent EvaluateTrade calls, ${DURATION_MS / 1000}s per round after ${WARMUP_MS / 1000}s warm-up, ${ROUNDS} rounds`);
-    console.log(`  budget: ${budget.assets.length} pairs, regime ${budget.regime}, order ${order.strategy}/${order.instrument} @ ${order.price.toFixed(2)}`);
+    console.log(
+      `gate: ${CONCURRENCY} concurrent EvaluateTrade calls, ${DURATION_MS / 1000}s per round after ${WARMUP_MS / 1000}s warm-up, ${ROUNDS} rounds`,
+    );
+    console.log(
+      `  budget: ${budget.assets.length} pairs, regime ${budget.regime}, order ${order.strategy}/${order.instrument} @ ${order.price.toFixed(2)}`,
+    );
     const reports: Record<'empty' | 'gate', LoadReport[]> = { empty: [], gate: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const kind of ['empty', 'gate'] as const) {
@@ -71,16 +81,22 @@ export async function run(): Promise<void> {
 function printRatios(reports: Record<'empty' | 'gate', LoadReport[]>): void {
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   const agg = (k: 'empty' | 'gate') => ({
-    p50: med(reports[k].map((r) => r.latencyUs.p50)), p99: med(reports[k].map((r) => r.latencyUs.p99)), tput: med(reports[k].map((r) => r.throughputPerSec)),
+    p50: med(reports[k].map((r) => r.latencyUs.p50)),
+    p99: med(reports[k].map((r) => r.latencyUs.p99)),
+    tput: med(reports[k].map((r) => r.throughputPerSec)),
   });
   const [e, g] = [agg('empty'), agg('gate')];
   console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
   console.log(`  gate:                     median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
-  console.log(`  ratio gate/baseline: median ${(g.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(g.p99 / e.p99).toFixed(2)}×, throughput ${(g.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`);
+  console.log(
+    `  ratio gate/baseline: median ${(g.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(g.p99 / e.p99).toFixed(2)}×, throughput ${(g.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`,
+  );
 }
 
 function line(r: LoadReport): string {
-  const errors = Object.entries(r.errors).map(([k, v]) => `${k}=${v}`).join(' ');
+  const errors = Object.entries(r.errors)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return `${String(r.throughputPerSec).padStart(6)} req/s  p50 ${r.latencyUs.p50} µs  p90 ${r.latencyUs.p90} µs  p99 ${r.latencyUs.p99} µs  max ${r.latencyUs.max} µs${errors ? `  errors ${errors}` : ''}`;
 }
 
@@ -109,7 +125,9 @@ async function loadFrom(address: string, spec: LoadSpec): Promise<LoadReport> {
 function measureCore(budget: RiskBudget, order: LoadSpec['order']): void {
   const core = new GateCore({
     policy: { staleReduceAfterMs: 86_400_000 * 365, staleHaltAfterMs: 86_400_000 * 366, restrictedInstruments: new Set() },
-    clock: Date.now, reservationTtlMs: 60_000, idMemoryMs: 86_400_000,
+    clock: Date.now,
+    reservationTtlMs: 60_000,
+    idMemoryMs: 86_400_000,
   });
   core.install(buildSnapshot({ portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget }, 'ACTIVE', []));
   const side = order.side === Side.SIDE_BUY ? 'BUY' : 'SELL';
@@ -121,7 +139,9 @@ function measureCore(budget: RiskBudget, order: LoadSpec['order']): void {
   const t1 = process.hrtime.bigint();
   for (const o of orders) core.size(o, 'bench', t1);
   const sizeNs = Number(process.hrtime.bigint() - t1) / n;
-  console.log(`  decision core in-process (${n} orders, no gRPC, no audit): EvaluateTrade ${(evaluateNs / 1000).toFixed(2)} µs/call, SizePosition ${(sizeNs / 1000).toFixed(2)} µs/call`);
+  console.log(
+    `  decision core in-process (${n} orders, no gRPC, no audit): EvaluateTrade ${(evaluateNs / 1000).toFixed(2)} µs/call, SizePosition ${(sizeNs / 1000).toFixed(2)} µs/call`,
+  );
 }
 
 /**
@@ -140,11 +160,15 @@ async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): 
     const report = await load;
     const received = (report.decisions.APPROVE ?? 0) + (report.decisions.DENY ?? 0);
     const pool = createPool(databaseUrl, 1);
-    const rows = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM gate_decisions WHERE replica = $1', [replicaId])).rows[0].n);
+    const rows = Number(
+      (await pool.query<{ n: string }>('SELECT count(*) AS n FROM gate_decisions WHERE replica = $1', [replicaId])).rows[0].n,
+    );
     await pool.end();
     const rate = received / 2.7; // decisions per second over the run up to the kill
-    console.log(`  audit on SIGKILL, flush every ${flushMs} ms: ${received} decisions received by clients, ${rows} rows written, ` +
-      `${Math.max(0, received - rows)} lost (bound: ${flushMs} ms of decisions ≈ ${Math.round((rate * flushMs) / 1000)} rows at ~${Math.round(rate)} req/s, plus the batch in flight)`);
+    console.log(
+      `  audit on SIGKILL, flush every ${flushMs} ms: ${received} decisions received by clients, ${rows} rows written, ` +
+        `${Math.max(0, received - rows)} lost (bound: ${flushMs} ms of decisions ≈ ${Math.round((rate * flushMs) / 1000)} rows at ~${Math.round(rate)} req/s, plus the batch in flight)`,
+    );
   }
 }
 
@@ -178,7 +202,11 @@ async function commitRealBudget(databaseUrl: string): Promise<RiskBudget> {
   const config = defaultRiskConfig();
   const window = sliceTable(prices, { start: '2021-06-01', end: '2022-12-31' });
   const budget = buildRiskBudget({
-    portfolioId: PORTFOLIO, asOf: window.dates[window.dates.length - 1], prices: window, regime: config.regimes[0].name, config,
+    portfolioId: PORTFOLIO,
+    asOf: window.dates[window.dates.length - 1],
+    prices: window,
+    regime: config.regimes[0].name,
+    config,
   });
   const pool = createPool(databaseUrl, 1);
   try {
@@ -202,7 +230,9 @@ function findDataFile(rel: string): string {
 /** Child roles: a server (empty baseline or real gate) that reports its address, or a load client. */
 async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
   if (role === 'load') {
-    process.send!(await runLoad({ ...(arg as unknown as LoadSpec & { target: string }), mix: { evaluate: 1 }, connections: 1, deadlineMs: 5_000 }));
+    process.send!(
+      await runLoad({ ...(arg as unknown as LoadSpec & { target: string }), mix: { evaluate: 1 }, connections: 1, deadlineMs: 5_000 }),
+    );
     return;
   }
   const address = role === 'gate' ? await startRealGate(arg) : await startEmptyServer();
@@ -211,8 +241,11 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
 
 async function startRealGate(arg: Record<string, unknown>): Promise<string> {
   const gate = await startGate({
-    databaseUrl: arg.databaseUrl as string, port: 0, logger: pino({ level: 'error' }, pino.destination(2)),
-    replicaId: arg.replicaId as string | undefined, auditFlushIntervalMs: arg.auditFlushIntervalMs as number | undefined,
+    databaseUrl: arg.databaseUrl as string,
+    port: 0,
+    logger: pino({ level: 'error' }, pino.destination(2)),
+    replicaId: arg.replicaId as string | undefined,
+    auditFlushIntervalMs: arg.auditFlushIntervalMs as number | undefined,
   });
   process.once('SIGTERM', () => void gate.close().then(() => process.exit(0)));
   return gate.address;
@@ -221,15 +254,27 @@ async function startRealGate(arg: Record<string, unknown>): Promise<string> {
 /** Same service, same response message as an approving gate; no work at all. */
 async function startEmptyServer(): Promise<string> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
-  const approve = { decision: Decision.DECISION_APPROVE, reasons: [] as ReasonCode[], detail: '', budgetVersion: 1, tradingState: TradingState.TRADING_STATE_ACTIVE };
+  const approve = {
+    decision: Decision.DECISION_APPROVE,
+    reasons: [] as ReasonCode[],
+    detail: '',
+    budgetVersion: 1,
+    tradingState: TradingState.TRADING_STATE_ACTIVE,
+  };
   const unimplemented: grpc.handleUnaryCall<unknown, never> = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED });
   server.addService(GateServiceService, {
     evaluateTrade: (_call: unknown, cb: grpc.sendUnaryData<typeof approve>) => cb(null, approve),
-    sizePosition: unimplemented, reportFill: unimplemented, getCurrentBudget: unimplemented, getUtilization: unimplemented,
-    getRecommendations: unimplemented, triggerRebalance: unimplemented, overrideLimit: unimplemented,
+    sizePosition: unimplemented,
+    reportFill: unimplemented,
+    getCurrentBudget: unimplemented,
+    getUtilization: unimplemented,
+    getRecommendations: unimplemented,
+    triggerRebalance: unimplemented,
+    overrideLimit: unimplemented,
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
   process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
   return `127.0.0.1:${port}`;
 }

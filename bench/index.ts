@@ -23,7 +23,9 @@ function main(): number {
     const started = Date.now();
     const script = `require(${JSON.stringify(join(__dirname, file))}).run().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); })`;
     const run = spawnSync(process.execPath, ['--expose-gc', '-e', script], { stdio: 'inherit' });
-    process.stdout.write(`(${file}: ${((Date.now() - started) / 1000).toFixed(1)} s${run.status === 0 ? '' : `, FAILED with exit ${run.status}`})\n`);
+    process.stdout.write(
+      `(${file}: ${((Date.now() - started) / 1000).toFixed(1)} s${run.status === 0 ? '' : `, FAILED with exit ${run.status}`})\n`,
+    );
     if (run.status !== 0) failed++;
   }
   return failed === 0 ? 0 : 1;

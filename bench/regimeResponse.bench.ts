@@ -45,7 +45,13 @@ export async function run(): Promise<void> {
   try {
     for (let trial = 0; trial < TRIALS; trial++) {
       const portfolioId = `resp-${Date.now().toString(36)}-${trial}`;
-      const feed = await feeds.ensureFeed({ id: portfolioId, seed: 100 + trial, assets: ['A', 'B', 'C', 'D', 'E'], barMs: BAR_MS, historyBars: 300 });
+      const feed = await feeds.ensureFeed({
+        id: portfolioId,
+        seed: 100 + trial,
+        assets: ['A', 'B', 'C', 'D', 'E'],
+        barMs: BAR_MS,
+        historyBars: 300,
+      });
       const handle = await client.workflow.start('portfolioLoop', {
         taskQueue: TASK_QUEUE,
         workflowId: loopWorkflowId(portfolioId),
@@ -59,7 +65,11 @@ export async function run(): Promise<void> {
         const v = await store.latestBudget(portfolioId);
         return v?.budget.regime === 'crisis' ? v : undefined;
       }, 'crisis budget');
-      const gateAtMs = await waitFor(async () => ((await gateVersion(gateClient, portfolioId)) >= crisis.version ? Date.now() : undefined), 'gate swap', 2);
+      const gateAtMs = await waitFor(
+        async () => ((await gateVersion(gateClient, portfolioId)) >= crisis.version ? Date.now() : undefined),
+        'gate swap',
+        2,
+      );
       clearInterval(push);
       const status = await handle.query<LoopStatus>(statusQuery);
       const change = [...status.regimeChanges].reverse().find((c) => c.to === 'crisis' && c.committedAtMs !== undefined);
@@ -73,11 +83,17 @@ export async function run(): Promise<void> {
         total: gateAtMs - flipAtMs,
       });
       const r = rows[rows.length - 1];
-      console.log(`  trial ${trial + 1}: crisis after ${r.bars} bars; detect→commit ${r.detectToCommit} ms; commit→gate ${r.commitToGate} ms; flip→gate ${r.total} ms (bars of ${BAR_MS} ms)`);
+      console.log(
+        `  trial ${trial + 1}: crisis after ${r.bars} bars; detect→commit ${r.detectToCommit} ms; commit→gate ${r.commitToGate} ms; flip→gate ${r.total} ms (bars of ${BAR_MS} ms)`,
+      );
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    console.log(`regime response (median of ${rows.length}): ${med(rows.map((r) => r.bars))} bars of data to detect the crisis (rule window + dwell);`);
-    console.log(`  system latency detect→commit ${med(rows.map((r) => r.detectToCommit))} ms, commit→gate ${med(rows.map((r) => r.commitToGate))} ms`);
+    console.log(
+      `regime response (median of ${rows.length}): ${med(rows.map((r) => r.bars))} bars of data to detect the crisis (rule window + dwell);`,
+    );
+    console.log(
+      `  system latency detect→commit ${med(rows.map((r) => r.detectToCommit))} ms, commit→gate ${med(rows.map((r) => r.commitToGate))} ms`,
+    );
   } finally {
     gateClient.close();
     await gate.close();

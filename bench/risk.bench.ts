@@ -29,7 +29,12 @@ export async function run(): Promise<void> {
     const table = syntheticPrices(n, DAYS + 1, 42 + n);
     const repeats = n >= 500 ? 5 : 20;
     const { returns } = alignedReturns(table, { minHistory: DAYS });
-    rows.push({ n, stage: 'returns (common calendar)', time: median(repeats, () => alignedReturns(table, { minHistory: DAYS })), detail: `${returns.dates.length} obs` });
+    rows.push({
+      n,
+      stage: 'returns (common calendar)',
+      time: median(repeats, () => alignedReturns(table, { minHistory: DAYS })),
+      detail: `${returns.dates.length} obs`,
+    });
 
     const specs: [string, CovarianceSpec][] = [
       ['cov sample', { estimator: 'sample' }],
@@ -40,23 +45,48 @@ export async function run(): Promise<void> {
     for (const [stage, spec] of specs) {
       const est = estimateCovariance(returns, spec);
       const shrink = est.shrinkage === null ? '' : `δ=${est.shrinkage.toFixed(4)} `;
-      rows.push({ n, stage, time: median(repeats, () => estimateCovariance(returns, spec)), detail: `${shrink}repaired=${est.repaired !== null}` });
+      rows.push({
+        n,
+        stage,
+        time: median(repeats, () => estimateCovariance(returns, spec)),
+        detail: `${shrink}repaired=${est.repaired !== null}`,
+      });
     }
 
     const cov = annualizeEstimate(estimateCovariance(returns, { estimator: 'ledoit-wolf' }), PERIODS).covariance;
     const budgets = Array.from({ length: n }, (_, i) => (i + 1) / ((n * (n + 1)) / 2));
     const erc = riskBudgetingWeights(cov, equal(n));
     const newtonMs = median(repeats, () => riskBudgetingWeights(cov, equal(n)));
-    rows.push({ n, stage: 'ERC Newton', time: newtonMs, detail: `${erc.warmStartSweeps} CCD sweeps + ${erc.iterations} Newton it, err ${erc.budgetError.toExponential(1)}` });
+    rows.push({
+      n,
+      stage: 'ERC Newton',
+      time: newtonMs,
+      detail: `${erc.warmStartSweeps} CCD sweeps + ${erc.iterations} Newton it, err ${erc.budgetError.toExponential(1)}`,
+    });
     const cold = riskBudgetingWeights(cov, equal(n), { warmStartSweeps: 0 });
     const coldMs = median(Math.min(repeats, 5), () => riskBudgetingWeights(cov, equal(n), { warmStartSweeps: 0 }));
-    rows.push({ n, stage: 'ERC Newton cold start', time: coldMs, detail: `${cold.iterations} Newton it; cold ÷ warm = ${(coldMs.cpu / newtonMs.cpu).toFixed(1)}` });
+    rows.push({
+      n,
+      stage: 'ERC Newton cold start',
+      time: coldMs,
+      detail: `${cold.iterations} Newton it; cold ÷ warm = ${(coldMs.cpu / newtonMs.cpu).toFixed(1)}`,
+    });
     const ccdOnly = { maxNewtonIterations: 0, warmStartSweeps: 0 };
     const ccd = riskBudgetingWeights(cov, equal(n), ccdOnly);
     const ccdMs = median(Math.min(repeats, 5), () => riskBudgetingWeights(cov, equal(n), ccdOnly));
-    rows.push({ n, stage: 'ERC CCD only (baseline)', time: ccdMs, detail: `${ccd.iterations} sweeps, err ${ccd.budgetError.toExponential(1)}; CCD ÷ warm Newton = ${(ccdMs.cpu / newtonMs.cpu).toFixed(2)}` });
+    rows.push({
+      n,
+      stage: 'ERC CCD only (baseline)',
+      time: ccdMs,
+      detail: `${ccd.iterations} sweeps, err ${ccd.budgetError.toExponential(1)}; CCD ÷ warm Newton = ${(ccdMs.cpu / newtonMs.cpu).toFixed(2)}`,
+    });
     const rb = riskBudgetingWeights(cov, budgets);
-    rows.push({ n, stage: 'RB (b_i ∝ i) Newton', time: median(repeats, () => riskBudgetingWeights(cov, budgets)), detail: `${rb.warmStartSweeps} CCD sweeps + ${rb.iterations} Newton it, err ${rb.budgetError.toExponential(1)}` });
+    rows.push({
+      n,
+      stage: 'RB (b_i ∝ i) Newton',
+      time: median(repeats, () => riskBudgetingWeights(cov, budgets)),
+      detail: `${rb.warmStartSweeps} CCD sweeps + ${rb.iterations} Newton it, err ${rb.budgetError.toExponential(1)}`,
+    });
     rows.push({ n, stage: 'HRP single linkage', time: median(repeats, () => hrpWeights(cov)), detail: '' });
 
     global.gc?.();
@@ -117,7 +147,9 @@ function printTable(rows: readonly Row[]): void {
     `${'N'.padStart(4)}  ${'stage'.padEnd(26)} ${'cpu ms'.padStart(9)} ${'(wall)'.padStart(10)}  detail`,
   ];
   for (const r of rows) {
-    out.push(`${String(r.n).padStart(4)}  ${r.stage.padEnd(26)} ${r.time.cpu.toFixed(2).padStart(9)} ${`(${r.time.wall.toFixed(1)})`.padStart(10)}  ${r.detail}`);
+    out.push(
+      `${String(r.n).padStart(4)}  ${r.stage.padEnd(26)} ${r.time.cpu.toFixed(2).padStart(9)} ${`(${r.time.wall.toFixed(1)})`.padStart(10)}  ${r.detail}`,
+    );
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -21,7 +21,13 @@ export interface OrderFlow {
   stop(): Promise<void>;
 }
 
-export function startOrderFlow(opts: { gateAddress: string; portfolioId: string; store: BudgetStore; ordersPerSecond: number; seed?: number }): OrderFlow {
+export function startOrderFlow(opts: {
+  gateAddress: string;
+  portfolioId: string;
+  store: BudgetStore;
+  ordersPerSecond: number;
+  seed?: number;
+}): OrderFlow {
   const client = new GateServiceClient(opts.gateAddress, grpc.credentials.createInsecure());
   const stats: OrderFlowStats = { approved: 0, denied: 0, errors: 0, perSecond: 0, lastDenyReason: null };
   let budget: RiskBudget | undefined;
@@ -53,7 +59,15 @@ export function startOrderFlow(opts: { gateAddress: string; portfolioId: string;
     const notional = asset.maxPositionNotional * (0.005 + random() * 0.075);
     const quantity = Math.max(1, Math.round(notional / asset.referencePrice));
     const clientOrderId = `demo-${process.pid}-${++seq}`;
-    const order = { portfolioId: opts.portfolioId, strategy: asset.strategy, instrument: asset.asset, side, quantity, price: asset.referencePrice, clientOrderId };
+    const order = {
+      portfolioId: opts.portfolioId,
+      strategy: asset.strategy,
+      instrument: asset.asset,
+      side,
+      quantity,
+      price: asset.referencePrice,
+      clientOrderId,
+    };
     client.evaluateTrade({ order }, new grpc.Metadata(), { deadline: Date.now() + 2_000 }, (err, res) => {
       if (stopped) return;
       if (err || !res) {
@@ -63,7 +77,17 @@ export function startOrderFlow(opts: { gateAddress: string; portfolioId: string;
       if (res.decision === Decision.DECISION_APPROVE) {
         stats.approved++;
         client.reportFill(
-          { portfolioId: order.portfolioId, strategy: order.strategy, instrument: order.instrument, side, clientOrderId, fillId: `${clientOrderId}-f1`, quantity, price: order.price, orderDone: true },
+          {
+            portfolioId: order.portfolioId,
+            strategy: order.strategy,
+            instrument: order.instrument,
+            side,
+            clientOrderId,
+            fillId: `${clientOrderId}-f1`,
+            quantity,
+            price: order.price,
+            orderDone: true,
+          },
           () => undefined,
         );
       } else {

@@ -47,7 +47,10 @@ export async function commitBudgetIn(
     [idempotencyKey, JSON.stringify(budget)],
   );
   if (existing.rows[0]) {
-    if (!existing.rows[0].same) throw new IdempotencyConflict(`idempotency key ${idempotencyKey} was already used for a different budget (version ${existing.rows[0].version})`);
+    if (!existing.rows[0].same)
+      throw new IdempotencyConflict(
+        `idempotency key ${idempotencyKey} was already used for a different budget (version ${existing.rows[0].version})`,
+      );
     return { version: toVersion(existing.rows[0]), created: false };
   }
   // Serialize version assignment per portfolio on the portfolio row.
@@ -74,10 +77,10 @@ export class BudgetStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async ensurePortfolio(portfolioId: string, baseCurrency = 'USD'): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO portfolios (id, base_currency) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING',
-      [portfolioId, baseCurrency],
-    );
+    await this.pool.query('INSERT INTO portfolios (id, base_currency) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [
+      portfolioId,
+      baseCurrency,
+    ]);
   }
 
   async commitBudget(idempotencyKey: string, budget: RiskBudget): Promise<CommitResult> {

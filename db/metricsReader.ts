@@ -7,7 +7,11 @@ export interface MetricsSummary {
   /** Average share of allocated risk in use: total and per strategy. */
   readonly riskUtilization: { readonly total: number | null; readonly byStrategy: Record<string, number> };
   readonly grossUtilization: number | null;
-  readonly realizedVsTargetVol: { readonly bookRealized: number | null; readonly bookForecast: number | null; readonly target: number | null };
+  readonly realizedVsTargetVol: {
+    readonly bookRealized: number | null;
+    readonly bookForecast: number | null;
+    readonly target: number | null;
+  };
   readonly returnPerRisk: number | null;
   readonly regimeResponseMs: { readonly count: number; readonly median: number | null; readonly max: number | null };
   readonly approvalLatencyMs: { readonly count: number; readonly median: number | null; readonly max: number | null };
@@ -21,13 +25,19 @@ export async function metricsSummary(pool: pg.Pool, portfolioId: string, sinceMs
      WHERE portfolio_id = $1 AND observed_at >= $2 GROUP BY 1, 2, 3`,
     [portfolioId, since],
   );
-  const avg = (name: string, scope?: string) => averages.rows.find((r) => r.name === name && (scope === undefined || r.scope === scope))?.avg ?? null;
-  const byStrategy = Object.fromEntries(averages.rows.filter((r) => r.name === 'risk_utilization' && r.scope === 'strategy').map((r) => [r.strategy as string, r.avg]));
+  const avg = (name: string, scope?: string) =>
+    averages.rows.find((r) => r.name === name && (scope === undefined || r.scope === scope))?.avg ?? null;
+  const byStrategy = Object.fromEntries(
+    averages.rows.filter((r) => r.name === 'risk_utilization' && r.scope === 'strategy').map((r) => [r.strategy as string, r.avg]),
+  );
   const distribution = async (sql: string) => {
     const { rows } = await pool.query<{ n: string; median: number | null; max: number | null }>(sql, [portfolioId, since]);
     return { count: Number(rows[0].n), median: rows[0].median, max: rows[0].max };
   };
-  const overrides = await pool.query<{ n: string }>('SELECT count(*) AS n FROM limit_overrides WHERE portfolio_id = $1 AND created_at >= $2', [portfolioId, since]);
+  const overrides = await pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM limit_overrides WHERE portfolio_id = $1 AND created_at >= $2',
+    [portfolioId, since],
+  );
   const days = Math.max(sinceMs / 86_400_000, 1 / 24);
   return {
     portfolioId,

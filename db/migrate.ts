@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import { importEsm } from '../infra/esm';
 import { repoRoot } from '../infra/paths';
 
-
 /**
  * Runs `fn` on a connection to the server's maintenance database (`postgres`), with the target
  * database's name from `databaseUrl`, validated because it is spliced into DDL.

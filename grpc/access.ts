@@ -26,7 +26,11 @@ export interface Caller {
 export function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   const cn = cert?.subject?.CN;
-  const san = cert?.subjectaltname?.split(',').map((s) => s.trim()).find((s) => s.startsWith('DNS:'))?.slice(4);
+  const san = cert?.subjectaltname
+    ?.split(',')
+    .map((s) => s.trim())
+    .find((s) => s.startsWith('DNS:'))
+    ?.slice(4);
   const identity = (Array.isArray(cn) ? cn[0] : cn) || san || undefined;
   if (identity) return { identity, label: identity };
   const claimed = call.metadata.get('x-ballast-caller')[0];

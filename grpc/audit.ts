@@ -22,10 +22,24 @@ export interface DecisionRecord {
 }
 
 const COLUMNS = [
-  ['decided_at', 'timestamptz'], ['replica', 'text'], ['rpc', 'text'], ['caller', 'text'], ['portfolio_id', 'text'],
-  ['strategy', 'text'], ['instrument', 'text'], ['side', 'text'], ['quantity', 'float8'], ['price', 'float8'],
-  ['client_order_id', 'text'], ['decision', 'text'], ['approved_quantity', 'float8'], ['reasons', 'text'],
-  ['detail', 'text'], ['budget_version', 'int4'], ['trading_state', 'text'], ['latency_us', 'int4'],
+  ['decided_at', 'timestamptz'],
+  ['replica', 'text'],
+  ['rpc', 'text'],
+  ['caller', 'text'],
+  ['portfolio_id', 'text'],
+  ['strategy', 'text'],
+  ['instrument', 'text'],
+  ['side', 'text'],
+  ['quantity', 'float8'],
+  ['price', 'float8'],
+  ['client_order_id', 'text'],
+  ['decision', 'text'],
+  ['approved_quantity', 'float8'],
+  ['reasons', 'text'],
+  ['detail', 'text'],
+  ['budget_version', 'int4'],
+  ['trading_state', 'text'],
+  ['latency_us', 'int4'],
 ] as const;
 
 // reasons travel as one comma-joined text per row (unnest cannot take a ragged 2-D array).
@@ -38,9 +52,24 @@ export function auditWriter(pool: pg.Pool, replica: string): (rows: readonly Dec
     const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
     rows.forEach((r, i) => {
       const values = [
-        new Date(r.decidedAtMs).toISOString(), replica, r.rpc, r.caller, r.portfolioId, r.strategy, r.instrument, r.side,
-        r.quantity, r.price, r.clientOrderId, r.decision, r.approvedQuantity, r.reasons.join(','), r.detail,
-        r.budgetVersion, r.tradingState, r.latencyUs,
+        new Date(r.decidedAtMs).toISOString(),
+        replica,
+        r.rpc,
+        r.caller,
+        r.portfolioId,
+        r.strategy,
+        r.instrument,
+        r.side,
+        r.quantity,
+        r.price,
+        r.clientOrderId,
+        r.decision,
+        r.approvedQuantity,
+        r.reasons.join(','),
+        r.detail,
+        r.budgetVersion,
+        r.tradingState,
+        r.latencyUs,
       ];
       values.forEach((v, c) => (cols[c][i] = v));
     });

@@ -50,7 +50,10 @@ export class BatchWriter<T> {
   /** Run `fn` with no flush in progress or starting until it ends (e.g. reconcile against the table). */
   exclusive<R>(fn: () => Promise<R>): Promise<R> {
     const run = this.chain.then(fn);
-    this.chain = run.then(() => undefined, () => undefined);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -83,7 +86,10 @@ export class BatchWriter<T> {
       } catch (err) {
         this.queue = batch.concat(this.queue);
         if (this.failures++ % 50 === 0) {
-          this.options.logger?.warn({ err: (err as Error).message, queued: this.queue.length }, `${this.options.name}: batch write failed; will retry`);
+          this.options.logger?.warn(
+            { err: (err as Error).message, queued: this.queue.length },
+            `${this.options.name}: batch write failed; will retry`,
+          );
         }
         return;
       }

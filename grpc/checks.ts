@@ -154,21 +154,29 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
   if (strategy && !(pair && pair.referencePrice > 0)) {
     deny('UNKNOWN_INSTRUMENT', `instrument "${order.instrument}" is not budgeted for strategy "${order.strategy}"`);
   }
-  if (!(order.quantity > 0 && Number.isFinite(order.quantity))) deny('INVALID_QUANTITY', `quantity must be finite and positive, got ${order.quantity}`);
+  if (!(order.quantity > 0 && Number.isFinite(order.quantity)))
+    deny('INVALID_QUANTITY', `quantity must be finite and positive, got ${order.quantity}`);
   if (!(order.price > 0 && Number.isFinite(order.price))) deny('INVALID_PRICE', `price must be finite and positive, got ${order.price}`);
-  if (ctx.policy.restrictedInstruments.has(order.instrument)) deny('RESTRICTED_INSTRUMENT', `instrument "${order.instrument}" is restricted`);
+  if (ctx.policy.restrictedInstruments.has(order.instrument))
+    deny('RESTRICTED_INSTRUMENT', `instrument "${order.instrument}" is restricted`);
   if (order.clientOrderId !== '' && ctx.book?.hasOrderId(order.clientOrderId)) {
     deny('DUPLICATE_CLIENT_ORDER_ID', `client order id "${order.clientOrderId}" was already used`);
   }
   if (state === 'HALTED') {
-    deny(stale ? 'BUDGET_STALE' : 'TRADING_HALTED', stale ? `budget v${snapshot.version} is too old: trading halted` : 'portfolio trading is halted');
+    deny(
+      stale ? 'BUDGET_STALE' : 'TRADING_HALTED',
+      stale ? `budget v${snapshot.version} is too old: trading halted` : 'portfolio trading is halted',
+    );
   }
   if (!strategy || !pair || !(pair.referencePrice > 0)) return { ...base, hard, capacity: [], details };
   if (order.price > 0 && Number.isFinite(order.price)) {
     const collar = snapshot.budget.limits.priceCollar;
     const deviation = Math.abs(order.price / pair.referencePrice - 1);
     if (!(deviation <= collar)) {
-      deny('PRICE_COLLAR', `price ${order.price} is ${(deviation * 100).toFixed(2)}% from reference ${pair.referencePrice} (collar ${(collar * 100).toFixed(2)}%)`);
+      deny(
+        'PRICE_COLLAR',
+        `price ${order.price} is ${(deviation * 100).toFixed(2)}% from reference ${pair.referencePrice} (collar ${(collar * 100).toFixed(2)}%)`,
+      );
     }
   }
   // Capacity checks still run after a hard denial (when the numbers are usable) so EvaluateTrade
@@ -227,17 +235,30 @@ function capacityChecks(
   };
   const netHigh = buy ? total.netHigh : -total.netLow;
   const sNetHigh = buy ? strat.netHigh : -strat.netLow;
-  const strategyRoom = Math.min(
-    grossRoom(strat.gross, maxStrategyGross),
-    room(sNetHigh, maxStrategyNet),
-  );
+  const strategyRoom = Math.min(grossRoom(strat.gross, maxStrategyGross), room(sNetHigh, maxStrategyNet));
   const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
   // Details are built only for a check that fails: the approve path formats no strings.
   const checks: Array<{ reason: Reason; maxQuantity: number; detail: () => string }> = [
-    { reason: 'MAX_ORDER_NOTIONAL', maxQuantity: maxOrder / order.price, detail: () => `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}` },
-    { reason: 'POSITION_LIMIT', maxQuantity: room(toward * value, maxPosition), detail: () => `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}` },
-    { reason: 'STRATEGY_BUDGET', maxQuantity: strategyRoom, detail: () => `strategy "${s}" exposure would exceed its budget (gross ${fmt(maxStrategyGross)}, net ${fmt(maxStrategyNet)})` },
-    { reason: 'GROSS_EXPOSURE', maxQuantity: grossRoom(total.gross, maxGross), detail: () => `portfolio gross exposure would exceed ${fmt(maxGross)}` },
+    {
+      reason: 'MAX_ORDER_NOTIONAL',
+      maxQuantity: maxOrder / order.price,
+      detail: () => `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}`,
+    },
+    {
+      reason: 'POSITION_LIMIT',
+      maxQuantity: room(toward * value, maxPosition),
+      detail: () => `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}`,
+    },
+    {
+      reason: 'STRATEGY_BUDGET',
+      maxQuantity: strategyRoom,
+      detail: () => `strategy "${s}" exposure would exceed its budget (gross ${fmt(maxStrategyGross)}, net ${fmt(maxStrategyNet)})`,
+    },
+    {
+      reason: 'GROSS_EXPOSURE',
+      maxQuantity: grossRoom(total.gross, maxGross),
+      detail: () => `portfolio gross exposure would exceed ${fmt(maxGross)}`,
+    },
     { reason: 'NET_EXPOSURE', maxQuantity: room(netHigh, maxNet), detail: () => `portfolio net exposure would exceed ${fmt(maxNet)}` },
   ];
   if (state === 'REDUCING') {
@@ -246,7 +267,10 @@ function capacityChecks(
     checks.push({
       reason: stale ? 'BUDGET_STALE' : 'REDUCE_ONLY',
       maxQuantity: Math.max(0, -toward),
-      detail: () => stale ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed` : 'portfolio is reducing: only risk-reducing orders allowed',
+      detail: () =>
+        stale
+          ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed`
+          : 'portfolio is reducing: only risk-reducing orders allowed',
     });
   }
   return checks;

@@ -111,7 +111,16 @@ export class ExposureBook {
     this.rebuild();
   }
 
-  reserve(clientOrderId: string, strategy: string, asset: string, side: Side, qty: number, price: number, nowMs: number, ttlMs: number): void {
+  reserve(
+    clientOrderId: string,
+    strategy: string,
+    asset: string,
+    side: Side,
+    qty: number,
+    price: number,
+    nowMs: number,
+    ttlMs: number,
+  ): void {
     const key = pairKey(strategy, asset);
     this.update(key, strategy, asset, price, (e) => {
       if (side === 'BUY') e.reservedBuy += qty;
@@ -126,8 +135,15 @@ export class ExposureBook {
    * the order is done. Returns false for a fill id seen before (nothing applied).
    */
   applyFill(fill: {
-    strategy: string; asset: string; side: Side; clientOrderId: string; fillId: string;
-    quantity: number; price: number; orderDone: boolean; nowMs: number;
+    strategy: string;
+    asset: string;
+    side: Side;
+    clientOrderId: string;
+    fillId: string;
+    quantity: number;
+    price: number;
+    orderDone: boolean;
+    nowMs: number;
   }): boolean {
     if (fill.fillId !== '' && this.seenFillIds.has(fill.fillId)) return false;
     if (fill.fillId !== '') this.remember(this.seenFillIds, fill.fillId, fill.nowMs);
@@ -172,7 +188,10 @@ export class ExposureBook {
   }
 
   /** Replace filled positions by the database's (plus fills applied since), keeping reservations. */
-  reconcile(rows: ReadonlyArray<{ strategy: string; asset: string; quantity: number; avgPrice: number | null }>, sinceDeltas: ReadonlyMap<string, number>): void {
+  reconcile(
+    rows: ReadonlyArray<{ strategy: string; asset: string; quantity: number; avgPrice: number | null }>,
+    sinceDeltas: ReadonlyMap<string, number>,
+  ): void {
     const fromDb = new Map(rows.map((r) => [pairKey(r.strategy, r.asset), r]));
     for (const [key, e] of this.pairs) if (!fromDb.has(key)) e.position = sinceDeltas.get(key) ?? 0;
     for (const [key, r] of fromDb) {

@@ -28,9 +28,17 @@ const FILLS_SQL = `
 export function fillWriter(pool: pg.Pool, replica: string): (rows: readonly FillRecord[]) => Promise<void> {
   return async (rows) => {
     await pool.query(FILLS_SQL, [
-      rows.map((r) => r.fillId), rows.map((r) => r.portfolioId), rows.map((r) => r.strategy), rows.map((r) => r.instrument),
-      rows.map((r) => r.side), rows.map((r) => r.clientOrderId), rows.map((r) => r.quantity), rows.map((r) => r.price),
-      rows.map((r) => r.orderDone), rows.map((r) => new Date(r.reportedAtMs).toISOString()), replica,
+      rows.map((r) => r.fillId),
+      rows.map((r) => r.portfolioId),
+      rows.map((r) => r.strategy),
+      rows.map((r) => r.instrument),
+      rows.map((r) => r.side),
+      rows.map((r) => r.clientOrderId),
+      rows.map((r) => r.quantity),
+      rows.map((r) => r.price),
+      rows.map((r) => r.orderDone),
+      rows.map((r) => new Date(r.reportedAtMs).toISOString()),
+      replica,
     ]);
   };
 }
@@ -46,7 +54,15 @@ export async function reconcilePositions(pool: pg.Pool, core: GateCore, writer: 
       const res = await pool.query<{ portfolio_id: string; strategy: string; asset: string; quantity: number; avg_price: number | null }>(
         'SELECT portfolio_id, strategy, asset, quantity, avg_price FROM positions',
       );
-      core.endReconcile(res.rows.map((r) => ({ portfolioId: r.portfolio_id, strategy: r.strategy, asset: r.asset, quantity: r.quantity, avgPrice: r.avg_price })));
+      core.endReconcile(
+        res.rows.map((r) => ({
+          portfolioId: r.portfolio_id,
+          strategy: r.strategy,
+          asset: r.asset,
+          quantity: r.quantity,
+          avgPrice: r.avg_price,
+        })),
+      );
     } catch (err) {
       core.endReconcileAborted();
       throw err;

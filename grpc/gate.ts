@@ -90,7 +90,16 @@ export class GateCore {
       const id = order.clientOrderId;
       book.reserve(id, order.strategy, order.instrument, order.side, order.quantity, order.price, now, this.options.reservationTtlMs);
     }
-    this.record('EvaluateTrade', order, caller, now, startedNs, result.approved ? 'APPROVE' : 'DENY', result.approved ? order.quantity : 0, result);
+    this.record(
+      'EvaluateTrade',
+      order,
+      caller,
+      now,
+      startedNs,
+      result.approved ? 'APPROVE' : 'DENY',
+      result.approved ? order.quantity : 0,
+      result,
+    );
     return result;
   }
 
@@ -131,8 +140,10 @@ export class GateCore {
     this.reconciling = new Map();
   }
 
-  endReconcile(rows: ReadonlyArray<{ portfolioId: string; strategy: string; asset: string; quantity: number; avgPrice: number | null }>): void {
-    const byPortfolio = new Map<string, Array<typeof rows[number]>>();
+  endReconcile(
+    rows: ReadonlyArray<{ portfolioId: string; strategy: string; asset: string; quantity: number; avgPrice: number | null }>,
+  ): void {
+    const byPortfolio = new Map<string, Array<(typeof rows)[number]>>();
     for (const r of rows) {
       const list = byPortfolio.get(r.portfolioId);
       if (list) list.push(r);
@@ -165,7 +176,9 @@ export class GateCore {
     return s ? effectiveState(s, this.options.clock(), this.options.policy).state : 'HALTED';
   }
 
-  utilization(portfolioId: string): { gross: UtilizationLine; net: UtilizationLine; strategies: UtilizationLine[]; assets: UtilizationLine[] } | undefined {
+  utilization(
+    portfolioId: string,
+  ): { gross: UtilizationLine; net: UtilizationLine; strategies: UtilizationLine[]; assets: UtilizationLine[] } | undefined {
     const s = this.snapshots.get(portfolioId);
     if (!s) return undefined;
     const book = this.book(portfolioId);
@@ -175,7 +188,10 @@ export class GateCore {
       gross: { strategy: '', instrument: '', used: book.portfolio.gross, limit: limits.maxGrossNotional },
       net: { strategy: '', instrument: '', used: net(book.portfolio), limit: limits.maxNetNotional },
       strategies: s.budget.strategies.map((st) => ({
-        strategy: st.strategy, instrument: '', used: book.strategy(st.strategy)?.gross ?? 0, limit: st.maxGrossNotional,
+        strategy: st.strategy,
+        instrument: '',
+        used: book.strategy(st.strategy)?.gross ?? 0,
+        limit: st.maxGrossNotional,
       })),
       assets: s.budget.assets.map((a) => {
         const e = book.pair(a.strategy, a.asset);
@@ -185,19 +201,43 @@ export class GateCore {
   }
 
   private context(portfolioId: string, snapshot: PortfolioSnapshot | undefined, book: ExposureBook | undefined, nowMs: number) {
-    return { snapshot, portfolioKnown: snapshot !== undefined || this.knownPortfolios.has(portfolioId), book, nowMs, policy: this.options.policy };
+    return {
+      snapshot,
+      portfolioKnown: snapshot !== undefined || this.knownPortfolios.has(portfolioId),
+      book,
+      nowMs,
+      policy: this.options.policy,
+    };
   }
 
   private record(
-    rpc: DecisionRecord['rpc'], order: OrderRequest, caller: string, now: number, startedNs: bigint,
-    decision: DecisionRecord['decision'], approvedQuantity: number,
+    rpc: DecisionRecord['rpc'],
+    order: OrderRequest,
+    caller: string,
+    now: number,
+    startedNs: bigint,
+    decision: DecisionRecord['decision'],
+    approvedQuantity: number,
     result: { reasons: readonly string[]; detail: string; version: number; state: TradingState },
   ): void {
     this.options.audit?.push({
-      decidedAtMs: now, rpc, caller, portfolioId: order.portfolioId, strategy: order.strategy, instrument: order.instrument,
-      side: order.side, quantity: order.quantity, price: order.price, clientOrderId: order.clientOrderId, decision,
-      approvedQuantity, reasons: result.reasons, detail: result.detail, budgetVersion: result.version,
-      tradingState: result.state, latencyUs: Number((process.hrtime.bigint() - startedNs) / 1000n),
+      decidedAtMs: now,
+      rpc,
+      caller,
+      portfolioId: order.portfolioId,
+      strategy: order.strategy,
+      instrument: order.instrument,
+      side: order.side,
+      quantity: order.quantity,
+      price: order.price,
+      clientOrderId: order.clientOrderId,
+      decision,
+      approvedQuantity,
+      reasons: result.reasons,
+      detail: result.detail,
+      budgetVersion: result.version,
+      tradingState: result.state,
+      latencyUs: Number((process.hrtime.bigint() - startedNs) / 1000n),
     });
   }
 }

@@ -59,15 +59,22 @@ export function parseMix(text: string): Partial<Record<LoadKind, number>> {
 
 export function summarize(h: hdr.Histogram): LatencySummary {
   return {
-    p50: h.getValueAtPercentile(50), p90: h.getValueAtPercentile(90), p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9), max: h.maxValue, mean: Math.round(h.mean * 10) / 10,
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+    mean: Math.round(h.mean * 10) / 10,
   };
 }
 
 export async function runLoad(options: LoadOptions, onProgress?: (done: number) => void): Promise<LoadReport> {
-  const clients = Array.from({ length: Math.max(1, options.connections) }, (_, i) =>
-    // Distinct channel options keep grpc-js from sharing one subchannel across the clients.
-    new GateServiceClient(options.target, options.credentials ?? grpc.credentials.createInsecure(), { 'grpc.ballast_channel': i }));
+  const clients = Array.from(
+    { length: Math.max(1, options.connections) },
+    (_, i) =>
+      // Distinct channel options keep grpc-js from sharing one subchannel across the clients.
+      new GateServiceClient(options.target, options.credentials ?? grpc.credentials.createInsecure(), { 'grpc.ballast_channel': i }),
+  );
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const errors: Record<string, number> = {};
   const decisions: Record<string, number> = {};
@@ -102,7 +109,8 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
       if (evaluate) {
         const order = { ...options.order, clientOrderId: prefix + n };
         client.evaluateTrade({ order }, new grpc.Metadata(), deadline, (err, res) =>
-          done(err, res ? (res.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY') : ''));
+          done(err, res ? (res.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY') : ''),
+        );
       } else {
         client.sizePosition({ order: { ...options.order, clientOrderId: '' } }, new grpc.Metadata(), deadline, (err) => done(err, 'SIZE'));
       }
@@ -118,11 +126,22 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
   const elapsed = Date.now() - (measuredStart || recordFrom);
   clients.forEach((c) => c.close());
   return {
-    target: options.target, concurrency: options.concurrency, durationMs: elapsed, requests: recorded,
-    throughputPerSec: Math.round((recorded / elapsed) * 1000), latencyUs: summarize(histogram), errors, decisions,
+    target: options.target,
+    concurrency: options.concurrency,
+    durationMs: elapsed,
+    requests: recorded,
+    throughputPerSec: Math.round((recorded / elapsed) * 1000),
+    latencyUs: summarize(histogram),
+    errors,
+    decisions,
   };
 }
 
 export const defaultLoadOrder = (portfolioId: string): Omit<Order, 'clientOrderId'> => ({
-  portfolioId, strategy: 'trend', instrument: 'AAPL', side: Side.SIDE_BUY, quantity: 1, price: 100,
+  portfolioId,
+  strategy: 'trend',
+  instrument: 'AAPL',
+  side: Side.SIDE_BUY,
+  quantity: 1,
+  price: 100,
 });

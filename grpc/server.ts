@@ -22,7 +22,14 @@ import type { OrderRequest, Reason } from './checks';
 import { fillWriter, reconcilePositions } from './fills';
 import { type FillRecord, GateCore } from './gate';
 import {
-  Decision, GateServiceService, type GateServiceServer, LimitField, type Order, type OverrideLimitRequest, ReasonCode, Side,
+  Decision,
+  GateServiceService,
+  type GateServiceServer,
+  LimitField,
+  type Order,
+  type OverrideLimitRequest,
+  ReasonCode,
+  Side,
   TradingState as ProtoTradingState,
 } from './generated/ballast/gate/v1/gate';
 import type { LimitOverrideCommand, LimitOverrider, RebalanceStarter, RecommendationReader } from './ports';
@@ -76,7 +83,10 @@ const HOUR = 3_600_000;
 
 class InvalidArgument extends Error {}
 class Refused extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -86,11 +96,20 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   const replica = options.replicaId ?? `${hostname()}:${process.pid}`;
   const pool = createPool(options.databaseUrl, 4);
   const audit = new BatchWriter<DecisionRecord>({
-    name: 'audit', write: auditWriter(pool, replica), flushIntervalMs: options.auditFlushIntervalMs ?? 50,
-    maxBatch: 5_000, maxQueue: options.auditMaxQueue ?? 200_000, logger,
+    name: 'audit',
+    write: auditWriter(pool, replica),
+    flushIntervalMs: options.auditFlushIntervalMs ?? 50,
+    maxBatch: 5_000,
+    maxQueue: options.auditMaxQueue ?? 200_000,
+    logger,
   });
   const fills = new BatchWriter<FillRecord>({
-    name: 'fills', write: fillWriter(pool, replica), flushIntervalMs: 50, maxBatch: 2_000, maxQueue: 1_000_000, logger,
+    name: 'fills',
+    write: fillWriter(pool, replica),
+    flushIntervalMs: 50,
+    maxBatch: 2_000,
+    maxQueue: 1_000_000,
+    logger,
   });
   const core = new GateCore({
     policy: {
@@ -107,7 +126,11 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
   const source = new SnapshotSource({
-    pool, databaseUrl: options.databaseUrl, core, pollIntervalMs: options.pollIntervalMs ?? 5_000, logger,
+    pool,
+    databaseUrl: options.databaseUrl,
+    core,
+    pollIntervalMs: options.pollIntervalMs ?? 5_000,
+    logger,
     onLoaded: () => {
       health.setStatus('', 'SERVING');
       health.setStatus(GATE_SERVICE_NAME, 'SERVING');
@@ -118,7 +141,9 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   server.addService(GateServiceService, handlers(core, source, audit, options));
   health.addToServer(server);
   // Reflection describes the gate and the health service, so grpcurl/buf curl need no local protos.
-  new ReflectionService(protoLoader.loadSync([protoFile(), healthProtoPath], { includeDirs: [protoRoot()], keepCase: true })).addToServer(server);
+  new ReflectionService(protoLoader.loadSync([protoFile(), healthProtoPath], { includeDirs: [protoRoot()], keepCase: true })).addToServer(
+    server,
+  );
 
   const timers: NodeJS.Timeout[] = [];
   /** Stops background work and writes everything queued; used by close() and by a failed start. */
@@ -138,7 +163,8 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
       setInterval(() => {
         const expired = core.expireReservations();
         // A resting order's capacity is only safe to hand back when the OMS reports the order's end.
-        if (expired > 0) logger.warn({ expired }, 'reservations expired without a fill or cancel report: the OMS must report every order\'s end');
+        if (expired > 0)
+          logger.warn({ expired }, "reservations expired without a fill or cancel report: the OMS must report every order's end");
       }, 1_000),
       setInterval(() => {
         reconcilePositions(pool, core, fills).catch((err: Error) => logger.warn({ err: err.message }, 'position reconciliation failed'));
@@ -146,9 +172,15 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
     );
     timers.forEach((t) => t.unref());
     // Fail closed: never answer as if every book were flat because the first read of positions failed.
-    await retry(() => reconcilePositions(pool, core, fills), 5, (err, attempt) => logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'));
+    await retry(
+      () => reconcilePositions(pool, core, fills),
+      5,
+      (err, attempt) => logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'),
+    );
     port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, serverCredentials(options.tls), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
     );
   } catch (err) {
     await release().catch(() => undefined);
@@ -162,13 +194,14 @@ export async function startGate(options: GateOptions): Promise<RunningGate> {
   return {
     address,
     core,
-    close: () => (closing ??= (async () => {
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(GATE_SERVICE_NAME, 'NOT_SERVING');
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      await release();
-      logger.info({ address, auditRows: audit.written }, 'gate stopped');
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(GATE_SERVICE_NAME, 'NOT_SERVING');
+        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        await release();
+        logger.info({ address, auditRows: audit.written }, 'gate stopped');
+      })()),
   };
 }
 
@@ -202,7 +235,8 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
     if (audit.full) throw new Refused(grpc.status.RESOURCE_EXHAUSTED, 'audit backlog full: the gate will not decide what it cannot record');
     // A caller that has given up would never learn of an approval, whose reservation would then block
     // capacity until it times out: do not decide at all.
-    if (call.cancelled || deadlinePassed(call.getDeadline())) throw new Refused(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded before a decision');
+    if (call.cancelled || deadlinePassed(call.getDeadline()))
+      throw new Refused(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded before a decision');
     return caller.label;
   };
   const readGuard = (call: grpc.ServerUnaryCall<unknown, unknown>, portfolioId: string): void => {
@@ -218,7 +252,10 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
       const r = core.evaluate(order, caller, started);
       return {
         decision: r.approved ? Decision.DECISION_APPROVE : Decision.DECISION_DENY,
-        reasons: r.reasons.map(reasonCode), detail: r.detail, budgetVersion: r.version, tradingState: stateCode(r.state),
+        reasons: r.reasons.map(reasonCode),
+        detail: r.detail,
+        budgetVersion: r.version,
+        tradingState: stateCode(r.state),
       };
     }),
     sizePosition: unary(logger, (call) => {
@@ -227,32 +264,45 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
       const caller = tradeGuard(call, order);
       const r = core.size(order, caller, started);
       return {
-        approvedQuantity: r.quantity, bindingLimit: r.binding ? reasonCode(r.binding) : ReasonCode.REASON_CODE_UNSPECIFIED,
-        detail: r.detail, budgetVersion: r.version, tradingState: stateCode(r.state),
+        approvedQuantity: r.quantity,
+        bindingLimit: r.binding ? reasonCode(r.binding) : ReasonCode.REASON_CODE_UNSPECIFIED,
+        detail: r.detail,
+        budgetVersion: r.version,
+        tradingState: stateCode(r.state),
       };
     }),
     reportFill: unary(logger, (call) => {
       const req = call.request;
       const fill = {
-        portfolioId: requireId(req.portfolioId, 'portfolio_id'), strategy: requireId(req.strategy, 'strategy'),
-        instrument: requireId(req.instrument, 'instrument'), side: parseSide(req.side),
-        clientOrderId: requireId(req.clientOrderId, 'client_order_id'), fillId: requireId(req.fillId, 'fill_id'),
-        quantity: requireNumber(req.quantity, 'quantity', true), price: requireNumber(req.price, 'price', false), orderDone: req.orderDone,
+        portfolioId: requireId(req.portfolioId, 'portfolio_id'),
+        strategy: requireId(req.strategy, 'strategy'),
+        instrument: requireId(req.instrument, 'instrument'),
+        side: parseSide(req.side),
+        clientOrderId: requireId(req.clientOrderId, 'client_order_id'),
+        fillId: requireId(req.fillId, 'fill_id'),
+        quantity: requireNumber(req.quantity, 'quantity', true),
+        price: requireNumber(req.price, 'price', false),
+        orderDone: req.orderDone,
       };
       if (fill.quantity > 0 && !(fill.price > 0)) throw new InvalidArgument('price must be positive for a non-zero fill');
       const denied = denyTrade(policy, callerOf(call), fill.portfolioId, fill.strategy);
       if (denied) throw new Refused(grpc.status.PERMISSION_DENIED, denied);
-      if (!core.snapshot(fill.portfolioId)) throw new Refused(grpc.status.FAILED_PRECONDITION, `unknown portfolio "${fill.portfolioId}" or no budget`);
+      if (!core.snapshot(fill.portfolioId))
+        throw new Refused(grpc.status.FAILED_PRECONDITION, `unknown portfolio "${fill.portfolioId}" or no budget`);
       const applied = core.reportFill(fill);
-      return applied ? { duplicate: false, positionQuantity: applied.position } : { duplicate: true, positionQuantity: core.book(fill.portfolioId).pair(fill.strategy, fill.instrument)?.position ?? 0 };
+      return applied
+        ? { duplicate: false, positionQuantity: applied.position }
+        : { duplicate: true, positionQuantity: core.book(fill.portfolioId).pair(fill.strategy, fill.instrument)?.position ?? 0 };
     }),
     getCurrentBudget: unary(logger, (call) => {
       readGuard(call, call.request.portfolioId);
       const s = core.snapshot(call.request.portfolioId);
       if (!s) throw new Refused(grpc.status.FAILED_PRECONDITION, `no committed budget for portfolio "${call.request.portfolioId}"`);
       return {
-        budgetVersion: s.version, committedAt: new Date(s.committedAtMs).toISOString(),
-        tradingState: stateCode(core.tradingState(s.portfolioId)), budgetJson: JSON.stringify(s.budget),
+        budgetVersion: s.version,
+        committedAt: new Date(s.committedAtMs).toISOString(),
+        tradingState: stateCode(core.tradingState(s.portfolioId)),
+        budgetJson: JSON.stringify(s.budget),
       };
     }),
     getUtilization: unary(logger, (call) => {
@@ -260,12 +310,18 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
       const u = core.utilization(call.request.portfolioId);
       if (!u) throw new Refused(grpc.status.FAILED_PRECONDITION, `no committed budget for portfolio "${call.request.portfolioId}"`);
       const line = (l: { strategy: string; instrument: string; used: number; limit: number }) => ({
-        strategy: l.strategy, instrument: l.instrument, usedNotional: l.used, limitNotional: l.limit,
+        strategy: l.strategy,
+        instrument: l.instrument,
+        usedNotional: l.used,
+        limitNotional: l.limit,
         utilization: l.limit > 0 ? l.used / l.limit : l.used > 0 ? Infinity : 0,
       });
       return {
-        budgetVersion: core.snapshot(call.request.portfolioId)!.version, gross: line(u.gross), net: line(u.net),
-        strategies: u.strategies.map(line), assets: u.assets.map(line),
+        budgetVersion: core.snapshot(call.request.portfolioId)!.version,
+        gross: line(u.gross),
+        net: line(u.net),
+        strategies: u.strategies.map(line),
+        assets: u.assets.map(line),
       };
     }),
     getRecommendations: unaryAsync(logger, async (call) => {
@@ -321,13 +377,19 @@ async function retry(fn: () => Promise<void>, attempts: number, onError: (err: E
 
 function parseOverride(req: OverrideLimitRequest, approver: string, nowMs: number): LimitOverrideCommand {
   const field = OVERRIDE_FIELDS[req.field];
-  if (!field) throw new InvalidArgument(`field must be one of ${Object.keys(OVERRIDE_FIELDS).map((f) => LimitField[Number(f)]).join(', ')}`);
+  if (!field)
+    throw new InvalidArgument(
+      `field must be one of ${Object.keys(OVERRIDE_FIELDS)
+        .map((f) => LimitField[Number(f)])
+        .join(', ')}`,
+    );
   const value = requireNumber(req.value, 'value', true);
   const reason = req.reason.trim();
   if (reason === '' || reason.length > 1_000) throw new InvalidArgument('reason must be 1..1000 characters');
   const expiresMs = /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
   if (!Number.isFinite(expiresMs)) throw new InvalidArgument(`expires_at must be an RFC 3339 time, got "${req.expiresAt.slice(0, 64)}"`);
-  if (expiresMs <= nowMs || expiresMs > nowMs + MAX_OVERRIDE_MS) throw new InvalidArgument('expires_at must be in the future and at most 30 days ahead');
+  if (expiresMs <= nowMs || expiresMs > nowMs + MAX_OVERRIDE_MS)
+    throw new InvalidArgument('expires_at must be in the future and at most 30 days ahead');
   const strategy = req.strategy === '' ? undefined : requireId(req.strategy, 'strategy');
   const asset = req.asset === '' ? undefined : requireId(req.asset, 'asset');
   const scopeError = overrideScopeError(field, strategy, asset);
@@ -362,8 +424,14 @@ function unaryAsync<Req, Res>(logger: Logger, fn: (call: grpc.ServerUnaryCall<Re
     const deadline = call.getDeadline();
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
     const ms = Number.isFinite(at) ? at - Date.now() : undefined;
-    const timer = ms !== undefined ? setTimeout(() => finish({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded' }), Math.max(0, ms)) : undefined;
-    fn(call).then((res) => finish(null, res), (err) => finish(toStatus(err, logger)));
+    const timer =
+      ms !== undefined
+        ? setTimeout(() => finish({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded' }), Math.max(0, ms))
+        : undefined;
+    fn(call).then(
+      (res) => finish(null, res),
+      (err) => finish(toStatus(err, logger)),
+    );
   };
 }
 

@@ -104,7 +104,13 @@ export function activeOverride(
   // An override applies only at the scope of the limit it replaces: a portfolio-wide gross override
   // never replaces a strategy's gross limit, a strategy's never a pair's. Position limits may be
   // overridden per pair or for an asset across strategies (the pair-level one wins).
-  const scopes: Array<[string | null, string | null]> = field === 'maxPositionNotional' ? [[strategy, asset], [null, asset]] : [[strategy, asset]];
+  const scopes: Array<[string | null, string | null]> =
+    field === 'maxPositionNotional'
+      ? [
+          [strategy, asset],
+          [null, asset],
+        ]
+      : [[strategy, asset]];
   for (const [s, a] of scopes) {
     const o = snapshot.overrides.get(overrideKey(field, s, a));
     if (o && nowMs < o.expiresAtMs) return o.value;

@@ -93,7 +93,10 @@ export class SnapshotSource {
         if ((this.installedBy.get(row.id) ?? 0) > seq) continue;
         this.installedBy.set(row.id, seq);
         const stored: BudgetVersion = {
-          portfolioId: row.id, version: row.version, committedAt: row.committed_at.toISOString(), budget: row.budget,
+          portfolioId: row.id,
+          version: row.version,
+          committedAt: row.committed_at.toISOString(),
+          budget: row.budget,
         };
         if (core.install(buildSnapshot(stored, row.trading_state, byPortfolio.get(row.id) ?? [], row.loop_heartbeat_at?.getTime()))) {
           this.options.logger.debug({ portfolioId: row.id, version: row.version }, 'budget snapshot installed');

@@ -17,7 +17,6 @@ export interface Infrastructure {
   shutdown(): Promise<void>;
 }
 
-
 export function dataDir(): string {
   return process.env.BALLAST_DATA_DIR ?? join(repoRoot(), '.data');
 }

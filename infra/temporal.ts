@@ -46,11 +46,21 @@ export async function ensureTemporalCli(logger: Logger): Promise<string> {
 
   const go = goBinary();
   if (!go) {
-    throw new Error('no `temporal` CLI on PATH and no Go toolchain to build one: install Go, or set TEMPORAL_ADDRESS to an existing server');
+    throw new Error(
+      'no `temporal` CLI on PATH and no Go toolchain to build one: install Go, or set TEMPORAL_ADDRESS to an existing server',
+    );
   }
   mkdirSync(binDir, { recursive: true });
-  logger.info({ version: TEMPORAL_CLI_VERSION, into: binDir }, 'building the temporal CLI from Go modules (first run only; takes several minutes)');
-  await runWithProgress(go, ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], { GOBIN: binDir, GOFLAGS: '-mod=mod' }, 'building temporal CLI');
+  logger.info(
+    { version: TEMPORAL_CLI_VERSION, into: binDir },
+    'building the temporal CLI from Go modules (first run only; takes several minutes)',
+  );
+  await runWithProgress(
+    go,
+    ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`],
+    { GOBIN: binDir, GOFLAGS: '-mod=mod' },
+    'building temporal CLI',
+  );
   if (!existsSync(cached)) throw new Error(`go install finished but ${cached} is missing`);
   return cached;
 }
@@ -103,7 +113,20 @@ export interface DevServerOptions {
 /** Starts `temporal server start-dev` on loopback and resolves once its frontend answers. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const address = `127.0.0.1:${options.port}`;
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--ui-port', String(options.uiPort), '--log-level', 'error', '--namespace', 'default'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--log-level',
+    'error',
+    '--namespace',
+    'default',
+  ];
   if (options.dbFile) {
     mkdirSync(join(options.dbFile, '..'), { recursive: true });
     args.push('--db-filename', options.dbFile);

@@ -19,7 +19,10 @@ export function readPriceFile(path: string): PriceTable {
 }
 
 export function parsePriceCsv(text: string, source = 'input'): PriceTable {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   if (lines.length < 2) throw new DataError(`${source}: expected a header and at least one row of prices`);
   const sep = detectSeparator(lines[0]);
   const header = splitRow(lines[0], sep);

@@ -31,11 +31,13 @@ export class FeedStore {
       [opts.id, opts.seed, JSON.stringify(opts.assets), opts.barMs, epoch],
     );
     for (const episode of [{ fromBar: 0, regime: 'calm' as const }, ...(opts.pastEpisodes ?? [])]) {
-      if (episode.fromBar >= opts.historyBars) throw new Error(`past episode at bar ${episode.fromBar} is not in the ${opts.historyBars}-bar history`);
-      await this.pool.query(
-        `INSERT INTO market_feed_regimes (feed_id, from_bar, regime) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [opts.id, episode.fromBar, episode.regime],
-      );
+      if (episode.fromBar >= opts.historyBars)
+        throw new Error(`past episode at bar ${episode.fromBar} is not in the ${opts.historyBars}-bar history`);
+      await this.pool.query(`INSERT INTO market_feed_regimes (feed_id, from_bar, regime) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+        opts.id,
+        episode.fromBar,
+        episode.regime,
+      ]);
     }
     return this.load(opts.id);
   }

@@ -10,9 +10,7 @@ import { readPriceFile } from './csvPrices';
 import { FeedStore, type FeedDefinition, currentBar } from './feedStore';
 import { SyntheticPriceCache, barDate, regimeAt } from './syntheticFeed';
 
-export type MarketDataSpec =
-  | { readonly kind: 'synthetic'; readonly feedId: string }
-  | { readonly kind: 'csv'; readonly path: string };
+export type MarketDataSpec = { readonly kind: 'synthetic'; readonly feedId: string } | { readonly kind: 'csv'; readonly path: string };
 
 export interface MarketRef {
   readonly spec: MarketDataSpec;
@@ -27,7 +25,10 @@ export class MarketDataService {
   private readonly synthetic = new Map<string, { signature: string; cache: SyntheticPriceCache; feed: FeedDefinition }>();
   private readonly files = new Map<string, { mtimeMs: number; table: PriceTable }>();
 
-  constructor(pool: pg.Pool, private readonly clock: () => number = Date.now) {
+  constructor(
+    pool: pg.Pool,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.feeds = new FeedStore(pool);
   }
 

@@ -20,11 +20,27 @@
  * `loadRiskConfigText` parses YAML text and validates it; config/ballast.example.yaml documents every key.
  */
 import { parseDocument } from 'yaml';
-import { type AnnualizedVol, type Currency, type Fraction, type Leverage, type Milliseconds, type PeriodsPerYear, annualizedVol, currency, fraction, leverage, milliseconds, periodsPerYear } from './units';
+import {
+  type AnnualizedVol,
+  type Currency,
+  type Fraction,
+  type Leverage,
+  type Milliseconds,
+  type PeriodsPerYear,
+  annualizedVol,
+  currency,
+  fraction,
+  leverage,
+  milliseconds,
+  periodsPerYear,
+} from './units';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(readonly key: string, message: string) {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
     super(`config key "${key}": ${message}`);
   }
 }
@@ -202,7 +218,10 @@ export function parseRiskConfig(document: unknown): RiskConfig {
   const lookbackDays = int(rb.lookback_days ?? d.lookback_days, k('lookback_days'), 2);
   const covariance = parseCovariance(section('covariance'));
   if (covariance.minObservations > lookbackDays) {
-    throw new ConfigError(k('covariance.min_observations'), `${covariance.minObservations} exceeds lookback_days (${lookbackDays}): no window could be budgeted`);
+    throw new ConfigError(
+      k('covariance.min_observations'),
+      `${covariance.minObservations} exceeds lookback_days (${lookbackDays}): no window could be budgeted`,
+    );
   }
   const corr = section('correlation');
   const gate = section('gate');
@@ -293,12 +312,18 @@ function parseRegimeDetection(o: Doc, regimes: readonly RegimePolicy[]): RegimeD
   const trendWindow = o.trend_window ?? d.trend_window;
   const trendAtLeast = o.trend_at_least ?? d.trend_at_least;
   if ((trendWindow === null) !== (trendAtLeast === null)) {
-    throw new ConfigError(key(trendWindow === null ? 'trend_window' : 'trend_at_least'), 'trend_window and trend_at_least must be set together');
+    throw new ConfigError(
+      key(trendWindow === null ? 'trend_window' : 'trend_at_least'),
+      'trend_window and trend_at_least must be set together',
+    );
   }
   return {
     method: oneOf(o.method ?? d.method, ['rule', 'hmm'] as const, key('method')),
     volWindow: int(o.vol_window ?? d.vol_window, key('vol_window'), 2),
-    trend: trendWindow === null ? null : { window: int(trendWindow, key('trend_window'), 2), atLeast: oneOf(trendAtLeast, names, key('trend_at_least')) },
+    trend:
+      trendWindow === null
+        ? null
+        : { window: int(trendWindow, key('trend_window'), 2), atLeast: oneOf(trendAtLeast, names, key('trend_at_least')) },
     states: int(o.states ?? d.states ?? regimes.length, key('states'), 2),
     restarts: int(o.restarts ?? d.restarts, key('restarts'), 1),
     seed: int(o.seed ?? d.seed, key('seed'), 0),
@@ -314,7 +339,10 @@ function checkRuleOrder(detection: RegimeDetectionConfig, regimes: readonly Regi
     const [before, here] = [regimes[i - 1], regimes[i]];
     if (here.maxVol < before.maxVol) {
       const bound = Number.isFinite(before.maxVol) ? `${before.name} has ${before.maxVol}` : `${before.name} has none`;
-      throw new ConfigError(k(`regime_allocations.${here.name}.max_vol`), `regimes are ordered calm → turbulent, so max_vol must not decrease (${bound})`);
+      throw new ConfigError(
+        k(`regime_allocations.${here.name}.max_vol`),
+        `regimes are ordered calm → turbulent, so max_vol must not decrease (${bound})`,
+      );
     }
   }
   return detection;
@@ -324,7 +352,11 @@ function checkRuleOrder(detection: RegimeDetectionConfig, regimes: readonly Regi
 function checkFloorBelowRegimeCaps(floor: Leverage, regimes: readonly RegimePolicy[]): void {
   for (const r of regimes) {
     const cap = Math.min(r.leverageLimit, r.equityAllocation);
-    if (floor > cap) throw new ConfigError(k('leverage.floor'), `${floor} is above regime "${r.name}"'s cap ${cap} (min of leverage_limit and equity_allocation)`);
+    if (floor > cap)
+      throw new ConfigError(
+        k('leverage.floor'),
+        `${floor} is above regime "${r.name}"'s cap ${cap} (min of leverage_limit and equity_allocation)`,
+      );
   }
 }
 
@@ -332,7 +364,11 @@ function checkTilts(regimes: readonly RegimePolicy[], strategies: readonly Strat
   const names = strategies.length > 0 ? strategies.map((s) => s.name) : ['core'];
   for (const r of regimes) {
     for (const s of Object.keys(r.strategyTilts)) {
-      if (!names.includes(s)) throw new ConfigError(k(`regime_allocations.${r.name}.strategy_tilts.${s}`), `no strategy named "${s}" (have: ${names.join(', ')})`);
+      if (!names.includes(s))
+        throw new ConfigError(
+          k(`regime_allocations.${r.name}.strategy_tilts.${s}`),
+          `no strategy named "${s}" (have: ${names.join(', ')})`,
+        );
     }
     if (Object.keys(r.strategyTilts).length > 0 && names.every((s) => (r.strategyTilts[s] ?? 1) === 0)) {
       throw new ConfigError(k(`regime_allocations.${r.name}.strategy_tilts`), 'tilts switch every strategy off');
@@ -403,7 +439,8 @@ function required(o: Doc, name: string, key: string): unknown {
 }
 
 function num(value: unknown, key: string, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(key, `must be a finite number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new ConfigError(key, `must be a finite number, got ${JSON.stringify(value)}`);
   if (value < min || value > max) throw new ConfigError(key, `must be in [${min}, ${max}], got ${value}`);
   return value;
 }
@@ -437,6 +474,7 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 export function duration(value: unknown, key: string): Milliseconds {
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) return milliseconds(value * 1000);
   const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value.trim()) : null;
-  if (!m || Number(m[1]) <= 0) throw new ConfigError(key, `must be a positive duration like "60s", "5m" or a number of seconds, got ${JSON.stringify(value)}`);
+  if (!m || Number(m[1]) <= 0)
+    throw new ConfigError(key, `must be a positive duration like "60s", "5m" or a number of seconds, got ${JSON.stringify(value)}`);
   return milliseconds(Number(m[1]) * DURATION_UNITS[m[2]]);
 }

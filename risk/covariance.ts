@@ -91,7 +91,9 @@ export function pairwiseSampleCovariance(
     for (let j = i; j < n; j++) {
       const { value, overlap } = pairwiseCov(returns.columns[i], returns.columns[j]);
       if (overlap < minPeriods) {
-        throw new DataError(`assets ${returns.assets[i]} and ${returns.assets[j]} share only ${overlap} returns; need at least ${minPeriods}`);
+        throw new DataError(
+          `assets ${returns.assets[i]} and ${returns.assets[j]} share only ${overlap} returns; need at least ${minPeriods}`,
+        );
       }
       minOverlap = Math.min(minOverlap, overlap);
       raw[i * n + j] = value;
@@ -294,7 +296,11 @@ export function subCovariance<U extends CovarianceUnit>(cov: CovarianceMatrix<U>
   return { unit: cov.unit, assets: indices.map((i) => cov.assets[i]), values };
 }
 
-export function covarianceFromRows<U extends CovarianceUnit>(unit: U, assets: readonly string[], rows: readonly (readonly number[])[]): CovarianceMatrix<U> {
+export function covarianceFromRows<U extends CovarianceUnit>(
+  unit: U,
+  assets: readonly string[],
+  rows: readonly (readonly number[])[],
+): CovarianceMatrix<U> {
   const n = assets.length;
   if (rows.length !== n || rows.some((r) => r.length !== n)) throw new DataError(`covariance must be ${n}×${n} for ${n} assets`);
   const values = new Float64Array(n * n);
@@ -325,7 +331,8 @@ function requireComplete(returns: ReturnMatrix, minObservations: number): number
   if (t < minObservations) throw new DataError(`need at least ${minObservations} returns to estimate a covariance, got ${t}`);
   returns.columns.forEach((c, j) => {
     for (let s = 0; s < t; s++) {
-      if (!Number.isFinite(c[s])) throw new DataError(`asset ${returns.assets[j]} has a missing return on ${returns.dates[s]}; align returns first`);
+      if (!Number.isFinite(c[s]))
+        throw new DataError(`asset ${returns.assets[j]} has a missing return on ${returns.dates[s]}; align returns first`);
     }
   });
   return t;

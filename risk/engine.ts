@@ -17,9 +17,24 @@
 import { equalRiskContribution, inverseVolWeights, riskBudgetingWeights } from './allocation';
 import type { AssetBudget, PortfolioLimits, RiskBudget, StrategyBudget } from './budget';
 import { type RegimePolicy, type RiskConfig, regimePolicy } from './config';
-import { type CovarianceEstimate, type CovarianceMatrix, type CovarianceSpec, annualizeEstimate, estimateCovariance, subCovariance } from './covariance';
+import {
+  type CovarianceEstimate,
+  type CovarianceMatrix,
+  type CovarianceSpec,
+  annualizeEstimate,
+  estimateCovariance,
+  subCovariance,
+} from './covariance';
 import { averagePairwiseCorrelation, portfolioVol, riskContributions } from './measures';
-import { type ResolvedStrategy, capWeights, cashWeight, correlationScaling, regimeLeverageCap, resolveStrategies, tiltedBudgets } from './policy';
+import {
+  type ResolvedStrategy,
+  capWeights,
+  cashWeight,
+  correlationScaling,
+  regimeLeverageCap,
+  resolveStrategies,
+  tiltedBudgets,
+} from './policy';
 import { type ReturnMatrix, alignedReturns, lastObservations, periodReturns } from './returns';
 import { DataError, type PriceTable, sliceTable } from './timeseries';
 import { type AnnualizedVol, type Currency, type Leverage, annualizedVol, currency, fraction, leverage, price, weights } from './units';
@@ -163,9 +178,7 @@ export function covarianceSpec(config: RiskConfig): CovarianceSpec {
  */
 function survivingStrategies(config: RiskConfig, policy: RegimePolicy, estimated: readonly string[]): ResolvedStrategy[] {
   const configured = config.strategies.length > 0 ? config.strategies : resolveStrategies([], estimated);
-  const kept = configured
-    .map((s) => ({ ...s, assets: s.assets.filter((a) => estimated.includes(a)) }))
-    .filter((s) => s.assets.length > 0);
+  const kept = configured.map((s) => ({ ...s, assets: s.assets.filter((a) => estimated.includes(a)) })).filter((s) => s.assets.length > 0);
   if (kept.length === 0) throw new DataError('no configured asset has enough price history to budget');
   return tiltedBudgets(kept, policy);
 }
@@ -189,8 +202,19 @@ function allocateBook(strategies: readonly ResolvedStrategy[], cov: Annualized, 
     return full;
   });
   const sleeveCov: Annualized = { unit: 'annualized', assets: strategies.map((s) => s.name), values: sleeveCovariance(cov, loadings) };
-  const top = m === 1 ? { weights: [1], iterations: 0, error: 0, converged: true } : solved(riskBudgetingWeights(sleeveCov, strategies.map((s) => s.riskBudget), { tolerance: config.allocation.tolerance }));
-  const holdings = sleeves.flatMap((s, k) => s.strategy.assets.map((asset, i) => ({ strategy: s.strategy.name, asset, weight: top.weights[k] * s.weights[i] })));
+  const top =
+    m === 1
+      ? { weights: [1], iterations: 0, error: 0, converged: true }
+      : solved(
+          riskBudgetingWeights(
+            sleeveCov,
+            strategies.map((s) => s.riskBudget),
+            { tolerance: config.allocation.tolerance },
+          ),
+        );
+  const holdings = sleeves.flatMap((s, k) =>
+    s.strategy.assets.map((asset, i) => ({ strategy: s.strategy.name, asset, weight: top.weights[k] * s.weights[i] })),
+  );
   return {
     holdings,
     diagnostics: {
@@ -214,7 +238,9 @@ function sleeveWeights(cov: Annualized, config: RiskConfig): SleeveWeights {
   const n = cov.assets.length;
   switch (config.allocation.method) {
     case 'erc':
-      return n === 1 ? { weights: [1], iterations: 0, error: 0, converged: true } : solved(equalRiskContribution(cov, { tolerance: config.allocation.tolerance }));
+      return n === 1
+        ? { weights: [1], iterations: 0, error: 0, converged: true }
+        : solved(equalRiskContribution(cov, { tolerance: config.allocation.tolerance }));
     case 'inverse-vol':
       return { weights: inverseVolWeights(cov), iterations: 0, error: 0, converged: true };
     case 'equal-weight':
@@ -249,7 +275,10 @@ function sleeveCovariance(cov: Annualized, loadings: readonly (readonly number[]
 
 /** Enforce the regime's max position share on the book (see `capWeights`, including when it cannot hold). */
 function capPositions(book: Book, policy: RegimePolicy): Book {
-  const capped = capWeights(book.holdings.map((h) => h.weight), policy.maxPositionShare);
+  const capped = capWeights(
+    book.holdings.map((h) => h.weight),
+    policy.maxPositionShare,
+  );
   return {
     holdings: book.holdings.map((h, i) => ({ ...h, weight: capped.weights[i] })),
     diagnostics: { ...book.diagnostics, positionsCapped: capped.capped, positionCapFeasible: capped.feasible },
@@ -289,7 +318,13 @@ function previousBookLeverage(previous: RiskBudget): Leverage {
 
 // ── limits ────────────────────────────────────────────────────────────────────────────────────
 
-function assetBudgets(holdings: readonly Holding[], cov: Annualized, bookLeverage: Leverage, capital: Currency, prices: PriceTable): AssetBudget[] {
+function assetBudgets(
+  holdings: readonly Holding[],
+  cov: Annualized,
+  bookLeverage: Leverage,
+  capital: Currency,
+  prices: PriceTable,
+): AssetBudget[] {
   const assetWeights = aggregateByAsset(holdings, cov.assets);
   const rc = riskContributions(cov, weights(assetWeights)).relative;
   const n = cov.assets.length;
@@ -334,10 +369,18 @@ function portfolioLimits(assets: readonly AssetBudget[], capital: Currency, poli
 /** Position limit: target × headroom, but never above the regime's max position share of the gross limit. */
 function cappedAssets(assets: readonly AssetBudget[], limits: PortfolioLimits, policy: RegimePolicy, headroom: number): AssetBudget[] {
   const shareCap = policy.maxPositionShare * limits.maxGrossNotional;
-  return assets.map((a) => ({ ...a, maxPositionNotional: currency(Math.min(Math.abs(a.targetNotional) * headroom, Math.max(shareCap, Math.abs(a.targetNotional)))) }));
+  return assets.map((a) => ({
+    ...a,
+    maxPositionNotional: currency(Math.min(Math.abs(a.targetNotional) * headroom, Math.max(shareCap, Math.abs(a.targetNotional)))),
+  }));
 }
 
-function strategyBudgets(strategies: readonly ResolvedStrategy[], assets: readonly AssetBudget[], limits: PortfolioLimits, headroom: number): StrategyBudget[] {
+function strategyBudgets(
+  strategies: readonly ResolvedStrategy[],
+  assets: readonly AssetBudget[],
+  limits: PortfolioLimits,
+  headroom: number,
+): StrategyBudget[] {
   return strategies.map((s) => {
     const mine = assets.filter((a) => a.strategy === s.name);
     const gross = sum(mine.map((a) => Math.abs(a.targetNotional)));

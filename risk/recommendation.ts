@@ -85,10 +85,14 @@ export function buildRecommendation(inputs: RecommendationInputs): Recommendatio
   const deltas = assetDeltas(current, target);
   const traded = deltas.reduce((s, d) => s + Math.abs(d.deltaNotional), 0);
   const costBps = inputs.costBps ?? inputs.config.transactionCostBps;
-  if (!(costBps >= 0) || !Number.isFinite(costBps)) throw new RangeError(`cost must be a non-negative number of basis points, got ${costBps}`);
+  if (!(costBps >= 0) || !Number.isFinite(costBps))
+    throw new RangeError(`cost must be a non-negative number of basis points, got ${costBps}`);
   const currentVol = inputs.covariance ? forecastVol(current, inputs.covariance) : null;
   const targetVol = inputs.covariance ? forecastVol(target, inputs.covariance) : null;
-  const moreRisk = targetVol !== null && currentVol !== null ? targetVol > currentVol * (1 + RISK_EPSILON) : target.gross > current.gross * (1 + RISK_EPSILON);
+  const moreRisk =
+    targetVol !== null && currentVol !== null
+      ? targetVol > currentVol * (1 + RISK_EPSILON)
+      : target.gross > current.gross * (1 + RISK_EPSILON);
   const adds = limitsAddRisk(inputs.committed, budget) || moreRisk;
   const { priority, reasons } = prioritize(inputs, adds);
   return {

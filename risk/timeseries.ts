@@ -15,10 +15,7 @@ export class DataError extends Error {
 }
 
 /** Restrict a table to an inclusive date range and/or a subset of assets (in the given order). */
-export function sliceTable(
-  table: PriceTable,
-  opts: { start?: string; end?: string; assets?: readonly string[] } = {},
-): PriceTable {
+export function sliceTable(table: PriceTable, opts: { start?: string; end?: string; assets?: readonly string[] } = {}): PriceTable {
   const { start, end } = opts;
   let lo = 0;
   let hi = table.dates.length;

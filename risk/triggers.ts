@@ -143,7 +143,8 @@ export function limitUtilizations(
   ]);
   const maxByAsset = new Map<string, number>();
   for (const a of budget.assets) maxByAsset.set(a.asset, (maxByAsset.get(a.asset) ?? 0) + a.maxPositionNotional);
-  for (const [asset, notional] of Object.entries(positions)) out.set(`position ${asset}`, ratio(Math.abs(notional), maxByAsset.get(asset) ?? 0));
+  for (const [asset, notional] of Object.entries(positions))
+    out.set(`position ${asset}`, ratio(Math.abs(notional), maxByAsset.get(asset) ?? 0));
   if (covariance) {
     const w = covariance.assets.map((a) => (positions[a] ?? 0) / budget.limits.capital);
     out.set('forecast vol', ratio(portfolioVol(covariance, weights(w)), budget.volTarget));
@@ -166,7 +167,12 @@ export function evaluateTriggers(inputs: TriggerInputs): TriggerResult[] {
   const { settings, budget, positions } = inputs;
   return [
     driftTrigger(weightsOfCapital(positions, budget.limits.capital), targetWeightsOfCapital(budget), settings.driftThreshold),
-    regimeChangeTrigger({ ...inputs.regime, enabled: settings.regimeChange, cooldown: settings.regimeChangeCooldown, committedRegime: budget.regime }),
+    regimeChangeTrigger({
+      ...inputs.regime,
+      enabled: settings.regimeChange,
+      cooldown: settings.regimeChangeCooldown,
+      committedRegime: budget.regime,
+    }),
     correlationSpikeTrigger(inputs.averageCorrelation, settings.correlationSpike),
     volBreachTrigger(inputs.realizedVol, budget.volTarget, settings.volBreach),
     budgetBreachTrigger(budget, positions, settings.budgetBreach, inputs.covariance),

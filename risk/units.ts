@@ -43,12 +43,9 @@ export const milliseconds = (x: number): Milliseconds => x as Milliseconds;
 export const fractionToPercent = (x: Fraction): Percent => (x * 100) as Percent;
 export const percentToFraction = (x: Percent): Fraction => (x / 100) as Fraction;
 
-export const annualizeVol = (vol: DailyVol, periods: PeriodsPerYear): AnnualizedVol =>
-  (vol * Math.sqrt(periods)) as AnnualizedVol;
-export const deannualizeVol = (vol: AnnualizedVol, periods: PeriodsPerYear): DailyVol =>
-  (vol / Math.sqrt(periods)) as DailyVol;
-export const annualizeVariance = (v: DailyVariance, periods: PeriodsPerYear): AnnualizedVariance =>
-  (v * periods) as AnnualizedVariance;
+export const annualizeVol = (vol: DailyVol, periods: PeriodsPerYear): AnnualizedVol => (vol * Math.sqrt(periods)) as AnnualizedVol;
+export const deannualizeVol = (vol: AnnualizedVol, periods: PeriodsPerYear): DailyVol => (vol / Math.sqrt(periods)) as DailyVol;
+export const annualizeVariance = (v: DailyVariance, periods: PeriodsPerYear): AnnualizedVariance => (v * periods) as AnnualizedVariance;
 
 /** Standard annualization factors by asset class. Callers choose; nothing defaults silently. */
 export const PERIODS_PER_YEAR = {

@@ -42,7 +42,8 @@ export interface LeverageDecision {
 
 /** The leverage that brings `forecast` to `target`, unbounded. */
 export function rawTargetLeverage(target: AnnualizedVol, forecast: AnnualizedVol): Leverage {
-  if (!(forecast > 0) || !Number.isFinite(forecast)) throw new RangeError(`forecast volatility must be positive and finite, got ${forecast}`);
+  if (!(forecast > 0) || !Number.isFinite(forecast))
+    throw new RangeError(`forecast volatility must be positive and finite, got ${forecast}`);
   if (!(target >= 0) || !Number.isFinite(target)) throw new RangeError(`target volatility must be non-negative and finite, got ${target}`);
   return leverage(target / forecast);
 }

@@ -31,7 +31,17 @@ export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE)
 export function postgresRecommendationReader(pool: pg.Pool): RecommendationReader {
   return {
     async latest(portfolioId, limit): Promise<RecommendationView[]> {
-      const { rows } = await pool.query<{ id: string; status: string; reason: string; adds_risk: boolean; created_at: Date; summary: unknown; detail: unknown; triggers: unknown; committed_version: number | null }>(
+      const { rows } = await pool.query<{
+        id: string;
+        status: string;
+        reason: string;
+        adds_risk: boolean;
+        created_at: Date;
+        summary: unknown;
+        detail: unknown;
+        triggers: unknown;
+        committed_version: number | null;
+      }>(
         `SELECT id, status, reason, adds_risk, created_at, summary, detail, triggers, committed_version FROM recommendations
          WHERE portfolio_id = $1 ORDER BY created_at DESC LIMIT $2`,
         [portfolioId, limit],

@@ -74,7 +74,8 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
   }
   const outcome = state.decided.find((d) => d.id === rec.id)?.status;
   return {
-    outcome: outcome === 'COMMITTED' ? 'COMMITTED' : outcome === 'EXPIRED' ? 'EXPIRED' : outcome === 'SUPERSEDED' ? 'SUPERSEDED' : 'REJECTED',
+    outcome:
+      outcome === 'COMMITTED' ? 'COMMITTED' : outcome === 'EXPIRED' ? 'EXPIRED' : outcome === 'SUPERSEDED' ? 'SUPERSEDED' : 'REJECTED',
     recommendationId: rec.id,
     version: outcome === 'COMMITTED' ? state.committedVersion : null,
   };

@@ -25,7 +25,18 @@ import {
   statusQuery,
   type OperatorRequest,
 } from './messages';
-import { type Proposal, type QueuedDecision, acts, cycleKey, decide, drainDecisions, expireIfDue, mostLikelyRegime, recordFailure, registerApprovalHandlers } from './shared';
+import {
+  type Proposal,
+  type QueuedDecision,
+  acts,
+  cycleKey,
+  decide,
+  drainDecisions,
+  expireIfDue,
+  mostLikelyRegime,
+  recordFailure,
+  registerApprovalHandlers,
+} from './shared';
 import type { TriggerAssessment } from '../activities/triggers';
 import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from './types';
 
@@ -112,18 +123,22 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     },
     {
       validator: (req) => {
-        if (!['ACTIVE', 'REDUCING', 'HALTED'].includes(req?.state)) throw new Error(`state must be ACTIVE, REDUCING or HALTED, got ${JSON.stringify(req?.state)}`);
+        if (!['ACTIVE', 'REDUCING', 'HALTED'].includes(req?.state))
+          throw new Error(`state must be ACTIVE, REDUCING or HALTED, got ${JSON.stringify(req?.state)}`);
         if (!req.operator || !req.reason) throw new Error('operator and reason are required');
       },
     },
   );
   wf.setHandler(
     overrideLimitUpdate,
-    async (req) => acts.createOverride({ idempotencyKey: `${wf.workflowInfo().workflowId}:override:${wf.uuid4()}`, portfolioId, request: req }),
+    async (req) =>
+      acts.createOverride({ idempotencyKey: `${wf.workflowInfo().workflowId}:override:${wf.uuid4()}`, portfolioId, request: req }),
     {
       validator: (req) => {
-        if (!(OVERRIDABLE_LIMITS as readonly string[]).includes(req?.field)) throw new Error(`field must be one of ${OVERRIDABLE_LIMITS.join(', ')}`);
-        if (typeof req.value !== 'number' || !Number.isFinite(req.value) || req.value < 0) throw new Error('value must be a finite number >= 0');
+        if (!(OVERRIDABLE_LIMITS as readonly string[]).includes(req?.field))
+          throw new Error(`field must be one of ${OVERRIDABLE_LIMITS.join(', ')}`);
+        if (typeof req.value !== 'number' || !Number.isFinite(req.value) || req.value < 0)
+          throw new Error('value must be a finite number >= 0');
         if (!req.reason || !req.approver) throw new Error('reason and approver are required');
         const expires = Date.parse(req.expiresAt);
         if (!Number.isFinite(expires) || expires <= Date.now()) throw new Error('expiresAt must be an ISO timestamp in the future');
@@ -196,16 +211,18 @@ function nextWake(state: LoopState, intervalMs: number): number {
   return Math.min(tick, expiry);
 }
 
-async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTimeoutMs: number, hysteresis: HysteresisOptions): Promise<void> {
+async function runCycle(
+  input: PortfolioLoopInput,
+  state: LoopState,
+  approvalTimeoutMs: number,
+  hysteresis: HysteresisOptions,
+): Promise<void> {
   const { portfolioId } = input;
   state.cycle += 1;
   const ref = await acts.observeMarket(input.marketData);
   state.lastMarketAsOf = ref.asOf;
   // Independent reads run concurrently: the regime reading is on the response-time path.
-  const [committed, reading] = await Promise.all([
-    acts.latestCommitted(portfolioId),
-    acts.assessRegime({ ref, config: input.config }),
-  ]);
+  const [committed, reading] = await Promise.all([acts.latestCommitted(portfolioId), acts.assessRegime({ ref, config: input.config })]);
   state.committedVersion = committed?.version ?? null;
   state.committedBudget = committed?.budget ?? null;
   const previousRegime = state.regime;
@@ -215,7 +232,13 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
     answerIfAlreadyCommitted(state);
   }
 
-  const budget = await acts.computeBudget({ portfolioId, ref, regime: state.regime as string, config: input.config, previous: state.committedBudget });
+  const budget = await acts.computeBudget({
+    portfolioId,
+    ref,
+    regime: state.regime as string,
+    config: input.config,
+    previous: state.committedBudget,
+  });
   const assessment = await acts.evaluateTriggers({
     portfolioId,
     config: input.config,
@@ -237,18 +260,36 @@ async function runCycle(input: PortfolioLoopInput, state: LoopState, approvalTim
       details: { from: previousRegime, to: state.regime, realizedVol: reading.realizedVol },
     });
   }
-  await acts.recordMetrics({ idempotencyKey: `${cycleKey(state, portfolioId)}:metrics`, portfolioId, ref, config: input.config, budget: state.committedBudget, reading });
+  await acts.recordMetrics({
+    idempotencyKey: `${cycleKey(state, portfolioId)}:metrics`,
+    portfolioId,
+    ref,
+    config: input.config,
+    budget: state.committedBudget,
+    reading,
+  });
   // Only a cycle that ran to the end confirms the budget still stands (the gate's staleness clock).
   await acts.heartbeat(portfolioId);
 }
 
 /** Acts on the trigger assessment: a rebalancing plan for book drift, a proposal for a budget change. */
-async function respond(input: PortfolioLoopInput, state: LoopState, budget: RiskBudget, assessment: TriggerAssessment, approvalTimeoutMs: number): Promise<void> {
+async function respond(
+  input: PortfolioLoopInput,
+  state: LoopState,
+  budget: RiskBudget,
+  assessment: TriggerAssessment,
+  approvalTimeoutMs: number,
+): Promise<void> {
   const { portfolioId } = input;
 
   if (assessment.rebalanceBook && state.committedBudget && state.committedVersion !== null) {
     // The budget still stands; the book has drifted from it. One plan per committed version.
-    await acts.emitRebalancePlan({ idempotencyKey: `${portfolioId}:v${state.committedVersion}:rebalance`, portfolioId, version: state.committedVersion, budget: state.committedBudget });
+    await acts.emitRebalancePlan({
+      idempotencyKey: `${portfolioId}:v${state.committedVersion}:rebalance`,
+      portfolioId,
+      version: state.committedVersion,
+      budget: state.committedBudget,
+    });
   }
   if (!assessment.proposeBudget) return;
   const proposal: Proposal = {
@@ -257,7 +298,10 @@ async function respond(input: PortfolioLoopInput, state: LoopState, budget: Risk
     addsRisk: assessment.addsRisk,
     summary: assessment.summary,
     detail: assessment.detail,
-    reason: assessment.triggers.filter((t) => t.fired).map((t) => t.kind).join(', '),
+    reason: assessment.triggers
+      .filter((t) => t.fired)
+      .map((t) => t.kind)
+      .join(', '),
     id: cycleKey(state, portfolioId),
   };
   const autoApprove = state.committedBudget === null && input.autoApproveInitialBudget !== false;
@@ -309,4 +353,3 @@ function declareRegime(state: LoopState, regime: string, asOf: string): true {
   state.regime = regime;
   return true;
 }
-

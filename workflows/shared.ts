@@ -18,18 +18,44 @@ type Activities = ReturnType<typeof createActivities>;
  */
 const reads = wf.proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: ['ConfigError', 'DataError'],
+  },
 });
 
 /** Keyed writes are retried until they land: giving up would lose an output, retrying cannot duplicate one. */
 const writes = wf.proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ConfigError', 'DataError', 'IdempotencyConflict'] },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: ['ConfigError', 'DataError', 'IdempotencyConflict'],
+  },
 });
 
-const WRITES = new Set(['commitRecommendation', 'recordRecommendation', 'recordDecision', 'emitRebalancePlan', 'raiseAlert', 'recordRegimeChange', 'recordMetrics', 'recordOperatorAction', 'setTradingState', 'createOverride', 'heartbeat', 'ensurePortfolio']);
+const WRITES = new Set([
+  'commitRecommendation',
+  'recordRecommendation',
+  'recordDecision',
+  'emitRebalancePlan',
+  'raiseAlert',
+  'recordRegimeChange',
+  'recordMetrics',
+  'recordOperatorAction',
+  'setTradingState',
+  'createOverride',
+  'heartbeat',
+  'ensurePortfolio',
+]);
 
-export const acts = new Proxy(reads, { get: (target, name: string) => (WRITES.has(name) ? writes : target)[name as keyof Activities] }) as Activities;
+export const acts = new Proxy(reads, {
+  get: (target, name: string) => (WRITES.has(name) ? writes : target)[name as keyof Activities],
+}) as Activities;
 
 /**
  * Stable key of the current cycle, unique over the whole life of this loop: the first run id of the
@@ -63,12 +89,14 @@ const MAX_DECIDED_KEPT = 50;
  * Signals (for the Temporal UI). Both only enqueue; the workflow's main loop applies decisions in order.
  */
 export function registerApprovalHandlers(state: LoopState, queue: QueuedDecision[]): void {
-  const enqueue = (kind: 'APPROVED' | 'REJECTED', via: 'update' | 'signal') => async (decision: Decision): Promise<DecisionResult> => {
-    const queued: QueuedDecision = { kind, decision, via, result: null };
-    queue.push(queued);
-    await wf.condition(() => queued.result !== null);
-    return queued.result as DecisionResult;
-  };
+  const enqueue =
+    (kind: 'APPROVED' | 'REJECTED', via: 'update' | 'signal') =>
+    async (decision: Decision): Promise<DecisionResult> => {
+      const queued: QueuedDecision = { kind, decision, via, result: null };
+      queue.push(queued);
+      await wf.condition(() => queued.result !== null);
+      return queued.result as DecisionResult;
+    };
   wf.setHandler(approveUpdate, enqueue('APPROVED', 'update'), { validator: (d) => decisionValidator(state, d) });
   wf.setHandler(rejectUpdate, enqueue('REJECTED', 'update'), { validator: (d) => decisionValidator(state, d) });
   // Signals cannot be refused synchronously: an invalid one is alerted and ignored when applied.
@@ -93,8 +121,10 @@ export function decisionValidator(state: LoopState, d: Decision): void {
   const decided = state.decided.find((x) => x.id === d.recommendationId);
   if (decided) throw new Error(`recommendation ${d.recommendationId} is already ${decided.status}`);
   if (!state.pending) throw new Error(`unknown recommendation ${d.recommendationId}: nothing is pending approval`);
-  if (state.pending.id !== d.recommendationId) throw new Error(`unknown recommendation ${d.recommendationId}: the pending one is ${state.pending.id}`);
-  if (state.pending.expiresAtMs !== null && Date.now() >= state.pending.expiresAtMs) throw new Error(`recommendation ${d.recommendationId} has expired`);
+  if (state.pending.id !== d.recommendationId)
+    throw new Error(`unknown recommendation ${d.recommendationId}: the pending one is ${state.pending.id}`);
+  if (state.pending.expiresAtMs !== null && Date.now() >= state.pending.expiresAtMs)
+    throw new Error(`recommendation ${d.recommendationId} has expired`);
 }
 
 /** Applies the approval rule to a proposal. */
@@ -232,7 +262,11 @@ async function commit(state: LoopState, rec: Recommendation): Promise<number | n
   if (change !== undefined && change.to === rec.budget.regime) {
     change.committedAtMs = Date.now();
     change.committedVersion = result.version;
-    await acts.recordRegimeChange({ idempotencyKey: `${rec.portfolioId}:regime:${wf.workflowInfo().firstExecutionRunId.slice(0, 8)}:${change.detectedAtMs}`, portfolioId: rec.portfolioId, change });
+    await acts.recordRegimeChange({
+      idempotencyKey: `${rec.portfolioId}:regime:${wf.workflowInfo().firstExecutionRunId.slice(0, 8)}:${change.detectedAtMs}`,
+      portfolioId: rec.portfolioId,
+      change,
+    });
   }
   return result.version;
 }

@@ -47,7 +47,10 @@ export async function run(argv: string[]): Promise<number> {
   const config = withPeriods(loadConfig(flags.config), flags['periods-per-year']);
   const settings = buildSettings(flags, config);
 
-  const bar = flags['no-progress'] || !process.stderr.isTTY ? undefined : new SingleBar({ stream: process.stderr, format: 'backtest [{bar}] {percentage}% | {value}/{total} strategy-days | ETA {eta}s' });
+  const bar =
+    flags['no-progress'] || !process.stderr.isTTY
+      ? undefined
+      : new SingleBar({ stream: process.stderr, format: 'backtest [{bar}] {percentage}% | {value}/{total} strategy-days | ETA {eta}s' });
   let lastShown = -1;
   const started = Date.now();
   const result = runBacktest(table, {
@@ -130,7 +133,8 @@ function refitWindow(value: string): BacktestSettings['hmm']['window'] {
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
 }
 

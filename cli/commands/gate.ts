@@ -15,9 +15,19 @@ import { UsageError } from '../main';
 export const summary = 'run the gRPC pre-trade gate (--port, --tls-cert/--tls-key[/--tls-client-ca], --access policy.yaml)';
 
 const FLAGS = {
-  'database-url': 'string', host: 'string', port: 'string', 'tls-cert': 'string', 'tls-key': 'string', 'tls-client-ca': 'string',
-  access: 'string', restricted: 'string', 'stale-reduce-after': 'string', 'stale-halt-after': 'string',
-  'reservation-ttl': 'string', 'max-message-bytes': 'string', replica: 'string',
+  'database-url': 'string',
+  host: 'string',
+  port: 'string',
+  'tls-cert': 'string',
+  'tls-key': 'string',
+  'tls-client-ca': 'string',
+  access: 'string',
+  restricted: 'string',
+  'stale-reduce-after': 'string',
+  'stale-halt-after': 'string',
+  'reservation-ttl': 'string',
+  'max-message-bytes': 'string',
+  replica: 'string',
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
@@ -32,12 +42,20 @@ export async function run(argv: string[]): Promise<number> {
     host: flags.host ?? '127.0.0.1',
     port,
     logger,
-    tls: flags['tls-cert'] ? {
-      cert: readFileSync(flags['tls-cert']), key: readFileSync(flags['tls-key']!),
-      clientCa: flags['tls-client-ca'] ? readFileSync(flags['tls-client-ca']) : undefined,
-    } : undefined,
+    tls: flags['tls-cert']
+      ? {
+          cert: readFileSync(flags['tls-cert']),
+          key: readFileSync(flags['tls-key']!),
+          clientCa: flags['tls-client-ca'] ? readFileSync(flags['tls-client-ca']) : undefined,
+        }
+      : undefined,
     access: flags.access ? readAccessPolicy(flags.access) : undefined,
-    restrictedInstruments: flags.restricted ? flags.restricted.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    restrictedInstruments: flags.restricted
+      ? flags.restricted
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
     staleReduceAfterMs: flags['stale-reduce-after'] ? duration(flags['stale-reduce-after'], '--stale-reduce-after') : undefined,
     staleHaltAfterMs: flags['stale-halt-after'] ? duration(flags['stale-halt-after'], '--stale-halt-after') : undefined,
     reservationTtlMs: flags['reservation-ttl'] ? duration(flags['reservation-ttl'], '--reservation-ttl') : undefined,
@@ -69,10 +87,15 @@ function readAccessPolicy(file: string): AccessPolicy {
   for (const [identity, grant] of Object.entries(doc as Record<string, unknown>)) {
     const g = grant as { portfolios?: unknown; strategies?: unknown; control?: unknown };
     const list = (v: unknown, key: string): string[] => {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new UsageError(`access policy ${file}: ${identity}.${key} must be a list of strings`);
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+        throw new UsageError(`access policy ${file}: ${identity}.${key} must be a list of strings`);
       return v;
     };
-    policy[identity] = { portfolios: list(g.portfolios, 'portfolios'), strategies: list(g.strategies ?? ['*'], 'strategies'), control: g.control === true };
+    policy[identity] = {
+      portfolios: list(g.portfolios, 'portfolios'),
+      strategies: list(g.strategies ?? ['*'], 'strategies'),
+      control: g.control === true,
+    };
   }
   return policy;
 }

@@ -13,9 +13,22 @@ import { UsageError } from '../main';
 export const summary = 'load-test a gate: --target host:port --concurrency N --duration 10s --mix evaluate=80,size=20';
 
 const FLAGS = {
-  target: 'string', concurrency: 'string', duration: 'string', warmup: 'string', mix: 'string', connections: 'string',
-  portfolio: 'string', strategy: 'string', instrument: 'string', side: 'string', quantity: 'string', price: 'string',
-  'tls-ca': 'string', 'tls-cert': 'string', 'tls-key': 'string', deadline: 'string',
+  target: 'string',
+  concurrency: 'string',
+  duration: 'string',
+  warmup: 'string',
+  mix: 'string',
+  connections: 'string',
+  portfolio: 'string',
+  strategy: 'string',
+  instrument: 'string',
+  side: 'string',
+  quantity: 'string',
+  price: 'string',
+  'tls-ca': 'string',
+  'tls-cert': 'string',
+  'tls-key': 'string',
+  deadline: 'string',
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
@@ -39,9 +52,12 @@ export async function run(argv: string[]): Promise<number> {
       deadlineMs: duration(flags.deadline ?? '5s', '--deadline'),
       mix,
       order: {
-        portfolioId: requireFlag(flags.portfolio, 'portfolio'), strategy: flags.strategy ?? 'trend', instrument: flags.instrument ?? 'AAPL',
+        portfolioId: requireFlag(flags.portfolio, 'portfolio'),
+        strategy: flags.strategy ?? 'trend',
+        instrument: flags.instrument ?? 'AAPL',
         side: side === 'buy' ? Side.SIDE_BUY : Side.SIDE_SELL,
-        quantity: positive(flags.quantity ?? '1', 'quantity', false), price: positive(flags.price ?? '100', 'price', false),
+        quantity: positive(flags.quantity ?? '1', 'quantity', false),
+        price: positive(flags.price ?? '100', 'price', false),
       },
       credentials: credentials(flags),
     },
@@ -54,7 +70,8 @@ export async function run(argv: string[]): Promise<number> {
 
 function positive(value: string, name: string, integer: boolean): number {
   const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  if (!(n > 0) || !Number.isFinite(n) || (integer && !Number.isInteger(n)))
+    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
   return n;
 }
 

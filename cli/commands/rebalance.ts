@@ -12,16 +12,28 @@ export const summary = 'start a manual rebalance (--portfolio --by --reason [--w
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { portfolio: 'string', by: 'string', reason: 'string', wait: 'boolean', 'task-queue': 'string' });
-  const input = { portfolioId: requireFlag(flags.portfolio, 'portfolio'), requestedBy: requireFlag(flags.by, 'by'), reason: requireFlag(flags.reason, 'reason') };
+  const input = {
+    portfolioId: requireFlag(flags.portfolio, 'portfolio'),
+    requestedBy: requireFlag(flags.by, 'by'),
+    reason: requireFlag(flags.reason, 'reason'),
+  };
   const workflowId = manualRebalanceWorkflowId(input.portfolioId);
   return withTemporal(async (client) => {
     try {
-      const handle = await client.workflow.start('manualRebalance', { taskQueue: flags['task-queue'] ?? TASK_QUEUE, workflowId, workflowIdConflictPolicy: 'FAIL', args: [input] });
-      process.stderr.write(`[ballast] started ${workflowId}; a risk-increasing result waits for: ballast approve --manual --portfolio ${input.portfolioId} ...\n`);
+      const handle = await client.workflow.start('manualRebalance', {
+        taskQueue: flags['task-queue'] ?? TASK_QUEUE,
+        workflowId,
+        workflowIdConflictPolicy: 'FAIL',
+        args: [input],
+      });
+      process.stderr.write(
+        `[ballast] started ${workflowId}; a risk-increasing result waits for: ballast approve --manual --portfolio ${input.portfolioId} ...\n`,
+      );
       printJson(flags.wait ? await handle.result() : { workflowId, runId: handle.firstExecutionRunId });
       return 0;
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new UsageError(`a manual rebalance is already running for ${input.portfolioId} (${workflowId})`);
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new UsageError(`a manual rebalance is already running for ${input.portfolioId} (${workflowId})`);
       throw err;
     }
   });

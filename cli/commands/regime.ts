@@ -40,9 +40,12 @@ export async function run(argv: string[]): Promise<number> {
 
   const table = sliceTable(readPriceFile(file), { start, end, assets: [column] });
   const { returns, priceIndex } = logReturns(table.series[0]);
-  if (returns.length === 0) throw new DataError(`column "${column}" has no returns between ${start ?? 'the start'} and ${end ?? 'the end'}`);
+  if (returns.length === 0)
+    throw new DataError(`column "${column}" has no returns between ${start ?? 'the start'} and ${end ?? 'the end'}`);
 
-  process.stderr.write(`regime: fitting a ${states}-state HMM to ${returns.length} daily log returns of ${column} (${restarts} restarts)\n`);
+  process.stderr.write(
+    `regime: fitting a ${states}-state HMM to ${returns.length} daily log returns of ${column} (${restarts} restarts)\n`,
+  );
   const fit = fitGaussianHmm(returns, { states, restarts, seed });
   const filtered = filterProbabilities(fit.model, returns);
   const output = {
@@ -64,6 +67,7 @@ const round6 = (p: number): number => Math.round(p * 1e6) / 1e6;
 function intFlag(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || n < min || n > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${value}"`);
+  if (!/^-?\d+$/.test(value) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${value}"`);
   return n;
 }

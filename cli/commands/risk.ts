@@ -7,7 +7,14 @@
  * `warmStartSweeps` CCD sweeps; `budgetError` is max |RC_i/σ − b_i|; `repaired` reports an eigenvalue floor.
  */
 import { readPriceFile } from '../../market/csvPrices';
-import { BudgetError, equalRiskContribution, hrpWeights, inverseVolWeights, riskBudgetingWeights, validateBudgets } from '../../risk/allocation';
+import {
+  BudgetError,
+  equalRiskContribution,
+  hrpWeights,
+  inverseVolWeights,
+  riskBudgetingWeights,
+  validateBudgets,
+} from '../../risk/allocation';
 import { type CovarianceSpec, annualizeEstimate, covarianceToRows, estimateCovariance } from '../../risk/covariance';
 import { portfolioVol, riskContributions } from '../../risk/measures';
 import { alignedReturns } from '../../risk/returns';
@@ -54,13 +61,17 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--budget has ${budget.length} entries for ${table.assets.length} assets (${table.assets.join(', ')})`);
   }
   if (table.dates.length < 3) {
-    throw new DataError(`too few observations: ${table.dates.length} price dates between ${start ?? 'the start'} and ${end ?? 'the end'}; need at least 3`);
+    throw new DataError(
+      `too few observations: ${table.dates.length} price dates between ${start ?? 'the start'} and ${end ?? 'the end'}; need at least 3`,
+    );
   }
   const { returns, dropped } = alignedReturns(table, { kind: 'simple', minHistory: 3, minObservations: 2 });
   if (dropped.length > 0) {
     throw new DataError(`too few observations: ${dropped.map((d) => `${d.asset} ${d.reason}`).join('; ')} in the selected dates`);
   }
-  process.stderr.write(`risk: ${returns.assets.length} assets, ${returns.dates.length} daily returns ${returns.dates[0]} … ${returns.dates[returns.dates.length - 1]}\n`);
+  process.stderr.write(
+    `risk: ${returns.assets.length} assets, ${returns.dates.length} daily returns ${returns.dates[0]} … ${returns.dates[returns.dates.length - 1]}\n`,
+  );
 
   const estimate = annualizeEstimate(estimateCovariance(returns, covSpec), periods);
   const cov = estimate.covariance;
@@ -92,8 +103,17 @@ function allocate(
     case 'erc':
     case 'rb': {
       const r = budget ? riskBudgetingWeights(cov, budget) : equalRiskContribution(cov);
-      if (!r.converged) throw new DataError(`risk budgeting did not converge: budget error ${r.budgetError.toExponential(2)} after ${r.iterations} iterations`);
-      return { weights: r.weights, solver: r.solver, iterations: r.iterations, warmStartSweeps: r.warmStartSweeps, budgetError: r.budgetError };
+      if (!r.converged)
+        throw new DataError(
+          `risk budgeting did not converge: budget error ${r.budgetError.toExponential(2)} after ${r.iterations} iterations`,
+        );
+      return {
+        weights: r.weights,
+        solver: r.solver,
+        iterations: r.iterations,
+        warmStartSweeps: r.warmStartSweeps,
+        budgetError: r.budgetError,
+      };
     }
     case 'ivol':
       return { weights: inverseVolWeights(cov), solver: 'closed-form', iterations: 0, warmStartSweeps: 0, budgetError: null };
@@ -149,7 +169,8 @@ function listFlag(value: string, name: string): string[] {
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join('|')}, got "${value}"`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${name} must be one of ${allowed.join('|')}, got "${value}"`);
   return value as T;
 }
 

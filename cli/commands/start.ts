@@ -22,7 +22,13 @@ export const summary = 'run everything: infrastructure, worker, gate, a demo por
 const DEMO_ASSETS = ['US_EQUITY', 'EU_EQUITY', 'EM_EQUITY', 'TREASURIES', 'GOLD'];
 
 export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { portfolio: 'string', 'interval-ms': 'string', 'gate-port': 'string', 'orders-per-second': 'string', 'no-demo': 'boolean' });
+  const flags = parseFlags(argv, {
+    portfolio: 'string',
+    'interval-ms': 'string',
+    'gate-port': 'string',
+    'orders-per-second': 'string',
+    'no-demo': 'boolean',
+  });
   const portfolioId = flags.portfolio ?? 'demo';
   const intervalMs = Number(flags['interval-ms'] ?? process.env.BALLAST_MONITORING_INTERVAL_MS ?? 5_000);
   const gatePort = Number(flags['gate-port'] ?? process.env.BALLAST_GATE_PORT ?? 50051);
@@ -36,7 +42,12 @@ export async function run(argv: string[]): Promise<number> {
   const client = new Client({ connection });
 
   say('starting the worker (bundling workflows)…');
-  const worker = await startWorker({ temporalAddress: infra.temporalAddress, databaseUrl: infra.databaseUrl, logger, alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL });
+  const worker = await startWorker({
+    temporalAddress: infra.temporalAddress,
+    databaseUrl: infra.databaseUrl,
+    logger,
+    alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
+  });
   const gate = await startGate({
     databaseUrl: infra.databaseUrl,
     host: process.env.BALLAST_GATE_HOST ?? '127.0.0.1',
@@ -50,16 +61,38 @@ export async function run(argv: string[]): Promise<number> {
   const feeds = new FeedStore(pool);
   // Three hundred bars of history with one past crisis (bars 100–139): inside an HMM's training
   // history, so it has both regimes to learn, but outside the 126-bar covariance lookback at start.
-  await feeds.ensureFeed({ id: portfolioId, seed: 42, assets: DEMO_ASSETS, barMs: 1_000, historyBars: 300, pastEpisodes: [{ fromBar: 100, regime: 'crisis' }, { fromBar: 140, regime: 'calm' }] });
+  await feeds.ensureFeed({
+    id: portfolioId,
+    seed: 42,
+    assets: DEMO_ASSETS,
+    barMs: 1_000,
+    historyBars: 300,
+    pastEpisodes: [
+      { fromBar: 100, regime: 'crisis' },
+      { fromBar: 140, regime: 'calm' },
+    ],
+  });
   const handle = await client.workflow.start('portfolioLoop', {
     taskQueue: TASK_QUEUE,
     workflowId: loopWorkflowId(portfolioId),
     workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: intervalMs, approvalTimeoutMs: 10 * 60_000 }],
+    args: [
+      {
+        portfolioId,
+        marketData: { kind: 'synthetic', feedId: portfolioId },
+        monitoringIntervalMs: intervalMs,
+        approvalTimeoutMs: 10 * 60_000,
+      },
+    ],
   });
   const flow = flags['no-demo']
     ? undefined
-    : startOrderFlow({ gateAddress: gate.address, portfolioId, store: new BudgetStore(pool), ordersPerSecond: Number(flags['orders-per-second'] ?? 200) });
+    : startOrderFlow({
+        gateAddress: gate.address,
+        portfolioId,
+        store: new BudgetStore(pool),
+        ordersPerSecond: Number(flags['orders-per-second'] ?? 200),
+      });
 
   process.stdout.write(
     [

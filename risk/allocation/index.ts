@@ -2,5 +2,22 @@
 export { BudgetError, validateBudgets, equalBudgets, BUDGET_SUM_TOLERANCE } from './budgets';
 export { inverseVolWeights, inverseVarianceWeights } from './inverseVol';
 export { equalRiskContribution, riskBudgetingWeights, type RiskBudgetingOptions, type RiskBudgetingResult } from './riskBudgeting';
-export { hrpWeights, linkageOf, leafOrder, inverseVarianceClusterVariance, type HrpOptions, type HrpResult, type LinkageMethod, type LinkageStep } from './hrp';
-export { twoLevelAllocation, type InnerMethod, type PairAllocation, type StrategyAllocation, type StrategySpec, type TwoLevelOptions, type TwoLevelResult } from './twoLevel';
+export {
+  hrpWeights,
+  linkageOf,
+  leafOrder,
+  inverseVarianceClusterVariance,
+  type HrpOptions,
+  type HrpResult,
+  type LinkageMethod,
+  type LinkageStep,
+} from './hrp';
+export {
+  twoLevelAllocation,
+  type InnerMethod,
+  type PairAllocation,
+  type StrategyAllocation,
+  type StrategySpec,
+  type TwoLevelOptions,
+  type TwoLevelResult,
+} from './twoLevel';

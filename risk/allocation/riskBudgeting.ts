@@ -63,7 +63,11 @@ export function equalRiskContribution(cov: CovarianceMatrix, opts: RiskBudgeting
   return riskBudgetingWeights(cov, equalBudgets(cov.assets.length), opts);
 }
 
-export function riskBudgetingWeights(cov: CovarianceMatrix, budgets: readonly number[], opts: RiskBudgetingOptions = {}): RiskBudgetingResult {
+export function riskBudgetingWeights(
+  cov: CovarianceMatrix,
+  budgets: readonly number[],
+  opts: RiskBudgetingOptions = {},
+): RiskBudgetingResult {
   const n = cov.assets.length;
   if (n === 0) throw new DataError('risk budgeting needs at least one asset');
   const b = validateBudgets(budgets, n);
@@ -117,7 +121,13 @@ interface SolverState {
 }
 
 /** Damped Newton on f(x) = ½xᵀCx − Σ b ln x (Spinu 2013), from x0 (left untouched). */
-function solveNewton(c: Float64Array, b: Float64Array, x0: Float64Array, tolerance: number, maxIterations: number): SolverState & { iterations: number } {
+function solveNewton(
+  c: Float64Array,
+  b: Float64Array,
+  x0: Float64Array,
+  tolerance: number,
+  maxIterations: number,
+): SolverState & { iterations: number } {
   const m = b.length;
   let x = Float64Array.from(x0);
   let cx = matVec(c, x, m);
@@ -159,7 +169,13 @@ function solveNewton(c: Float64Array, b: Float64Array, x0: Float64Array, toleran
 }
 
 /** Cyclical coordinate descent from x0 (left untouched): each coordinate solves C_ii x_i² + (Cx − C_ii x_i)_i x_i − b_i = 0. */
-function solveCcd(c: Float64Array, b: Float64Array, x0: Float64Array, tolerance: number, maxSweeps: number): SolverState & { sweeps: number } {
+function solveCcd(
+  c: Float64Array,
+  b: Float64Array,
+  x0: Float64Array,
+  tolerance: number,
+  maxSweeps: number,
+): SolverState & { sweeps: number } {
   const m = b.length;
   const x = Float64Array.from(x0);
   const cx = matVec(c, x, m);
@@ -249,7 +265,8 @@ function applyBounds(w: Float64Array, opts: RiskBudgetingOptions): { weights: Fl
     loSum += lo[i];
     hiSum += hi[i];
   }
-  if (loSum > 1 + 1e-12 || hiSum < 1 - 1e-12) throw new BudgetError(`weight bounds are infeasible: minimums sum to ${loSum}, maximums to ${hiSum}`);
+  if (loSum > 1 + 1e-12 || hiSum < 1 - 1e-12)
+    throw new BudgetError(`weight bounds are infeasible: minimums sum to ${loSum}, maximums to ${hiSum}`);
   const out = Float64Array.from(w);
   const fixed = new Uint8Array(n);
   let active = false;
@@ -267,7 +284,10 @@ function applyBounds(w: Float64Array, opts: RiskBudgetingOptions): { weights: Fl
     if (!violated) break;
     let fixedMass = 0;
     let freeMass = 0;
-    for (let i = 0; i < n; i++) (fixed[i] ? (fixedMass += out[i]) : (freeMass += out[i]));
+    for (let i = 0; i < n; i++) {
+      if (fixed[i]) fixedMass += out[i];
+      else freeMass += out[i];
+    }
     if (freeMass <= 0) break;
     const factor = (1 - fixedMass) / freeMass;
     for (let i = 0; i < n; i++) if (!fixed[i]) out[i] *= factor;

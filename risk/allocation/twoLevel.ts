@@ -85,7 +85,11 @@ export function twoLevelAllocation<U extends CovarianceUnit>(
   opts: TwoLevelOptions = {},
 ): TwoLevelResult<U> {
   validateStrategies(cov, strategies);
-  const strategyBudgets = validateBudgets(strategies.map((s) => s.riskBudget), strategies.length, 'strategy risk budget');
+  const strategyBudgets = validateBudgets(
+    strategies.map((s) => s.riskBudget),
+    strategies.length,
+    'strategy risk budget',
+  );
   const n = cov.assets.length;
   const inner = strategies.map((s) => innerAllocation(cov, s, opts));
 
@@ -99,7 +103,11 @@ export function twoLevelAllocation<U extends CovarianceUnit>(
   const m = strategies.length;
   const strategyCov = new Float64Array(m * m);
   for (let s = 0; s < m; s++) for (let t = 0; t < m; t++) strategyCov[s * m + t] = dot(exposures[s], sigmaTimesU[t]);
-  const outer = riskBudgetingWeights({ unit: cov.unit, assets: strategies.map((s) => s.name), values: strategyCov }, strategyBudgets, opts.solver);
+  const outer = riskBudgetingWeights(
+    { unit: cov.unit, assets: strategies.map((s) => s.name), values: strategyCov },
+    strategyBudgets,
+    opts.solver,
+  );
 
   const net = new Float64Array(n);
   exposures.forEach((col, s) => col.forEach((x, i) => (net[i] += outer.weights[s] * x)));
@@ -177,7 +185,8 @@ function validateStrategies(cov: CovarianceMatrix, strategies: readonly Strategy
     if (s.assets.length === 0) throw new BudgetError(`strategy ${s.name} has no assets`);
     if (new Set(s.assets).size !== s.assets.length) throw new BudgetError(`strategy ${s.name} lists an asset twice`);
     for (const a of s.assets) {
-      if (!cov.assets.includes(a)) throw new DataError(`strategy ${s.name}: asset ${a} is not in the covariance (have: ${cov.assets.join(', ')})`);
+      if (!cov.assets.includes(a))
+        throw new DataError(`strategy ${s.name}: asset ${a} is not in the covariance (have: ${cov.assets.join(', ')})`);
     }
   }
 }

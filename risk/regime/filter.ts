@@ -26,7 +26,10 @@ export class HmmFilter {
   private readonly scratch: Float64Array;
   private count: number;
 
-  constructor(readonly model: GaussianHmm, state: FilterState = { probabilities: null, observations: 0 }) {
+  constructor(
+    readonly model: GaussianHmm,
+    state: FilterState = { probabilities: null, observations: 0 },
+  ) {
     this.params = toParams(model);
     this.logNorm = logNormalizers(this.params);
     if (state.probabilities !== null && state.probabilities.length !== this.params.k) {

@@ -105,7 +105,13 @@ export function fitGaussianHmm(input: ObservationInput, options: FitOptions): Hm
   const summaries: RestartSummary[] = [];
   for (let r = 0; r < restarts; r++) {
     const seed = (baseSeed + r * 0x9e3779b9) >>> 0;
-    const run = baumWelch(x, initialParams(k, mean, variance, floor, r === 0 ? undefined : seededRng(seed)), floor, maxIterations, tolerance);
+    const run = baumWelch(
+      x,
+      initialParams(k, mean, variance, floor, r === 0 ? undefined : seededRng(seed)),
+      floor,
+      maxIterations,
+      tolerance,
+    );
     const final = run.history[run.history.length - 1];
     summaries.push({ seed, logLikelihood: final, iterations: run.history.length - 1, converged: run.converged });
     if (!best || final > best.history[best.history.length - 1]) best = run;
@@ -263,7 +269,7 @@ function posteriors(
   xi.fill(0);
   for (let t = 0; t < rows; t++) {
     let sum = 0;
-    for (let i = 0; i < k; i++) sum += (gamma[t * k + i] = alpha[t * k + i] * beta[t * k + i]);
+    for (let i = 0; i < k; i++) sum += gamma[t * k + i] = alpha[t * k + i] * beta[t * k + i];
     for (let i = 0; i < k; i++) gamma[t * k + i] /= sum;
     if (t === rows - 1) continue;
     for (let i = 0; i < k; i++) {
@@ -336,7 +342,10 @@ function initialParams(k: number, mean: readonly number[], variance: readonly nu
 
 /** Permutes states so the first feature's variance increases with the state index. */
 export function orderByVolatility(model: GaussianHmm): GaussianHmm {
-  const order = model.variances.map((v, i) => ({ v: v[0], i })).sort((a, b) => a.v - b.v || a.i - b.i).map((o) => o.i);
+  const order = model.variances
+    .map((v, i) => ({ v: v[0], i }))
+    .sort((a, b) => a.v - b.v || a.i - b.i)
+    .map((o) => o.i);
   return {
     initial: order.map((i) => model.initial[i]),
     transition: order.map((i) => order.map((j) => model.transition[i][j])),
@@ -347,7 +356,12 @@ export function orderByVolatility(model: GaussianHmm): GaussianHmm {
 
 function toModel(p: Params): GaussianHmm {
   const rows = (a: Float64Array, n: number) => Array.from({ length: p.k }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)));
-  return { initial: Array.from(p.initial), transition: rows(p.transition, p.k), means: rows(p.means, p.d), variances: rows(p.variances, p.d) };
+  return {
+    initial: Array.from(p.initial),
+    transition: rows(p.transition, p.k),
+    means: rows(p.means, p.d),
+    variances: rows(p.variances, p.d),
+  };
 }
 
 /** @internal Validates a model and copies it into flat arrays. */
@@ -364,7 +378,8 @@ export function toParams(model: GaussianHmm): Params {
     model.means.every((m) => m.length === d) &&
     model.variances.every((v) => v.length === d);
   if (!shapeOk) throw new RangeError('malformed HMM: initial, transition, means and variances must agree on K states and D features');
-  if (!model.variances.every((v) => v.every((x) => x > 0 && Number.isFinite(x)))) throw new RangeError('malformed HMM: variances must be positive and finite');
+  if (!model.variances.every((v) => v.every((x) => x > 0 && Number.isFinite(x))))
+    throw new RangeError('malformed HMM: variances must be positive and finite');
   return {
     k,
     d,
@@ -389,7 +404,8 @@ export function toFeatures(input: ObservationInput, rejectMissing: boolean): Fea
     if (row.length !== dims) throw new DataError(`observation ${t} has ${row.length} features, expected ${dims}`);
     for (let j = 0; j < dims; j++) {
       const v = row[j];
-      if (rejectMissing && !Number.isFinite(v)) throw new DataError(`observation ${t}, feature ${j} is not a finite number (${v}); drop missing rows before fitting`);
+      if (rejectMissing && !Number.isFinite(v))
+        throw new DataError(`observation ${t}, feature ${j} is not a finite number (${v}); drop missing rows before fitting`);
       data[t * dims + j] = v;
     }
   }

@@ -74,5 +74,6 @@ function argmaxPreferLast(p: ArrayLike<number>): number {
 
 function validateOptions(o: HysteresisOptions): void {
   if (!(o.threshold > 0 && o.threshold <= 1)) throw new RangeError(`hysteresis threshold must be in (0, 1], got ${o.threshold}`);
-  if (!Number.isInteger(o.minDwell) || o.minDwell < 1) throw new RangeError(`hysteresis minDwell must be an integer >= 1, got ${o.minDwell}`);
+  if (!Number.isInteger(o.minDwell) || o.minDwell < 1)
+    throw new RangeError(`hysteresis minDwell must be an integer >= 1, got ${o.minDwell}`);
 }

@@ -34,7 +34,11 @@ export interface StateSummary {
 }
 
 /** Annualized mean and vol of the first feature (daily log returns) in each state. */
-export function describeStates(model: GaussianHmm, periods: PeriodsPerYear, names = defaultStateNames(model.initial.length)): StateSummary[] {
+export function describeStates(
+  model: GaussianHmm,
+  periods: PeriodsPerYear,
+  names = defaultStateNames(model.initial.length),
+): StateSummary[] {
   return model.means.map((mean, k) => ({
     name: names[k],
     meanAnnual: mean[0] * periods,

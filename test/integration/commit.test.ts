@@ -14,12 +14,25 @@ import { testLogger, testPool, uniqueId } from '../support/env';
 const scaled = (b: RiskBudget, portfolioId: string, k: number): RiskBudget => ({
   ...b,
   portfolioId,
-  limits: { ...b.limits, maxGrossNotional: (b.limits.maxGrossNotional * k) as never, maxNetNotional: (b.limits.maxNetNotional * k) as never },
+  limits: {
+    ...b.limits,
+    maxGrossNotional: (b.limits.maxGrossNotional * k) as never,
+    maxNetNotional: (b.limits.maxNetNotional * k) as never,
+  },
   assets: b.assets.map((a) => ({ ...a, maxPositionNotional: (a.maxPositionNotional * k) as never })),
 });
 
 const recommendation = (id: string, b: RiskBudget, baseVersion: number | null): Recommendation => ({
-  id, portfolioId: b.portfolioId, createdAtMs: Date.now(), expiresAtMs: null, reason: 'test', addsRisk: false, triggers: [], budget: b, baseVersion, summary: {},
+  id,
+  portfolioId: b.portfolioId,
+  createdAtMs: Date.now(),
+  expiresAtMs: null,
+  reason: 'test',
+  addsRisk: false,
+  triggers: [],
+  budget: b,
+  baseVersion,
+  summary: {},
 });
 
 describe('committing a recommendation', () => {
@@ -55,10 +68,14 @@ describe('committing a recommendation', () => {
     // Meanwhile a manual rebalance commits a much tighter v2.
     await acts.commitRecommendation({ recommendation: recommendation(`${portfolioId}-manual`, scaled(budget(), portfolioId, 0.5), 1) });
     // The loop's proposal was judged against v1 (tighter than v1, so "reduces risk") but is looser than v2.
-    const stale = await acts.commitRecommendation({ recommendation: recommendation(`${portfolioId}-loop`, scaled(budget(), portfolioId, 0.8), 1) });
+    const stale = await acts.commitRecommendation({
+      recommendation: recommendation(`${portfolioId}-loop`, scaled(budget(), portfolioId, 0.8), 1),
+    });
     expect(stale.refused).toMatch(/moved to version 2 .* would add risk/);
     expect(await store.countVersions(portfolioId)).toBe(2);
-    const tighter = await acts.commitRecommendation({ recommendation: recommendation(`${portfolioId}-loop2`, scaled(budget(), portfolioId, 0.4), 1) });
+    const tighter = await acts.commitRecommendation({
+      recommendation: recommendation(`${portfolioId}-loop2`, scaled(budget(), portfolioId, 0.4), 1),
+    });
     expect(tighter).toEqual({ version: 3, created: true, refused: null });
   });
 

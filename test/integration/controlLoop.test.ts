@@ -12,10 +12,14 @@ describe('portfolio control loop', () => {
   const h = useLoopHarness('loop');
 
   const crisisBudget = (portfolioId: string, what: string) =>
-    eventually(async () => {
-      const latest = await h.store.latestBudget(portfolioId);
-      return latest && latest.budget.regime === 'crisis' ? latest : undefined;
-    }, 30_000, what);
+    eventually(
+      async () => {
+        const latest = await h.store.latestBudget(portfolioId);
+        return latest && latest.budget.regime === 'crisis' ? latest : undefined;
+      },
+      30_000,
+      what,
+    );
 
   it('commits a first budget, then a tighter one within a few intervals of a crisis', async () => {
     const { portfolioId, handle } = await h.startLoop({ prefix: 'pf', seed: 7 });
@@ -45,12 +49,24 @@ describe('portfolio control loop', () => {
     const first = await eventually(async () => h.store.latestBudget(portfolioId), 30_000, 'the first budget');
     // Hold exactly half of every target position: σ is homogeneous, so risk utilization must be 0.5.
     for (const a of first.budget.assets) {
-      await h.pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4)', [portfolioId, a.strategy, a.asset, (0.5 * a.targetNotional) / a.referencePrice]);
+      await h.pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4)', [
+        portfolioId,
+        a.strategy,
+        a.asset,
+        (0.5 * a.targetNotional) / a.referencePrice,
+      ]);
     }
-    const utilization = await eventually(async () => {
-      const { rows } = await h.pool.query<{ value: number }>("SELECT value FROM metrics WHERE portfolio_id = $1 AND name = 'risk_utilization' AND labels->>'scope' = 'total' ORDER BY observed_at DESC LIMIT 1", [portfolioId]);
-      return rows[0] && rows[0].value < 0.9 ? rows[0].value : undefined;
-    }, 15_000, 'a risk utilization reading with positions');
+    const utilization = await eventually(
+      async () => {
+        const { rows } = await h.pool.query<{ value: number }>(
+          "SELECT value FROM metrics WHERE portfolio_id = $1 AND name = 'risk_utilization' AND labels->>'scope' = 'total' ORDER BY observed_at DESC LIMIT 1",
+          [portfolioId],
+        );
+        return rows[0] && rows[0].value < 0.9 ? rows[0].value : undefined;
+      },
+      15_000,
+      'a risk utilization reading with positions',
+    );
     expect(utilization).toBeCloseTo(0.5, 1);
     const summary = await metricsSummary(h.pool, portfolioId, 3_600_000);
     expect(summary.realizedVsTargetVol.target).toBeGreaterThan(0);
@@ -66,7 +82,13 @@ describe('portfolio control loop', () => {
       prefix: 'hmm',
       seed: 13,
       // History with one past crisis (bars 150–199), so the HMM has both regimes to learn from.
-      feed: { historyBars: 400, pastEpisodes: [{ fromBar: 150, regime: 'crisis' }, { fromBar: 200, regime: 'calm' }] },
+      feed: {
+        historyBars: 400,
+        pastEpisodes: [
+          { fromBar: 150, regime: 'crisis' },
+          { fromBar: 200, regime: 'calm' },
+        ],
+      },
       input: { config: { risk_budgeting: { regime_detection: { method: 'hmm', states: 2, restarts: 3 } } } },
     });
     const first = await eventually(async () => h.store.latestBudget(portfolioId), 30_000, 'the first budget');

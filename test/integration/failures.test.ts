@@ -27,7 +27,13 @@ describe('bad input', () => {
 
   const startLoop = (prefix: string, input: Partial<PortfolioLoopInput>) => {
     const portfolioId = uniqueId(prefix);
-    return h.client.workflow.start('portfolioLoop', { taskQueue: h.taskQueue, workflowId: loopWorkflowId(portfolioId), args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: 'none' }, ...input }] }).then((handle) => ({ portfolioId, handle }));
+    return h.client.workflow
+      .start('portfolioLoop', {
+        taskQueue: h.taskQueue,
+        workflowId: loopWorkflowId(portfolioId),
+        args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: 'none' }, ...input }],
+      })
+      .then((handle) => ({ portfolioId, handle }));
   };
 
   it('fails the run on a bad configuration, naming the key, with a critical alert', async () => {
@@ -40,15 +46,24 @@ describe('bad input', () => {
   }, 60_000);
 
   it('alerts once on bad market data and keeps the loop running; the alert reaches the webhook', async () => {
-    const { portfolioId, handle } = await startLoop('baddata', { marketData: { kind: 'csv', path: '/nonexistent/prices.csv' }, monitoringIntervalMs: 300 });
-    const status = await eventually(async () => {
-      const s = await handle.query<LoopStatus>(statusQuery);
-      return s.cycle >= 4 ? s : undefined;
-    }, 20_000, 'several cycles');
+    const { portfolioId, handle } = await startLoop('baddata', {
+      marketData: { kind: 'csv', path: '/nonexistent/prices.csv' },
+      monitoringIntervalMs: 300,
+    });
+    const status = await eventually(
+      async () => {
+        const s = await handle.query<LoopStatus>(statusQuery);
+        return s.cycle >= 4 ? s : undefined;
+      },
+      20_000,
+      'several cycles',
+    );
     expect(status.lastError).toMatch(/cannot read price file \/nonexistent\/prices.csv/);
     const { rows } = await h.pool.query('SELECT severity, kind, webhook_status FROM alerts WHERE portfolio_id = $1', [portfolioId]);
     expect(rows).toEqual([{ severity: 'critical', kind: 'bad-input', webhook_status: 'delivered' }]);
-    expect(received.filter((a) => a.portfolioId === portfolioId)).toEqual([expect.objectContaining({ kind: 'bad-input', severity: 'critical' })]);
+    expect(received.filter((a) => a.portfolioId === portfolioId)).toEqual([
+      expect.objectContaining({ kind: 'bad-input', severity: 'critical' }),
+    ]);
     await handle.terminate('test done');
   }, 60_000);
 });

@@ -8,7 +8,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { BudgetStore } from '../../db/budgetStore';
-import { Decision, type EvaluateTradeResponse, GateServiceClient, type Order, ReasonCode, Side } from '../../grpc/generated/ballast/gate/v1/gate';
+import {
+  Decision,
+  type EvaluateTradeResponse,
+  GateServiceClient,
+  type Order,
+  ReasonCode,
+  Side,
+} from '../../grpc/generated/ballast/gate/v1/gate';
 import { type RunningGate, startGate } from '../../grpc/server';
 import { FeedStore } from '../../market/feedStore';
 import type { BudgetVersion } from '../../risk/budget';
@@ -45,10 +52,14 @@ describe('foundation slice', () => {
     });
 
   const crisisBudget = (portfolioId: string) =>
-    eventually(async () => {
-      const latest = await store.latestBudget(portfolioId);
-      return latest?.budget.regime === 'crisis' ? latest : undefined;
-    }, 60_000, 'a crisis budget');
+    eventually(
+      async () => {
+        const latest = await store.latestBudget(portfolioId);
+        return latest?.budget.regime === 'crisis' ? latest : undefined;
+      },
+      60_000,
+      'a crisis budget',
+    );
 
   describe('gate enforces the committed budget', () => {
     let worker: RunningWorker;
@@ -58,7 +69,13 @@ describe('foundation slice', () => {
 
     beforeAll(async () => {
       worker = await testWorker(taskQueue);
-      gate = await startGate({ databaseUrl: testEnv().databaseUrl, host: '127.0.0.1', port: 0, logger: testLogger, pollIntervalMs: 60_000 });
+      gate = await startGate({
+        databaseUrl: testEnv().databaseUrl,
+        host: '127.0.0.1',
+        port: 0,
+        logger: testLogger,
+        pollIntervalMs: 60_000,
+      });
       client = new GateServiceClient(gate.address, grpc.credentials.createInsecure());
     });
     afterAll(async () => {
@@ -68,27 +85,60 @@ describe('foundation slice', () => {
     });
 
     const evaluate = (order: Order) =>
-      new Promise<EvaluateTradeResponse>((resolve, reject) => client.evaluateTrade({ order }, (err, res) => (err ? reject(err) : resolve(res))));
+      new Promise<EvaluateTradeResponse>((resolve, reject) =>
+        client.evaluateTrade({ order }, (err, res) => (err ? reject(err) : resolve(res))),
+      );
     const cancel = (order: Order) =>
       new Promise<void>((resolve, reject) =>
         client.reportFill(
-          { portfolioId: order.portfolioId, strategy: order.strategy, instrument: order.instrument, side: order.side, clientOrderId: order.clientOrderId, fillId: `${order.clientOrderId}-cancel`, quantity: 0, price: order.price, orderDone: true },
+          {
+            portfolioId: order.portfolioId,
+            strategy: order.strategy,
+            instrument: order.instrument,
+            side: order.side,
+            clientOrderId: order.clientOrderId,
+            fillId: `${order.clientOrderId}-cancel`,
+            quantity: 0,
+            price: order.price,
+            orderDone: true,
+          },
           (err) => (err ? reject(err) : resolve()),
         ),
       );
     const gateVersion = (portfolioId: string, version: number) =>
       eventually(
-        () => new Promise<number | undefined>((resolve) => client.getCurrentBudget({ portfolioId }, (err, res) => resolve(!err && res && res.budgetVersion >= version ? res.budgetVersion : undefined))),
+        () =>
+          new Promise<number | undefined>((resolve) =>
+            client.getCurrentBudget({ portfolioId }, (err, res) =>
+              resolve(!err && res && res.budgetVersion >= version ? res.budgetVersion : undefined),
+            ),
+          ),
         10_000,
         `the gate to serve version ${version}`,
       );
     const orderFor = (v: BudgetVersion, asset: string, shareOfLimit: number, id: string): Order => {
       const a = v.budget.assets.find((x) => x.asset === asset)!;
-      return { portfolioId: v.portfolioId, strategy: a.strategy, instrument: a.asset, side: Side.SIDE_BUY, quantity: Math.floor((a.maxPositionNotional * shareOfLimit) / a.referencePrice), price: a.referencePrice, clientOrderId: id };
+      return {
+        portfolioId: v.portfolioId,
+        strategy: a.strategy,
+        instrument: a.asset,
+        side: Side.SIDE_BUY,
+        quantity: Math.floor((a.maxPositionNotional * shareOfLimit) / a.referencePrice),
+        price: a.referencePrice,
+        clientOrderId: id,
+      };
     };
 
     it('denies everything before a budget exists (fail closed)', async () => {
-      const res = await evaluate({ portfolioId: uniqueId('nobudget'), strategy: 'core', instrument: 'EQ_US', side: Side.SIDE_BUY, quantity: 1, price: 100, clientOrderId: 'x1' });
+      const res = await evaluate({
+        portfolioId: uniqueId('nobudget'),
+        strategy: 'core',
+        instrument: 'EQ_US',
+        side: Side.SIDE_BUY,
+        quantity: 1,
+        price: 100,
+        clientOrderId: 'x1',
+      });
       expect(res.decision).toBe(Decision.DECISION_DENY);
       expect(res.reasons.some((r) => r === ReasonCode.REASON_CODE_UNKNOWN_PORTFOLIO || r === ReasonCode.REASON_CODE_NO_BUDGET)).toBe(true);
     });
@@ -134,13 +184,23 @@ describe('foundation slice', () => {
     const spawnWorker = (taskQueue: string, env: Record<string, string> = {}) => {
       const { databaseUrl, temporalAddress, bundlePath } = testEnv();
       const child = spawn(process.execPath, [join(ROOT, 'bin', 'ballast.js'), 'worker', '--task-queue', taskQueue], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, BALLAST_WORKFLOW_BUNDLE: bundlePath, LOG_LEVEL: 'warn', ...env },
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          TEMPORAL_ADDRESS: temporalAddress,
+          BALLAST_WORKFLOW_BUNDLE: bundlePath,
+          LOG_LEVEL: 'warn',
+          ...env,
+        },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       children.push(child);
       return new Promise<ChildProcess>((resolve) => setTimeout(() => resolve(child), 200));
     };
-    const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    const exited = (child: ChildProcess) =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+      );
 
     it('resumes where it was after a worker is killed right after a commit, without duplicate versions', async () => {
       const portfolioId = uniqueId('crash');
@@ -161,10 +221,16 @@ describe('foundation slice', () => {
 
       // The retried commit of the first budget returned version 1 instead of creating another:
       // versions are dense, and each committed recommendation owns exactly one version.
-      const { rows: versions } = await pool.query<{ version: number; idempotency_key: string }>('SELECT version, idempotency_key FROM budget_versions WHERE portfolio_id = $1 ORDER BY version', [portfolioId]);
+      const { rows: versions } = await pool.query<{ version: number; idempotency_key: string }>(
+        'SELECT version, idempotency_key FROM budget_versions WHERE portfolio_id = $1 ORDER BY version',
+        [portfolioId],
+      );
       expect(versions.map((v) => v.version)).toEqual(versions.map((_, i) => i + 1));
       expect(versions[0].idempotency_key).toMatch(new RegExp(`^rec:${portfolioId}-[0-9a-f-]{8}-c1$`));
-      const { rows: committed } = await pool.query<{ id: string; committed_version: number }>("SELECT id, committed_version FROM recommendations WHERE portfolio_id = $1 AND status = 'COMMITTED' ORDER BY committed_version", [portfolioId]);
+      const { rows: committed } = await pool.query<{ id: string; committed_version: number }>(
+        "SELECT id, committed_version FROM recommendations WHERE portfolio_id = $1 AND status = 'COMMITTED' ORDER BY committed_version",
+        [portfolioId],
+      );
       expect(committed.map((r) => r.committed_version)).toEqual(versions.map((v) => v.version));
       expect(new Set(committed.map((r) => r.id)).size).toBe(committed.length);
       await handle.terminate('test done');

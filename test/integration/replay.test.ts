@@ -24,11 +24,24 @@ describe('workflow replay', () => {
 
   /** A loop that asks for approval, is approved, sees a crisis and de-risks, then is terminated. */
   async function scenario(): Promise<WorkflowHandle> {
-    const { portfolioId, handle } = await h.startLoop({ prefix: 'replay', seed: 21, feed: { assets: ['A', 'B', 'C'] }, input: { monitoringIntervalMs: 500, autoApproveInitialBudget: false } });
-    const pending = await eventually(async () => (await handle.query<LoopStatus>(statusQuery)).pendingRecommendation ?? undefined, 30_000, 'a pending recommendation');
+    const { portfolioId, handle } = await h.startLoop({
+      prefix: 'replay',
+      seed: 21,
+      feed: { assets: ['A', 'B', 'C'] },
+      input: { monitoringIntervalMs: 500, autoApproveInitialBudget: false },
+    });
+    const pending = await eventually(
+      async () => (await handle.query<LoopStatus>(statusQuery)).pendingRecommendation ?? undefined,
+      30_000,
+      'a pending recommendation',
+    );
     await handle.executeUpdate(approveUpdate, { args: [{ recommendationId: pending.id, approver: 'replay', reason: 'fixture' }] });
     await h.feeds.setRegime(portfolioId, 'crisis');
-    await eventually(async () => ((await handle.query<LoopStatus>(statusQuery)).regime === 'crisis' ? true : undefined), 30_000, 'the crisis regime');
+    await eventually(
+      async () => ((await handle.query<LoopStatus>(statusQuery)).regime === 'crisis' ? true : undefined),
+      30_000,
+      'the crisis regime',
+    );
     await handle.terminate('scenario complete');
     return handle;
   }
@@ -36,7 +49,11 @@ describe('workflow replay', () => {
   /** Fixtures are written by the temporal CLI (`workflow show --output json`), the standard export. */
   async function recordFixture(workflowId: string, file: string): Promise<void> {
     const cli = await ensureTemporalCli(pino({ level: 'silent' }));
-    const shown = spawnSync(cli, ['workflow', 'show', '--address', testEnv().temporalAddress, '--workflow-id', workflowId, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const shown = spawnSync(
+      cli,
+      ['workflow', 'show', '--address', testEnv().temporalAddress, '--workflow-id', workflowId, '--output', 'json'],
+      { encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
     if (shown.status !== 0) throw new Error(`temporal workflow show failed: ${shown.stderr}`);
     writeFileSync(join(FIXTURES, file), shown.stdout);
   }
@@ -50,7 +67,9 @@ describe('workflow replay', () => {
 
   it('replays every recorded fixture history through the current code', () => {
     // In a plain Node process: the JSON decoder's protobuf types do not survive jest's module sandbox.
-    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).map((f) => join(FIXTURES, f));
+    const files = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(FIXTURES, f));
     expect(files.length).toBeGreaterThan(0);
     const script = join(__dirname, '..', '..', 'dist', 'test', 'support', 'replayHistories.js');
     const run = spawnSync(process.execPath, [script, testEnv().bundlePath, ...files], { encoding: 'utf8' });

@@ -12,7 +12,8 @@ export function testEnv(): { databaseUrl: string; temporalAddress: string; bundl
   const databaseUrl = process.env.BALLAST_TEST_DATABASE_URL;
   const temporalAddress = process.env.BALLAST_TEST_TEMPORAL_ADDRESS;
   const bundlePath = process.env.BALLAST_TEST_WORKFLOW_BUNDLE;
-  if (!databaseUrl || !temporalAddress || !bundlePath) throw new Error('integration test environment missing: run through jest (globalSetup)');
+  if (!databaseUrl || !temporalAddress || !bundlePath)
+    throw new Error('integration test environment missing: run through jest (globalSetup)');
   return { databaseUrl, temporalAddress, bundlePath };
 }
 
@@ -28,7 +29,14 @@ export async function testClient(): Promise<{ client: Client; close(): Promise<v
 /** A worker on its own task queue, using the workflow bundle built once by globalSetup. */
 export async function testWorker(taskQueue: string, opts: { alertWebhookUrl?: string } = {}): Promise<RunningWorker> {
   const { databaseUrl, temporalAddress, bundlePath } = testEnv();
-  return startWorker({ temporalAddress, databaseUrl, taskQueue, logger: testLogger, workflowBundle: { code: readFileSync(bundlePath, 'utf8') }, ...opts });
+  return startWorker({
+    temporalAddress,
+    databaseUrl,
+    taskQueue,
+    logger: testLogger,
+    workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
+    ...opts,
+  });
 }
 
 /** Polls `probe` until it returns a value (not undefined) or the timeout passes. */

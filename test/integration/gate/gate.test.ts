@@ -3,10 +3,19 @@
  * replicas, fail-closed behaviour, trading-state control, fills → positions → reconciliation, audit rows
  * that match the decisions, health and reflection.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { HealthClient } from './healthClient';
 import type { RunningGate } from '../../../grpc/server';
-import { Decision, type EvaluateTradeResponse, type GetCurrentBudgetResponse, type GetUtilizationResponse, ReasonCode, type ReportFillResponse, Side, type SizePositionResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
+import {
+  Decision,
+  type EvaluateTradeResponse,
+  type GetCurrentBudgetResponse,
+  type GetUtilizationResponse,
+  ReasonCode,
+  type ReportFillResponse,
+  Side,
+  type SizePositionResponse,
+} from '../../../grpc/generated/ballast/gate/v1/gate';
 import { buy, call, client, commitFixture, eventually, gate, newPortfolioId, withPool } from './helpers';
 
 const running: RunningGate[] = [];
@@ -51,17 +60,24 @@ test('two replicas see a newly committed version within a bound (NOTIFY, not the
   await withPool((_p, store) => commitFixture(store, pid));
   const [a, b] = [await started({ pollIntervalMs: 600_000 }), await started({ pollIntervalMs: 600_000 })];
   const [ca, cb] = [connect(a.address), connect(b.address)];
-  const version = await withPool((_p, store) => commitFixture(store, pid, (x) => ({ ...x, limits: { ...x.limits, maxOrderNotional: 50_000 as never } })));
+  const version = await withPool((_p, store) =>
+    commitFixture(store, pid, (x) => ({ ...x, limits: { ...x.limits, maxOrderNotional: 50_000 as never } })),
+  );
   const committedAt = Date.now();
-  const seen = await Promise.all([ca, cb].map((c) =>
-    eventually(async () => {
-      const r = await call<unknown, GetCurrentBudgetResponse>(c, 'getCurrentBudget', { portfolioId: pid });
-      return r.budgetVersion === version ? Date.now() - committedAt : undefined;
-    }, 2_000)));
+  const seen = await Promise.all(
+    [ca, cb].map((c) =>
+      eventually(async () => {
+        const r = await call<unknown, GetCurrentBudgetResponse>(c, 'getCurrentBudget', { portfolioId: pid });
+        return r.budgetVersion === version ? Date.now() - committedAt : undefined;
+      }, 2_000),
+    ),
+  );
   expect(version).toBe(2);
   for (const ms of seen) expect(ms).toBeLessThan(500);
   // Same request, same answer from both replicas, using the new limit (50k / 100 = 500 units).
-  const answers = await Promise.all([ca, cb].map((c) => call<unknown, SizePositionResponse>(c, 'sizePosition', { order: buy(pid, { quantity: 900, clientOrderId: '' }) })));
+  const answers = await Promise.all(
+    [ca, cb].map((c) => call<unknown, SizePositionResponse>(c, 'sizePosition', { order: buy(pid, { quantity: 900, clientOrderId: '' }) })),
+  );
   expect(answers[0]).toEqual(answers[1]);
   expect(answers[0]).toMatchObject({ approvedQuantity: 500, budgetVersion: 2 });
 });
@@ -86,9 +102,13 @@ test('a limit override is picked up on NOTIFY and applied until it is revoked', 
   const c = connect(g.address);
   const size = () => call<unknown, SizePositionResponse>(c, 'sizePosition', { order: buy(pid, { quantity: 5_000, clientOrderId: '' }) });
   expect((await size()).approvedQuantity).toBe(1000);
-  await withPool((pool) => pool.query(
-    `INSERT INTO limit_overrides (idempotency_key, portfolio_id, field, value, reason, approver, expires_at)
-     VALUES ($1, $2, 'maxOrderNotional', 10000, 'test: tighter order size', 'risk-ops', now() + interval '1 hour')`, [`${pid}-ov`, pid]));
+  await withPool((pool) =>
+    pool.query(
+      `INSERT INTO limit_overrides (idempotency_key, portfolio_id, field, value, reason, approver, expires_at)
+     VALUES ($1, $2, 'maxOrderNotional', 10000, 'test: tighter order size', 'risk-ops', now() + interval '1 hour')`,
+      [`${pid}-ov`, pid],
+    ),
+  );
   const tightened = await eventually(async () => {
     const r = await size();
     return r.approvedQuantity === 100 ? r : undefined;
@@ -104,7 +124,17 @@ test('fills update positions in Postgres and another replica picks them up on re
   const a = await started();
   const b = await started({ reconcileIntervalMs: 200 });
   const ca = connect(a.address);
-  const fill = { portfolioId: pid, strategy: 'trend', instrument: 'AAPL', side: Side.SIDE_BUY, clientOrderId: 'o1', fillId: `${pid}-f1`, quantity: 1500, price: 100, orderDone: true };
+  const fill = {
+    portfolioId: pid,
+    strategy: 'trend',
+    instrument: 'AAPL',
+    side: Side.SIDE_BUY,
+    clientOrderId: 'o1',
+    fillId: `${pid}-f1`,
+    quantity: 1500,
+    price: 100,
+    orderDone: true,
+  };
   expect(await call<unknown, ReportFillResponse>(ca, 'reportFill', fill)).toEqual({ duplicate: false, positionQuantity: 1500 });
   expect(await call<unknown, ReportFillResponse>(ca, 'reportFill', fill)).toEqual({ duplicate: true, positionQuantity: 1500 });
   const util = await eventually(async () => {
@@ -130,12 +160,20 @@ test('audit rows match the decisions made, flushed on graceful shutdown', async 
   for (let i = 0; i < 40; i++) {
     const o = buy(pid, { quantity: i % 4 === 0 ? 5_000 : 10, clientOrderId: `a-${i}` });
     const r = await call<unknown, EvaluateTradeResponse>(c, 'evaluateTrade', { order: o });
-    made.push({ id: o.clientOrderId, decision: r.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY', reasons: r.reasons.map((x) => ReasonCode[x].replace('REASON_CODE_', '')) });
+    made.push({
+      id: o.clientOrderId,
+      decision: r.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY',
+      reasons: r.reasons.map((x) => ReasonCode[x].replace('REASON_CODE_', '')),
+    });
   }
   // Flush interval is a minute: nothing is written until the graceful close.
   await g.close();
-  const rows = await withPool((pool) => pool.query<{ client_order_id: string; decision: string; reasons: string[]; budget_version: number; latency_us: number }>(
-    'SELECT client_order_id, decision, reasons, budget_version, latency_us FROM gate_decisions WHERE replica = $1 ORDER BY id', [replicaId]));
+  const rows = await withPool((pool) =>
+    pool.query<{ client_order_id: string; decision: string; reasons: string[]; budget_version: number; latency_us: number }>(
+      'SELECT client_order_id, decision, reasons, budget_version, latency_us FROM gate_decisions WHERE replica = $1 ORDER BY id',
+      [replicaId],
+    ),
+  );
   expect(rows.rows.map((r) => ({ id: r.client_order_id, decision: r.decision, reasons: r.reasons }))).toEqual(made);
   expect(made.filter((m) => m.decision === 'DENY').length).toBe(10);
   expect(rows.rows.every((r) => r.budget_version === 1 && r.latency_us >= 0)).toBe(true);

@@ -4,7 +4,15 @@ import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProto } from 'grpc-health-check';
 
 const reflectionProto = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
-const pkg = grpc.loadPackageDefinition(protoLoader.loadSync([healthProto, reflectionProto], { keepCase: false, enums: String })) as any;
+type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client;
+type Stream = grpc.ClientDuplexStream<object, object>;
+const pkg = grpc.loadPackageDefinition(
+  protoLoader.loadSync([healthProto, reflectionProto], { keepCase: false, enums: String }),
+) as unknown as {
+  grpc: { health: { v1: { Health: Ctor } }; reflection: { v1: { ServerReflection: Ctor } } };
+};
+type HealthStub = grpc.Client & { check(req: { service: string }, cb: (err: Error | null, res: { status: string }) => void): void };
+type ReflectionStub = grpc.Client & { serverReflectionInfo(): Stream };
 
 export class HealthClient {
   readonly client: grpc.Client;
@@ -22,13 +30,16 @@ export class HealthClient {
 
   check(service: string): Promise<string> {
     return new Promise((resolve, reject) =>
-      (this.client as any).check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))));
+      (this.client as HealthStub).check({ service }, (err: Error | null, res: { status: string }) =>
+        err ? reject(err) : resolve(res.status),
+      ),
+    );
   }
 
   /** Serialized FileDescriptorProtos of the file defining `symbol`. */
   fileContaining(symbol: string): Promise<Buffer[]> {
     return new Promise((resolve, reject) => {
-      const stream = (this.reflection as any).serverReflectionInfo();
+      const stream = (this.reflection as ReflectionStub).serverReflectionInfo();
       stream.on('data', (msg: { fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }) => {
         resolve(msg.fileDescriptorResponse?.fileDescriptorProto.map((b) => Buffer.from(b)) ?? []);
         stream.end();
@@ -40,7 +51,7 @@ export class HealthClient {
 
   listServices(): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      const stream = (this.reflection as any).serverReflectionInfo();
+      const stream = (this.reflection as ReflectionStub).serverReflectionInfo();
       stream.on('data', (msg: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
         resolve(msg.listServicesResponse?.service.map((s) => s.name) ?? []);
         stream.end();

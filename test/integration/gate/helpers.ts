@@ -30,7 +30,11 @@ export async function withPool<T>(fn: (pool: pg.Pool, store: BudgetStore) => Pro
 }
 
 /** Creates the portfolio and commits the fixture budget for it; returns the committed version. */
-export async function commitFixture(store: BudgetStore, portfolioId: string, tweak: (b: ReturnType<typeof budget>) => ReturnType<typeof budget> = (b) => b): Promise<number> {
+export async function commitFixture(
+  store: BudgetStore,
+  portfolioId: string,
+  tweak: (b: ReturnType<typeof budget>) => ReturnType<typeof budget> = (b) => b,
+): Promise<number> {
   await store.ensurePortfolio(portfolioId);
   const res = await store.commitBudget(`${portfolioId}-${Date.now()}-${Math.random()}`, tweak(budget(portfolioId)));
   return res.version.version;
@@ -47,14 +51,25 @@ export const client = (address: string, creds = grpc.credentials.createInsecure(
 /** Promisify one unary method of the generated client. */
 export function call<Req, Res>(c: Client, method: string, req: Req, deadlineMs = 5_000): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const fn = (c as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[method];
+    const fn = (
+      c as unknown as Record<
+        string,
+        (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void
+      >
+    )[method];
     fn.call(c, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 
 export const buy = (portfolioId: string, o: Partial<Order> = {}): Order => ({
-  portfolioId, strategy: 'trend', instrument: 'AAPL', side: Side.SIDE_BUY, quantity: 100, price: 100,
-  clientOrderId: `c-${Math.random().toString(36).slice(2)}`, ...o,
+  portfolioId,
+  strategy: 'trend',
+  instrument: 'AAPL',
+  side: Side.SIDE_BUY,
+  quantity: 100,
+  price: 100,
+  clientOrderId: `c-${Math.random().toString(36).slice(2)}`,
+  ...o,
 });
 
 export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {

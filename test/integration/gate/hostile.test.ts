@@ -22,7 +22,11 @@ afterAll(async () => {
   await g.close();
 });
 
-const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => -1, (e: grpc.ServiceError) => e.code);
+const codeOf = (p: Promise<unknown>): Promise<number> =>
+  p.then(
+    () => -1,
+    (e: grpc.ServiceError) => e.code,
+  );
 
 test.each([
   ['NaN quantity', { quantity: NaN }],
@@ -44,13 +48,21 @@ test('a request without an order → INVALID_ARGUMENT', async () => {
 });
 
 test('an oversized message is refused with RESOURCE_EXHAUSTED', async () => {
-  expect(await codeOf(call(c, 'evaluateTrade', { order: buy(pid, { instrument: 'Y'.repeat(100_000) }) }))).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  expect(await codeOf(call(c, 'evaluateTrade', { order: buy(pid, { instrument: 'Y'.repeat(100_000) }) }))).toBe(
+    grpc.status.RESOURCE_EXHAUSTED,
+  );
 });
 
 test('random bytes and truncated messages are errors, and the server keeps serving', async () => {
   const raw = (bytes: Buffer): Promise<number> =>
     new Promise((resolve) => {
-      c.makeUnaryRequest('/ballast.gate.v1.GateService/EvaluateTrade', (b: Buffer) => b, (b: Buffer) => b, bytes, (err) => resolve(err ? err.code : -1));
+      c.makeUnaryRequest(
+        '/ballast.gate.v1.GateService/EvaluateTrade',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (err) => resolve(err ? err.code : -1),
+      );
     });
   const valid = Buffer.from(EvaluateTradeRequest.encode({ order: buy(pid) }).finish());
   const inputs = [
@@ -75,7 +87,9 @@ test('control RPCs without a configured port answer FAILED_PRECONDITION', async 
   expect(await codeOf(call(c, 'triggerRebalance', { portfolioId: pid, reason: 'test' }))).toBe(grpc.status.FAILED_PRECONDITION);
   expect(await codeOf(call(c, 'getRecommendations', { portfolioId: pid, limit: 5 }))).toBe(grpc.status.FAILED_PRECONDITION);
   const expiresAt = new Date(Date.now() + 60_000).toISOString();
-  expect(await codeOf(call(c, 'overrideLimit', { portfolioId: pid, field: 4, value: 1, strategy: '', asset: '', reason: 'r', expiresAt }))).toBe(grpc.status.FAILED_PRECONDITION);
+  expect(
+    await codeOf(call(c, 'overrideLimit', { portfolioId: pid, field: 4, value: 1, strategy: '', asset: '', reason: 'r', expiresAt })),
+  ).toBe(grpc.status.FAILED_PRECONDITION);
 });
 
 test('a gate that cannot reach Postgres fails to start instead of serving without budgets', async () => {

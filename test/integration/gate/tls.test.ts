@@ -8,7 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decision, type EvaluateTradeResponse, LimitField, type OverrideLimitResponse, type TriggerRebalanceResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
+import {
+  Decision,
+  type EvaluateTradeResponse,
+  LimitField,
+  type OverrideLimitResponse,
+  type TriggerRebalanceResponse,
+} from '../../../grpc/generated/ballast/gate/v1/gate';
 import type { LimitOverrideCommand } from '../../../grpc/ports';
 import type { RunningGate } from '../../../grpc/server';
 import { buy, call, client, type Client, commitFixture, gate, newPortfolioId, withPool } from './helpers';
@@ -21,7 +27,23 @@ function issue(name: string, cn: string, serverSan?: string): void {
   openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, serverSan ? `subjectAltName=${serverSan}\n` : 'extendedKeyUsage=clientAuth\n');
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', ext);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+    '-extfile',
+    ext,
+  );
 }
 
 const pid = newPortfolioId('tls');
@@ -32,7 +54,21 @@ const rebalances: Array<[string, string, string]> = [];
 const overrides: Array<[string, LimitOverrideCommand]> = [];
 
 beforeAll(async () => {
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=ballast-test-ca');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ballast-test-ca',
+  );
   issue('server', 'localhost', 'DNS:localhost,IP:127.0.0.1');
   issue('oms', 'oms-desk-a');
   issue('ops', 'risk-ops');
@@ -66,18 +102,26 @@ function as(name: string | undefined): Client {
   started.push(c);
   return c;
 }
-const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => -1, (e: grpc.ServiceError) => e.code);
+const codeOf = (p: Promise<unknown>): Promise<number> =>
+  p.then(
+    () => -1,
+    (e: grpc.ServiceError) => e.code,
+  );
 
 test('an identity trades what it is granted and nothing else', async () => {
   const oms = as('oms');
   const ok = await call<unknown, EvaluateTradeResponse>(oms, 'evaluateTrade', { order: buy(pid) });
   expect(ok.decision).toBe(Decision.DECISION_APPROVE);
   expect(await codeOf(call(oms, 'evaluateTrade', { order: buy(other) }))).toBe(grpc.status.PERMISSION_DENIED);
-  expect(await codeOf(call(oms, 'evaluateTrade', { order: buy(pid, { strategy: 'carry', instrument: 'XOM', price: 50 }) }))).toBe(grpc.status.PERMISSION_DENIED);
+  expect(await codeOf(call(oms, 'evaluateTrade', { order: buy(pid, { strategy: 'carry', instrument: 'XOM', price: 50 }) }))).toBe(
+    grpc.status.PERMISSION_DENIED,
+  );
 });
 
 test('control RPCs need a control grant; the caller identity reaches the workflow starter', async () => {
-  expect(await codeOf(call(as('oms'), 'triggerRebalance', { portfolioId: pid, reason: 'desk request' }))).toBe(grpc.status.PERMISSION_DENIED);
+  expect(await codeOf(call(as('oms'), 'triggerRebalance', { portfolioId: pid, reason: 'desk request' }))).toBe(
+    grpc.status.PERMISSION_DENIED,
+  );
   const r = await call<unknown, TriggerRebalanceResponse>(as('ops'), 'triggerRebalance', { portfolioId: pid, reason: 'vol spike' });
   expect(r.workflowId).toBe(`rebalance-${pid}`);
   expect(rebalances).toEqual([[pid, 'risk-ops', 'vol spike']]);
@@ -85,13 +129,36 @@ test('control RPCs need a control grant; the caller identity reaches the workflo
 
 test('limit overrides need a control grant; the approver is the verified identity, not a request field', async () => {
   const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
-  const req = { portfolioId: pid, field: LimitField.LIMIT_FIELD_MAX_ORDER_NOTIONAL, value: 5_000, strategy: '', asset: '', reason: 'earnings', expiresAt };
+  const req = {
+    portfolioId: pid,
+    field: LimitField.LIMIT_FIELD_MAX_ORDER_NOTIONAL,
+    value: 5_000,
+    strategy: '',
+    asset: '',
+    reason: 'earnings',
+    expiresAt,
+  };
   expect(await codeOf(call(as('oms'), 'overrideLimit', req))).toBe(grpc.status.PERMISSION_DENIED);
   const r = await call<unknown, OverrideLimitResponse>(as('ops'), 'overrideLimit', req);
   expect(r.overrideId).toBe(42);
-  expect(overrides).toEqual([[pid, { field: 'maxOrderNotional', value: 5_000, reason: 'earnings', approver: 'risk-ops', expiresAt, strategy: undefined, asset: undefined }]]);
+  expect(overrides).toEqual([
+    [
+      pid,
+      {
+        field: 'maxOrderNotional',
+        value: 5_000,
+        reason: 'earnings',
+        approver: 'risk-ops',
+        expiresAt,
+        strategy: undefined,
+        asset: undefined,
+      },
+    ],
+  ]);
   expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, expiresAt: '2001-01-01T00:00:00Z' }))).toBe(grpc.status.INVALID_ARGUMENT);
-  expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, field: LimitField.LIMIT_FIELD_UNSPECIFIED }))).toBe(grpc.status.INVALID_ARGUMENT);
+  expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, field: LimitField.LIMIT_FIELD_UNSPECIFIED }))).toBe(
+    grpc.status.INVALID_ARGUMENT,
+  );
   expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, value: NaN }))).toBe(grpc.status.INVALID_ARGUMENT);
 });
 

@@ -48,7 +48,19 @@ describe('backtest report', () => {
     expect(Object.keys(json.strategies)).toEqual([...STRATEGY_NAMES]);
     for (const name of STRATEGY_NAMES) {
       const m = json.strategies[name];
-      for (const key of ['cagr', 'volAnnual', 'sharpe', 'sortino', 'maxDrawdown', 'maxDrawdownStart', 'maxDrawdownEnd', 'calmar', 'turnoverAnnual', 'avgGrossExposure', 'capitalEfficiency']) {
+      for (const key of [
+        'cagr',
+        'volAnnual',
+        'sharpe',
+        'sortino',
+        'maxDrawdown',
+        'maxDrawdownStart',
+        'maxDrawdownEnd',
+        'calmar',
+        'turnoverAnnual',
+        'avgGrossExposure',
+        'capitalEfficiency',
+      ]) {
         expect(m).toHaveProperty(key);
       }
       expect(m.maxDrawdown).toBeLessThanOrEqual(0);
@@ -102,7 +114,9 @@ describe('chart specs', () => {
     const result = runBacktest(prices, settings);
     const charts = chartSpecs(result, prices.dates, 'test');
     expect(charts.map((c) => c.file)).toEqual(['equity.svg', 'drawdown.svg', 'exposure.svg', 'regimes.svg']);
-    const equity = charts[0].spec as { layer: { data: { values: { date: string; strategy: string; value: number }[] }; encoding?: { y?: { scale?: { type?: string } } } }[] };
+    const equity = charts[0].spec as {
+      layer: { data: { values: { date: string; strategy: string; value: number }[] }; encoding?: { y?: { scale?: { type?: string } } } }[];
+    };
     const lines = equity.layer[1];
     expect(lines.encoding?.y?.scale?.type).toBe('log');
     // Every strategy starts at 1 on the first holding day and ends on the last date.

@@ -45,7 +45,9 @@ describe('eligible universe', () => {
       ],
     };
     const allowed = configuredAssets(config);
-    const [early, late] = atEachClose((m) => pointInTimeConfig(config, eligibleUniverse(m, 10, allowed))).filter((_, t) => t === 20 || t === 36);
+    const [early, late] = atEachClose((m) => pointInTimeConfig(config, eligibleUniverse(m, 10, allowed))).filter(
+      (_, t) => t === 20 || t === 36,
+    );
     expect(early.strategies).toEqual([{ name: 'core', riskBudget: 1, assets: ['OLD', 'GAP'] }]);
     expect(late).toBe(config);
   });

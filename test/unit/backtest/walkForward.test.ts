@@ -51,27 +51,30 @@ function settings(overrides: Partial<BacktestSettings> = {}): BacktestSettings {
 }
 
 describe('walk-forward backtest', () => {
-  it.each(['calendar', 'trigger'] as const)('never changes a %s decision at or before day t when prices after t change (look-ahead guard)', (rebalance) => {
-    const table = syntheticTable(900, 4, (t) => (t > 600 && t < 700 ? 0.5 : 0.15));
-    const cut = 650;
-    const perturbed: PriceTable = {
-      ...table,
-      series: table.series.map((s, i) => Float64Array.from(s, (p, t) => (t > cut ? p * (1 + 0.3 * Math.sin(t * (i + 1))) : p))),
-    };
-    const options = settings({ rebalance, triggerCheck: productionTriggerCheck });
-    const a = runBacktest(table, options);
-    const b = runBacktest(perturbed, options);
-    const upTo = <T extends { day: number }>(xs: readonly T[]) => xs.filter((x) => x.day <= cut);
-    expect(upTo(b.dynamicStrategy.budgets)).toEqual(upTo(a.dynamicStrategy.budgets));
-    expect(b.dynamicStrategy.readings.slice(0, cut + 1)).toEqual(a.dynamicStrategy.readings.slice(0, cut + 1));
-    for (const name of ['equal-weight', 'static-erc', 'vol-target', 'dynamic'] as const) {
-      expect(upTo(b.traces[name].decisions)).toEqual(upTo(a.traces[name].decisions));
-      expect(Array.from(b.traces[name].nav.subarray(0, cut + 1))).toEqual(Array.from(a.traces[name].nav.subarray(0, cut + 1)));
-    }
-    // And the perturbation did matter afterwards, so the comparison above is not vacuous.
-    expect(b.dynamicStrategy.budgets.length).toBeGreaterThan(upTo(a.dynamicStrategy.budgets).length);
-    expect(b.traces.dynamic.nav[899]).not.toEqual(a.traces.dynamic.nav[899]);
-  });
+  it.each(['calendar', 'trigger'] as const)(
+    'never changes a %s decision at or before day t when prices after t change (look-ahead guard)',
+    (rebalance) => {
+      const table = syntheticTable(900, 4, (t) => (t > 600 && t < 700 ? 0.5 : 0.15));
+      const cut = 650;
+      const perturbed: PriceTable = {
+        ...table,
+        series: table.series.map((s, i) => Float64Array.from(s, (p, t) => (t > cut ? p * (1 + 0.3 * Math.sin(t * (i + 1))) : p))),
+      };
+      const options = settings({ rebalance, triggerCheck: productionTriggerCheck });
+      const a = runBacktest(table, options);
+      const b = runBacktest(perturbed, options);
+      const upTo = <T extends { day: number }>(xs: readonly T[]) => xs.filter((x) => x.day <= cut);
+      expect(upTo(b.dynamicStrategy.budgets)).toEqual(upTo(a.dynamicStrategy.budgets));
+      expect(b.dynamicStrategy.readings.slice(0, cut + 1)).toEqual(a.dynamicStrategy.readings.slice(0, cut + 1));
+      for (const name of ['equal-weight', 'static-erc', 'vol-target', 'dynamic'] as const) {
+        expect(upTo(b.traces[name].decisions)).toEqual(upTo(a.traces[name].decisions));
+        expect(Array.from(b.traces[name].nav.subarray(0, cut + 1))).toEqual(Array.from(a.traces[name].nav.subarray(0, cut + 1)));
+      }
+      // And the perturbation did matter afterwards, so the comparison above is not vacuous.
+      expect(b.dynamicStrategy.budgets.length).toBeGreaterThan(upTo(a.dynamicStrategy.budgets).length);
+      expect(b.traces.dynamic.nav[899]).not.toEqual(a.traces.dynamic.nav[899]);
+    },
+  );
 
   it('de-risks within days of an obvious switch from a calm to a turbulent regime, and loses less', () => {
     // Calm (12 % vol) with two storms (70 % vol, falling prices). The yearly refit before the second storm
@@ -111,7 +114,7 @@ describe('walk-forward backtest', () => {
     expect(result.full.drawdownReduction['equal-weight']).toBeGreaterThan(0.5);
   });
 
-  it('matches the static book to the dynamic book\'s realized volatility', () => {
+  it("matches the static book to the dynamic book's realized volatility", () => {
     const table = syntheticTable(800, 3, (t) => (t > 500 && t < 560 ? 0.45 : 0.15), 3);
     const result = runBacktest(table, settings());
     const full = result.full.strategies;

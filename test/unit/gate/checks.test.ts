@@ -23,7 +23,17 @@ beforeEach(() => {
 let fillSeq = 0;
 function fill(strategy: string, instrument: string, qty: number, price: number): void {
   const side = qty >= 0 ? 'BUY' : 'SELL';
-  core.reportFill({ portfolioId: 'p1', strategy, instrument, side, clientOrderId: `ext-${++fillSeq}`, fillId: `f-${fillSeq}`, quantity: Math.abs(qty), price, orderDone: true });
+  core.reportFill({
+    portfolioId: 'p1',
+    strategy,
+    instrument,
+    side,
+    clientOrderId: `ext-${++fillSeq}`,
+    fillId: `f-${fillSeq}`,
+    quantity: Math.abs(qty),
+    price,
+    orderDone: true,
+  });
 }
 
 function expectDenied(o: Parameters<GateCore['evaluate']>[0], reason: Reason): void {
@@ -62,7 +72,8 @@ describe('EvaluateTrade: one denial per reason code', () => {
     expectDenied(order({ quantity: 0 }), 'INVALID_QUANTITY');
     expectDenied(order({ quantity: -5 }), 'INVALID_QUANTITY');
   });
-  test('INVALID_QUANTITY: non-finite (defence in depth behind request validation)', () => expectDenied(order({ quantity: NaN }), 'INVALID_QUANTITY'));
+  test('INVALID_QUANTITY: non-finite (defence in depth behind request validation)', () =>
+    expectDenied(order({ quantity: NaN }), 'INVALID_QUANTITY'));
   test('INVALID_PRICE', () => expectDenied(order({ price: 0 }), 'INVALID_PRICE'));
   test('MAX_ORDER_NOTIONAL: 1500 × 100 = 150k > 100k', () => expectDenied(order({ quantity: 1500 }), 'MAX_ORDER_NOTIONAL'));
   test('PRICE_COLLAR: 106 is 6 % from the reference 100 (collar 5 %)', () => {
@@ -79,7 +90,12 @@ describe('EvaluateTrade: one denial per reason code', () => {
     expectDenied(order({ instrument: 'MSFT', quantity: 100, price: 200 }), 'STRATEGY_BUDGET');
   });
   test('GROSS_EXPOSURE: gross 250k (long AAPL, short XOM), override caps gross at 300k, +60k breaches', () => {
-    core.install(snapshotOf(budget(), { version: 2, overrides: [{ strategy: null, asset: null, field: 'maxGrossNotional', value: currency(300_000), expiresAtMs: T0 + 600_000 }] }));
+    core.install(
+      snapshotOf(budget(), {
+        version: 2,
+        overrides: [{ strategy: null, asset: null, field: 'maxGrossNotional', value: currency(300_000), expiresAtMs: T0 + 600_000 }],
+      }),
+    );
     fill('trend', 'AAPL', 1500, 100);
     fill('carry', 'XOM', -2000, 50);
     expectDenied(order({ instrument: 'MSFT', quantity: 300, price: 200 }), 'GROSS_EXPOSURE');
@@ -122,7 +138,10 @@ describe('EvaluateTrade: one denial per reason code', () => {
     expect(core.evaluate(order({ quantity: 1 }), 't', process.hrtime.bigint())).toMatchObject({ approved: true, state: 'ACTIVE' });
     clock.now = T0 + 2 * 3_600_000;
     expectDenied(order({ quantity: 1 }), 'BUDGET_STALE');
-    expect(core.evaluate(order({ side: 'SELL', quantity: 10 }), 't', process.hrtime.bigint())).toMatchObject({ approved: true, state: 'REDUCING' });
+    expect(core.evaluate(order({ side: 'SELL', quantity: 10 }), 't', process.hrtime.bigint())).toMatchObject({
+      approved: true,
+      state: 'REDUCING',
+    });
     clock.now = T0 + 5 * 3_600_000;
     expectDenied(order({ side: 'SELL', quantity: 10 }), 'BUDGET_STALE');
     expect(core.tradingState('p1')).toBe('HALTED');
@@ -131,7 +150,14 @@ describe('EvaluateTrade: one denial per reason code', () => {
     clock.now = T0 + 5 * 3_600_000;
     const b = budget();
     const confirmed = snapshotOf(b, { version: 2 });
-    core.install(buildSnapshot({ portfolioId: b.portfolioId, version: 2, committedAt: new Date(T0).toISOString(), budget: b }, 'ACTIVE', [], T0 + 4.5 * 3_600_000));
+    core.install(
+      buildSnapshot(
+        { portfolioId: b.portfolioId, version: 2, committedAt: new Date(T0).toISOString(), budget: b },
+        'ACTIVE',
+        [],
+        T0 + 4.5 * 3_600_000,
+      ),
+    );
     expect(confirmed.confirmedAtMs).toBe(T0);
     expect(core.evaluate(order({ quantity: 1 }), 't', process.hrtime.bigint())).toMatchObject({ approved: true, state: 'ACTIVE' });
     clock.now = T0 + 6 * 3_600_000; // heartbeat now 1.5 h old: reduce-only
@@ -151,13 +177,33 @@ describe('exposures: reservations, fills and breaches', () => {
     expect(core.evaluate(order({ quantity: 1000, clientOrderId: 'a' }), 't', process.hrtime.bigint()).approved).toBe(true);
     expect(core.evaluate(order({ quantity: 1000, clientOrderId: 'b' }), 't', process.hrtime.bigint()).approved).toBe(true);
     expectDenied(order({ quantity: 1 }), 'POSITION_LIMIT');
-    core.reportFill({ portfolioId: 'p1', strategy: 'trend', instrument: 'AAPL', side: 'BUY', clientOrderId: 'b', fillId: 'c1', quantity: 0, price: 0, orderDone: true });
+    core.reportFill({
+      portfolioId: 'p1',
+      strategy: 'trend',
+      instrument: 'AAPL',
+      side: 'BUY',
+      clientOrderId: 'b',
+      fillId: 'c1',
+      quantity: 0,
+      price: 0,
+      orderDone: true,
+    });
     expect(core.evaluate(order({ quantity: 1 }), 't', process.hrtime.bigint()).approved).toBe(true);
   });
 
   test('a fill moves the reservation into the position; a repeated fill id is ignored', () => {
     core.evaluate(order({ quantity: 500, clientOrderId: 'x' }), 't', process.hrtime.bigint());
-    const f = { portfolioId: 'p1', strategy: 'trend', instrument: 'AAPL', side: 'BUY' as const, clientOrderId: 'x', fillId: 'x-1', quantity: 200, price: 100, orderDone: false };
+    const f = {
+      portfolioId: 'p1',
+      strategy: 'trend',
+      instrument: 'AAPL',
+      side: 'BUY' as const,
+      clientOrderId: 'x',
+      fillId: 'x-1',
+      quantity: 200,
+      price: 100,
+      orderDone: false,
+    };
     expect(core.reportFill(f)).toEqual({ position: 200 });
     expect(core.reportFill(f)).toBeUndefined();
     const e = core.book('p1').pair('trend', 'AAPL')!;
@@ -182,8 +228,17 @@ describe('exposures: reservations, fills and breaches', () => {
 });
 
 describe('reconciliation with the positions table', () => {
-  const fillOf = (fillId: string, quantity: number) =>
-    ({ portfolioId: 'p1', strategy: 'trend', instrument: 'AAPL', side: 'BUY' as const, clientOrderId: fillId, fillId, quantity, price: 100, orderDone: true });
+  const fillOf = (fillId: string, quantity: number) => ({
+    portfolioId: 'p1',
+    strategy: 'trend',
+    instrument: 'AAPL',
+    side: 'BUY' as const,
+    clientOrderId: fillId,
+    fillId,
+    quantity,
+    price: 100,
+    orderDone: true,
+  });
 
   test('the table replaces in-memory positions; fills reported during the read are added on top', () => {
     core.reportFill(fillOf('r1', 100));

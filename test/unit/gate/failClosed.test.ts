@@ -19,10 +19,24 @@ function install(b: RiskBudget = budget(), overrides: LimitOverride[] = []): voi
 }
 function fill(strategy: string, instrument: string, qty: number, price: number): void {
   const side = qty >= 0 ? 'BUY' : 'SELL';
-  core.reportFill({ portfolioId: 'p1', strategy, instrument, side, clientOrderId: `ext-${++seq}`, fillId: `f-${seq}`, quantity: Math.abs(qty), price, orderDone: true });
+  core.reportFill({
+    portfolioId: 'p1',
+    strategy,
+    instrument,
+    side,
+    clientOrderId: `ext-${++seq}`,
+    fillId: `f-${seq}`,
+    quantity: Math.abs(qty),
+    price,
+    orderDone: true,
+  });
 }
-const override = (field: LimitOverride['field'], value: number, strategy: string | null = null, asset: string | null = null): LimitOverride =>
-  ({ field, value: currency(value), strategy, asset, expiresAtMs: T0 + 86_400_000 });
+const override = (
+  field: LimitOverride['field'],
+  value: number,
+  strategy: string | null = null,
+  asset: string | null = null,
+): LimitOverride => ({ field, value: currency(value), strategy, asset, expiresAtMs: T0 + 86_400_000 });
 
 test("a portfolio-wide override never replaces a strategy's limit", () => {
   install(budget(), [override('maxGrossNotional', 1_200_000)]);
@@ -67,7 +81,17 @@ test('a done fill naming another pair still releases the reservation where it wa
   const o = order({ quantity: 500 });
   expect(core.evaluate(o, 't', started()).approved).toBe(true);
   expect(core.book('p1').pair('trend', 'AAPL')?.reservedBuy).toBe(500);
-  core.reportFill({ portfolioId: 'p1', strategy: 'trend', instrument: 'MSFT', side: 'BUY', clientOrderId: o.clientOrderId, fillId: 'mismatch', quantity: 0, price: 200, orderDone: true });
+  core.reportFill({
+    portfolioId: 'p1',
+    strategy: 'trend',
+    instrument: 'MSFT',
+    side: 'BUY',
+    clientOrderId: o.clientOrderId,
+    fillId: 'mismatch',
+    quantity: 0,
+    price: 200,
+    orderDone: true,
+  });
   expect(core.book('p1').pair('trend', 'AAPL')?.reservedBuy).toBe(0);
   expect(core.book('p1').openReservations).toBe(0);
 });

@@ -18,31 +18,39 @@ export function budget(portfolioId = 'p1'): RiskBudget {
     volTarget: 0.12 as AnnualizedVol,
     forecastVol: 0.11 as AnnualizedVol,
     limits: {
-      capital: c(1_000_000), grossLeverage: 0.6 as Leverage, maxGrossNotional: c(600_000), maxNetNotional: c(450_000),
-      cashWeight: f(0.4), maxOrderNotional: c(100_000), priceCollar: f(0.05),
+      capital: c(1_000_000),
+      grossLeverage: 0.6 as Leverage,
+      maxGrossNotional: c(600_000),
+      maxNetNotional: c(450_000),
+      cashWeight: f(0.4),
+      maxOrderNotional: c(100_000),
+      priceCollar: f(0.05),
     },
     strategies: [
       { strategy: 'trend', riskBudget: f(0.7), capital: c(420_000), maxGrossNotional: c(420_000), maxNetNotional: c(400_000) },
       { strategy: 'carry', riskBudget: f(0.3), capital: c(180_000), maxGrossNotional: c(180_000), maxNetNotional: c(180_000) },
     ],
-    assets: [
-      asset('trend', 'AAPL', 100, 200_000),
-      asset('trend', 'MSFT', 200, 250_000),
-      asset('carry', 'XOM', 50, 150_000),
-    ],
+    assets: [asset('trend', 'AAPL', 100, 200_000), asset('trend', 'MSFT', 200, 250_000), asset('carry', 'XOM', 50, 150_000)],
     diagnostics: {},
   };
 }
 
 function asset(strategy: string, name: string, ref: number, maxPos: number): RiskBudget['assets'][number] {
   return {
-    strategy, asset: name, targetWeight: f(0.1), targetNotional: c(maxPos / 2), maxPositionNotional: c(maxPos),
-    riskBudget: f(0.3), forecastVol: 0.2 as AnnualizedVol, referencePrice: ref as Price,
+    strategy,
+    asset: name,
+    targetWeight: f(0.1),
+    targetNotional: c(maxPos / 2),
+    maxPositionNotional: c(maxPos),
+    riskBudget: f(0.3),
+    forecastVol: 0.2 as AnnualizedVol,
+    referencePrice: ref as Price,
   };
 }
 
 export function snapshotOf(
-  b: RiskBudget = budget(), opts: { version?: number; committedAtMs?: number; state?: TradingState; overrides?: LimitOverride[] } = {},
+  b: RiskBudget = budget(),
+  opts: { version?: number; committedAtMs?: number; state?: TradingState; overrides?: LimitOverride[] } = {},
 ) {
   return buildSnapshot(
     { portfolioId: b.portfolioId, version: opts.version ?? 1, committedAt: new Date(opts.committedAtMs ?? T0).toISOString(), budget: b },
@@ -63,7 +71,13 @@ export function gateCore(clock: { now: number }, opts: { restricted?: string[] }
 let seq = 0;
 export function order(o: Partial<OrderRequest> = {}): OrderRequest {
   return {
-    portfolioId: 'p1', strategy: 'trend', instrument: 'AAPL', side: 'BUY', quantity: 100, price: 100,
-    clientOrderId: `o-${++seq}`, ...o,
+    portfolioId: 'p1',
+    strategy: 'trend',
+    instrument: 'AAPL',
+    side: 'BUY',
+    quantity: 100,
+    price: 100,
+    clientOrderId: `o-${++seq}`,
+    ...o,
   };
 }

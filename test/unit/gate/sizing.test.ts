@@ -18,7 +18,17 @@ function context(book: ExposureBook, overrides: Parameters<typeof snapshotOf>[1]
 }
 
 function holding(book: ExposureBook, strategy: string, asset: string, qty: number, price: number): void {
-  book.applyFill({ strategy, asset, side: qty >= 0 ? 'BUY' : 'SELL', clientOrderId: 'x', fillId: '', quantity: Math.abs(qty), price, orderDone: true, nowMs: T0 });
+  book.applyFill({
+    strategy,
+    asset,
+    side: qty >= 0 ? 'BUY' : 'SELL',
+    clientOrderId: 'x',
+    fillId: '',
+    quantity: Math.abs(qty),
+    price,
+    orderDone: true,
+    nowMs: T0,
+  });
 }
 
 describe('known answers', () => {
@@ -26,7 +36,10 @@ describe('known answers', () => {
     expect(sizeOrder(order({ quantity: 300 }), context(new ExposureBook('p1')))).toMatchObject({ quantity: 300, binding: undefined });
   });
   test('max order notional binds first: 100k / 100 = 1000 units', () => {
-    expect(sizeOrder(order({ quantity: 5_000 }), context(new ExposureBook('p1')))).toMatchObject({ quantity: 1000, binding: 'MAX_ORDER_NOTIONAL' });
+    expect(sizeOrder(order({ quantity: 5_000 }), context(new ExposureBook('p1')))).toMatchObject({
+      quantity: 1000,
+      binding: 'MAX_ORDER_NOTIONAL',
+    });
   });
   test('position limit: holding 1500 at ref 100, room to 200k is 500 units', () => {
     const book = new ExposureBook('p1');
@@ -36,11 +49,15 @@ describe('known answers', () => {
     expect(evaluateOrder(order({ quantity: 500 }), ctx).approved).toBe(true);
   });
   test('short side mirrors: with a 1M order override, selling 2500 from flat is capped at 2000 by the 200k position limit', () => {
-    const ctx = context(new ExposureBook('p1'), { overrides: [{ strategy: null, asset: null, field: 'maxOrderNotional', value: currency(1e6), expiresAtMs: T0 + 3_600_000 }] });
+    const ctx = context(new ExposureBook('p1'), {
+      overrides: [{ strategy: null, asset: null, field: 'maxOrderNotional', value: currency(1e6), expiresAtMs: T0 + 3_600_000 }],
+    });
     expect(sizeOrder(order({ side: 'SELL', quantity: 2_500 }), ctx)).toMatchObject({ quantity: 2000, binding: 'POSITION_LIMIT' });
   });
   test('a pair-level override tightens one position limit', () => {
-    const ctx = context(new ExposureBook('p1'), { overrides: [{ strategy: 'trend', asset: 'AAPL', field: 'maxPositionNotional', value: currency(30_000), expiresAtMs: T0 + 3_600_000 }] });
+    const ctx = context(new ExposureBook('p1'), {
+      overrides: [{ strategy: 'trend', asset: 'AAPL', field: 'maxPositionNotional', value: currency(30_000), expiresAtMs: T0 + 3_600_000 }],
+    });
     expect(sizeOrder(order({ quantity: 900 }), ctx)).toMatchObject({ quantity: 300, binding: 'POSITION_LIMIT' });
   });
   test('a hard denial sizes to zero and names it', () => {
@@ -51,12 +68,19 @@ describe('known answers', () => {
     holding(book, 'trend', 'AAPL', 1900, 100);
     holding(book, 'trend', 'MSFT', 1000, 200);
     holding(book, 'carry', 'XOM', 1000, 50);
-    expect(sizeOrder(order({ strategy: 'carry', instrument: 'XOM', quantity: 1_000, price: 50 }), context(book))).toMatchObject({ quantity: 200, binding: 'NET_EXPOSURE' });
+    expect(sizeOrder(order({ strategy: 'carry', instrument: 'XOM', quantity: 1_000, price: 50 }), context(book))).toMatchObject({
+      quantity: 200,
+      binding: 'NET_EXPOSURE',
+    });
   });
 });
 
 describe('property: size is approved, 1 % more is denied for the named limit', () => {
-  const pairs = [['trend', 'AAPL', 100], ['trend', 'MSFT', 200], ['carry', 'XOM', 50]] as const;
+  const pairs = [
+    ['trend', 'AAPL', 100],
+    ['trend', 'MSFT', 200],
+    ['carry', 'XOM', 50],
+  ] as const;
   test('random positions, reservations, sides and sizes', () => {
     fc.assert(
       fc.property(

@@ -23,7 +23,16 @@ async function capture(argv: string[]): Promise<{ code: number; json: Record<str
 
 describe('ballast risk', () => {
   it('prints an annualized sample covariance and the ERC allocation for the selected assets and dates', async () => {
-    const { code, json } = await capture(['--prices', RISKFOLIO, '--assets', 'AMZN,CPB,JPM', '--start', '2019-01-01', '--end', '2019-06-30']);
+    const { code, json } = await capture([
+      '--prices',
+      RISKFOLIO,
+      '--assets',
+      'AMZN,CPB,JPM',
+      '--start',
+      '2019-01-01',
+      '--end',
+      '2019-06-30',
+    ]);
     expect(code).toBe(0);
     expect(json.assets).toEqual(['AMZN', 'CPB', 'JPM']);
     // 2019-01-02 … 2019-06-28 has 124 trading days, hence 123 returns.
@@ -40,7 +49,18 @@ describe('ballast risk', () => {
   });
 
   it('reads a ;-separated DD/MM/YYYY file, shrinks with Ledoit–Wolf and meets a custom budget', async () => {
-    const { json } = await capture(['--prices', PYRB, '--assets', 'S&P 500,US BONDS 10Y,NIKKEI', '--cov', 'lw', '--method', 'rb', '--budget', '0.5,0.3,0.2']);
+    const { json } = await capture([
+      '--prices',
+      PYRB,
+      '--assets',
+      'S&P 500,US BONDS 10Y,NIKKEI',
+      '--cov',
+      'lw',
+      '--method',
+      'rb',
+      '--budget',
+      '0.5,0.3,0.2',
+    ]);
     expect(json.shrinkage as number).toBeGreaterThan(0);
     expect(json.shrinkage as number).toBeLessThan(1);
     [0.5, 0.3, 0.2].forEach((b, i) => expect((json.riskContributions as number[])[i]).toBeCloseTo(b, 10));

@@ -27,7 +27,9 @@ function matrix(rows: number[][]): ReturnMatrix {
 function randomReturns(t: number, n: number, seed: number): number[][] {
   const rand = seededRandom(seed);
   const common = Array.from({ length: t }, () => gaussian(rand));
-  return Array.from({ length: t }, (_, s) => Array.from({ length: n }, (_, i) => 0.01 * ((i + 1) * 0.3 * common[s] + gaussian(rand)) + 0.0005 * i));
+  return Array.from({ length: t }, (_, s) =>
+    Array.from({ length: n }, (_, i) => 0.01 * ((i + 1) * 0.3 * common[s] + gaussian(rand)) + 0.0005 * i),
+  );
 }
 
 const at = (values: Float64Array, n: number, i: number, j: number) => values[i * n + j];
@@ -36,7 +38,13 @@ describe('sample covariance', () => {
   it('matches a hand computation (centred, divided by T − 1)', () => {
     // a = (1, 2, 3) %, b = (2, 0, 1) %: means 2 %, 1 %; deviations a (−1, 0, 1), b (1, −1, 0) (in %).
     // var a = 2/2 = 1, var b = 2/2 = 1, cov = (−1 + 0 + 0)/2 = −0.5 (in %², i.e. ×1e-4).
-    const est = sampleCovariance(matrix([[0.01, 0.02], [0.02, 0], [0.03, 0.01]]));
+    const est = sampleCovariance(
+      matrix([
+        [0.01, 0.02],
+        [0.02, 0],
+        [0.03, 0.01],
+      ]),
+    );
     const v = est.covariance.values;
     expect(v[0]).toBeCloseTo(1e-4, 18);
     expect(v[3]).toBeCloseTo(1e-4, 18);
@@ -47,23 +55,48 @@ describe('sample covariance', () => {
   });
 
   it('annualizes by the given periods per year, never a hard-wired 252', () => {
-    const est = sampleCovariance(matrix([[0.01, 0.02], [0.02, 0], [0.03, 0.01]]));
+    const est = sampleCovariance(
+      matrix([
+        [0.01, 0.02],
+        [0.02, 0],
+        [0.03, 0.01],
+      ]),
+    );
     const crypto = annualizeCovariance(est.covariance, periodsPerYear(365));
     expect(crypto.unit).toBe('annualized');
     expect(crypto.values[0]).toBeCloseTo(365e-4, 15);
   });
 
   it('rejects missing returns instead of guessing', () => {
-    expect(() => sampleCovariance(matrix([[0.01, NaN], [0.02, 0], [0.03, 0.01]]))).toThrow(/missing return/);
+    expect(() =>
+      sampleCovariance(
+        matrix([
+          [0.01, NaN],
+          [0.02, 0],
+          [0.03, 0.01],
+        ]),
+      ),
+    ).toThrow(/missing return/);
   });
 });
 
 describe('pairwise-complete covariance', () => {
   it('uses only the overlap of each pair (pandas convention)', () => {
     // b is missing in period 0; cov(a, b) uses periods 1..3 only, var a uses all four.
-    const r = matrix([[0.05, NaN], [0.01, 0.02], [0.02, 0], [0.03, 0.01]]);
+    const r = matrix([
+      [0.05, NaN],
+      [0.01, 0.02],
+      [0.02, 0],
+      [0.03, 0.01],
+    ]);
     const est = pairwiseSampleCovariance(r);
-    const full = sampleCovariance(matrix([[0.01, 0.02], [0.02, 0], [0.03, 0.01]])).covariance.values;
+    const full = sampleCovariance(
+      matrix([
+        [0.01, 0.02],
+        [0.02, 0],
+        [0.03, 0.01],
+      ]),
+    ).covariance.values;
     expect(est.covariance.values[1]).toBeCloseTo(full[1], 18);
     expect(est.covariance.values[3]).toBeCloseTo(full[3], 18);
     const a = [0.05, 0.01, 0.02, 0.03];

@@ -4,7 +4,11 @@ import { seededRng } from '../../../../risk/random';
 /** Σ = diag(σ)·R·diag(σ) from volatilities and a correlation matrix. */
 export function covFromVolCorr(vols: readonly number[], corr: readonly (readonly number[])[]): CovarianceMatrix<'annualized'> {
   const rows = vols.map((vi, i) => vols.map((vj, j) => vi * vj * corr[i][j]));
-  return covarianceFromRows('annualized', vols.map((_, i) => `A${i + 1}`), rows);
+  return covarianceFromRows(
+    'annualized',
+    vols.map((_, i) => `A${i + 1}`),
+    rows,
+  );
 }
 
 export function constantCorrelation(n: number, rho: number): number[][] {

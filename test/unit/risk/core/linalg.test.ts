@@ -17,8 +17,16 @@ describe('linear algebra kernels', () => {
       const sym = gram(a);
       const rect = gram(a, b);
       for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) expect(sym[i * n + j]).toBeCloseTo(a[i].reduce((s, x, t) => s + x * a[j][t], 0), 14);
-        for (let j = 0; j < 6; j++) expect(rect[i * 6 + j]).toBeCloseTo(a[i].reduce((s, x, t) => s + x * b[j][t], 0), 14);
+        for (let j = 0; j < n; j++)
+          expect(sym[i * n + j]).toBeCloseTo(
+            a[i].reduce((s, x, t) => s + x * a[j][t], 0),
+            14,
+          );
+        for (let j = 0; j < 6; j++)
+          expect(rect[i * 6 + j]).toBeCloseTo(
+            a[i].reduce((s, x, t) => s + x * b[j][t], 0),
+            14,
+          );
       }
     }
   });

@@ -13,10 +13,14 @@ import { constantCorrelation, covFromVolCorr } from './helpers';
 describe('risk measures', () => {
   // σ = (20 %, 10 %), ρ = 0.5: Σ = [[0.04, 0.01], [0.01, 0.01]]. w = (0.5, 0.5):
   // Σw = (0.025, 0.01), wᵀΣw = 0.0175, σ_p = 13.229 %.
-  const cov = covarianceFromRows('annualized', ['eq', 'bd'], [
-    [0.04, 0.01],
-    [0.01, 0.01],
-  ]);
+  const cov = covarianceFromRows(
+    'annualized',
+    ['eq', 'bd'],
+    [
+      [0.04, 0.01],
+      [0.01, 0.01],
+    ],
+  );
   const w = weights([0.5, 0.5]);
 
   it('computes portfolio volatility with the correlation', () => {

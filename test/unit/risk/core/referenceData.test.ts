@@ -111,7 +111,11 @@ describe('Riskfolio-Lib variance ERC (tests/Classic_RP.csv, column MV)', () => {
 describe('ill-conditioned input (PyPortfolioOpt tests/cov_matrix.csv: 95 assets, condition number ≈ 1.9e6)', () => {
   const [header, ...lines] = readFileSync(path.join(DATA, 'pypfopt/tests/cov_matrix.csv'), 'utf8').trim().split(/\r?\n/);
   const assets = header.split(',').slice(1);
-  const cov = covarianceFromRows('annualized', assets, lines.map((l) => l.split(',').slice(1).map(Number)));
+  const cov = covarianceFromRows(
+    'annualized',
+    assets,
+    lines.map((l) => l.split(',').slice(1).map(Number)),
+  );
 
   it('solves ERC and an uneven budget to 1e-10 with Newton, warm or cold', () => {
     expect(assets).toHaveLength(95);

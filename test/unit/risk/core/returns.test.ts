@@ -14,7 +14,7 @@ const table: PriceTable = {
 };
 
 describe('period returns', () => {
-  it('computes simple and log returns on each asset\'s own calendar, NaN across a gap', () => {
+  it("computes simple and log returns on each asset's own calendar, NaN across a gap", () => {
     const simple = periodReturns(table, 'simple');
     expect(simple.dates).toEqual(table.dates.slice(1));
     expect(simple.columns[0][0]).toBeCloseTo(0.01, 15);
@@ -49,7 +49,9 @@ describe('aligned returns on the common calendar', () => {
     const { returns, dropped } = alignedReturns(table, { minHistory: 2, minObservations: 1 });
     expect(dropped).toEqual([]);
     expect(returns.dates).toEqual(['2024-01-05']);
-    expect(() => alignedReturns(table, { minHistory: 2, minObservations: 2 })).toThrow(/only 1 returns on dates where all 3 assets have prices/);
+    expect(() => alignedReturns(table, { minHistory: 2, minObservations: 2 })).toThrow(
+      /only 1 returns on dates where all 3 assets have prices/,
+    );
   });
 
   it('selects and windows the result', () => {

@@ -44,17 +44,21 @@ describe('equal risk contribution, Maillard–Roncalli–Teiletche (2010) exampl
 describe('risk budgeting', () => {
   it('solves a two-asset uncorrelated budget by hand: w_i ∝ √b_i / σ_i', () => {
     // Diagonal Σ: RC_i ∝ w_i² σ_i², so w_i ∝ √b_i/σ_i. b = (0.8, 0.2), σ = (0.1, 0.2) → w ∝ (8.944, 2.236) → (0.8, 0.2).
-    const cov = covarianceFromRows('annualized', ['a', 'b'], [
-      [0.01, 0],
-      [0, 0.04],
-    ]);
+    const cov = covarianceFromRows(
+      'annualized',
+      ['a', 'b'],
+      [
+        [0.01, 0],
+        [0, 0.04],
+      ],
+    );
     const r = riskBudgetingWeights(cov, [0.8, 0.2]);
     expect(r.weights[0]).toBeCloseTo(0.8, 12);
     expect(r.weights[1]).toBeCloseTo(0.2, 12);
     expect(r.solver).toBe('newton');
   });
 
-  it('matches pyrb\'s 5-asset budget test case to 1e-10 in risk contributions', () => {
+  it("matches pyrb's 5-asset budget test case to 1e-10 in risk contributions", () => {
     const corr = [
       [1, 0.1, 0.4, 0.5, 0.5],
       [0.1, 1, 0.7, 0.4, 0.4],

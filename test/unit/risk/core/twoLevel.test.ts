@@ -25,11 +25,15 @@ describe('two-level allocation', () => {
     // Strategy "eq": two uncorrelated assets with σ = 20 %, 20 % → inner ERC 50/50, strategy σ = 20 %/√2.
     // Strategy "bd": one asset with σ = 5 %. Strategies uncorrelated, budgets 0.8 / 0.2:
     // v ∝ √b / σ_s = (√0.8/0.14142, √0.2/0.05) = (6.3246, 8.9443) → v_eq = 0.41421, v_bd = 0.58579.
-    const cov = covarianceFromRows('annualized', ['x', 'y', 'z'], [
-      [0.04, 0, 0],
-      [0, 0.04, 0],
-      [0, 0, 0.0025],
-    ]);
+    const cov = covarianceFromRows(
+      'annualized',
+      ['x', 'y', 'z'],
+      [
+        [0.04, 0, 0],
+        [0, 0.04, 0],
+        [0, 0, 0.0025],
+      ],
+    );
     const r = twoLevelAllocation(cov, [
       { name: 'eq', riskBudget: 0.8, assets: ['x', 'y'] },
       { name: 'bd', riskBudget: 0.2, assets: ['z'] },

@@ -42,7 +42,11 @@ function expectConsistent(b: RiskBudget): void {
   // The cash leg is what is not invested; leverage above 1 is financed, never negative cash.
   expect(b.limits.cashWeight).toBeCloseTo(Math.max(0, 1 - invested), 10);
   const limits = [
-    b.limits.maxGrossNotional, b.limits.maxNetNotional, b.limits.maxOrderNotional, b.limits.priceCollar, b.forecastVol,
+    b.limits.maxGrossNotional,
+    b.limits.maxNetNotional,
+    b.limits.maxOrderNotional,
+    b.limits.priceCollar,
+    b.forecastVol,
     ...b.strategies.flatMap((s) => [s.capital, s.maxGrossNotional, s.maxNetNotional]),
     ...b.assets.flatMap((a) => [a.targetNotional, a.maxPositionNotional, a.referencePrice, a.forecastVol]),
   ];
@@ -115,7 +119,9 @@ describe('buildRiskBudget: vol targeting on the whole book', () => {
   it('forecast vol is √(wᵀΣw) of the positions, independently recomputed, and meets the target', () => {
     const { returns } = alignedReturns(window, { minHistory: 21 });
     const cov = annualizeEstimate(ledoitWolf(returns), config.periodsPerYear).covariance;
-    const w = cov.assets.map((asset) => neutral.assets.filter((a) => a.asset === asset).reduce((s, a) => s + a.targetNotional, 0) / neutral.limits.capital);
+    const w = cov.assets.map(
+      (asset) => neutral.assets.filter((a) => a.asset === asset).reduce((s, a) => s + a.targetNotional, 0) / neutral.limits.capital,
+    );
     expect(portfolioVol(cov, weights(w))).toBeCloseTo(neutral.forecastVol, 12);
     expect(neutral.diagnostics.leverageBound).toBe('target');
     expect(neutral.forecastVol).toBeCloseTo(0.1, 12);
@@ -146,7 +152,10 @@ describe('buildRiskBudget: vol targeting on the whole book', () => {
 
   it('a tighter regime cap is not walked down by the step limit (bull → crisis)', () => {
     const bull = budgetFor('bull', { config: configWith({ regime_allocations: regimesWith('bull', { vol_target: 0.5 }) }) });
-    const slow = configWith({ leverage: { floor: 0, cap: 2, max_step: 0.1, smoothing: 0 }, regime_allocations: regimesWith('crisis', { vol_target: 0.5 }) });
+    const slow = configWith({
+      leverage: { floor: 0, cap: 2, max_step: 0.1, smoothing: 0 },
+      regime_allocations: regimesWith('crisis', { vol_target: 0.5 }),
+    });
     const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'crisis', config: slow, previous: bull });
     expect(bull.limits.grossLeverage).toBeCloseTo(1.5, 12); // bull cap 1.0 × 1.5
     expect(b.diagnostics.leverageBound).toBe('regime-cap');
@@ -158,7 +167,13 @@ describe('buildRiskBudget: correlation awareness', () => {
   const base = budgetFor('neutral');
   const avg = base.diagnostics.avgCorrelation as number;
   const scaledAt = (threshold: number) =>
-    buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'neutral', config: configWith({ correlation: { threshold, scale: 0.8 } }) });
+    buildRiskBudget({
+      portfolioId: 'p1',
+      asOf: 'x',
+      prices: window,
+      regime: 'neutral',
+      config: configWith({ correlation: { threshold, scale: 0.8 } }),
+    });
 
   it('measures the average pairwise correlation of the window', () => {
     expect(avg).toBeGreaterThan(0.2);
@@ -194,7 +209,10 @@ describe('buildRiskBudget: strategies, position caps and data problems', () => {
     expectConsistent(b);
     expect(b.diagnostics.positionsCapped).toBe(0);
     const share = (name: string) => b.assets.filter((a) => a.strategy === name).reduce((s, a) => s + a.riskBudget, 0);
-    expect(b.strategies.map((s) => [s.strategy, s.riskBudget])).toEqual([['defensive', 2 / 3], ['cyclical', 1 / 3]]);
+    expect(b.strategies.map((s) => [s.strategy, s.riskBudget])).toEqual([
+      ['defensive', 2 / 3],
+      ['cyclical', 1 / 3],
+    ]);
     expect(share('defensive')).toBeCloseTo(2 / 3, 8);
     expect(share('cyclical')).toBeCloseTo(1 / 3, 8);
     expect(b.diagnostics.solverConverged).toBe(true);
@@ -236,7 +254,13 @@ describe('buildRiskBudget: strategies, position caps and data problems', () => {
 
   it('runs with every covariance estimator', () => {
     for (const estimator of ['sample', 'pairwise', 'ewma', 'ledoit-wolf', 'ledoit-wolf-cc']) {
-      const b = buildRiskBudget({ portfolioId: 'p1', asOf: 'x', prices: window, regime: 'bear', config: configWith({ covariance: { estimator } }) });
+      const b = buildRiskBudget({
+        portfolioId: 'p1',
+        asOf: 'x',
+        prices: window,
+        regime: 'bear',
+        config: configWith({ covariance: { estimator } }),
+      });
       expect(b.diagnostics.estimator).toBe(estimator);
       expectConsistent(b);
     }
@@ -247,7 +271,9 @@ describe('buildRiskBudget: strategies, position caps and data problems', () => {
     const b = buildRiskBudget({ portfolioId: 'p2', asOf: 'x', prices: withExtra, regime: 'bull', config: example });
     expect(new Set(b.assets.map((a) => a.asset))).toEqual(new Set(tickers));
     const missing = sliceTable(withExtra, { assets: tickers.filter((t) => t !== 'KO') });
-    expect(() => buildRiskBudget({ portfolioId: 'p2', asOf: 'x', prices: missing, regime: 'bull', config: example })).toThrow(/no price column: KO/);
+    expect(() => buildRiskBudget({ portfolioId: 'p2', asOf: 'x', prices: missing, regime: 'bull', config: example })).toThrow(
+      /no price column: KO/,
+    );
   });
 
   it('budgets a single asset (no correlation to measure) and honours an explicit capital', () => {

@@ -29,7 +29,15 @@ export function handBudget(over: Partial<RiskBudget> = {}): RiskBudget {
       maxOrderNotional: currency(50_000),
       priceCollar: fraction(0.1),
     },
-    strategies: [{ strategy: 'core', riskBudget: fraction(1), capital: currency(500_000), maxGrossNotional: currency(550_000), maxNetNotional: currency(550_000) }],
+    strategies: [
+      {
+        strategy: 'core',
+        riskBudget: fraction(1),
+        capital: currency(500_000),
+        maxGrossNotional: currency(550_000),
+        maxNetNotional: currency(550_000),
+      },
+    ],
     assets: [asset('A', 300_000, 330_000), asset('B', 200_000, 220_000)],
     diagnostics: {},
     ...over,

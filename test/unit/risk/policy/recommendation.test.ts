@@ -11,7 +11,15 @@ import { handBudget } from './fixtures';
 const config = defaultRiskConfig(); // 5 bps, regimes bull → crisis
 const budget = handBudget(); // targets A 300 000, B 200 000 of capital 1 000 000
 const positions = { A: currency(350_000), C: currency(100_000) };
-const cov = covarianceFromRows('annualized', ['A', 'B', 'C'], [[0.04, 0, 0], [0, 0.04, 0], [0, 0, 0.04]]);
+const cov = covarianceFromRows(
+  'annualized',
+  ['A', 'B', 'C'],
+  [
+    [0.04, 0, 0],
+    [0, 0.04, 0],
+    [0, 0, 0.04],
+  ],
+);
 const fired = (kind: TriggerResult['kind']): TriggerResult => ({ kind, fired: true, value: 1, threshold: 0, detail: 'x' });
 
 describe('buildRecommendation', () => {
@@ -64,7 +72,14 @@ describe('buildRecommendation', () => {
   });
 
   it('refuses to call a held asset riskless when the covariance does not cover it', () => {
-    const ab = covarianceFromRows('annualized', ['A', 'B'], [[0.04, 0], [0, 0.04]]);
+    const ab = covarianceFromRows(
+      'annualized',
+      ['A', 'B'],
+      [
+        [0.04, 0],
+        [0, 0.04],
+      ],
+    );
     expect(() => buildRecommendation({ positions, budget, config, covariance: ab })).toThrow(/C/);
   });
 });

@@ -18,15 +18,32 @@ import { handBudget } from './fixtures';
 const DAY = milliseconds(86_400_000);
 
 describe('drift', () => {
-  const target = new Map([['A', 0.25], ['B', 0.25]]);
+  const target = new Map([
+    ['A', 0.25],
+    ['B', 0.25],
+  ]);
   it('does not fire at the threshold: |0.3125 − 0.25| = 0.0625', () => {
-    const t = driftTrigger(new Map([['A', 0.3125], ['B', 0.25]]), target, fraction(0.0625));
+    const t = driftTrigger(
+      new Map([
+        ['A', 0.3125],
+        ['B', 0.25],
+      ]),
+      target,
+      fraction(0.0625),
+    );
     expect(t).toMatchObject({ kind: 'drift', fired: false, value: 0.0625, threshold: 0.0625 });
     expect(t.detail).toMatch(/^A: actual 31\.25% vs target 25\.00%/);
   });
 
   it('fires just above it and reports the worst asset', () => {
-    const t = driftTrigger(new Map([['A', 0.3125], ['B', 0.1874]]), target, fraction(0.0625));
+    const t = driftTrigger(
+      new Map([
+        ['A', 0.3125],
+        ['B', 0.1874],
+      ]),
+      target,
+      fraction(0.0625),
+    );
     expect(t.fired).toBe(true);
     expect(t.value).toBeCloseTo(0.0626, 12);
     expect(t.detail).toMatch(/^B:/);
@@ -39,7 +56,10 @@ describe('drift', () => {
 
   it('compares weights of capital on both sides (not book weights that exclude cash)', () => {
     const budget = handBudget(); // book weights A 0.6, B 0.4; of capital A 0.3, B 0.2
-    expect([...targetWeightsOfCapital(budget)]).toEqual([['A', 0.3], ['B', 0.2]]);
+    expect([...targetWeightsOfCapital(budget)]).toEqual([
+      ['A', 0.3],
+      ['B', 0.2],
+    ]);
     const actual = weightsOfCapital({ A: currency(300_000), B: currency(200_000) }, budget.limits.capital);
     expect(driftTrigger(actual, targetWeightsOfCapital(budget), fraction(0.01)).value).toBe(0);
   });
@@ -56,7 +76,10 @@ describe('regime change with cooldown', () => {
     expect(t.detail).toMatch(/bull → bear, in cooldown/);
   });
   it('fires when no regime rebalance happened before', () => {
-    expect(regimeChangeTrigger({ ...base, lastRegimeRebalanceAtMs: null, nowMs: 5 })).toMatchObject({ fired: true, value: Number.POSITIVE_INFINITY });
+    expect(regimeChangeTrigger({ ...base, lastRegimeRebalanceAtMs: null, nowMs: 5 })).toMatchObject({
+      fired: true,
+      value: Number.POSITIVE_INFINITY,
+    });
   });
   it('does not fire when unchanged, disabled, or with nothing committed', () => {
     expect(regimeChangeTrigger({ ...base, detectedRegime: 'bull', nowMs: 10 * DAY }).fired).toBe(false);
@@ -74,7 +97,12 @@ describe('correlation spike', () => {
 
 describe('vol breach', () => {
   it('threshold = vol_breach × target = 1.5 × 12.5 % = 18.75 %; at it: no; above: yes', () => {
-    expect(volBreachTrigger(annualizedVol(0.1875), annualizedVol(0.125), 1.5)).toMatchObject({ kind: 'vol-breach', fired: false, value: 0.1875, threshold: 0.1875 });
+    expect(volBreachTrigger(annualizedVol(0.1875), annualizedVol(0.125), 1.5)).toMatchObject({
+      kind: 'vol-breach',
+      fired: false,
+      value: 0.1875,
+      threshold: 0.1875,
+    });
     expect(volBreachTrigger(annualizedVol(0.19), annualizedVol(0.125), 1.5)).toMatchObject({ fired: true, value: 0.19, threshold: 0.1875 });
   });
 });
@@ -92,7 +120,11 @@ describe('budget breach', () => {
     expect(t.detail).toMatch(/^position A at 100\.01%/);
   });
   it('gross exposure over the limit fires', () => {
-    const t = budgetBreachTrigger(handBudget({ assets: budget.assets.map((a) => ({ ...a, maxPositionNotional: currency(1e9) })) }), { A: currency(330_000), B: currency(231_000) }, 1);
+    const t = budgetBreachTrigger(
+      handBudget({ assets: budget.assets.map((a) => ({ ...a, maxPositionNotional: currency(1e9) })) }),
+      { A: currency(330_000), B: currency(231_000) },
+      1,
+    );
     expect(t).toMatchObject({ fired: true, detail: expect.stringMatching(/^gross exposure at 102\.00%/) });
     expect(t.value).toBeCloseTo(561 / 550, 12);
   });
@@ -101,7 +133,14 @@ describe('budget breach', () => {
   });
   it('with a covariance, forecast vol of the positions is compared with the vol target', () => {
     // A, B uncorrelated, 20 % vol each; weights of capital 0.3, 0.2 → σ = 0.2·√(0.13) = 7.211 % vs 6.25 %.
-    const cov = covarianceFromRows('annualized', ['A', 'B'], [[0.04, 0], [0, 0.04]]);
+    const cov = covarianceFromRows(
+      'annualized',
+      ['A', 'B'],
+      [
+        [0.04, 0],
+        [0, 0.04],
+      ],
+    );
     const t = budgetBreachTrigger(budget, { A: currency(300_000), B: currency(200_000) }, 1, cov);
     expect(t.fired).toBe(true);
     expect(t.value).toBeCloseTo((0.2 * Math.sqrt(0.13)) / 0.0625, 12);

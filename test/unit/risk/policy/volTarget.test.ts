@@ -1,7 +1,14 @@
 // Hand-computed vol-targeting cases. Convention: leverage = gross notional / capital, vols annualized.
 import fc from 'fast-check';
 import { annualizedVol, leverage } from '../../../../risk/units';
-import { type LeverageLimits, clipLeverage, limitStep, rawTargetLeverage, smoothLeverage, targetLeverage } from '../../../../risk/volTarget';
+import {
+  type LeverageLimits,
+  clipLeverage,
+  limitStep,
+  rawTargetLeverage,
+  smoothLeverage,
+  targetLeverage,
+} from '../../../../risk/volTarget';
 
 const vol = annualizedVol;
 const limits = (over: Partial<LeverageLimits> = {}): LeverageLimits => ({
@@ -27,7 +34,7 @@ describe('rawTargetLeverage', () => {
 });
 
 describe('targetLeverage: each bound', () => {
-  it("target: 10 % / 20 % = 0.5, inside every bound", () => {
+  it('target: 10 % / 20 % = 0.5, inside every bound', () => {
     const d = targetLeverage(vol(0.1), vol(0.2), limits());
     expect(d.leverage).toBeCloseTo(0.5, 15);
     expect(d.bound).toBe('target');

@@ -38,7 +38,20 @@ describe('ballast regime', () => {
   });
 
   it('names four states bull … crisis with --states 4', async () => {
-    const { stdout } = await capture(['--prices', file, '--column', 'SP500', '--start', '2005-01-01', '--end', '2012-12-31', '--states', '4', '--restarts', '2']);
+    const { stdout } = await capture([
+      '--prices',
+      file,
+      '--column',
+      'SP500',
+      '--start',
+      '2005-01-01',
+      '--end',
+      '2012-12-31',
+      '--states',
+      '4',
+      '--restarts',
+      '2',
+    ]);
     const out = JSON.parse(stdout);
     expect(out.states.map((s: { name: string }) => s.name)).toEqual(['bull', 'neutral', 'bear', 'crisis']);
     const vols = out.states.map((s: { volAnnual: number }) => s.volAnnual);
@@ -53,6 +66,8 @@ describe('ballast regime', () => {
     await expect(capture(['--prices', file, '--column', 'SP500', '--states', '1'])).rejects.toThrow(UsageError);
     await expect(capture(['--prices', file, '--column', 'SP500', '--states', 'x'])).rejects.toThrow(UsageError);
     await expect(capture(['--prices', file])).rejects.toThrow(/missing required option --column/);
-    await expect(capture(['--prices', file, '--column', 'SP500', '--start', '2021-01-01', '--end', '2020-01-01'])).rejects.toThrow(UsageError);
+    await expect(capture(['--prices', file, '--column', 'SP500', '--start', '2021-01-01', '--end', '2020-01-01'])).rejects.toThrow(
+      UsageError,
+    );
   });
 });

@@ -206,4 +206,3 @@ describe('stationaryDistribution', () => {
     expect(pi[1]).toBeCloseTo(0.25, 12);
   });
 });
-

@@ -84,9 +84,16 @@ describe('classifyByRule', () => {
     const prices = pricesFromLogReturns([0.01, -0.01]);
     expect(() => classifyByRule(prices, { regimes, volWindow: 4, periodsPerYear: P252 })).toThrow(DataError);
     const unordered = [regimes[1], regimes[0]];
-    expect(() => classifyByRule(pricesFromLogReturns([0.01, -0.01, 0.01]), { regimes: unordered, volWindow: 2, periodsPerYear: P252 })).toThrow(ConfigError);
     expect(() =>
-      classifyByRule(pricesFromLogReturns([0.01, -0.01, 0.01]), { regimes, volWindow: 2, periodsPerYear: P252, trend: { window: 2, atLeast: 'doom' } }),
+      classifyByRule(pricesFromLogReturns([0.01, -0.01, 0.01]), { regimes: unordered, volWindow: 2, periodsPerYear: P252 }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      classifyByRule(pricesFromLogReturns([0.01, -0.01, 0.01]), {
+        regimes,
+        volWindow: 2,
+        periodsPerYear: P252,
+        trend: { window: 2, atLeast: 'doom' },
+      }),
     ).toThrow(ConfigError);
   });
 });

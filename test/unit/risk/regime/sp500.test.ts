@@ -115,9 +115,13 @@ describe('HMM on the S&P 500 index, 2000–2022, K = 2', () => {
   it('the 21-day rule classifier lags the HMM filter: COVID "bear or worse" after 5 days (HMM 2), "crisis" after 12', () => {
     const prices = table.series[0];
     // The default config's max_vol thresholds, spelled out so this figure does not move with the config.
-    const regimes = [0.16, 0.24, 0.36, Infinity].map((v, i) => ({ name: ['bull', 'neutral', 'bear', 'crisis'][i], maxVol: annualizedVol(v) }));
+    const regimes = [0.16, 0.24, 0.36, Infinity].map((v, i) => ({
+      name: ['bull', 'neutral', 'bear', 'crisis'][i],
+      maxVol: annualizedVol(v),
+    }));
     // Rule regime on each price date using prices up to that date only.
-    const ruleAt = (day: number) => classifyByRule(prices.subarray(0, day + 1), { regimes, volWindow: 21, periodsPerYear: periodsPerYear(252) }).index;
+    const ruleAt = (day: number) =>
+      classifyByRule(prices.subarray(0, day + 1), { regimes, volWindow: 21, periodsPerYear: periodsPerYear(252) }).index;
     const lagOnPrices = (from: string, atLeast: number) => {
       const start = table.dates.findIndex((d) => d >= from);
       let day = start;
@@ -130,4 +134,3 @@ describe('HMM on the S&P 500 index, 2000–2022, K = 2', () => {
     expect(lagFrom('2020-02-20', (t) => pTurbulent[t] > 0.5).lag).toBeLessThan(5);
   });
 });
-
