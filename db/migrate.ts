@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { importEsm } from '../infra/esm';
-import { repoRoot } from '../infra/paths';
+import { importEsm } from '../lib/esm';
+import { repoRoot } from '../lib/paths';
 
 /**
  * Runs `fn` on a connection to the server's maintenance database (`postgres`), with the target

@@ -12,7 +12,8 @@
  * reduce the breach still pass (limit used = max(limit, current exposure)).
  */
 import type { Aggregate, ExposureBook, PairExposure, Side } from './exposures';
-import { activeOverride, pairKey, type PortfolioSnapshot, TRADING_STATE_SEVERITY, type TradingState } from './snapshot';
+import { TRADING_STATE_SEVERITY, type TradingState } from '../risk/kinds';
+import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';
 
 export type Reason =
   | 'UNKNOWN_PORTFOLIO'

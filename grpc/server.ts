@@ -13,7 +13,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { overrideScopeError } from '../risk/budget';
+import { overrideRequestError } from '../risk/overrides';
 import { createPool } from '../db/pool';
 import { type AccessPolicy, callerOf, denyControl, denyTrade } from './access';
 import { auditWriter, type DecisionRecord } from './audit';
@@ -355,7 +355,6 @@ function handlers(core: GateCore, source: SnapshotSource, audit: BatchWriter<Dec
   };
 }
 
-const MAX_OVERRIDE_MS = 30 * 24 * HOUR;
 const OVERRIDE_FIELDS: Partial<Record<LimitField, LimitOverrideCommand['field']>> = {
   [LimitField.LIMIT_FIELD_MAX_POSITION_NOTIONAL]: 'maxPositionNotional',
   [LimitField.LIMIT_FIELD_MAX_GROSS_NOTIONAL]: 'maxGrossNotional',
@@ -383,18 +382,18 @@ function parseOverride(req: OverrideLimitRequest, approver: string, nowMs: numbe
         .map((f) => LimitField[Number(f)])
         .join(', ')}`,
     );
-  const value = requireNumber(req.value, 'value', true);
-  const reason = req.reason.trim();
-  if (reason === '' || reason.length > 1_000) throw new InvalidArgument('reason must be 1..1000 characters');
-  const expiresMs = /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
-  if (!Number.isFinite(expiresMs)) throw new InvalidArgument(`expires_at must be an RFC 3339 time, got "${req.expiresAt.slice(0, 64)}"`);
-  if (expiresMs <= nowMs || expiresMs > nowMs + MAX_OVERRIDE_MS)
-    throw new InvalidArgument('expires_at must be in the future and at most 30 days ahead');
-  const strategy = req.strategy === '' ? undefined : requireId(req.strategy, 'strategy');
-  const asset = req.asset === '' ? undefined : requireId(req.asset, 'asset');
-  const scopeError = overrideScopeError(field, strategy, asset);
-  if (scopeError) throw new InvalidArgument(scopeError);
-  return { field, value, reason, approver, expiresAt: new Date(expiresMs).toISOString(), strategy, asset };
+  const command: LimitOverrideCommand = {
+    field,
+    value: requireNumber(req.value, 'value', true),
+    reason: req.reason.trim(),
+    approver,
+    expiresAt: req.expiresAt,
+    strategy: req.strategy === '' ? undefined : requireId(req.strategy, 'strategy'),
+    asset: req.asset === '' ? undefined : requireId(req.asset, 'asset'),
+  };
+  const error = overrideRequestError(command, nowMs);
+  if (error) throw new InvalidArgument(error);
+  return { ...command, expiresAt: new Date(command.expiresAt).toISOString() };
 }
 
 /** Wrap a synchronous handler: thrown InvalidArgument/Refused become statuses; anything else is logged and INTERNAL. */

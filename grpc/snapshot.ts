@@ -6,8 +6,9 @@
 import type { BudgetVersion, OverridableLimit, RiskBudget } from '../risk/budget';
 import type { Currency, Price } from '../risk/units';
 
-export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
-export const TRADING_STATE_SEVERITY: Readonly<Record<TradingState, number>> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
+import type { TradingState } from '../risk/kinds';
+
+export type { TradingState } from '../risk/kinds';
 
 export type OverrideField = OverridableLimit;
 

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { repoRoot } from './paths';
+import { repoRoot } from '../lib/paths';
 import { ensurePostgres } from './postgres';
 import { type DevServer, answers, ensureTemporalCli, startDevServer } from './temporal';
 

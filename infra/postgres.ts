@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { DEFAULT_DATABASE_URL } from '../db/pool';
 import { ensureDatabase, migrate } from '../db/migrate';
-import { importEsm } from './esm';
+import { importEsm } from '../lib/esm';
 
 export interface DatabaseHandle {
   readonly databaseUrl: string;

@@ -9,7 +9,9 @@
  * All mathematics and I/O run in activities: this code only orchestrates and stays deterministic.
  */
 import * as wf from '@temporalio/workflow';
-import { OVERRIDABLE_LIMITS, type RiskBudget, overrideScopeError } from '../risk/budget';
+import type { RiskBudget } from '../risk/budget';
+import { TRADING_STATES, isTradingState } from '../risk/kinds';
+import { overrideRequestError } from '../risk/overrides';
 import { type HysteresisOptions, initialHysteresis, stepHysteresis } from '../risk/regime/hysteresis';
 import {
   PENDING_APPROVAL_SA,
@@ -42,8 +44,6 @@ import type { LoopState, LoopStatus, PortfolioLoopInput, RegimeReading } from '.
 
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_CYCLES_PER_RUN = 200;
-/** Overrides are temporary by design; the gate applies the same cap. */
-const MAX_OVERRIDE_MS = 30 * 86_400_000;
 const MAX_REGIME_CHANGES_KEPT = 20;
 
 export function initialLoopState(): LoopState {
@@ -123,8 +123,8 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     },
     {
       validator: (req) => {
-        if (!['ACTIVE', 'REDUCING', 'HALTED'].includes(req?.state))
-          throw new Error(`state must be ACTIVE, REDUCING or HALTED, got ${JSON.stringify(req?.state)}`);
+        if (!isTradingState(req?.state))
+          throw new Error(`state must be one of ${TRADING_STATES.join(', ')}, got ${JSON.stringify(req?.state)}`);
         if (!req.operator || !req.reason) throw new Error('operator and reason are required');
       },
     },
@@ -135,16 +135,8 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
       acts.createOverride({ idempotencyKey: `${wf.workflowInfo().workflowId}:override:${wf.uuid4()}`, portfolioId, request: req }),
     {
       validator: (req) => {
-        if (!(OVERRIDABLE_LIMITS as readonly string[]).includes(req?.field))
-          throw new Error(`field must be one of ${OVERRIDABLE_LIMITS.join(', ')}`);
-        if (typeof req.value !== 'number' || !Number.isFinite(req.value) || req.value < 0)
-          throw new Error('value must be a finite number >= 0');
-        if (!req.reason || !req.approver) throw new Error('reason and approver are required');
-        const expires = Date.parse(req.expiresAt);
-        if (!Number.isFinite(expires) || expires <= Date.now()) throw new Error('expiresAt must be an ISO timestamp in the future');
-        if (expires > Date.now() + MAX_OVERRIDE_MS) throw new Error('an override may last at most 30 days');
-        const scopeError = overrideScopeError(req.field, req.strategy, req.asset);
-        if (scopeError) throw new Error(scopeError);
+        const error = overrideRequestError(req, Date.now());
+        if (error) throw new Error(error);
       },
     },
   );

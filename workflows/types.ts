@@ -13,7 +13,9 @@ export const manualRebalanceWorkflowId = (portfolioId: string): string => `manua
 export type { MarketDataSpec, MarketRef } from '../market/source';
 import type { MarketDataSpec } from '../market/source';
 
-export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
+import type { TradingState } from '../risk/kinds';
+
+export type { TradingState } from '../risk/kinds';
 
 export interface PortfolioLoopInput {
   readonly portfolioId: string;

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
 import type { AccessPolicy } from '../../grpc/access';
 import { startGate } from '../../grpc/server';
-import { createLogger } from '../../infra/logger';
+import { createLogger } from '../../lib/logger';
 import { duration } from '../../risk/config';
 import { parseFlags } from '../args';
 import { UsageError } from '../main';

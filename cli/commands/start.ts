@@ -8,7 +8,7 @@ import { BudgetStore } from '../../db/budgetStore';
 import { createPool } from '../../db/pool';
 import { startGate } from '../../grpc/server';
 import { bootInfrastructure } from '../../infra/bootstrap';
-import { createLogger } from '../../infra/logger';
+import { createLogger } from '../../lib/logger';
 import { FeedStore } from '../../market/feedStore';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../../workflows/types';

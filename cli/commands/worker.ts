@@ -1,6 +1,6 @@
 /** `ballast worker`: run a Temporal worker against TEMPORAL_ADDRESS and DATABASE_URL (production use). */
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
-import { createLogger } from '../../infra/logger';
+import { createLogger } from '../../lib/logger';
 import { startWorker } from '../../workers/worker';
 import { parseFlags } from '../args';
 

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ensureDatabase, migrate } from '../../db/migrate';
-import { createLogger } from '../../infra/logger';
+import { createLogger } from '../../lib/logger';
 import { reachable } from '../../infra/postgres';
 import { ensureTemporalCli, freePort, startDevServer } from '../../infra/temporal';
 
