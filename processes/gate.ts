@@ -1,9 +1,9 @@
 /**
  * The gate process's wiring, in one place: one Postgres pool, the stores the gate reads and writes,
- * the LISTEN change feed, and the control ports — over Temporal when a client is given. Used by
- * `ballast gate`, `ballast start` (what `npm start` runs), the benchmarks and the integration tests.
+ * the LISTEN change feed, and the control ports it is given (over Temporal: `temporalControls` in
+ * gateControls.ts). Used by `ballast gate`, `ballast start` (what `npm start` runs), the benchmarks
+ * and the integration tests.
  */
-import type { Client } from '@temporalio/client';
 import { portfolioChangeFeed } from '../db/notifications';
 import { createPool } from '../db/pool';
 import { FillsStore } from '../db/stores/fills';
@@ -13,13 +13,14 @@ import { PositionsStore } from '../db/stores/positions';
 import { RecommendationViewsStore } from '../db/stores/recommendationViews';
 import type { GateControls } from '../grpc/ports';
 import { type GateOptions, type RunningGate, serveGate } from '../grpc/server';
-import { temporalLimitOverrider, temporalRebalanceStarter } from './gateControls';
 
 export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls'> {
   readonly databaseUrl: string;
-  /** Wires TriggerRebalance and OverrideLimit to the loop; without it they answer FAILED_PRECONDITION. */
-  readonly temporal?: Client;
-  /** Replaces individual control ports (tests record calls with these). */
+  /**
+   * TriggerRebalance and OverrideLimit (`temporalControls(client)`; tests pass stand-ins); without them
+   * those RPCs answer FAILED_PRECONDITION. GetRecommendations reads the store unless replaced here.
+   * Temporal stays out of a gate that is not given it (loading its client and the workflow definitions costs ~7 MB of heap).
+   */
   readonly controls?: GateControls;
 }
 
@@ -27,7 +28,7 @@ export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'contro
 const POOL_SIZE = 4;
 
 export async function startGate(options: GateProcessOptions): Promise<RunningGate> {
-  const { databaseUrl, temporal, controls, ...gateOptions } = options;
+  const { databaseUrl, controls, ...gateOptions } = options;
   const pool = createPool(databaseUrl, POOL_SIZE);
   let gate: RunningGate;
   try {
@@ -40,11 +41,7 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
         positions: new PositionsStore(pool),
         changes: portfolioChangeFeed(databaseUrl, options.logger),
       },
-      controls: {
-        recommendationReader: new RecommendationViewsStore(pool),
-        ...(temporal && { rebalanceStarter: temporalRebalanceStarter(temporal), limitOverrider: temporalLimitOverrider(temporal) }),
-        ...controls,
-      },
+      controls: { recommendationReader: new RecommendationViewsStore(pool), ...controls },
     });
   } catch (err) {
     await pool.end().catch(() => undefined);

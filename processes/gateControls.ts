@@ -3,10 +3,15 @@
  * workflow, OverrideLimit goes through the portfolio loop's `overrideLimit` Update.
  */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { LimitOverrider, RebalanceStarter } from '../grpc/ports';
+import type { GateControls, LimitOverrider, RebalanceStarter } from '../grpc/ports';
 import type { manualRebalance } from '../workflows/manualRebalance';
 import { overrideLimitUpdate } from '../workflows/messages';
 import { TASK_QUEUE, loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
+
+/** TriggerRebalance and OverrideLimit over the Temporal cluster `client` talks to. */
+export function temporalControls(client: Client): GateControls {
+  return { rebalanceStarter: temporalRebalanceStarter(client), limitOverrider: temporalLimitOverrider(client) };
+}
 
 /** Starts the manual rebalance workflow; its id policy refuses a second one for the same portfolio. */
 export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE): RebalanceStarter {

@@ -10,6 +10,7 @@ import { bootInfrastructure } from '../../infra/bootstrap';
 import { createLogger } from '../../lib/logger';
 import { FeedStore } from '../../market/feedStore';
 import { startGate } from '../../processes/gate';
+import { temporalControls } from '../../processes/gateControls';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../../workflows/types';
 import { startWorker } from '../../workers/worker';
@@ -52,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     host: process.env.BALLAST_GATE_HOST ?? '127.0.0.1',
     port: gatePort,
     logger,
-    temporal: client,
+    controls: temporalControls(client),
   });
 
   const feeds = new FeedStore(pool);
