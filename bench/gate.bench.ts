@@ -21,7 +21,7 @@ import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
 import { Decision, GateServiceService, type ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';
 import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
-import { startGate } from '../grpc/server';
+import { startGate } from '../processes/gate';
 import { buildSnapshot } from '../grpc/snapshot';
 import { readPriceFile } from '../market/csvPrices';
 import type { RiskBudget } from '../risk/budget';

@@ -13,7 +13,7 @@ import { BudgetStore } from '../db/budgetStore';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { GateServiceClient } from '../grpc/generated/ballast/gate/v1/gate';
-import { startGate } from '../grpc/server';
+import { startGate } from '../processes/gate';
 import { ensureTemporalCli, freePort, startDevServer } from '../infra/temporal';
 import { FeedStore } from '../market/feedStore';
 import { marketEventSignal, statusQuery } from '../workflows/messages';

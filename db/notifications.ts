@@ -96,3 +96,42 @@ export async function listen(options: ListenOptions): Promise<Subscription> {
     },
   };
 }
+
+/** Channels the base migration's triggers NOTIFY with `{"portfolioId": …}` payloads. */
+const PORTFOLIO_CHANNELS = ['ballast_budget', 'ballast_control'] as const;
+
+/** Told when a portfolio's budget, trading state or overrides change. */
+export interface PortfolioChangeListener {
+  /** The portfolio that changed, or undefined when the payload names none (re-read everything). */
+  onChange(portfolioId: string | undefined): void;
+  /** After every (re)connect: changes made while disconnected were never announced. */
+  onConnected(): void | Promise<void>;
+}
+
+/** A source of portfolio change notifications that a reader of budgets subscribes to. */
+export interface PortfolioChangeFeed {
+  subscribe(listener: PortfolioChangeListener): Promise<Subscription>;
+}
+
+/** Budget commits (`ballast_budget`) and trading-state or override changes (`ballast_control`), over LISTEN. */
+export function portfolioChangeFeed(databaseUrl: string, logger?: Logger): PortfolioChangeFeed {
+  return {
+    subscribe: (listener) =>
+      listen({
+        databaseUrl,
+        channels: PORTFOLIO_CHANNELS,
+        logger,
+        onConnected: () => listener.onConnected(),
+        onNotification: (_channel, payload) => listener.onChange(portfolioIdOf(payload)),
+      }),
+  };
+}
+
+function portfolioIdOf(payload: string): string | undefined {
+  try {
+    const id = (JSON.parse(payload) as { portfolioId?: unknown }).portfolioId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -23,7 +23,10 @@ export interface Caller {
   readonly label: string;
 }
 
-export function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
+/** What identifying a caller needs from a grpc-js call, unary or streaming. */
+export type IdentifiedCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getPeer' | 'getAuthContext'>;
+
+export function callerOf(call: IdentifiedCall): Caller {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   const cn = cert?.subject?.CN;
   const san = cert?.subjectaltname

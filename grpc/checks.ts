@@ -11,28 +11,10 @@
  * order that does not make a measure worse: when a budget shrinks below current exposure, orders that
  * reduce the breach still pass (limit used = max(limit, current exposure)).
  */
-import type { Aggregate, ExposureBook, PairExposure, Side } from './exposures';
-import { TRADING_STATE_SEVERITY, type TradingState } from '../risk/kinds';
+import { type Side, TRADING_STATE_SEVERITY, type TradingState } from '../risk/kinds';
+import type { Aggregate, ExposureBook, PairExposure } from './exposures';
+import type { Reason } from './reasons';
 import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';
-
-export type Reason =
-  | 'UNKNOWN_PORTFOLIO'
-  | 'NO_BUDGET'
-  | 'UNKNOWN_STRATEGY'
-  | 'UNKNOWN_INSTRUMENT'
-  | 'INVALID_QUANTITY'
-  | 'INVALID_PRICE'
-  | 'MAX_ORDER_NOTIONAL'
-  | 'PRICE_COLLAR'
-  | 'POSITION_LIMIT'
-  | 'STRATEGY_BUDGET'
-  | 'GROSS_EXPOSURE'
-  | 'NET_EXPOSURE'
-  | 'TRADING_HALTED'
-  | 'REDUCE_ONLY'
-  | 'DUPLICATE_CLIENT_ORDER_ID'
-  | 'RESTRICTED_INSTRUMENT'
-  | 'BUDGET_STALE';
 
 export interface OrderRequest {
   readonly portfolioId: string;

@@ -6,10 +6,8 @@
  * Notionals are valued at the budget's reference price of each pair (the price the limits were computed
  * at). Portfolio and strategy aggregates are maintained incrementally so a check is O(1).
  */
-import type { PortfolioSnapshot } from './snapshot';
-import { pairKey } from './snapshot';
-
-export type Side = 'BUY' | 'SELL';
+import type { Side } from '../risk/kinds';
+import { pairKey, type PortfolioSnapshot } from './snapshot';
 
 export interface PairExposure {
   readonly strategy: string;

@@ -1,26 +1,24 @@
 /**
  * The gate's state and decisions, independent of gRPC: current snapshots, per-portfolio exposure
  * books, and the audit/fill queues. Every method here is synchronous and touches only memory; the
- * writers flush to Postgres on their own timers.
+ * queues are written to storage off the request path (grpc/batchWriter.ts).
  */
-import type { BatchWriter } from './batchWriter';
-import type { DecisionRecord } from './audit';
+import type { FillRecord } from '../db/stores/fills';
+import type { DecisionRecord } from '../db/stores/gateDecisions';
+import type { PositionRow } from '../db/stores/positions';
+import type { TradingState } from '../risk/kinds';
 import { type CheckPolicy, type Evaluation, evaluateOrder, type OrderRequest, type Sizing, sizeOrder, effectiveState } from './checks';
-import { ExposureBook, pairGross, type Side } from './exposures';
-import { pairKey, type PortfolioSnapshot, type TradingState } from './snapshot';
+import { ExposureBook, pairGross } from './exposures';
+import type { Reason } from './reasons';
+import { pairKey, type PortfolioSnapshot } from './snapshot';
 
-export interface FillRecord {
-  readonly portfolioId: string;
-  readonly strategy: string;
-  readonly instrument: string;
-  readonly side: Side;
-  readonly clientOrderId: string;
-  readonly fillId: string;
-  readonly quantity: number;
-  readonly price: number;
-  readonly orderDone: boolean;
-  readonly reportedAtMs: number;
+/** Where the core hands records for writing; pushing must not block or fail (the request path). */
+export interface RecordQueue<T> {
+  push(record: T): void;
 }
+
+/** A fill as the OMS reports it; the core stamps the time. */
+export type FillReport = Omit<FillRecord, 'reportedAtMs'>;
 
 export interface GateCoreOptions {
   readonly policy: CheckPolicy;
@@ -31,8 +29,8 @@ export interface GateCoreOptions {
   readonly idMemoryMs: number;
   /** Per portfolio cap on remembered ids (oldest forgotten first). Default 1,000,000. */
   readonly maxRememberedIds?: number;
-  readonly audit?: BatchWriter<DecisionRecord>;
-  readonly fills?: BatchWriter<FillRecord>;
+  readonly audit?: RecordQueue<DecisionRecord>;
+  readonly fills?: RecordQueue<FillRecord>;
 }
 
 export interface UtilizationLine {
@@ -114,7 +112,7 @@ export class GateCore {
   }
 
   /** Applies a fill in memory and queues it for Postgres. Returns undefined for a duplicate fill id. */
-  reportFill(fill: Omit<FillRecord, 'reportedAtMs'>): { position: number } | undefined {
+  reportFill(fill: FillReport): { position: number } | undefined {
     const now = this.options.clock();
     const book = this.book(fill.portfolioId);
     const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now });
@@ -125,7 +123,7 @@ export class GateCore {
   }
 
   /** A fill that arrives while positions are being re-read: added on top of what the read returns. */
-  private recordDelta(reconciling: Map<string, Map<string, number>>, fill: Omit<FillRecord, 'reportedAtMs'>): void {
+  private recordDelta(reconciling: Map<string, Map<string, number>>, fill: FillReport): void {
     let deltas = reconciling.get(fill.portfolioId);
     if (!deltas) {
       deltas = new Map();
@@ -140,10 +138,8 @@ export class GateCore {
     this.reconciling = new Map();
   }
 
-  endReconcile(
-    rows: ReadonlyArray<{ portfolioId: string; strategy: string; asset: string; quantity: number; avgPrice: number | null }>,
-  ): void {
-    const byPortfolio = new Map<string, Array<(typeof rows)[number]>>();
+  endReconcile(rows: readonly PositionRow[]): void {
+    const byPortfolio = new Map<string, PositionRow[]>();
     for (const r of rows) {
       const list = byPortfolio.get(r.portfolioId);
       if (list) list.push(r);
@@ -218,7 +214,7 @@ export class GateCore {
     startedNs: bigint,
     decision: DecisionRecord['decision'],
     approvedQuantity: number,
-    result: { reasons: readonly string[]; detail: string; version: number; state: TradingState },
+    result: { reasons: readonly Reason[]; detail: string; version: number; state: TradingState },
   ): void {
     this.options.audit?.push({
       decidedAtMs: now,

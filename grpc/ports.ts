@@ -1,24 +1,55 @@
+/**
+ * What the gate needs from outside, injected into `serveGate` (hexagonal ports). The gate names only
+ * the types of db/; processes/gate.ts builds the stores over one pool and passes them in, and tests
+ * pass stand-ins.
+ */
+import type { FillRecord } from '../db/stores/fills';
+import type { DecisionRecord } from '../db/stores/gateDecisions';
+import type { GateSnapshotRow } from '../db/stores/gateSnapshots';
+import type { PortfolioChangeFeed } from '../db/notifications';
+import type { PositionRow } from '../db/stores/positions';
+import type { RecommendationView } from '../db/stores/recommendationViews';
 import type { LimitOverrideRequest } from '../risk/budget';
 
-/**
- * What the gate needs from parts of Ballast it does not own. Injected through `startGate` options;
- * when absent, the RPCs that need them answer FAILED_PRECONDITION with a message.
- */
+/** The audit trail: every decision, in batches (db/stores/gateDecisions.ts). */
+export interface DecisionSink {
+  insert(replica: string, rows: readonly DecisionRecord[]): Promise<void>;
+}
+
+/** Reported fills, in batches; also moves the stored positions (db/stores/fills.ts). */
+export interface FillSink {
+  insert(replica: string, rows: readonly FillRecord[]): Promise<void>;
+}
+
+/** What snapshots are built from: latest budget, trading state, heartbeat, overrides (db/stores/gateSnapshots.ts). */
+export interface SnapshotReader {
+  /** Every portfolio, or only the one named. */
+  read(portfolioId?: string): Promise<readonly GateSnapshotRow[]>;
+}
+
+/** Stored positions of every portfolio, to reconcile the in-memory books (db/stores/positions.ts). */
+export interface PositionsReader {
+  all(): Promise<readonly PositionRow[]>;
+}
+
+/** Tells the gate when to re-read a portfolio (LISTEN, db/notifications.ts). */
+export type ChangeFeed = PortfolioChangeFeed;
+
+/** The storage side of the gate: required, the gate cannot decide without it. */
+export interface GateStores {
+  readonly decisions: DecisionSink;
+  readonly fills: FillSink;
+  readonly snapshots: SnapshotReader;
+  readonly positions: PositionsReader;
+  readonly changes: ChangeFeed;
+}
+
+/** Starts the manual rebalance workflow; resolves with its workflow id. */
 export interface RebalanceStarter {
-  /** Starts the manual rebalance workflow; resolves with its workflow id. */
   start(portfolioId: string, requestedBy: string, reason: string): Promise<{ workflowId: string }>;
 }
 
-export interface RecommendationView {
-  readonly id: string;
-  readonly kind: string;
-  /** ISO-8601. */
-  readonly createdAt: string;
-  readonly summary: string;
-  /** The recommendation body as JSON. */
-  readonly payloadJson: string;
-}
-
+/** The loop's latest recommendations of a portfolio, newest first. */
 export interface RecommendationReader {
   latest(portfolioId: string, limit: number): Promise<readonly RecommendationView[]>;
 }
@@ -27,6 +58,13 @@ export interface RecommendationReader {
 export type LimitOverrideCommand = LimitOverrideRequest;
 
 export interface LimitOverrider {
-  /** Records the override (e.g. through the portfolio loop's overrideLimit update); resolves with its id. */
+  /** Records the override (through the portfolio loop's overrideLimit Update); resolves with its id. */
   override(portfolioId: string, command: LimitOverrideCommand): Promise<{ overrideId: number }>;
+}
+
+/** Visibility and control RPCs: each one absent answers FAILED_PRECONDITION with a message. */
+export interface GateControls {
+  readonly rebalanceStarter?: RebalanceStarter;
+  readonly recommendationReader?: RecommendationReader;
+  readonly limitOverrider?: LimitOverrider;
 }

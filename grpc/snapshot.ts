@@ -4,22 +4,13 @@
  * (off the request path) and swapped in atomically; nothing mutates it afterwards.
  */
 import type { BudgetVersion, OverridableLimit, RiskBudget } from '../risk/budget';
+import type { TradingState } from '../risk/kinds';
+import type { ActiveOverride } from '../risk/overrides';
 import type { Currency, Price } from '../risk/units';
 
-import type { TradingState } from '../risk/kinds';
-
-export type { TradingState } from '../risk/kinds';
-
 export type OverrideField = OverridableLimit;
-
-/** A limit override as stored in `limit_overrides`; null strategy/asset means "any". */
-export interface LimitOverride {
-  readonly strategy: string | null;
-  readonly asset: string | null;
-  readonly field: OverrideField;
-  readonly value: Currency;
-  readonly expiresAtMs: number;
-}
+/** A limit override in force; null strategy/asset means "any". */
+export type LimitOverride = ActiveOverride;
 
 export interface PairLimits {
   readonly strategy: string;

@@ -4,6 +4,10 @@
  * a value read from outside (SQL, JSON, a request) is checked against the same list.
  */
 
+/** The side of an order or a fill. */
+export const SIDES = ['BUY', 'SELL'] as const;
+export type Side = (typeof SIDES)[number];
+
 /** What the gate lets a portfolio do. Most restrictive wins when several apply. */
 export const TRADING_STATES = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
 export type TradingState = (typeof TRADING_STATES)[number];

@@ -3,7 +3,17 @@
  * `overrideLimit` Update, the gate's OverrideLimit RPC, the console): which limits, which scopes, which
  * values, and for how long.
  */
-import { type LimitOverrideRequest, OVERRIDABLE_LIMITS, overrideScopeError } from './budget';
+import { type LimitOverrideRequest, type OverridableLimit, OVERRIDABLE_LIMITS, overrideScopeError } from './budget';
+import type { Currency } from './units';
+
+/** An override in force, as stored in `limit_overrides` and enforced by the gate; null strategy/asset means "any". */
+export interface ActiveOverride {
+  readonly strategy: string | null;
+  readonly asset: string | null;
+  readonly field: OverridableLimit;
+  readonly value: Currency;
+  readonly expiresAtMs: number;
+}
 
 /** Overrides are temporary by design. */
 export const MAX_OVERRIDE_MS = 30 * 86_400_000;

@@ -6,13 +6,13 @@
 import { Client, Connection } from '@temporalio/client';
 import { BudgetStore } from '../../db/budgetStore';
 import { createPool } from '../../db/pool';
-import { startGate } from '../../grpc/server';
 import { bootInfrastructure } from '../../infra/bootstrap';
 import { createLogger } from '../../lib/logger';
 import { FeedStore } from '../../market/feedStore';
+import { startGate } from '../../processes/gate';
+import { temporalControls } from '../../processes/gateControls';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../../workflows/types';
-import { postgresRecommendationReader, temporalLimitOverrider, temporalRebalanceStarter } from '../../workers/gateAdapters';
 import { startWorker } from '../../workers/worker';
 import { parseFlags } from '../args';
 import { startOrderFlow } from '../demoOrderFlow';
@@ -53,9 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     host: process.env.BALLAST_GATE_HOST ?? '127.0.0.1',
     port: gatePort,
     logger,
-    rebalanceStarter: temporalRebalanceStarter(client),
-    recommendationReader: postgresRecommendationReader(pool),
-    limitOverrider: temporalLimitOverrider(client),
+    controls: temporalControls(client),
   });
 
   const feeds = new FeedStore(pool);

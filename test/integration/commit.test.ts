@@ -8,7 +8,7 @@ import { BudgetStore, IdempotencyConflict } from '../../db/budgetStore';
 import { outputActivities } from '../../activities/outputs';
 import type { RiskBudget } from '../../risk/budget';
 import type { Recommendation } from '../../workflows/types';
-import { budget } from '../unit/gate/fixtures';
+import { budget } from '../unit/grpc/fixtures';
 import { testLogger, testPool, uniqueId } from '../support/env';
 
 const scaled = (b: RiskBudget, portfolioId: string, k: number): RiskBudget => ({

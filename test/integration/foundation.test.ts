@@ -16,8 +16,9 @@ import {
   ReasonCode,
   Side,
 } from '../../grpc/generated/ballast/gate/v1/gate';
-import { type RunningGate, startGate } from '../../grpc/server';
+import type { RunningGate } from '../../grpc/server';
 import { FeedStore } from '../../market/feedStore';
+import { startGate } from '../../processes/gate';
 import type { BudgetVersion } from '../../risk/budget';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, loopWorkflowId } from '../../workflows/types';

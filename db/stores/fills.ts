@@ -1,7 +1,23 @@
-/** Fill persistence and position reconciliation against the `positions` table. */
+/**
+ * Executions the OMS reports through the gate (`gate_fills`) and the positions they move. Positions
+ * are read through the positions store.
+ */
 import type pg from 'pg';
-import type { FillRecord, GateCore } from './gate';
-import type { BatchWriter } from './batchWriter';
+import type { Side } from '../../risk/kinds';
+
+export interface FillRecord {
+  readonly portfolioId: string;
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly side: Side;
+  readonly clientOrderId: string;
+  readonly fillId: string;
+  readonly quantity: number;
+  readonly price: number;
+  /** The OMS's last report for this order (filled, cancelled or expired). */
+  readonly orderDone: boolean;
+  readonly reportedAtMs: number;
+}
 
 /**
  * One statement per batch: insert the fills (a re-reported fill_id is skipped) and add exactly the
@@ -25,9 +41,12 @@ const FILLS_SQL = `
     SET quantity = positions.quantity + EXCLUDED.quantity,
         avg_price = COALESCE(EXCLUDED.avg_price, positions.avg_price), updated_at = now()`;
 
-export function fillWriter(pool: pg.Pool, replica: string): (rows: readonly FillRecord[]) => Promise<void> {
-  return async (rows) => {
-    await pool.query(FILLS_SQL, [
+export class FillsStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Writes one batch of fills reported to `replica` and applies the new ones to `positions`. */
+  async insert(replica: string, rows: readonly FillRecord[]): Promise<void> {
+    await this.pool.query(FILLS_SQL, [
       rows.map((r) => r.fillId),
       rows.map((r) => r.portfolioId),
       rows.map((r) => r.strategy),
@@ -40,32 +59,5 @@ export function fillWriter(pool: pg.Pool, replica: string): (rows: readonly Fill
       rows.map((r) => new Date(r.reportedAtMs).toISOString()),
       replica,
     ]);
-  };
-}
-
-/**
- * Align in-memory positions with the table. Queued fills are written first and no flush runs until the
- * read is applied; fills reported meanwhile are recorded as deltas and added on top of the table.
- */
-export async function reconcilePositions(pool: pg.Pool, core: GateCore, writer: BatchWriter<FillRecord>): Promise<void> {
-  await writer.afterFlush(async () => {
-    core.beginReconcile();
-    try {
-      const res = await pool.query<{ portfolio_id: string; strategy: string; asset: string; quantity: number; avg_price: number | null }>(
-        'SELECT portfolio_id, strategy, asset, quantity, avg_price FROM positions',
-      );
-      core.endReconcile(
-        res.rows.map((r) => ({
-          portfolioId: r.portfolio_id,
-          strategy: r.strategy,
-          asset: r.asset,
-          quantity: r.quantity,
-          avgPrice: r.avg_price,
-        })),
-      );
-    } catch (err) {
-      core.endReconcileAborted();
-      throw err;
-    }
-  });
+  }
 }

@@ -7,9 +7,9 @@
  */
 import { buildSnapshot } from '../../../grpc/snapshot';
 import { currency } from '../../../risk/units';
-import type { Reason } from '../../../grpc/checks';
+import type { Reason } from '../../../grpc/reasons';
 import type { GateCore } from '../../../grpc/gate';
-import { budget, gateCore, order, snapshotOf, T0 } from './fixtures';
+import { budget, fillInto, gateCore, order, snapshotOf, T0 } from './fixtures';
 
 const clock = { now: T0 };
 let core: GateCore;
@@ -20,21 +20,7 @@ beforeEach(() => {
   core.install(snapshotOf());
 });
 
-let fillSeq = 0;
-function fill(strategy: string, instrument: string, qty: number, price: number): void {
-  const side = qty >= 0 ? 'BUY' : 'SELL';
-  core.reportFill({
-    portfolioId: 'p1',
-    strategy,
-    instrument,
-    side,
-    clientOrderId: `ext-${++fillSeq}`,
-    fillId: `f-${fillSeq}`,
-    quantity: Math.abs(qty),
-    price,
-    orderDone: true,
-  });
-}
+const fill = (strategy: string, instrument: string, qty: number, price: number): void => fillInto(core, strategy, instrument, qty, price);
 
 function expectDenied(o: Parameters<GateCore['evaluate']>[0], reason: Reason): void {
   const before = core.book('p1').openReservations;

@@ -1,23 +1,33 @@
-/** Decision audit rows and their batched multi-row insert (one statement per batch via unnest). */
+/**
+ * The gate's audit trail (`gate_decisions`): every EvaluateTrade / SizePosition decision, written in
+ * batches off the request path with one multi-row `INSERT … SELECT FROM unnest(…)` per batch.
+ */
 import type pg from 'pg';
+import type { Side, TradingState } from '../../risk/kinds';
+
+/** The RPCs that decide (the table's CHECK lists the same two). */
+export type DecidingRpc = 'EvaluateTrade' | 'SizePosition';
+/** What was decided: EvaluateTrade approves or denies, SizePosition sizes. */
+export type DecisionKind = 'APPROVE' | 'DENY' | 'SIZE';
 
 export interface DecisionRecord {
   readonly decidedAtMs: number;
-  readonly rpc: 'EvaluateTrade' | 'SizePosition';
+  readonly rpc: DecidingRpc;
   readonly caller: string;
   readonly portfolioId: string;
   readonly strategy: string;
   readonly instrument: string;
-  readonly side: string;
+  readonly side: Side;
   readonly quantity: number;
   readonly price: number;
   readonly clientOrderId: string;
-  readonly decision: 'APPROVE' | 'DENY' | 'SIZE';
+  readonly decision: DecisionKind;
   readonly approvedQuantity: number;
+  /** The gate's reason names (grpc/reasons.ts), in check order. */
   readonly reasons: readonly string[];
   readonly detail: string;
   readonly budgetVersion: number;
-  readonly tradingState: string;
+  readonly tradingState: TradingState;
   readonly latencyUs: number;
 }
 
@@ -47,8 +57,11 @@ const INSERT_SQL = `INSERT INTO gate_decisions (${COLUMNS.map(([c]) => c).join('
   SELECT ${COLUMNS.map(([c]) => (c === 'reasons' ? "COALESCE(string_to_array(NULLIF(reasons, ''), ','), '{}')" : c)).join(', ')}
   FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS.map(([c]) => c).join(', ')})`;
 
-export function auditWriter(pool: pg.Pool, replica: string): (rows: readonly DecisionRecord[]) => Promise<void> {
-  return async (rows) => {
+export class GateDecisionsStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Writes one batch of decisions made by `replica`, in one statement. */
+  async insert(replica: string, rows: readonly DecisionRecord[]): Promise<void> {
     const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
     rows.forEach((r, i) => {
       const values = [
@@ -73,6 +86,6 @@ export function auditWriter(pool: pg.Pool, replica: string): (rows: readonly Dec
       ];
       values.forEach((v, c) => (cols[c][i] = v));
     });
-    await pool.query(INSERT_SQL, cols);
-  };
+    await this.pool.query(INSERT_SQL, cols);
+  }
 }

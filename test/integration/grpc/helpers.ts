@@ -5,8 +5,9 @@ import type pg from 'pg';
 import { BudgetStore } from '../../../db/budgetStore';
 import { createPool } from '../../../db/pool';
 import { GateServiceClient, type Order, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
-import { type GateOptions, type RunningGate, startGate } from '../../../grpc/server';
-import { budget } from '../../unit/gate/fixtures';
+import type { RunningGate } from '../../../grpc/server';
+import { type GateProcessOptions, startGate } from '../../../processes/gate';
+import { budget } from '../../unit/grpc/fixtures';
 
 export function databaseUrl(): string {
   const url = process.env.BALLAST_TEST_DATABASE_URL;
@@ -40,7 +41,7 @@ export async function commitFixture(
   return res.version.version;
 }
 
-export function gate(options: Partial<GateOptions> = {}): Promise<RunningGate> {
+export function gate(options: Partial<GateProcessOptions> = {}): Promise<RunningGate> {
   return startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, ...options });
 }
 

@@ -83,8 +83,10 @@ beforeAll(async () => {
       'oms-desk-a': { portfolios: [pid], strategies: ['trend'] },
       'risk-ops': { portfolios: ['*'], strategies: ['*'], control: true },
     },
-    limitOverrider: { override: async (p, command) => (overrides.push([p, command]), { overrideId: 42 }) },
-    rebalanceStarter: { start: async (p, by, reason) => (rebalances.push([p, by, reason]), { workflowId: `rebalance-${p}` }) },
+    controls: {
+      limitOverrider: { override: async (p, command) => (overrides.push([p, command]), { overrideId: 42 }) },
+      rebalanceStarter: { start: async (p, by, reason) => (rebalances.push([p, by, reason]), { workflowId: `rebalance-${p}` }) },
+    },
   });
 }, 60_000);
 

@@ -6,31 +6,17 @@ import type { RiskBudget } from '../../../risk/budget';
 import type { GateCore } from '../../../grpc/gate';
 import type { LimitOverride } from '../../../grpc/snapshot';
 import { currency } from '../../../risk/units';
-import { budget, gateCore, order, snapshotOf, T0 } from './fixtures';
+import { budget, fillInto, gateCore, order, snapshotOf, T0 } from './fixtures';
 
 const clock = { now: T0 + 60_000 };
 let core: GateCore;
-let seq = 0;
 const started = () => process.hrtime.bigint();
 
 function install(b: RiskBudget = budget(), overrides: LimitOverride[] = []): void {
   core = gateCore(clock);
   core.install(snapshotOf(b, { overrides }));
 }
-function fill(strategy: string, instrument: string, qty: number, price: number): void {
-  const side = qty >= 0 ? 'BUY' : 'SELL';
-  core.reportFill({
-    portfolioId: 'p1',
-    strategy,
-    instrument,
-    side,
-    clientOrderId: `ext-${++seq}`,
-    fillId: `f-${seq}`,
-    quantity: Math.abs(qty),
-    price,
-    orderDone: true,
-  });
-}
+const fill = (strategy: string, instrument: string, qty: number, price: number): void => fillInto(core, strategy, instrument, qty, price);
 const override = (
   field: LimitOverride['field'],
   value: number,

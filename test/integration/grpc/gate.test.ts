@@ -10,6 +10,7 @@ import {
   Decision,
   type EvaluateTradeResponse,
   type GetCurrentBudgetResponse,
+  type GetRecommendationsResponse,
   type GetUtilizationResponse,
   ReasonCode,
   type ReportFillResponse,
@@ -177,6 +178,36 @@ test('audit rows match the decisions made, flushed on graceful shutdown', async 
   expect(rows.rows.map((r) => ({ id: r.client_order_id, decision: r.decision, reasons: r.reasons }))).toEqual(made);
   expect(made.filter((m) => m.decision === 'DENY').length).toBe(10);
   expect(rows.rows.every((r) => r.budget_version === 1 && r.latency_us >= 0)).toBe(true);
+});
+
+test("GetRecommendations reads the loop's recommendations newest first, capped by the limit", async () => {
+  const pid = newPortfolioId('recs');
+  await withPool(async (pool, store) => {
+    await commitFixture(store, pid);
+    for (const [i, status] of ['COMMITTED', 'PENDING', 'REJECTED'].entries()) {
+      await pool.query(
+        `INSERT INTO recommendations (id, portfolio_id, status, adds_risk, reason, triggers, summary, budget, created_at, committed_version)
+         VALUES ($1, $2, $3, $4, $5, '[]', $6, '{}', $7, $8)`,
+        [
+          `${pid}-r${i}`,
+          pid,
+          status,
+          i === 1,
+          `reason ${i}`,
+          JSON.stringify({ n: i }),
+          new Date(Date.UTC(2026, 0, 1 + i)),
+          i === 0 ? 1 : null,
+        ],
+      );
+    }
+  });
+  const c = connect((await started()).address);
+  const r = await call<unknown, GetRecommendationsResponse>(c, 'getRecommendations', { portfolioId: pid, limit: 2 });
+  expect(r.recommendations.map((x) => [x.id, x.kind, x.summary, x.createdAt])).toEqual([
+    [`${pid}-r2`, 'REJECTED', 'REJECTED: reason 2', '2026-01-03T00:00:00.000Z'],
+    [`${pid}-r1`, 'PENDING', 'PENDING (adds risk): reason 1', '2026-01-02T00:00:00.000Z'],
+  ]);
+  expect(JSON.parse(r.recommendations[1].payloadJson)).toEqual({ summary: { n: 1 }, detail: null, triggers: [], committedVersion: null });
 });
 
 test('standard health checking and server reflection', async () => {

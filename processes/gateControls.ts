@@ -1,9 +1,17 @@
-/** Implementations of the gate's ports (grpc/ports.ts) over Temporal and Postgres. */
+/**
+ * The gate's control ports (grpc/ports.ts) over Temporal: TriggerRebalance starts the manual rebalance
+ * workflow, OverrideLimit goes through the portfolio loop's `overrideLimit` Update.
+ */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type pg from 'pg';
-import type { LimitOverrider, RebalanceStarter, RecommendationReader, RecommendationView } from '../grpc/ports';
+import type { GateControls, LimitOverrider, RebalanceStarter } from '../grpc/ports';
+import type { manualRebalance } from '../workflows/manualRebalance';
 import { overrideLimitUpdate } from '../workflows/messages';
 import { TASK_QUEUE, loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
+
+/** TriggerRebalance and OverrideLimit over the Temporal cluster `client` talks to. */
+export function temporalControls(client: Client): GateControls {
+  return { rebalanceStarter: temporalRebalanceStarter(client), limitOverrider: temporalLimitOverrider(client) };
+}
 
 /** Starts the manual rebalance workflow; its id policy refuses a second one for the same portfolio. */
 export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE): RebalanceStarter {
@@ -11,7 +19,7 @@ export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE)
     async start(portfolioId, requestedBy, reason) {
       const workflowId = manualRebalanceWorkflowId(portfolioId);
       try {
-        await client.workflow.start('manualRebalance', {
+        await client.workflow.start<typeof manualRebalance>('manualRebalance', {
           taskQueue,
           workflowId,
           workflowIdConflictPolicy: 'FAIL',
@@ -24,35 +32,6 @@ export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE)
         throw err;
       }
       return { workflowId };
-    },
-  };
-}
-
-export function postgresRecommendationReader(pool: pg.Pool): RecommendationReader {
-  return {
-    async latest(portfolioId, limit): Promise<RecommendationView[]> {
-      const { rows } = await pool.query<{
-        id: string;
-        status: string;
-        reason: string;
-        adds_risk: boolean;
-        created_at: Date;
-        summary: unknown;
-        detail: unknown;
-        triggers: unknown;
-        committed_version: number | null;
-      }>(
-        `SELECT id, status, reason, adds_risk, created_at, summary, detail, triggers, committed_version FROM recommendations
-         WHERE portfolio_id = $1 ORDER BY created_at DESC LIMIT $2`,
-        [portfolioId, limit],
-      );
-      return rows.map((r) => ({
-        id: r.id,
-        kind: r.status,
-        createdAt: r.created_at.toISOString(),
-        summary: `${r.status}${r.adds_risk ? ' (adds risk)' : ''}: ${r.reason}`,
-        payloadJson: JSON.stringify({ summary: r.summary, detail: r.detail, triggers: r.triggers, committedVersion: r.committed_version }),
-      }));
     },
   };
 }

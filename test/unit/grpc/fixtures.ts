@@ -3,7 +3,8 @@ import type { RiskBudget } from '../../../risk/budget';
 import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from '../../../risk/units';
 import type { OrderRequest } from '../../../grpc/checks';
 import { GateCore } from '../../../grpc/gate';
-import { buildSnapshot, type LimitOverride, type TradingState } from '../../../grpc/snapshot';
+import { buildSnapshot, type LimitOverride } from '../../../grpc/snapshot';
+import type { TradingState } from '../../../risk/kinds';
 
 const c = (x: number) => x as Currency;
 const f = (x: number) => x as Fraction;
@@ -80,4 +81,20 @@ export function order(o: Partial<OrderRequest> = {}): OrderRequest {
     clientOrderId: `o-${++seq}`,
     ...o,
   };
+}
+
+let fillSeq = 0;
+/** Reports an external fill of `qty` units (negative: a sell) straight to the core. */
+export function fillInto(core: GateCore, strategy: string, instrument: string, qty: number, price: number): void {
+  core.reportFill({
+    portfolioId: 'p1',
+    strategy,
+    instrument,
+    side: qty >= 0 ? 'BUY' : 'SELL',
+    clientOrderId: `ext-${++fillSeq}`,
+    fillId: `f-${fillSeq}`,
+    quantity: Math.abs(qty),
+    price,
+    orderDone: true,
+  });
 }

@@ -1,0 +1,87 @@
+/**
+ * What the gate's snapshots are built from, per portfolio: the latest committed budget, the operator's
+ * trading state, the loop's heartbeat and the limit overrides in force. Read on start, on every
+ * `ballast_budget` / `ballast_control` notification and by the periodic poll.
+ */
+import type pg from 'pg';
+import type { BudgetVersion, OverridableLimit, RiskBudget } from '../../risk/budget';
+import { isTradingState, type TradingState } from '../../risk/kinds';
+import type { ActiveOverride } from '../../risk/overrides';
+import { currency } from '../../risk/units';
+
+export interface GateSnapshotRow {
+  readonly portfolioId: string;
+  readonly tradingState: TradingState;
+  /** When the loop last completed a cycle, if ever. */
+  readonly loopHeartbeatAtMs: number | undefined;
+  /** Undefined for a portfolio with no committed budget yet. */
+  readonly latest: BudgetVersion | undefined;
+  /** Active overrides, oldest first (a later one of the same scope replaces an earlier one). */
+  readonly overrides: readonly ActiveOverride[];
+}
+
+interface LatestRow {
+  id: string;
+  trading_state: string;
+  loop_heartbeat_at: Date | null;
+  version: number | null;
+  budget: RiskBudget | null;
+  committed_at: Date | null;
+}
+
+interface OverrideRow {
+  portfolio_id: string;
+  strategy: string | null;
+  asset: string | null;
+  field: OverridableLimit;
+  value: string | number;
+  expires_at: Date;
+}
+
+const LATEST_SQL = `
+  SELECT p.id, p.trading_state, p.loop_heartbeat_at, b.version, b.budget, b.committed_at
+  FROM portfolios p
+  LEFT JOIN LATERAL (SELECT version, budget, committed_at FROM budget_versions v
+                     WHERE v.portfolio_id = p.id ORDER BY version DESC LIMIT 1) b ON true
+  WHERE $1::text IS NULL OR p.id = $1`;
+
+const OVERRIDES_SQL = `
+  SELECT portfolio_id, strategy, asset, field, value, expires_at FROM limit_overrides
+  WHERE revoked_at IS NULL AND expires_at > now() AND ($1::text IS NULL OR portfolio_id = $1)
+  ORDER BY created_at, id`;
+
+export class GateSnapshotsStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Every portfolio (or the one named), with what its snapshot needs. */
+  async read(portfolioId?: string): Promise<GateSnapshotRow[]> {
+    const [latest, overrides] = await Promise.all([
+      this.pool.query<LatestRow>(LATEST_SQL, [portfolioId ?? null]),
+      this.pool.query<OverrideRow>(OVERRIDES_SQL, [portfolioId ?? null]),
+    ]);
+    const byPortfolio = new Map<string, ActiveOverride[]>();
+    for (const r of overrides.rows) {
+      const list = byPortfolio.get(r.portfolio_id) ?? [];
+      list.push({
+        strategy: r.strategy,
+        asset: r.asset,
+        field: r.field,
+        value: currency(Number(r.value)),
+        expiresAtMs: r.expires_at.getTime(),
+      });
+      byPortfolio.set(r.portfolio_id, list);
+    }
+    return latest.rows.map((r) => ({
+      portfolioId: r.id,
+      // The column's CHECK allows only the three states; anything else would be a schema drift, read
+      // as the safest state.
+      tradingState: isTradingState(r.trading_state) ? r.trading_state : 'HALTED',
+      loopHeartbeatAtMs: r.loop_heartbeat_at?.getTime(),
+      latest:
+        r.version === null || r.budget === null || r.committed_at === null
+          ? undefined
+          : { portfolioId: r.id, version: r.version, committedAt: r.committed_at.toISOString(), budget: r.budget },
+      overrides: byPortfolio.get(r.id) ?? [],
+    }));
+  }
+}

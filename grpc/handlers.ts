@@ -1,0 +1,208 @@
+/**
+ * One small function per RPC: parse the request, admit the caller, ask the decision core or a port,
+ * shape the response. Errors are thrown as InvalidArgument / Refused (grpc/status.ts) and become
+ * statuses there.
+ *
+ * EvaluateTrade and SizePosition are the hot path: no awaits, no Postgres, no info-level logging.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { RecommendationView } from '../db/stores/recommendationViews';
+import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade } from './access';
+import type { OrderRequest } from './checks';
+import type { GateCore, UtilizationLine } from './gate';
+import type {
+  EvaluateTradeRequest,
+  EvaluateTradeResponse,
+  GateServiceServer,
+  GetCurrentBudgetRequest,
+  GetCurrentBudgetResponse,
+  GetRecommendationsRequest,
+  GetRecommendationsResponse,
+  GetUtilizationRequest,
+  GetUtilizationResponse,
+  OverrideLimitRequest,
+  OverrideLimitResponse,
+  Recommendation,
+  ReportFillRequest,
+  ReportFillResponse,
+  SizePositionRequest,
+  SizePositionResponse,
+  TriggerRebalanceRequest,
+  TriggerRebalanceResponse,
+  Utilization,
+} from './generated/ballast/gate/v1/gate';
+import { ReasonCode } from './generated/ballast/gate/v1/gate';
+import type { GateControls } from './ports';
+import { decisionCode, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
+import { parseFill, parseOrder, parseOverride, parseRebalanceReason, recommendationLimit, requireId } from './requests';
+import { deadlineMs, Refused, unary, unaryAsync } from './status';
+
+export interface HandlerDeps {
+  readonly core: GateCore;
+  /** False until the first full load of budgets: trade RPCs answer UNAVAILABLE. */
+  readonly budgets: { readonly ready: boolean };
+  /** True at the audit queue's high-water mark: trade RPCs answer RESOURCE_EXHAUSTED. */
+  readonly audit: { readonly full: boolean };
+  /** Identity → grants; undefined lets every caller do everything (development only). */
+  readonly access: AccessPolicy | undefined;
+  readonly controls: GateControls;
+  readonly logger: Logger;
+}
+
+type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
+
+/** The GateService implementation grpc-js serves. */
+export function gateService(deps: HandlerDeps): GateServiceServer {
+  const { logger } = deps;
+  return {
+    evaluateTrade: unary(logger, (call) => evaluateTrade(deps, call)),
+    sizePosition: unary(logger, (call) => sizePosition(deps, call)),
+    reportFill: unary(logger, (call) => reportFill(deps, call)),
+    getCurrentBudget: unary(logger, (call) => getCurrentBudget(deps, call)),
+    getUtilization: unary(logger, (call) => getUtilization(deps, call)),
+    getRecommendations: unaryAsync(logger, (call) => getRecommendations(deps, call)),
+    triggerRebalance: unaryAsync(logger, (call) => triggerRebalance(deps, call)),
+    overrideLimit: unaryAsync(logger, (call) => overrideLimit(deps, call)),
+  };
+}
+
+export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest>): EvaluateTradeResponse {
+  const started = process.hrtime.bigint();
+  const order = parseOrder(call.request.order, 'required');
+  const r = deps.core.evaluate(order, admitTrade(deps, call, order), started);
+  return {
+    decision: decisionCode(r.approved),
+    reasons: r.reasons.map((reason) => REASON_CODE[reason]),
+    detail: r.detail,
+    budgetVersion: r.version,
+    tradingState: TRADING_STATE_CODE[r.state],
+  };
+}
+
+export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>): SizePositionResponse {
+  const started = process.hrtime.bigint();
+  const order = parseOrder(call.request.order, 'optional');
+  const r = deps.core.size(order, admitTrade(deps, call, order), started);
+  return {
+    approvedQuantity: r.quantity,
+    bindingLimit: r.binding ? REASON_CODE[r.binding] : ReasonCode.REASON_CODE_UNSPECIFIED,
+    detail: r.detail,
+    budgetVersion: r.version,
+    tradingState: TRADING_STATE_CODE[r.state],
+  };
+}
+
+export function reportFill(deps: HandlerDeps, call: Call<ReportFillRequest>): ReportFillResponse {
+  const fill = parseFill(call.request);
+  authorize(denyTrade(deps.access, callerOf(call), fill.portfolioId, fill.strategy));
+  if (!deps.core.snapshot(fill.portfolioId))
+    throw new Refused(grpc.status.FAILED_PRECONDITION, `unknown portfolio "${fill.portfolioId}" or no budget`);
+  const applied = deps.core.reportFill(fill);
+  if (applied) return { duplicate: false, positionQuantity: applied.position };
+  return { duplicate: true, positionQuantity: deps.core.book(fill.portfolioId).pair(fill.strategy, fill.instrument)?.position ?? 0 };
+}
+
+export function getCurrentBudget(deps: HandlerDeps, call: Call<GetCurrentBudgetRequest>): GetCurrentBudgetResponse {
+  const portfolioId = admitRead(deps, call, call.request.portfolioId);
+  const s = deps.core.snapshot(portfolioId);
+  if (!s) throw noBudget(portfolioId);
+  return {
+    budgetVersion: s.version,
+    committedAt: new Date(s.committedAtMs).toISOString(),
+    tradingState: TRADING_STATE_CODE[deps.core.tradingState(portfolioId)],
+    budgetJson: JSON.stringify(s.budget),
+  };
+}
+
+export function getUtilization(deps: HandlerDeps, call: Call<GetUtilizationRequest>): GetUtilizationResponse {
+  const portfolioId = admitRead(deps, call, call.request.portfolioId);
+  const s = deps.core.snapshot(portfolioId);
+  const u = deps.core.utilization(portfolioId);
+  if (!s || !u) throw noBudget(portfolioId);
+  return {
+    budgetVersion: s.version,
+    gross: utilizationMessage(u.gross),
+    net: utilizationMessage(u.net),
+    strategies: u.strategies.map(utilizationMessage),
+    assets: u.assets.map(utilizationMessage),
+  };
+}
+
+export async function getRecommendations(deps: HandlerDeps, call: Call<GetRecommendationsRequest>): Promise<GetRecommendationsResponse> {
+  const portfolioId = admitRead(deps, call, call.request.portfolioId);
+  const reader = wired(deps.controls.recommendationReader, 'recommendation reader');
+  const views = await reader.latest(portfolioId, recommendationLimit(call.request.limit));
+  return { recommendations: views.map(recommendationMessage) };
+}
+
+export async function triggerRebalance(deps: HandlerDeps, call: Call<TriggerRebalanceRequest>): Promise<TriggerRebalanceResponse> {
+  const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
+  const reason = parseRebalanceReason(call.request.reason);
+  const starter = wired(deps.controls.rebalanceStarter, 'rebalance starter');
+  return { workflowId: (await starter.start(portfolioId, caller.label, reason)).workflowId };
+}
+
+export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitRequest>): Promise<OverrideLimitResponse> {
+  const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
+  const command = parseOverride(call.request, caller.label, Date.now());
+  const overrider = wired(deps.controls.limitOverrider, 'limit overrider');
+  return { overrideId: (await overrider.override(portfolioId, command)).overrideId };
+}
+
+/** May this caller trade here, and can the gate decide (and record) now? Returns the caller's audit label. */
+function admitTrade(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest): string {
+  const caller = callerOf(call);
+  authorize(denyTrade(deps.access, caller, order.portfolioId, order.strategy));
+  if (!deps.budgets.ready) throw new Refused(grpc.status.UNAVAILABLE, 'gate is starting: budgets not loaded yet');
+  if (deps.audit.full)
+    throw new Refused(grpc.status.RESOURCE_EXHAUSTED, 'audit backlog full: the gate will not decide what it cannot record');
+  // A caller that has given up would never learn of an approval, whose reservation would then block
+  // capacity until it times out: do not decide at all.
+  if (call.cancelled || deadlineMs(call.getDeadline()) <= Date.now())
+    throw new Refused(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded before a decision');
+  return caller.label;
+}
+
+/** Reading a portfolio's budget, utilization or recommendations needs a trade grant for it. */
+function admitRead(deps: HandlerDeps, call: Call<unknown>, portfolioId: string): string {
+  requireId(portfolioId, 'portfolio_id');
+  authorize(denyTrade(deps.access, callerOf(call), portfolioId, ''));
+  return portfolioId;
+}
+
+/** Control needs a `control` grant, checked before the rest of the request is validated. */
+function admitControl(deps: HandlerDeps, call: Call<unknown>, portfolioId: string): { portfolioId: string; caller: Caller } {
+  requireId(portfolioId, 'portfolio_id');
+  const caller = callerOf(call);
+  authorize(denyControl(deps.access, caller, portfolioId));
+  return { portfolioId, caller };
+}
+
+function authorize(denied: string | undefined): void {
+  if (denied) throw new Refused(grpc.status.PERMISSION_DENIED, denied);
+}
+
+function wired<T>(port: T | undefined, name: string): T {
+  if (!port) throw new Refused(grpc.status.FAILED_PRECONDITION, `this gate has no ${name} configured`);
+  return port;
+}
+
+const noBudget = (portfolioId: string): Refused =>
+  new Refused(grpc.status.FAILED_PRECONDITION, `no committed budget for portfolio "${portfolioId}"`);
+
+const utilizationMessage = (l: UtilizationLine): Utilization => ({
+  strategy: l.strategy,
+  instrument: l.instrument,
+  usedNotional: l.used,
+  limitNotional: l.limit,
+  utilization: l.limit > 0 ? l.used / l.limit : l.used > 0 ? Infinity : 0,
+});
+
+const recommendationMessage = (v: RecommendationView): Recommendation => ({
+  id: v.id,
+  kind: v.status,
+  createdAt: new Date(v.createdAtMs).toISOString(),
+  summary: `${v.status}${v.addsRisk ? ' (adds risk)' : ''}: ${v.reason}`,
+  payloadJson: JSON.stringify({ summary: v.summary, detail: v.detail, triggers: v.triggers, committedVersion: v.committedVersion }),
+});

@@ -1,0 +1,106 @@
+/**
+ * Request parsing: proto messages in, typed requests out, or InvalidArgument with one sentence naming
+ * the field. Only malformed input is an error here; a well-formed order that breaks a rule (a zero
+ * quantity, an unknown strategy) is a decision, made by the checks.
+ */
+import { overrideRequestError } from '../risk/overrides';
+import type { Side } from '../risk/kinds';
+import type { OrderRequest } from './checks';
+import type { FillReport } from './gate';
+import { LimitField, type Order, type OverrideLimitRequest, type ReportFillRequest } from './generated/ballast/gate/v1/gate';
+import type { LimitOverrideCommand } from './ports';
+import { LIMIT_FIELD_CODE, LIMIT_FIELD_OF, lookup, SIDE_OF } from './protoEnums';
+import { InvalidArgument } from './status';
+
+export const MAX_ID_LENGTH = 128;
+const ID_PATTERN = /^[\x21-\x7e]+$/;
+const MAX_REBALANCE_REASON = 1_000;
+const DEFAULT_RECOMMENDATIONS = 10;
+const MAX_RECOMMENDATIONS = 100;
+
+/** An identifier: 1..128 printable ASCII characters without spaces. */
+export function requireId(value: string, field: string): string {
+  if (value === '') throw new InvalidArgument(`${field} is required`);
+  if (value.length > MAX_ID_LENGTH) throw new InvalidArgument(`${field} is longer than ${MAX_ID_LENGTH} characters`);
+  if (!ID_PATTERN.test(value)) throw new InvalidArgument(`${field} must be printable ASCII without spaces`);
+  return value;
+}
+
+/** A finite number; with `nonNegative`, also ≥ 0. */
+export function requireNumber(value: number, field: string, nonNegative: boolean): number {
+  if (!Number.isFinite(value)) throw new InvalidArgument(`${field} must be a finite number, got ${value}`);
+  if (nonNegative && value < 0) throw new InvalidArgument(`${field} must not be negative`);
+  return value;
+}
+
+export function parseSide(side: number): Side {
+  const parsed = lookup(SIDE_OF, side);
+  if (parsed === undefined) throw new InvalidArgument(`side must be SIDE_BUY or SIDE_SELL, got ${side}`);
+  return parsed;
+}
+
+/** EvaluateTrade needs a client order id (it reserves under it); SizePosition may omit it. */
+export function parseOrder(order: Order | undefined, clientOrderId: 'required' | 'optional'): OrderRequest {
+  if (!order) throw new InvalidArgument('order is required');
+  return {
+    portfolioId: requireId(order.portfolioId, 'order.portfolio_id'),
+    strategy: requireId(order.strategy, 'order.strategy'),
+    instrument: requireId(order.instrument, 'order.instrument'),
+    side: parseSide(order.side),
+    // Finite but non-positive numbers are a decision (INVALID_QUANTITY / INVALID_PRICE), not an error.
+    quantity: requireNumber(order.quantity, 'order.quantity', false),
+    price: requireNumber(order.price, 'order.price', false),
+    clientOrderId:
+      clientOrderId === 'required' || order.clientOrderId !== '' ? requireId(order.clientOrderId, 'order.client_order_id') : '',
+  };
+}
+
+export function parseFill(req: ReportFillRequest): FillReport {
+  const fill = {
+    portfolioId: requireId(req.portfolioId, 'portfolio_id'),
+    strategy: requireId(req.strategy, 'strategy'),
+    instrument: requireId(req.instrument, 'instrument'),
+    side: parseSide(req.side),
+    clientOrderId: requireId(req.clientOrderId, 'client_order_id'),
+    fillId: requireId(req.fillId, 'fill_id'),
+    // Zero is a cancel report (with order_done).
+    quantity: requireNumber(req.quantity, 'quantity', true),
+    price: requireNumber(req.price, 'price', false),
+    orderDone: req.orderDone,
+  };
+  if (fill.quantity > 0 && !(fill.price > 0)) throw new InvalidArgument('price must be positive for a non-zero fill');
+  return fill;
+}
+
+export function parseRebalanceReason(reason: string): string {
+  const trimmed = reason.trim();
+  if (trimmed === '' || trimmed.length > MAX_REBALANCE_REASON)
+    throw new InvalidArgument(`reason must be 1..${MAX_REBALANCE_REASON} characters`);
+  return trimmed;
+}
+
+/** How many recommendations to return: 10 when unset, at most 100. */
+export const recommendationLimit = (limit: number): number => (limit > 0 ? Math.min(limit, MAX_RECOMMENDATIONS) : DEFAULT_RECOMMENDATIONS);
+
+/** An override as the loop records it, checked by the one override rule (risk/overrides.ts). */
+export function parseOverride(req: OverrideLimitRequest, approver: string, nowMs: number): LimitOverrideCommand {
+  const field = lookup(LIMIT_FIELD_OF, req.field);
+  if (!field)
+    throw new InvalidArgument(
+      `field must be one of ${Object.values(LIMIT_FIELD_CODE)
+        .map((code) => LimitField[code])
+        .join(', ')}`,
+    );
+  const command: LimitOverrideCommand = {
+    field,
+    value: requireNumber(req.value, 'value', true),
+    reason: req.reason.trim(),
+    approver,
+    expiresAt: req.expiresAt,
+    strategy: req.strategy === '' ? undefined : requireId(req.strategy, 'strategy'),
+    asset: req.asset === '' ? undefined : requireId(req.asset, 'asset'),
+  };
+  const error = overrideRequestError(command, nowMs);
+  if (error) throw new InvalidArgument(error);
+  return { ...command, expiresAt: new Date(command.expiresAt).toISOString() };
+}

@@ -1,0 +1,83 @@
+/**
+ * How a handler's outcome becomes a gRPC answer. Handlers return a response or throw one of the two
+ * errors below; `unary` / `unaryAsync` bind them to grpc-js and map errors to statuses. Anything else
+ * thrown is a bug: logged at error level and answered INTERNAL without detail.
+ *
+ * A DENY is not an error: it is a normal response (status OK, decision DENY, reason codes).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+
+/** The request is malformed: INVALID_ARGUMENT, with a sentence naming what is wrong. */
+export class InvalidArgument extends Error {
+  override readonly name = 'InvalidArgument';
+}
+
+/** The gate will not act on a well-formed request (not allowed, not ready, not wired): no decision made. */
+export class Refused extends Error {
+  override readonly name = 'Refused';
+  constructor(
+    readonly code: RefusalCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The statuses a handler may refuse with; see docs/gate.md for when each is used. */
+export type RefusalCode =
+  | grpc.status.PERMISSION_DENIED
+  | grpc.status.UNAVAILABLE
+  | grpc.status.RESOURCE_EXHAUSTED
+  | grpc.status.FAILED_PRECONDITION
+  | grpc.status.DEADLINE_EXCEEDED;
+
+export function toStatus(err: unknown, logger: Logger): Partial<grpc.ServiceError> {
+  if (err instanceof InvalidArgument) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof Refused) return { code: err.code, details: err.message };
+  logger.error({ err }, 'gate handler failed');
+  return { code: grpc.status.INTERNAL, details: 'internal error' };
+}
+
+/** Binds a synchronous handler (the hot path: no awaits between request and answer). */
+export function unary<Req, Res>(logger: Logger, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let response: Res;
+    try {
+      response = fn(call);
+    } catch (err) {
+      callback(toStatus(err, logger));
+      return;
+    }
+    callback(null, response);
+  };
+}
+
+/** Binds an async handler (a port call); it answers DEADLINE_EXCEEDED itself if the deadline passes first. */
+export function unaryAsync<Req, Res>(
+  logger: Logger,
+  fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let done = false;
+    const finish = (err: Partial<grpc.ServiceError> | null, res?: Res): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      callback(err, res);
+    };
+    const at = deadlineMs(call.getDeadline());
+    const timer = Number.isFinite(at)
+      ? setTimeout(() => finish({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded' }), Math.max(0, at - Date.now()))
+      : undefined;
+    fn(call).then(
+      (res) => finish(null, res),
+      (err) => finish(toStatus(err, logger)),
+    );
+  };
+}
+
+/** A call's deadline in epoch ms (Infinity when it has none). */
+export function deadlineMs(deadline: grpc.Deadline): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}

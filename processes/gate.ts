@@ -1,0 +1,57 @@
+/**
+ * The gate process's wiring, in one place: one Postgres pool, the stores the gate reads and writes,
+ * the LISTEN change feed, and the control ports it is given (over Temporal: `temporalControls` in
+ * gateControls.ts). Used by `ballast gate`, `ballast start` (what `npm start` runs), the benchmarks
+ * and the integration tests.
+ */
+import { portfolioChangeFeed } from '../db/notifications';
+import { createPool } from '../db/pool';
+import { FillsStore } from '../db/stores/fills';
+import { GateDecisionsStore } from '../db/stores/gateDecisions';
+import { GateSnapshotsStore } from '../db/stores/gateSnapshots';
+import { PositionsStore } from '../db/stores/positions';
+import { RecommendationViewsStore } from '../db/stores/recommendationViews';
+import type { GateControls } from '../grpc/ports';
+import { type GateOptions, type RunningGate, serveGate } from '../grpc/server';
+
+export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls'> {
+  readonly databaseUrl: string;
+  /**
+   * TriggerRebalance and OverrideLimit (`temporalControls(client)`; tests pass stand-ins); without them
+   * those RPCs answer FAILED_PRECONDITION. GetRecommendations reads the store unless replaced here.
+   * Temporal stays out of a gate that is not given it (loading its client and the workflow definitions costs ~7 MB of heap).
+   */
+  readonly controls?: GateControls;
+}
+
+/** Pool connections: the two batch writers, the snapshot reads (two queries each) and reconciliation. */
+const POOL_SIZE = 4;
+
+export async function startGate(options: GateProcessOptions): Promise<RunningGate> {
+  const { databaseUrl, controls, ...gateOptions } = options;
+  const pool = createPool(databaseUrl, POOL_SIZE);
+  let gate: RunningGate;
+  try {
+    gate = await serveGate({
+      ...gateOptions,
+      stores: {
+        decisions: new GateDecisionsStore(pool),
+        fills: new FillsStore(pool),
+        snapshots: new GateSnapshotsStore(pool),
+        positions: new PositionsStore(pool),
+        changes: portfolioChangeFeed(databaseUrl, options.logger),
+      },
+      controls: { recommendationReader: new RecommendationViewsStore(pool), ...controls },
+    });
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    address: gate.address,
+    core: gate.core,
+    // The gate writes everything queued on close; only then may the pool go.
+    close: () => (closing ??= gate.close().then(() => pool.end())),
+  };
+}
