@@ -4,16 +4,15 @@
  * HMM (the production default), against two same-run baselines: calendar rebalancing (no daily trigger
  * measurements) and the rule classifier (no HMM fits).
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { runBacktest, type BacktestSettings } from '../backtest/run';
 import { productionTriggerCheck } from '../backtest/triggers';
+import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
 import { defaultRiskConfig } from '../risk/config';
 import { fraction, periodsPerYear } from '../risk/units';
 
 export async function run(): Promise<void> {
-  const file = join(repoRoot(), '..', 'shared', 'data', 'skfolio', 'sp500_dataset.csv.gz');
+  const file = sharedDataFile('skfolio', 'sp500_dataset.csv.gz');
   const table = readPriceFile(file);
   const config = defaultRiskConfig();
   const base: BacktestSettings = {
@@ -49,14 +48,4 @@ export async function run(): Promise<void> {
   console.log(
     `  ratio default / calendar+HMM: ${(main / times.get('calendar + HMM')!).toFixed(2)}×; default / trigger+rule: ${(main / times.get('trigger + rule')!).toFixed(2)}×`,
   );
-}
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the repository root (package.json) above ' + __dirname);
-    dir = up;
-  }
-  return resolve(dir);
 }

@@ -11,8 +11,6 @@
  * Target (issue 5): gate median ≤ 1.2× baseline, throughput ≥ 0.8× baseline; p99 reported.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { BudgetStore } from '../db/budgetStore';
@@ -23,6 +21,7 @@ import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
 import { startGate } from '../processes/gate';
 import { buildSnapshot } from '../grpc/snapshot';
+import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
 import type { RiskBudget } from '../risk/budget';
 import { defaultRiskConfig } from '../risk/config';
@@ -198,7 +197,7 @@ function benchDatabaseUrl(): string {
 }
 
 async function commitRealBudget(databaseUrl: string): Promise<RiskBudget> {
-  const prices = readPriceFile(findDataFile('skfolio/sp500_dataset.csv.gz'));
+  const prices = readPriceFile(sharedDataFile('skfolio', 'sp500_dataset.csv.gz'));
   const config = defaultRiskConfig();
   const window = sliceTable(prices, { start: '2021-06-01', end: '2022-12-31' });
   const budget = buildRiskBudget({
@@ -217,14 +216,6 @@ async function commitRealBudget(databaseUrl: string): Promise<RiskBudget> {
     await pool.end();
   }
   return budget;
-}
-
-function findDataFile(rel: string): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const candidate = path.join(dir, '..', 'shared', 'data', rel);
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(`market data ${rel} not found (expected under /work/shared/data)`);
 }
 
 /** Child roles: a server (empty baseline or real gate) that reports its address, or a load client. */

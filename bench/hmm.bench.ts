@@ -3,8 +3,7 @@
  * full 2000–2022 S&P 500 index, and the online filter's cost per observation.
  * Ratios are against same-run baselines: K = 2 on 3 years for fits, the batch filter for step().
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
+import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
 import { filterProbabilities, HmmFilter } from '../risk/regime/filter';
 import { fitGaussianHmm, type HmmFit } from '../risk/regime/hmm';
@@ -14,7 +13,7 @@ import { sliceTable } from '../risk/timeseries';
 const RESTARTS = 5;
 
 export async function run(): Promise<void> {
-  const file = findDataFile('skfolio/sp500_index.csv.gz');
+  const file = sharedDataFile('skfolio', 'sp500_index.csv.gz');
   const all = readPriceFile(file);
   const windows = [
     { label: '3y 2020–2022', start: '2020-01-01', end: '2022-12-31' },
@@ -78,17 +77,6 @@ const repeat = (n: number, fn: () => number): number[] => Array.from({ length: n
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** The shared data folder sits next to the repo; walk up from here and from the working directory. */
-function findDataFile(relative: string): string {
-  for (const from of [__dirname, process.cwd()]) {
-    for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-      const candidate = path.join(dir, 'shared', 'data', relative);
-      if (existsSync(candidate)) return candidate;
-    }
-  }
-  throw new Error(`cannot find shared/data/${relative} above ${__dirname} or ${process.cwd()}`);
 }
 
 if (require.main === module) void run();

@@ -1,30 +1,49 @@
-/** Shared body of `ballast approve` and `ballast reject`: a validated Workflow Update. */
+/** The shape of `ballast approve` and `ballast reject`: one validated Workflow Update on the loop (or the manual rebalance). */
+import type { Command } from 'commander';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { approveUpdate, rejectUpdate } from '../workflows/messages';
 import { loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
-import { parseFlags, requireFlag } from './args';
-import { UsageError } from './main';
-import { printJson, withTemporal } from './context';
+import { TEMPORAL_VARIABLES, environmentHelp, withTemporal } from './context';
+import { UsageError } from './flags';
+import { printJson } from './output';
 
-export async function decide(kind: 'approve' | 'reject', argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { portfolio: 'string', recommendation: 'string', by: 'string', reason: 'string', manual: 'boolean' });
-  const portfolioId = requireFlag(flags.portfolio, 'portfolio');
-  const decision = {
-    recommendationId: requireFlag(flags.recommendation, 'recommendation'),
-    approver: requireFlag(flags.by, 'by'),
-    reason: requireFlag(flags.reason, 'reason'),
-  };
-  const workflowId = flags.manual ? manualRebalanceWorkflowId(portfolioId) : loopWorkflowId(portfolioId);
-  return withTemporal(async (client) => {
+interface DecisionFlags {
+  readonly portfolio: string;
+  readonly recommendation: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly manual: boolean;
+}
+
+export function decisionCommand(kind: 'approve' | 'reject'): (command: Command) => void {
+  return (command) =>
+    command
+      .description(
+        `${kind === 'approve' ? 'Approve' : 'Reject'} a pending recommendation through the loop's validated Update ` +
+          `(${kind === 'approve' ? 'approveRecommendation' : 'rejectRecommendation'}) and print the result as JSON. ` +
+          'An unknown or already decided recommendation is refused (exit code 2).',
+      )
+      .requiredOption('--portfolio <id>', 'the portfolio whose recommendation it is')
+      .requiredOption('--recommendation <id>', 'the pending recommendation (see `ballast status`)')
+      .requiredOption('--by <name>', 'who decides; recorded with the decision')
+      .requiredOption('--reason <text>', 'why; recorded with the decision')
+      .option('--manual', "decide on the manual rebalance's recommendation instead of the loop's", false)
+      .addHelpText('after', environmentHelp(TEMPORAL_VARIABLES))
+      .action((flags: DecisionFlags) => decide(kind, flags));
+}
+
+async function decide(kind: 'approve' | 'reject', flags: DecisionFlags): Promise<void> {
+  const workflowId = flags.manual ? manualRebalanceWorkflowId(flags.portfolio) : loopWorkflowId(flags.portfolio);
+  const decision = { recommendationId: flags.recommendation, approver: flags.by, reason: flags.reason };
+  const result = await withTemporal(async (client) => {
     try {
-      const result = await client.workflow
+      return await client.workflow
         .getHandle(workflowId)
         .executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [decision] });
-      printJson(result);
-      return 0;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`refused: ${err.cause?.message ?? err.message}`);
       throw err;
     }
   });
+  await printJson(result);
 }

@@ -1,4 +1,4 @@
-import { decide } from '../decide';
+/** `ballast approve --portfolio ID --recommendation ID --by NAME --reason TEXT [--manual]`. */
+import { decisionCommand } from '../decide';
 
-export const summary = 'approve a pending recommendation (--portfolio --recommendation --by --reason [--manual])';
-export const run = (argv: string[]): Promise<number> => decide('approve', argv);
+export const define = decisionCommand('approve');

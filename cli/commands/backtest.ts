@@ -1,161 +1,208 @@
 /**
- * `ballast backtest --prices FILE [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--config FILE] [--out DIR] ...`
- * Walk-forward replay of daily prices through the production risk engine, side by side with static
- * baselines. Progress on stderr; the summary table on stdout; result.json, report.md and SVG charts in DIR.
+ * `ballast backtest --prices FILE [...]`: walk-forward replay of daily prices through the production
+ * risk engine, side by side with static baselines. Stdout: the result as JSON (the document written to
+ * DIR/result.json); stderr: progress and the summary table; with --out DIR also report.md and SVG charts.
  */
 import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { type BacktestSettings, runBacktest } from '../../backtest/run';
+import { type ReportMeta, resultJson, summaryTable, writeOutputs } from '../../backtest/report';
+import { CALENDAR_PERIODS, type CalendarPeriod } from '../../backtest/schedule';
+import { productionTriggerCheck } from '../../backtest/triggers';
+import { readPriceFile } from '../../market/csvPrices';
 import { type RiskConfig, defaultRiskConfig, loadRiskConfigText } from '../../risk/config';
 import { sliceTable } from '../../risk/timeseries';
 import { fraction, periodsPerYear } from '../../risk/units';
-import { readPriceFile } from '../../market/csvPrices';
-import { runBacktest, type BacktestSettings } from '../../backtest/run';
-import { productionTriggerCheck } from '../../backtest/triggers';
-import { CALENDAR_PERIODS, type CalendarPeriod } from '../../backtest/schedule';
-import { summaryTable, writeOutputs } from '../../backtest/report';
-import { isoDateFlag, parseFlags, requireFlag } from '../args';
-import { UsageError } from '../main';
+import {
+  type Check,
+  InvalidValue,
+  UsageError,
+  commandLine,
+  isoDate,
+  nonNegativeNumber,
+  number,
+  oneOf,
+  option,
+  positiveInteger,
+} from '../flags';
+import { printJson } from '../output';
 
-export const summary = 'walk-forward backtest of the dynamic budget vs static baselines (JSON, Markdown, SVG charts)';
+interface BacktestFlags {
+  readonly prices: string;
+  readonly start?: string;
+  readonly end?: string;
+  readonly config?: string;
+  readonly out?: string;
+  readonly costBps?: number;
+  readonly cashRate: number;
+  readonly rebalance: BacktestSettings['rebalance'];
+  readonly calendar: CalendarPeriod;
+  readonly periodsPerYear?: number;
+  readonly regime: BacktestSettings['regimeDetector'];
+  readonly regimeIndex?: string;
+  readonly refitYears: number;
+  readonly refitWindow: string;
+  readonly hmmRestarts: number;
+  readonly oosStart?: string;
+  readonly progress: boolean;
+}
 
-const FLAGS = {
-  prices: 'string',
-  start: 'string',
-  end: 'string',
-  config: 'string',
-  out: 'string',
-  'cost-bps': 'string',
-  'cash-rate': 'string',
-  rebalance: 'string',
-  calendar: 'string',
-  'periods-per-year': 'string',
-  regime: 'string',
-  'regime-index': 'string',
-  'refit-years': 'string',
-  'refit-window': 'string',
-  'hmm-restarts': 'string',
-  'oos-start': 'string',
-  'no-progress': 'boolean',
-} as const;
+/** "expanding" or "rolling:DAYS"; kept as text so the recorded command line repeats it. */
+const refitWindowText: Check<string> = (text) => {
+  if (text !== 'expanding' && !(/^rolling:\d+$/.test(text) && Number(text.slice(8)) >= 2))
+    throw new InvalidValue('must be "expanding" or "rolling:DAYS" (DAYS >= 2)');
+  return text;
+};
 
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, FLAGS);
-  if (flags._.length > 0) throw new UsageError(`unexpected argument "${flags._[0]}"`);
-  const pricesPath = requireFlag(flags.prices, 'prices');
-  const end = isoDateFlag(flags.end, 'end');
-  const table = sliceTable(readPriceFile(pricesPath), { end });
-  const config = withPeriods(loadConfig(flags.config), flags['periods-per-year']);
-  const settings = buildSettings(flags, config);
+export function define(command: Command): void {
+  command
+    .description(
+      'Walk-forward backtest: replay daily prices through the production risk engine (regime detection refitted ' +
+        'as it goes, triggers, vol targeting) beside static baselines (equal weight, static ERC, ERC scaled to the ' +
+        'same vol, vol target only). Prints the result as JSON on stdout (the document of result.json: settings, ' +
+        'metrics per strategy for the full and the out-of-sample period, drawdown reductions, definitions); progress ' +
+        'and a summary table on stderr. With --out DIR also writes result.json, report.md and four SVG charts.',
+    )
+    .requiredOption('--prices <file>', 'daily prices: CSV (, or ;), optionally gzipped, first column the date')
+    .addOption(
+      option(
+        '--start <date>',
+        'first evaluation date, YYYY-MM-DD; earlier prices are warm-up only (default: as soon as the lookback allows)',
+        isoDate,
+      ),
+    )
+    .addOption(option('--end <date>', 'last price date used, YYYY-MM-DD (default: the last in the file)', isoDate))
+    .option(
+      '--config <file>',
+      'risk policy YAML (risk_budgeting: …) (default: the built-in defaults; every key is documented in config/ballast.example.yaml)',
+    )
+    .option('--out <dir>', 'also write result.json, report.md and SVG charts into this folder')
+    .addOption(
+      option(
+        '--cost-bps <bps>',
+        "trading cost per unit traded, in basis points (default: the config's costs.transaction_bps)",
+        nonNegativeNumber,
+      ),
+    )
+    .addOption(option('--cash-rate <rate>', 'annual return of the cash leg, as a fraction', number).default(0.02))
+    .addOption(
+      option(
+        '--rebalance <when>',
+        'when the engine books recompute: trigger (production triggers) or calendar',
+        oneOf(['trigger', 'calendar'] as const),
+      ).default('trigger'),
+    )
+    .addOption(
+      option(
+        '--calendar <period>',
+        `period of calendar rebalancing and of the static books: ${CALENDAR_PERIODS.join(', ')}`,
+        oneOf(CALENDAR_PERIODS),
+      ).default('monthly'),
+    )
+    .addOption(option('--periods-per-year <n>', "annualization factor (default: the config's periods_per_year)", positiveInteger))
+    .addOption(
+      option(
+        '--regime <detector>',
+        'regime detector: hmm (walk-forward Gaussian HMM) or rule (volatility rule)',
+        oneOf(['hmm', 'rule'] as const),
+      ).default('hmm'),
+    )
+    .option(
+      '--regime-index <column>',
+      "price column read as the regime index (default: the equal-weighted average of the universe's returns)",
+    )
+    .addOption(option('--refit-years <n>', 'refit the HMM every N calendar years', positiveInteger).default(1))
+    .addOption(
+      option('--refit-window <window>', 'HMM training window: expanding (all history) or rolling:DAYS', refitWindowText).default(
+        'expanding',
+      ),
+    )
+    .addOption(option('--hmm-restarts <n>', 'EM starts per HMM refit', positiveInteger).default(1))
+    .addOption(
+      option(
+        '--oos-start <date>',
+        'first date of the out-of-sample period, YYYY-MM-DD (default: the start of the year 70 % into the window)',
+        isoDate,
+      ),
+    )
+    .option('--no-progress', 'no progress bar on stderr (there is none when stderr is not a terminal)')
+    .action(backtest);
+}
 
-  const bar =
-    flags['no-progress'] || !process.stderr.isTTY
-      ? undefined
-      : new SingleBar({ stream: process.stderr, format: 'backtest [{bar}] {percentage}% | {value}/{total} strategy-days | ETA {eta}s' });
-  let lastShown = -1;
+async function backtest(flags: BacktestFlags, command: Command): Promise<void> {
+  const table = sliceTable(readPriceFile(flags.prices), { end: flags.end });
+  const settings = buildSettings(flags, loadConfig(flags));
   const started = Date.now();
-  const result = runBacktest(table, {
-    ...settings,
-    onProgress: (done, total) => {
-      if (!bar) return;
-      if (lastShown < 0) {
-        bar.start(total, 0);
-        lastShown = 0;
-      }
-      // Redraw every 500 strategy-days: drawing per day would cost more than the simulation step.
-      if (done - lastShown >= 500 || done === total) {
-        bar.update(done);
-        lastShown = done;
-      }
-    },
-  });
+  const bar = flags.progress && process.stderr.isTTY ? progressBar() : undefined;
+  const result = runBacktest(table, { ...settings, onProgress: bar?.update });
   bar?.stop();
-  const elapsed = (Date.now() - started) / 1000;
-  process.stderr.write(`backtest: ${table.dates.length} days × ${table.assets.length} assets in ${elapsed.toFixed(1)} s\n`);
+  const elapsedSeconds = (Date.now() - started) / 1000;
+  process.stderr.write(`backtest: ${table.dates.length} days × ${table.assets.length} assets in ${elapsedSeconds.toFixed(1)} s\n`);
+  process.stderr.write(summaryTable(result));
 
-  const command = ['ballast', 'backtest', ...argv].map(shellQuote).join(' ');
-  process.stdout.write(summaryTable(result));
+  const meta: ReportMeta = { command: commandLine(command), pricesPath: flags.prices, table, settings, elapsedSeconds };
   if (flags.out) {
-    const files = await writeOutputs(flags.out, result, { command, pricesPath, table, settings, elapsedSeconds: elapsed });
+    const files = await writeOutputs(flags.out, result, meta);
     process.stderr.write(`wrote ${files.join(', ')}\n`);
   }
-  return 0;
+  await printJson(resultJson(result, meta));
 }
 
-function loadConfig(path: string | undefined): RiskConfig {
-  if (path === undefined) return defaultRiskConfig();
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read --config ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+function loadConfig(flags: BacktestFlags): RiskConfig {
+  let config = defaultRiskConfig();
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --config ${flags.config}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    config = loadRiskConfigText(text);
   }
-  return loadRiskConfigText(text);
+  return flags.periodsPerYear === undefined ? config : { ...config, periodsPerYear: periodsPerYear(flags.periodsPerYear) };
 }
 
-function withPeriods(config: RiskConfig, flag: string | undefined): RiskConfig {
-  if (flag === undefined) return config;
-  return { ...config, periodsPerYear: periodsPerYear(positiveInt(flag, 'periods-per-year')) };
-}
-
-type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
-
-function buildSettings(flags: Flags, config: RiskConfig): Omit<BacktestSettings, 'onProgress'> {
-  const rebalance = oneOf(flags.rebalance ?? 'trigger', ['calendar', 'trigger'] as const, 'rebalance');
+function buildSettings(flags: BacktestFlags, config: RiskConfig): Omit<BacktestSettings, 'onProgress'> {
   return {
     config,
-    costBps: nonNegative(flags['cost-bps'] ?? String(config.transactionCostBps), 'cost-bps'),
-    cashRate: fraction(finite(flags['cash-rate'] ?? '0.02', 'cash-rate')),
+    costBps: flags.costBps ?? config.transactionCostBps,
+    cashRate: fraction(flags.cashRate),
     periodsPerYear: config.periodsPerYear,
-    rebalance,
-    calendarPeriod: oneOf(flags.calendar ?? 'monthly', CALENDAR_PERIODS, 'calendar') as CalendarPeriod,
-    regimeDetector: oneOf(flags.regime ?? 'hmm', ['hmm', 'rule'] as const, 'regime'),
-    regimeIndex: flags['regime-index'],
+    rebalance: flags.rebalance,
+    calendarPeriod: flags.calendar,
+    regimeDetector: flags.regime,
+    regimeIndex: flags.regimeIndex,
     hmm: {
-      refitYears: positiveInt(flags['refit-years'] ?? '1', 'refit-years'),
-      window: refitWindow(flags['refit-window'] ?? 'expanding'),
+      refitYears: flags.refitYears,
+      window: flags.refitWindow === 'expanding' ? { kind: 'expanding' } : { kind: 'rolling', days: Number(flags.refitWindow.slice(8)) },
       minTrainingDays: 2 * config.periodsPerYear,
-      restarts: positiveInt(flags['hmm-restarts'] ?? '1', 'hmm-restarts'),
+      restarts: flags.hmmRestarts,
       maxIterations: 200,
       tolerance: 1e-4,
       seed: config.regimeDetection.seed,
     },
     triggerCheck: productionTriggerCheck,
-    start: isoDateFlag(flags.start, 'start'),
-    outOfSampleStart: isoDateFlag(flags['oos-start'], 'oos-start'),
+    start: flags.start,
+    outOfSampleStart: flags.oosStart,
   };
 }
 
-function refitWindow(value: string): BacktestSettings['hmm']['window'] {
-  if (value === 'expanding') return { kind: 'expanding' };
-  const m = /^rolling:(\d+)$/.exec(value);
-  if (!m || Number(m[1]) < 2) throw new UsageError(`--refit-window must be "expanding" or "rolling:DAYS", got "${value}"`);
-  return { kind: 'rolling', days: Number(m[1]) };
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value))
-    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
-  return value as T;
-}
-
-function finite(value: string, name: string): number {
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${name} must be a number, got "${value}"`);
-  return x;
-}
-
-function nonNegative(value: string, name: string): number {
-  const x = finite(value, name);
-  if (x < 0) throw new UsageError(`--${name} must be >= 0, got ${x}`);
-  return x;
-}
-
-function positiveInt(value: string, name: string): number {
-  const x = finite(value, name);
-  if (!Number.isInteger(x) || x < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
-  return x;
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+/** A progress bar on stderr, redrawn every 500 strategy-days: drawing per day would cost more than a simulation step. */
+function progressBar(): { update: NonNullable<BacktestSettings['onProgress']>; stop(): void } {
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: 'backtest [{bar}] {percentage}% | {value}/{total} strategy-days | ETA {eta}s',
+  });
+  let lastShown = -1;
+  return {
+    update(done, total) {
+      if (lastShown < 0) bar.start(total, 0);
+      if (lastShown < 0 || done - lastShown >= 500 || done === total) {
+        bar.update(done);
+        lastShown = done;
+      }
+    },
+    stop: () => lastShown >= 0 && bar.stop(),
+  };
 }

@@ -1,17 +1,23 @@
 /** `ballast feed --feed ID --regime calm|crisis`: switch a synthetic feed's regime from the next bar on. */
+import type { Command } from 'commander';
 import { FeedStore } from '../../market/feedStore';
-import { parseFlags, requireFlag } from '../args';
-import { withDatabase } from '../context';
-import { UsageError } from '../main';
+import { DATABASE_VARIABLES, environmentHelp, withDatabase } from '../context';
+import { oneOf, option } from '../flags';
+import { printJson } from '../output';
 
-export const summary = 'switch a synthetic market feed between calm and crisis';
+const REGIMES = ['calm', 'crisis'] as const;
 
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { feed: 'string', regime: 'string' });
-  const feedId = requireFlag(flags.feed, 'feed');
-  const regime = requireFlag(flags.regime, 'regime');
-  if (regime !== 'calm' && regime !== 'crisis') throw new UsageError(`--regime must be calm or crisis, got "${regime}"`);
-  const bar = await withDatabase((pool) => new FeedStore(pool).setRegime(feedId, regime));
-  process.stdout.write(`${JSON.stringify({ feed: feedId, regime, fromBar: bar })}\n`);
-  return 0;
+export function define(command: Command): void {
+  command
+    .description(
+      "Switch a synthetic market feed's regime from its next bar on (the demo of `npm start` uses the feed `demo`) " +
+        'and print {feed, regime, fromBar} as JSON.',
+    )
+    .requiredOption('--feed <id>', 'the synthetic feed (its id is the portfolio id)')
+    .addOption(option('--regime <regime>', 'calm or crisis', oneOf(REGIMES)).makeOptionMandatory())
+    .addHelpText('after', environmentHelp(DATABASE_VARIABLES))
+    .action(async ({ feed, regime }: { feed: string; regime: (typeof REGIMES)[number] }) => {
+      const fromBar = await withDatabase((pool) => new FeedStore(pool).setRegime(feed, regime));
+      await printJson({ feed, regime, fromBar }, 'compact');
+    });
 }

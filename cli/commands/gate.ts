@@ -3,80 +3,90 @@
  * down gracefully (in-flight calls finish, queued audit rows and fills are written).
  */
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
 import type { AccessPolicy } from '../../grpc/access';
 import { createLogger } from '../../lib/logger';
 import { startGate } from '../../processes/gate';
-import { duration } from '../../risk/config';
-import { parseFlags } from '../args';
-import { UsageError } from '../main';
+import { UsageError, durationMs, integer, list, option } from '../flags';
+import { printJson } from '../output';
 
-export const summary = 'run the gRPC pre-trade gate (--port, --tls-cert/--tls-key[/--tls-client-ca], --access policy.yaml)';
+interface GateFlags {
+  readonly databaseUrl: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsClientCa?: string;
+  readonly access?: string;
+  readonly restricted?: string[];
+  readonly staleReduceAfter?: number;
+  readonly staleHaltAfter?: number;
+  readonly reservationTtl?: number;
+  readonly maxMessageBytes?: number;
+  readonly replica?: string;
+}
 
-const FLAGS = {
-  'database-url': 'string',
-  host: 'string',
-  port: 'string',
-  'tls-cert': 'string',
-  'tls-key': 'string',
-  'tls-client-ca': 'string',
-  access: 'string',
-  restricted: 'string',
-  'stale-reduce-after': 'string',
-  'stale-halt-after': 'string',
-  'reservation-ttl': 'string',
-  'max-message-bytes': 'string',
-  replica: 'string',
-} as const;
+export function define(command: Command): void {
+  command
+    .description(
+      'Run the gRPC pre-trade gate (ballast.gate.v1.GateService) on the latest committed budgets in the database. ' +
+        'Prints {address} as JSON once it listens; stops gracefully on SIGINT or SIGTERM (in-flight calls finish, ' +
+        'queued audit rows and fills are written).',
+    )
+    .addOption(option('--database-url <url>', 'the Ballast database').env('DATABASE_URL').default(DEFAULT_DATABASE_URL))
+    .option('--host <host>', 'the interface to listen on', '127.0.0.1')
+    .addOption(option('--port <port>', 'the TCP port to listen on (0: any free port)', integer(0, 65_535)).default(50_051))
+    .option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key')
+    .option('--tls-key <file>', 'the private key (PEM) of --tls-cert')
+    .option('--tls-client-ca <file>', 'require client certificates signed by this CA (mTLS); needs --tls-cert')
+    .option(
+      '--access <file>',
+      'YAML access policy: per client-certificate identity, {portfolios, strategies, control} (default: everyone may do everything, development only)',
+    )
+    .addOption(option('--restricted <instruments>', 'comma-separated instruments every order is denied on (default: none)', list))
+    .addOption(
+      option('--stale-reduce-after <duration>', 'budget age after which only risk-reducing orders pass (default: 24h)', durationMs),
+    )
+    .addOption(option('--stale-halt-after <duration>', 'budget age after which every order is denied (default: 72h)', durationMs))
+    .addOption(
+      option('--reservation-ttl <duration>', 'how long an approved order reserves its exposure without a fill (default: 24h)', durationMs),
+    )
+    .addOption(option('--max-message-bytes <bytes>', 'largest request accepted (default: 65536)', integer(1_024, 64 * 1024 * 1024)))
+    .option('--replica <id>', "this replica's name in the audit trail (default: the host name and pid)")
+    .action(runGate);
+}
 
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, FLAGS);
-  if (flags._.length > 0) throw new UsageError(`unexpected argument "${flags._[0]}"`);
-  const port = intFlag(flags.port, 'port', 0, 65_535) ?? 50_051;
-  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  if (flags['tls-client-ca'] && !flags['tls-cert']) throw new UsageError('--tls-client-ca (mTLS) needs --tls-cert and --tls-key');
-  const logger = createLogger('gate');
+async function runGate(flags: GateFlags): Promise<void> {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (flags.tlsClientCa && !flags.tlsCert) throw new UsageError('--tls-client-ca (mTLS) needs --tls-cert and --tls-key');
   const gate = await startGate({
-    databaseUrl: flags['database-url'] ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
-    host: flags.host ?? '127.0.0.1',
-    port,
-    logger,
-    tls: flags['tls-cert']
+    databaseUrl: flags.databaseUrl,
+    host: flags.host,
+    port: flags.port,
+    logger: createLogger('gate'),
+    tls: flags.tlsCert
       ? {
-          cert: readFileSync(flags['tls-cert']),
-          key: readFileSync(flags['tls-key']!),
-          clientCa: flags['tls-client-ca'] ? readFileSync(flags['tls-client-ca']) : undefined,
+          cert: readFileSync(flags.tlsCert),
+          key: readFileSync(flags.tlsKey!),
+          clientCa: flags.tlsClientCa ? readFileSync(flags.tlsClientCa) : undefined,
         }
       : undefined,
     access: flags.access ? readAccessPolicy(flags.access) : undefined,
-    restrictedInstruments: flags.restricted
-      ? flags.restricted
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : undefined,
-    staleReduceAfterMs: flags['stale-reduce-after'] ? duration(flags['stale-reduce-after'], '--stale-reduce-after') : undefined,
-    staleHaltAfterMs: flags['stale-halt-after'] ? duration(flags['stale-halt-after'], '--stale-halt-after') : undefined,
-    reservationTtlMs: flags['reservation-ttl'] ? duration(flags['reservation-ttl'], '--reservation-ttl') : undefined,
-    maxReceiveMessageLength: intFlag(flags['max-message-bytes'], 'max-message-bytes', 1_024, 64 * 1024 * 1024),
+    restrictedInstruments: flags.restricted,
+    staleReduceAfterMs: flags.staleReduceAfter,
+    staleHaltAfterMs: flags.staleHaltAfter,
+    reservationTtlMs: flags.reservationTtl,
+    maxReceiveMessageLength: flags.maxMessageBytes,
     replicaId: flags.replica,
   });
-  process.stdout.write(`${JSON.stringify({ address: gate.address })}\n`);
+  await printJson({ address: gate.address }, 'compact');
   await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
   });
   await gate.close();
-  return 0;
-}
-
-function intFlag(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${value}"`);
-  return n;
 }
 
 /** `identity: { portfolios: [...], strategies: [...], control: bool }` per client-certificate CN. */

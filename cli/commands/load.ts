@@ -4,86 +4,109 @@
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import type { Command } from 'commander';
 import { Side } from '../../grpc/generated/ballast/gate/v1/gate';
-import { parseMix, runLoad } from '../../grpc/load';
-import { duration } from '../../risk/config';
-import { parseFlags, requireFlag } from '../args';
-import { UsageError } from '../main';
+import { type LoadKind, parseMix, runLoad } from '../../grpc/load';
+import { type Check, InvalidValue, UsageError, durationMs, oneOf, option, positiveInteger, positiveNumber } from '../flags';
+import { printJson } from '../output';
 
-export const summary = 'load-test a gate: --target host:port --concurrency N --duration 10s --mix evaluate=80,size=20';
+interface LoadFlags {
+  readonly target: string;
+  readonly portfolio: string;
+  readonly concurrency: number;
+  readonly connections: number;
+  readonly duration: number;
+  readonly warmup: number;
+  readonly deadline: number;
+  readonly mix: Partial<Record<LoadKind, number>>;
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly side: 'buy' | 'sell';
+  readonly quantity: number;
+  readonly price: number;
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
 
-const FLAGS = {
-  target: 'string',
-  concurrency: 'string',
-  duration: 'string',
-  warmup: 'string',
-  mix: 'string',
-  connections: 'string',
-  portfolio: 'string',
-  strategy: 'string',
-  instrument: 'string',
-  side: 'string',
-  quantity: 'string',
-  price: 'string',
-  'tls-ca': 'string',
-  'tls-cert': 'string',
-  'tls-key': 'string',
-  deadline: 'string',
-} as const;
-
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, FLAGS);
-  if (flags._.length > 0) throw new UsageError(`unexpected argument "${flags._[0]}"`);
-  const side = (flags.side ?? 'buy').toLowerCase();
-  if (side !== 'buy' && side !== 'sell') throw new UsageError(`--side must be buy or sell, got "${flags.side}"`);
-  let mix;
+const mix: Check<Partial<Record<LoadKind, number>>> = (text) => {
   try {
-    mix = parseMix(flags.mix ?? 'evaluate=100');
-  } catch (err) {
-    throw new UsageError(`--mix: ${(err as Error).message}`);
+    return parseMix(text);
+  } catch {
+    throw new InvalidValue('must be weights like evaluate=80,size=20 with at least one positive');
   }
+};
+
+const side: Check<'buy' | 'sell'> = (text) => oneOf(['buy', 'sell'] as const)(text.toLowerCase());
+
+export function define(command: Command): void {
+  command
+    .description(
+      'Load-test a running gate: keep --concurrency calls in flight over --connections channels for --duration ' +
+        'after an unrecorded --warmup, then print throughput and latency percentiles (µs, successful calls) as JSON. ' +
+        'Fails (exit code 1) when no call succeeded.',
+    )
+    .requiredOption('--target <host:port>', 'the gate to call')
+    .requiredOption('--portfolio <id>', 'the portfolio of the orders')
+    .addOption(option('--concurrency <n>', 'calls in flight', positiveInteger).default(32))
+    .addOption(option('--connections <n>', 'gRPC channels the calls are spread over', positiveInteger).default(1))
+    .addOption(option('--duration <duration>', 'how long to record', durationMs).default(durationMs('10s'), '10s'))
+    .addOption(option('--warmup <duration>', 'how long to run before recording', durationMs).default(durationMs('1s'), '1s'))
+    .addOption(option('--deadline <duration>', 'deadline of each call', durationMs).default(durationMs('5s'), '5s'))
+    .addOption(
+      option('--mix <weights>', 'relative weights of EvaluateTrade and SizePosition calls', mix).default({ evaluate: 100 }, 'evaluate=100'),
+    )
+    .option('--strategy <name>', 'the strategy of the orders', 'trend')
+    .option('--instrument <symbol>', 'the instrument of the orders', 'AAPL')
+    .addOption(option('--side <side>', 'buy or sell', side).default('buy'))
+    .addOption(option('--quantity <n>', 'order quantity', positiveNumber).default(1))
+    .addOption(option('--price <price>', 'order price', positiveNumber).default(100))
+    .option('--tls-ca <file>', 'call over TLS, trusting this CA (PEM) (default: plaintext)')
+    .option('--tls-cert <file>', 'client certificate (PEM) for mTLS; needs --tls-ca and --tls-key')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
+    .action(load);
+}
+
+async function load(flags: LoadFlags): Promise<void> {
   const report = await runLoad(
     {
-      target: requireFlag(flags.target, 'target'),
-      concurrency: positive(flags.concurrency ?? '32', 'concurrency', true),
-      connections: positive(flags.connections ?? '1', 'connections', true),
-      durationMs: duration(flags.duration ?? '10s', '--duration'),
-      warmupMs: duration(flags.warmup ?? '1s', '--warmup'),
-      deadlineMs: duration(flags.deadline ?? '5s', '--deadline'),
-      mix,
+      target: flags.target,
+      concurrency: flags.concurrency,
+      connections: flags.connections,
+      durationMs: flags.duration,
+      warmupMs: flags.warmup,
+      deadlineMs: flags.deadline,
+      mix: flags.mix,
       order: {
-        portfolioId: requireFlag(flags.portfolio, 'portfolio'),
-        strategy: flags.strategy ?? 'trend',
-        instrument: flags.instrument ?? 'AAPL',
-        side: side === 'buy' ? Side.SIDE_BUY : Side.SIDE_SELL,
-        quantity: positive(flags.quantity ?? '1', 'quantity', false),
-        price: positive(flags.price ?? '100', 'price', false),
+        portfolioId: flags.portfolio,
+        strategy: flags.strategy,
+        instrument: flags.instrument,
+        side: flags.side === 'buy' ? Side.SIDE_BUY : Side.SIDE_SELL,
+        quantity: flags.quantity,
+        price: flags.price,
       },
       credentials: credentials(flags),
     },
     (done) => process.stderr.write(`\rload: ${done} requests`),
   );
   process.stderr.write('\n');
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  return Object.keys(report.errors).length > 0 && report.requests === 0 ? 1 : 0;
+  await printJson(report);
+  const failed = Object.values(report.errors).reduce((sum, n) => sum + n, 0);
+  if (report.requests > 0 && failed === report.requests) {
+    const codes = Object.entries(report.errors).map(([code, n]) => `${code} ×${n}`);
+    throw new Error(`no call succeeded (${codes.join(', ')})`);
+  }
 }
 
-function positive(value: string, name: string, integer: boolean): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n) || (integer && !Number.isInteger(n)))
-    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
-  return n;
-}
-
-function credentials(flags: Partial<Record<keyof typeof FLAGS, string>>): grpc.ChannelCredentials | undefined {
-  if (!flags['tls-ca']) {
-    if (flags['tls-cert'] || flags['tls-key']) throw new UsageError('--tls-cert/--tls-key need --tls-ca');
+function credentials(flags: LoadFlags): grpc.ChannelCredentials | undefined {
+  if (!flags.tlsCa) {
+    if (flags.tlsCert || flags.tlsKey) throw new UsageError('--tls-cert/--tls-key need --tls-ca');
     return undefined;
   }
-  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   return grpc.credentials.createSsl(
-    readFileSync(flags['tls-ca']),
-    flags['tls-key'] ? readFileSync(flags['tls-key']) : null,
-    flags['tls-cert'] ? readFileSync(flags['tls-cert']) : null,
+    readFileSync(flags.tlsCa),
+    flags.tlsKey ? readFileSync(flags.tlsKey) : null,
+    flags.tlsCert ? readFileSync(flags.tlsCert) : null,
   );
 }

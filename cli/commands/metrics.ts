@@ -1,15 +1,22 @@
 /** `ballast metrics --portfolio ID [--since 1d]`: the success metrics over a window, as JSON. */
+import type { Command } from 'commander';
 import { metricsSummary } from '../../db/metricsReader';
-import { duration } from '../../risk/config';
-import { parseFlags, requireFlag } from '../args';
-import { printJson, withDatabase } from '../context';
+import { DATABASE_VARIABLES, environmentHelp, withDatabase } from '../context';
+import { durationMs, option } from '../flags';
+import { printJson } from '../output';
 
-export const summary = 'success metrics of a portfolio over a window (--portfolio [--since 1d])';
-
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { portfolio: 'string', since: 'string' });
-  const portfolioId = requireFlag(flags.portfolio, 'portfolio');
-  const sinceMs = duration(flags.since ?? '1d', '--since');
-  printJson(await withDatabase((pool) => metricsSummary(pool, portfolioId, sinceMs)));
-  return 0;
+export function define(command: Command): void {
+  command
+    .description(
+      "Summarize a portfolio's success metrics over a window and print them as JSON: risk and gross utilization, " +
+        'realized against target vol, return per unit of risk, regime response and approval latencies, overrides.',
+    )
+    .requiredOption('--portfolio <id>', 'the portfolio to summarize')
+    .addOption(
+      option('--since <duration>', 'the window, back from now (500ms, 10s, 5m, 1h, 1d)', durationMs).default(durationMs('1d'), '1d'),
+    )
+    .addHelpText('after', environmentHelp(DATABASE_VARIABLES))
+    .action(async ({ portfolio, since }: { portfolio: string; since: number }) => {
+      await printJson(await withDatabase((pool) => metricsSummary(pool, portfolio, since)));
+    });
 }

@@ -1,4 +1,4 @@
-import { decide } from '../decide';
+/** `ballast reject --portfolio ID --recommendation ID --by NAME --reason TEXT [--manual]`. */
+import { decisionCommand } from '../decide';
 
-export const summary = 'reject a pending recommendation (--portfolio --recommendation --by --reason [--manual])';
-export const run = (argv: string[]): Promise<number> => decide('reject', argv);
+export const define = decisionCommand('reject');

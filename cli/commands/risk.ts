@@ -6,6 +6,7 @@
  * `iterations` counts Newton steps (CCD sweeps if the fallback ran; 0 for the closed-form ivol/HRP), after
  * `warmStartSweeps` CCD sweeps; `budgetError` is max |RC_i/σ − b_i|; `repaired` reports an eigenvalue floor.
  */
+import type { Command } from 'commander';
 import { readPriceFile } from '../../market/csvPrices';
 import {
   BudgetError,
@@ -20,43 +21,64 @@ import { portfolioVol, riskContributions } from '../../risk/measures';
 import { alignedReturns } from '../../risk/returns';
 import { DataError, sliceTable } from '../../risk/timeseries';
 import { type Weights, periodsPerYear } from '../../risk/units';
-import { isoDateFlag, parseFlags, requireFlag } from '../args';
-import { UsageError } from '../main';
-
-export const summary = 'covariance + allocation (erc, risk budgets, inverse vol, HRP) and risk contributions from a price CSV';
-
-const USAGE =
-  'usage: ballast risk --prices FILE [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--assets A,B,...] ' +
-  '[--cov sample|ewma|lw|lw-cc] [--lambda 0.94] [--method erc|rb|ivol|hrp] [--budget b1,b2,...] [--periods-per-year 252]';
+import { UsageError, between, dateRange, isoDate, list, numberList, oneOf, option, positiveNumber } from '../flags';
+import { printJson } from '../output';
 
 const COVARIANCES = ['sample', 'ewma', 'lw', 'lw-cc'] as const;
 const METHODS = ['erc', 'rb', 'ivol', 'hrp'] as const;
 type Method = (typeof METHODS)[number];
 
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {
-    prices: 'string',
-    start: 'string',
-    end: 'string',
-    assets: 'string',
-    cov: 'string',
-    lambda: 'string',
-    method: 'string',
-    budget: 'string',
-    'periods-per-year': 'string',
-  });
-  if (flags._.length > 0) throw new UsageError(`unexpected argument "${flags._[0]}" (${USAGE})`);
-  const file = requireFlag(flags.prices, 'prices');
-  const start = isoDateFlag(flags.start, 'start');
-  const end = isoDateFlag(flags.end, 'end');
-  if (start && end && start > end) throw new UsageError(`--start ${start} is after --end ${end}`);
-  const covSpec = covarianceSpec(flags.cov ?? 'sample', flags.lambda);
-  const method = oneOf(flags.method ?? 'erc', METHODS, 'method');
-  const periods = periodsPerYear(positiveNumber(flags['periods-per-year'] ?? '252', 'periods-per-year'));
-  const assets = flags.assets === undefined ? undefined : listFlag(flags.assets, 'assets');
-  const budget = budgetFlag(flags.budget, method);
+interface RiskFlags {
+  readonly prices: string;
+  readonly start?: string;
+  readonly end?: string;
+  readonly assets?: string[];
+  readonly cov: (typeof COVARIANCES)[number];
+  readonly lambda?: number;
+  readonly method: Method;
+  readonly budget?: number[];
+  readonly periodsPerYear: number;
+}
 
-  const table = sliceTable(readPriceFile(file), { start, end, assets });
+export function define(command: Command): void {
+  command
+    .description(
+      'Estimate an annualized covariance from a daily price file and print an allocation with its risk ' +
+        'decomposition as one JSON document: assets, observations, covariance, shrinkage, weights, ' +
+        'riskContributions (relative, sum to 1), portfolioVol, solver, iterations, warmStartSweeps, budgetError, repaired. ' +
+        'Returns are simple returns on the dates where every selected asset has a price.',
+    )
+    .requiredOption('--prices <file>', 'daily prices: CSV (, or ;), optionally gzipped, first column the date')
+    .addOption(option('--start <date>', 'first price date used, YYYY-MM-DD (default: the first in the file)', isoDate))
+    .addOption(option('--end <date>', 'last price date used, YYYY-MM-DD (default: the last in the file)', isoDate))
+    .addOption(option('--assets <names>', 'comma-separated price columns, in output order (default: every column)', list))
+    .addOption(
+      option(
+        '--cov <estimator>',
+        'covariance: sample, ewma (exponentially weighted), lw (Ledoit–Wolf), lw-cc (Ledoit–Wolf, constant correlation)',
+        oneOf(COVARIANCES),
+      ).default('sample'),
+    )
+    .addOption(option('--lambda <decay>', 'EWMA decay in (0, 1), with --cov ewma only (default: 0.94)', between(0, 1)))
+    .addOption(
+      option(
+        '--method <method>',
+        'allocation: erc (equal risk), rb (risk budgets from --budget), ivol (inverse vol), hrp (hierarchical risk parity)',
+        oneOf(METHODS),
+      ).default('erc'),
+    )
+    .addOption(option('--budget <b1,b2,...>', 'risk budgets for --method rb, one per asset, summing to 1', numberList))
+    .addOption(option('--periods-per-year <n>', 'annualization factor (252 equities, 365 crypto)', positiveNumber).default(252))
+    .action(risk);
+}
+
+async function risk(flags: RiskFlags): Promise<void> {
+  const { start, end, assets, method } = flags;
+  dateRange(start, end);
+  const covSpec = covarianceSpec(flags.cov, flags.lambda);
+  const budget = budgetFlag(flags.budget, method);
+  const periods = periodsPerYear(flags.periodsPerYear);
+  const table = sliceTable(readPriceFile(flags.prices), { start, end, assets });
   if (budget && budget.length !== table.assets.length) {
     throw new UsageError(`--budget has ${budget.length} entries for ${table.assets.length} assets (${table.assets.join(', ')})`);
   }
@@ -90,8 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     budgetError,
     repaired: estimate.repaired,
   };
-  process.stdout.write(`${JSON.stringify(output)}\n`);
-  return 0;
+  await printJson(output, 'compact');
 }
 
 function allocate(
@@ -122,17 +143,13 @@ function allocate(
   }
 }
 
-function covarianceSpec(name: string, lambda: string | undefined): CovarianceSpec {
-  const cov = oneOf(name, COVARIANCES, 'cov');
+function covarianceSpec(cov: RiskFlags['cov'], lambda: number | undefined): CovarianceSpec {
   if (lambda !== undefined && cov !== 'ewma') throw new UsageError('--lambda only applies to --cov ewma');
   switch (cov) {
     case 'sample':
       return { estimator: 'sample' };
-    case 'ewma': {
-      const l = lambda === undefined ? 0.94 : Number(lambda);
-      if (!(l > 0 && l < 1)) throw new UsageError(`--lambda must be a number in (0, 1), got "${lambda}"`);
-      return { estimator: 'ewma', lambda: l };
-    }
+    case 'ewma':
+      return { estimator: 'ewma', lambda: lambda ?? 0.94 };
     case 'lw':
       return { estimator: 'ledoit-wolf' };
     case 'lw-cc':
@@ -140,16 +157,10 @@ function covarianceSpec(name: string, lambda: string | undefined): CovarianceSpe
   }
 }
 
-function budgetFlag(value: string | undefined, method: Method): number[] | undefined {
-  if (method === 'rb' && value === undefined) throw new UsageError('--method rb needs --budget b1,b2,...');
-  if (value === undefined) return undefined;
+function budgetFlag(budget: number[] | undefined, method: Method): number[] | undefined {
+  if (method === 'rb' && budget === undefined) throw new UsageError('--method rb needs --budget b1,b2,...');
+  if (budget === undefined) return undefined;
   if (method !== 'rb' && method !== 'erc') throw new UsageError(`--budget does not apply to --method ${method}`);
-  const parts = listFlag(value, 'budget');
-  const budget = parts.map((p) => {
-    const x = Number(p);
-    if (!Number.isFinite(x)) throw new UsageError(`--budget entry "${p}" is not a number`);
-    return x;
-  });
   try {
     validateBudgets(budget, budget.length, '--budget');
   } catch (err) {
@@ -160,22 +171,4 @@ function budgetFlag(value: string | undefined, method: Method): number[] | undef
     throw new UsageError('--method erc uses equal budgets; use --method rb for a custom --budget');
   }
   return budget;
-}
-
-function listFlag(value: string, name: string): string[] {
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.some((p) => p === '')) throw new UsageError(`--${name} has an empty entry: "${value}"`);
-  return parts;
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value))
-    throw new UsageError(`--${name} must be one of ${allowed.join('|')}, got "${value}"`);
-  return value as T;
-}
-
-function positiveNumber(value: string, name: string): number {
-  const x = Number(value);
-  if (!(x > 0) || !Number.isFinite(x)) throw new UsageError(`--${name} must be a positive number, got "${value}"`);
-  return x;
 }

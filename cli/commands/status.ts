@@ -1,16 +1,20 @@
-/** `ballast status --portfolio ID`: the loop's state (regime, budget version, pending recommendation, triggers). */
+/** `ballast status --portfolio ID`: the loop's state as JSON (regime, budget version, pending recommendation, triggers). */
+import type { Command } from 'commander';
 import { statusQuery } from '../../workflows/messages';
 import { loopWorkflowId } from '../../workflows/types';
-import { parseFlags, requireFlag } from '../args';
-import { printJson, withTemporal } from '../context';
+import { TEMPORAL_VARIABLES, environmentHelp, withTemporal } from '../context';
+import { printJson } from '../output';
 
-export const summary = "show a portfolio loop's status (--portfolio)";
-
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { portfolio: 'string' });
-  const portfolioId = requireFlag(flags.portfolio, 'portfolio');
-  return withTemporal(async (client) => {
-    printJson(await client.workflow.getHandle(loopWorkflowId(portfolioId)).query(statusQuery));
-    return 0;
-  });
+export function define(command: Command): void {
+  command
+    .description(
+      "Ask a portfolio's control loop for its status (the `status` Query) and print it as JSON: regime, " +
+        'budget version, gross limit, pending recommendation, triggers, last error.',
+    )
+    .requiredOption('--portfolio <id>', 'the portfolio whose loop to ask')
+    .addHelpText('after', environmentHelp(TEMPORAL_VARIABLES))
+    .action(async ({ portfolio }: { portfolio: string }) => {
+      const status = await withTemporal((client) => client.workflow.getHandle(loopWorkflowId(portfolio)).query(statusQuery));
+      await printJson(status);
+    });
 }

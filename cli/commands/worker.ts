@@ -1,27 +1,41 @@
-/** `ballast worker`: run a Temporal worker against TEMPORAL_ADDRESS and DATABASE_URL (production use). */
-import { DEFAULT_DATABASE_URL } from '../../db/pool';
+/** `ballast worker`: a Temporal worker serving the control loop's workflows and activities until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
 import { createLogger } from '../../lib/logger';
 import { startWorker } from '../../workers/worker';
-import { parseFlags } from '../args';
+import { TASK_QUEUE } from '../../workflows/types';
+import { DATABASE_VARIABLES, TEMPORAL_VARIABLES, databaseUrl, environmentHelp, temporalAddress, temporalNamespace } from '../context';
 
-export const summary = 'run a Temporal worker (TEMPORAL_ADDRESS, DATABASE_URL, --task-queue)';
-
-export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { 'task-queue': 'string' });
-  const logger = createLogger('ballast-worker');
-  const worker = await startWorker({
-    temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    namespace: process.env.TEMPORAL_NAMESPACE,
-    databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
-    taskQueue: flags['task-queue'],
-    logger,
-    alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
-    workflowBundle: process.env.BALLAST_WORKFLOW_BUNDLE ? { codePath: process.env.BALLAST_WORKFLOW_BUNDLE } : undefined,
-  });
-  const stop = () => void worker.shutdown();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  process.stderr.write('[ballast] worker ready\n');
-  await worker.done;
-  return 0;
+export function define(command: Command): void {
+  command
+    .description(
+      "Run a Temporal worker for Ballast's workflows and activities against a running Temporal server and " +
+        'database (production use; `npm start` runs one for you). Stops gracefully on SIGINT or SIGTERM.',
+    )
+    .option('--task-queue <name>', 'the task queue to poll', TASK_QUEUE)
+    .addHelpText(
+      'after',
+      environmentHelp([
+        ...TEMPORAL_VARIABLES,
+        ...DATABASE_VARIABLES,
+        ['BALLAST_ALERT_WEBHOOK_URL', 'where alerts are posted as JSON (default: none)'],
+        ['BALLAST_WORKFLOW_BUNDLE', 'a prebuilt workflow bundle (default: bundle the workflows at start)'],
+        ['LOG_LEVEL', 'pino log level of the JSON logs on stderr (default: info)'],
+      ]),
+    )
+    .action(async ({ taskQueue }: { taskQueue: string }) => {
+      const worker = await startWorker({
+        temporalAddress: temporalAddress(),
+        namespace: temporalNamespace(),
+        databaseUrl: databaseUrl(),
+        taskQueue,
+        logger: createLogger('ballast-worker'),
+        alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
+        workflowBundle: process.env.BALLAST_WORKFLOW_BUNDLE ? { codePath: process.env.BALLAST_WORKFLOW_BUNDLE } : undefined,
+      });
+      const stop = (): void => void worker.shutdown();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      process.stderr.write('[ballast] worker ready\n');
+      await worker.done;
+    });
 }

@@ -1,12 +1,7 @@
-/** The result file's shape (the contract other tools read) and the CLI's user errors. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/** The result file's shape (the contract other tools read), the report and the charts. */
 import { chartSpecs } from '../../../backtest/charts';
 import { markdownReport, resultJson, summaryTable } from '../../../backtest/report';
 import { runBacktest, STRATEGY_NAMES, type BacktestSettings } from '../../../backtest/run';
-import { run } from '../../../cli/commands/backtest';
-import { UsageError } from '../../../cli/main';
 import { defaultRiskConfig } from '../../../risk/config';
 import { seededRng } from '../../../risk/random';
 import type { PriceTable } from '../../../risk/timeseries';
@@ -96,15 +91,6 @@ describe('backtest report', () => {
     expect(md).toContain('node bin/ballast.js backtest --prices x.csv');
     expect(md).toContain('![Equity](equity.svg)');
     expect(md).toMatch(/## Out-of-sample period/);
-  });
-
-  it('rejects bad flags with a usage error', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ballast-bt-'));
-    const file = join(dir, 'p.csv');
-    writeFileSync(file, 'date,A\n2020-01-01,1\n2020-01-02,2\n');
-    await expect(run(['--prices', file, '--rebalance', 'weekly'])).rejects.toThrow(UsageError);
-    await expect(run(['--prices', file, '--refit-window', 'rolling:x'])).rejects.toThrow(/rolling:DAYS/);
-    await expect(run(['--rebalance', 'calendar'])).rejects.toThrow(/--prices/);
   });
 });
 

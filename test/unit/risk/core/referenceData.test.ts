@@ -2,7 +2,7 @@
  * Known answers from other libraries' stored outputs, on the real data in /work/shared/data.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { sharedDataFile } from '../../../../lib/paths';
 import { readPriceFile } from '../../../../market/csvPrices';
 import { hrpWeights, inverseVarianceClusterVariance } from '../../../../risk/allocation/hrp';
 import { equalRiskContribution, riskBudgetingWeights } from '../../../../risk/allocation/riskBudgeting';
@@ -20,8 +20,6 @@ import { alignedReturns, lastObservations, periodReturns } from '../../../../ris
 import { sliceTable } from '../../../../risk/timeseries';
 import { periodsPerYear, weights } from '../../../../risk/units';
 
-const DATA = path.resolve(__dirname, '../../../../../shared/data');
-
 function readWeights(file: string, column: string): Map<string, number> {
   const [header, ...rows] = readFileSync(file, 'utf8').trim().split(/\r?\n/);
   const col = header.split(',').indexOf(column);
@@ -32,7 +30,7 @@ describe('PyPortfolioOpt HRP (tests/weights_hrp.csv)', () => {
   // Convention (PyPortfolioOpt test_hrp.py): returns = prices.pct_change().dropna(how="all"), i.e. simple
   // returns on each asset's own calendar, NaN before a listing; cov and corr are pandas pairwise-complete
   // (ddof 1); single linkage on √((1−ρ)/2). The stored weights carry full double precision.
-  const table = readPriceFile(path.join(DATA, 'pypfopt/tests/stock_prices.csv'));
+  const table = readPriceFile(sharedDataFile('pypfopt/tests/stock_prices.csv'));
   const returns = periodReturns(table, 'simple');
   const estimate = pairwiseSampleCovariance(returns);
   const correlation = pairwiseCorrelation(returns);
@@ -50,7 +48,7 @@ describe('PyPortfolioOpt HRP (tests/weights_hrp.csv)', () => {
   it('reproduces the quasi-diagonal order and the stored weights', () => {
     const hrp = hrpWeights(estimate.covariance, { correlation });
     expect(hrp.order.slice(0, 5)).toEqual([12, 6, 15, 14, 2]);
-    const expected = readWeights(path.join(DATA, 'pypfopt/tests/weights_hrp.csv'), '0');
+    const expected = readWeights(sharedDataFile('pypfopt/tests/weights_hrp.csv'), '0');
     expect(expected.size).toBe(20);
     for (const [ticker, w] of expected) {
       expect(Math.abs(hrp.weights[table.assets.indexOf(ticker)] - w)).toBeLessThan(1e-12);
@@ -67,7 +65,7 @@ describe('scikit-learn LedoitWolf, via PyPortfolioOpt test_hrp.py::test_pass_cov
   // HRPOpt(cov_matrix=S) clusters on cov_to_corr(S).round(6); the stored HRP volatility is
   // 0.10002783894982334, so matching it checks our Ledoit–Wolf against scikit-learn's numbers end to end.
   it('reproduces the HRP volatility on the Ledoit–Wolf covariance', () => {
-    const table = readPriceFile(path.join(DATA, 'pypfopt/tests/stock_prices.csv'));
+    const table = readPriceFile(sharedDataFile('pypfopt/tests/stock_prices.csv'));
     const raw = periodReturns(table, 'simple');
     const zeroFilled = { ...raw, columns: raw.columns.map((c) => c.map((v) => (Number.isFinite(v) ? v : 0))) };
     const estimate = ledoitWolf(zeroFilled);
@@ -86,10 +84,10 @@ describe('Riskfolio-Lib variance ERC (tests/Classic_RP.csv, column MV)', () => {
   // a log-barrier cone program with CLARABEL; its stored weights give relative risk contributions that
   // miss 1/10 by up to 4e-6, so weights can only be compared to that order: 5e-6 (theirs: 6 decimals).
   const assets = ['AMZN', 'APA', 'CMCSA', 'CPB', 'JCI', 'JPM', 'MMC', 'MO', 'TGT', 'ZION'];
-  const table = sliceTable(readPriceFile(path.join(DATA, 'riskfolio/tests/stock_prices.csv')), { assets });
+  const table = sliceTable(readPriceFile(sharedDataFile('riskfolio/tests/stock_prices.csv')), { assets });
   const returns = lastObservations(alignedReturns(table, { minHistory: 201 }).returns, 200);
   const cov = sampleCovariance(returns).covariance;
-  const stored = readWeights(path.join(DATA, 'riskfolio/tests/Classic_RP.csv'), 'MV');
+  const stored = readWeights(sharedDataFile('riskfolio/tests/Classic_RP.csv'), 'MV');
   const theirs = weights(assets.map((a) => stored.get(a)!));
 
   it('uses the 200 returns ending 2019-12-27', () => {
@@ -109,7 +107,7 @@ describe('Riskfolio-Lib variance ERC (tests/Classic_RP.csv, column MV)', () => {
 });
 
 describe('ill-conditioned input (PyPortfolioOpt tests/cov_matrix.csv: 95 assets, condition number ≈ 1.9e6)', () => {
-  const [header, ...lines] = readFileSync(path.join(DATA, 'pypfopt/tests/cov_matrix.csv'), 'utf8').trim().split(/\r?\n/);
+  const [header, ...lines] = readFileSync(sharedDataFile('pypfopt/tests/cov_matrix.csv'), 'utf8').trim().split(/\r?\n/);
   const assets = header.split(',').slice(1);
   const cov = covarianceFromRows(
     'annualized',

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { sharedDataFile } from '../../../../lib/paths';
 import { readPriceFile } from '../../../../market/csvPrices';
 import type { RiskBudget } from '../../../../risk/budget';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { alignedReturns } from '../../../../risk/returns';
 import { DataError, type PriceTable, sliceTable } from '../../../../risk/timeseries';
 import { currency, weights } from '../../../../risk/units';
 
-const SP500 = path.resolve(__dirname, '../../../../../shared/data/skfolio/sp500_dataset.csv.gz');
+const SP500 = sharedDataFile('skfolio', 'sp500_dataset.csv.gz');
 const ASSETS = ['AAPL', 'JNJ', 'XOM', 'KO', 'JPM'];
 
 /** The last `rows` prices of the named assets: 127 prices = 126 daily returns. */

@@ -18,7 +18,7 @@
  * Bivariate HMM on [r_t, ln 21-day realized vol] (diagonal covariance): same 2-day COVID lag, and the
  * raw filtered arg-max switches 108 times instead of 328.
  */
-import * as path from 'node:path';
+import { sharedDataFile } from '../../../../lib/paths';
 import { readPriceFile } from '../../../../market/csvPrices';
 import { filterProbabilities } from '../../../../risk/regime/filter';
 import { fitGaussianHmm } from '../../../../risk/regime/hmm';
@@ -29,7 +29,7 @@ import { classifyByRule } from '../../../../risk/regime/rule';
 import { sliceTable } from '../../../../risk/timeseries';
 import { annualizedVol, periodsPerYear } from '../../../../risk/units';
 
-const file = path.resolve(__dirname, '../../../../../shared/data/skfolio/sp500_index.csv.gz');
+const file = sharedDataFile('skfolio', 'sp500_index.csv.gz');
 const table = sliceTable(readPriceFile(file), { start: '2000-01-01', end: '2022-12-31', assets: ['SP500'] });
 const { returns, priceIndex } = logReturns(table.series[0]);
 const dates = Array.from(priceIndex, (i) => table.dates[i]);

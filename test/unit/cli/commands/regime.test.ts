@@ -1,27 +1,14 @@
-import * as path from 'node:path';
-import { run } from '../../../../cli/commands/regime';
-import { UsageError } from '../../../../cli/main';
+import { UsageError } from '../../../../cli/flags';
+import { sharedDataFile } from '../../../../lib/paths';
 import { DataError } from '../../../../risk/timeseries';
+import { runCli } from '../../../support/cli';
 
-const file = path.resolve(__dirname, '../../../../../shared/data/skfolio/sp500_index.csv.gz');
-
-/** Runs the command, capturing stdout; stderr (progress) is silenced. */
-async function capture(argv: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return { code: await run(argv), stdout };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const file = sharedDataFile('skfolio', 'sp500_index.csv.gz');
+const capture = (argv: string[]) => runCli(['regime', ...argv]);
 
 describe('ballast regime', () => {
   it('prints states calm → turbulent, a stochastic transition matrix and one filtered row per return date', async () => {
-    const { code, stdout } = await capture(['--prices', file, '--column', 'SP500', '--start', '2020-01-01', '--end', '2022-12-31']);
-    expect(code).toBe(0);
+    const { stdout } = await capture(['--prices', file, '--column', 'SP500', '--start', '2020-01-01', '--end', '2022-12-31']);
     const out = JSON.parse(stdout);
     expect(out.states.map((s: { name: string }) => s.name)).toEqual(['calm', 'turbulent']);
     expect(out.states[0].volAnnual).toBeLessThan(out.states[1].volAnnual);
@@ -65,7 +52,7 @@ describe('ballast regime', () => {
     await expect(capture(['--prices', file, '--column', 'SP500', '--start', '2022-12-01'])).rejects.toThrow(/too few observations/);
     await expect(capture(['--prices', file, '--column', 'SP500', '--states', '1'])).rejects.toThrow(UsageError);
     await expect(capture(['--prices', file, '--column', 'SP500', '--states', 'x'])).rejects.toThrow(UsageError);
-    await expect(capture(['--prices', file])).rejects.toThrow(/missing required option --column/);
+    await expect(capture(['--prices', file])).rejects.toThrow(/required option '--column <name>' not specified/);
     await expect(capture(['--prices', file, '--column', 'SP500', '--start', '2021-01-01', '--end', '2020-01-01'])).rejects.toThrow(
       UsageError,
     );

@@ -1,39 +1,17 @@
-import path from 'node:path';
-import { run } from '../../../../cli/commands/risk';
+import { sharedDataFile } from '../../../../lib/paths';
 import { equalRiskContribution } from '../../../../risk/allocation/riskBudgeting';
 import { covarianceFromRows } from '../../../../risk/covariance';
 import { riskContributions } from '../../../../risk/measures';
+import { runCli, runCliJson } from '../../../support/cli';
 
-const DATA = path.resolve(__dirname, '../../../../../shared/data');
-const RISKFOLIO = path.join(DATA, 'riskfolio/tests/stock_prices.csv');
-const PYRB = path.join(DATA, 'pyrb/data.csv');
+const RISKFOLIO = sharedDataFile('riskfolio', 'tests', 'stock_prices.csv');
+const PYRB = sharedDataFile('pyrb', 'data.csv');
 
-async function capture(argv: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
-  const chunks: string[] = [];
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (chunks.push(String(s)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await run(argv);
-    return { code, json: JSON.parse(chunks.join('')) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const capture = async (argv: string[]) => ({ json: await runCliJson(['risk', ...argv]) });
 
 describe('ballast risk', () => {
   it('prints an annualized sample covariance and the ERC allocation for the selected assets and dates', async () => {
-    const { code, json } = await capture([
-      '--prices',
-      RISKFOLIO,
-      '--assets',
-      'AMZN,CPB,JPM',
-      '--start',
-      '2019-01-01',
-      '--end',
-      '2019-06-30',
-    ]);
-    expect(code).toBe(0);
+    const { json } = await capture(['--prices', RISKFOLIO, '--assets', 'AMZN,CPB,JPM', '--start', '2019-01-01', '--end', '2019-06-30']);
     expect(json.assets).toEqual(['AMZN', 'CPB', 'JPM']);
     // 2019-01-02 … 2019-06-28 has 124 trading days, hence 123 returns.
     expect(json.observations).toBe(123);
@@ -84,8 +62,10 @@ describe('ballast risk', () => {
     [['--prices', RISKFOLIO, '--method', 'rb'], /needs --budget/],
     [['--prices', RISKFOLIO, '--cov', 'shrunk'], /--cov must be one of/],
     [['--prices', RISKFOLIO, '--lambda', '0.9'], /only applies to --cov ewma/],
-    [[], /missing required option --prices/],
+    [[], /required option '--prices <file>' not specified/],
+    [['--prices', RISKFOLIO, '--budget', '0.5,x'], /--budget must be a comma-separated list of numbers, got "0.5,x"/],
+    [['--prices', RISKFOLIO, '--lambda', '1.5', '--cov', 'ewma'], /--lambda must be a number in \(0, 1\)/],
   ])('fails with one clear message: %j', async (argv, message) => {
-    await expect(run(argv as string[])).rejects.toThrow(message);
+    await expect(runCli(['risk', ...argv])).rejects.toThrow(message);
   });
 });

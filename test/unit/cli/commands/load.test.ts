@@ -1,0 +1,25 @@
+/** Flag validation of `ballast load`: user errors are UsageErrors, caught before any call is made. */
+import { UsageError } from '../../../../cli/flags';
+import { parseMix } from '../../../../grpc/load';
+import { runCli } from '../../../support/cli';
+
+test.each([
+  [['--portfolio', 'p'], /required option '--target <host:port>' not specified/],
+  [['--target', 'x:1'], /required option '--portfolio <id>' not specified/],
+  [['--target', 'x:1', '--portfolio', 'p', '--concurrency', '0'], /--concurrency must be a positive integer, got "0"/],
+  [['--target', 'x:1', '--portfolio', 'p', '--side', 'short'], /--side must be one of buy, sell/],
+  [['--target', 'x:1', '--portfolio', 'p', '--mix', 'cancel=5'], /--mix must be weights like evaluate=80,size=20/],
+  [['--target', 'x:1', '--portfolio', 'p', '--duration', '0s'], /--duration must be a positive duration/],
+  [['--target', 'x:1', '--portfolio', 'p', '--tls-cert', 'c'], /need --tls-ca/],
+])('ballast load %j → UsageError', async (argv, message) => {
+  const err = await runCli(['load', ...argv]).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(UsageError);
+  expect((err as Error).message).toMatch(message);
+});
+
+test('parseMix (behind --mix) reads weights and rejects nonsense', () => {
+  expect(parseMix('evaluate=80,size=20')).toEqual({ evaluate: 80, size: 20 });
+  expect(parseMix('size')).toEqual({ size: 1 });
+  expect(() => parseMix('evaluate=0')).toThrow(/at least one positive weight/);
+  expect(() => parseMix('evaluate=-1')).toThrow(/must be evaluate=/);
+});
