@@ -54,15 +54,15 @@ export function scaledStrategy(name: string, inner: Strategy, scale: number): St
   };
 }
 
-/** What the regime detector says at a close: the declared regime and, when available, state probabilities. */
-export interface RegimeReading {
+/** What the regime detector says at a close: the declared regime and, when available, regime probabilities. */
+export interface DeclaredRegime {
   readonly regime: string;
   readonly probabilities?: readonly number[];
 }
 
 /** Feeds the engine its regime. Called every day in order; implementations catch up lazily. */
 export interface RegimeSource {
-  read(market: MarketCursor): RegimeReading;
+  read(market: MarketCursor): DeclaredRegime;
 }
 
 export const fixedRegime = (regime: string): RegimeSource => ({ read: () => ({ regime }) });
@@ -80,14 +80,14 @@ export interface BudgetRecord {
 export type TriggerCheck = (
   market: MarketCursor,
   book: BookState,
-  reading: RegimeReading,
+  reading: DeclaredRegime,
   previous: RiskBudget | undefined,
 ) => string | undefined;
 
 export interface EngineStrategy extends Strategy {
   readonly budgets: readonly BudgetRecord[];
   /** Regime reading of every day the strategy was consulted (index = day; undefined before). */
-  readonly readings: readonly (RegimeReading | undefined)[];
+  readonly readings: readonly (DeclaredRegime | undefined)[];
 }
 
 /**
@@ -97,7 +97,7 @@ export interface EngineStrategy extends Strategy {
  */
 export function engineStrategy(name: string, config: RiskConfig, regimes: RegimeSource, shouldRebalance: TriggerCheck): EngineStrategy {
   const budgets: BudgetRecord[] = [];
-  const readings: (RegimeReading | undefined)[] = [];
+  const readings: (DeclaredRegime | undefined)[] = [];
   let previous: RiskBudget | undefined;
   const allowed = configuredAssets(config);
   return {

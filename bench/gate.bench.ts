@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
-import { BudgetStore } from '../db/budgetStore';
+import { BudgetStore } from '../db/stores/budgets';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
 import { Decision, GateServiceService, type ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';

@@ -1,5 +1,5 @@
 /** `ballast feed --feed ID --regime calm|crisis`: switch a synthetic feed's regime from the next bar on. */
-import { FeedStore } from '../../market/feedStore';
+import { FeedStore } from '../../db/stores/marketFeeds';
 import { parseFlags, requireFlag } from '../args';
 import { withDatabase } from '../context';
 import { UsageError } from '../main';

@@ -1,5 +1,5 @@
 /** `ballast metrics --portfolio ID [--since 1d]`: the success metrics over a window, as JSON. */
-import { metricsSummary } from '../../db/metricsReader';
+import { metricsSummary } from '../../db/stores/metrics';
 import { duration } from '../../risk/config';
 import { parseFlags, requireFlag } from '../args';
 import { printJson, withDatabase } from '../context';

@@ -4,16 +4,16 @@
  * on the synthetic feed and a demo order flow, then shows a live status line until Ctrl-C.
  */
 import { Client, Connection } from '@temporalio/client';
-import { BudgetStore } from '../../db/budgetStore';
+import { BudgetStore } from '../../db/stores/budgets';
 import { createPool } from '../../db/pool';
 import { startGate } from '../../grpc/server';
 import { bootInfrastructure } from '../../infra/bootstrap';
 import { createLogger } from '../../lib/logger';
-import { FeedStore } from '../../market/feedStore';
+import { FeedStore } from '../../db/stores/marketFeeds';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../../workflows/types';
 import { postgresRecommendationReader, temporalLimitOverrider, temporalRebalanceStarter } from '../../workers/gateAdapters';
-import { startWorker } from '../../workers/worker';
+import { startWorker } from '../../processes/worker';
 import { parseFlags } from '../args';
 import { startOrderFlow } from '../demoOrderFlow';
 

@@ -1,7 +1,7 @@
 /** `ballast worker`: run a Temporal worker against TEMPORAL_ADDRESS and DATABASE_URL (production use). */
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
 import { createLogger } from '../../lib/logger';
-import { startWorker } from '../../workers/worker';
+import { startWorker } from '../../processes/worker';
 import { parseFlags } from '../args';
 
 export const summary = 'run a Temporal worker (TEMPORAL_ADDRESS, DATABASE_URL, --task-queue)';
