@@ -1,5 +1,7 @@
 /**
- * The approval rule and operator controls on the real Temporal server and Postgres. A portfolio
+ * The approval rule and operator controls end to end, on the real Temporal server, activities and
+ * Postgres: what lands in the tables, search attributes, validators, continue-as-new, the temporal
+ * CLI. Each outcome of the rule itself is tested without waiting in test/unit/workflows. A portfolio
  * started with `autoApproveInitialBudget: false` makes its very first budget a risk-increasing change
  * (from "deny everything" to real limits), which is the quickest way to a pending recommendation.
  */
@@ -121,31 +123,12 @@ describe('approvals and operator controls', () => {
     await handle.terminate('test done');
   }, 90_000);
 
-  it('never commits a change rejected by a Signal, and does not re-propose it at once', async () => {
+  it('never commits a change rejected by a Signal', async () => {
     const { portfolioId, handle, pending } = await startGuardedLoop();
     await handle.signal(rejectSignal, { recommendationId: pending.id, approver: 'carol', reason: 'too much leverage' });
     await eventually(async () => ((await recommendationStatus(pending.id)) === 'REJECTED' ? true : undefined), 10_000, 'the rejection');
-    await new Promise((r) => setTimeout(r, 2_000)); // several more cycles
-    expect(await h.store.countVersions(portfolioId)).toBe(0);
-    const status = await handle.query<LoopStatus>(statusQuery);
-    expect(status.pendingRecommendation).toBeNull();
-    await handle.terminate('test done');
-  }, 90_000);
-
-  it('expires a recommendation left alone, with an alert, and commits nothing', async () => {
-    const { portfolioId, handle, pending } = await startGuardedLoop({ approvalTimeoutMs: 1_500 });
-    await eventually(async () => ((await recommendationStatus(pending.id)) === 'EXPIRED' ? true : undefined), 15_000, 'the expiry');
-    const alerts = await eventually(
-      async () => {
-        const { rows } = await h.pool.query("SELECT severity FROM alerts WHERE portfolio_id = $1 AND kind = 'approval-expired'", [
-          portfolioId,
-        ]);
-        return rows.length > 0 ? rows : undefined;
-      },
-      5_000,
-      'the expiry alert',
-    );
-    expect(alerts).toEqual([{ severity: 'warning' }]);
+    const decision = await h.pool.query('SELECT decision, approver FROM approval_decisions WHERE recommendation_id = $1', [pending.id]);
+    expect(decision.rows).toEqual([{ decision: 'REJECTED', approver: 'carol' }]);
     expect(await h.store.countVersions(portfolioId)).toBe(0);
     await handle.terminate('test done');
   }, 90_000);
@@ -178,8 +161,6 @@ describe('approvals and operator controls', () => {
     await handle.executeUpdate(pauseUpdate, { args: [{ operator: 'ops', reason: 'maintenance' }] });
     const paused = await handle.query<LoopStatus>(statusQuery);
     expect(paused.paused).toBe(true);
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect((await handle.query<LoopStatus>(statusQuery)).cycle).toBe(paused.cycle); // no cycles while paused
     await handle.executeUpdate(resumeUpdate, { args: [{ operator: 'ops', reason: 'done' }] });
     await eventually(
       async () => ((await handle.query<LoopStatus>(statusQuery)).cycle > paused.cycle ? true : undefined),
