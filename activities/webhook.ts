@@ -1,10 +1,10 @@
 /** Best-effort delivery of an alert to a webhook: the outcome is returned (and stored), never thrown. */
-import type { AlertInput } from '../workflows/contract';
+import type { Alert } from '../risk/records';
 
 const TIMEOUT_MS = 5_000;
 
 /** 'delivered', 'http <status>' or 'error: <message>'. */
-export async function postAlert(url: string, alert: AlertInput): Promise<string> {
+export async function postAlert(url: string, alert: Alert): Promise<string> {
   try {
     const res = await fetch(url, {
       method: 'POST',

@@ -13,9 +13,8 @@
 import type { RiskBudget } from '../risk/budget';
 import type { RiskConfig } from '../risk/config';
 import { equalRiskContribution } from '../risk/allocation';
-import { type CovarianceMatrix, annualizeEstimate, estimateCovariance } from '../risk/covariance';
-import { buildRiskBudget, covarianceSpec } from '../risk/engine';
-import { alignedReturns, lastObservations, periodReturns } from '../risk/returns';
+import type { CovarianceMatrix } from '../risk/covariance';
+import { buildRiskBudget, estimateRisk } from '../risk/engine';
 import type { PriceTable } from '../risk/timeseries';
 import { type CalendarPeriod, startsPeriod } from './schedule';
 import type { BookState, MarketCursor, Strategy, TargetPositions } from './simulator';
@@ -152,18 +151,9 @@ export const calendarCheck =
     return startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
   };
 
-/**
- * Annualized covariance of a price window, composed from the production pieces exactly as the engine
- * estimates it: aligned simple returns, the last `lookbackDays` of them, the configured estimator.
- */
+/** Annualized covariance of a price window exactly as the engine estimates it (`estimateRisk`). */
 export function windowCovariance(window: PriceTable, config: RiskConfig): CovarianceMatrix<'annualized'> {
-  const spec = covarianceSpec(config);
-  const { minObservations } = config.covariance;
-  const returns =
-    spec.estimator === 'pairwise'
-      ? periodReturns(window, 'simple')
-      : alignedReturns(window, { kind: 'simple', minHistory: minObservations + 1, minObservations }).returns;
-  return annualizeEstimate(estimateCovariance(lastObservations(returns, config.lookbackDays), spec), config.periodsPerYear).covariance;
+  return estimateRisk(window, config).estimate.covariance;
 }
 
 /** Equal risk contribution over the eligible assets, on the covariance the engine would estimate. */

@@ -171,7 +171,7 @@ export function estimateRisk(
 }
 
 /** The covariance estimator and its parameters as configured. */
-export function covarianceSpec(config: RiskConfig): CovarianceSpec {
+function covarianceSpec(config: RiskConfig): CovarianceSpec {
   const { estimator, ewmaLambda, minObservations } = config.covariance;
   if (estimator === 'ewma') return { estimator, lambda: ewmaLambda };
   if (estimator === 'pairwise') return { estimator, minPeriods: minObservations };

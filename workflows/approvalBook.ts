@@ -11,7 +11,7 @@ import { condition, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Decision, Recommendation } from '../risk/approval';
 import type { ProposalSummary, TriggerReading } from '../risk/assessment';
 import type { RiskBudget } from '../risk/budget';
-import type { RecommendationStatus } from '../risk/kinds';
+import type { ApprovalDecision, RecommendationStatus } from '../risk/kinds';
 import { type DecisionResult, approveSignal, approveUpdate, pendingRecommendationQuery, rejectSignal, rejectUpdate } from './messages';
 import { writes } from './retryPolicies';
 import type { ApprovalState } from './types';
@@ -137,15 +137,7 @@ export class ApprovalBook {
   async expireIfDue(): Promise<void> {
     const rec = this.state.pending;
     if (!rec || rec.expiresAtMs === null || Date.now() < rec.expiresAtMs) return;
-    await writes.recordDecision({
-      idempotencyKey: `${rec.id}:decision`,
-      recommendationId: rec.id,
-      portfolioId: this.portfolioId,
-      decision: 'EXPIRED',
-      approver: 'system',
-      reason: 'approval timeout elapsed',
-      latencyMs: Date.now() - rec.createdAtMs,
-    });
+    await this.recordDecision(rec, 'EXPIRED', 'system', 'approval timeout elapsed');
     await this.settle(rec, 'EXPIRED');
     await writes.raiseAlert({
       idempotencyKey: `${rec.id}:expired`,
@@ -181,15 +173,7 @@ export class ApprovalBook {
       return { recommendationId: decision?.recommendationId ?? '', status: known ?? 'REJECTED', committedVersion: null };
     }
     const rec = this.state.pending as Recommendation;
-    await writes.recordDecision({
-      idempotencyKey: `${rec.id}:decision`,
-      recommendationId: rec.id,
-      portfolioId: this.portfolioId,
-      decision: queued.verdict,
-      approver: decision.approver,
-      reason: decision.reason,
-      latencyMs: Date.now() - rec.createdAtMs,
-    });
+    await this.recordDecision(rec, queued.verdict, decision.approver, decision.reason);
     if (queued.verdict === 'REJECTED') {
       await this.settle(rec, 'REJECTED');
       this.state.lastRejection = { regime: rec.budget.regime, atMs: Date.now() };
@@ -228,6 +212,19 @@ export class ApprovalBook {
     this.remember(rec.id, 'COMMITTED');
     await this.onCommitted(rec, result.version);
     return result.version;
+  }
+
+  /** One decision per recommendation (keyed by it): the first of approve, reject or expiry wins. */
+  private async recordDecision(rec: Recommendation, decision: ApprovalDecision, approver: string, reason: string): Promise<void> {
+    await writes.recordDecision({
+      idempotencyKey: `${rec.id}:decision`,
+      recommendationId: rec.id,
+      portfolioId: this.portfolioId,
+      decision,
+      approver,
+      reason,
+      latencyMs: Date.now() - rec.createdAtMs,
+    });
   }
 
   private async settle(rec: Recommendation, status: RecommendationStatus): Promise<void> {

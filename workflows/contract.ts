@@ -9,11 +9,12 @@
  * (keyed writes, retried until they land). Activity names are recorded in workflow histories: renaming
  * one breaks the replay of running loops.
  */
-import type { Decision, Recommendation } from '../risk/approval';
+import type { Recommendation } from '../risk/approval';
 import type { BudgetAssessment } from '../risk/assessment';
 import type { LimitOverrideRequest, RiskBudget, TradingStateRequest } from '../risk/budget';
-import type { AlertKind, AlertSeverity, ApprovalDecision, OperatorActionKind, RecommendationStatus } from '../risk/kinds';
+import type { RecommendationStatus } from '../risk/kinds';
 import type { MarketDataSpec, MarketRef } from '../risk/marketData';
+import type { Alert, ApprovalRecord, OperatorAction } from '../risk/records';
 import type { HysteresisOptions } from '../risk/regime/hysteresis';
 import type { RegimeReading } from '../risk/regime/reading';
 import type { RegimeChange } from '../risk/regime/tracker';
@@ -79,13 +80,6 @@ export interface RecommendationRecord {
   readonly committedVersion: number | null;
 }
 
-export interface DecisionRecord extends Decision {
-  readonly idempotencyKey: string;
-  readonly portfolioId: string;
-  readonly decision: ApprovalDecision;
-  readonly latencyMs: number;
-}
-
 export interface CommitResult {
   readonly version: number;
   readonly created: boolean;
@@ -98,15 +92,6 @@ export interface PlanRequest {
   readonly portfolioId: string;
   readonly version: number;
   readonly budget: RiskBudget;
-}
-
-export interface AlertInput {
-  readonly idempotencyKey: string;
-  readonly portfolioId: string;
-  readonly severity: AlertSeverity;
-  readonly kind: AlertKind;
-  readonly message: string;
-  readonly details: Readonly<Record<string, unknown>>;
 }
 
 export interface RegimeChangeRecord {
@@ -124,30 +109,21 @@ export interface MetricsRequest {
   readonly reading: RegimeReading;
 }
 
-export interface OperatorActionRecord {
-  readonly idempotencyKey: string;
-  readonly portfolioId: string;
-  readonly action: OperatorActionKind;
-  readonly operator: string;
-  readonly reason: string;
-  readonly details: Readonly<Record<string, unknown>>;
-}
-
 export interface WriteActivities {
   /** Registers the portfolio and remembers its market data. */
   ensurePortfolio(input: { readonly portfolioId: string; readonly marketData: MarketDataSpec }): Promise<void>;
   /** Marks the loop alive after a complete cycle: the gate measures budget staleness from it. */
   heartbeat(portfolioId: string): Promise<void>;
   recordRecommendation(input: RecommendationRecord): Promise<void>;
-  recordDecision(input: DecisionRecord): Promise<void>;
+  recordDecision(input: ApprovalRecord): Promise<void>;
   /** Budget version, COMMITTED status and rebalancing plan in one transaction, keyed by recommendation. */
   commitRecommendation(input: { readonly recommendation: Recommendation }): Promise<CommitResult>;
   /** Re-issues the plan of a committed version (the book drifted from a budget that still stands). */
   emitRebalancePlan(input: PlanRequest): Promise<void>;
-  raiseAlert(alert: AlertInput): Promise<void>;
+  raiseAlert(alert: Alert): Promise<void>;
   recordRegimeChange(input: RegimeChangeRecord): Promise<void>;
   recordMetrics(input: MetricsRequest): Promise<void>;
-  recordOperatorAction(input: OperatorActionRecord): Promise<void>;
+  recordOperatorAction(input: OperatorAction): Promise<void>;
   setTradingState(input: {
     readonly idempotencyKey: string;
     readonly portfolioId: string;

@@ -1,15 +1,6 @@
 /** Alerts raised by the loop, written once per idempotency key, with the delivery status of their webhook. */
 import type pg from 'pg';
-import type { AlertKind, AlertSeverity } from '../../risk/kinds';
-
-export interface Alert {
-  readonly idempotencyKey: string;
-  readonly portfolioId: string;
-  readonly severity: AlertSeverity;
-  readonly kind: AlertKind;
-  readonly message: string;
-  readonly details: Readonly<Record<string, unknown>>;
-}
+import type { Alert } from '../../risk/records';
 
 export class AlertStore {
   constructor(private readonly pool: pg.Pool) {}

@@ -1,17 +1,6 @@
 /** Approval decisions on recommendations that waited for a human (or expired waiting): who, why, how fast. */
 import type pg from 'pg';
-import type { ApprovalDecision } from '../../risk/kinds';
-
-export interface ApprovalRecord {
-  readonly idempotencyKey: string;
-  readonly recommendationId: string;
-  readonly portfolioId: string;
-  readonly decision: ApprovalDecision;
-  readonly approver: string;
-  readonly reason: string;
-  /** From the recommendation's creation to the decision. */
-  readonly latencyMs: number;
-}
+import type { ApprovalRecord } from '../../risk/records';
 
 export class ApprovalStore {
   constructor(private readonly pool: pg.Pool) {}

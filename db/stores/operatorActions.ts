@@ -1,16 +1,7 @@
 /** The audit trail of operator actions (pause/resume, trading state, overrides, manual rebalances). */
 import type pg from 'pg';
-import type { OperatorActionKind } from '../../risk/kinds';
+import type { OperatorAction } from '../../risk/records';
 import type { Queryable } from '../pool';
-
-export interface OperatorAction {
-  readonly idempotencyKey: string;
-  readonly portfolioId: string;
-  readonly action: OperatorActionKind;
-  readonly operator: string;
-  readonly reason: string;
-  readonly details: Readonly<Record<string, unknown>>;
-}
 
 export class OperatorActionStore {
   constructor(private readonly pool: pg.Pool) {}

@@ -11,7 +11,8 @@ import { ensureTemporalCli } from '../../../infra/temporal';
 import type { Recommendation } from '../../../risk/approval';
 import type { RiskBudget } from '../../../risk/budget';
 import type { RecommendationStatus } from '../../../risk/kinds';
-import type { AlertInput, DecisionRecord, ReadActivities, WriteActivities } from '../../../workflows/contract';
+import type { Alert, ApprovalRecord } from '../../../risk/records';
+import type { ReadActivities, WriteActivities } from '../../../workflows/contract';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/searchAttributes';
 import { handBudget } from '../risk/fixtures';
 
@@ -27,14 +28,14 @@ export class World {
   readonly committed: { version: number; budget: RiskBudget }[] = [];
   readonly statuses = new Map<string, RecommendationStatus>();
   readonly recommendations = new Map<string, Recommendation>();
-  readonly decisions: DecisionRecord[] = [];
-  readonly alerts: AlertInput[] = [];
+  readonly decisions: ApprovalRecord[] = [];
+  readonly alerts: Alert[] = [];
 
   statusOf(id: string): RecommendationStatus | undefined {
     return this.statuses.get(id);
   }
 
-  alertsOf(kind: AlertInput['kind']): AlertInput[] {
+  alertsOf(kind: Alert['kind']): Alert[] {
     return this.alerts.filter((a) => a.kind === kind);
   }
 
