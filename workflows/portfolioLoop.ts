@@ -39,7 +39,7 @@ import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
 const DEFAULT_CYCLES_PER_RUN = 200;
 const MAX_REGIME_CHANGES_KEPT = 20;
 
-export function initialLoopState(): LoopState {
+function initialLoopState(): LoopState {
   return {
     ...initialApprovalState(),
     cycle: 0,

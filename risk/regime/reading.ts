@@ -93,7 +93,7 @@ export function regimeProbabilities(stateProbabilities: ArrayLike<number>, regim
 }
 
 /** Annualized vol of the last `window` observed index returns up to row t (fewer when the index is younger). */
-export function indexRealizedVol(logReturns: ArrayLike<number>, t: number, config: RiskConfig): number {
+function indexRealizedVol(logReturns: ArrayLike<number>, t: number, config: RiskConfig): number {
   const recent = lastObserved(logReturns, t, config.regimeDetection.volWindow);
   return recent.length < 2 ? Number.NaN : trailingAnnualizedVol(recent, recent.length, config.periodsPerYear);
 }
