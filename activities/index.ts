@@ -1,16 +1,15 @@
-/** All activities of the Ballast worker, built over shared dependencies (pool, market data, logger). */
-import { metricActivities } from './metrics';
-import { outputActivities } from './outputs';
-import { type ActivityDeps, riskCycleActivities } from './riskCycle';
-import { triggerActivities } from './triggers';
+/**
+ * Every activity of the Ballast worker, by retry class: reads (bounded retries) and writes (keyed,
+ * retried until they land). The classes are the contract's (workflows/contract.ts), so the workflow's
+ * retry policy for an activity follows from the file it lives in.
+ */
+import type { ReadActivities, WriteActivities } from '../workflows/contract';
+import type { ActivityDeps } from './deps';
+import { readActivities } from './reads';
+import { writeActivities } from './writes';
 
-export type { ActivityDeps } from './riskCycle';
+export type { ActivityDeps } from './deps';
 
-export function createActivities(deps: ActivityDeps) {
-  return {
-    ...riskCycleActivities(deps),
-    ...outputActivities(deps),
-    ...triggerActivities(deps.pool),
-    ...metricActivities(deps),
-  };
+export function createActivities(deps: ActivityDeps): ReadActivities & WriteActivities {
+  return { ...readActivities(deps), ...writeActivities(deps) };
 }

@@ -1,34 +1,30 @@
 /**
- * Walk-forward regime detection for the backtest, using the production detectors only:
- * - `hmm`: a Gaussian HMM (risk/regime/hmm.ts) fitted on the regime index's daily log returns strictly
- *   before each refit date (expanding or rolling window), then run forward one day at a time with the
- *   production filter (risk/regime/filter.ts): P(state_t | x_1..x_t), never smoothed probabilities.
- * - `rule`: the realized-vol/trend rule classifier (risk/regime/rule.ts) on the same index.
- * Both go through the production hysteresis (risk/regime/hysteresis.ts) before a regime is declared.
- *
- * The regime index is a price path built from daily returns up to today: a named asset, or the
- * equal-weighted average return of the assets that were priced the day before (a market proxy).
+ * Walk-forward regime detection for the backtest, on the production regime reading (risk/regime/):
+ * the same regime index (`marketIndex.ts`), the same rule reading and walk-forward HMM filter
+ * (`reading.ts`, `walkForward.ts`), the same state → regime mapping and the same hysteresis over
+ * regime probabilities (`tracker.ts`) as the live loop, advanced one day at a time through the
+ * simulator's cursor (no look-ahead).
+ * - `hmm`: a Gaussian HMM refitted on the index's log returns strictly before each refit day (the first
+ *   trading day of every `refitYears` years, or every `refitEveryBars` rows as the live loop does), then
+ *   filtered forward day by day: P(state_t | x_1..x_t), never smoothed probabilities.
+ * - `rule`: the realized-vol/trend rule classifier on the same index.
+ * Until the detector has its first reading, the regime is the calmest one.
  */
 import type { RiskConfig } from '../risk/config';
-import {
-  fitGaussianHmm,
-  HmmFilter,
-  initialHysteresis,
-  stepHysteresis,
-  stateRegimeNames,
-  classifyByRule,
-  type GaussianHmm,
-  type HysteresisState,
-} from '../risk/regime';
-import { DataError } from '../risk/timeseries';
+import { type GaussianHmm, type HmmFilter, type RegimeTrack, type TrainingWindow, columnIndex, trackRegime } from '../risk/regime';
+import { RegimeIndexBuilder } from '../risk/regime/marketIndex';
+import { regimeProbabilities, ruleLevelsNeeded, ruleReading } from '../risk/regime/reading';
+import { fitRegimeModel, primedFilter, trainingReturns } from '../risk/regime/walkForward';
 import type { MarketCursor } from './simulator';
-import type { RegimeReading, RegimeSource } from './strategies';
+import type { DeclaredRegime, RegimeSource } from './strategies';
 
 export interface WalkForwardHmmSettings {
-  /** Refit on the first trading day of every `refitYears` calendar years. */
+  /** Refit on the first trading day of every `refitYears` calendar years... */
   readonly refitYears: number;
-  /** Training window: all history before the refit ('expanding') or the last `rollingDays` returns. */
-  readonly window: { readonly kind: 'expanding' } | { readonly kind: 'rolling'; readonly days: number };
+  /** ...or, when set, on every row that is a multiple of `refitEveryBars` (the live loop's schedule). */
+  readonly refitEveryBars?: number;
+  /** Training window: all history before the refit ('expanding') or the last `days` returns. */
+  readonly window: TrainingWindow;
   /** Fewest training returns before the first fit; the regime is the calmest one until then. */
   readonly minTrainingDays: number;
   readonly restarts: number;
@@ -42,115 +38,102 @@ export interface RegimeTrace {
   readonly refits: readonly { readonly day: number; readonly observations: number; readonly stateVolsAnnual: readonly number[] }[];
 }
 
-/** Builds the regime index's log returns lazily, day by day, through the cursor (no look-ahead). */
+/** The regime index advanced lazily, day by day, through the cursor (no look-ahead). */
 export class RegimeIndex {
-  /** logReturns[t] = ln(I_t / I_{t−1}); logReturns[0] = NaN. */
-  readonly logReturns: number[] = [];
-  /** Index level, 1 at day 0. */
+  /** Index level per day (NaN: no observation that day). */
   readonly level: number[] = [];
+  /** ln(I_t / I_last); NaN on days without an observation. */
+  readonly logReturns: number[] = [];
+  private readonly builder: RegimeIndexBuilder;
+  private readonly columns: readonly number[];
 
-  constructor(private readonly asset: number | undefined) {}
-
-  advance(market: MarketCursor): void {
-    for (let t = this.level.length; t <= market.today; t++) {
-      if (t === 0) {
-        this.level.push(1);
-        this.logReturns.push(Number.NaN);
-        continue;
-      }
-      const r = this.dailyReturn(market, t);
-      this.level.push(this.level[t - 1] * (1 + r));
-      this.logReturns.push(Number.isFinite(r) ? Math.log1p(r) : Number.NaN);
-    }
+  constructor(assets: readonly string[], column: string | undefined) {
+    this.columns = column === undefined ? assets.map((_, i) => i) : [columnIndex(assets, column)];
+    this.builder = new RegimeIndexBuilder(this.columns.length);
   }
 
-  private dailyReturn(market: MarketCursor, t: number): number {
-    if (this.asset !== undefined) return market.isListed(this.asset, t - 1) ? market.dailyReturn(this.asset, t) : Number.NaN;
-    let sum = 0;
-    let n = 0;
-    for (let i = 0; i < market.table.assets.length; i++) {
-      if (!market.isListed(i, t - 1)) continue;
-      sum += market.dailyReturn(i, t);
-      n++;
+  advance(market: MarketCursor): void {
+    const row = new Float64Array(this.columns.length);
+    for (let t = this.level.length; t <= market.today; t++) {
+      this.columns.forEach((c, i) => (row[i] = market.table.series[c][t]));
+      const step = this.builder.step(row);
+      this.level.push(step.level);
+      this.logReturns.push(step.logReturn);
     }
-    return n === 0 ? Number.NaN : sum / n;
   }
 }
 
-export function regimeIndexAsset(assets: readonly string[], name: string | undefined): number | undefined {
-  if (name === undefined) return undefined;
-  const i = assets.indexOf(name);
-  if (i < 0) throw new DataError(`regime index "${name}" is not a column of the price file (have: ${assets.join(', ')})`);
-  return i;
+/** Declares the regime from readings, with the production hysteresis; the calmest regime until the first. */
+class RegimeDeclarer {
+  private track: RegimeTrack | null = null;
+  private probabilities: readonly number[] | undefined;
+  constructor(private readonly config: RiskConfig) {}
+
+  observe(day: number, probabilities: readonly number[]): void {
+    const regimes = this.config.regimes.map((r) => r.name);
+    const { threshold, minDwell } = this.config.regimeDetection;
+    this.track = trackRegime(this.track, [{ regimes, probabilities, bar: day }], { threshold, minDwell });
+    this.probabilities = probabilities;
+  }
+
+  get current(): DeclaredRegime {
+    return { regime: this.track?.regime ?? this.config.regimes[0].name, probabilities: this.probabilities };
+  }
 }
 
 /** HMM regime source with walk-forward refits; see the module comment. */
 export class WalkForwardHmm implements RegimeSource, RegimeTrace {
   readonly refits: { day: number; observations: number; stateVolsAnnual: number[] }[] = [];
-  private readonly names: string[];
+  private readonly declared: RegimeDeclarer;
   private filter: HmmFilter | undefined;
-  private hysteresis: HysteresisState = initialHysteresis(0);
   private processed = 0;
   private lastRefitYear = Number.NaN;
-  private probabilities: readonly number[] | undefined;
 
   constructor(
     private readonly index: RegimeIndex,
     private readonly config: RiskConfig,
     private readonly settings: WalkForwardHmmSettings,
   ) {
-    this.names = stateRegimeNames(
-      config.regimeDetection.states,
-      config.regimes.map((r) => r.name),
-    );
+    this.declared = new RegimeDeclarer(config);
   }
 
-  read(market: MarketCursor): RegimeReading {
+  read(market: MarketCursor): DeclaredRegime {
     this.index.advance(market);
     for (let t = this.processed + 1; t <= market.today; t++) this.observe(market, t);
     this.processed = market.today;
-    return { regime: this.names[this.hysteresis.current], probabilities: this.probabilities };
+    return this.declared.current;
   }
 
   private observe(market: MarketCursor, t: number): void {
     if (this.isRefitDay(market.table.dates, t)) this.refit(t, Number(market.table.dates[t].slice(0, 4)));
     if (!this.filter) return;
-    const probabilities = this.filter.step(this.index.logReturns[t]);
-    this.probabilities = Array.from(probabilities);
-    this.hysteresis = stepHysteresis(this.hysteresis, probabilities, this.hysteresisOptions());
+    const states = this.filter.step(this.index.logReturns[t]);
+    this.declared.observe(
+      t,
+      regimeProbabilities(
+        states,
+        this.config.regimes.map((r) => r.name),
+      ),
+    );
   }
 
   private isRefitDay(dates: readonly string[], t: number): boolean {
+    const every = this.settings.refitEveryBars;
     const year = Number(dates[t].slice(0, 4));
     const due =
-      this.filter === undefined || (year !== Number(dates[t - 1].slice(0, 4)) && year - this.lastRefitYear >= this.settings.refitYears);
-    return due && this.trainingReturns(t).length >= this.settings.minTrainingDays;
-  }
-
-  /** Returns strictly before day t (the refit day's own return is the first one filtered with the new model). */
-  private trainingReturns(t: number): number[] {
-    const from = this.settings.window.kind === 'rolling' ? Math.max(1, t - this.settings.window.days) : 1;
-    return this.index.logReturns.slice(from, t).filter(Number.isFinite);
+      every !== undefined
+        ? t % every === 0
+        : this.filter === undefined || (year !== Number(dates[t - 1].slice(0, 4)) && year - this.lastRefitYear >= this.settings.refitYears);
+    return due && trainingReturns(this.index.logReturns, t, this.settings.window).length >= this.settings.minTrainingDays;
   }
 
   /** Fits on data before t, then re-filters the training returns so the state probabilities are current. */
   private refit(t: number, year: number): void {
-    const training = this.trainingReturns(t);
-    const fit = fitGaussianHmm(training, {
-      states: this.config.regimeDetection.states,
-      restarts: this.settings.restarts,
-      maxIterations: this.settings.maxIterations,
-      tolerance: this.settings.tolerance,
-      seed: this.settings.seed,
-    });
-    this.filter = new HmmFilter(fit.model);
-    for (const x of training) this.filter.step(x);
+    const training = trainingReturns(this.index.logReturns, t, this.settings.window);
+    const model = fitRegimeModel(training, { states: this.config.regimeDetection.states, ...this.settings });
+    this.filter = primedFilter(model, training);
     this.lastRefitYear = year;
-    this.refits.push({ day: t, observations: training.length, stateVolsAnnual: stateVols(fit.model, this.config.periodsPerYear) });
-  }
-
-  private hysteresisOptions() {
-    return { threshold: this.config.regimeDetection.threshold, minDwell: this.config.regimeDetection.minDwell };
+    this.refits.push({ day: t, observations: training.length, stateVolsAnnual: stateVols(model, this.config.periodsPerYear) });
   }
 }
 
@@ -160,31 +143,25 @@ function stateVols(model: GaussianHmm, periods: number): number[] {
 
 /** Rule-classifier regime source (realized vol of the regime index vs each regime's max_vol, optional trend). */
 export class RuleRegimes implements RegimeSource {
-  private hysteresis: HysteresisState = initialHysteresis(0);
-  private processed = 0;
+  private readonly declared: RegimeDeclarer;
+  private processed = -1;
+  private observed = 0;
 
   constructor(
     private readonly index: RegimeIndex,
     private readonly config: RiskConfig,
-  ) {}
+  ) {
+    this.declared = new RegimeDeclarer(config);
+  }
 
-  read(market: MarketCursor): RegimeReading {
+  read(market: MarketCursor): DeclaredRegime {
     this.index.advance(market);
-    const detection = this.config.regimeDetection;
-    // Prices the classifier needs: volWindow returns, and the trend window when one is configured.
-    const need = Math.max(detection.volWindow + 1, detection.trend?.window ?? 0);
-    for (let t = Math.max(this.processed + 1, need - 1); t <= market.today; t++) {
-      const prices = this.index.level.slice(t + 1 - need, t + 1);
-      const { index } = classifyByRule(prices, {
-        regimes: this.config.regimes,
-        volWindow: detection.volWindow,
-        periodsPerYear: this.config.periodsPerYear,
-        trend: detection.trend ?? undefined,
-      });
-      const oneHot = this.config.regimes.map((_, k) => (k === index ? 1 : 0));
-      this.hysteresis = stepHysteresis(this.hysteresis, oneHot, { threshold: detection.threshold, minDwell: detection.minDwell });
+    const needed = ruleLevelsNeeded(this.config);
+    for (let t = this.processed + 1; t <= market.today; t++) {
+      if (Number.isFinite(this.index.level[t])) this.observed++;
+      if (this.observed >= needed) this.declared.observe(t, ruleReading(this.index.level, t, this.config).probabilities);
     }
     this.processed = market.today;
-    return { regime: this.config.regimes[this.hysteresis.current].name };
+    return this.declared.current;
   }
 }

@@ -9,7 +9,7 @@ import { DataError } from '../risk/timeseries';
 import type { Fraction, PeriodsPerYear } from '../risk/units';
 import { CRISIS_PERIODS, type CrisisPeriod } from './crises';
 import { computeMetrics, drawdownReduction, type StrategyMetrics } from './metrics';
-import { RegimeIndex, RuleRegimes, WalkForwardHmm, regimeIndexAsset, type WalkForwardHmmSettings } from './regimes';
+import { RegimeIndex, RuleRegimes, WalkForwardHmm, type WalkForwardHmmSettings } from './regimes';
 import { type CalendarPeriod, firstIndexOnOrAfter } from './schedule';
 import type { CovarianceCache } from './triggers';
 import { configuredAssets } from './universe';
@@ -113,7 +113,7 @@ export function runBacktest(table: PriceTable, settings: BacktestSettings): Back
     });
   };
 
-  const regimeIndex = new RegimeIndex(regimeIndexAsset(table.assets, settings.regimeIndex));
+  const regimeIndex = new RegimeIndex(table.assets, settings.regimeIndex);
   const regimes: RegimeSource & { refits?: BacktestResult['hmmRefits'] } =
     settings.regimeDetector === 'hmm' ? new WalkForwardHmm(regimeIndex, config, settings.hmm) : new RuleRegimes(regimeIndex, config);
   if (settings.rebalance === 'trigger' && !settings.triggerCheck) throw new Error('rebalance "trigger" needs settings.triggerCheck');

@@ -13,9 +13,8 @@
 import type { RiskBudget } from '../risk/budget';
 import type { RiskConfig } from '../risk/config';
 import { equalRiskContribution } from '../risk/allocation';
-import { type CovarianceMatrix, annualizeEstimate, estimateCovariance } from '../risk/covariance';
-import { buildRiskBudget, covarianceSpec } from '../risk/engine';
-import { alignedReturns, lastObservations, periodReturns } from '../risk/returns';
+import type { CovarianceMatrix } from '../risk/covariance';
+import { buildRiskBudget, estimateRisk } from '../risk/engine';
 import type { PriceTable } from '../risk/timeseries';
 import { type CalendarPeriod, startsPeriod } from './schedule';
 import type { BookState, MarketCursor, Strategy, TargetPositions } from './simulator';
@@ -54,15 +53,15 @@ export function scaledStrategy(name: string, inner: Strategy, scale: number): St
   };
 }
 
-/** What the regime detector says at a close: the declared regime and, when available, state probabilities. */
-export interface RegimeReading {
+/** What the regime detector says at a close: the declared regime and, when available, regime probabilities. */
+export interface DeclaredRegime {
   readonly regime: string;
   readonly probabilities?: readonly number[];
 }
 
 /** Feeds the engine its regime. Called every day in order; implementations catch up lazily. */
 export interface RegimeSource {
-  read(market: MarketCursor): RegimeReading;
+  read(market: MarketCursor): DeclaredRegime;
 }
 
 export const fixedRegime = (regime: string): RegimeSource => ({ read: () => ({ regime }) });
@@ -80,14 +79,14 @@ export interface BudgetRecord {
 export type TriggerCheck = (
   market: MarketCursor,
   book: BookState,
-  reading: RegimeReading,
+  reading: DeclaredRegime,
   previous: RiskBudget | undefined,
 ) => string | undefined;
 
 export interface EngineStrategy extends Strategy {
   readonly budgets: readonly BudgetRecord[];
   /** Regime reading of every day the strategy was consulted (index = day; undefined before). */
-  readonly readings: readonly (RegimeReading | undefined)[];
+  readonly readings: readonly (DeclaredRegime | undefined)[];
 }
 
 /**
@@ -97,7 +96,7 @@ export interface EngineStrategy extends Strategy {
  */
 export function engineStrategy(name: string, config: RiskConfig, regimes: RegimeSource, shouldRebalance: TriggerCheck): EngineStrategy {
   const budgets: BudgetRecord[] = [];
-  const readings: (RegimeReading | undefined)[] = [];
+  const readings: (DeclaredRegime | undefined)[] = [];
   let previous: RiskBudget | undefined;
   const allowed = configuredAssets(config);
   return {
@@ -152,18 +151,9 @@ export const calendarCheck =
     return startsPeriod(market.table.dates, market.today, period) ? `calendar ${period}` : undefined;
   };
 
-/**
- * Annualized covariance of a price window, composed from the production pieces exactly as the engine
- * estimates it: aligned simple returns, the last `lookbackDays` of them, the configured estimator.
- */
+/** Annualized covariance of a price window exactly as the engine estimates it (`estimateRisk`). */
 export function windowCovariance(window: PriceTable, config: RiskConfig): CovarianceMatrix<'annualized'> {
-  const spec = covarianceSpec(config);
-  const { minObservations } = config.covariance;
-  const returns =
-    spec.estimator === 'pairwise'
-      ? periodReturns(window, 'simple')
-      : alignedReturns(window, { kind: 'simple', minHistory: minObservations + 1, minObservations }).returns;
-  return annualizeEstimate(estimateCovariance(lastObservations(returns, config.lookbackDays), spec), config.periodsPerYear).covariance;
+  return estimateRisk(window, config).estimate.covariance;
 }
 
 /** Equal risk contribution over the eligible assets, on the covariance the engine would estimate. */

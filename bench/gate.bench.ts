@@ -13,7 +13,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
-import { BudgetStore } from '../db/budgetStore';
+import { BudgetStore } from '../db/stores/budgets';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
 import { Decision, GateServiceService, type ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';

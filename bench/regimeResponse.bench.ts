@@ -9,16 +9,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { BudgetStore } from '../db/budgetStore';
+import { BudgetStore } from '../db/stores/budgets';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { GateServiceClient } from '../grpc/generated/ballast/gate/v1/gate';
 import { startGate } from '../processes/gate';
 import { ensureTemporalCli, freePort, startDevServer } from '../infra/temporal';
-import { FeedStore } from '../market/feedStore';
+import { FeedStore } from '../db/stores/marketFeeds';
+import { portfolioLoop } from '../workflows';
 import { marketEventSignal, statusQuery } from '../workflows/messages';
+import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
-import { startWorker } from '../workers/worker';
+import { startWorker } from '../processes/worker';
 
 const TRIALS = 5;
 const BAR_MS = 200;
@@ -31,7 +33,13 @@ export async function run(): Promise<void> {
   await dropDatabase(databaseUrl);
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
-  const server = await startDevServer({ cli: await ensureTemporalCli(logger), port: await freePort(), uiPort: await freePort(), logger });
+  const server = await startDevServer({
+    cli: await ensureTemporalCli(logger),
+    port: await freePort(),
+    uiPort: await freePort(),
+    searchAttributes: SEARCH_ATTRIBUTES,
+    logger,
+  });
   const worker = await startWorker({ temporalAddress: server.address, databaseUrl, logger });
   const gate = await startGate({ databaseUrl, host: '127.0.0.1', port: 0, logger, pollIntervalMs: 60_000 });
   const connection = await Connection.connect({ address: server.address });
@@ -52,7 +60,7 @@ export async function run(): Promise<void> {
         barMs: BAR_MS,
         historyBars: 300,
       });
-      const handle = await client.workflow.start('portfolioLoop', {
+      const handle = await client.workflow.start(portfolioLoop, {
         taskQueue: TASK_QUEUE,
         workflowId: loopWorkflowId(portfolioId),
         args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 60_000 }],

@@ -37,6 +37,21 @@ export async function ensureDatabase(databaseUrl: string, logger?: Logger): Prom
   });
 }
 
+/** True when the server at `databaseUrl` accepts a connection to its maintenance database (within 2 s). */
+export async function reachable(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   await withMaintenanceDb(databaseUrl, (admin, name) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }

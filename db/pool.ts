@@ -25,3 +25,6 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     client.release();
   }
 }
+
+/** A pool or a client inside a transaction: store functions that take part in a caller's transaction accept either. */
+export type Queryable = pg.Pool | pg.PoolClient;

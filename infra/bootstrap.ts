@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { repoRoot } from '../lib/paths';
 import { ensurePostgres } from './postgres';
-import { type DevServer, answers, ensureTemporalCli, startDevServer } from './temporal';
+import { type DevServer, type DevServerOptions, answers, ensureTemporalCli, startDevServer } from './temporal';
 
 export interface Infrastructure {
   readonly databaseUrl: string;
@@ -21,7 +21,8 @@ export function dataDir(): string {
   return process.env.BALLAST_DATA_DIR ?? join(repoRoot(), '.data');
 }
 
-export async function bootInfrastructure(logger: Logger): Promise<Infrastructure> {
+/** `searchAttributes`: registered on a dev server we start (the worker also registers any a server lacks). */
+export async function bootInfrastructure(logger: Logger, opts: Pick<DevServerOptions, 'searchAttributes'> = {}): Promise<Infrastructure> {
   const dir = dataDir();
   const db = await ensurePostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, logger });
   let server: DevServer | undefined;
@@ -34,7 +35,7 @@ export async function bootInfrastructure(logger: Logger): Promise<Infrastructure
       logger.warn({ address: `127.0.0.1:${port}` }, 'a Temporal server already answers on the default port; using it');
     } else {
       const cli = await ensureTemporalCli(logger);
-      server = await startDevServer({ cli, port, uiPort, dbFile: join(dir, 'temporal', 'dev.sqlite'), logger });
+      server = await startDevServer({ cli, port, uiPort, dbFile: join(dir, 'temporal', 'dev.sqlite'), logger, ...opts });
     }
     temporalAddress = `127.0.0.1:${port}`;
     temporalUiUrl = `http://127.0.0.1:${uiPort}`;

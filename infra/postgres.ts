@@ -5,10 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { DEFAULT_DATABASE_URL } from '../db/pool';
-import { ensureDatabase, migrate } from '../db/migrate';
+import { ensureDatabase, migrate, reachable } from '../db/migrate';
 import { importEsm } from '../lib/esm';
 
 export interface DatabaseHandle {
@@ -39,20 +38,6 @@ export async function ensurePostgres(options: { databaseUrl?: string; dataDir: s
 async function prepare(databaseUrl: string, logger: Logger): Promise<void> {
   await ensureDatabase(databaseUrl, logger);
   await migrate(databaseUrl, logger);
-}
-
-export async function reachable(databaseUrl: string): Promise<boolean> {
-  const url = new URL(databaseUrl);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 2_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface EmbeddedPostgresLike {

@@ -8,15 +8,10 @@ import { type AddressInfo, createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import type { SearchAttributeType } from '@temporalio/common';
 import type { Logger } from 'pino';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
-/** Custom search attributes the workflows upsert; registered on the dev server at start. */
-export const SEARCH_ATTRIBUTES = {
-  BallastPortfolio: 'Keyword',
-  BallastRegime: 'Keyword',
-  BallastPendingApproval: 'Bool',
-} as const;
 
 export function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ballast');
@@ -107,6 +102,8 @@ export interface DevServerOptions {
   readonly uiPort: number;
   /** SQLite file to persist to; omitted = in-memory (tests). */
   readonly dbFile?: string;
+  /** Custom search attributes to register at start (the workflows define them: workflows/searchAttributes.ts). */
+  readonly searchAttributes?: readonly { readonly name: string; readonly type: SearchAttributeType }[];
   readonly logger: Logger;
 }
 
@@ -131,7 +128,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     mkdirSync(join(options.dbFile, '..'), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const key of options.searchAttributes ?? []) args.push('--search-attribute', `${key.name}=${cliTypeName(key.type)}`);
   // Own process group: a Ctrl-C in the terminal must not stop the server before the worker has drained.
   const child: ChildProcess = spawn(options.cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const killOnExit = () => child.kill('SIGKILL');
@@ -160,6 +157,14 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     uiUrl: `http://127.0.0.1:${options.uiPort}`,
     stop: () => stopChild(child),
   };
+}
+
+/** The CLI spells search attribute types in CamelCase: KEYWORD_LIST → KeywordList. */
+function cliTypeName(type: SearchAttributeType): string {
+  return type
+    .split('_')
+    .map((part) => part[0] + part.slice(1).toLowerCase())
+    .join('');
 }
 
 /** True when a Temporal frontend answers a health check at `address`. */

@@ -1,36 +1,22 @@
 /**
- * Market data for the control loop. Activities exchange small `MarketRef`s (source + last bar), never
- * price windows, so workflow histories stay small whatever the number of assets; any worker can
- * re-materialize the exact window a ref names.
+ * Market data for the control loop: the latest bar of a source (`observe`) and the window of bars a
+ * `MarketRef` names (`window`), from CSV price files (re-read when they change) or synthetic feeds.
  */
 import { statSync } from 'node:fs';
-import type pg from 'pg';
+import { type FeedDefinition, type FeedStore, currentBar } from '../db/stores/marketFeeds';
+import type { MarketDataSpec, MarketRef } from '../risk/marketData';
 import { DataError, type PriceTable, sliceTable } from '../risk/timeseries';
 import { readPriceFile } from './csvPrices';
-import { FeedStore, type FeedDefinition, currentBar } from './feedStore';
 import { SyntheticPriceCache, barDate, regimeAt } from './syntheticFeed';
 
-export type MarketDataSpec = { readonly kind: 'synthetic'; readonly feedId: string } | { readonly kind: 'csv'; readonly path: string };
-
-export interface MarketRef {
-  readonly spec: MarketDataSpec;
-  /** Index of the last bar (synthetic) or row (CSV) included. */
-  readonly lastIndex: number;
-  /** Date label of that bar. */
-  readonly asOf: string;
-}
-
 export class MarketDataService {
-  private readonly feeds: FeedStore;
   private readonly synthetic = new Map<string, { signature: string; cache: SyntheticPriceCache; feed: FeedDefinition }>();
   private readonly files = new Map<string, { mtimeMs: number; table: PriceTable }>();
 
   constructor(
-    pool: pg.Pool,
+    private readonly feeds: FeedStore,
     private readonly clock: () => number = Date.now,
-  ) {
-    this.feeds = new FeedStore(pool);
-  }
+  ) {}
 
   /** The latest bar available now. */
   async observe(spec: MarketDataSpec): Promise<MarketRef> {

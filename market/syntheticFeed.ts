@@ -5,9 +5,8 @@
  * after a crash — sees exactly the same history. The schedule is append-only: a switch applies from
  * the bar after the one current when it was ordered, so the past never changes.
  */
+import type { RegimeSwitch, SyntheticRegime } from '../db/stores/marketFeeds';
 import type { PriceTable } from '../risk/timeseries';
-
-export type SyntheticRegime = 'calm' | 'crisis';
 
 /** Per-bar (daily) return model for each regime. */
 const REGIME_MODEL: Record<SyntheticRegime, { factorVol: number; idioVol: number; drift: number }> = {
@@ -16,11 +15,6 @@ const REGIME_MODEL: Record<SyntheticRegime, { factorVol: number; idioVol: number
   // ≈ 75 % annualized asset vol, average pairwise correlation ≈ 0.85
   crisis: { factorVol: 0.043, idioVol: 0.018, drift: -0.002 },
 };
-
-export interface RegimeSwitch {
-  readonly fromBar: number;
-  readonly regime: SyntheticRegime;
-}
 
 export interface SyntheticFeedSpec {
   readonly seed: number;

@@ -7,15 +7,15 @@
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { BudgetStore } from '../db/budgetStore';
+import { BudgetStore } from '../db/stores/budgets';
 import { createPool } from '../db/pool';
 import type { RunningGate } from '../grpc/server';
 import { startGate } from './gate';
 import { type Infrastructure, bootInfrastructure } from '../infra/bootstrap';
 import { createLogger } from '../lib/logger';
-import { FeedStore } from '../market/feedStore';
+import { FeedStore } from '../db/stores/marketFeeds';
 import { temporalControls } from './gateControls';
-import { startWorker } from '../workers/worker';
+import { startWorker } from './worker';
 import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';

@@ -3,7 +3,7 @@
  * reports fills for the approved ones (so positions build up against the limits) and counts decisions.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { BudgetStore } from '../db/budgetStore';
+import type { BudgetStore } from '../db/stores/budgets';
 import { Decision, GateServiceClient, Side } from '../grpc/generated/ballast/gate/v1/gate';
 import type { RiskBudget } from '../risk/budget';
 

@@ -3,6 +3,7 @@
  * A budget is immutable once committed; every change is a new version. It is plain JSON so the
  * same object travels through Temporal payloads, a Postgres JSONB column and the gate's snapshot.
  */
+import type { TradingState } from './kinds';
 import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from './units';
 
 export type RegimeName = string;
@@ -79,6 +80,13 @@ export interface LimitOverrideRequest {
   readonly approver: string;
   /** ISO-8601 timestamp in the future. */
   readonly expiresAt: string;
+}
+
+/** An operator's change of what the gate lets a portfolio do. */
+export interface TradingStateRequest {
+  readonly state: TradingState;
+  readonly reason: string;
+  readonly operator: string;
 }
 
 /**

@@ -20,6 +20,7 @@
  * `loadRiskConfigText` parses YAML text and validates it; config/ballast.example.yaml documents every key.
  */
 import { parseDocument } from 'yaml';
+import { REGIME_METHODS, type RegimeMethod } from './kinds';
 import {
   type AnnualizedVol,
   type Currency,
@@ -101,7 +102,7 @@ export interface AllocationConfig {
 }
 
 export interface RegimeDetectionConfig {
-  readonly method: 'rule' | 'hmm';
+  readonly method: RegimeMethod;
   /** Daily returns in the rule classifier's realized-vol window. */
   readonly volWindow: number;
   /** Price below its `trendWindow`-day mean raises the regime to at least `trendAtLeast` (rule only). */
@@ -318,7 +319,7 @@ function parseRegimeDetection(o: Doc, regimes: readonly RegimePolicy[]): RegimeD
     );
   }
   return {
-    method: oneOf(o.method ?? d.method, ['rule', 'hmm'] as const, key('method')),
+    method: oneOf(o.method ?? d.method, REGIME_METHODS, key('method')),
     volWindow: int(o.vol_window ?? d.vol_window, key('vol_window'), 2),
     trend:
       trendWindow === null

@@ -126,7 +126,7 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
  * the strategies' assets (other columns would only distort the average correlation). A configured
  * asset missing from the table is a DataError naming it.
  */
-function budgetedPrices(prices: PriceTable, config: RiskConfig): PriceTable {
+export function budgetedPrices(prices: PriceTable, config: RiskConfig): PriceTable {
   if (config.strategies.length === 0) return prices;
   const wanted = [...new Set(config.strategies.flatMap((s) => s.assets))];
   const missing = wanted.filter((a) => !prices.assets.includes(a));
@@ -134,7 +134,15 @@ function budgetedPrices(prices: PriceTable, config: RiskConfig): PriceTable {
   return sliceTable(prices, { assets: wanted });
 }
 
-function estimateRisk(prices: PriceTable, config: RiskConfig): { estimate: CovarianceEstimate<'annualized'>; diagnostics: Diagnostics } {
+/**
+ * The annualized covariance of a price window as configured (estimator, its parameters, the calendar
+ * policy, the last `lookback_days` returns), with what the estimation dropped. The budget is sized on
+ * it; the book metrics and the backtest's triggers measure on it.
+ */
+export function estimateRisk(
+  prices: PriceTable,
+  config: RiskConfig,
+): { estimate: CovarianceEstimate<'annualized'>; diagnostics: Diagnostics } {
   const { minObservations } = config.covariance;
   const spec = covarianceSpec(config);
   let returns: ReturnMatrix;
@@ -163,7 +171,7 @@ function estimateRisk(prices: PriceTable, config: RiskConfig): { estimate: Covar
 }
 
 /** The covariance estimator and its parameters as configured. */
-export function covarianceSpec(config: RiskConfig): CovarianceSpec {
+function covarianceSpec(config: RiskConfig): CovarianceSpec {
   const { estimator, ewmaLambda, minObservations } = config.covariance;
   if (estimator === 'ewma') return { estimator, lambda: ewmaLambda };
   if (estimator === 'pairwise') return { estimator, minPeriods: minObservations };

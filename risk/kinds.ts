@@ -18,3 +18,61 @@ export const isTradingState = (value: unknown): value is TradingState => (TRADIN
 /** The stricter of two trading states. */
 export const stricterState = (a: TradingState, b: TradingState): TradingState =>
   TRADING_STATE_SEVERITY[a] >= TRADING_STATE_SEVERITY[b] ? a : b;
+
+/** The engine's rebalancing triggers (risk/triggers.ts), in the order it evaluates them. */
+export const ENGINE_TRIGGER_KINDS = ['drift', 'regime-change', 'correlation-spike', 'vol-breach', 'budget-breach'] as const;
+export type EngineTriggerKind = (typeof ENGINE_TRIGGER_KINDS)[number];
+
+/**
+ * Every reason the loop reports for a proposal: the engine's triggers, plus "no budget yet", "the
+ * limits the engine now computes moved materially" and an operator's manual rebalance.
+ */
+export const TRIGGER_KINDS = ['initial-budget', ...ENGINE_TRIGGER_KINDS, 'limit-change', 'manual'] as const;
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
+
+/** Triggers about the book against a budget that still stands: answered by a rebalancing plan, not a new budget. */
+export const BOOK_TRIGGER_KINDS: readonly TriggerKind[] = ['drift', 'budget-breach'];
+
+/** A recommendation's life: PENDING until decided; statuses only move forward (the store enforces it). */
+export const RECOMMENDATION_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED', 'COMMITTED', 'SUPERSEDED'] as const;
+export type RecommendationStatus = (typeof RECOMMENDATION_STATUSES)[number];
+
+/** What the approval record says happened to a recommendation that waited for a human. */
+export const APPROVAL_DECISIONS = ['APPROVED', 'REJECTED', 'EXPIRED'] as const;
+export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
+
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/** Every alert the loop raises. */
+export const ALERT_KINDS = [
+  'regime-change',
+  'approval-required',
+  'approval-expired',
+  'commit-refused',
+  'invalid-decision',
+  'bad-input',
+  'cycle-failed',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** How the regime is read: the realized-vol rule or the Gaussian HMM (config `regime_detection.method`). */
+export const REGIME_METHODS = ['rule', 'hmm'] as const;
+export type RegimeMethod = (typeof REGIME_METHODS)[number];
+
+/** The success metrics the loop records as time series (`metrics` table), each under one name. */
+export const METRIC_NAMES = [
+  'index_realized_vol',
+  'target_vol',
+  'gross_utilization',
+  'book_forecast_vol',
+  'risk_utilization',
+  'book_realized_vol',
+  'return_per_risk',
+  'regime_response_ms',
+  'override_created',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** What an operator did, as the audit trail names it. */
+export type OperatorActionKind = 'pause' | 'resume' | 'manual-rebalance' | 'override' | `trading-state:${TradingState}`;

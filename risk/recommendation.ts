@@ -37,7 +37,7 @@ export interface AssetDelta {
 
 export type Priority = 'urgent' | 'high' | 'normal' | 'low';
 
-export interface Recommendation {
+export interface RecommendationDetail {
   readonly portfolioId: string;
   readonly asOf: string;
   readonly regime: string;
@@ -77,7 +77,7 @@ export interface RecommendationInputs {
 /** Relative tolerance below which a change of forecast vol or exposure is not "more risk". */
 const RISK_EPSILON = 1e-9;
 
-export function buildRecommendation(inputs: RecommendationInputs): Recommendation {
+export function buildRecommendation(inputs: RecommendationInputs): RecommendationDetail {
   const { budget, positions } = inputs;
   const capital = budget.limits.capital;
   const current = allocation(positions, capital);

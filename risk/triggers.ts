@@ -11,13 +11,12 @@
 import type { RiskBudget } from './budget';
 import type { RebalancingTriggers } from './config';
 import type { CovarianceMatrix } from './covariance';
+import type { EngineTriggerKind } from './kinds';
 import { portfolioVol } from './measures';
 import { type AnnualizedVol, type Currency, type Fraction, type Milliseconds, fraction, weights } from './units';
 
-export type TriggerKind = 'drift' | 'regime-change' | 'correlation-spike' | 'vol-breach' | 'budget-breach';
-
 export interface TriggerResult {
-  readonly kind: TriggerKind;
+  readonly kind: EngineTriggerKind;
   readonly fired: boolean;
   readonly value: number;
   readonly threshold: number;

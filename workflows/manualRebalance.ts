@@ -1,15 +1,17 @@
 /**
  * Manual rebalance: an operator asks for a fresh budget now. It computes one, turns it into a
- * recommendation and applies the same approval rule as the loop before committing. Its workflow id is
- * derived from the portfolio (`manual-rebalance-<id>`), so two cannot run at once for one portfolio.
+ * recommendation and applies the loop's approval rule (never auto-approved) before committing. Its
+ * workflow id is derived from the portfolio (`manual-rebalance-<id>`), so two cannot run at once for
+ * one portfolio. It carries only the approval book's state.
  *
  * From the Temporal CLI:
  *   temporal workflow start --type manualRebalance --task-queue ballast-risk \
  *     --workflow-id manual-rebalance-demo --input '{"portfolioId":"demo","requestedBy":"alice","reason":"month end"}'
  */
 import * as wf from '@temporalio/workflow';
-import { initialLoopState } from './portfolioLoop';
-import { type QueuedDecision, acts, decide, drainDecisions, expireIfDue, mostLikelyRegime, registerApprovalHandlers } from './shared';
+import { mostLikelyRegime } from '../risk/regime/tracker';
+import { ApprovalBook, initialApprovalState, setApprovalHandlers } from './approvalBook';
+import { reads, writes } from './retryPolicies';
 import type { ManualRebalanceInput, ManualRebalanceResult } from './types';
 
 export async function manualRebalance(input: ManualRebalanceInput): Promise<ManualRebalanceResult> {
@@ -17,13 +19,12 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
     throw wf.ApplicationFailure.nonRetryable('portfolioId, requestedBy and reason are required', 'BadInput');
   }
   const { portfolioId } = input;
-  const state = initialLoopState();
-  const queue: QueuedDecision[] = [];
-  registerApprovalHandlers(state, queue);
+  const book = new ApprovalBook(initialApprovalState(), portfolioId);
+  setApprovalHandlers(book);
 
-  const settings = await acts.validateConfig(input.config);
-  const marketData = input.marketData ?? (await acts.portfolioMarketData(portfolioId));
-  await acts.recordOperatorAction({
+  const settings = await reads.validateConfig(input.config);
+  const marketData = input.marketData ?? (await reads.portfolioMarketData(portfolioId));
+  await writes.recordOperatorAction({
     idempotencyKey: `${wf.workflowInfo().workflowId}:${wf.workflowInfo().runId}:requested`,
     portfolioId,
     action: 'manual-rebalance',
@@ -32,23 +33,19 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
     details: { workflowId: wf.workflowInfo().workflowId },
   });
 
-  state.cycle = 1;
-  const ref = await acts.observeMarket(marketData);
-  const committed = await acts.latestCommitted(portfolioId);
-  state.committedVersion = committed?.version ?? null;
-  state.committedBudget = committed?.budget ?? null;
-  const reading = await acts.assessRegime({ ref, config: input.config });
-  const regime = mostLikelyRegime(reading);
-  const budget = await acts.computeBudget({ portfolioId, ref, regime, config: input.config, previous: state.committedBudget });
-  const assessment = await acts.evaluateTriggers({
+  const ref = await reads.observeMarket(marketData);
+  const committed = await reads.latestCommitted(portfolioId);
+  book.state.committedVersion = committed?.version ?? null;
+  book.state.committedBudget = committed?.budget ?? null;
+  const regime = mostLikelyRegime(await reads.assessRegime({ ref, config: input.config }));
+  const budget = await reads.computeBudget({ portfolioId, ref, regime, config: input.config, previous: book.state.committedBudget });
+  const assessment = await reads.evaluateTriggers({
     portfolioId,
     config: input.config,
-    current: state.committedBudget,
+    current: book.state.committedBudget,
     proposed: budget,
   });
-  const rec = await decide(
-    state,
-    portfolioId,
+  const rec = await book.propose(
     {
       id: `${portfolioId}-manual-${wf.workflowInfo().runId.slice(0, 8)}`, // a run id is never reused
       budget,
@@ -61,22 +58,21 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
     { approvalTimeoutMs: input.approvalTimeoutMs ?? settings.approvalTimeoutMs, autoApprove: false },
   );
 
-  while (state.pending) {
-    const remaining = (state.pending.expiresAtMs ?? Date.now()) - Date.now();
-    await wf.condition(() => queue.length > 0, Math.max(1, remaining));
-    await expireIfDue(state, portfolioId);
-    await drainDecisions(state, queue, portfolioId);
+  while (book.pending) {
+    const remaining = (book.pending.expiresAtMs ?? Date.now()) - Date.now();
+    await wf.condition(() => book.hasQueuedDecisions, Math.max(1, remaining));
+    await book.expireIfDue();
+    await book.applyQueuedDecisions();
   }
   // Answer every decision still queued or arriving (each Update handler waits for its own result).
-  while (!wf.allHandlersFinished() || queue.length > 0) {
-    await wf.condition(() => queue.length > 0 || wf.allHandlersFinished());
-    await drainDecisions(state, queue, portfolioId);
+  while (!wf.allHandlersFinished() || book.hasQueuedDecisions) {
+    await wf.condition(() => book.hasQueuedDecisions || wf.allHandlersFinished());
+    await book.applyQueuedDecisions();
   }
-  const outcome = state.decided.find((d) => d.id === rec.id)?.status;
+  const outcome = book.outcomeOf(rec.id);
   return {
-    outcome:
-      outcome === 'COMMITTED' ? 'COMMITTED' : outcome === 'EXPIRED' ? 'EXPIRED' : outcome === 'SUPERSEDED' ? 'SUPERSEDED' : 'REJECTED',
+    outcome: outcome === 'COMMITTED' || outcome === 'EXPIRED' || outcome === 'SUPERSEDED' ? outcome : 'REJECTED',
     recommendationId: rec.id,
-    version: outcome === 'COMMITTED' ? state.committedVersion : null,
+    version: outcome === 'COMMITTED' ? book.state.committedVersion : null,
   };
 }

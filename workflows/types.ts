@@ -1,26 +1,25 @@
 /**
- * Types shared by the workflows (deterministic) and the activities (I/O). Plain JSON only: every
- * value here travels through Temporal payloads and workflow history.
+ * The workflows' inputs, results, carried state and status: plain JSON, because every value here
+ * travels through Temporal payloads and workflow history. Also the task queue and the workflow ids
+ * that make a portfolio's loop and manual rebalance unique.
  */
-import type { RiskBudget } from '../risk/budget';
-import type { Recommendation as EngineRecommendation } from '../risk/recommendation';
+import type { Recommendation } from '../risk/approval';
+import type { TriggerReading } from '../risk/assessment';
+import type { MarketDataSpec } from '../risk/marketData';
 import type { HysteresisState } from '../risk/regime/hysteresis';
+import type { RegimeReading } from '../risk/regime/reading';
+import type { RegimeChange } from '../risk/regime/tracker';
+import type { RiskBudget } from '../risk/budget';
+import type { RecommendationStatus } from '../risk/kinds';
 
 export const TASK_QUEUE = 'ballast-risk';
 export const loopWorkflowId = (portfolioId: string): string => `portfolio-loop-${portfolioId}`;
 export const manualRebalanceWorkflowId = (portfolioId: string): string => `manual-rebalance-${portfolioId}`;
 
-export type { MarketDataSpec, MarketRef } from '../market/source';
-import type { MarketDataSpec } from '../market/source';
-
-import type { TradingState } from '../risk/kinds';
-
-export type { TradingState } from '../risk/kinds';
-
 export interface PortfolioLoopInput {
   readonly portfolioId: string;
   readonly marketData: MarketDataSpec;
-  /** Milliseconds between cycles; default 60 000. Tests pass ~1 000. */
+  /** Milliseconds between cycles; default from config (60 000). Tests pass ~1 000. */
   readonly monitoringIntervalMs?: number;
   /** Raw `risk_budgeting` YAML document (validated by an activity); defaults apply when omitted. */
   readonly config?: unknown;
@@ -37,85 +36,33 @@ export interface PortfolioLoopInput {
   readonly carried?: LoopState;
 }
 
-export interface RegimeReading {
-  /** Regime names ordered calm → turbulent, aligned with `probabilities`. */
-  readonly regimes: readonly string[];
-  readonly probabilities: readonly number[];
-  readonly method: 'rule' | 'hmm';
-  /** Measured annualized index volatility behind the reading. */
-  readonly realizedVol: number;
-}
-
-export interface RegimeChange {
-  readonly from: string | null;
-  readonly to: string;
-  /** Data time (bar) at which the switch was declared. */
-  readonly detectedAsOf: string;
-  /** Workflow time (ms since epoch) of detection and of the committed budget; response = difference. */
-  readonly detectedAtMs: number;
-  committedAtMs?: number;
-  committedVersion?: number;
-}
-
-export interface TriggerReading {
-  readonly kind: string;
-  readonly fired: boolean;
-  readonly value: number | string | null;
-  readonly threshold: number | string | null;
-  readonly detail?: string;
-}
-
-export type RecommendationStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'COMMITTED' | 'SUPERSEDED';
-
-export interface Recommendation {
-  readonly id: string;
-  readonly portfolioId: string;
-  readonly createdAtMs: number;
-  readonly expiresAtMs: number | null;
-  readonly reason: string;
-  readonly addsRisk: boolean;
-  readonly triggers: readonly TriggerReading[];
-  readonly budget: RiskBudget;
-  readonly baseVersion: number | null;
-  /** Summary of the change for humans and the UI (gross before/after, regime before/after...). */
-  readonly summary: Readonly<Record<string, number | string | null>>;
-  /** The engine's recommendation: current and target allocations, per-asset deltas, turnover, cost, priority. */
-  readonly detail?: EngineRecommendation | null;
-}
-
-export interface Decision {
-  readonly recommendationId: string;
-  readonly approver: string;
-  readonly reason: string;
-}
-
-export type { LimitOverrideRequest } from '../risk/budget';
-
-export interface TradingStateRequest {
-  readonly state: TradingState;
-  readonly reason: string;
-  readonly operator: string;
-}
-
-export interface LoopState {
-  /** Cycles run over the workflow's whole life; names idempotency keys, so it never repeats. */
-  cycle: number;
-  paused: boolean;
-  regime: string | null;
-  hysteresis: HysteresisState | null;
-  lastReading: RegimeReading | null;
-  lastMarketAsOf: string | null;
+/** What the approval rule reads and writes; part of the loop's state carried over continue-as-new. */
+export interface ApprovalState {
   committedVersion: number | null;
   committedBudget: RiskBudget | null;
   pending: Recommendation | null;
+  /** Recommendations decided recently (ids), so a duplicate decision is refused with a message. */
+  decided: { id: string; status: RecommendationStatus }[];
+  /** Last rejected risk-increasing proposal: the same regime is not re-proposed until the cooldown ends. */
+  lastRejection?: { regime: string; atMs: number } | null;
+}
+
+/** The loop's whole state: the approval book's, and the regime track's and the cycle's. */
+export interface LoopState extends ApprovalState {
+  /** Cycles run over the workflow's whole life; names idempotency keys, so it never repeats. */
+  cycle: number;
+  paused: boolean;
+  /** The declared regime and its hysteresis (risk/regime/tracker.ts). */
+  regime: string | null;
+  hysteresis: HysteresisState | null;
+  /** Last bar the regime track stepped (absent in state carried from before per-bar tracking). */
+  regimeBar?: number | null;
+  lastReading: RegimeReading | null;
+  lastMarketAsOf: string | null;
   lastTriggers: TriggerReading[];
   /** Most recent regime changes, newest last (bounded). */
   regimeChanges: RegimeChange[];
-  /** Recommendations decided recently (ids), so a duplicate decision is rejected with a message. */
-  decided: { id: string; status: RecommendationStatus }[];
   lastError: string | null;
-  /** Last rejected risk-increasing proposal: the same regime is not re-proposed until the cooldown ends. */
-  lastRejection?: { regime: string; atMs: number } | null;
 }
 
 export interface LoopStatus {

@@ -1,6 +1,6 @@
 /** `ballast feed --feed ID --regime calm|crisis`: switch a synthetic feed's regime from the next bar on. */
 import type { Command } from 'commander';
-import { FeedStore } from '../../market/feedStore';
+import { FeedStore } from '../../db/stores/marketFeeds';
 import { DATABASE_VARIABLES, environmentHelp, withDatabase } from '../context';
 import { oneOf, option } from '../flags';
 import { printJson } from '../output';

@@ -1,6 +1,6 @@
 /** `ballast metrics --portfolio ID [--since 1d]`: the success metrics over a window, as JSON. */
 import type { Command } from 'commander';
-import { metricsSummary } from '../../db/metricsReader';
+import { metricsSummary } from '../../db/stores/metrics';
 import { DATABASE_VARIABLES, environmentHelp, withDatabase } from '../context';
 import { durationMs, option } from '../flags';
 import { printJson } from '../output';

@@ -1,7 +1,7 @@
 /** `ballast worker`: a Temporal worker serving the control loop's workflows and activities until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
 import { createLogger } from '../../lib/logger';
-import { startWorker } from '../../workers/worker';
+import { startWorker } from '../../processes/worker';
 import { TASK_QUEUE } from '../../workflows/types';
 import { DATABASE_VARIABLES, TEMPORAL_VARIABLES, databaseUrl, environmentHelp, temporalAddress, temporalNamespace } from '../context';
 

@@ -3,6 +3,7 @@
  * (see the fills store); the loop, the gate's reconciliation and the console read it here.
  */
 import type pg from 'pg';
+import type { Queryable } from '../pool';
 
 export interface PositionRow {
   readonly portfolioId: string;
@@ -35,11 +36,7 @@ export class PositionsStore {
 
   /** The positions of one portfolio. */
   async forPortfolio(portfolioId: string): Promise<PositionRow[]> {
-    const { rows } = await this.pool.query<Row>(
-      'SELECT portfolio_id, strategy, asset, quantity, avg_price FROM positions WHERE portfolio_id = $1',
-      [portfolioId],
-    );
-    return rows.map(toPosition);
+    return positionsIn(this.pool, portfolioId);
   }
 
   /** Every portfolio's positions (the gate reconciles all it serves at once). */
@@ -47,4 +44,12 @@ export class PositionsStore {
     const { rows } = await this.pool.query<Row>('SELECT portfolio_id, strategy, asset, quantity, avg_price FROM positions');
     return rows.map(toPosition);
   }
+}
+
+/** The positions of one portfolio, read inside the caller's transaction (a commit plans against them). */
+export async function positionsIn(db: Queryable, portfolioId: string): Promise<PositionRow[]> {
+  const { rows } = await db.query<Row>('SELECT portfolio_id, strategy, asset, quantity, avg_price FROM positions WHERE portfolio_id = $1', [
+    portfolioId,
+  ]);
+  return rows.map(toPosition);
 }

@@ -1,4 +1,4 @@
-/** Allocation methods: inverse volatility, risk budgeting (ERC and general budgets), HRP, two-level. */
+/** Allocation methods: inverse volatility, risk budgeting (ERC and general budgets), HRP. */
 export { BudgetError, validateBudgets, equalBudgets, BUDGET_SUM_TOLERANCE } from './budgets';
 export { inverseVolWeights, inverseVarianceWeights } from './inverseVol';
 export { equalRiskContribution, riskBudgetingWeights, type RiskBudgetingOptions, type RiskBudgetingResult } from './riskBudgeting';
@@ -12,12 +12,3 @@ export {
   type LinkageMethod,
   type LinkageStep,
 } from './hrp';
-export {
-  twoLevelAllocation,
-  type InnerMethod,
-  type PairAllocation,
-  type StrategyAllocation,
-  type StrategySpec,
-  type TwoLevelOptions,
-  type TwoLevelResult,
-} from './twoLevel';

@@ -13,6 +13,12 @@
  *   annualized state summaries.
  * - `hysteresis.ts`: declared regime switches need `minDwell` consecutive observations with the
  *   challenger most likely at probability ≥ `threshold`; pure, JSON state, safe in a workflow.
+ * - `marketIndex.ts`: the regime index of a price panel (holidays, halts, late listings).
+ * - `walkForward.ts`: when the HMM is refitted, on which returns, and how its filter reaches a row.
+ * - `reading.ts`: the one regime reading (index → rule or HMM → probability per regime), for the loop
+ *   and the backtest.
+ * - `tracker.ts`: the declared regime: hysteresis over regime probabilities, one step per bar
+ *   (replay-bound: the loop's workflow runs it).
  * - `random.ts`: seeded generator for restarts and synthetic data.
  *
  * Workflow code should import `hysteresis.ts` directly: this index pulls in config validation.
@@ -32,6 +38,10 @@ export {
   stationaryDistribution,
 } from './hmm';
 export * from './hysteresis';
+export * from './marketIndex';
+export * from './reading';
+export * from './tracker';
+export * from './walkForward';
 export * from '../random';
 export * from './rule';
 export * from './states';

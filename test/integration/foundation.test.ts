@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import { BudgetStore } from '../../db/budgetStore';
+import { BudgetStore } from '../../db/stores/budgets';
 import {
   Decision,
   type EvaluateTradeResponse,
@@ -17,12 +17,13 @@ import {
   Side,
 } from '../../grpc/generated/ballast/gate/v1/gate';
 import type { RunningGate } from '../../grpc/server';
-import { FeedStore } from '../../market/feedStore';
+import { FeedStore } from '../../db/stores/marketFeeds';
 import { startGate } from '../../processes/gate';
 import type { BudgetVersion } from '../../risk/budget';
+import { portfolioLoop } from '../../workflows';
 import { statusQuery } from '../../workflows/messages';
 import { type LoopStatus, loopWorkflowId } from '../../workflows/types';
-import type { RunningWorker } from '../../workers/worker';
+import type { RunningWorker } from '../../processes/worker';
 import { eventually, testClient, testEnv, testLogger, testPool, testWorker, uniqueId } from '../support/env';
 
 const ASSETS = ['EQ_US', 'EQ_EU', 'EQ_JP', 'BOND', 'GOLD'];
@@ -46,7 +47,7 @@ describe('foundation slice', () => {
   });
 
   const startLoop = (portfolioId: string, taskQueue: string, monitoringIntervalMs = 1000, config?: unknown) =>
-    temporal.client.workflow.start('portfolioLoop', {
+    temporal.client.workflow.start(portfolioLoop, {
       taskQueue,
       workflowId: loopWorkflowId(portfolioId),
       args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs, config }],

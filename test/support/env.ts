@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import pino from 'pino';
 import { createPool } from '../../db/pool';
-import { startWorker, type RunningWorker } from '../../workers/worker';
+import { startWorker, type RunningWorker } from '../../processes/worker';
 
 export const testLogger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 

@@ -6,10 +6,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ensureDatabase, migrate } from '../../db/migrate';
+import { ensureDatabase, migrate, reachable } from '../../db/migrate';
 import { createLogger } from '../../lib/logger';
-import { reachable } from '../../infra/postgres';
 import { ensureTemporalCli, freePort, startDevServer } from '../../infra/temporal';
+import { SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -28,7 +28,13 @@ export default async function globalSetup(): Promise<void> {
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
     const cli = await ensureTemporalCli(logger);
-    const server = await startDevServer({ cli, port: await freePort(), uiPort: await freePort(), logger });
+    const server = await startDevServer({
+      cli,
+      port: await freePort(),
+      uiPort: await freePort(),
+      searchAttributes: SEARCH_ATTRIBUTES,
+      logger,
+    });
     temporalAddress = server.address;
     (globalThis as Record<string, unknown>).__ballastTemporal = server;
   }

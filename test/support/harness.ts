@@ -5,10 +5,11 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type pg from 'pg';
-import { BudgetStore } from '../../db/budgetStore';
-import { type CreateFeedOptions, FeedStore } from '../../market/feedStore';
+import { BudgetStore } from '../../db/stores/budgets';
+import { type CreateFeedOptions, FeedStore } from '../../db/stores/marketFeeds';
+import { portfolioLoop } from '../../workflows';
 import { type PortfolioLoopInput, loopWorkflowId } from '../../workflows/types';
-import type { RunningWorker } from '../../workers/worker';
+import type { RunningWorker } from '../../processes/worker';
 import { testClient, testPool, testWorker, uniqueId } from './env';
 
 export const TEST_ASSETS = ['EQ_US', 'EQ_EU', 'EQ_JP', 'BOND', 'GOLD'];
@@ -50,7 +51,7 @@ export function useLoopHarness(name: string, workerOptions: () => { alertWebhook
   h.startLoop = async ({ prefix, seed, feed, input }) => {
     const portfolioId = uniqueId(prefix);
     await h.feeds.ensureFeed({ id: portfolioId, seed, assets: TEST_ASSETS, barMs: 500, historyBars: 300, ...feed });
-    const handle = await h.client.workflow.start('portfolioLoop', {
+    const handle = await h.client.workflow.start(portfolioLoop, {
       taskQueue: h.taskQueue,
       workflowId: loopWorkflowId(portfolioId),
       args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: 1000, ...input }],

@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type pg from 'pg';
-import { BudgetStore } from '../../../db/budgetStore';
+import { BudgetStore } from '../../../db/stores/budgets';
 import { createPool } from '../../../db/pool';
 import { GateServiceClient, type Order, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
 import type { RunningGate } from '../../../grpc/server';

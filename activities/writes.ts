@@ -1,0 +1,90 @@
+/**
+ * Write activities: the loop's outputs and operator controls. Every row carries an idempotency key
+ * (or a natural key) and the stores insert with `ON CONFLICT DO NOTHING`, so these are retried until
+ * they land (workflows/retryPolicies.ts): a retry or a crash never writes twice.
+ */
+import { commitRefusal } from '../risk/approval';
+import { type MetricSample, bookMetrics } from '../risk/bookMetrics';
+import { valueHoldings } from '../risk/holdings';
+import { rebalancePlan } from '../risk/rebalancePlan';
+import type { WriteActivities } from '../workflows/contract';
+import type { ActivityDeps } from './deps';
+import { crashAfterCommitIfInjected } from './faults';
+import { parseConfig } from './userErrors';
+import { postAlert } from './webhook';
+
+export function writeActivities({ stores, market, logger, alertWebhookUrl }: ActivityDeps): WriteActivities {
+  return {
+    async ensurePortfolio({ portfolioId, marketData }) {
+      await stores.portfolios.ensure(portfolioId);
+      await stores.portfolios.setMarketData(portfolioId, marketData);
+    },
+
+    heartbeat: (portfolioId) => stores.portfolios.heartbeat(portfolioId),
+
+    recordRecommendation: ({ recommendation, status, committedVersion }) =>
+      stores.recommendations.record(recommendation, status, committedVersion),
+
+    async recordDecision(decision) {
+      await stores.approvals.record(decision);
+      logger.info(
+        { recommendationId: decision.recommendationId, decision: decision.decision, approver: decision.approver },
+        'approval decision recorded',
+      );
+    },
+
+    async commitRecommendation({ recommendation: r }) {
+      const outcome = await stores.recommendations.commit(
+        r,
+        (latest) => commitRefusal(latest, r),
+        (version, positions) => rebalancePlan(r.budget, version, positions),
+      );
+      if ('refused' in outcome) return { version: 0, created: false, refused: outcome.refused };
+      logger.info(
+        { portfolioId: r.portfolioId, version: outcome.version, created: outcome.created, regime: r.budget.regime },
+        'budget committed',
+      );
+      if (outcome.created) crashAfterCommitIfInjected();
+      return { version: outcome.version, created: outcome.created, refused: null };
+    },
+
+    emitRebalancePlan: ({ idempotencyKey, portfolioId, version, budget }) =>
+      stores.rebalancePlans.emit(idempotencyKey, portfolioId, (positions) => rebalancePlan(budget, version, positions)),
+
+    /** Alerts go to the table, the structured log and (optionally) a webhook; the row is written once. */
+    async raiseAlert(alert) {
+      const { inserted, webhookStatus } = await stores.alerts.raise(alert);
+      const log = alert.severity === 'critical' ? logger.error : alert.severity === 'warning' ? logger.warn : logger.info;
+      log.call(logger, { alert: alert.kind, portfolioId: alert.portfolioId, details: alert.details }, alert.message);
+      if (!alertWebhookUrl || (!inserted && webhookStatus === 'delivered')) return;
+      const status = await postAlert(alertWebhookUrl, alert);
+      await stores.alerts.setWebhookStatus(alert.idempotencyKey, status);
+      // Best effort: a dead webhook must not stall the loop; the status column says what happened.
+      if (status !== 'delivered') logger.warn({ alert: alert.kind, webhookStatus: status }, 'alert webhook delivery failed');
+    },
+
+    recordRegimeChange: ({ idempotencyKey, portfolioId, change }) => stores.regimeChanges.record(idempotencyKey, portfolioId, change),
+
+    /** The cycle's success metrics (risk/bookMetrics.ts) at this moment. */
+    async recordMetrics({ idempotencyKey, portfolioId, ref, config: document, budget, reading }) {
+      const observedAt = new Date();
+      const samples: MetricSample[] = [{ name: 'index_realized_vol', value: reading.realizedVol, labels: {} }];
+      if (budget) {
+        const config = parseConfig(document);
+        const holdings = valueHoldings(await stores.positions.forPortfolio(portfolioId), budget);
+        samples.push(...bookMetrics({ budget, holdings, prices: await market.window(ref, config.lookbackDays + 1), config }));
+      }
+      await stores.metrics.record(
+        samples.map((s) => ({ ...s, idempotencyKey: `${idempotencyKey}:${s.name}:${JSON.stringify(s.labels)}`, portfolioId, observedAt })),
+      );
+    },
+
+    recordOperatorAction: (action) => stores.operatorActions.record(action),
+
+    setTradingState: ({ idempotencyKey, portfolioId, request }) => stores.portfolios.setTradingState(portfolioId, request, idempotencyKey),
+
+    async createOverride({ idempotencyKey, portfolioId, request }) {
+      return { overrideId: await stores.overrides.create(idempotencyKey, portfolioId, request) };
+    },
+  };
+}

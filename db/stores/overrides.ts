@@ -1,0 +1,39 @@
+/** Temporary limit overrides: the row the gate enforces, its audit entry and an `override_created` metric, in one transaction. */
+import type pg from 'pg';
+import type { LimitOverrideRequest } from '../../risk/budget';
+import { inTransaction } from '../pool';
+import { recordMetricIn } from './metrics';
+import { recordOperatorActionIn } from './operatorActions';
+
+export class OverrideStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Creates the override once per idempotency key; returns its id (the existing one on a retry). */
+  async create(idempotencyKey: string, portfolioId: string, r: LimitOverrideRequest, now = new Date()): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO limit_overrides (idempotency_key, portfolio_id, strategy, asset, field, value, reason, approver, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`,
+        [idempotencyKey, portfolioId, r.strategy ?? null, r.asset ?? null, r.field, r.value, r.reason, r.approver, new Date(r.expiresAt)],
+      );
+      const { rows } = await client.query<{ id: string }>('SELECT id FROM limit_overrides WHERE idempotency_key = $1', [idempotencyKey]);
+      await recordOperatorActionIn(client, {
+        idempotencyKey,
+        portfolioId,
+        action: 'override',
+        operator: r.approver,
+        reason: r.reason,
+        details: { ...r },
+      });
+      await recordMetricIn(client, {
+        idempotencyKey: `${idempotencyKey}:override`,
+        portfolioId,
+        name: 'override_created',
+        value: 1,
+        labels: { field: r.field },
+        observedAt: now,
+      });
+      return Number(rows[0].id);
+    });
+  }
+}

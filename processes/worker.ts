@@ -1,0 +1,95 @@
+/**
+ * The Ballast Temporal worker's wiring: a pool, the stores over it, the market data service and the
+ * activities over those; the workflows in workflows/ from a bundle; the search attributes registered.
+ */
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { createPool } from '../db/pool';
+import { createStores } from '../db/stores';
+import { MarketDataService } from '../market/source';
+import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { TASK_QUEUE } from '../workflows/types';
+
+export interface WorkerOptionsInput {
+  readonly temporalAddress: string;
+  readonly namespace?: string;
+  readonly databaseUrl: string;
+  readonly logger: Logger;
+  readonly taskQueue?: string;
+  readonly alertWebhookUrl?: string;
+  /** A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start. */
+  readonly workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export interface RunningWorker {
+  /** Resolves when the worker has stopped. */
+  readonly done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/** Quiet the Rust core's logs: Temporal's own warnings still reach stderr. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    });
+  } catch {
+    // already installed by the embedding process
+  }
+}
+
+export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWorker> {
+  installRuntime();
+  const namespace = opts.namespace ?? 'default';
+  await ensureSearchAttributes(opts.temporalAddress, namespace, opts.logger);
+  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const pool = createPool(opts.databaseUrl);
+  const stores = createStores(pool);
+  const market = new MarketDataService(stores.feeds);
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ stores, market, logger: opts.logger, alertWebhookUrl: opts.alertWebhookUrl }),
+    shutdownGraceTime: '10 seconds',
+  });
+  const done = worker.run().finally(async () => {
+    await pool.end().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+  });
+  opts.logger.info({ taskQueue: opts.taskQueue ?? TASK_QUEUE, namespace }, 'worker started');
+  return {
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+/** Registers Ballast's custom search attributes when the server lacks them (idempotent). */
+export async function ensureSearchAttributes(address: string, namespace: string, logger: Logger): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const have = new Set(Object.keys(existing.customAttributes ?? {}));
+    const missing = SEARCH_ATTRIBUTES.filter((key) => !have.has(key.name));
+    if (missing.length === 0) return;
+    const searchAttributes = Object.fromEntries(
+      missing.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]]),
+    );
+    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+    logger.info({ added: missing.map((key) => key.name) }, 'registered search attributes');
+  } finally {
+    await connection.close();
+  }
+}

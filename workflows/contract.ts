@@ -1,0 +1,137 @@
+/**
+ * The contract between the workflows and their activities: every activity's name, input and output.
+ * Workflows call activities through these interfaces (proxied in ./retryPolicies.ts); the worker's
+ * activities implement them (activities/ imports this file for its types only). Everything here is
+ * plain JSON, because it travels through workflow history.
+ *
+ * Two retry classes, one interface each, so an activity's retry policy follows from where it is
+ * declared: `ReadActivities` (reads and pure computations, bounded retries) and `WriteActivities`
+ * (keyed writes, retried until they land). Activity names are recorded in workflow histories: renaming
+ * one breaks the replay of running loops.
+ */
+import type { Recommendation } from '../risk/approval';
+import type { BudgetAssessment } from '../risk/assessment';
+import type { LimitOverrideRequest, RiskBudget, TradingStateRequest } from '../risk/budget';
+import type { RecommendationStatus } from '../risk/kinds';
+import type { MarketDataSpec, MarketRef } from '../risk/marketData';
+import type { Alert, ApprovalRecord, OperatorAction } from '../risk/records';
+import type { HysteresisOptions } from '../risk/regime/hysteresis';
+import type { RegimeReading } from '../risk/regime/reading';
+import type { RegimeChange } from '../risk/regime/tracker';
+
+/** The loop's settings from a validated configuration. */
+export interface LoopSettings {
+  readonly monitoringIntervalMs: number;
+  readonly approvalTimeoutMs: number;
+  readonly hysteresis: HysteresisOptions;
+}
+
+export interface RegimeRequest {
+  readonly ref: MarketRef;
+  /** Raw `risk_budgeting` document. */
+  readonly config?: unknown;
+  /** Last bar the loop's regime track has stepped: the readings of every bar after it come back (bounded). */
+  readonly sinceBar?: number | null;
+}
+
+/** The reading at the ref's bar, and those of the bars since `sinceBar` before it (oldest first). */
+export interface RegimeObservation extends RegimeReading {
+  readonly earlier?: readonly RegimeReading[];
+}
+
+export interface BudgetRequest {
+  readonly portfolioId: string;
+  readonly ref: MarketRef;
+  readonly regime: string;
+  readonly config?: unknown;
+  readonly previous?: RiskBudget | null;
+}
+
+export interface TriggerRequest {
+  readonly portfolioId: string;
+  readonly config?: unknown;
+  readonly current: RiskBudget | null;
+  readonly proposed: RiskBudget;
+  /** Workflow time of the last regime-driven commit (for the regime-change cooldown). */
+  readonly lastRegimeCommitAtMs?: number | null;
+  readonly nowMs?: number;
+}
+
+export interface CommittedBudget {
+  readonly version: number;
+  readonly budget: RiskBudget;
+}
+
+export interface ReadActivities {
+  /** Validates the configuration once per run; a bad config fails with the bad key named. */
+  validateConfig(document: unknown): Promise<LoopSettings>;
+  /** The market data the portfolio's loop uses (manual rebalances default to it). */
+  portfolioMarketData(portfolioId: string): Promise<MarketDataSpec>;
+  observeMarket(spec: MarketDataSpec): Promise<MarketRef>;
+  latestCommitted(portfolioId: string): Promise<CommittedBudget | null>;
+  assessRegime(input: RegimeRequest): Promise<RegimeObservation>;
+  computeBudget(input: BudgetRequest): Promise<RiskBudget>;
+  evaluateTriggers(input: TriggerRequest): Promise<BudgetAssessment>;
+}
+
+export interface RecommendationRecord {
+  readonly recommendation: Recommendation;
+  readonly status: RecommendationStatus;
+  readonly committedVersion: number | null;
+}
+
+export interface CommitResult {
+  readonly version: number;
+  readonly created: boolean;
+  /** Why the store refused the commit (the budget moved and this one would add unapproved risk), else null. */
+  readonly refused: string | null;
+}
+
+export interface PlanRequest {
+  readonly idempotencyKey: string;
+  readonly portfolioId: string;
+  readonly version: number;
+  readonly budget: RiskBudget;
+}
+
+export interface RegimeChangeRecord {
+  readonly idempotencyKey: string;
+  readonly portfolioId: string;
+  readonly change: RegimeChange;
+}
+
+export interface MetricsRequest {
+  readonly idempotencyKey: string;
+  readonly portfolioId: string;
+  readonly ref: MarketRef;
+  readonly config?: unknown;
+  readonly budget: RiskBudget | null;
+  readonly reading: RegimeReading;
+}
+
+export interface WriteActivities {
+  /** Registers the portfolio and remembers its market data. */
+  ensurePortfolio(input: { readonly portfolioId: string; readonly marketData: MarketDataSpec }): Promise<void>;
+  /** Marks the loop alive after a complete cycle: the gate measures budget staleness from it. */
+  heartbeat(portfolioId: string): Promise<void>;
+  recordRecommendation(input: RecommendationRecord): Promise<void>;
+  recordDecision(input: ApprovalRecord): Promise<void>;
+  /** Budget version, COMMITTED status and rebalancing plan in one transaction, keyed by recommendation. */
+  commitRecommendation(input: { readonly recommendation: Recommendation }): Promise<CommitResult>;
+  /** Re-issues the plan of a committed version (the book drifted from a budget that still stands). */
+  emitRebalancePlan(input: PlanRequest): Promise<void>;
+  raiseAlert(alert: Alert): Promise<void>;
+  recordRegimeChange(input: RegimeChangeRecord): Promise<void>;
+  recordMetrics(input: MetricsRequest): Promise<void>;
+  recordOperatorAction(input: OperatorAction): Promise<void>;
+  setTradingState(input: {
+    readonly idempotencyKey: string;
+    readonly portfolioId: string;
+    readonly request: TradingStateRequest;
+  }): Promise<void>;
+  createOverride(input: {
+    readonly idempotencyKey: string;
+    readonly portfolioId: string;
+    readonly request: LimitOverrideRequest;
+  }): Promise<{ readonly overrideId: number }>;
+}
