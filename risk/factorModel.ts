@@ -9,7 +9,7 @@
  * variance, so that the diagonal of Σ is the sample variance exactly.
  */
 import { type CovarianceMatrix, type CovarianceUnit, centred, requireComplete } from './covariance';
-import { dot, gram, matVec, symmetricEigen } from './linalg';
+import { dot, matVec, symmetricEigen } from './linalg';
 import { seededRng } from './random';
 import type { ReturnMatrix } from './returns';
 import { DataError } from './timeseries';
@@ -268,9 +268,9 @@ function checkLength(model: FactorCovariance, x: ArrayLike<number>): number {
 export interface StatisticalFactorOptions {
   /** Number of principal components k, 1 ≤ k ≤ min(assets, observations − 1). */
   readonly factors: number;
-  /** Subspace iterations at most. Default 200. */
+  /** Lanczos steps at most (each one product with S). Default 300, capped at min(assets, observations − 1). */
   readonly maxIterations?: number;
-  /** Stop when no leading eigenvalue estimate moves by more than this fraction of the largest. Default 1e-10. */
+  /** Stop when every leading eigenpair has a residual ‖S·v − λ·v‖ below this fraction of the largest λ. Default 1e-10. */
   readonly tolerance?: number;
   /** Specific variances are raised to this fraction of the asset's variance at least. Default 1e-8. */
   readonly relativeFloor?: number;
@@ -281,21 +281,24 @@ export interface FactorModelEstimate {
   readonly observations: number;
   /** Share of the total sample variance (trace) that the k factors carry. */
   readonly explainedVariance: Fraction;
+  /** Lanczos steps taken. */
   readonly iterations: number;
   readonly converged: boolean;
   /** Assets whose specific variance was raised to the floor. */
   readonly specificVariancesFloored: number;
 }
 
-/** Extra directions iterated beyond k: the leading k converge at the rate λ_(k+p+1)/λ_k instead of λ_(k+1)/λ_k. */
-const OVERSAMPLING = 10;
-const SUBSPACE_SEED = 0x5eed;
+const LANCZOS_SEED = 0x5eed;
+/** Convergence is checked every this many steps (each check is an eigendecomposition of the tridiagonal matrix). */
+const CHECK_EVERY = 5;
 
 /**
  * Statistical factor model: the k leading principal components of the sample covariance S = XᵀX/(T−1)
  * of centred returns (F = diag(λ), B = eigenvectors, each signed so its loadings sum to ≥ 0) plus specific
- * variances D_i = S_ii − Σ_j B_ij²·λ_j. The components come from subspace iteration with Rayleigh–Ritz
- * on products with X and Xᵀ, O(n·T·(k + 10)) per iteration, so S itself (n×n) is never formed.
+ * variances D_i = S_ii − Σ_j B_ij²·λ_j. The components come from Lanczos iteration with full
+ * reorthogonalisation on products S·v = Xᵀ(X·v)/(T−1), O(n·T) each, so S itself (n×n) is never formed;
+ * Krylov subspaces find the leading eigenpairs in far fewer products than subspace iteration when, as in
+ * returns, the eigenvalues past the first few factors crowd together.
  */
 export function statisticalFactorModel(returns: ReturnMatrix, opts: StatisticalFactorOptions): FactorModelEstimate {
   const t = requireComplete(returns, 2);
@@ -351,97 +354,112 @@ interface Components {
   readonly converged: boolean;
 }
 
+/** The k leading eigenpairs of S = XᵀX/(T−1) by Lanczos with full reorthogonalisation, from a seeded start. */
 function leadingComponents(columns: readonly Float64Array[], t: number, k: number, opts: StatisticalFactorOptions): Components {
   const n = columns.length;
-  const size = Math.min(k + OVERSAMPLING, n, t - 1);
   const rows = transposed(columns, t);
-  const maxIterations = opts.maxIterations ?? 200;
+  const steps = Math.min(opts.maxIterations ?? 300, n, t - 1);
   const tolerance = opts.tolerance ?? 1e-10;
-  const rng = seededRng(SUBSPACE_SEED);
-  let basis = orthonormalized(
-    Array.from({ length: size }, () => Float64Array.from({ length: n }, rng.normal)),
-    rng,
-  );
-  let previous: Float64Array | undefined;
-  for (let iteration = 1; ; iteration++) {
-    const image = covarianceTimesBasis(rows, columns, basis, t);
-    // Rayleigh–Ritz: eigenpairs of QᵀSQ approximate those of S on the subspace.
-    const projected = gram(basis, image);
-    for (let a = 0; a < size; a++) {
-      for (let c = 0; c < a; c++)
-        projected[a * size + c] = projected[c * size + a] = (projected[a * size + c] + projected[c * size + a]) / 2;
+  const rng = seededRng(LANCZOS_SEED);
+  const basis: Float64Array[] = [];
+  const alpha: number[] = [];
+  const beta: number[] = [];
+  let next = unitVector(Float64Array.from({ length: n }, rng.normal), basis, rng);
+  for (let step = 1; ; step++) {
+    basis.push(next);
+    const w = covarianceTimesVector(rows, columns, next, t);
+    alpha.push(dot(next, w));
+    // Full reorthogonalisation (twice) against every basis vector subsumes the three-term recurrence.
+    for (let pass = 0; pass < 2; pass++) {
+      for (const v of basis) {
+        const c = dot(v, w);
+        for (let i = 0; i < n; i++) w[i] -= c * v[i];
+      }
     }
-    const ritz = symmetricEigen(projected, size);
-    const values = Float64Array.from({ length: k }, (_, j) => Math.max(ritz.values[size - 1 - j], 0));
-    const settled = previous !== undefined && values.every((v, j) => Math.abs(v - previous![j]) <= tolerance * values[0]);
-    if (settled || iteration >= maxIterations) {
-      return { values, vectors: ritzVectors(basis, ritz.vectors, size, k), iterations: iteration, converged: settled };
+    const norm = Math.sqrt(dot(w, w));
+    const last = step >= steps;
+    if (step >= k && (last || step % CHECK_EVERY === 0)) {
+      const ritz = ritzPairs(alpha, beta, step);
+      const settled = ritz.values.slice(0, k).every((_, j) => norm * Math.abs(ritz.lastRow[j]) <= tolerance * ritz.values[0]);
+      if (settled || last) {
+        return { ...ritzComponents(basis, ritz, k), iterations: step, converged: settled };
+      }
     }
-    previous = values;
-    basis = orthonormalized(image, rng);
+    // Nothing left (β ≈ 0): the basis spans an invariant subspace; restart from a fresh orthogonal direction.
+    const invariant = !(norm > 1e-12 * Math.max(...alpha));
+    beta.push(invariant ? 0 : norm);
+    next = invariant ? unitVector(Float64Array.from({ length: n }, rng.normal), basis, rng) : w.map((v) => v / norm);
   }
 }
 
-/** S·q for each basis column q, as X^T·(X·q)/(T−1): two passes over the returns, never the n×n S. */
-function covarianceTimesBasis(
-  rows: readonly Float64Array[],
-  columns: readonly Float64Array[],
-  basis: readonly Float64Array[],
-  t: number,
-): Float64Array[] {
-  const size = basis.length;
-  const n = columns.length;
-  const scores = gram(rows, basis); // t × size: (X·q_a)[s]
-  const scoreColumns = Array.from({ length: size }, (_, a) => Float64Array.from({ length: t }, (_, s) => scores[s * size + a]));
-  const image = gram(columns, scoreColumns); // n × size
-  return Array.from({ length: size }, (_, a) => Float64Array.from({ length: n }, (_, i) => image[i * size + a] / (t - 1)));
+interface RitzPairs {
+  /** Descending Ritz values. */
+  readonly values: Float64Array;
+  /** Row-major m×m: row j holds the tridiagonal eigenvector of values[j]. */
+  readonly vectors: Float64Array;
+  /** The last component of each eigenvector: with β, the residual norm of its Ritz pair. */
+  readonly lastRow: Float64Array;
+  readonly size: number;
 }
 
-/** Loadings n×k: B[:, j] = Q·v for the Ritz vector v of the j-th largest Ritz value, signed to sum ≥ 0. */
-function ritzVectors(basis: readonly Float64Array[], ritzRows: Float64Array, size: number, k: number): Float64Array {
+/** Eigenpairs of the m×m tridiagonal Lanczos matrix (diagonal α, off-diagonal β), descending. */
+function ritzPairs(alpha: readonly number[], beta: readonly number[], m: number): RitzPairs {
+  const tridiagonal = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    tridiagonal[i * m + i] = alpha[i];
+    if (i + 1 < m) tridiagonal[i * m + i + 1] = tridiagonal[(i + 1) * m + i] = beta[i];
+  }
+  const { values, vectors } = symmetricEigen(tridiagonal, m);
+  const order = Array.from({ length: m }, (_, j) => m - 1 - j);
+  const sorted = new Float64Array(m * m);
+  order.forEach((q, j) => sorted.set(vectors.subarray(q * m, (q + 1) * m), j * m));
+  return {
+    values: Float64Array.from(order, (q) => values[q]),
+    vectors: sorted,
+    lastRow: Float64Array.from(order, (q) => vectors[q * m + m - 1]),
+    size: m,
+  };
+}
+
+/** Ritz vectors V·s for the k largest Ritz values as n×k loadings, each signed so its entries sum to ≥ 0. */
+function ritzComponents(basis: readonly Float64Array[], ritz: RitzPairs, k: number): { values: Float64Array; vectors: Float64Array } {
   const n = basis[0].length;
-  const out = new Float64Array(n * k);
+  const m = ritz.size;
+  const vectors = new Float64Array(n * k);
   for (let j = 0; j < k; j++) {
-    const v = ritzRows.subarray((size - 1 - j) * size, (size - j) * size);
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let a = 0; a < size; a++) s += basis[a][i] * v[a];
-      out[i * k + j] = s;
-      sum += s;
-    }
-    if (sum < 0) for (let i = 0; i < n; i++) out[i * k + j] = -out[i * k + j];
+    const s = ritz.vectors.subarray(j * m, (j + 1) * m);
+    const column = new Float64Array(n);
+    s.forEach((weight, q) => {
+      const v = basis[q];
+      for (let i = 0; i < n; i++) column[i] += weight * v[i];
+    });
+    const sign = column.reduce((acc, v) => acc + v, 0) < 0 ? -1 : 1;
+    column.forEach((v, i) => (vectors[i * k + j] = sign * v));
   }
-  return out;
+  return { values: Float64Array.from({ length: k }, (_, j) => Math.max(ritz.values[j], 0)), vectors };
 }
 
-/**
- * Orthonormal columns spanning the given ones: modified Gram–Schmidt, twice ("twice is enough").
- * A column that vanishes against the others (rank-deficient returns) is replaced by a fresh random one.
- */
-function orthonormalized(columns: readonly Float64Array[], rng: ReturnType<typeof seededRng>): Float64Array[] {
-  const out: Float64Array[] = [];
-  for (const column of columns) {
-    let v = Float64Array.from(column);
-    for (let attempt = 0; ; attempt++) {
-      const before = Math.sqrt(dot(v, v));
-      for (let pass = 0; pass < 2; pass++) {
-        for (const q of out) {
-          const c = dot(q, v);
-          for (let i = 0; i < v.length; i++) v[i] -= c * q[i];
-        }
+/** S·v = Xᵀ(X·v)/(T−1), as two passes over the returns. */
+function covarianceTimesVector(rows: readonly Float64Array[], columns: readonly Float64Array[], v: Float64Array, t: number): Float64Array {
+  const scores = Float64Array.from(rows, (row) => dot(row, v));
+  return Float64Array.from(columns, (column) => dot(column, scores) / (t - 1));
+}
+
+/** v orthogonalised (twice) against the basis and normalised; a fresh random direction if nothing is left. */
+function unitVector(v: Float64Array, basis: readonly Float64Array[], rng: ReturnType<typeof seededRng>): Float64Array {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const before = Math.sqrt(dot(v, v));
+    for (let pass = 0; pass < 2; pass++) {
+      for (const q of basis) {
+        const c = dot(q, v);
+        for (let i = 0; i < v.length; i++) v[i] -= c * q[i];
       }
-      const norm = Math.sqrt(dot(v, v));
-      if (norm > 1e-10 * before && norm > 0) {
-        for (let i = 0; i < v.length; i++) v[i] /= norm;
-        break;
-      }
-      if (attempt > 10) throw new DataError('returns span fewer directions than the factor model needs');
-      v = Float64Array.from({ length: v.length }, rng.normal);
     }
-    out.push(v);
+    const norm = Math.sqrt(dot(v, v));
+    if (norm > 1e-10 * before) return v.map((x) => x / norm);
+    v = Float64Array.from({ length: v.length }, rng.normal);
   }
-  return out;
+  throw new DataError('returns span fewer directions than the factor model needs');
 }
 
 function transposed(columns: readonly Float64Array[], t: number): Float64Array[] {

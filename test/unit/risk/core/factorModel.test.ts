@@ -180,7 +180,7 @@ function plantedReturns(n: number, t: number, k: number, seed: number): ReturnMa
   return { assets: Array.from({ length: n }, (_, i) => `S${i}`), dates: Array.from({ length: t }, (_, s) => `d${s}`), columns };
 }
 
-describe('statistical factor model (principal components by subspace iteration)', () => {
+describe('statistical factor model (principal components by Lanczos)', () => {
   const returns = plantedReturns(60, 300, 3, 11);
   const t = returns.dates.length;
   const centred = returns.columns.map((c) => {
@@ -226,6 +226,22 @@ describe('statistical factor model (principal components by subspace iteration)'
     expect(wide.converged).toBe(true);
     expect(wide.covariance.loadings).toHaveLength(2400);
     expect(wide.explainedVariance).toBeGreaterThan(0.5);
+  });
+
+  it('handles returns of lower rank than asked: an exact 2-factor market with k = 3 (specific variances floored)', () => {
+    const rng = seededRng(13);
+    const loadings = Array.from({ length: 40 }, () => [0.5 + rng.uniform(), rng.normal()]);
+    const f = Array.from({ length: 120 }, () => [0.01 * rng.normal(), 0.005 * rng.normal()]);
+    const exactReturns: ReturnMatrix = {
+      assets: loadings.map((_, i) => `X${i}`),
+      dates: f.map((_, s) => `d${s}`),
+      columns: loadings.map((l) => Float64Array.from(f, (fs) => l[0] * fs[0] + l[1] * fs[1])),
+    };
+    const exactModel = statisticalFactorModel(exactReturns, { factors: 3 });
+    expect(exactModel.converged).toBe(true);
+    expect(exactModel.explainedVariance).toBeCloseTo(1, 10);
+    expect(exactModel.covariance.factorCovariance[8]).toBeLessThan(1e-12 * exactModel.covariance.factorCovariance[0]);
+    expect(exactModel.specificVariancesFloored).toBe(40);
   });
 
   it('rejects a factor count outside 1..min(n, T − 1), a constant asset and a missing return', () => {
