@@ -98,7 +98,7 @@ export function spinuNewton(c: ScaledCovariance, b: Float64Array, start: SpinuSt
       g[i] = cx[i] - b[i] / x[i];
       h[i] = b[i] / (x[i] * x[i]);
     }
-    const step = newtonDirection(c, h, g, d, cd, forcingTerm(error), system);
+    const step = newtonDirection(c, h, g, d, cd, forcingTerm(error, opts.target), system);
     if (!step) break;
     system = step.system;
     conjugateGradientIterations += step.conjugateGradientIterations;
@@ -123,11 +123,12 @@ export function spinuNewton(c: ScaledCovariance, b: Float64Array, start: SpinuSt
 }
 
 /**
- * CG's relative residual for a step: loose far from the solution, where an exact step would be wasted,
- * and proportional to the budget error near it, which keeps Newton's fast local convergence.
+ * CG's relative residual for a step: loose far from the solution, where an exact step would be wasted;
+ * proportional to the budget error near it, which keeps Newton's fast local convergence; and no tighter
+ * than the last step needs to land below the target (the error after a step is about residual × error).
  */
-function forcingTerm(error: number): number {
-  return Math.min(0.5, Math.max(10 * error, 1e-12));
+function forcingTerm(error: number, target: number): number {
+  return Math.min(0.5, Math.max(10 * error, (0.1 * target) / error, 1e-12));
 }
 
 interface Direction {
