@@ -7,10 +7,12 @@
  *   np.linalg.solve, single-threaded BLAS), when /usr/bin/python3 has numpy (Debian: python3-numpy);
  *   otherwise skipped with a message. BALLAST_PYTHON names another interpreter.
  *
- * Data: the seeded 3-factor synthetic prices of `npm run bench -- risk`, 756 daily returns. Matrices:
- * "LW" is the Ledoit–Wolf covariance of the 500 assets (the matrix of the risk bench); "PCA-10" is the
- * statistical factor model with 10 principal components of the same returns, solved in factor form and
- * as its n×n expansion (the same Σ, so those rows compare directly).
+ * Matrices: "pypfopt" is PyPortfolioOpt's ill-conditioned 95-asset covariance (tests/cov_matrix.csv,
+ * condition number 1.9e6) from /work/shared/data. The others come from the seeded 3-factor synthetic
+ * prices of `npm run bench -- risk`, 756 daily returns: "LW" is the Ledoit–Wolf covariance of 500 assets
+ * (the risk bench's matrix); "PCA-10" the statistical factor model with 10 principal components of the
+ * same returns, solved in factor form and as its n×n expansion (the same Σ, so those rows compare directly).
+ * The 5 000-asset baselines take about a minute of CPU each; SOLVER_BENCH_QUICK=1 skips them.
  *
  * Figures: median CPU ms over the repeats after a first call (shown apart: it includes JIT compilation),
  * wall ms in brackets; iterations as CCD warm-start sweeps + Newton steps (+ CG products);
@@ -22,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RiskBudgetingOptions, type RiskBudgetingResult, riskBudgetingWeights } from '../risk/allocation';
-import { type CovarianceMatrix, annualizeEstimate, ledoitWolf } from '../risk/covariance';
+import { type CovarianceMatrix, annualizeEstimate, covarianceFromRows, ledoitWolf } from '../risk/covariance';
 import {
   type CovarianceModel,
   annualizeFactorCovariance,
@@ -32,6 +34,7 @@ import {
 } from '../risk/factorModel';
 import { alignedReturns } from '../risk/returns';
 import { periodsPerYear } from '../risk/units';
+import { repoRoot } from '../lib/paths';
 import { type Timing, median } from './cpuTiming';
 import { syntheticPrices } from './syntheticPrices';
 
@@ -39,7 +42,6 @@ const DAYS = 756;
 const FACTORS = 10;
 const PERIODS = periodsPerYear(252);
 const PREVIOUS: RiskBudgetingOptions = { denseNewtonSystem: 'cholesky', warmStartSweeps: 50 };
-const REPO = join(__dirname, '..', '..');
 
 interface Row {
   readonly n: number;
@@ -56,10 +58,23 @@ interface Row {
 export async function run(): Promise<void> {
   const python = numpyInterpreter();
   if (typeof python !== 'string') process.stdout.write(`numpy baseline skipped: ${python.reason}\n`);
+  const quick = process.env.SOLVER_BENCH_QUICK === '1';
   const rows: Row[] = [];
   const notes: string[] = [];
+  const compare = (n: number, sigma: string, cov: CovarianceMatrix, repeats: { fast: number; slow: number }): TimedSolve => {
+    const budgets = equalBudgets(n);
+    const mine = timeSolve(cov, budgets, {}, repeats.fast);
+    rows.push(row(n, sigma, 'Newton–CG (new)', mine, cov, budgets, mine));
+    if (repeats.slow === 0) return mine;
+    rows.push(row(n, sigma, 'CCD + Cholesky Newton (previous)', timeSolve(cov, budgets, PREVIOUS, repeats.slow), cov, budgets, mine));
+    if (typeof python === 'string') rows.push(numpyRow(python, n, sigma, cov, budgets, repeats.slow, mine));
+    return mine;
+  };
+
+  compare(95, 'pypfopt', pypfoptCovariance(), { fast: 51, slow: 11 });
   for (const n of [500, 5000]) {
     const returns = alignedReturns(syntheticPrices(n, DAYS + 1, 42 + n), { minHistory: DAYS }).returns;
+    if (n === 500) compare(n, 'LW', annualizeEstimate(ledoitWolf(returns), PERIODS).covariance, { fast: 21, slow: 7 });
     const started = process.cpuUsage();
     const estimate = statisticalFactorModel(returns, { factors: FACTORS });
     notes.push(
@@ -67,26 +82,28 @@ export async function run(): Promise<void> {
         `${(estimate.explainedVariance * 100).toFixed(1)} % of variance)`,
     );
     const factor = annualizeFactorCovariance(estimate.covariance, PERIODS);
-    const budgets = Array.from({ length: n }, () => 1 / n);
-    const matrices: [string, CovarianceMatrix][] = [];
-    if (n === 500) matrices.push(['LW', annualizeEstimate(ledoitWolf(returns), PERIODS).covariance]);
-    matrices.push([`PCA-${FACTORS} dense`, denseCovarianceOf(factor)]);
-    const fast = n === 500 ? 21 : 5;
-    const slow = n === 500 ? 7 : 1;
-    for (const [sigma, cov] of matrices) {
-      const mine = timeSolve(cov, budgets, {}, fast);
-      rows.push(row(n, sigma, 'Newton–CG (new)', mine, cov, budgets, mine, mine));
-      const previous = timeSolve(cov, budgets, PREVIOUS, slow);
-      rows.push(row(n, sigma, 'CCD + Cholesky Newton (previous)', previous, cov, budgets, mine, mine));
-      if (typeof python === 'string') rows.push(numpyRow(python, n, sigma, cov, budgets, slow, mine));
-      if (sigma.startsWith('PCA')) {
-        const woodbury = timeSolve(factor, budgets, {}, n === 500 ? 51 : 21);
-        rows.push(row(n, `PCA-${FACTORS} factor`, 'Newton–Woodbury (new)', woodbury, factor, budgets, mine, mine));
-      }
-      global.gc?.();
-    }
+    const slow = n === 500 ? 7 : quick ? 0 : 1;
+    const dense = compare(n, `PCA-${FACTORS} dense`, denseCovarianceOf(factor), { fast: n === 500 ? 21 : 5, slow });
+    const woodbury = timeSolve(factor, equalBudgets(n), {}, n === 500 ? 51 : 21);
+    rows.push(row(n, `PCA-${FACTORS} factor`, 'Newton–Woodbury (new)', woodbury, factor, equalBudgets(n), dense));
+    global.gc?.();
   }
+  if (quick) notes.push('SOLVER_BENCH_QUICK=1: the 5 000-asset baselines were skipped');
   printTable(rows, notes);
+}
+
+function equalBudgets(n: number): number[] {
+  return Array.from({ length: n }, () => 1 / n);
+}
+
+function pypfoptCovariance(): CovarianceMatrix {
+  const file = join(repoRoot(), '..', 'shared', 'data', 'pypfopt', 'tests', 'cov_matrix.csv');
+  const [header, ...lines] = readFileSync(file, 'utf8').trim().split(/\r?\n/);
+  return covarianceFromRows(
+    'annualized',
+    header.split(',').slice(1),
+    lines.map((line) => line.split(',').slice(1).map(Number)),
+  );
 }
 
 interface TimedSolve {
@@ -114,20 +131,19 @@ function row(
   cov: CovarianceModel,
   budgets: readonly number[],
   reference: TimedSolve,
-  ratioTo: TimedSolve,
 ): Row {
   const r = solve.result;
-  const cg = r.newtonSystem === 'conjugate-gradient' ? `, ${r.conjugateGradientIterations} CG` : '';
+  const system = r.newtonSystem === 'conjugate-gradient' ? `CG: ${r.conjugateGradientIterations} products` : r.newtonSystem;
   return {
     n,
     sigma,
     solver,
     time: solve.time,
     first: solve.first,
-    iterations: `${r.warmStartSweeps} CCD + ${r.newtonIterations} ${r.newtonSystem}${cg}`,
+    iterations: `${r.warmStartSweeps} CCD + ${r.newtonIterations} Newton (${system})`,
     error: budgetError(cov, r.weights, budgets),
     gap: solve === reference ? null : maxDifference(r.weights, reference.result.weights),
-    ratio: solve === ratioTo ? null : solve.time.cpu / ratioTo.time.cpu,
+    ratio: solve === reference ? null : solve.time.cpu / reference.time.cpu,
   };
 }
 
@@ -184,11 +200,15 @@ function numpyRow(
     const weightsFile = join(dir, 'weights.f64');
     writeFileSync(matrix, new Uint8Array(cov.values.buffer, cov.values.byteOffset, cov.values.byteLength));
     const single = { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-    const run = spawnSync(python, [join(REPO, 'bench/python/spinu_newton.py'), matrix, String(n), String(repeats), weightsFile], {
-      encoding: 'utf8',
-      env: { ...process.env, ...single },
-      maxBuffer: 1 << 20,
-    });
+    const run = spawnSync(
+      python,
+      [join(repoRoot(), 'bench', 'python', 'spinu_newton.py'), matrix, String(n), String(repeats), weightsFile],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ...single },
+        maxBuffer: 1 << 20,
+      },
+    );
     if (run.status !== 0) throw new Error(`numpy baseline failed: ${run.stderr}`);
     const report = JSON.parse(run.stdout) as NumpyReport;
     const bytes = readFileSync(weightsFile);
@@ -199,7 +219,7 @@ function numpyRow(
       solver: `numpy ${report.numpy} Newton (${report.blas.includes('openblas') ? 'OpenBLAS' : report.blas}, 1 thread)`,
       time: { cpu: report.cpuMs, wall: NaN },
       first: report.firstMs,
-      iterations: `${report.iterations} Newton (LU solves)`,
+      iterations: `${report.iterations} Newton (LU)`,
       error: budgetError(cov, weights, budgets),
       gap: maxDifference(weights, mine.result.weights),
       ratio: report.cpuMs / mine.time.cpu,
@@ -212,7 +232,7 @@ function numpyRow(
 function printTable(rows: readonly Row[], notes: readonly string[]): void {
   const exp = (x: number) => x.toExponential(1);
   const out = [
-    `risk-budget solve (ERC): ${DAYS} daily returns of seeded 3-factor synthetic prices; median CPU ms (wall), first call apart`,
+    `risk-budget solve (ERC) to max|RC/σ−b| < 1e-10: pypfopt = PyPortfolioOpt's 95×95 covariance, the rest from ${DAYS} daily returns of seeded 3-factor synthetic prices; median CPU ms (wall), first call apart`,
     `${'N'.padStart(5)}  ${'Σ'.padEnd(17)} ${'solver'.padEnd(40)} ${'cpu ms'.padStart(9)} ${'(wall)'.padStart(9)} ${'first'.padStart(9)}  ${'iterations'.padEnd(36)} ${'max|RC/σ−b|'.padStart(11)} ${'max|Δw|'.padStart(8)} ${'ratio'.padStart(7)}`,
   ];
   for (const r of rows) {
