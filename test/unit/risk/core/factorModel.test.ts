@@ -17,21 +17,7 @@ import { gram, symmetricEigen } from '../../../../risk/linalg';
 import { seededRng } from '../../../../risk/random';
 import type { ReturnMatrix } from '../../../../risk/returns';
 import { periodsPerYear } from '../../../../risk/units';
-
-/** A factor model with a full, non-diagonal F = AAᵀ (rank `rank` ≤ k). */
-function randomModel(n: number, k: number, seed: number, rank = k): FactorCovariance<'annualized'> {
-  const rng = seededRng(seed);
-  const a = Array.from({ length: k }, () => Array.from({ length: rank }, () => 0.2 * rng.normal()));
-  const f = a.map((ai) => a.map((aj) => ai.reduce((s, v, c) => s + v * aj[c], 0)));
-  return factorCovarianceFromRows(
-    'annualized',
-    Array.from({ length: n }, (_, i) => `A${i}`),
-    Array.from({ length: k }, (_, j) => `F${j}`),
-    Array.from({ length: n }, () => Array.from({ length: k }, () => rng.normal())),
-    f,
-    Array.from({ length: n }, () => 0.01 + 0.05 * rng.uniform()),
-  );
-}
+import { randomFactorModel } from './helpers';
 
 /** Σ = BFBᵀ + D by the definition, entry by entry. */
 function naiveDense(model: FactorCovariance): number[][] {
@@ -52,7 +38,7 @@ const closeTo = (actual: ArrayLike<number>, expected: ArrayLike<number>, relativ
 };
 
 describe('factor covariance Σ = BFBᵀ + D', () => {
-  const model = randomModel(25, 4, 1);
+  const model = randomFactorModel(25, 4, 1);
   const dense = naiveDense(model);
   const x = Float64Array.from({ length: 25 }, (_, i) => Math.sin(i) + 0.1);
   const denseTimes = dense.map((row) => row.reduce((s, v, j) => s + v * x[j], 0));
@@ -83,7 +69,7 @@ describe('factor covariance Σ = BFBᵀ + D', () => {
 
   it('expands to the dense covariance, also through the low-rank root of a rank-deficient F', () => {
     closeTo(denseCovarianceOf(model).values, dense.flat(), 1e-13);
-    const deficient = randomModel(12, 5, 2, 2);
+    const deficient = randomFactorModel(12, 5, 2, 2);
     expect(lowRankForm(deficient).rank).toBe(2);
     closeTo(denseCovarianceOf(deficient).values, naiveDense(deficient).flat(), 1e-13);
   });
@@ -110,47 +96,29 @@ describe('factor covariance Σ = BFBᵀ + D', () => {
     );
   });
 
+  /** One asset on two factors with the given F. */
+  const withFactorCovariance = (f: number[][]) => () => factorCovarianceFromRows('daily', ['a'], ['f', 'g'], [[1, 1]], f, [1]);
   it.each([
     [
       'loadings of the wrong shape',
       () => factorCovarianceFromRows('daily', ['a', 'b'], ['f'], [[1]], [[1]], [1, 1]),
       /loadings must be 2×1/,
     ],
-    [
-      'a non-square F',
-      () => factorCovarianceFromRows('daily', ['a'], ['f', 'g'], [[1, 1]], [[1, 0]], [1]),
-      /factor covariance must be 2×2/,
-    ],
+    ['a non-square F', withFactorCovariance([[1, 0]]), /factor covariance must be 2×2/],
     [
       'an asymmetric F',
-      () =>
-        factorCovarianceFromRows(
-          'daily',
-          ['a'],
-          ['f', 'g'],
-          [[1, 1]],
-          [
-            [1, 0.5],
-            [0, 1],
-          ],
-          [1],
-        ),
+      withFactorCovariance([
+        [1, 0.5],
+        [0, 1],
+      ]),
       /not symmetric at g, f/,
     ],
     [
       'an indefinite F',
-      () =>
-        factorCovarianceFromRows(
-          'daily',
-          ['a'],
-          ['f', 'g'],
-          [[1, 1]],
-          [
-            [1, 2],
-            [2, 1],
-          ],
-          [1],
-        ),
+      withFactorCovariance([
+        [1, 2],
+        [2, 1],
+      ]),
       /not positive semi-definite/,
     ],
     [

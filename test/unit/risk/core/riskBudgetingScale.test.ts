@@ -8,27 +8,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type RiskBudgetingOptions, equalRiskContribution, riskBudgetingWeights } from '../../../../risk/allocation/riskBudgeting';
 import { type CovarianceMatrix, covarianceFromRows } from '../../../../risk/covariance';
-import { type FactorCovariance, denseCovarianceOf, factorCovarianceFromRows, factorCovarianceTimes } from '../../../../risk/factorModel';
+import { type FactorCovariance, denseCovarianceOf, factorCovarianceTimes } from '../../../../risk/factorModel';
 import { riskContributions } from '../../../../risk/measures';
 import { seededRng } from '../../../../risk/random';
 import type { Weights } from '../../../../risk/units';
+import { randomFactorModel } from './helpers';
 
 const PREVIOUS_SOLVER: RiskBudgetingOptions = { denseNewtonSystem: 'cholesky', warmStartSweeps: 50 };
-
-/** Loadings with a market factor, F = AAᵀ (not diagonal), specific vols 10–40 %. */
-function factorModel(n: number, k: number, seed: number): FactorCovariance<'annualized'> {
-  const rng = seededRng(seed);
-  const a = Array.from({ length: k }, () => Array.from({ length: k }, () => 0.1 * rng.normal()));
-  const f = a.map((ai) => a.map((aj) => ai.reduce((s, v, c) => s + v * aj[c], 0)));
-  return factorCovarianceFromRows(
-    'annualized',
-    Array.from({ length: n }, (_, i) => `A${i}`),
-    Array.from({ length: k }, (_, j) => `F${j}`),
-    Array.from({ length: n }, () => Array.from({ length: k }, (_, j) => (j === 0 ? 0.5 + rng.uniform() : rng.normal()))),
-    f,
-    Array.from({ length: n }, () => (0.1 + 0.3 * rng.uniform()) ** 2),
-  );
-}
 
 /** Σ = AᵀA/m + ε·I with A m×n standard normal: no factor structure, condition number up to ~1/ε for m < n. */
 function wishart(n: number, m: number, epsilon: number, seed: number): CovarianceMatrix<'annualized'> {
@@ -75,7 +61,7 @@ describe('dense (conjugate gradients), factor (Woodbury) and the previous Choles
     [150, 5, 2],
     [400, 8, 3],
   ])('on a factor model of %p assets and %p factors (seed %p), to 1e-10 in weights and contributions', (n, k, seed) => {
-    const model = factorModel(n, k, seed);
+    const model = randomFactorModel(n, k, seed);
     const dense = denseCovarianceOf(model);
     const budgets = randomBudgets(n, seed + 100);
     const factor = riskBudgetingWeights(model, budgets);
@@ -108,7 +94,7 @@ describe('dense (conjugate gradients), factor (Woodbury) and the previous Choles
 
 describe('risk budgeting at 500 and 5 000 assets', () => {
   it('500 assets, dense: ERC and uneven budgets to 1e-10 by conjugate gradients, cheaper than one factorisation', () => {
-    const cov = denseCovarianceOf(factorModel(500, 10, 7));
+    const cov = denseCovarianceOf(randomFactorModel(500, 10, 7));
     for (const budgets of [Array.from({ length: 500 }, () => 1 / 500), randomBudgets(500, 8)]) {
       const r = riskBudgetingWeights(cov, budgets);
       expect(r.newtonSystem).toBe('conjugate-gradient');
@@ -119,7 +105,7 @@ describe('risk budgeting at 500 and 5 000 assets', () => {
   });
 
   it('5 000 assets, factor form: ERC and uneven budgets to 1e-10, checked by an independent product', () => {
-    const model = factorModel(5000, 10, 9);
+    const model = randomFactorModel(5000, 10, 9);
     for (const budgets of [Array.from({ length: 5000 }, () => 1 / 5000), randomBudgets(5000, 10)]) {
       const r = riskBudgetingWeights(model, budgets);
       expect(r.newtonSystem).toBe('woodbury');
@@ -174,7 +160,7 @@ describe('ill-conditioned and hard inputs', () => {
 });
 
 describe('factor form keeps the dense features', () => {
-  const model = factorModel(6, 2, 21);
+  const model = randomFactorModel(6, 2, 21);
   const dense = denseCovarianceOf(model);
 
   it('gives a zero budget zero weight and solves the rest', () => {
