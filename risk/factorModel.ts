@@ -116,15 +116,15 @@ export function validateFactorCovariance(model: FactorCovariance): void {
  */
 function factorRoot(f: Float64Array, factors: readonly string[]): { root: Float64Array; rank: number } {
   const k = factors.length;
+  f.forEach((v, at) => {
+    if (!Number.isFinite(v)) throw new DataError(`factor covariance of ${factors[Math.floor(at / k)]}, ${factors[at % k]} is not a number`);
+  });
   const scale = Math.max(0, ...Array.from(f, Math.abs));
   for (let a = 0; a < k; a++) {
     for (let c = 0; c < a; c++) {
-      const x = f[a * k + c];
-      const y = f[c * k + a];
-      if (!Number.isFinite(x) || Math.abs(x - y) > 1e-12 * scale)
+      if (Math.abs(f[a * k + c] - f[c * k + a]) > 1e-12 * scale)
         throw new DataError(`factor covariance is not symmetric at ${factors[a]}, ${factors[c]}`);
     }
-    if (!Number.isFinite(f[a * k + a])) throw new DataError(`factor covariance of ${factors[a]} is not a number`);
   }
   if (k === 0 || scale === 0) return { root: new Float64Array(0), rank: 0 };
   // Decompose F/scale; entries far below rounding of the others are flushed so denormals cannot upset QL.

@@ -114,6 +114,14 @@ describe('factor covariance Σ = BFBᵀ + D', () => {
       /not symmetric at g, f/,
     ],
     [
+      'an F entry that is not a number',
+      withFactorCovariance([
+        [1, 0],
+        [0, NaN],
+      ]),
+      /factor covariance of g, g is not a number/,
+    ],
+    [
       'an indefinite F',
       withFactorCovariance([
         [1, 2],
