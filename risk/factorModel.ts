@@ -240,6 +240,23 @@ export function denseCovarianceOf<U extends CovarianceUnit>(model: FactorCovaria
   return { unit: model.unit, assets: model.assets, values };
 }
 
+/** The factor form restricted to the given assets, in that order (the factors are shared): subCovariance's twin. */
+export function subFactorCovariance<U extends CovarianceUnit>(model: FactorCovariance<U>, indices: readonly number[]): FactorCovariance<U> {
+  const k = model.factors.length;
+  const n = model.assets.length;
+  indices.forEach((i) => {
+    if (!(Number.isInteger(i) && i >= 0 && i < n)) throw new DataError(`asset index ${i} is outside the ${n} assets of the factor model`);
+  });
+  const loadings = new Float64Array(indices.length * k);
+  indices.forEach((i, row) => loadings.set(model.loadings.subarray(i * k, (i + 1) * k), row * k));
+  return {
+    ...model,
+    assets: indices.map((i) => model.assets[i]),
+    loadings,
+    specificVariances: Float64Array.from(indices, (i) => model.specificVariances[i]),
+  };
+}
+
 export function annualizeFactorCovariance(model: FactorCovariance<'daily'>, periods: PeriodsPerYear): FactorCovariance<'annualized'> {
   return {
     ...model,

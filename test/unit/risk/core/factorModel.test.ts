@@ -12,6 +12,7 @@ import {
   factorVariance,
   lowRankForm,
   statisticalFactorModel,
+  subFactorCovariance,
 } from '../../../../risk/factorModel';
 import { gram, symmetricEigen } from '../../../../risk/linalg';
 import { seededRng } from '../../../../risk/random';
@@ -72,6 +73,17 @@ describe('factor covariance Σ = BFBᵀ + D', () => {
     const deficient = randomFactorModel(12, 5, 2, 2);
     expect(lowRankForm(deficient).rank).toBe(2);
     closeTo(denseCovarianceOf(deficient).values, naiveDense(deficient).flat(), 1e-13);
+  });
+
+  it('restricts to a subset of assets like subCovariance does', () => {
+    const sub = subFactorCovariance(model, [20, 3, 11]);
+    expect(sub.assets).toEqual(['A20', 'A3', 'A11']);
+    closeTo(
+      denseCovarianceOf(sub).values,
+      [20, 3, 11].flatMap((i) => [20, 3, 11].map((j) => dense[i][j])),
+      1e-13,
+    );
+    expect(() => subFactorCovariance(model, [25])).toThrow(/asset index 25 is outside the 25 assets/);
   });
 
   it('round-trips through plain rows and annualizes F and D but not the loadings', () => {
