@@ -5,12 +5,12 @@
  * baseline), HRP — and the full pipeline prices → Ledoit–Wolf → ERC, with heap/RSS deltas.
  * Figures are medians over repeated runs (fewer repeats for the largest N).
  */
-import { seededRng } from '../risk/random';
 import { hrpWeights, riskBudgetingWeights } from '../risk/allocation';
 import { type CovarianceSpec, annualizeEstimate, estimateCovariance } from '../risk/covariance';
 import { alignedReturns } from '../risk/returns';
-import type { PriceTable } from '../risk/timeseries';
 import { periodsPerYear } from '../risk/units';
+import { type Timing, median } from './cpuTiming';
+import { syntheticPrices } from './syntheticPrices';
 
 const DAYS = 756;
 const SIZES = [20, 100, 500];
@@ -111,34 +111,6 @@ function equal(n: number): number[] {
   return Array.from({ length: n }, () => 1 / n);
 }
 
-/**
- * Median CPU milliseconds (user + system) of `fn`. CPU time rather than wall time because the benchmark
- * machines are shared: wall time mostly measures the neighbours. Wall time is reported alongside.
- */
-interface Timing {
-  readonly cpu: number;
-  readonly wall: number;
-}
-
-function median(repeats: number, fn: () => unknown): Timing {
-  const cpu: number[] = [];
-  const wall: number[] = [];
-  for (let k = 0; k < repeats; k++) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    fn();
-    wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1e3);
-  }
-  return { cpu: middle(cpu), wall: middle(wall) };
-}
-
-function middle(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 function printTable(rows: readonly Row[]): void {
@@ -152,23 +124,4 @@ function printTable(rows: readonly Row[]): void {
     );
   }
   process.stdout.write(`${out.join('\n')}\n`);
-}
-
-/** Seeded 3-factor daily prices: r = Bf + e, factor vol ~1 %/day, idiosyncratic vol ~0.8–3.5 %/day. */
-function syntheticPrices(n: number, days: number, seed: number): PriceTable {
-  const rand = seededRng(seed).uniform;
-  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const loadings = Array.from({ length: n }, () => [0.5 + rand(), rand() - 0.5, rand() - 0.5]);
-  const idio = Array.from({ length: n }, () => 0.008 + 0.027 * rand());
-  const series = Array.from({ length: n }, () => new Float64Array(days));
-  const price = new Float64Array(n).fill(100);
-  for (let t = 0; t < days; t++) {
-    const f = [0.01 * normal(), 0.006 * normal(), 0.004 * normal()];
-    for (let i = 0; i < n; i++) {
-      if (t > 0) price[i] *= 1 + loadings[i][0] * f[0] + loadings[i][1] * f[1] + loadings[i][2] * f[2] + idio[i] * normal();
-      series[i][t] = price[i];
-    }
-  }
-  const dates = Array.from({ length: days }, (_, t) => new Date(Date.UTC(2020, 0, 1) + t * 86_400_000).toISOString().slice(0, 10));
-  return { dates, assets: Array.from({ length: n }, (_, i) => `S${String(i).padStart(3, '0')}`), series };
 }

@@ -325,7 +325,8 @@ function finish(
   return { covariance: { unit: 'daily', assets: returns.assets, values }, estimator, observations, shrinkage, repaired };
 }
 
-function requireComplete(returns: ReturnMatrix, minObservations: number): number {
+/** The number of observations, after checking there are enough and that no asset misses a return. */
+export function requireComplete(returns: ReturnMatrix, minObservations: number): number {
   const t = returns.dates.length;
   if (returns.assets.length === 0) throw new DataError('no assets to estimate a covariance for');
   if (t < minObservations) throw new DataError(`need at least ${minObservations} returns to estimate a covariance, got ${t}`);
@@ -338,7 +339,8 @@ function requireComplete(returns: ReturnMatrix, minObservations: number): number
   return t;
 }
 
-function centred(column: Float64Array): Float64Array {
+/** The column minus its mean. */
+export function centred(column: Float64Array): Float64Array {
   let mean = 0;
   for (let s = 0; s < column.length; s++) mean += column[s];
   mean /= column.length;

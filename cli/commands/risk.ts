@@ -16,7 +16,7 @@ import {
   riskBudgetingWeights,
   validateBudgets,
 } from '../../risk/allocation';
-import { type CovarianceSpec, annualizeEstimate, covarianceToRows, estimateCovariance } from '../../risk/covariance';
+import { type CovarianceMatrix, type CovarianceSpec, annualizeEstimate, covarianceToRows, estimateCovariance } from '../../risk/covariance';
 import { portfolioVol, riskContributions } from '../../risk/measures';
 import { alignedReturns } from '../../risk/returns';
 import { DataError, sliceTable } from '../../risk/timeseries';
@@ -117,7 +117,7 @@ async function risk(flags: RiskFlags): Promise<void> {
 
 function allocate(
   method: Method,
-  cov: Parameters<typeof equalRiskContribution>[0],
+  cov: CovarianceMatrix,
   budget: readonly number[] | undefined,
 ): { weights: Weights; solver: string; iterations: number; warmStartSweeps: number; budgetError: number | null } {
   switch (method) {
