@@ -20,7 +20,7 @@ import { Decision, GateServiceService, type ReasonCode, Side, TradingState } fro
 import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
 import { startGate } from '../processes/gate';
-import { buildSnapshot } from '../grpc/snapshot';
+import { buildSnapshot } from '../risk/pretrade/snapshot';
 import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
 import type { RiskBudget } from '../risk/budget';

@@ -7,10 +7,18 @@ import type { FillRecord } from '../db/stores/fills';
 import type { DecisionRecord } from '../db/stores/gateDecisions';
 import type { PositionRow } from '../db/stores/positions';
 import type { TradingState } from '../risk/kinds';
-import { type CheckPolicy, type Evaluation, evaluateOrder, type OrderRequest, type Sizing, sizeOrder, effectiveState } from './checks';
-import { ExposureBook, pairGross } from './exposures';
-import type { Reason } from './reasons';
-import { pairKey, type PortfolioSnapshot } from './snapshot';
+import {
+  type CheckPolicy,
+  type Evaluation,
+  evaluateOrder,
+  type OrderRequest,
+  type Sizing,
+  sizeOrder,
+  effectiveState,
+} from '../risk/pretrade/checks';
+import { ExposureBook, pairGross } from '../risk/pretrade/exposures';
+import type { Reason } from '../risk/pretrade/reasons';
+import { pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
 
 /** Where the core hands records for writing; pushing must not block or fail (the request path). */
 export interface RecordQueue<T> {

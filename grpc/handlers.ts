@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RecommendationView } from '../db/stores/recommendationViews';
 import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade } from './access';
-import type { OrderRequest } from './checks';
+import type { OrderRequest } from '../risk/pretrade/checks';
 import type { GateCore, UtilizationLine } from './gate';
 import type {
   EvaluateTradeRequest,

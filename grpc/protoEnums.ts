@@ -7,7 +7,7 @@
 import type { OverridableLimit } from '../risk/budget';
 import type { Side, TradingState } from '../risk/kinds';
 import { Decision, LimitField, ReasonCode, Side as ProtoSide, TradingState as ProtoTradingState } from './generated/ballast/gate/v1/gate';
-import type { Reason } from './reasons';
+import type { Reason } from '../risk/pretrade/reasons';
 
 /** The codes of an enum that carry a value: all but the proto3 zero value and ts-proto's UNRECOGNIZED. */
 type Defined<E, Unspecified> = Exclude<E, Unspecified | -1>;

@@ -5,7 +5,7 @@
  */
 import { overrideRequestError } from '../risk/overrides';
 import type { Side } from '../risk/kinds';
-import type { OrderRequest } from './checks';
+import type { OrderRequest } from '../risk/pretrade/checks';
 import type { FillReport } from './gate';
 import { LimitField, type Order, type OverrideLimitRequest, type ReportFillRequest } from './generated/ballast/gate/v1/gate';
 import type { LimitOverrideCommand } from './ports';

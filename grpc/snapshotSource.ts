@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Subscription } from '../db/notifications';
 import type { GateCore } from './gate';
 import type { ChangeFeed, SnapshotReader } from './ports';
-import { buildSnapshot } from './snapshot';
+import { buildSnapshot } from '../risk/pretrade/snapshot';
 
 export interface SnapshotSourceOptions {
   readonly reader: SnapshotReader;

@@ -11,7 +11,7 @@ import { FeedStore } from '../../../db/stores/marketFeeds';
 import { MarketDataService } from '../../../market/source';
 import type { Recommendation } from '../../../risk/approval';
 import type { RiskBudget } from '../../../risk/budget';
-import { budget } from '../../unit/grpc/fixtures';
+import { budget } from '../../unit/risk/pretrade/fixtures';
 import { testLogger, testPool, uniqueId } from '../../support/env';
 
 const scaled = (b: RiskBudget, portfolioId: string, k: number): RiskBudget => ({

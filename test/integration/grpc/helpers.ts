@@ -7,7 +7,7 @@ import { createPool } from '../../../db/pool';
 import { GateServiceClient, type Order, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
 import type { RunningGate } from '../../../grpc/server';
 import { type GateProcessOptions, startGate } from '../../../processes/gate';
-import { budget } from '../../unit/grpc/fixtures';
+import { budget } from '../../unit/risk/pretrade/fixtures';
 
 export function databaseUrl(): string {
   const url = process.env.BALLAST_TEST_DATABASE_URL;

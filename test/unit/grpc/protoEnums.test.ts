@@ -11,7 +11,7 @@ import {
   TRADING_STATE_CODE,
   TRADING_STATE_OF,
 } from '../../../grpc/protoEnums';
-import { REASONS } from '../../../grpc/reasons';
+import { REASONS } from '../../../risk/pretrade/reasons';
 import { OVERRIDABLE_LIMITS } from '../../../risk/budget';
 import { SIDES, TRADING_STATES } from '../../../risk/kinds';
 

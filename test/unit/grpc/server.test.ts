@@ -13,7 +13,7 @@ import { type EvaluateTradeResponse, ReasonCode, Side } from '../../../grpc/gene
 import type { GateStores } from '../../../grpc/ports';
 import { type RunningGate, serveGate } from '../../../grpc/server';
 import { buy, call, type Client, client, eventually } from '../../integration/grpc/helpers';
-import { budget } from './fixtures';
+import { budget } from '../risk/pretrade/fixtures';
 
 function standIns() {
   const decided: Array<[string, DecisionRecord]> = [];

@@ -6,7 +6,7 @@
  * Notionals are valued at the budget's reference price of each pair (the price the limits were computed
  * at). Portfolio and strategy aggregates are maintained incrementally so a check is O(1).
  */
-import type { Side } from '../risk/kinds';
+import type { Side } from '../kinds';
 import { pairKey, type PortfolioSnapshot } from './snapshot';
 
 export interface PairExposure {

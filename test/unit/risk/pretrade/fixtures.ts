@@ -1,10 +1,10 @@
 /** A small hand-made budget with round numbers so expected sizes can be worked out by hand. */
-import type { RiskBudget } from '../../../risk/budget';
-import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from '../../../risk/units';
-import type { OrderRequest } from '../../../grpc/checks';
-import { GateCore } from '../../../grpc/gate';
-import { buildSnapshot, type LimitOverride } from '../../../grpc/snapshot';
-import type { TradingState } from '../../../risk/kinds';
+import type { RiskBudget } from '../../../../risk/budget';
+import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from '../../../../risk/units';
+import type { OrderRequest } from '../../../../risk/pretrade/checks';
+import { GateCore } from '../../../../grpc/gate';
+import { buildSnapshot, type LimitOverride } from '../../../../risk/pretrade/snapshot';
+import type { TradingState } from '../../../../risk/kinds';
 
 const c = (x: number) => x as Currency;
 const f = (x: number) => x as Fraction;

@@ -3,10 +3,10 @@
  * property: over random books, the size returned is approved by EvaluateTrade, and anything 1 % larger
  * is denied for the reason SizePosition named.
  */
-import { currency } from '../../../risk/units';
+import { currency } from '../../../../risk/units';
 import fc from 'fast-check';
-import { evaluateOrder, sizeOrder, type CheckContext, type OrderRequest } from '../../../grpc/checks';
-import { ExposureBook } from '../../../grpc/exposures';
+import { evaluateOrder, sizeOrder, type CheckContext, type OrderRequest } from '../../../../risk/pretrade/checks';
+import { ExposureBook } from '../../../../risk/pretrade/exposures';
 import { budget, order, snapshotOf, T0 } from './fixtures';
 
 const policy = { staleReduceAfterMs: 3_600_000, staleHaltAfterMs: 4 * 3_600_000, restrictedInstruments: new Set<string>() };

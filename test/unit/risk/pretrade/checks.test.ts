@@ -5,10 +5,10 @@
  * XOM ref 50 (150k, strategy carry); trend gross/net 420k/400k; portfolio gross/net 600k/450k;
  * max order 100k; collar 5 %.
  */
-import { buildSnapshot } from '../../../grpc/snapshot';
-import { currency } from '../../../risk/units';
-import type { Reason } from '../../../grpc/reasons';
-import type { GateCore } from '../../../grpc/gate';
+import { buildSnapshot } from '../../../../risk/pretrade/snapshot';
+import { currency } from '../../../../risk/units';
+import type { Reason } from '../../../../risk/pretrade/reasons';
+import type { GateCore } from '../../../../grpc/gate';
 import { budget, fillInto, gateCore, order, snapshotOf, T0 } from './fixtures';
 
 const clock = { now: T0 };

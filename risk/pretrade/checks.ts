@@ -11,7 +11,7 @@
  * order that does not make a measure worse: when a budget shrinks below current exposure, orders that
  * reduce the breach still pass (limit used = max(limit, current exposure)).
  */
-import { type Side, TRADING_STATE_SEVERITY, type TradingState } from '../risk/kinds';
+import { type Side, TRADING_STATE_SEVERITY, type TradingState } from '../kinds';
 import type { Aggregate, ExposureBook, PairExposure } from './exposures';
 import type { Reason } from './reasons';
 import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';

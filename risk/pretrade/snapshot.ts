@@ -3,10 +3,10 @@
  * O(1) lookups, with the portfolio's trading state and its limit overrides. A snapshot is built once
  * (off the request path) and swapped in atomically; nothing mutates it afterwards.
  */
-import type { BudgetVersion, OverridableLimit, RiskBudget } from '../risk/budget';
-import type { TradingState } from '../risk/kinds';
-import type { ActiveOverride } from '../risk/overrides';
-import type { Currency, Price } from '../risk/units';
+import type { BudgetVersion, OverridableLimit, RiskBudget } from '../budget';
+import type { TradingState } from '../kinds';
+import type { ActiveOverride } from '../overrides';
+import type { Currency, Price } from '../units';
 
 export type OverrideField = OverridableLimit;
 /** A limit override in force; null strategy/asset means "any". */

@@ -2,10 +2,10 @@
  * Regression tests from a review of the gate's decision logic: each case is an order that an earlier
  * version approved although the committed budget forbade it.
  */
-import type { RiskBudget } from '../../../risk/budget';
-import type { GateCore } from '../../../grpc/gate';
-import type { LimitOverride } from '../../../grpc/snapshot';
-import { currency } from '../../../risk/units';
+import type { RiskBudget } from '../../../../risk/budget';
+import type { GateCore } from '../../../../grpc/gate';
+import type { LimitOverride } from '../../../../risk/pretrade/snapshot';
+import { currency } from '../../../../risk/units';
 import { budget, fillInto, gateCore, order, snapshotOf, T0 } from './fixtures';
 
 const clock = { now: T0 + 60_000 };
