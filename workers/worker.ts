@@ -1,13 +1,11 @@
 /**
  * The Ballast Temporal worker: serves the workflows in workflows/ and the activities in activities/.
  */
-import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createPool } from '../db/pool';
-import { SEARCH_ATTRIBUTES } from '../infra/temporal';
+import { ensureSearchAttributes } from '../infra/temporal';
 import { MarketDataService } from '../market/source';
 import { TASK_QUEUE } from '../workflows/types';
 
@@ -71,23 +69,4 @@ export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWork
       await done;
     },
   };
-}
-
-/** Registers Ballast's custom search attributes when the server lacks them (idempotent). */
-export async function ensureSearchAttributes(address: string, namespace: string, logger: Logger): Promise<void> {
-  const connection = await Connection.connect({ address });
-  try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace });
-    const have = new Set(Object.keys(existing.customAttributes ?? {}));
-    const Indexed = temporal.api.enums.v1.IndexedValueType;
-    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !have.has(name));
-    if (missing.length === 0) return;
-    const searchAttributes = Object.fromEntries(
-      missing.map(([name, type]) => [name, type === 'Bool' ? Indexed.INDEXED_VALUE_TYPE_BOOL : Indexed.INDEXED_VALUE_TYPE_KEYWORD]),
-    );
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
-    logger.info({ added: missing.map(([n]) => n) }, 'registered search attributes');
-  } finally {
-    await connection.close();
-  }
 }
