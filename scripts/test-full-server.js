@@ -3,14 +3,17 @@
 // on PostgreSQL instead of the dev server. Builds the server once (cached by version), sets up its
 // schema in two fresh databases for this run, starts it on free loopback ports, runs jest's
 // integration project with TEMPORAL_ADDRESS pointing at it, then stops it and drops the databases
-// (BALLAST_KEEP_TEST_DB=1 keeps them). Prints the time of each step. Runs after scripts/ensure.js.
+// (BALLAST_KEEP_TEST_DB=1 keeps them). First runs the Go unit tests of deploy/temporal-server (the
+// authorizer), cheap once the server is built. Prints the time of each step. Runs after
+// scripts/ensure.js.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 const root = join(__dirname, '..');
 const server = require(join(root, 'dist', 'infra', 'temporalServer.js'));
 const { reachable } = require(join(root, 'dist', 'infra', 'postgres.js'));
 const { createLogger } = require(join(root, 'dist', 'lib', 'logger.js'));
+const { goBinary } = require(join(root, 'dist', 'infra', 'temporal.js'));
 
 const say = (msg) => process.stderr.write(`[ballast] ${msg}\n`);
 const timings = [];
@@ -21,6 +24,20 @@ async function timed(step, fn) {
   } finally {
     timings.push([step, (Date.now() - started) / 1000]);
   }
+}
+
+/** `go test` in deploy/temporal-server, with the build's flags so the compiled packages are reused. */
+function goTests() {
+  const go = goBinary();
+  // Without our build in the Go cache (a prebuilt binary, or no Go), they would compile the server from scratch.
+  if (!go || process.env.BALLAST_TEMPORAL_SERVER)
+    return say('skipping the Go unit tests of deploy/temporal-server (no build of ours here)');
+  const run = spawnSync(go, ['test', '-trimpath', '-vet=off', '-count=1', '.'], {
+    cwd: server.serverSourceDir(),
+    env: { ...process.env, GOFLAGS: '-mod=readonly' },
+    stdio: 'inherit',
+  });
+  if (run.status !== 0) throw new Error('the Go unit tests of deploy/temporal-server failed');
 }
 
 function runJest(address, args) {
@@ -44,6 +61,7 @@ async function main() {
   const logFile = join(root, '.data', 'test', `temporal-server-${run}.log`);
 
   const binary = await timed('build (cached after the first run)', () => server.ensureTemporalServer(logger));
+  await timed('go test (authorizer)', goTests);
   let running;
   const cleanUp = async () => {
     if (running) await timed('server stop', () => running.stop());

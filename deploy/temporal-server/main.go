@@ -111,18 +111,3 @@ func start(cfg *config.Config) error {
 	}
 	return nil
 }
-
-// authorizationFromConfig returns the authorizer and claim mapper named in
-// global.authorization; Temporal's own ("" = allow all, "default") for now. This is the plug-in
-// point for Ballast's approver-role authorizer.
-func authorizationFromConfig(cfg *config.Config, logger log.Logger) (authorization.Authorizer, authorization.ClaimMapper, error) {
-	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
-	if err != nil {
-		return nil, nil, fmt.Errorf("authorizer: %w", err)
-	}
-	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
-	if err != nil {
-		return nil, nil, fmt.Errorf("claim mapper: %w", err)
-	}
-	return authorizer, claimMapper, nil
-}
