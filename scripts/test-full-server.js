@@ -3,11 +3,12 @@
 // on PostgreSQL instead of the dev server. Builds the server once (cached by version), sets up its
 // schema in two fresh databases for this run, starts it on free loopback ports, runs jest's
 // integration project with TEMPORAL_ADDRESS pointing at it, then stops it and drops the databases
-// (BALLAST_KEEP_TEST_DB=1 keeps them). First runs the Go unit tests of deploy/temporal-server (the
-// authorizer), cheap once the server is built. Prints the time of each step. Runs after
-// scripts/ensure.js.
+// (BALLAST_KEEP_TEST_DB=1 keeps them); the server's log stays in .data/test/ when a test failed.
+// First runs the Go unit tests of deploy/temporal-server (the authorizer), cheap once the server is
+// built. Prints the time of each step. Runs after scripts/ensure.js.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
+const { rmSync } = require('node:fs');
 const { join } = require('node:path');
 const root = join(__dirname, '..');
 const server = require(join(root, 'dist', 'infra', 'temporalServer.js'));
@@ -78,6 +79,7 @@ async function main() {
       `Temporal ${server.temporalServerVersion()} on Postgres at ${running.address}, ${running.historyShards} history shards; log ${logFile}`,
     );
     code = await timed('integration suite', () => runJest(running.address, process.argv.slice(2)));
+    if (code === 0) rmSync(logFile, { force: true }); // kept only when something failed
   } finally {
     await cleanUp();
     say(`full server run: ${timings.map(([step, s]) => `${step} ${s.toFixed(1)}s`).join(', ')}`);
