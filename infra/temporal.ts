@@ -225,8 +225,13 @@ export function freePort(): Promise<number> {
 }
 
 /** Registers Ballast's custom search attributes in `namespace` where the server lacks them (idempotent). */
-export async function ensureSearchAttributes(address: string, namespace: string, logger: Logger): Promise<string[]> {
-  const connection = await Connection.connect({ address });
+export async function ensureSearchAttributes(
+  address: string,
+  namespace: string,
+  logger: Logger,
+  metadata?: Record<string, string>,
+): Promise<string[]> {
+  const connection = await Connection.connect({ address, metadata });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const have = new Set(Object.keys(existing.customAttributes ?? {}));

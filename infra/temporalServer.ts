@@ -173,6 +173,10 @@ export interface TemporalServerPorts {
   readonly matchingMembership: number;
   readonly worker: number;
   readonly workerMembership: number;
+  /** The internal frontend, run only with an authorizer (for the server's own callers). */
+  readonly internalFrontend: number;
+  readonly internalFrontendHttp: number;
+  readonly internalFrontendMembership: number;
 }
 
 /** Temporal's standard ports (7233 for clients). */
@@ -186,6 +190,9 @@ export const DEFAULT_PORTS: TemporalServerPorts = {
   matchingMembership: 6935,
   worker: 7239,
   workerMembership: 6939,
+  internalFrontend: 7236,
+  internalFrontendHttp: 7246,
+  internalFrontendMembership: 6936,
 };
 
 /**
@@ -226,6 +233,11 @@ export interface TemporalServerOptions {
   readonly logger: Logger;
   /** Namespace to register with Ballast's search attributes (default `default`). */
   readonly namespace?: string;
+  /**
+   * Authorization enforced by the server (deploy/temporal-server/authorizer.go): JWTs signed by the
+   * keys at `jwksUrl`; `adminToken` is what this function itself calls the server with.
+   */
+  readonly authorization?: { readonly jwksUrl: string; readonly adminToken: string };
 }
 
 export interface TemporalServer {
@@ -245,7 +257,8 @@ const RETENTION_DAYS = 7;
 export async function startTemporalServer(options: TemporalServerOptions): Promise<TemporalServer> {
   const ports = options.ports ?? DEFAULT_PORTS;
   const namespace = options.namespace ?? 'default';
-  const env = serverEnvironment(options.databases, ports);
+  const env = serverEnvironment(options.databases, ports, options.authorization?.jwksUrl);
+  const metadata = options.authorization ? { authorization: `Bearer ${options.authorization.adminToken}` } : undefined;
   const configured = configuredShards(options.binary, env);
   const address = `127.0.0.1:${ports.frontend}`;
 
@@ -271,7 +284,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
       `the Temporal server to answer on ${address}`,
       options.logFile,
     );
-    const connection = await Connection.connect({ address });
+    const connection = await Connection.connect({ address, metadata });
     try {
       const { historyShardCount } = await connection.workflowService.getClusterInfo({});
       if (historyShardCount !== configured) {
@@ -285,7 +298,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
       // few seconds: a new namespace is "not found" for a moment, and new attributes unknown.
       await waitFor(
         () =>
-          ensureSearchAttributes(address, namespace, options.logger).then(
+          ensureSearchAttributes(address, namespace, options.logger, metadata).then(
             () => true,
             (err: unknown) => {
               if (isGrpcServiceError(err) && err.code === 5) return false; // the namespace, not yet in the cache
@@ -329,6 +342,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
 function serverEnvironment(
   dbs: TemporalDatabases,
   ports: TemporalServerPorts,
+  jwksUrl?: string,
 ): NodeJS.ProcessEnv & { TEMPORAL_SERVER_CONFIG_FILE_PATH: string } {
   const pg = postgresEndpoint(dbs.postgresUrl);
   const shards = process.env.BALLAST_TEMPORAL_HISTORY_SHARDS;
@@ -357,6 +371,17 @@ function serverEnvironment(
     WORKER_MEMBERSHIP_PORT: String(ports.workerMembership),
   };
   if (shards) env.NUM_HISTORY_SHARDS = shards;
+  if (jwksUrl) {
+    Object.assign(env, {
+      TEMPORAL_AUTH_AUTHORIZER: 'ballast',
+      TEMPORAL_AUTH_CLAIM_MAPPER: 'ballast',
+      TEMPORAL_JWT_KEY_SOURCE1: jwksUrl,
+      USE_INTERNAL_FRONTEND: '1',
+      INTERNAL_FRONTEND_GRPC_PORT: String(ports.internalFrontend),
+      INTERNAL_FRONTEND_HTTP_PORT: String(ports.internalFrontendHttp),
+      INTERNAL_FRONTEND_MEMBERSHIP_PORT: String(ports.internalFrontendMembership),
+    });
+  }
   if (process.env.BALLAST_TEMPORAL_METRICS_ADDRESS) env.PROMETHEUS_ENDPOINT = process.env.BALLAST_TEMPORAL_METRICS_ADDRESS;
   return env;
 }

@@ -41,12 +41,13 @@ function goTests() {
   if (run.status !== 0) throw new Error('the Go unit tests of deploy/temporal-server failed');
 }
 
-function runJest(address, args) {
+function runJest(address, binary, args) {
   return new Promise((resolve, reject) => {
-    const jest = spawn(process.execPath, [require.resolve('jest/bin/jest'), '--selectProjects', 'integration', ...args], {
+    const jest = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...args, '--selectProjects', 'integration'], {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, TEMPORAL_ADDRESS: address },
+      // The binary too, for the tests that start a server of their own (authorization).
+      env: { ...process.env, TEMPORAL_ADDRESS: address, BALLAST_TEST_TEMPORAL_SERVER: binary },
     });
     jest.on('error', reject);
     jest.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
@@ -78,7 +79,7 @@ async function main() {
     say(
       `Temporal ${server.temporalServerVersion()} on Postgres at ${running.address}, ${running.historyShards} history shards; log ${logFile}`,
     );
-    code = await timed('integration suite', () => runJest(running.address, process.argv.slice(2)));
+    code = await timed('integration suite', () => runJest(running.address, binary, process.argv.slice(2)));
     if (code === 0) rmSync(logFile, { force: true }); // kept only when something failed
   } finally {
     await cleanUp();

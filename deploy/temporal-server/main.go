@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	_ "time/tzdata" // time zones for schedules even where the OS has no zoneinfo
 
 	"go.temporal.io/server/common/authorization"
@@ -23,6 +24,7 @@ import (
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
 	_ "go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql" // the postgres12 persistence plugin
+	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/temporal"
 	sqltool "go.temporal.io/server/tools/sql"
 )
@@ -95,7 +97,7 @@ func start(cfg *config.Config) error {
 		return err
 	}
 	server, err := temporal.NewServer(
-		temporal.ForServices(temporal.DefaultServices),
+		temporal.ForServices(servicesToRun(cfg)),
 		temporal.WithConfig(cfg),
 		temporal.WithLogger(logger),
 		temporal.InterruptOn(temporal.InterruptCh()),
@@ -110,4 +112,15 @@ func start(cfg *config.Config) error {
 		return fmt.Errorf("starting the server: %w", err)
 	}
 	return nil
+}
+
+// servicesToRun is Temporal's four services, plus the internal frontend when the config has one: with
+// an authorizer on, the server's own worker service calls that one, which trusts the cluster's own
+// callers, instead of the authorizing frontend it holds no token for.
+func servicesToRun(cfg *config.Config) []string {
+	services := slices.Clone(temporal.DefaultServices)
+	if _, ok := cfg.Services[string(primitives.InternalFrontendService)]; ok {
+		services = append(services, string(primitives.InternalFrontendService))
+	}
+	return services
 }
