@@ -1,13 +1,15 @@
 /**
  * Brings up what Ballast needs, idempotently: Postgres (DATABASE_URL, the local server, or a private
- * one) with migrations applied, and Temporal (TEMPORAL_ADDRESS, or a dev server we start, persisting
- * to SQLite under the data folder). Nothing is started for a user who provides both addresses.
+ * one) with migrations applied, and Temporal (TEMPORAL_ADDRESS, or a server we start: the dev server
+ * persisting to SQLite under the data folder, or with BALLAST_TEMPORAL=full the full server with its
+ * own databases on the same Postgres). Nothing is started for a user who provides both addresses.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { repoRoot } from '../lib/paths';
 import { ensurePostgres } from './postgres';
-import { type DevServer, type DevServerOptions, answers, ensureTemporalCli, startDevServer } from './temporal';
+import { type DevServerOptions, answers, ensureTemporalCli, startDevServer } from './temporal';
+import { DEFAULT_PORTS, defaultTemporalDatabases, ensureTemporalServer, setupTemporalSchema, startTemporalServer } from './temporalServer';
 
 export interface Infrastructure {
   readonly databaseUrl: string;
@@ -25,7 +27,8 @@ export function dataDir(): string {
 export async function bootInfrastructure(logger: Logger, opts: Pick<DevServerOptions, 'searchAttributes'> = {}): Promise<Infrastructure> {
   const dir = dataDir();
   const db = await ensurePostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, logger });
-  let server: DevServer | undefined;
+  const kind = temporalKind();
+  let server: { stop(): Promise<void> } | undefined;
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   let temporalUiUrl: string | null = null;
   if (!temporalAddress) {
@@ -33,12 +36,19 @@ export async function bootInfrastructure(logger: Logger, opts: Pick<DevServerOpt
     const uiPort = Number(process.env.BALLAST_TEMPORAL_UI_PORT ?? 8233);
     if (await answers(`127.0.0.1:${port}`)) {
       logger.warn({ address: `127.0.0.1:${port}` }, 'a Temporal server already answers on the default port; using it');
+    } else if (kind === 'full') {
+      const binary = await ensureTemporalServer(logger);
+      const databases = defaultTemporalDatabases(db.databaseUrl);
+      await setupTemporalSchema(binary, databases, logger);
+      const logFile = join(dir, 'temporal-server', 'server.log');
+      server = await startTemporalServer({ binary, databases, ports: { ...DEFAULT_PORTS, frontend: port }, logFile, logger, ...opts });
     } else {
       const cli = await ensureTemporalCli(logger);
       server = await startDevServer({ cli, port, uiPort, dbFile: join(dir, 'temporal', 'dev.sqlite'), logger, ...opts });
     }
     temporalAddress = `127.0.0.1:${port}`;
-    temporalUiUrl = `http://127.0.0.1:${uiPort}`;
+    // The full server has no web UI of its own (the Temporal UI is a separate server).
+    temporalUiUrl = kind === 'dev' ? `http://127.0.0.1:${uiPort}` : null;
   }
   return {
     databaseUrl: db.databaseUrl,
@@ -49,4 +59,11 @@ export async function bootInfrastructure(logger: Logger, opts: Pick<DevServerOpt
       await db.stop();
     },
   };
+}
+
+/** Which Temporal server Ballast starts when TEMPORAL_ADDRESS is not given: BALLAST_TEMPORAL=dev (default) or full. */
+function temporalKind(): 'dev' | 'full' {
+  const kind = process.env.BALLAST_TEMPORAL ?? 'dev';
+  if (kind !== 'dev' && kind !== 'full') throw new Error(`BALLAST_TEMPORAL must be "dev" or "full", not "${kind}"`);
+  return kind;
 }

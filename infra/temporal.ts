@@ -9,9 +9,15 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+/** A custom search attribute as the workflows define it (workflows/searchAttributes.ts). */
+export interface SearchAttributeSpec {
+  readonly name: string;
+  readonly type: SearchAttributeType;
+}
 
 export function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ballast');
@@ -25,7 +31,7 @@ function onPath(binary: string): string | undefined {
   return undefined;
 }
 
-function goBinary(): string | undefined {
+export function goBinary(): string | undefined {
   return onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
 }
 
@@ -50,33 +56,49 @@ export async function ensureTemporalCli(logger: Logger): Promise<string> {
     { version: TEMPORAL_CLI_VERSION, into: binDir },
     'building the temporal CLI from Go modules (first run only; takes several minutes)',
   );
-  await runWithProgress(
-    go,
-    ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`],
-    { GOBIN: binDir, GOFLAGS: '-mod=mod' },
-    'building temporal CLI',
-  );
+  await runWithProgress(go, ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+    env: { GOBIN: binDir, GOFLAGS: '-mod=mod' },
+    label: 'building temporal CLI',
+  });
   if (!existsSync(cached)) throw new Error(`go install finished but ${cached} is missing`);
   return cached;
 }
 
-function runWithProgress(cmd: string, args: string[], env: Record<string, string>, label: string): Promise<void> {
+export interface ProgressOptions {
+  readonly label: string;
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+  /** Packages to compile, when known: `go build -v` prints each package it compiles on a line. */
+  readonly packages?: number;
+}
+
+/** Runs a long Go command, printing what it has done every 15 s on stderr (downloads, packages compiled). */
+export function runWithProgress(cmd: string, args: string[], options: ProgressOptions): Promise<void> {
+  const { label, packages } = options;
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let downloaded = 0;
+    let compiled = 0;
     let lastLine = '';
     const onData = (buf: Buffer) => {
-      for (const line of buf.toString().split('\n')) {
+      for (const raw of buf.toString().split('\n')) {
+        const line = raw.trim();
+        if (!line) continue;
         if (line.startsWith('go: downloading')) downloaded++;
-        if (line.trim()) lastLine = line.trim();
+        else if (packages !== undefined && !line.includes(' ')) compiled++; // a package path
+        lastLine = line;
       }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const ticker = setInterval(() => {
       const secs = Math.round((Date.now() - started) / 1000);
-      process.stderr.write(`[ballast] ${label}: ${secs}s elapsed, ${downloaded} modules downloaded${downloaded ? '' : ', compiling'}…\n`);
+      const done =
+        packages !== undefined
+          ? `${compiled} of at most ${packages} packages compiled`
+          : `${downloaded} modules downloaded${downloaded ? '' : ', compiling'}`;
+      process.stderr.write(`[ballast] ${label}: ${secs}s elapsed, ${done}…\n`);
     }, 15_000);
     child.on('error', (err) => {
       clearInterval(ticker);
@@ -103,7 +125,7 @@ export interface DevServerOptions {
   /** SQLite file to persist to; omitted = in-memory (tests). */
   readonly dbFile?: string;
   /** Custom search attributes to register at start (the workflows define them: workflows/searchAttributes.ts). */
-  readonly searchAttributes?: readonly { readonly name: string; readonly type: SearchAttributeType }[];
+  readonly searchAttributes?: readonly SearchAttributeSpec[];
   readonly logger: Logger;
 }
 
@@ -160,7 +182,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 }
 
 /** The CLI spells search attribute types in CamelCase: KEYWORD_LIST → KeywordList. */
-function cliTypeName(type: SearchAttributeType): string {
+export function cliTypeName(type: SearchAttributeType): string {
   return type
     .split('_')
     .map((part) => part[0] + part.slice(1).toLowerCase())
@@ -205,4 +227,30 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Registers the given custom search attributes in `namespace` where the server lacks them (idempotent). */
+export async function ensureSearchAttributes(
+  address: string,
+  namespace: string,
+  attributes: readonly SearchAttributeSpec[],
+  logger: Logger,
+  metadata?: Record<string, string>,
+): Promise<string[]> {
+  const connection = await Connection.connect({ address, metadata });
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const have = new Set(Object.keys(existing.customAttributes ?? {}));
+    const missing = attributes.filter((key) => !have.has(key.name));
+    if (missing.length === 0) return [];
+    const searchAttributes = Object.fromEntries(
+      missing.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]]),
+    );
+    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+    const added = missing.map((key) => key.name);
+    logger.info({ namespace, added }, 'registered search attributes');
+    return added;
+  } finally {
+    await connection.close();
+  }
 }

@@ -2,13 +2,12 @@
  * The Ballast Temporal worker's wiring: a pool, the stores over it, the market data service and the
  * activities over those; the workflows in workflows/ from a bundle; the search attributes registered.
  */
-import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createPool } from '../db/pool';
 import { createStores } from '../db/stores';
+import { ensureSearchAttributes } from '../infra/temporal';
 import { MarketDataService } from '../market/source';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { TASK_QUEUE } from '../workflows/types';
@@ -49,7 +48,7 @@ function installRuntime(): void {
 export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWorker> {
   installRuntime();
   const namespace = opts.namespace ?? 'default';
-  await ensureSearchAttributes(opts.temporalAddress, namespace, opts.logger);
+  await ensureSearchAttributes(opts.temporalAddress, namespace, SEARCH_ATTRIBUTES, opts.logger);
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const pool = createPool(opts.databaseUrl);
   const stores = createStores(pool);
@@ -74,22 +73,4 @@ export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWork
       await done;
     },
   };
-}
-
-/** Registers Ballast's custom search attributes when the server lacks them (idempotent). */
-export async function ensureSearchAttributes(address: string, namespace: string, logger: Logger): Promise<void> {
-  const connection = await Connection.connect({ address });
-  try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace });
-    const have = new Set(Object.keys(existing.customAttributes ?? {}));
-    const missing = SEARCH_ATTRIBUTES.filter((key) => !have.has(key.name));
-    if (missing.length === 0) return;
-    const searchAttributes = Object.fromEntries(
-      missing.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]]),
-    );
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
-    logger.info({ added: missing.map((key) => key.name) }, 'registered search attributes');
-  } finally {
-    await connection.close();
-  }
 }
