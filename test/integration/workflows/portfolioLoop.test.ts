@@ -47,22 +47,26 @@ describe('portfolio control loop', () => {
   it('tracks the success metrics: correlation-aware risk utilization, realized vs target vol, response time', async () => {
     const { portfolioId, handle } = await h.startLoop({ prefix: 'metrics', seed: 17, input: { monitoringIntervalMs: 500 } });
     const first = await eventually(async () => h.store.latestBudget(portfolioId), 30_000, 'the first budget');
-    // Hold exactly half of every target position: σ is homogeneous, so risk utilization must be 0.5.
-    for (const a of first.budget.assets) {
-      await h.pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4)', [
+    // Hold exactly half of every target position, written in one statement so no reading sees half the
+    // book: σ is homogeneous, so risk utilization must be 0.5 in every cycle recorded after the insert.
+    const assets = first.budget.assets;
+    await h.pool.query(
+      'INSERT INTO positions (portfolio_id, strategy, asset, quantity) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[])',
+      [
         portfolioId,
-        a.strategy,
-        a.asset,
-        (0.5 * a.targetNotional) / a.referencePrice,
-      ]);
-    }
+        assets.map((a) => a.strategy),
+        assets.map((a) => a.asset),
+        assets.map((a) => (0.5 * a.targetNotional) / a.referencePrice),
+      ],
+    );
+    const { rows: clock } = await h.pool.query<{ now: Date }>('SELECT now()');
     const utilization = await eventually(
       async () => {
         const { rows } = await h.pool.query<{ value: number }>(
-          "SELECT value FROM metrics WHERE portfolio_id = $1 AND name = 'risk_utilization' AND labels->>'scope' = 'total' ORDER BY observed_at DESC LIMIT 1",
-          [portfolioId],
+          "SELECT value FROM metrics WHERE portfolio_id = $1 AND name = 'risk_utilization' AND labels->>'scope' = 'total' AND observed_at > $2 ORDER BY observed_at DESC LIMIT 1",
+          [portfolioId, clock[0].now],
         );
-        return rows[0] && rows[0].value < 0.9 ? rows[0].value : undefined;
+        return rows[0]?.value;
       },
       15_000,
       'a risk utilization reading with positions',
