@@ -1,16 +1,18 @@
 /**
  * Who may do what. A caller's identity is the CN of its verified client certificate (mTLS), falling
- * back to its first DNS SAN. Without a policy the gate is open (development); with one, unknown or
- * unauthenticated callers are refused, and control RPCs need `control: true`.
+ * back to its first DNS SAN. Control RPCs (overrides, rebalances) always need a verified identity the
+ * policy grants `control`: never an anonymous or self-named (`unverified:…`) caller, with or without a
+ * policy. Trading without a policy is open, which the gate allows only on loopback (grpc/security.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
+import { parse } from 'yaml';
 
 export interface Grant {
   /** Portfolio ids this identity may trade, or ['*']. */
   readonly portfolios: readonly string[];
   /** Strategies this identity may trade, or ['*']. */
   readonly strategies: readonly string[];
-  /** May call control RPCs (TriggerRebalance). */
+  /** May call control RPCs (OverrideLimit, TriggerRebalance). */
   readonly control?: boolean;
 }
 
@@ -54,9 +56,44 @@ export function denyTrade(policy: AccessPolicy | undefined, caller: Caller, port
 }
 
 export function denyControl(policy: AccessPolicy | undefined, caller: Caller, portfolioId: string): string | undefined {
-  if (!policy) return undefined;
+  if (!policy)
+    return `caller ${caller.label} is not authorized for control operations: this gate has no access policy, and control needs a verified client certificate granted control`;
   const grant = caller.identity ? policy[caller.identity] : undefined;
   if (!grant?.control) return `caller ${caller.label} is not authorized for control operations`;
   if (!allows(grant.portfolios, portfolioId)) return `caller ${caller.label} may not control portfolio "${portfolioId}"`;
   return undefined;
+}
+
+export class AccessPolicyError extends Error {
+  override readonly name = 'AccessPolicyError';
+}
+
+/** `identity: { portfolios: [...], strategies: [...], control: bool }` per client-certificate CN (YAML). */
+export function parseAccessPolicy(text: string, source: string): AccessPolicy {
+  let doc: unknown;
+  try {
+    doc = parse(text) as unknown;
+  } catch (err) {
+    throw new AccessPolicyError(`access policy ${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new AccessPolicyError(`access policy ${source} must map identities to grants`);
+  const policy: Record<string, Grant> = {};
+  for (const [identity, grant] of Object.entries(doc as Record<string, unknown>)) {
+    if (!grant || typeof grant !== 'object') throw new AccessPolicyError(`access policy ${source}: ${identity} must be a grant`);
+    const g = grant as { portfolios?: unknown; strategies?: unknown; control?: unknown };
+    const list = (v: unknown, key: string): string[] => {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+        throw new AccessPolicyError(`access policy ${source}: ${identity}.${key} must be a list of strings`);
+      return v;
+    };
+    if (g.control !== undefined && typeof g.control !== 'boolean')
+      throw new AccessPolicyError(`access policy ${source}: ${identity}.control must be true or false`);
+    policy[identity] = {
+      portfolios: list(g.portfolios, 'portfolios'),
+      strategies: list(g.strategies ?? ['*'], 'strategies'),
+      control: g.control === true,
+    };
+  }
+  return policy;
 }

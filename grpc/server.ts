@@ -26,16 +26,12 @@ import { GateCore } from './gate';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
 import { gateService } from './handlers';
 import type { GateControls, GateStores } from './ports';
+import { type ConnectionStats, connectionServerOptions, listen } from './listener';
 import { reconcilePositions } from './reconcile';
+import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
 import { SnapshotSource } from './snapshotSource';
 
-export interface TlsOptions {
-  /** PEM server certificate chain and private key. */
-  readonly cert: Buffer | string;
-  readonly key: Buffer | string;
-  /** PEM CA bundle for client certificates. With it, clients must present a certificate it signed (mTLS). */
-  readonly clientCa?: Buffer | string;
-}
+export type { TlsOptions } from './security';
 
 export interface GateOptions {
   /** What the gate reads and writes (db/ stores in production). */
@@ -46,9 +42,12 @@ export interface GateOptions {
   readonly host?: string;
   /** 0 = ephemeral. */
   readonly port?: number;
+  /** Required beyond loopback, with a client CA (mTLS); grpc/security.ts says what the gate refuses to start with. */
   readonly tls?: TlsOptions;
-  /** Identity → grants. Without it every caller may do everything (development only). */
+  /** Identity → grants. Without it (loopback only) every caller may trade, and no one may control. */
   readonly access?: AccessPolicy;
+  /** Handshake and idle timeouts, connection cap, keepalive (defaults: DEFAULT_CONNECTION_LIMITS). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   readonly maxReceiveMessageLength?: number;
   readonly staleReduceAfterMs?: number;
   readonly staleHaltAfterMs?: number;
@@ -69,6 +68,8 @@ export interface RunningGate {
   close(): Promise<void>;
   /** The in-memory decision core (snapshots, exposures), for tests and processes embedding the gate. */
   readonly core: GateCore;
+  /** Open, handshaking, timed-out, evicted and refused connections. */
+  connections(): ConnectionStats;
 }
 
 export const GATE_SERVICE_NAME = 'ballast.gate.v1.GateService';
@@ -77,6 +78,9 @@ const INITIAL_POSITION_READS = 5;
 
 export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const { logger, stores } = options;
+  const host = options.host ?? '127.0.0.1';
+  checkGateSecurity({ host, tls: options.tls, access: options.access });
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
   const replica = options.replicaId ?? `${hostname()}:${process.pid}`;
   const audit = new BatchWriter<DecisionRecord>({
     name: 'audit',
@@ -124,7 +128,10 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       if (bound) setHealth('SERVING');
     },
   });
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024 });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024,
+    ...connectionServerOptions(limits),
+  });
   server.addService(
     GateServiceService,
     gateService({ core, budgets: source, audit, access: options.access, controls: options.controls ?? {}, logger }),
@@ -147,9 +154,9 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   };
   const reconcile = (): Promise<void> => reconcilePositions(stores.positions, core, fills);
 
-  const host = options.host ?? '127.0.0.1';
   const hostPort = (port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
   let address: string;
+  let listener: Awaited<ReturnType<typeof listen>>;
   try {
     await source.start();
     every(1_000, () => {
@@ -164,43 +171,34 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     await retry(reconcile, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'),
     );
-    address = hostPort(await bind(server, hostPort(options.port ?? 0), serverCredentials(options.tls)));
+    listener = await listen(server, { host, port: options.port ?? 0, tls: options.tls, limits, logger });
+    address = hostPort(listener.port);
   } catch (err) {
     await release().catch(() => undefined);
     throw err;
   }
   bound = true;
   if (source.ready) setHealth('SERVING');
-  if (!options.access) logger.warn('gate started without an access policy: every caller may trade and control');
-  logger.info({ address, replica, tls: Boolean(options.tls), mtls: Boolean(options.tls?.clientCa) }, 'gate listening');
+  if (!options.access) logger.warn('gate started without an access policy (loopback only): every local caller may trade, none may control');
+  logger.info({ address, replica, tls: Boolean(options.tls), mtls: Boolean(options.tls?.clientCa), limits }, 'gate listening');
 
   let closing: Promise<void> | undefined;
   return {
     address,
     core,
+    connections: () => listener.stats(),
     close: () =>
       (closing ??= (async () => {
         setHealth('NOT_SERVING');
+        // Stop accepting first; established connections finish their calls and close with the server.
+        const unbound = listener.close();
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        await unbound;
         // Every queued decision and fill is written before the caller may close the stores.
         await release();
         logger.info({ address, auditRows: audit.written }, 'gate stopped');
       })()),
   };
-}
-
-function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))));
-}
-
-function serverCredentials(tls: TlsOptions | undefined): grpc.ServerCredentials {
-  if (!tls) return grpc.ServerCredentials.createInsecure();
-  // With a client CA, clients must present a certificate it signed (mTLS).
-  return grpc.ServerCredentials.createSsl(
-    tls.clientCa ? Buffer.from(tls.clientCa) : null,
-    [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }],
-    tls.clientCa !== undefined,
-  );
 }
 
 /** Reflection describes the gate and the health service, so grpcurl / buf curl need no local protos. */

@@ -20,6 +20,8 @@ import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
 import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
+import { type GateSecurity, type GateSecuritySettings, localGateClient, resolveGateSecurity } from './gateSecurity';
+import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY } from '../infra/certs';
 import { keyControls, statusLine, stopRequest } from './terminal';
 
 export interface AllInOneOptions {
@@ -28,6 +30,8 @@ export interface AllInOneOptions {
   readonly monitoringIntervalMs: number;
   readonly gateHost: string;
   readonly gatePort: number;
+  /** TLS, client certificates, access policy and connection bounds: the same as `ballast gate` (gateSecurity.ts). */
+  readonly gateSecurity: Omit<GateSecuritySettings, 'host'>;
   /** Orders per second of the demo order flow; 0 runs none. */
   readonly ordersPerSecond: number;
   readonly alertWebhookUrl?: string;
@@ -39,6 +43,7 @@ const DEMO_ASSETS = ['US_EQUITY', 'EU_EQUITY', 'EM_EQUITY', 'TREASURIES', 'GOLD'
 interface System {
   readonly infra: Infrastructure;
   readonly gate: RunningGate;
+  readonly security: GateSecurity;
   readonly feeds: FeedStore;
   readonly loop: WorkflowHandle<typeof portfolioLoop>;
   readonly flow: OrderFlow | undefined;
@@ -96,13 +101,20 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
     databaseUrl: infra.databaseUrl,
     logger,
     alertWebhookUrl: options.alertWebhookUrl,
+    // As for `ballast worker`: a prebuilt bundle skips bundling at start.
+    workflowBundle: process.env.BALLAST_WORKFLOW_BUNDLE ? { codePath: process.env.BALLAST_WORKFLOW_BUNDLE } : undefined,
   });
   teardown.defer('worker', () => worker.shutdown());
+  // The local CA and its certificates are made on first run: the demo gate serves mTLS like any other.
+  const security = resolveGateSecurity({ host: options.gateHost, ...options.gateSecurity });
   const gate = await startGate({
     databaseUrl: infra.databaseUrl,
     host: options.gateHost,
     port: options.gatePort,
     logger,
+    tls: security.tls,
+    access: security.access,
+    connectionLimits: security.connectionLimits,
     controls: temporalControls(client),
   });
   teardown.defer('gate', () => gate.close());
@@ -134,24 +146,34 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
       },
     ],
   });
+  if (options.ordersPerSecond > 0 && !security.pki)
+    say("no demo order flow: it calls the gate with the local CA's certificates, and this gate uses its own (--tls-cert)");
   const flow =
-    options.ordersPerSecond > 0
+    options.ordersPerSecond > 0 && security.pki
       ? startOrderFlow({
-          gateAddress: gate.address,
+          gate: localGateClient(security.pki, DEMO_OMS_IDENTITY, gate.address),
           portfolioId: options.portfolioId,
           store: new BudgetStore(pool),
           ordersPerSecond: options.ordersPerSecond,
         })
       : undefined;
   if (flow) teardown.defer('demo order flow', () => flow.stop());
-  return { infra, gate, feeds, loop, flow };
+  return { infra, gate, security, feeds, loop, flow };
 }
 
-function banner({ infra, gate, loop }: System, portfolioId: string): string {
+function banner({ infra, gate, security, loop }: System, portfolioId: string): string {
+  const pki = security.pki;
+  const certs = pki
+    ? [
+        `  Certificates    ${pki.dir}   (mTLS; policy ${pki.accessFile})`,
+        `                  operator: --cacert ${pki.caFile} --cert ${pki.clients[OPERATOR_IDENTITY].certFile} --key ${pki.clients[OPERATOR_IDENTITY].keyFile}`,
+      ]
+    : ['  Certificates    the files given with --tls-cert / --tls-client-ca'];
   return [
     '',
     `  Temporal UI     ${infra.temporalUiUrl ?? `(external server at ${infra.temporalAddress})`}   workflow: ${loop.workflowId}`,
-    `  gRPC gate       ${gate.address}   (ballast.gate.v1.GateService; reflection and health enabled)`,
+    `  gRPC gate       ${gate.address}   (ballast.gate.v1.GateService over mTLS; reflection and health enabled)`,
+    ...certs,
     `  Postgres        ${infra.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
     `  Synthetic feed  one bar per second. Switch regime: node bin/ballast.js feed --feed ${portfolioId} --regime crisis|calm`,
     `                  (in a terminal: press c for crisis, n for calm, q to quit)`,

@@ -21,14 +21,21 @@ export interface OrderFlow {
   stop(): Promise<void>;
 }
 
+/** Where and how the flow calls the gate (processes/gateSecurity.ts localGateClient: mTLS as the demo OMS). */
+export interface GateClientSettings {
+  readonly target: string;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly options?: grpc.ClientOptions;
+}
+
 export function startOrderFlow(opts: {
-  gateAddress: string;
+  gate: GateClientSettings;
   portfolioId: string;
   store: BudgetStore;
   ordersPerSecond: number;
   seed?: number;
 }): OrderFlow {
-  const client = new GateServiceClient(opts.gateAddress, grpc.credentials.createInsecure());
+  const client = new GateServiceClient(opts.gate.target, opts.gate.credentials, opts.gate.options);
   const stats: OrderFlowStats = { approved: 0, denied: 0, errors: 0, perSecond: 0, lastDenyReason: null };
   let budget: RiskBudget | undefined;
   let seq = 0;

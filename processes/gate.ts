@@ -51,6 +51,7 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
   return {
     address: gate.address,
     core: gate.core,
+    connections: () => gate.connections(),
     // The gate writes everything queued on close; only then may the pool go.
     close: () => (closing ??= gate.close().then(() => pool.end())),
   };

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { runAllInOne } from '../../processes/all';
 import { environmentHelp } from '../context';
 import { integer, option, positiveInteger } from '../flags';
+import { addGateSecurityFlags, type GateSecurityFlags, gateSecuritySettings } from '../gateFlags';
 
-interface StartFlags {
+interface StartFlags extends GateSecurityFlags {
   readonly portfolio: string;
   readonly intervalMs: number;
   readonly gateHost: string;
@@ -14,7 +15,7 @@ interface StartFlags {
 }
 
 export function define(command: Command): void {
-  command
+  addGateSecurityFlags(command)
     .description(
       'Run everything on this machine: Postgres and a Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS ' +
         'point at running ones), the worker, the pre-trade gate, a demo portfolio loop on a synthetic feed (one bar ' +
@@ -41,6 +42,7 @@ export function define(command: Command): void {
         ['DATABASE_URL', 'use this database (default: the local Postgres on 127.0.0.1:5432, else a private one under .data/)'],
         ['TEMPORAL_ADDRESS', 'use this Temporal server (default: a dev server on 127.0.0.1:7233, its UI on :8233)'],
         ['BALLAST_DATA_DIR', 'where the dev server and a private Postgres keep their data (default: .data/)'],
+        ['BALLAST_CERTS_DIR', "the gate's local CA, certificates and access policy (default: ~/.cache/ballast/pki)"],
         ['BALLAST_ALERT_WEBHOOK_URL', 'where alerts are posted as JSON (default: none)'],
         ['LOG_LEVEL', 'pino log level of the JSON logs on stderr (default: warn)'],
       ]),
@@ -51,6 +53,7 @@ export function define(command: Command): void {
         monitoringIntervalMs: flags.intervalMs,
         gateHost: flags.gateHost,
         gatePort: flags.gatePort,
+        gateSecurity: gateSecuritySettings(flags.gateHost, flags),
         ordersPerSecond: flags.demo ? flags.ordersPerSecond : 0,
         alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
         logLevel: process.env.LOG_LEVEL ?? 'warn',

@@ -83,12 +83,12 @@ test('deadlines: an already-expired deadline is reported as DEADLINE_EXCEEDED', 
   expect(await codeOf(call(c, 'evaluateTrade', { order: buy(pid) }, -1))).toBe(grpc.status.DEADLINE_EXCEEDED);
 });
 
-test('control RPCs of a gate without Temporal answer FAILED_PRECONDITION', async () => {
-  expect(await codeOf(call(c, 'triggerRebalance', { portfolioId: pid, reason: 'test' }))).toBe(grpc.status.FAILED_PRECONDITION);
+test('control RPCs of a gate without an access policy are refused to every caller (PERMISSION_DENIED)', async () => {
+  expect(await codeOf(call(c, 'triggerRebalance', { portfolioId: pid, reason: 'test' }))).toBe(grpc.status.PERMISSION_DENIED);
   const expiresAt = new Date(Date.now() + 60_000).toISOString();
   expect(
     await codeOf(call(c, 'overrideLimit', { portfolioId: pid, field: 4, value: 1, strategy: '', asset: '', reason: 'r', expiresAt })),
-  ).toBe(grpc.status.FAILED_PRECONDITION);
+  ).toBe(grpc.status.PERMISSION_DENIED);
 });
 
 test('a gate that cannot reach Postgres fails to start instead of serving without budgets', async () => {

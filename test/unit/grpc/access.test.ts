@@ -1,5 +1,5 @@
-/** The access policy: identity → portfolios/strategies, control grants, open when no policy is set. */
-import { type AccessPolicy, type Caller, denyControl, denyTrade } from '../../../grpc/access';
+/** The access policy: identity → portfolios/strategies, control grants; control is never open, even without a policy. */
+import { type AccessPolicy, AccessPolicyError, type Caller, denyControl, denyTrade, parseAccessPolicy } from '../../../grpc/access';
 
 const policy: AccessPolicy = {
   'oms-a': { portfolios: ['p1'], strategies: ['trend'] },
@@ -7,9 +7,11 @@ const policy: AccessPolicy = {
 };
 const as = (identity: string | undefined): Caller => ({ identity, label: identity ?? 'peer:1.2.3.4' });
 
-test('no policy: everything allowed (development)', () => {
+test('no policy: trading allowed (loopback development), control refused to everyone', () => {
   expect(denyTrade(undefined, as(undefined), 'p1', 'trend')).toBeUndefined();
-  expect(denyControl(undefined, as(undefined), 'p1')).toBeUndefined();
+  expect(denyControl(undefined, as(undefined), 'p1')).toMatch(/no access policy/);
+  expect(denyControl(undefined, { identity: undefined, label: 'unverified:risk-ops' }, 'p1')).toMatch(/not authorized for control/);
+  expect(denyControl(undefined, as('ops'), 'p1')).toMatch(/not authorized for control/);
 });
 
 test('trading is limited to granted portfolios and strategies', () => {
@@ -24,7 +26,20 @@ test('unauthenticated or unknown callers are refused once a policy exists', () =
   expect(denyTrade(policy, as('mallory'), 'p1', 'trend')).toMatch(/not authorized/);
 });
 
-test('control needs an explicit grant', () => {
+test('control needs an explicit grant to a verified identity', () => {
   expect(denyControl(policy, as('oms-a'), 'p1')).toMatch(/not authorized for control/);
   expect(denyControl(policy, as('ops'), 'p1')).toBeUndefined();
+  // A self-named caller carries the granted name only as an unverified label.
+  expect(denyControl(policy, { identity: undefined, label: 'unverified:ops' }, 'p1')).toMatch(/not authorized for control/);
+});
+
+test('the YAML policy format', () => {
+  const p = parseAccessPolicy('oms-a:\n  portfolios: [p1]\nops:\n  portfolios: ["*"]\n  control: true\n', 'test.yaml');
+  expect(p).toEqual({
+    'oms-a': { portfolios: ['p1'], strategies: ['*'], control: false },
+    ops: { portfolios: ['*'], strategies: ['*'], control: true },
+  });
+  expect(() => parseAccessPolicy('oms-a:\n  portfolios: p1\n', 'x.yaml')).toThrow(/oms-a.portfolios must be a list of strings/);
+  expect(() => parseAccessPolicy('ops:\n  portfolios: ["*"]\n  control: yes please\n', 'x.yaml')).toThrow(AccessPolicyError);
+  expect(() => parseAccessPolicy('- a\n', 'x.yaml')).toThrow(/must map identities to grants/);
 });

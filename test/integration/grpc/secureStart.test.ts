@@ -1,0 +1,182 @@
+/**
+ * Secure by default, in every start mode: `ballast gate` and `ballast start` (what `npm start` runs),
+ * as real processes on the test Postgres and Temporal, with no security flags at all. Each makes the
+ * local CA on first run and serves mTLS with its access policy: callers without a certificate of that
+ * CA do not get past the handshake (UNAVAILABLE); a verified identity without `control`, even one that
+ * names itself the operator, gets PERMISSION_DENIED on every control RPC; the operator's certificate
+ * succeeds. Compose runs `ballast start` with the same defaults (test/unit/deploy/compose.test.ts).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LimitField, type OverrideLimitResponse, type TriggerRebalanceResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY, issueCertificate } from '../../../infra/certs';
+import { repoRoot } from '../../../lib/paths';
+import { loopWorkflowId, manualRebalanceWorkflowId } from '../../../workflows/types';
+import { testClient, testEnv } from '../../support/env';
+import { buy, call, client, type Client, commitFixture, newPortfolioId, withPool } from './helpers';
+
+const certsDir = mkdtempSync(join(tmpdir(), 'ballast-secure-start-'));
+const strangerDir = mkdtempSync(join(tmpdir(), 'ballast-stranger-ca-'));
+const children: ChildProcess[] = [];
+const clients: Client[] = [];
+
+afterAll(async () => {
+  clients.forEach((c) => c.close());
+  await Promise.all(children.map(stop));
+  rmSync(certsDir, { recursive: true, force: true });
+  rmSync(strangerDir, { recursive: true, force: true });
+});
+
+/** Runs `ballast <args>` with no security flags; resolves with the gate address it prints. */
+function ballast(args: string[], addressPattern: RegExp): Promise<string> {
+  const { databaseUrl, temporalAddress, bundlePath } = testEnv();
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'ballast.js'), ...args], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      BALLAST_WORKFLOW_BUNDLE: bundlePath,
+      BALLAST_CERTS_DIR: certsDir,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = addressPattern.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`ballast ${args[0]} exited with ${code}: ${err.slice(-2_000)}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+  });
+}
+
+const pem = (file: string): Buffer => readFileSync(file);
+/** A client of the gate at `address`: with a certificate of the local CA, another CA's, none, or plaintext. */
+function as(address: string, who: 'plaintext' | 'no-certificate' | 'stranger' | string): Client {
+  const ca = pem(join(certsDir, 'ca.crt'));
+  const creds =
+    who === 'plaintext'
+      ? grpc.credentials.createInsecure()
+      : who === 'no-certificate'
+        ? grpc.credentials.createSsl(ca)
+        : who === 'stranger'
+          ? grpc.credentials.createSsl(ca, pem(join(strangerDir, 'ballast-operator.key')), pem(join(strangerDir, 'ballast-operator.crt')))
+          : grpc.credentials.createSsl(ca, pem(join(certsDir, `${who}.key`)), pem(join(certsDir, `${who}.crt`)));
+  const c = client(address.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:'), creds, { 'grpc.ssl_target_name_override': 'localhost' });
+  clients.push(c);
+  return c;
+}
+
+/** A caller naming itself the operator, as the audit label would have recorded it before. */
+function selfNamed<Req>(c: Client, method: string, req: Req): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const md = new grpc.Metadata();
+    md.set('x-ballast-caller', OPERATOR_IDENTITY);
+    const fn = (c as unknown as Record<string, (...a: unknown[]) => void>)[method];
+    fn.call(c, req, md, { deadline: Date.now() + 5_000 }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r)));
+  });
+}
+
+const codeOf = (p: Promise<unknown>): Promise<number> =>
+  p.then(
+    () => -1,
+    (e: grpc.ServiceError) => e.code,
+  );
+
+const override = (portfolioId: string) => ({
+  portfolioId,
+  field: LimitField.LIMIT_FIELD_MAX_GROSS_NOTIONAL,
+  value: 1e12,
+  strategy: '',
+  asset: '',
+  reason: 'lift every limit',
+  expiresAt: new Date(Date.now() + 29 * 86_400_000).toISOString(),
+});
+const rebalance = (portfolioId: string) => ({ portfolioId, reason: 'because I can' });
+
+/** Every control RPC, refused to every caller who is not the operator. */
+async function expectControlRefused(address: string, portfolioId: string): Promise<void> {
+  for (const [method, req] of [
+    ['overrideLimit', override(portfolioId)],
+    ['triggerRebalance', rebalance(portfolioId)],
+  ] as const) {
+    for (const who of ['plaintext', 'no-certificate', 'stranger']) {
+      expect([who, method, await codeOf(call(as(address, who), method, req, 5_000))]).toEqual([who, method, grpc.status.UNAVAILABLE]);
+    }
+    // A verified identity without a control grant, claiming to be the operator.
+    expect([method, await codeOf(selfNamed(as(address, DEMO_OMS_IDENTITY), method, req))]).toEqual([method, grpc.status.PERMISSION_DENIED]);
+    expect([method, await codeOf(call(as(address, DEMO_OMS_IDENTITY), method, req))]).toEqual([method, grpc.status.PERMISSION_DENIED]);
+  }
+}
+
+async function terminate(...workflowIds: string[]): Promise<void> {
+  const t = await testClient();
+  try {
+    for (const id of workflowIds)
+      await t.client.workflow
+        .getHandle(id)
+        .terminate('test done')
+        .catch(() => undefined);
+  } finally {
+    await t.close();
+  }
+}
+
+beforeAll(() => {
+  // A CA of someone else's, with a certificate that names itself the operator.
+  issueCertificate(strangerDir, OPERATOR_IDENTITY, 'client');
+});
+
+test('ballast gate: mTLS and the local policy by default; control only for the operator', async () => {
+  const pid = newPortfolioId('secure-gate');
+  await withPool((_p, store) => commitFixture(store, pid));
+  const address = await ballast(['gate', '--port', '0'], /"address":"([^"]+)"/);
+  // The demo OMS trades; a caller outside the CA cannot.
+  expect(await codeOf(call(as(address, DEMO_OMS_IDENTITY), 'evaluateTrade', { order: buy(pid) }))).toBe(-1);
+  expect(await codeOf(call(as(address, 'plaintext'), 'evaluateTrade', { order: buy(pid) }))).toBe(grpc.status.UNAVAILABLE);
+  await expectControlRefused(address, pid);
+  // The operator reaches Temporal: the rebalance workflow starts.
+  const operator = as(address, OPERATOR_IDENTITY);
+  const r = await call<unknown, TriggerRebalanceResponse>(operator, 'triggerRebalance', rebalance(pid));
+  expect(r.workflowId).toBe(manualRebalanceWorkflowId(pid));
+  await terminate(manualRebalanceWorkflowId(pid));
+  // No loop runs for this portfolio, so the override fails in Temporal, after authorization.
+  expect(await codeOf(call(operator, 'overrideLimit', override(pid)))).not.toBe(grpc.status.PERMISSION_DENIED);
+}, 120_000);
+
+test('ballast start (npm start): the demo gate serves mTLS; the operator overrides a limit, no one else can', async () => {
+  const pid = newPortfolioId('secure-start');
+  const address = await ballast(
+    ['start', '--gate-port', '0', '--no-demo', '--portfolio', pid, '--interval-ms', '60000'],
+    /gRPC gate\s+(\S+)/,
+  );
+  await expectControlRefused(address, pid);
+  const operator = as(address, OPERATOR_IDENTITY);
+  const r = await call<unknown, OverrideLimitResponse>(
+    operator,
+    'overrideLimit',
+    { ...override(pid), value: 2e7, reason: 'earnings' },
+    30_000,
+  );
+  expect(r.overrideId).toBeGreaterThan(0);
+  const reb = await call<unknown, TriggerRebalanceResponse>(operator, 'triggerRebalance', rebalance(pid));
+  expect(reb.workflowId).toBe(manualRebalanceWorkflowId(pid));
+  await terminate(manualRebalanceWorkflowId(pid), loopWorkflowId(pid));
+}, 240_000);
