@@ -1,5 +1,7 @@
 /** Shared plumbing for the gate's integration tests: database, gate lifecycle and a promisified client. */
 import * as grpc from '@grpc/grpc-js';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import pino from 'pino';
 import type pg from 'pg';
 import { BudgetStore } from '../../../db/stores/budgets';
@@ -7,6 +9,7 @@ import { createPool } from '../../../db/pool';
 import { GateServiceClient, type Order, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
 import type { RunningGate } from '../../../grpc/server';
 import { type GateProcessOptions, startGate } from '../../../processes/gate';
+import { repoRoot } from '../../../lib/paths';
 import { budget } from '../../unit/risk/pretrade/fixtures';
 
 export function databaseUrl(): string {
@@ -81,4 +84,53 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * Runs `ballast <args>` as a real process on the test Postgres and Temporal; resolves once its stdout
+ * matches `addressPattern` (the gate address is the first group), rejects if it exits first.
+ */
+export function runBallast(
+  args: string[],
+  addressPattern: RegExp,
+  env: Record<string, string> = {},
+  options: { openFilesLimit?: number } = {},
+): Promise<{ child: ChildProcess; address: string }> {
+  const argv = [process.execPath, join(repoRoot(), 'bin', 'ballast.js'), ...args];
+  // With a file limit: the process runs under `ulimit -n` (e.g. the usual 1,024).
+  const [file, ...rest] = options.openFilesLimit
+    ? ['/bin/sh', '-c', `ulimit -n ${options.openFilesLimit} && exec "$@"`, 'sh', ...argv]
+    : argv;
+  const child = spawn(file, rest, {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl(),
+      TEMPORAL_ADDRESS: process.env.BALLAST_TEST_TEMPORAL_ADDRESS ?? '',
+      BALLAST_WORKFLOW_BUNDLE: process.env.BALLAST_TEST_WORKFLOW_BUNDLE ?? '',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = addressPattern.exec(out);
+      if (m) resolve({ child, address: m[1] });
+    });
+    child.once('exit', (code) => reject(new Error(`ballast ${args[0]} exited with ${code}: ${err.slice(-2_000)}`)));
+  });
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 20 s. */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+  });
 }

@@ -7,16 +7,15 @@
  * succeeds. Compose runs `ballast start` with the same defaults (test/unit/deploy/compose.test.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LimitField, type OverrideLimitResponse, type TriggerRebalanceResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY, issueCertificate } from '../../../infra/certs';
-import { repoRoot } from '../../../lib/paths';
 import { loopWorkflowId, manualRebalanceWorkflowId } from '../../../workflows/types';
-import { testClient, testEnv } from '../../support/env';
-import { buy, call, client, type Client, commitFixture, newPortfolioId, withPool } from './helpers';
+import { testClient } from '../../support/env';
+import { buy, call, client, type Client, commitFixture, newPortfolioId, runBallast, stopProcess, withPool } from './helpers';
 
 const certsDir = mkdtempSync(join(tmpdir(), 'ballast-secure-start-'));
 const strangerDir = mkdtempSync(join(tmpdir(), 'ballast-stranger-ca-'));
@@ -25,46 +24,16 @@ const clients: Client[] = [];
 
 afterAll(async () => {
   clients.forEach((c) => c.close());
-  await Promise.all(children.map(stop));
+  await Promise.all(children.map(stopProcess));
   rmSync(certsDir, { recursive: true, force: true });
   rmSync(strangerDir, { recursive: true, force: true });
 });
 
 /** Runs `ballast <args>` with no security flags; resolves with the gate address it prints. */
-function ballast(args: string[], addressPattern: RegExp): Promise<string> {
-  const { databaseUrl, temporalAddress, bundlePath } = testEnv();
-  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'ballast.js'), ...args], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: temporalAddress,
-      BALLAST_WORKFLOW_BUNDLE: bundlePath,
-      BALLAST_CERTS_DIR: certsDir,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function ballast(args: string[], addressPattern: RegExp): Promise<string> {
+  const { child, address } = await runBallast(args, addressPattern, { BALLAST_CERTS_DIR: certsDir });
   children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = addressPattern.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`ballast ${args[0]} exited with ${code}: ${err.slice(-2_000)}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
-  });
+  return address;
 }
 
 const pem = (file: string): Buffer => readFileSync(file);
