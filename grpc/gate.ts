@@ -18,7 +18,7 @@ import {
 } from '../risk/pretrade/checks';
 import { ExposureBook, pairGross } from '../risk/pretrade/exposures';
 import type { Reason } from '../risk/pretrade/reasons';
-import { pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
+import { activeOverride, pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
 
 /** Where the core hands records for writing; pushing must not block or fail (the request path). */
 export interface RecordQueue<T> {
@@ -188,18 +188,32 @@ export class GateCore {
     const book = this.book(portfolioId);
     const net = (a: { netHigh: number; netLow: number }): number => Math.max(Math.abs(a.netHigh), Math.abs(a.netLow));
     const limits = s.budget.limits;
+    // The limit the checks apply now: an override in force replaces the budget's (same scopes as checks.ts).
+    const now = this.options.clock();
+    const inForce = (field: Parameters<typeof activeOverride>[1], strategy: string | null, asset: string | null, budgetLimit: number) =>
+      activeOverride(s, field, strategy, asset, now) ?? budgetLimit;
     return {
-      gross: { strategy: '', instrument: '', used: book.portfolio.gross, limit: limits.maxGrossNotional },
-      net: { strategy: '', instrument: '', used: net(book.portfolio), limit: limits.maxNetNotional },
+      gross: {
+        strategy: '',
+        instrument: '',
+        used: book.portfolio.gross,
+        limit: inForce('maxGrossNotional', null, null, limits.maxGrossNotional),
+      },
+      net: { strategy: '', instrument: '', used: net(book.portfolio), limit: inForce('maxNetNotional', null, null, limits.maxNetNotional) },
       strategies: s.budget.strategies.map((st) => ({
         strategy: st.strategy,
         instrument: '',
         used: book.strategy(st.strategy)?.gross ?? 0,
-        limit: st.maxGrossNotional,
+        limit: inForce('maxGrossNotional', st.strategy, null, st.maxGrossNotional),
       })),
       assets: s.budget.assets.map((a) => {
         const e = book.pair(a.strategy, a.asset);
-        return { strategy: a.strategy, instrument: a.asset, used: e ? pairGross(e) : 0, limit: a.maxPositionNotional };
+        return {
+          strategy: a.strategy,
+          instrument: a.asset,
+          used: e ? pairGross(e) : 0,
+          limit: inForce('maxPositionNotional', a.strategy, a.asset, a.maxPositionNotional),
+        };
       }),
     };
   }

@@ -33,7 +33,7 @@ import type {
   Utilization,
 } from './generated/ballast/gate/v1/gate';
 import { ReasonCode } from './generated/ballast/gate/v1/gate';
-import type { GateControls } from './ports';
+import { type GateControls, RebalanceAlreadyRunning } from './ports';
 import { decisionCode, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
 import { parseFill, parseOrder, parseOverride, parseRebalanceReason, recommendationLimit, requireId } from './requests';
 import { deadlineMs, Refused, unary, unaryAsync } from './status';
@@ -140,7 +140,12 @@ export async function triggerRebalance(deps: HandlerDeps, call: Call<TriggerReba
   const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
   const reason = parseRebalanceReason(call.request.reason);
   const starter = wired(deps.controls.rebalanceStarter, 'rebalance starter');
-  return { workflowId: (await starter.start(portfolioId, caller.label, reason)).workflowId };
+  try {
+    return { workflowId: (await starter.start(portfolioId, caller.label, reason)).workflowId };
+  } catch (err) {
+    if (err instanceof RebalanceAlreadyRunning) throw new Refused(grpc.status.ALREADY_EXISTS, err.message);
+    throw err;
+  }
 }
 
 export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitRequest>): Promise<OverrideLimitResponse> {

@@ -44,7 +44,12 @@ export interface GateStores {
   readonly changes: ChangeFeed;
 }
 
-/** Starts the manual rebalance workflow; resolves with its workflow id. */
+/** What a RebalanceStarter throws while a manual rebalance of the portfolio runs (ALREADY_EXISTS). */
+export class RebalanceAlreadyRunning extends Error {
+  override readonly name = 'RebalanceAlreadyRunning';
+}
+
+/** Starts the manual rebalance workflow; resolves with its workflow id; RebalanceAlreadyRunning while one runs. */
 export interface RebalanceStarter {
   start(portfolioId: string, requestedBy: string, reason: string): Promise<{ workflowId: string }>;
 }

@@ -30,7 +30,8 @@ export type RefusalCode =
   | grpc.status.UNAVAILABLE
   | grpc.status.RESOURCE_EXHAUSTED
   | grpc.status.FAILED_PRECONDITION
-  | grpc.status.DEADLINE_EXCEEDED;
+  | grpc.status.DEADLINE_EXCEEDED
+  | grpc.status.ALREADY_EXISTS;
 
 export function toStatus(err: unknown, logger: Logger): Partial<grpc.ServiceError> {
   if (err instanceof InvalidArgument) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };

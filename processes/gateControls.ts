@@ -3,7 +3,7 @@
  * workflow, OverrideLimit goes through the portfolio loop's `overrideLimit` Update.
  */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { GateControls, LimitOverrider, RebalanceStarter } from '../grpc/ports';
+import { type GateControls, type LimitOverrider, RebalanceAlreadyRunning, type RebalanceStarter } from '../grpc/ports';
 import type { manualRebalance } from '../workflows/manualRebalance';
 import { overrideLimitUpdate } from '../workflows/messages';
 import { TASK_QUEUE, loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
@@ -27,7 +27,7 @@ export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE)
         });
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          throw new Error(`a manual rebalance is already running for portfolio ${portfolioId} (workflow ${workflowId})`);
+          throw new RebalanceAlreadyRunning(`a manual rebalance is already running for portfolio ${portfolioId} (workflow ${workflowId})`);
         }
         throw err;
       }

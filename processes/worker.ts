@@ -5,7 +5,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
-import { createPool } from '../db/pool';
+import { createPool, verifyDatabase } from '../db/pool';
 import { createStores } from '../db/stores';
 import { ensureSearchAttributes } from '../infra/temporal';
 import { MarketDataService } from '../market/source';
@@ -48,9 +48,16 @@ function installRuntime(): void {
 export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWorker> {
   installRuntime();
   const namespace = opts.namespace ?? 'default';
+  const pool = createPool(opts.databaseUrl);
+  // A worker that cannot use its database must not join the task queue: it would fail every activity it picks up.
+  try {
+    await verifyDatabase(pool, opts.databaseUrl);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   await ensureSearchAttributes(opts.temporalAddress, namespace, SEARCH_ATTRIBUTES, opts.logger);
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const pool = createPool(opts.databaseUrl);
   const stores = createStores(pool);
   const market = new MarketDataService(stores.feeds);
   const worker = await Worker.create({

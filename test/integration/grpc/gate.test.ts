@@ -119,6 +119,35 @@ test('a limit override is picked up on NOTIFY and applied until it is revoked', 
   await eventually(async () => ((await size()).approvedQuantity === 1000 ? true : undefined), 2_000);
 });
 
+test('GetUtilization reports the limit in force: an override replaces the budget limit at its scope', async () => {
+  const pid = newPortfolioId('util-override');
+  await withPool((_p, store) => commitFixture(store, pid));
+  const g = await started({ pollIntervalMs: 600_000 });
+  const c = connect(g.address);
+  const utilization = () => call<unknown, GetUtilizationResponse>(c, 'getUtilization', { portfolioId: pid });
+  expect((await utilization()).gross?.limitNotional).toBe(600_000);
+  await withPool((pool) =>
+    pool.query(
+      `INSERT INTO limit_overrides (idempotency_key, portfolio_id, field, value, strategy, asset, reason, approver, expires_at)
+       VALUES ($1 || '-g', $2, 'maxGrossNotional', 700000, NULL, NULL, 'test', 'risk-ops', now() + interval '1 hour'),
+              ($1 || '-s', $2, 'maxGrossNotional', 450000, 'trend', NULL, 'test', 'risk-ops', now() + interval '1 hour'),
+              ($1 || '-p', $2, 'maxPositionNotional', 210000, 'trend', 'AAPL', 'test', 'risk-ops', now() + interval '1 hour')`,
+      [pid, pid],
+    ),
+  );
+  const u = await eventually(async () => {
+    const r = await utilization();
+    return r.gross?.limitNotional === 700_000 ? r : undefined;
+  }, 2_000);
+  expect(u.net?.limitNotional).toBe(450_000);
+  expect(u.strategies.map((l) => [l.strategy, l.limitNotional])).toEqual([
+    ['trend', 450_000],
+    ['carry', 180_000],
+  ]);
+  expect(u.assets.find((l) => l.instrument === 'AAPL')?.limitNotional).toBe(210_000);
+  expect(u.assets.find((l) => l.instrument === 'MSFT')?.limitNotional).toBe(250_000);
+});
+
 test('fills update positions in Postgres and another replica picks them up on reconciliation', async () => {
   const pid = newPortfolioId('fills');
   await withPool((_p, store) => commitFixture(store, pid));

@@ -125,6 +125,8 @@ test('ballast gate: mTLS and the local policy by default; control only for the o
   const operator = as(address, OPERATOR_IDENTITY);
   const r = await call<unknown, TriggerRebalanceResponse>(operator, 'triggerRebalance', rebalance(pid));
   expect(r.workflowId).toBe(manualRebalanceWorkflowId(pid));
+  // A second one while the first runs: ALREADY_EXISTS, not INTERNAL.
+  expect(await codeOf(call(operator, 'triggerRebalance', rebalance(pid)))).toBe(grpc.status.ALREADY_EXISTS);
   await terminate(manualRebalanceWorkflowId(pid));
   // No loop runs for this portfolio, so the override fails in Temporal, after authorization.
   expect(await codeOf(call(operator, 'overrideLimit', override(pid)))).not.toBe(grpc.status.PERMISSION_DENIED);
