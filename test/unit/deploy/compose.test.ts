@@ -5,9 +5,14 @@
  * jobs behind every service_completed_successfully, loopback-only ports.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
+import { gateSecuritySettings } from '../../../cli/gateFlags';
+import { checkGateSecurity } from '../../../grpc/security';
+import { resolveGateSecurity } from '../../../processes/gateSecurity';
+import { runCli } from '../../support/cli';
 import { cliTypeName } from '../../../infra/temporal';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/searchAttributes';
 import { temporalServerVersion } from '../../../infra/temporalServer';
@@ -17,6 +22,7 @@ const ROOT = join(__dirname, '..', '..', '..');
 interface Service {
   image?: string;
   build?: unknown;
+  command?: string[];
   depends_on?: Record<string, { condition: string }> | string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -112,4 +118,40 @@ test('ports are published on loopback only', () => {
   const published = Object.values(services).flatMap((s) => s.ports ?? []);
   expect(published.length).toBeGreaterThan(0);
   for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:/);
+});
+
+test('the gate serves mTLS with an access policy: certificates from the one-shot certs job, through a volume', async () => {
+  const job = services.certs;
+  const gate = services.ballast;
+  expect(job.build).toBeDefined(); // the Ballast image: `ballast certs`
+  expect(job.command).toEqual(['certs']);
+  expect(gate.depends_on).toMatchObject({ certs: { condition: 'service_completed_successfully' } });
+  const volumeOf = (s: Service): string | undefined =>
+    s.volumes?.find((v) => v.endsWith(`:${s.environment?.BALLAST_CERTS_DIR}`))?.split(':')[0];
+  expect(volumeOf(job)).toBe('certs');
+  expect(volumeOf(gate)).toBe('certs');
+  expect(gate.environment?.BALLAST_GATE_TLS_NAMES).toBe(job.environment?.BALLAST_GATE_TLS_NAMES);
+  // No flag in the command replaces the volume's certificates or policy.
+  expect((gate.command ?? []).filter((w) => w.startsWith('--tls') || w.startsWith('--access'))).toEqual([]);
+
+  // What the two containers do with that environment: the job makes the files, the gate resolves them to mTLS + policy.
+  const dir = mkdtempSync(join(tmpdir(), 'ballast-compose-certs-'));
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, job.environment, { BALLAST_CERTS_DIR: dir });
+    await runCli(job.command ?? []);
+    Object.assign(process.env, gate.environment, { BALLAST_CERTS_DIR: dir });
+    const host = gate.environment?.BALLAST_GATE_HOST ?? '';
+    const security = resolveGateSecurity(
+      gateSecuritySettings(host, { certsDir: dir, tlsName: gate.environment?.BALLAST_GATE_TLS_NAMES?.split(',') }),
+    );
+    expect(security.tls?.clientCa).toBeDefined();
+    expect(Object.entries(security.access ?? {}).filter(([, g]) => g.control)).toEqual([
+      ['ballast-operator', { portfolios: ['*'], strategies: ['*'], control: true }],
+    ]);
+    expect(() => checkGateSecurity({ host, tls: security.tls, access: security.access })).not.toThrow();
+  } finally {
+    process.env = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
