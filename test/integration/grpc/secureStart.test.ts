@@ -15,7 +15,7 @@ import { LimitField, type OverrideLimitResponse, type TriggerRebalanceResponse }
 import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY, issueCertificate } from '../../../infra/certs';
 import { loopWorkflowId, manualRebalanceWorkflowId } from '../../../workflows/types';
 import { testClient } from '../../support/env';
-import { buy, call, client, type Client, commitFixture, newPortfolioId, runBallast, stopProcess, withPool } from './helpers';
+import { buy, call, client, type Client, commitFixture, eventually, newPortfolioId, runBallast, stopProcess, withPool } from './helpers';
 
 const certsDir = mkdtempSync(join(tmpdir(), 'ballast-secure-start-'));
 const strangerDir = mkdtempSync(join(tmpdir(), 'ballast-stranger-ca-'));
@@ -132,12 +132,22 @@ test('ballast gate: mTLS and the local policy by default; control only for the o
   expect(await codeOf(call(operator, 'overrideLimit', override(pid)))).not.toBe(grpc.status.PERMISSION_DENIED);
 }, 120_000);
 
-test('ballast start (npm start): the demo gate serves mTLS; the operator overrides a limit, no one else can', async () => {
+test('ballast start (npm start): the demo order flow trades over mTLS; the operator overrides a limit, no one else can', async () => {
   const pid = newPortfolioId('secure-start');
   const address = await ballast(
-    ['start', '--gate-port', '0', '--no-demo', '--portfolio', pid, '--interval-ms', '60000'],
+    ['start', '--gate-port', '0', '--orders-per-second', '20', '--portfolio', pid, '--interval-ms', '60000'],
     /gRPC gate\s+(\S+)/,
   );
+  // The demo OMS's decisions are recorded under its certificate's identity.
+  const demoDecisions = () =>
+    withPool(async (pool) => {
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM gate_decisions WHERE portfolio_id = $1 AND caller = $2',
+        [pid, DEMO_OMS_IDENTITY],
+      );
+      return rows[0].n > 0 ? rows[0].n : undefined;
+    });
+  expect(await eventually(demoDecisions, 90_000)).toBeGreaterThan(0);
   await expectControlRefused(address, pid);
   const operator = as(address, OPERATOR_IDENTITY);
   const r = await call<unknown, OverrideLimitResponse>(
