@@ -3,6 +3,7 @@
  * books, and the audit/fill queues. Every method here is synchronous and touches only memory; the
  * queues are written to storage off the request path (grpc/batchWriter.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { FillRecord } from '../db/stores/fills';
 import type { DecisionRecord } from '../db/stores/gateDecisions';
 import type { PositionRow } from '../db/stores/positions';
@@ -225,6 +226,7 @@ export class GateCore {
     result: { reasons: readonly Reason[]; detail: string; version: number; state: TradingState },
   ): void {
     this.options.audit?.push({
+      decisionId: randomUUID(),
       decidedAtMs: now,
       rpc,
       caller,

@@ -10,6 +10,7 @@ import type { PortfolioChangeFeed } from '../db/notifications';
 import type { PositionRow } from '../db/stores/positions';
 import type { RecommendationView } from '../db/stores/recommendationViews';
 import type { LimitOverrideRequest } from '../risk/budget';
+import type { Alert } from '../risk/records';
 
 /** The audit trail: every decision, in batches (db/stores/gateDecisions.ts). */
 export interface DecisionSink {
@@ -35,6 +36,22 @@ export interface PositionsReader {
 /** Tells the gate when to re-read a portfolio (LISTEN, db/notifications.ts). */
 export type ChangeFeed = PortfolioChangeFeed;
 
+/** Where the gate raises an alert when it quarantines a row (db/stores/alerts.ts). */
+export interface AlertSink {
+  raise(alert: Alert): Promise<unknown>;
+}
+
+/**
+ * The sinks' error contract: they throw errors carrying the SQLSTATE in `code`. Class 22 (data
+ * exception: a value out of range, an underflow…) and class 23 (integrity constraint violation)
+ * mean storage refused the rows themselves, so retrying the same batch can never succeed; anything
+ * else (connection, timeout, shutdown) is an outage and is retried.
+ */
+export function storageRefusedRows(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
 /** The storage side of the gate: required, the gate cannot decide without it. */
 export interface GateStores {
   readonly decisions: DecisionSink;
@@ -42,6 +59,8 @@ export interface GateStores {
   readonly snapshots: SnapshotReader;
   readonly positions: PositionsReader;
   readonly changes: ChangeFeed;
+  /** Told when a row is quarantined; optional (tests). */
+  readonly alerts?: AlertSink;
 }
 
 /** Starts the manual rebalance workflow; resolves with its workflow id. */

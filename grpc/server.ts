@@ -25,7 +25,8 @@ import { BatchWriter } from './batchWriter';
 import { GateCore } from './gate';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
 import { gateService } from './handlers';
-import type { GateControls, GateStores } from './ports';
+import { type GateControls, type GateStores, storageRefusedRows } from './ports';
+import { Quarantine } from './quarantine';
 import { reconcilePositions } from './reconcile';
 import { SnapshotSource } from './snapshotSource';
 
@@ -62,6 +63,18 @@ export interface GateOptions {
   readonly auditMaxQueue?: number;
   /** Recorded with every decision and fill; defaults to host:pid. */
   readonly replicaId?: string;
+  /** This replica's own directory (spool, quarantine file); one per replica. */
+  readonly dataDir?: string;
+}
+
+/** Counters a metrics exporter can read (RunningGate.stats()). */
+export interface GateStats {
+  readonly decisionsWritten: number;
+  readonly fillsWritten: number;
+  /** Rows Postgres refused on their own, kept in the quarantine file. */
+  readonly quarantined: number;
+  readonly decisionsQueued: number;
+  readonly fillsQueued: number;
 }
 
 export interface RunningGate {
@@ -69,6 +82,7 @@ export interface RunningGate {
   close(): Promise<void>;
   /** The in-memory decision core (snapshots, exposures), for tests and processes embedding the gate. */
   readonly core: GateCore;
+  stats(): GateStats;
 }
 
 export const GATE_SERVICE_NAME = 'ballast.gate.v1.GateService';
@@ -78,6 +92,7 @@ const INITIAL_POSITION_READS = 5;
 export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const { logger, stores } = options;
   const replica = options.replicaId ?? `${hostname()}:${process.pid}`;
+  const quarantine = new Quarantine({ dataDir: options.dataDir, replica, logger, alerts: stores.alerts });
   const audit = new BatchWriter<DecisionRecord>({
     name: 'audit',
     write: (rows) => stores.decisions.insert(replica, rows),
@@ -85,6 +100,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     maxBatch: 5_000,
     maxQueue: options.auditMaxQueue ?? 200_000,
     logger,
+    isRejection: storageRefusedRows,
+    quarantine: (row, err) => quarantine.keep('decision', { portfolioId: row.portfolioId, id: row.decisionId }, row, err),
   });
   const fills = new BatchWriter<FillRecord>({
     name: 'fills',
@@ -93,6 +110,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     maxBatch: 2_000,
     maxQueue: 1_000_000,
     logger,
+    isRejection: storageRefusedRows,
+    quarantine: (row, err) => quarantine.keep('fill', { portfolioId: row.portfolioId, id: row.fillId }, row, err),
   });
   const core = new GateCore({
     policy: {
@@ -178,6 +197,13 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   return {
     address,
     core,
+    stats: () => ({
+      decisionsWritten: audit.written,
+      fillsWritten: fills.written,
+      quarantined: quarantine.count,
+      decisionsQueued: audit.pending,
+      fillsQueued: fills.pending,
+    }),
     close: () =>
       (closing ??= (async () => {
         setHealth('NOT_SERVING');

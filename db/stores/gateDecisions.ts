@@ -1,6 +1,7 @@
 /**
  * The gate's audit trail (`gate_decisions`): every EvaluateTrade / SizePosition decision, written in
- * batches off the request path with one multi-row `INSERT … SELECT FROM unnest(…)` per batch.
+ * batches off the request path with one multi-row `INSERT … SELECT FROM unnest(…)` per batch,
+ * idempotent by decision id (a batch replayed from the gate's spool after a crash is written once).
  */
 import type pg from 'pg';
 import type { Side, TradingState } from '../../risk/kinds';
@@ -11,6 +12,8 @@ export type DecidingRpc = 'EvaluateTrade' | 'SizePosition';
 export type DecisionKind = 'APPROVE' | 'DENY' | 'SIZE';
 
 export interface DecisionRecord {
+  /** Unique per decision (a UUID the gate gives it): a replayed row is written once. */
+  readonly decisionId: string;
   readonly decidedAtMs: number;
   readonly rpc: DecidingRpc;
   readonly caller: string;
@@ -32,6 +35,7 @@ export interface DecisionRecord {
 }
 
 const COLUMNS = [
+  ['decision_id', 'text'],
   ['decided_at', 'timestamptz'],
   ['replica', 'text'],
   ['rpc', 'text'],
@@ -55,7 +59,8 @@ const COLUMNS = [
 // reasons travel as one comma-joined text per row (unnest cannot take a ragged 2-D array).
 const INSERT_SQL = `INSERT INTO gate_decisions (${COLUMNS.map(([c]) => c).join(', ')})
   SELECT ${COLUMNS.map(([c]) => (c === 'reasons' ? "COALESCE(string_to_array(NULLIF(reasons, ''), ','), '{}')" : c)).join(', ')}
-  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS.map(([c]) => c).join(', ')})`;
+  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS.map(([c]) => c).join(', ')})
+  ON CONFLICT (decision_id) DO NOTHING`;
 
 export class GateDecisionsStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -65,6 +70,7 @@ export class GateDecisionsStore {
     const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
     rows.forEach((r, i) => {
       const values = [
+        r.decisionId,
         new Date(r.decidedAtMs).toISOString(),
         replica,
         r.rpc,

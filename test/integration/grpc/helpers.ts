@@ -1,4 +1,7 @@
 /** Shared plumbing for the gate's integration tests: database, gate lifecycle and a promisified client. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type pg from 'pg';
@@ -41,8 +44,11 @@ export async function commitFixture(
   return res.version.version;
 }
 
+/** A fresh data dir (spool, quarantine file) per gate unless the test names one (a restart reuses it). */
+export const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-gate-'));
+
 export function gate(options: Partial<GateProcessOptions> = {}): Promise<RunningGate> {
-  return startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, ...options });
+  return startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, dataDir: newDataDir(), ...options });
 }
 
 export type Client = InstanceType<typeof GateServiceClient>;
