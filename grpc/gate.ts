@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FillRecord } from '../db/stores/fills';
-import type { DecisionRecord } from '../db/stores/gateDecisions';
+import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { PositionRow } from '../db/stores/positions';
 import type { TradingState } from '../risk/kinds';
 import {
@@ -178,6 +178,31 @@ export class GateCore {
 
   endReconcileAborted(): void {
     this.reconciling = undefined;
+  }
+
+  /**
+   * Rebuilds what a restart would forget from durable state, oldest first: the reservation of every
+   * approved order still working (approved − filled, unless done or past its TTL, expiring when it
+   * would have) and the memory of used client order ids and fill ids. Call before serving.
+   */
+  restore(
+    orders: readonly ApprovedOrder[],
+    fillIds: ReadonlyArray<{ portfolioId: string; fillId: string; reportedAtMs: number }>,
+  ): { working: number } {
+    const now = this.options.clock();
+    let working = 0;
+    for (const o of orders) {
+      const book = this.book(o.portfolioId);
+      const remaining = o.done ? 0 : o.approvedQuantity - o.filled;
+      if (remaining > 0 && o.decidedAtMs + this.options.reservationTtlMs > now) {
+        book.reserve(o.clientOrderId, o.strategy, o.instrument, o.side, remaining, o.price, o.decidedAtMs, this.options.reservationTtlMs);
+        working++;
+      } else {
+        book.rememberOrder(o.clientOrderId, o.decidedAtMs);
+      }
+    }
+    for (const f of fillIds) this.book(f.portfolioId).rememberFill(f.fillId, f.reportedAtMs);
+    return { working };
   }
 
   expireReservations(): number {

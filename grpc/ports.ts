@@ -4,7 +4,7 @@
  * pass stand-ins.
  */
 import type { FillRecord } from '../db/stores/fills';
-import type { DecisionRecord } from '../db/stores/gateDecisions';
+import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { GateSnapshotRow } from '../db/stores/gateSnapshots';
 import type { PortfolioChangeFeed } from '../db/notifications';
 import type { PositionRow } from '../db/stores/positions';
@@ -15,11 +15,19 @@ import type { Alert } from '../risk/records';
 /** The audit trail: every decision, in batches (db/stores/gateDecisions.ts). */
 export interface DecisionSink {
   insert(replica: string, rows: readonly DecisionRecord[]): Promise<void>;
+  /** Approved orders of a replica since a time, oldest first, with their fills: rebuilt at start. Optional (stand-ins). */
+  approvedSince?(replica: string, sinceMs: number, limit: number): Promise<readonly ApprovedOrder[]>;
 }
 
 /** Reported fills, in batches; also moves the stored positions (db/stores/fills.ts). */
 export interface FillSink {
   insert(replica: string, rows: readonly FillRecord[]): Promise<void>;
+  /** Fill ids reported to a replica since a time, oldest first: rebuilt at start. Optional (stand-ins). */
+  idsSince?(
+    replica: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<ReadonlyArray<{ portfolioId: string; fillId: string; reportedAtMs: number }>>;
 }
 
 /** What snapshots are built from: latest budget, trading state, heartbeat, overrides (db/stores/gateSnapshots.ts). */

@@ -7,8 +7,10 @@
  *   1. open the spool in the data dir (grpc/spool.ts): what a previous run left is queued for Postgres;
  *   2. subscribe to portfolio changes and load every budget (SnapshotSource);
  *   3. write the replayed records to Postgres, retried;
- *   4. read the stored positions, retried: never serve as if every book were flat;
- *   5. bind, then report SERVING.
+ *   4. rebuild the reservations of this replica's working orders and its duplicate-id memory from
+ *      Postgres (which now holds everything it acknowledged), retried: never forget an approval;
+ *   5. read the stored positions, retried: never serve as if every book were flat;
+ *   6. bind, then report SERVING.
  * Background while serving: snapshot poll, reservation expiry and health (1 s), position
  * reconciliation (30 s), and the batched audit and fill writes from the spool to Postgres.
  *
@@ -64,6 +66,8 @@ export interface GateOptions {
   readonly pollIntervalMs?: number;
   readonly reconcileIntervalMs?: number;
   readonly reservationTtlMs?: number;
+  /** Working orders (open reservations) a portfolio may hold on this replica; beyond, RESERVATION_CAP. Default 100 000. */
+  readonly maxWorkingOrders?: number;
   readonly auditFlushIntervalMs?: number;
   /** Audit rows queued beyond this make trade RPCs answer RESOURCE_EXHAUSTED. */
   readonly auditMaxQueue?: number;
@@ -102,6 +106,8 @@ export interface RunningGate {
 export const GATE_SERVICE_NAME = 'ballast.gate.v1.GateService';
 const HOUR = 3_600_000;
 const INITIAL_POSITION_READS = 5;
+const ID_MEMORY_MS = 24 * HOUR;
+const MAX_REMEMBERED_IDS = 1_000_000;
 
 export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const { logger, stores } = options;
@@ -143,16 +149,19 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   /** Records 1..replayed came from a previous run's spool. */
   let replayed = 0;
   if (!spool) logger.warn('gate started without a data dir: what it acknowledges does not survive a crash');
+  const reservationTtlMs = options.reservationTtlMs ?? 24 * HOUR;
   const core = new GateCore({
     policy: {
       staleReduceAfterMs: options.staleReduceAfterMs ?? 24 * HOUR,
       staleHaltAfterMs: options.staleHaltAfterMs ?? 72 * HOUR,
       restrictedInstruments: new Set(options.restrictedInstruments ?? []),
+      maxWorkingOrders: options.maxWorkingOrders,
     },
     clock: options.clock ?? Date.now,
     // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
-    reservationTtlMs: options.reservationTtlMs ?? 24 * HOUR,
-    idMemoryMs: 24 * HOUR,
+    reservationTtlMs,
+    idMemoryMs: ID_MEMORY_MS,
+    maxRememberedIds: MAX_REMEMBERED_IDS,
     audit: { push: (row) => journal.append('decision', replica, row) },
     fills: { push: (row) => journal.append('fill', replica, row) },
   });
@@ -228,6 +237,21 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     await journal.close();
   };
   const reconcile = (): Promise<void> => reconcilePositions(stores.positions, core, fills);
+  const rebuild = async (): Promise<void> => {
+    const { approvedSince } = stores.decisions;
+    const { idsSince } = stores.fills;
+    if (!approvedSince || !idsSince) {
+      logger.warn('the stores cannot list approved orders: working orders of a previous run are not rebuilt');
+      return;
+    }
+    const since = (options.clock ?? Date.now)() - Math.max(reservationTtlMs, ID_MEMORY_MS);
+    const [orders, fillIds] = await Promise.all([
+      approvedSince.call(stores.decisions, replica, since, MAX_REMEMBERED_IDS),
+      idsSince.call(stores.fills, replica, since, MAX_REMEMBERED_IDS),
+    ]);
+    const { working } = core.restore(orders, fillIds);
+    logger.info({ replica, working, orderIds: orders.length, fillIds: fillIds.length }, 'rebuilt working orders and duplicate-id memory');
+  };
   /** Replayed records first: rebuilding from Postgres must see what the previous run acknowledged. */
   const writeBacklog = (): Promise<void> => audit.afterFlush(() => fills.afterFlush(async () => undefined));
 
@@ -252,6 +276,9 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     });
     await retry(writeBacklog, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'writing the replayed spool to Postgres failed; retrying'),
+    );
+    await retry(rebuild, INITIAL_POSITION_READS, (err, attempt) =>
+      logger.warn({ err: err.message, attempt }, 'rebuilding working orders failed; retrying'),
     );
     await retry(reconcile, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'),

@@ -9,8 +9,10 @@ CREATE UNIQUE INDEX gate_decisions_decision_id ON gate_decisions (decision_id);
 CREATE INDEX gate_decisions_approved ON gate_decisions (replica, decided_at)
   WHERE rpc = 'EvaluateTrade' AND decision = 'APPROVE';
 CREATE INDEX gate_fills_order ON gate_fills (portfolio_id, client_order_id);
+CREATE INDEX gate_fills_replica_time ON gate_fills (replica, reported_at);
 
 -- Down Migration
+DROP INDEX gate_fills_replica_time;
 DROP INDEX gate_fills_order;
 DROP INDEX gate_decisions_approved;
 DROP INDEX gate_decisions_decision_id;
