@@ -154,13 +154,6 @@ function measureCore(budget: RiskBudget, order: LoadSpec['order']): void {
 async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
   const replicaId = `bench-crash-${process.pid}`;
   const dataDir = newDataDir();
-  const server = spawn('gate', { databaseUrl, replicaId, dataDir });
-  const { address } = await message<ServerReady>(server);
-  const load = loadFrom(address, { concurrency: CONCURRENCY, durationMs: 4_000, warmupMs: 0, order });
-  await new Promise((r) => setTimeout(r, 2_700));
-  await stop(server, 'SIGKILL');
-  const report = await load;
-  const received = (report.decisions.APPROVE ?? 0) + (report.decisions.DENY ?? 0);
   const count = async (): Promise<{ rows: number; distinct: number }> => {
     const pool = createPool(databaseUrl, 1);
     try {
@@ -173,6 +166,15 @@ async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): 
       await pool.end();
     }
   };
+  const server = spawn('gate', { databaseUrl, replicaId, dataDir });
+  const { address } = await message<ServerReady>(server);
+  const load = loadFrom(address, { concurrency: CONCURRENCY, durationMs: 8_000, warmupMs: 0, order });
+  // Kill once the load is under way (rows reach Postgres), however long the load client takes to start.
+  for (let waited = 0; (await count()).rows === 0 && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 1_000 + Math.random() * 1_000));
+  await stop(server, 'SIGKILL');
+  const report = await load;
+  const received = (report.decisions.APPROVE ?? 0) + (report.decisions.DENY ?? 0);
   const atKill = await count();
   const restarted = spawn('gate', { databaseUrl, replicaId, dataDir });
   await message<ServerReady>(restarted);
