@@ -5,12 +5,15 @@
  * (child_process.fork) so they never share an event loop. Rounds alternate baseline/gate to spread
  * machine noise; the table reports every round and the ratios of medians across rounds.
  *
- * Then: the audit loss bound on a crash, measured by SIGKILLing a gate under load and comparing the
- * decisions clients received with the rows that reached gate_decisions.
+ * Then: audit loss on a crash, measured by SIGKILLing a gate under load, restarting it on its data dir
+ * (spool replay) and comparing the decisions clients received with the rows in gate_decisions.
  *
  * Target (issue 5): gate median ≤ 1.2× baseline, throughput ≥ 0.8× baseline; p99 reported.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
@@ -102,7 +105,7 @@ function line(r: LoadReport): string {
 type LoadSpec = Pick<LoadOptions, 'concurrency' | 'durationMs' | 'warmupMs' | 'order'>;
 
 async function measure(kind: 'empty' | 'gate', databaseUrl: string, spec: LoadSpec): Promise<LoadReport> {
-  const server = spawn(kind, { databaseUrl });
+  const server = spawn(kind, { databaseUrl, dataDir: newDataDir() });
   try {
     const { address } = await message<ServerReady>(server);
     return await loadFrom(address, spec);
@@ -144,32 +147,46 @@ function measureCore(budget: RiskBudget, order: LoadSpec['order']): void {
 }
 
 /**
- * Crash-loss measurement: load a gate, SIGKILL it mid-run, then compare the decisions clients received
- * with the audit rows that reached Postgres.
+ * Crash-loss measurement: load a gate, SIGKILL it mid-run, count the decisions clients received and
+ * the audit rows in Postgres at the kill, then restart the gate on the same data dir (it replays its
+ * spool before serving) and count again: every decision a client received must be there, once.
  */
 async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
-  // The production interval, then a long one to show the loss tracks the interval (the method can see loss).
-  for (const flushMs of [50, 1_000]) {
-    const replicaId = `bench-crash-${process.pid}-${flushMs}`;
-    const server = spawn('gate', { databaseUrl, replicaId, auditFlushIntervalMs: flushMs });
-    const { address } = await message<ServerReady>(server);
-    const load = loadFrom(address, { concurrency: CONCURRENCY, durationMs: 4_000, warmupMs: 0, order });
-    await new Promise((r) => setTimeout(r, 2_700));
-    await stop(server, 'SIGKILL');
-    const report = await load;
-    const received = (report.decisions.APPROVE ?? 0) + (report.decisions.DENY ?? 0);
+  const replicaId = `bench-crash-${process.pid}`;
+  const dataDir = newDataDir();
+  const count = async (): Promise<{ rows: number; distinct: number }> => {
     const pool = createPool(databaseUrl, 1);
-    const rows = Number(
-      (await pool.query<{ n: string }>('SELECT count(*) AS n FROM gate_decisions WHERE replica = $1', [replicaId])).rows[0].n,
-    );
-    await pool.end();
-    const rate = received / 2.7; // decisions per second over the run up to the kill
-    console.log(
-      `  audit on SIGKILL, flush every ${flushMs} ms: ${received} decisions received by clients, ${rows} rows written, ` +
-        `${Math.max(0, received - rows)} lost (bound: ${flushMs} ms of decisions ≈ ${Math.round((rate * flushMs) / 1000)} rows at ~${Math.round(rate)} req/s, plus the batch in flight)`,
-    );
-  }
+    try {
+      const { rows } = await pool.query<{ n: string; d: string }>(
+        'SELECT count(*) AS n, count(DISTINCT decision_id) AS d FROM gate_decisions WHERE replica = $1',
+        [replicaId],
+      );
+      return { rows: Number(rows[0].n), distinct: Number(rows[0].d) };
+    } finally {
+      await pool.end();
+    }
+  };
+  const server = spawn('gate', { databaseUrl, replicaId, dataDir });
+  const { address } = await message<ServerReady>(server);
+  const load = loadFrom(address, { concurrency: CONCURRENCY, durationMs: 8_000, warmupMs: 0, order });
+  // Kill once the load is under way (rows reach Postgres), however long the load client takes to start.
+  for (let waited = 0; (await count()).rows === 0 && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 1_000 + Math.random() * 1_000));
+  await stop(server, 'SIGKILL');
+  const report = await load;
+  const received = (report.decisions.APPROVE ?? 0) + (report.decisions.DENY ?? 0);
+  const atKill = await count();
+  const restarted = spawn('gate', { databaseUrl, replicaId, dataDir });
+  await message<ServerReady>(restarted);
+  const afterReplay = await count();
+  await stop(restarted, 'SIGTERM');
+  console.log(
+    `  audit on SIGKILL (spool): ${received} decisions received by clients; ${atKill.rows} rows in Postgres at the kill, ` +
+      `${afterReplay.rows} after restart and replay (${afterReplay.distinct} distinct ids): ${Math.max(0, received - afterReplay.rows)} lost`,
+  );
 }
+
+const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-bench-gate-'));
 
 function spawn(role: Role, arg: unknown): ChildProcess {
   return fork(__filename, [role, JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
@@ -236,7 +253,7 @@ async function startRealGate(arg: Record<string, unknown>): Promise<string> {
     port: 0,
     logger: pino({ level: 'error' }, pino.destination(2)),
     replicaId: arg.replicaId as string | undefined,
-    auditFlushIntervalMs: arg.auditFlushIntervalMs as number | undefined,
+    dataDir: arg.dataDir as string,
   });
   process.once('SIGTERM', () => void gate.close().then(() => process.exit(0)));
   return gate.address;

@@ -6,6 +6,9 @@
  *   commit→gate   — NOTIFY reaching the gate and the snapshot swap.
  * The feed pushes a `marketEvent` signal on every bar, as a live feed would.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
@@ -41,7 +44,14 @@ export async function run(): Promise<void> {
     logger,
   });
   const worker = await startWorker({ temporalAddress: server.address, databaseUrl, logger });
-  const gate = await startGate({ databaseUrl, host: '127.0.0.1', port: 0, logger, pollIntervalMs: 60_000 });
+  const gate = await startGate({
+    databaseUrl,
+    host: '127.0.0.1',
+    port: 0,
+    logger,
+    pollIntervalMs: 60_000,
+    dataDir: mkdtempSync(join(tmpdir(), 'ballast-bench-gate-')),
+  });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const gateClient = new GateServiceClient(gate.address, grpc.credentials.createInsecure());

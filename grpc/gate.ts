@@ -1,10 +1,12 @@
 /**
  * The gate's state and decisions, independent of gRPC: current snapshots, per-portfolio exposure
- * books, and the audit/fill queues. Every method here is synchronous and touches only memory; the
- * queues are written to storage off the request path (grpc/batchWriter.ts).
+ * books, and the audit/fill queues. Every method here is synchronous and touches only memory; each
+ * decision and fill is handed to its queue (the spool, grpc/spool.ts), which says when it is durable
+ * (`recorded`): the handler answers only then.
  */
+import { randomUUID } from 'node:crypto';
 import type { FillRecord } from '../db/stores/fills';
-import type { DecisionRecord } from '../db/stores/gateDecisions';
+import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { PositionRow } from '../db/stores/positions';
 import type { TradingState } from '../risk/kinds';
 import {
@@ -20,10 +22,15 @@ import { ExposureBook, pairGross } from '../risk/pretrade/exposures';
 import type { Reason } from '../risk/pretrade/reasons';
 import { activeOverride, pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
 
-/** Where the core hands records for writing; pushing must not block or fail (the request path). */
+/** Where the core hands records for writing; pushing must not block or throw (the request path). */
 export interface RecordQueue<T> {
-  push(record: T): void;
+  /** Resolves once the record is durable; rejects if it cannot be made so. */
+  push(record: T): Promise<void>;
 }
+
+/** A result and the promise that its record is durable (the answer waits for it). */
+export type Recorded<R> = R & { readonly recorded: Promise<void> };
+const RECORDED: Promise<void> = Promise.resolve();
 
 /** A fill as the OMS reports it; the core stamps the time. */
 export type FillReport = Omit<FillRecord, 'reportedAtMs'>;
@@ -54,6 +61,11 @@ export class GateCore {
   private knownPortfolios: ReadonlySet<string> = new Set();
   /** Fill deltas applied since a reconciliation began (pair key → signed units), per portfolio. */
   private reconciling: Map<string, Map<string, number>> | undefined;
+  /**
+   * Fill deltas applied in memory but not yet in Postgres (still in the spool's group or the writer's
+   * queue), per portfolio: a read of `positions` misses exactly these, whenever it happens.
+   */
+  private readonly unwritten = new Map<string, Map<string, number>>();
 
   constructor(readonly options: GateCoreOptions) {}
 
@@ -87,7 +99,7 @@ export class GateCore {
     return true;
   }
 
-  evaluate(order: OrderRequest, caller: string, startedNs: bigint): Evaluation {
+  evaluate(order: OrderRequest, caller: string, startedNs: bigint): Recorded<Evaluation> {
     const now = this.options.clock();
     const snapshot = this.snapshots.get(order.portfolioId);
     const book = snapshot ? this.book(order.portfolioId) : undefined;
@@ -96,7 +108,7 @@ export class GateCore {
       const id = order.clientOrderId;
       book.reserve(id, order.strategy, order.instrument, order.side, order.quantity, order.price, now, this.options.reservationTtlMs);
     }
-    this.record(
+    const recorded = this.record(
       'EvaluateTrade',
       order,
       caller,
@@ -106,39 +118,34 @@ export class GateCore {
       result.approved ? order.quantity : 0,
       result,
     );
-    return result;
+    return { ...result, recorded };
   }
 
-  size(order: OrderRequest, caller: string, startedNs: bigint): Sizing {
+  size(order: OrderRequest, caller: string, startedNs: bigint): Recorded<Sizing> {
     const now = this.options.clock();
     const snapshot = this.snapshots.get(order.portfolioId);
     const book = snapshot ? this.books.get(order.portfolioId) : undefined;
     const result = sizeOrder(order, this.context(order.portfolioId, snapshot, book, now));
     const reasons = result.binding ? [result.binding] : [];
-    this.record('SizePosition', order, caller, now, startedNs, 'SIZE', result.quantity, { ...result, reasons });
-    return result;
+    const recorded = this.record('SizePosition', order, caller, now, startedNs, 'SIZE', result.quantity, { ...result, reasons });
+    return { ...result, recorded };
   }
 
   /** Applies a fill in memory and queues it for Postgres. Returns undefined for a duplicate fill id. */
-  reportFill(fill: FillReport): { position: number } | undefined {
+  reportFill(fill: FillReport): Recorded<{ position: number }> | undefined {
     const now = this.options.clock();
     const book = this.book(fill.portfolioId);
     const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now });
     if (!applied) return undefined;
-    this.options.fills?.push({ ...fill, reportedAtMs: now });
-    if (this.reconciling) this.recordDelta(this.reconciling, fill);
-    return { position: book.pair(fill.strategy, fill.instrument)?.position ?? 0 };
+    const recorded = this.options.fills?.push({ ...fill, reportedAtMs: now }) ?? RECORDED;
+    if (this.options.fills) addDelta(this.unwritten, fill, 1);
+    if (this.reconciling) addDelta(this.reconciling, fill, 1);
+    return { position: book.pair(fill.strategy, fill.instrument)?.position ?? 0, recorded };
   }
 
-  /** A fill that arrives while positions are being re-read: added on top of what the read returns. */
-  private recordDelta(reconciling: Map<string, Map<string, number>>, fill: FillReport): void {
-    let deltas = reconciling.get(fill.portfolioId);
-    if (!deltas) {
-      deltas = new Map();
-      reconciling.set(fill.portfolioId, deltas);
-    }
-    const key = pairKey(fill.strategy, fill.instrument);
-    deltas.set(key, (deltas.get(key) ?? 0) + (fill.side === 'BUY' ? fill.quantity : -fill.quantity));
+  /** Fills this core applied are now in Postgres (or quarantined): reads of `positions` include them. */
+  fillsWritten(fills: readonly FillReport[]): void {
+    for (const fill of fills) addDelta(this.unwritten, fill, -1);
   }
 
   /** Start recording fill deltas; the caller then reads positions and calls `endReconcile`. */
@@ -146,7 +153,12 @@ export class GateCore {
     this.reconciling = new Map();
   }
 
+  /**
+   * Positions := the table + the fills it does not have yet: those not yet written (with a fills queue),
+   * else those reported since `beginReconcile` (without one nothing is written).
+   */
   endReconcile(rows: readonly PositionRow[]): void {
+    const missing = this.options.fills ? this.unwritten : (this.reconciling ?? new Map<string, Map<string, number>>());
     const byPortfolio = new Map<string, PositionRow[]>();
     for (const r of rows) {
       const list = byPortfolio.get(r.portfolioId);
@@ -156,7 +168,7 @@ export class GateCore {
     const ids = new Set([...byPortfolio.keys(), ...this.books.keys()]);
     for (const id of ids) {
       const book = this.book(id);
-      book.reconcile(byPortfolio.get(id) ?? [], this.reconciling?.get(id) ?? new Map());
+      book.reconcile(byPortfolio.get(id) ?? [], missing.get(id) ?? new Map());
       // Pairs first seen in the table are valued at the budget's reference price like all others.
       const snapshot = this.snapshots.get(id);
       if (snapshot) book.reprice(snapshot);
@@ -166,6 +178,31 @@ export class GateCore {
 
   endReconcileAborted(): void {
     this.reconciling = undefined;
+  }
+
+  /**
+   * Rebuilds what a restart would forget from durable state, oldest first: the reservation of every
+   * approved order still working (approved − filled, unless done or past its TTL, expiring when it
+   * would have) and the memory of used client order ids and fill ids. Call before serving.
+   */
+  restore(
+    orders: readonly ApprovedOrder[],
+    fillIds: ReadonlyArray<{ portfolioId: string; fillId: string; reportedAtMs: number }>,
+  ): { working: number } {
+    const now = this.options.clock();
+    let working = 0;
+    for (const o of orders) {
+      const book = this.book(o.portfolioId);
+      const remaining = o.done ? 0 : o.approvedQuantity - o.filled;
+      if (remaining > 0 && o.decidedAtMs + this.options.reservationTtlMs > now) {
+        book.reserve(o.clientOrderId, o.strategy, o.instrument, o.side, remaining, o.price, o.decidedAtMs, this.options.reservationTtlMs);
+        working++;
+      } else {
+        book.rememberOrder(o.clientOrderId, o.decidedAtMs);
+      }
+    }
+    for (const f of fillIds) this.book(f.portfolioId).rememberFill(f.fillId, f.reportedAtMs);
+    return { working };
   }
 
   expireReservations(): number {
@@ -237,8 +274,10 @@ export class GateCore {
     decision: DecisionRecord['decision'],
     approvedQuantity: number,
     result: { reasons: readonly Reason[]; detail: string; version: number; state: TradingState },
-  ): void {
-    this.options.audit?.push({
+  ): Promise<void> {
+    if (!this.options.audit) return RECORDED;
+    return this.options.audit.push({
+      decisionId: randomUUID(),
       decidedAtMs: now,
       rpc,
       caller,
@@ -258,4 +297,17 @@ export class GateCore {
       latencyUs: Number((process.hrtime.bigint() - startedNs) / 1000n),
     });
   }
+}
+
+/** Adds (sign 1) or removes (sign −1) a fill's signed units to its pair in `deltas`, dropping zeros. */
+function addDelta(deltas: Map<string, Map<string, number>>, fill: FillReport, sign: 1 | -1): void {
+  let pairs = deltas.get(fill.portfolioId);
+  if (!pairs) {
+    pairs = new Map();
+    deltas.set(fill.portfolioId, pairs);
+  }
+  const key = pairKey(fill.strategy, fill.instrument);
+  const next = (pairs.get(key) ?? 0) + sign * (fill.side === 'BUY' ? fill.quantity : -fill.quantity);
+  if (Math.abs(next) < 1e-12) pairs.delete(key);
+  else pairs.set(key, next);
 }

@@ -3,7 +3,9 @@
  * shape the response. Errors are thrown as InvalidArgument / Refused (grpc/status.ts) and become
  * statuses there.
  *
- * EvaluateTrade and SizePosition are the hot path: no awaits, no Postgres, no info-level logging.
+ * EvaluateTrade, SizePosition and ReportFill are the hot path: no awaits before the decision, no
+ * Postgres, no info-level logging; the answer is sent once the decision or fill is durable in the
+ * spool (group-committed fdatasync, grpc/spool.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -36,7 +38,7 @@ import { ReasonCode } from './generated/ballast/gate/v1/gate';
 import { type GateControls, RebalanceAlreadyRunning } from './ports';
 import { decisionCode, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
 import { parseFill, parseOrder, parseOverride, parseRebalanceReason, recommendationLimit, requireId } from './requests';
-import { deadlineMs, Refused, unary, unaryAsync } from './status';
+import { deadlineMs, type Durable, Refused, unary, unaryAsync, unaryDurable } from './status';
 
 export interface HandlerDeps {
   readonly core: GateCore;
@@ -44,6 +46,8 @@ export interface HandlerDeps {
   readonly budgets: { readonly ready: boolean };
   /** True at the audit queue's high-water mark: trade RPCs answer RESOURCE_EXHAUSTED. */
   readonly audit: { readonly full: boolean };
+  /** Why the gate cannot record durably now (spool failed, fills backlog full), or undefined: trade RPCs refuse. */
+  readonly recording: { readonly problem: string | undefined; sync(): Promise<void> };
   /** Identity → grants; undefined lets every caller do everything (development only). */
   readonly access: AccessPolicy | undefined;
   readonly controls: GateControls;
@@ -56,9 +60,9 @@ type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
 export function gateService(deps: HandlerDeps): GateServiceServer {
   const { logger } = deps;
   return {
-    evaluateTrade: unary(logger, (call) => evaluateTrade(deps, call)),
-    sizePosition: unary(logger, (call) => sizePosition(deps, call)),
-    reportFill: unary(logger, (call) => reportFill(deps, call)),
+    evaluateTrade: unaryDurable(logger, (call) => evaluateTrade(deps, call)),
+    sizePosition: unaryDurable(logger, (call) => sizePosition(deps, call)),
+    reportFill: unaryDurable(logger, (call) => reportFill(deps, call)),
     getCurrentBudget: unary(logger, (call) => getCurrentBudget(deps, call)),
     getUtilization: unary(logger, (call) => getUtilization(deps, call)),
     getRecommendations: unaryAsync(logger, (call) => getRecommendations(deps, call)),
@@ -67,40 +71,49 @@ export function gateService(deps: HandlerDeps): GateServiceServer {
   };
 }
 
-export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest>): EvaluateTradeResponse {
+export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest>): Durable<EvaluateTradeResponse> {
   const started = process.hrtime.bigint();
   const order = parseOrder(call.request.order, 'required');
   const r = deps.core.evaluate(order, admitTrade(deps, call, order), started);
   return {
-    decision: decisionCode(r.approved),
-    reasons: r.reasons.map((reason) => REASON_CODE[reason]),
-    detail: r.detail,
-    budgetVersion: r.version,
-    tradingState: TRADING_STATE_CODE[r.state],
+    response: {
+      decision: decisionCode(r.approved),
+      reasons: r.reasons.map((reason) => REASON_CODE[reason]),
+      detail: r.detail,
+      budgetVersion: r.version,
+      tradingState: TRADING_STATE_CODE[r.state],
+    },
+    recorded: r.recorded,
   };
 }
 
-export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>): SizePositionResponse {
+export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>): Durable<SizePositionResponse> {
   const started = process.hrtime.bigint();
   const order = parseOrder(call.request.order, 'optional');
   const r = deps.core.size(order, admitTrade(deps, call, order), started);
   return {
-    approvedQuantity: r.quantity,
-    bindingLimit: r.binding ? REASON_CODE[r.binding] : ReasonCode.REASON_CODE_UNSPECIFIED,
-    detail: r.detail,
-    budgetVersion: r.version,
-    tradingState: TRADING_STATE_CODE[r.state],
+    response: {
+      approvedQuantity: r.quantity,
+      bindingLimit: r.binding ? REASON_CODE[r.binding] : ReasonCode.REASON_CODE_UNSPECIFIED,
+      detail: r.detail,
+      budgetVersion: r.version,
+      tradingState: TRADING_STATE_CODE[r.state],
+    },
+    recorded: r.recorded,
   };
 }
 
-export function reportFill(deps: HandlerDeps, call: Call<ReportFillRequest>): ReportFillResponse {
+export function reportFill(deps: HandlerDeps, call: Call<ReportFillRequest>): Durable<ReportFillResponse> {
   const fill = parseFill(call.request);
   authorize(denyTrade(deps.access, callerOf(call), fill.portfolioId, fill.strategy));
   if (!deps.core.snapshot(fill.portfolioId))
     throw new Refused(grpc.status.FAILED_PRECONDITION, `unknown portfolio "${fill.portfolioId}" or no budget`);
+  refuseUnrecordable(deps);
   const applied = deps.core.reportFill(fill);
-  if (applied) return { duplicate: false, positionQuantity: applied.position };
-  return { duplicate: true, positionQuantity: deps.core.book(fill.portfolioId).pair(fill.strategy, fill.instrument)?.position ?? 0 };
+  if (applied) return { response: { duplicate: false, positionQuantity: applied.position }, recorded: applied.recorded };
+  const position = deps.core.book(fill.portfolioId).pair(fill.strategy, fill.instrument)?.position ?? 0;
+  // The first report of this fill may still be in the group being synced: answer once it is durable.
+  return { response: { duplicate: true, positionQuantity: position }, recorded: deps.recording.sync() };
 }
 
 export function getCurrentBudget(deps: HandlerDeps, call: Call<GetCurrentBudgetRequest>): GetCurrentBudgetResponse {
@@ -162,6 +175,7 @@ function admitTrade(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest)
   if (!deps.budgets.ready) throw new Refused(grpc.status.UNAVAILABLE, 'gate is starting: budgets not loaded yet');
   if (deps.audit.full)
     throw new Refused(grpc.status.RESOURCE_EXHAUSTED, 'audit backlog full: the gate will not decide what it cannot record');
+  refuseUnrecordable(deps);
   // A caller that has given up would never learn of an approval, whose reservation would then block
   // capacity until it times out: do not decide at all.
   if (call.cancelled || deadlineMs(call.getDeadline()) <= Date.now())
@@ -182,6 +196,11 @@ function admitControl(deps: HandlerDeps, call: Call<unknown>, portfolioId: strin
   const caller = callerOf(call);
   authorize(denyControl(deps.access, caller, portfolioId));
   return { portfolioId, caller };
+}
+
+function refuseUnrecordable(deps: HandlerDeps): void {
+  const problem = deps.recording.problem;
+  if (problem) throw new Refused(grpc.status.UNAVAILABLE, `the gate cannot record durably: ${problem}`);
 }
 
 function authorize(denied: string | undefined): void {

@@ -4,21 +4,30 @@
  * pass stand-ins.
  */
 import type { FillRecord } from '../db/stores/fills';
-import type { DecisionRecord } from '../db/stores/gateDecisions';
+import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { GateSnapshotRow } from '../db/stores/gateSnapshots';
 import type { PortfolioChangeFeed } from '../db/notifications';
 import type { PositionRow } from '../db/stores/positions';
 import type { RecommendationView } from '../db/stores/recommendationViews';
 import type { LimitOverrideRequest } from '../risk/budget';
+import type { Alert } from '../risk/records';
 
 /** The audit trail: every decision, in batches (db/stores/gateDecisions.ts). */
 export interface DecisionSink {
   insert(replica: string, rows: readonly DecisionRecord[]): Promise<void>;
+  /** Approved orders of a replica since a time, oldest first, with their fills: rebuilt at start. Optional (stand-ins). */
+  approvedSince?(replica: string, sinceMs: number, limit: number): Promise<readonly ApprovedOrder[]>;
 }
 
 /** Reported fills, in batches; also moves the stored positions (db/stores/fills.ts). */
 export interface FillSink {
   insert(replica: string, rows: readonly FillRecord[]): Promise<void>;
+  /** Fill ids reported to a replica since a time, oldest first: rebuilt at start. Optional (stand-ins). */
+  idsSince?(
+    replica: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<ReadonlyArray<{ portfolioId: string; fillId: string; reportedAtMs: number }>>;
 }
 
 /** What snapshots are built from: latest budget, trading state, heartbeat, overrides (db/stores/gateSnapshots.ts). */
@@ -35,6 +44,22 @@ export interface PositionsReader {
 /** Tells the gate when to re-read a portfolio (LISTEN, db/notifications.ts). */
 export type ChangeFeed = PortfolioChangeFeed;
 
+/** Where the gate raises an alert when it quarantines a row (db/stores/alerts.ts). */
+export interface AlertSink {
+  raise(alert: Alert): Promise<unknown>;
+}
+
+/**
+ * The sinks' error contract: they throw errors carrying the SQLSTATE in `code`. Class 22 (data
+ * exception: a value out of range, an underflow…) and class 23 (integrity constraint violation)
+ * mean storage refused the rows themselves, so retrying the same batch can never succeed; anything
+ * else (connection, timeout, shutdown) is an outage and is retried.
+ */
+export function storageRefusedRows(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
 /** The storage side of the gate: required, the gate cannot decide without it. */
 export interface GateStores {
   readonly decisions: DecisionSink;
@@ -42,6 +67,8 @@ export interface GateStores {
   readonly snapshots: SnapshotReader;
   readonly positions: PositionsReader;
   readonly changes: ChangeFeed;
+  /** Told when a row is quarantined; optional (tests). */
+  readonly alerts?: AlertSink;
 }
 
 /** What a RebalanceStarter throws while a manual rebalance of the portfolio runs (ALREADY_EXISTS). */

@@ -6,6 +6,7 @@
 import { overrideRequestError } from '../risk/overrides';
 import type { Side } from '../risk/kinds';
 import type { OrderRequest } from '../risk/pretrade/checks';
+import { NOTIONAL_RANGE, outOfRange, PRICE_RANGE, QUANTITY_RANGE, type ValueRange } from '../risk/pretrade/ranges';
 import type { FillReport } from './gate';
 import { LimitField, type Order, type OverrideLimitRequest, type ReportFillRequest } from './generated/ballast/gate/v1/gate';
 import type { LimitOverrideCommand } from './ports';
@@ -33,6 +34,20 @@ export function requireNumber(value: number, field: string, nonNegative: boolean
   return value;
 }
 
+/** A number within `range` (risk/pretrade/ranges.ts: what storage and the checks can hold); with `nonNegative`, also ≥ 0. */
+export function requireInRange(value: number, range: ValueRange, field: string, nonNegative: boolean): number {
+  requireNumber(value, field, nonNegative);
+  const error = outOfRange(value, range, field);
+  if (error) throw new InvalidArgument(error);
+  return value;
+}
+
+/** quantity × price within NOTIONAL_RANGE, so no product (or batch sum of products) can overflow. */
+function requireNotional(quantity: number, price: number, field: string): void {
+  const error = outOfRange(quantity * price, NOTIONAL_RANGE, field);
+  if (error) throw new InvalidArgument(error);
+}
+
 export function parseSide(side: number): Side {
   const parsed = lookup(SIDE_OF, side);
   if (parsed === undefined) throw new InvalidArgument(`side must be SIDE_BUY or SIDE_SELL, got ${side}`);
@@ -42,17 +57,19 @@ export function parseSide(side: number): Side {
 /** EvaluateTrade needs a client order id (it reserves under it); SizePosition may omit it. */
 export function parseOrder(order: Order | undefined, clientOrderId: 'required' | 'optional'): OrderRequest {
   if (!order) throw new InvalidArgument('order is required');
-  return {
+  const parsed: OrderRequest = {
     portfolioId: requireId(order.portfolioId, 'order.portfolio_id'),
     strategy: requireId(order.strategy, 'order.strategy'),
     instrument: requireId(order.instrument, 'order.instrument'),
     side: parseSide(order.side),
-    // Finite but non-positive numbers are a decision (INVALID_QUANTITY / INVALID_PRICE), not an error.
-    quantity: requireNumber(order.quantity, 'order.quantity', false),
-    price: requireNumber(order.price, 'order.price', false),
+    // Non-positive numbers within range are a decision (INVALID_QUANTITY / INVALID_PRICE), not an error.
+    quantity: requireInRange(order.quantity, QUANTITY_RANGE, 'order.quantity', false),
+    price: requireInRange(order.price, PRICE_RANGE, 'order.price', false),
     clientOrderId:
       clientOrderId === 'required' || order.clientOrderId !== '' ? requireId(order.clientOrderId, 'order.client_order_id') : '',
   };
+  requireNotional(parsed.quantity, parsed.price, 'order notional (quantity × price)');
+  return parsed;
 }
 
 export function parseFill(req: ReportFillRequest): FillReport {
@@ -64,11 +81,12 @@ export function parseFill(req: ReportFillRequest): FillReport {
     clientOrderId: requireId(req.clientOrderId, 'client_order_id'),
     fillId: requireId(req.fillId, 'fill_id'),
     // Zero is a cancel report (with order_done).
-    quantity: requireNumber(req.quantity, 'quantity', true),
-    price: requireNumber(req.price, 'price', false),
+    quantity: requireInRange(req.quantity, QUANTITY_RANGE, 'quantity', true),
+    price: requireInRange(req.price, PRICE_RANGE, 'price', false),
     orderDone: req.orderDone,
   };
   if (fill.quantity > 0 && !(fill.price > 0)) throw new InvalidArgument('price must be positive for a non-zero fill');
+  requireNotional(fill.quantity, fill.price, 'fill notional (quantity × price)');
   return fill;
 }
 
@@ -93,7 +111,7 @@ export function parseOverride(req: OverrideLimitRequest, approver: string, nowMs
     );
   const command: LimitOverrideCommand = {
     field,
-    value: requireNumber(req.value, 'value', true),
+    value: requireInRange(req.value, NOTIONAL_RANGE, 'value', true),
     reason: req.reason.trim(),
     approver,
     expiresAt: req.expiresAt,

@@ -4,11 +4,18 @@
  * `close()` takes it down in the reverse order. No request logic lives here.
  *
  * Start (health NOT_SERVING until every step is done; a failed step stops what started and throws):
- *   1. subscribe to portfolio changes and load every budget (SnapshotSource);
- *   2. read the stored positions, retried: never serve as if every book were flat;
- *   3. bind, then report SERVING.
- * Background while serving: snapshot poll, reservation expiry (1 s), position reconciliation (30 s),
- * and the batched audit and fill writes.
+ *   1. open the spool in the data dir (grpc/spool.ts): what a previous run left is queued for Postgres;
+ *   2. subscribe to portfolio changes and load every budget (SnapshotSource);
+ *   3. write the replayed records to Postgres, retried;
+ *   4. rebuild the reservations of this replica's working orders and its duplicate-id memory from
+ *      Postgres (which now holds everything it acknowledged), retried: never forget an approval;
+ *   5. read the stored positions, retried: never serve as if every book were flat;
+ *   6. bind, then report SERVING.
+ * Background while serving: snapshot poll, reservation expiry and health (1 s), position
+ * reconciliation (30 s), and the batched audit and fill writes from the spool to Postgres.
+ *
+ * Health is NOT_SERVING whenever the gate could not record what it would acknowledge: the spool
+ * failed, or a Postgres outage outlasted what the queues hold (the backlog high-water marks).
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +32,10 @@ import { BatchWriter } from './batchWriter';
 import { GateCore } from './gate';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
 import { gateService } from './handlers';
-import type { GateControls, GateStores } from './ports';
 import { type ConnectionStats, connectionServerOptions, listen } from './listener';
+import { type GateControls, type GateStores, storageRefusedRows } from './ports';
+import { Quarantine } from './quarantine';
+import { type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
 import { reconcilePositions } from './reconcile';
 import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
 import { SnapshotSource } from './snapshotSource';
@@ -56,11 +65,33 @@ export interface GateOptions {
   readonly pollIntervalMs?: number;
   readonly reconcileIntervalMs?: number;
   readonly reservationTtlMs?: number;
+  /** Working orders (open reservations) a portfolio may hold on this replica; beyond, RESERVATION_CAP. Default 100 000. */
+  readonly maxWorkingOrders?: number;
   readonly auditFlushIntervalMs?: number;
   /** Audit rows queued beyond this make trade RPCs answer RESOURCE_EXHAUSTED. */
   readonly auditMaxQueue?: number;
-  /** Recorded with every decision and fill; defaults to host:pid. */
+  /** Recorded with every decision and fill; defaults to the name kept in the data dir (else host:pid). */
   readonly replicaId?: string;
+  /**
+   * This replica's own directory: the spool every acknowledged decision and fill is fsync'ed to first,
+   * the quarantine file, the replica name. Without it nothing the gate acknowledges survives a crash
+   * (tests with stand-in stores only).
+   */
+  readonly dataDir?: string;
+}
+
+/** Counters a metrics exporter can read (RunningGate.stats()). */
+export interface GateStats {
+  readonly decisionsWritten: number;
+  readonly fillsWritten: number;
+  /** Rows Postgres refused on their own, kept in the quarantine file. */
+  readonly quarantined: number;
+  readonly decisionsQueued: number;
+  readonly fillsQueued: number;
+  /** Records in the spool not yet in Postgres. */
+  readonly spoolBacklog: number;
+  /** Group commits: how many, records covered, fdatasync time (µs, total and max). */
+  readonly spoolSyncs: { readonly groups: number; readonly records: number; readonly totalUs: number; readonly maxUs: number };
 }
 
 export interface RunningGate {
@@ -70,52 +101,98 @@ export interface RunningGate {
   readonly core: GateCore;
   /** Open, handshaking, timed-out, evicted and refused connections. */
   connections(): ConnectionStats;
+  stats(): GateStats;
 }
 
 export const GATE_SERVICE_NAME = 'ballast.gate.v1.GateService';
 const HOUR = 3_600_000;
 const INITIAL_POSITION_READS = 5;
+const ID_MEMORY_MS = 24 * HOUR;
+const MAX_REMEMBERED_IDS = 1_000_000;
 
 export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const { logger, stores } = options;
   const host = options.host ?? '127.0.0.1';
   checkGateSecurity({ host, tls: options.tls, access: options.access });
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
-  const replica = options.replicaId ?? `${hostname()}:${process.pid}`;
-  const audit = new BatchWriter<DecisionRecord>({
+  const replica = options.replicaId ?? (options.dataDir ? await stableReplicaId(options.dataDir) : `${hostname()}:${process.pid}`);
+  const quarantine = new Quarantine({ dataDir: options.dataDir, replica, logger, alerts: stores.alerts });
+  const audit = new BatchWriter<SpoolEntry<DecisionRecord>>({
     name: 'audit',
-    write: (rows) => stores.decisions.insert(replica, rows),
+    write: (rows) => byReplica(rows, (r, batch) => stores.decisions.insert(r, batch)),
     flushIntervalMs: options.auditFlushIntervalMs ?? 50,
     maxBatch: 5_000,
     maxQueue: options.auditMaxQueue ?? 200_000,
     logger,
+    isRejection: storageRefusedRows,
+    quarantine: ({ row }, err) => quarantine.keep('decision', { portfolioId: row.portfolioId, id: row.decisionId }, row, err),
+    onHandled: (rows) => journal.handled(rows),
   });
-  const fills = new BatchWriter<FillRecord>({
+  const fills = new BatchWriter<SpoolEntry<FillRecord>>({
     name: 'fills',
-    write: (rows) => stores.fills.insert(replica, rows),
+    write: (rows) => byReplica(rows, (r, batch) => stores.fills.insert(r, batch)),
     flushIntervalMs: 50,
     maxBatch: 2_000,
     maxQueue: 1_000_000,
     logger,
+    isRejection: storageRefusedRows,
+    quarantine: ({ row }, err) => quarantine.keep('fill', { portfolioId: row.portfolioId, id: row.fillId }, row, err),
+    onHandled: (rows) => {
+      journal.handled(rows);
+      // Replayed fills were never applied in this process's memory (the positions read brings them).
+      core.fillsWritten(rows.filter((e) => e.seq > replayed).map((e) => e.row));
+    },
   });
+  // Only durable records reach the Postgres writers.
+  const deliver = (entry: SpoolEntry): void => {
+    if (entry.kind === 'decision') audit.push(entry as SpoolEntry<DecisionRecord>);
+    else fills.push(entry as SpoolEntry<FillRecord>);
+  };
+  const spool = options.dataDir ? new Spool({ dir: options.dataDir, logger, deliver }) : undefined;
+  const journal: Journal = spool ?? new MemoryJournal(deliver);
+  /** Records 1..replayed came from a previous run's spool. */
+  let replayed = 0;
+  if (!spool) logger.warn('gate started without a data dir: what it acknowledges does not survive a crash');
+  const reservationTtlMs = options.reservationTtlMs ?? 24 * HOUR;
   const core = new GateCore({
     policy: {
       staleReduceAfterMs: options.staleReduceAfterMs ?? 24 * HOUR,
       staleHaltAfterMs: options.staleHaltAfterMs ?? 72 * HOUR,
       restrictedInstruments: new Set(options.restrictedInstruments ?? []),
+      maxWorkingOrders: options.maxWorkingOrders,
     },
     clock: options.clock ?? Date.now,
     // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
-    reservationTtlMs: options.reservationTtlMs ?? 24 * HOUR,
-    idMemoryMs: 24 * HOUR,
-    audit,
-    fills,
+    reservationTtlMs,
+    idMemoryMs: ID_MEMORY_MS,
+    maxRememberedIds: MAX_REMEMBERED_IDS,
+    audit: { push: (row) => journal.append('decision', replica, row) },
+    fills: { push: (row) => journal.append('fill', replica, row) },
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
   let bound = false;
+  let stopping = false;
+  let serving = false;
   const setHealth = (status: 'SERVING' | 'NOT_SERVING'): void => {
+    serving = status === 'SERVING';
     health.setStatus('', status);
     health.setStatus(GATE_SERVICE_NAME, status);
+  };
+  /** Why the gate cannot record what it would acknowledge, or undefined. */
+  const recordingProblem = (): string | undefined => {
+    if (journal.failure) return `the spool failed (${journal.failure.message}); restart the gate once the disk is fixed`;
+    if (fills.full) return 'the fill backlog is full (Postgres unreachable too long)';
+    if (audit.full) return 'the audit backlog is full (Postgres unreachable too long)';
+    return undefined;
+  };
+  const refreshHealth = (): void => {
+    const ok = bound && !stopping && source.ready && recordingProblem() === undefined;
+    if (ok !== serving) {
+      setHealth(ok ? 'SERVING' : 'NOT_SERVING');
+      if (!ok && bound && !stopping)
+        logger.error({ problem: recordingProblem() }, 'gate NOT_SERVING: it cannot record what it would acknowledge');
+      else if (ok) logger.info('gate SERVING');
+    }
   };
   const source = new SnapshotSource({
     reader: stores.snapshots,
@@ -124,9 +201,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     pollIntervalMs: options.pollIntervalMs ?? 5_000,
     logger,
     // Budgets can arrive after start when the first load failed; serve from then on.
-    onLoaded: () => {
-      if (bound) setHealth('SERVING');
-    },
+    onLoaded: () => refreshHealth(),
   });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024,
@@ -134,7 +209,20 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   });
   server.addService(
     GateServiceService,
-    gateService({ core, budgets: source, audit, access: options.access, controls: options.controls ?? {}, logger }),
+    gateService({
+      core,
+      budgets: source,
+      audit,
+      recording: {
+        get problem() {
+          return recordingProblem();
+        },
+        sync: () => journal.sync(),
+      },
+      access: options.access,
+      controls: options.controls ?? {},
+      logger,
+    }),
   );
   health.addToServer(server);
   reflection().addToServer(server);
@@ -149,17 +237,42 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const release = async (): Promise<void> => {
     timers.forEach((t) => clearInterval(t));
     await source.close();
+    // Everything acknowledged is in the spool; write what Postgres takes now, the spool keeps the rest.
+    await journal.sync().catch(() => undefined);
     await audit.close();
     await fills.close();
+    await journal.close();
   };
   const reconcile = (): Promise<void> => reconcilePositions(stores.positions, core, fills);
+  const rebuild = async (): Promise<void> => {
+    const { approvedSince } = stores.decisions;
+    const { idsSince } = stores.fills;
+    if (!approvedSince || !idsSince) {
+      logger.warn('the stores cannot list approved orders: working orders of a previous run are not rebuilt');
+      return;
+    }
+    const since = (options.clock ?? Date.now)() - Math.max(reservationTtlMs, ID_MEMORY_MS);
+    const [orders, fillIds] = await Promise.all([
+      approvedSince.call(stores.decisions, replica, since, MAX_REMEMBERED_IDS),
+      idsSince.call(stores.fills, replica, since, MAX_REMEMBERED_IDS),
+    ]);
+    const { working } = core.restore(orders, fillIds);
+    logger.info({ replica, working, orderIds: orders.length, fillIds: fillIds.length }, 'rebuilt working orders and duplicate-id memory');
+  };
+  /** Replayed records first: rebuilding from Postgres must see what the previous run acknowledged. */
+  const writeBacklog = (): Promise<void> => audit.afterFlush(() => fills.afterFlush(async () => undefined));
 
   const hostPort = (port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
   let address: string;
   let listener: Awaited<ReturnType<typeof listen>>;
   try {
+    if (spool) {
+      replayed = (await spool.open()).replayed;
+      if (replayed > 0) logger.info({ replayed, dataDir: options.dataDir }, 'replaying the spool into Postgres before serving');
+    }
     await source.start();
     every(1_000, () => {
+      refreshHealth();
       const expired = core.expireReservations();
       // A resting order's capacity is only safe to hand back when the OMS reports the order's end.
       if (expired > 0)
@@ -168,6 +281,12 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     every(options.reconcileIntervalMs ?? 30_000, () => {
       reconcile().catch((err: Error) => logger.warn({ err: err.message }, 'position reconciliation failed'));
     });
+    await retry(writeBacklog, INITIAL_POSITION_READS, (err, attempt) =>
+      logger.warn({ err: err.message, attempt }, 'writing the replayed spool to Postgres failed; retrying'),
+    );
+    await retry(rebuild, INITIAL_POSITION_READS, (err, attempt) =>
+      logger.warn({ err: err.message, attempt }, 'rebuilding working orders failed; retrying'),
+    );
     await retry(reconcile, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'),
     );
@@ -178,7 +297,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     throw err;
   }
   bound = true;
-  if (source.ready) setHealth('SERVING');
+  refreshHealth();
   if (!options.access) logger.warn('gate started without an access policy (loopback only): every local caller may trade, none may control');
   logger.info({ address, replica, tls: Boolean(options.tls), mtls: Boolean(options.tls?.clientCa), limits }, 'gate listening');
 
@@ -187,18 +306,39 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     address,
     core,
     connections: () => listener.stats(),
+    stats: () => ({
+      decisionsWritten: audit.written,
+      fillsWritten: fills.written,
+      quarantined: quarantine.count,
+      decisionsQueued: audit.pending,
+      fillsQueued: fills.pending,
+      spoolBacklog: journal.backlog,
+      spoolSyncs: { ...(spool?.syncStats ?? { groups: 0, records: 0, totalUs: 0, maxUs: 0 }) },
+    }),
     close: () =>
       (closing ??= (async () => {
+        stopping = true;
         setHealth('NOT_SERVING');
         // Stop accepting first; established connections finish their calls and close with the server.
         const unbound = listener.close();
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         await unbound;
-        // Every queued decision and fill is written before the caller may close the stores.
+        // Every queued decision and fill is written (or left in the spool, said at warn level) before the caller may close the stores.
         await release();
-        logger.info({ address, auditRows: audit.written }, 'gate stopped');
+        logger.info({ address, auditRows: audit.written, fillRows: fills.written, leftInSpool: journal.backlog }, 'gate stopped');
       })()),
   };
+}
+
+/** Writes a batch as one insert per replica that made its rows (replayed rows keep their replica). */
+async function byReplica<T>(entries: readonly SpoolEntry<T>[], insert: (replica: string, rows: T[]) => Promise<void>): Promise<void> {
+  const groups = new Map<string, T[]>();
+  for (const e of entries) {
+    const rows = groups.get(e.replica);
+    if (rows) rows.push(e.row);
+    else groups.set(e.replica, [e.row]);
+  }
+  for (const [replica, rows] of groups) await insert(replica, rows);
 }
 
 /** Reflection describes the gate and the health service, so grpcurl / buf curl need no local protos. */

@@ -54,6 +54,37 @@ export function unary<Req, Res>(logger: Logger, fn: (call: grpc.ServerUnaryCall<
   };
 }
 
+/** A response that may be sent once `recorded` resolves (its decision or fill is durable). */
+export interface Durable<Res> {
+  readonly response: Res;
+  readonly recorded: Promise<void>;
+}
+
+/**
+ * Binds a handler that decides synchronously (the hot path: no awaits before the decision) and
+ * answers once what it decided is durable in the spool. A record that could not be made durable is
+ * answered UNAVAILABLE: the caller must not act on a decision the gate could not keep.
+ */
+export function unaryDurable<Req, Res>(
+  logger: Logger,
+  fn: (call: grpc.ServerUnaryCall<Req, Res>) => Durable<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let out: Durable<Res>;
+    try {
+      out = fn(call);
+    } catch (err) {
+      callback(toStatus(err, logger));
+      return;
+    }
+    out.recorded.then(
+      () => callback(null, out.response),
+      (err: Error) =>
+        callback({ code: grpc.status.UNAVAILABLE, details: `the gate could not record this durably (${err.message}); do not act on it` }),
+    );
+  };
+}
+
 /** Binds an async handler (a port call); it answers DEADLINE_EXCEEDED itself if the deadline passes first. */
 export function unaryAsync<Req, Res>(
   logger: Logger,

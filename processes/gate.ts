@@ -4,8 +4,10 @@
  * gateControls.ts). Used by `ballast gate`, `ballast start` (what `npm start` runs), the benchmarks
  * and the integration tests.
  */
+import { join } from 'node:path';
 import { portfolioChangeFeed } from '../db/notifications';
 import { createPool } from '../db/pool';
+import { AlertStore } from '../db/stores/alerts';
 import { FillsStore } from '../db/stores/fills';
 import { GateDecisionsStore } from '../db/stores/gateDecisions';
 import { GateSnapshotsStore } from '../db/stores/gateSnapshots';
@@ -13,6 +15,10 @@ import { PositionsStore } from '../db/stores/positions';
 import { RecommendationViewsStore } from '../db/stores/recommendationViews';
 import type { GateControls } from '../grpc/ports';
 import { type GateOptions, type RunningGate, serveGate } from '../grpc/server';
+import { repoRoot } from '../lib/paths';
+
+/** Where a gate keeps its spool and quarantine file unless told: `$BALLAST_DATA_DIR/gate` (default `.data/gate`). */
+export const defaultGateDataDir = (): string => join(process.env.BALLAST_DATA_DIR ?? join(repoRoot(), '.data'), 'gate');
 
 export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls'> {
   readonly databaseUrl: string;
@@ -34,12 +40,14 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
   try {
     gate = await serveGate({
       ...gateOptions,
+      dataDir: gateOptions.dataDir ?? defaultGateDataDir(),
       stores: {
         decisions: new GateDecisionsStore(pool),
         fills: new FillsStore(pool),
         snapshots: new GateSnapshotsStore(pool),
         positions: new PositionsStore(pool),
         changes: portfolioChangeFeed(databaseUrl, options.logger),
+        alerts: new AlertStore(pool),
       },
       controls: { recommendationReader: new RecommendationViewsStore(pool), ...controls },
     });
@@ -52,6 +60,7 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
     address: gate.address,
     core: gate.core,
     connections: () => gate.connections(),
+    stats: () => gate.stats(),
     // The gate writes everything queued on close; only then may the pool go.
     close: () => (closing ??= gate.close().then(() => pool.end())),
   };

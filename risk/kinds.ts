@@ -53,6 +53,8 @@ export const ALERT_KINDS = [
   'invalid-decision',
   'bad-input',
   'cycle-failed',
+  // The gate quarantined a row Postgres refused (grpc/quarantine.ts): kept in the gate's data dir, not in the table.
+  'gate-quarantine',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

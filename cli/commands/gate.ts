@@ -26,6 +26,8 @@ interface GateFlags extends GateSecurityFlags {
   readonly reservationTtl?: number;
   readonly maxMessageBytes?: number;
   readonly replica?: string;
+  readonly dataDir?: string;
+  readonly maxWorkingOrders?: number;
 }
 
 export function define(command: Command): void {
@@ -52,7 +54,14 @@ export function define(command: Command): void {
       option('--reservation-ttl <duration>', 'how long an approved order reserves its exposure without a fill (default: 24h)', durationMs),
     )
     .addOption(option('--max-message-bytes <bytes>', 'largest request accepted (default: 65536)', integer(1_024, 64 * 1024 * 1024)))
-    .option('--replica <id>', "this replica's name in the audit trail (default: the host name and pid)")
+    .option('--replica <id>', "this replica's name in the audit trail (default: a name kept in --data-dir)")
+    .option(
+      '--data-dir <dir>',
+      "this replica's own directory: the spool every acknowledged decision and fill is fsync'ed to, the quarantine file (default: $BALLAST_DATA_DIR/gate, else .data/gate)",
+    )
+    .addOption(
+      option('--max-working-orders <n>', 'working orders a portfolio may hold on this replica (default: 100000)', integer(1, 10_000_000)),
+    )
     .action(runGate);
 }
 
@@ -76,6 +85,8 @@ async function runGate(flags: GateFlags): Promise<void> {
       reservationTtlMs: flags.reservationTtl,
       maxReceiveMessageLength: flags.maxMessageBytes,
       replicaId: flags.replica,
+      dataDir: flags.dataDir,
+      maxWorkingOrders: flags.maxWorkingOrders,
     });
     await printJson({ address: gate.address, certsDir: security.pki?.dir }, 'compact');
     await new Promise<void>((resolve) => {

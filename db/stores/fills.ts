@@ -44,6 +44,22 @@ const FILLS_SQL = `
 export class FillsStore {
   constructor(private readonly pool: pg.Pool) {}
 
+  /** Fill ids reported to `replica` after `sinceMs` (the newest `limit`), oldest first: its duplicate-fill memory. */
+  async idsSince(
+    replica: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<Array<{ portfolioId: string; fillId: string; reportedAtMs: number }>> {
+    const { rows } = await this.pool.query<{ portfolio_id: string; fill_id: string; at_ms: number }>(
+      `SELECT portfolio_id, fill_id, at_ms FROM (
+         SELECT portfolio_id, fill_id, reported_at, (extract(epoch FROM reported_at) * 1000)::float8 AS at_ms FROM gate_fills
+         WHERE replica = $1 AND reported_at > $2 ORDER BY reported_at DESC LIMIT $3
+       ) f ORDER BY reported_at`,
+      [replica, new Date(sinceMs).toISOString(), limit],
+    );
+    return rows.map((r) => ({ portfolioId: r.portfolio_id, fillId: r.fill_id, reportedAtMs: r.at_ms }));
+  }
+
   /** Writes one batch of fills reported to `replica` and applies the new ones to `positions`. */
   async insert(replica: string, rows: readonly FillRecord[]): Promise<void> {
     await this.pool.query(FILLS_SQL, [

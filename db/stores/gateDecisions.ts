@@ -1,6 +1,7 @@
 /**
  * The gate's audit trail (`gate_decisions`): every EvaluateTrade / SizePosition decision, written in
- * batches off the request path with one multi-row `INSERT … SELECT FROM unnest(…)` per batch.
+ * batches off the request path with one multi-row `INSERT … SELECT FROM unnest(…)` per batch,
+ * idempotent by decision id (a batch replayed from the gate's spool after a crash is written once).
  */
 import type pg from 'pg';
 import type { Side, TradingState } from '../../risk/kinds';
@@ -11,6 +12,8 @@ export type DecidingRpc = 'EvaluateTrade' | 'SizePosition';
 export type DecisionKind = 'APPROVE' | 'DENY' | 'SIZE';
 
 export interface DecisionRecord {
+  /** Unique per decision (a UUID the gate gives it): a replayed row is written once. */
+  readonly decisionId: string;
   readonly decidedAtMs: number;
   readonly rpc: DecidingRpc;
   readonly caller: string;
@@ -32,6 +35,7 @@ export interface DecisionRecord {
 }
 
 const COLUMNS = [
+  ['decision_id', 'text'],
   ['decided_at', 'timestamptz'],
   ['replica', 'text'],
   ['rpc', 'text'],
@@ -55,16 +59,81 @@ const COLUMNS = [
 // reasons travel as one comma-joined text per row (unnest cannot take a ragged 2-D array).
 const INSERT_SQL = `INSERT INTO gate_decisions (${COLUMNS.map(([c]) => c).join(', ')})
   SELECT ${COLUMNS.map(([c]) => (c === 'reasons' ? "COALESCE(string_to_array(NULLIF(reasons, ''), ','), '{}')" : c)).join(', ')}
-  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS.map(([c]) => c).join(', ')})`;
+  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS.map(([c]) => c).join(', ')})
+  ON CONFLICT (decision_id) DO NOTHING`;
+
+/** An order a replica approved, with what its fills (reported to any replica) did to it since. */
+export interface ApprovedOrder {
+  readonly portfolioId: string;
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly side: Side;
+  readonly clientOrderId: string;
+  readonly approvedQuantity: number;
+  readonly price: number;
+  readonly decidedAtMs: number;
+  /** Units filled so far. */
+  readonly filled: number;
+  /** A fill or cancel reported the order's end. */
+  readonly done: boolean;
+}
+
+const APPROVED_SQL = `
+  SELECT d.portfolio_id, d.strategy, d.instrument, d.side, d.client_order_id, d.approved_quantity, d.price,
+         (extract(epoch FROM d.decided_at) * 1000)::float8 AS decided_at_ms,
+         COALESCE(f.filled, 0) AS filled, COALESCE(f.done, false) AS done
+  FROM (
+    SELECT * FROM gate_decisions
+    WHERE replica = $1 AND rpc = 'EvaluateTrade' AND decision = 'APPROVE' AND decided_at > $2
+    ORDER BY decided_at DESC, id DESC LIMIT $3
+  ) d
+  LEFT JOIN LATERAL (
+    SELECT sum(quantity) AS filled, bool_or(order_done) AS done FROM gate_fills g
+    WHERE g.portfolio_id = d.portfolio_id AND g.client_order_id = d.client_order_id
+  ) f ON true
+  ORDER BY d.decided_at, d.id`;
 
 export class GateDecisionsStore {
   constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * The orders `replica` approved after `sinceMs` (the newest `limit`), oldest first, each with its
+   * filled units and whether it is done: what a restarting gate rebuilds its reservations and
+   * duplicate-id memory from.
+   */
+  async approvedSince(replica: string, sinceMs: number, limit: number): Promise<ApprovedOrder[]> {
+    const { rows } = await this.pool.query<{
+      portfolio_id: string;
+      strategy: string;
+      instrument: string;
+      side: Side;
+      client_order_id: string;
+      approved_quantity: number;
+      price: number;
+      decided_at_ms: number;
+      filled: number;
+      done: boolean;
+    }>(APPROVED_SQL, [replica, new Date(sinceMs).toISOString(), limit]);
+    return rows.map((r) => ({
+      portfolioId: r.portfolio_id,
+      strategy: r.strategy,
+      instrument: r.instrument,
+      side: r.side,
+      clientOrderId: r.client_order_id,
+      approvedQuantity: r.approved_quantity,
+      price: r.price,
+      decidedAtMs: r.decided_at_ms,
+      filled: Number(r.filled),
+      done: r.done,
+    }));
+  }
 
   /** Writes one batch of decisions made by `replica`, in one statement. */
   async insert(replica: string, rows: readonly DecisionRecord[]): Promise<void> {
     const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
     rows.forEach((r, i) => {
       const values = [
+        r.decisionId,
         new Date(r.decidedAtMs).toISOString(),
         replica,
         r.rpc,

@@ -2,7 +2,8 @@
  * The pre-trade checks: a pure function of (order, snapshot, exposures, clock, policy). No I/O.
  *
  * Every check maps to exactly one reason code. Checks split in two kinds:
- * - hard checks (unknown ids, invalid numbers, collar, halt, duplicate id, restricted instrument):
+ * - hard checks (unknown ids, invalid numbers, collar, halt, duplicate id, restricted instrument,
+ *   working-order cap):
  *   no smaller order would pass, so SizePosition answers 0;
  * - capacity checks (order notional, position, strategy, gross, net, reduce-only): each yields the
  *   largest quantity it allows, so SizePosition trims to the smallest of them and names that limit.
@@ -33,7 +34,14 @@ export interface CheckPolicy {
   /** Budget age after which the portfolio is halted; between the two it is reduce-only. */
   readonly staleHaltAfterMs: number;
   readonly restrictedInstruments: ReadonlySet<string>;
+  /**
+   * Most working orders (open reservations) a portfolio may hold per replica; an order needing one
+   * more is denied RESERVATION_CAP. Bounds the gate's memory. Default 100 000.
+   */
+  readonly maxWorkingOrders?: number;
 }
+
+export const DEFAULT_MAX_WORKING_ORDERS = 100_000;
 
 export interface CheckContext {
   /** Latest snapshot, or undefined when the portfolio has no committed budget. */
@@ -144,6 +152,13 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
     deny('RESTRICTED_INSTRUMENT', `instrument "${order.instrument}" is restricted`);
   if (order.clientOrderId !== '' && ctx.book?.hasOrderId(order.clientOrderId)) {
     deny('DUPLICATE_CLIENT_ORDER_ID', `client order id "${order.clientOrderId}" was already used`);
+  }
+  const cap = ctx.policy.maxWorkingOrders ?? DEFAULT_MAX_WORKING_ORDERS;
+  if (order.clientOrderId !== '' && ctx.book && ctx.book.openReservations >= cap) {
+    deny(
+      'RESERVATION_CAP',
+      `portfolio holds ${ctx.book.openReservations} working orders, the cap: report fills or cancels to release some`,
+    );
   }
   if (state === 'HALTED') {
     deny(

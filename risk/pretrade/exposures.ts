@@ -166,6 +166,16 @@ export class ExposureBook {
     return true;
   }
 
+  /** Remembers an order id used at `atMs` (a restart rebuilding its memory: the order is done or expired). */
+  rememberOrder(clientOrderId: string, atMs: number): void {
+    this.remember(this.seenOrderIds, clientOrderId, atMs);
+  }
+
+  /** Remembers a fill id reported at `atMs` (a restart rebuilding its memory). */
+  rememberFill(fillId: string, atMs: number): void {
+    this.remember(this.seenFillIds, fillId, atMs);
+  }
+
   /** Release reservations whose timeout passed and forget old order/fill ids. Returns releases made. */
   expire(nowMs: number): number {
     let released = 0;

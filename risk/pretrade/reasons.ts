@@ -21,6 +21,8 @@ export const REASONS = [
   'DUPLICATE_CLIENT_ORDER_ID',
   'RESTRICTED_INSTRUMENT',
   'BUDGET_STALE',
+  // The portfolio already holds the cap of working orders (approved, no final fill/cancel) on this replica.
+  'RESERVATION_CAP',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

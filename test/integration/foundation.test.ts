@@ -3,6 +3,8 @@
  * budget, the gate enforces it, a crisis tightens it, and a worker crash loses and duplicates nothing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Client } from '@temporalio/client';
@@ -77,6 +79,7 @@ describe('foundation slice', () => {
         port: 0,
         logger: testLogger,
         pollIntervalMs: 60_000,
+        dataDir: mkdtempSync(join(tmpdir(), 'ballast-gate-')),
       });
       client = new GateServiceClient(gate.address, grpc.credentials.createInsecure());
     });

@@ -1,7 +1,9 @@
 /** Shared plumbing for the gate's integration tests: database, gate lifecycle and a promisified client. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import pino from 'pino';
 import type pg from 'pg';
 import { BudgetStore } from '../../../db/stores/budgets';
@@ -44,8 +46,11 @@ export async function commitFixture(
   return res.version.version;
 }
 
+/** A fresh data dir (spool, quarantine file) per gate unless the test names one (a restart reuses it). */
+export const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-gate-'));
+
 export function gate(options: Partial<GateProcessOptions> = {}): Promise<RunningGate> {
-  return startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, ...options });
+  return startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, dataDir: newDataDir(), ...options });
 }
 
 export type Client = InstanceType<typeof GateServiceClient>;

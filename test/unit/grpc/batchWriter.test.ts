@@ -55,3 +55,60 @@ test('afterFlush runs only once the queue is written, and refuses when it cannot
   fail = false;
   await w.close();
 });
+
+test('a batch storage refuses is split: the refused row is quarantined once, every other row written, nothing retried forever', async () => {
+  const written: number[] = [];
+  const kept: number[] = [];
+  const handled: number[] = [];
+  let statements = 0;
+  const refused = Object.assign(new Error('value out of range: underflow'), { code: '22003' });
+  const w = new BatchWriter<number>({
+    name: 'test',
+    flushIntervalMs: 3_600_000,
+    maxBatch: 16,
+    maxQueue: 100,
+    write: async (rows) => {
+      statements++;
+      if (rows.includes(7)) throw refused;
+      written.push(...rows);
+    },
+    isRejection: (err) => (err as { code?: string }).code === '22003',
+    quarantine: async (row) => void kept.push(row),
+    onHandled: (rows) => handled.push(...rows),
+  });
+  for (let i = 0; i < 16; i++) w.push(i);
+  await w.flush();
+  expect(kept).toEqual([7]);
+  expect(written).toEqual([...Array(16).keys()].filter((i) => i !== 7));
+  expect(handled).toEqual([...Array(16).keys()]);
+  expect([w.pending, w.written, w.quarantined]).toEqual([0, 15, 1]);
+  expect(statements).toBeLessThanOrEqual(2 * Math.log2(16) + 1);
+  await w.close();
+});
+
+test('an outage during a split keeps the rows not yet done, in order, and nothing done twice', async () => {
+  let down = false;
+  const written: number[] = [];
+  const w = new BatchWriter<number>({
+    name: 'test',
+    flushIntervalMs: 3_600_000,
+    maxBatch: 8,
+    maxQueue: 100,
+    write: async (rows) => {
+      if (rows.includes(1)) throw Object.assign(new Error('bad row'), { code: '23514' });
+      if (down) throw new Error('connection refused');
+      written.push(...rows);
+      if (rows.includes(0)) down = true;
+    },
+    isRejection: (err) => (err as { code?: string }).code === '23514',
+    quarantine: async () => undefined,
+  });
+  for (let i = 0; i < 8; i++) w.push(i);
+  await w.flush();
+  expect(written).toEqual([0]);
+  expect(w.pending).toBe(6);
+  down = false;
+  await w.flush();
+  expect(written).toEqual([0, 2, 3, 4, 5, 6, 7]);
+  await w.close();
+});

@@ -107,7 +107,31 @@ describe('fills', () => {
     [{ price: NaN }, 'price must be a finite number, got NaN'],
     [{ fillId: '' }, 'fill_id is required'],
     [{ side: Side.SIDE_UNSPECIFIED }, 'side must be SIDE_BUY or SIDE_SELL, got 0'],
+    // Finite values Postgres cannot multiply and sum (issue 10 §2): refused at the door.
+    [{ quantity: 1e-300, price: 1e-300 }, 'quantity 1e-300 is below the smallest accepted magnitude 1e-8 (units)'],
+    [{ quantity: 1e300, price: 1e10 }, 'quantity 1e+300 is above the largest accepted magnitude 1000000000000 (units)'],
+    [
+      { quantity: 1e12, price: 1e9 },
+      'fill notional (quantity × price) 1e+21 is above the largest accepted magnitude 1000000000000000 (notional)',
+    ],
+    [{ price: 1e-9 }, 'price 1e-9 is below the smallest accepted magnitude 1e-8 (per unit)'],
   ])('%j → %s', (f, message) => expect(invalid(() => parseFill(fill(f)))).toBe(message));
+});
+
+describe('value ranges (risk/pretrade/ranges.ts) on orders', () => {
+  test.each([
+    [{ quantity: 1e-300 }, 'order.quantity 1e-300 is below the smallest accepted magnitude 1e-8 (units)'],
+    [{ quantity: -1e300 }, 'order.quantity -1e+300 is above the largest accepted magnitude 1000000000000 (units)'],
+    [{ price: 1e10 }, 'order.price 10000000000 is above the largest accepted magnitude 1000000000 (per unit)'],
+    [
+      { quantity: 1e9, price: 1e7 },
+      'order notional (quantity × price) 10000000000000000 is above the largest accepted magnitude 1000000000000000 (notional)',
+    ],
+  ])('%j → %s', (o, message) => expect(invalid(() => parseOrder(order(o), 'required'))).toBe(message));
+  test('the extremes of each range are accepted', () => {
+    expect(parseOrder(order({ quantity: 1e-8, price: 1e-8 }), 'required')).toMatchObject({ quantity: 1e-8, price: 1e-8 });
+    expect(parseOrder(order({ quantity: 1e6, price: 1e9 }), 'required')).toMatchObject({ quantity: 1e6, price: 1e9 });
+  });
 });
 
 describe('overrides', () => {

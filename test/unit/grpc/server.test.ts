@@ -12,6 +12,7 @@ import type { GateSnapshotRow } from '../../../db/stores/gateSnapshots';
 import { type EvaluateTradeResponse, ReasonCode, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
 import type { GateStores } from '../../../grpc/ports';
 import { type RunningGate, serveGate } from '../../../grpc/server';
+import { HealthClient } from '../../integration/grpc/healthClient';
 import { buy, call, type Client, client, eventually } from '../../integration/grpc/helpers';
 import { budget } from '../risk/pretrade/fixtures';
 
@@ -97,4 +98,39 @@ test('answers UNAVAILABLE until the first full load, then serves after a change 
   s.state.listener!.onChange(undefined);
   const ok = await eventually(() => call<unknown, EvaluateTradeResponse>(c, 'evaluateTrade', { order: buy('p1') }), 2_000);
   expect(ok).toMatchObject({ reasons: [], budgetVersion: 3 });
+});
+
+test('a Postgres outage longer than the backlog holds turns health NOT_SERVING and refuses trades; it serves again once written', async () => {
+  const s = standIns();
+  let down = true;
+  const insert = s.stores.decisions.insert;
+  const stores: GateStores = {
+    ...s.stores,
+    decisions: {
+      insert: async (replica, rows) => {
+        if (down) throw new Error('connection refused');
+        await insert(replica, rows);
+      },
+    },
+  };
+  gate = await serveGate({ stores, logger, replicaId: 'stand-in', auditMaxQueue: 2, auditFlushIntervalMs: 20 });
+  c = client(gate.address);
+  const health = new HealthClient(gate.address);
+  try {
+    expect(await health.check('ballast.gate.v1.GateService')).toBe('SERVING');
+    await call(c, 'evaluateTrade', { order: buy('p1', { clientOrderId: 'a' }) });
+    await call(c, 'evaluateTrade', { order: buy('p1', { clientOrderId: 'b' }) });
+    expect(
+      await eventually(async () => ((await health.check('ballast.gate.v1.GateService')) === 'NOT_SERVING' ? true : undefined), 3_000),
+    ).toBe(true);
+    const refused = await call(c, 'evaluateTrade', { order: buy('p1', { clientOrderId: 'c' }) }).catch((e: grpc.ServiceError) => e);
+    expect(refused).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+    down = false;
+    expect(
+      await eventually(async () => ((await health.check('ballast.gate.v1.GateService')) === 'SERVING' ? true : undefined), 3_000),
+    ).toBe(true);
+    expect(s.decided.map(([, d]) => d.clientOrderId)).toEqual(['a', 'b']);
+  } finally {
+    health.close();
+  }
 });

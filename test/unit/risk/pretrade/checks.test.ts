@@ -190,7 +190,7 @@ describe('exposures: reservations, fills and breaches', () => {
       price: 100,
       orderDone: false,
     };
-    expect(core.reportFill(f)).toEqual({ position: 200 });
+    expect(core.reportFill(f)).toMatchObject({ position: 200 });
     expect(core.reportFill(f)).toBeUndefined();
     const e = core.book('p1').pair('trend', 'AAPL')!;
     expect([e.position, e.reservedBuy]).toEqual([200, 300]);

@@ -1,0 +1,96 @@
+/**
+ * What the gate acknowledges cannot poison storage or be lost (issue 10 §2–4), against the real gate and
+ * Postgres: out-of-range values refused at the door, a row Postgres refuses quarantined while the rest
+ * of its batch is written.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { ReportFillRequest, ReportFillResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { Side } from '../../../grpc/generated/ballast/gate/v1/gate';
+import type { RunningGate } from '../../../grpc/server';
+import { call, client, commitFixture, eventually, gate, newDataDir, newPortfolioId, withPool } from './helpers';
+
+const running: RunningGate[] = [];
+const clients: grpc.Client[] = [];
+afterEach(async () => {
+  clients.splice(0).forEach((c) => c.close());
+  await Promise.all(running.splice(0).map((g) => g.close()));
+});
+
+const fill = (portfolioId: string, fillId: string, r: Partial<ReportFillRequest> = {}): ReportFillRequest => ({
+  portfolioId,
+  strategy: 'trend',
+  instrument: 'AAPL',
+  side: Side.SIDE_BUY,
+  clientOrderId: `o-${fillId}`,
+  fillId,
+  quantity: 10,
+  price: 100,
+  orderDone: true,
+  ...r,
+});
+
+test('the 1e-300 fill is refused; a row Postgres refuses is quarantined and the fills after it are written', async () => {
+  const pid = newPortfolioId('poison');
+  const poison = `${pid}-f3`;
+  await withPool(async (pool, store) => {
+    await commitFixture(store, pid);
+    // A row Postgres refuses though the gate accepts it: a constraint naming this one fill (NOT VALID: old rows unchecked).
+    await pool.query(`ALTER TABLE gate_fills ADD CONSTRAINT "poison_${pid}" CHECK (fill_id <> '${poison}') NOT VALID`);
+  });
+  try {
+    const dataDir = newDataDir();
+    const g = await gate({ dataDir });
+    running.push(g);
+    const c = client(g.address);
+    clients.push(c);
+    const tiny = call<unknown, ReportFillResponse>(c, 'reportFill', fill(pid, `${pid}-tiny`, { quantity: 1e-300, price: 1e-300 }));
+    await expect(tiny).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('quantity 1e-300 is below'),
+    });
+    const huge = call<unknown, ReportFillResponse>(c, 'reportFill', fill(pid, `${pid}-huge`, { quantity: 1e300, price: 1e10 }));
+    await expect(huge).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+
+    // Five fills in one batch (sent together, well inside one 50 ms flush), the third refused by Postgres.
+    const ids = [1, 2, 3, 4, 5].map((i) => `${pid}-f${i}`);
+    await Promise.all(ids.map((id) => call<unknown, ReportFillResponse>(c, 'reportFill', fill(pid, id))));
+    const stored = await eventually(
+      () =>
+        withPool(async (pool) => {
+          const { rows } = await pool.query<{ fill_id: string }>(
+            'SELECT fill_id FROM gate_fills WHERE portfolio_id = $1 ORDER BY fill_id',
+            [pid],
+          );
+          return rows.length === 4 ? rows.map((r) => r.fill_id) : undefined;
+        }),
+      10_000,
+    );
+    expect(stored).toEqual(ids.filter((id) => id !== poison));
+    expect(g.stats()).toMatchObject({ quarantined: 1, fillsQueued: 0 });
+    const kept = readFileSync(join(dataDir, 'quarantine.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; sqlstate: string; row: { fillId: string } });
+    expect(kept).toEqual([
+      expect.objectContaining({ kind: 'fill', sqlstate: '23514', row: expect.objectContaining({ fillId: poison, quantity: 10 }) }),
+    ]);
+    const alert = await eventually(
+      () =>
+        withPool(async (pool) => {
+          const { rows } = await pool.query('SELECT severity, kind FROM alerts WHERE idempotency_key = $1', [
+            `gate-quarantine:fill:${poison}`,
+          ]);
+          return rows[0] as { severity: string; kind: string } | undefined;
+        }),
+      5_000,
+    );
+    expect(alert).toEqual({ severity: 'critical', kind: 'gate-quarantine' });
+    // Positions hold the four written fills only.
+    const position = await withPool((pool) => pool.query('SELECT quantity FROM positions WHERE portfolio_id = $1', [pid]));
+    expect(position.rows).toEqual([{ quantity: 40 }]);
+  } finally {
+    await withPool((pool) => pool.query(`ALTER TABLE gate_fills DROP CONSTRAINT "poison_${pid}"`));
+  }
+});

@@ -1,0 +1,58 @@
+/**
+ * The gate as production runs it: `node bin/ballast.js gate …` in its own process (compiled dist/,
+ * which `npm test` builds first), so tests can SIGKILL it at any instant.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../lib/paths';
+
+export interface GateProcess {
+  readonly address: string;
+  readonly child: ChildProcess;
+  /** SIGKILL and wait for the exit (the kernel has closed its files). */
+  kill(): Promise<void>;
+  /** SIGTERM (graceful) and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Fails early when dist/ is older than the gate sources a test is about to exercise. */
+export function requireFreshBuild(sources: readonly string[]): void {
+  const root = repoRoot();
+  for (const source of sources) {
+    const built = join(root, 'dist', source.replace(/\.ts$/, '.js'));
+    if (statSync(built).mtimeMs < statSync(join(root, source)).mtimeMs)
+      throw new Error(`${built} is older than ${source}: run npm run build (npm test does)`);
+  }
+}
+
+export async function startGateProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<GateProcess> {
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'ballast.js'), 'gate', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /"address":\s*"([^"]+)"/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`gate exited (${code}) before listening: ${stderr}`)));
+  });
+  return {
+    address,
+    child,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
