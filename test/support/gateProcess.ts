@@ -3,13 +3,19 @@
  * which `npm test` builds first), so tests can SIGKILL it at any instant.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { DEMO_OMS_IDENTITY, ensureLocalPki, type LocalPki } from '../../infra/certs';
 import { repoRoot } from '../../lib/paths';
+import { localGateClient } from '../../processes/gateSecurity';
 
 export interface GateProcess {
   readonly address: string;
   readonly child: ChildProcess;
+  /** How the demo OMS of the gate's local CA reaches it (the gate serves mTLS by default). */
+  readonly oms: { readonly target: string; readonly credentials: grpc.ChannelCredentials; readonly options: grpc.ClientOptions };
   /** SIGKILL and wait for the exit (the kernel has closed its files). */
   kill(): Promise<void>;
   /** SIGTERM (graceful) and wait for the exit. */
@@ -26,10 +32,16 @@ export function requireFreshBuild(sources: readonly string[]): void {
   }
 }
 
+let testPki: LocalPki | undefined;
+/** One local CA per test file, outside the user's own ~/.cache/ballast/pki. */
+function pki(): LocalPki {
+  return (testPki ??= ensureLocalPki({ dir: mkdtempSync(join(tmpdir(), 'ballast-gate-pki-')) }));
+}
+
 export async function startGateProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<GateProcess> {
   const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'ballast.js'), 'gate', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', BALLAST_CERTS_DIR: pki().dir, ...env },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
@@ -46,6 +58,7 @@ export async function startGateProcess(args: readonly string[], env: NodeJS.Proc
   return {
     address,
     child,
+    oms: localGateClient(pki(), DEMO_OMS_IDENTITY, address),
     kill: async () => {
       child.kill('SIGKILL');
       await exited;

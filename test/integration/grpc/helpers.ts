@@ -113,6 +113,8 @@ export function runBallast(
       TEMPORAL_ADDRESS: process.env.BALLAST_TEST_TEMPORAL_ADDRESS ?? '',
       BALLAST_WORKFLOW_BUNDLE: process.env.BALLAST_TEST_WORKFLOW_BUNDLE ?? '',
       LOG_LEVEL: 'warn',
+      // Each process its own data dir: two gates may not share a spool (the second refuses to start).
+      BALLAST_DATA_DIR: mkdtempSync(join(tmpdir(), 'ballast-process-data-')),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
