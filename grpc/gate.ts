@@ -18,6 +18,7 @@ import {
 } from '../risk/pretrade/checks';
 import { ExposureBook, pairGross } from '../risk/pretrade/exposures';
 import type { Reason } from '../risk/pretrade/reasons';
+import { type RiskUtilization, riskUtilization } from '../risk/pretrade/riskChecks';
 import { pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
 
 /** Where the core hands records for writing; pushing must not block or fail (the request path). */
@@ -82,8 +83,12 @@ export class GateCore {
   install(next: PortfolioSnapshot): boolean {
     const current = this.snapshots.get(next.portfolioId);
     if (current && current.version > next.version) return false;
-    this.snapshots.set(next.portfolioId, next);
-    if (!current || current.version !== next.version) this.book(next.portfolioId).reprice(next);
+    // A reload of the same version (an override, the heartbeat) keeps the risk model already built, so
+    // the book's risk vectors stay bound to it and nothing is rebuilt.
+    const sameModel = current?.version === next.version && current.risk?.kernel && current.risk.modelId === next.risk?.modelId;
+    const installed = sameModel ? Object.freeze({ ...next, risk: current.risk }) : next;
+    this.snapshots.set(next.portfolioId, installed);
+    if (!current || current.version !== next.version) this.book(next.portfolioId).reprice(installed);
     return true;
   }
 
@@ -180,9 +185,15 @@ export class GateCore {
     return s ? effectiveState(s, this.options.clock(), this.options.policy).state : 'HALTED';
   }
 
-  utilization(
-    portfolioId: string,
-  ): { gross: UtilizationLine; net: UtilizationLine; strategies: UtilizationLine[]; assets: UtilizationLine[] } | undefined {
+  utilization(portfolioId: string):
+    | {
+        gross: UtilizationLine;
+        net: UtilizationLine;
+        strategies: UtilizationLine[];
+        assets: UtilizationLine[];
+        risk: RiskUtilization | undefined;
+      }
+    | undefined {
     const s = this.snapshots.get(portfolioId);
     if (!s) return undefined;
     const book = this.book(portfolioId);
@@ -201,6 +212,7 @@ export class GateCore {
         const e = book.pair(a.strategy, a.asset);
         return { strategy: a.strategy, instrument: a.asset, used: e ? pairGross(e) : 0, limit: a.maxPositionNotional };
       }),
+      risk: riskUtilization(s.risk, book.riskVectors),
     };
   }
 

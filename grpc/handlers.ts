@@ -77,6 +77,7 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
     detail: r.detail,
     budgetVersion: r.version,
     tradingState: TRADING_STATE_CODE[r.state],
+    risk: r.risk,
   };
 }
 
@@ -90,6 +91,7 @@ export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>)
     detail: r.detail,
     budgetVersion: r.version,
     tradingState: TRADING_STATE_CODE[r.state],
+    risk: r.risk,
   };
 }
 
@@ -126,6 +128,7 @@ export function getUtilization(deps: HandlerDeps, call: Call<GetUtilizationReque
     net: utilizationMessage(u.net),
     strategies: u.strategies.map(utilizationMessage),
     assets: u.assets.map(utilizationMessage),
+    risk: u.risk && { ...u.risk, strategies: [...u.risk.strategies] },
   };
 }
 

@@ -21,6 +21,10 @@ export const REASONS = [
   'DUPLICATE_CLIENT_ORDER_ID',
   'RESTRICTED_INSTRUMENT',
   'BUDGET_STALE',
+  /** The book's post-trade ex-ante vol would exceed the budget's hard vol limit (risk-reducing orders pass). */
+  'VOL_LIMIT',
+  /** The strategy's post-trade share of the book's risk would exceed its budget share + tolerance, and the order raises it. */
+  'RISK_BUDGET',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
