@@ -55,11 +55,11 @@ export function assessRisk(
   price: number,
 ): RiskAssessment {
   const sii = vectors.kernel.diagonal[assetIndex];
-  const sxi = vectors.sigmaX[assetIndex];
+  const sxi = vectors.sigmaXAt(assetIndex);
   const V = vectors.variance;
   const own = vectors.strategy(strategy);
   const rc = own?.contribution ?? 0;
-  const ownSxi = own?.sigmaX[assetIndex] ?? 0;
+  const ownSxi = own ? vectors.strategySigmaXAt(own, assetIndex) : 0;
   const share = risk.shares.get(strategy);
   const denominator = Math.max(V, risk.budgetVariance);
   const shareBefore = denominator > 0 ? rc / denominator : 0;

@@ -4,8 +4,10 @@
  * RC_s = x_sᵀΣx (x_s: the strategy's own exposure vector, Σ_s x_s = x), all maintained incrementally.
  *
  * A reservation, fill or release that moves asset i's worst-case exposure by δ updates them in O(n)
- * (dense Σ: add δ·Σ[:, i]; factor form: O(n·k)), plus O(strategies) for the contributions. A check
- * then costs O(1): for a move δ of asset i,
+ * for a dense Σ (add δ·Σ[:, i]). In factor form Σx is never stored: the vectors keep F·Bᵀx (k numbers),
+ * so a move costs O(k²) and (Σx)ᵢ = Bᵢ·(F·Bᵀx) + Dᵢ·xᵢ costs O(k) — independent of n. Contributions
+ * add O(strategies) (×k in factor form). A check then costs O(1) (O(k) in factor form): for a move δ of
+ * asset i,
  *   V'    = V + 2δ·(Σx)ᵢ + δ²·Σᵢᵢ
  *   RC_s' = RC_s + δ·((Σx)ᵢ + (Σx_s)ᵢ) + δ²·Σᵢᵢ
  *
@@ -20,8 +22,10 @@ export class CovarianceKernel {
   readonly n: number;
   readonly assetIndex: ReadonlyMap<string, number>;
   readonly diagonal: Float64Array;
-  private readonly dense: Float64Array | undefined;
-  private readonly factor: FactorCovariance | undefined;
+  /** Row-major n×n for a dense Σ. */
+  readonly dense: Float64Array | undefined;
+  /** The factor form, when Σ = B·F·Bᵀ + D. */
+  readonly factor: FactorCovariance | undefined;
   /** Scratch for a factor-form column (the request path allocates nothing). */
   private readonly scratch: Float64Array;
   private readonly loadingScratch: Float64Array;
@@ -91,8 +95,8 @@ export class CovarianceKernel {
     return out;
   }
 
-  /** F·B[i, :]ᵀ (k numbers). */
-  private factorTimesLoading(i: number): Float64Array {
+  /** F·B[i, :]ᵀ (k numbers, a shared scratch). */
+  factorTimesLoading(i: number): Float64Array {
     const f = this.factor!;
     const k = f.factors.length;
     const g = this.loadingScratch;
@@ -105,22 +109,26 @@ export class CovarianceKernel {
   }
 }
 
-/** One strategy's exposure vector, its Σ·x_s and its contribution x_sᵀΣx. */
+/** One strategy's exposure vector, its Σ·x_s (dense) or F·Bᵀx_s (factor), and its contribution x_sᵀΣx. */
 export interface StrategyRisk {
   readonly x: Float64Array;
-  readonly sigmaX: Float64Array;
+  /** Dense: Σ·x_s (n). Factor: F·Bᵀx_s (k). */
+  readonly carried: Float64Array;
   contribution: number;
 }
 
 export class RiskVectors {
   readonly x: Float64Array;
-  readonly sigmaX: Float64Array;
+  /** Dense: Σ·x (n). Factor: F·Bᵀx (k). Read through `sigmaXAt`. */
+  private readonly carried: Float64Array;
   variance = 0;
   private readonly byStrategy = new Map<string, StrategyRisk>();
+  private readonly k: number;
 
   constructor(readonly kernel: CovarianceKernel) {
     this.x = new Float64Array(kernel.n);
-    this.sigmaX = new Float64Array(kernel.n);
+    this.k = kernel.factor ? kernel.factor.factors.length : 0;
+    this.carried = new Float64Array(kernel.factor ? this.k : kernel.n);
   }
 
   strategy(name: string): StrategyRisk | undefined {
@@ -131,22 +139,34 @@ export class RiskVectors {
     return this.byStrategy.entries();
   }
 
-  /** Asset i's worst-case exposure of `strategy` moves by δ (currency): O(n) dense, O(n·k) factor. */
+  /** (Σx)ᵢ: O(1) dense, O(k) factor. */
+  sigmaXAt(i: number): number {
+    return this.at(this.carried, this.x, i);
+  }
+
+  /** (Σx_s)ᵢ for one strategy. */
+  strategySigmaXAt(s: StrategyRisk, i: number): number {
+    return this.at(s.carried, s.x, i);
+  }
+
+  /** Asset i's worst-case exposure of `strategy` moves by δ (currency): O(n) dense, O(k²) factor. */
   move(strategy: string, i: number, delta: number): void {
     if (delta === 0) return;
     const own = this.ensure(strategy);
     const sii = this.kernel.diagonal[i];
-    const sxi = this.sigmaX[i];
+    const sxi = this.sigmaXAt(i);
     // Contributions first, from the vectors before the move.
-    for (const s of this.byStrategy.values()) s.contribution += delta * s.sigmaX[i];
+    for (const s of this.byStrategy.values()) s.contribution += delta * this.strategySigmaXAt(s, i);
     own.contribution += delta * sxi + delta * delta * sii;
     this.variance += 2 * delta * sxi + delta * delta * sii;
-    const column = this.kernel.column(i);
-    const n = this.kernel.n;
-    for (let r = 0; r < n; r++) {
-      const c = delta * column[r];
-      this.sigmaX[r] += c;
-      own.sigmaX[r] += c;
+    // Dense: the carried vectors move by δ·Σ[:, i]; factor: by δ·F·Bᵢᵀ.
+    const step = this.kernel.factor ? this.kernel.factorTimesLoading(i) : this.kernel.column(i);
+    const total = this.carried;
+    const mine = own.carried;
+    for (let r = 0; r < step.length; r++) {
+      const c = delta * step[r];
+      total[r] += c;
+      mine[r] += c;
     }
     this.x[i] += delta;
     own.x[i] += delta;
@@ -161,11 +181,12 @@ export class RiskVectors {
       this.x[e.index] += e.value;
       this.ensure(e.strategy).x[e.index] += e.value;
     }
-    this.sigmaX.set(this.kernel.times(this.x));
-    this.variance = dot(this.x, this.sigmaX);
+    this.carried.set(this.carry(this.x));
+    const sigmaX = this.kernel.times(this.x);
+    this.variance = dot(this.x, sigmaX);
     for (const s of this.byStrategy.values()) {
-      s.sigmaX.set(this.kernel.times(s.x));
-      s.contribution = dot(s.x, this.sigmaX);
+      s.carried.set(this.carry(s.x));
+      s.contribution = dot(s.x, sigmaX);
     }
   }
 
@@ -174,10 +195,34 @@ export class RiskVectors {
     return dot(this.x, this.kernel.times(this.x));
   }
 
+  private at(carried: Float64Array, x: Float64Array, i: number): number {
+    const f = this.kernel.factor;
+    if (!f) return carried[i];
+    const k = this.k;
+    let s = f.specificVariances[i] * x[i];
+    for (let j = 0; j < k; j++) s += f.loadings[i * k + j] * carried[j];
+    return s;
+  }
+
+  /** What is carried for x: Σ·x dense, F·Bᵀx factor. */
+  private carry(x: Float64Array): Float64Array {
+    const f = this.kernel.factor;
+    if (!f) return this.kernel.times(x);
+    const k = this.k;
+    const y = new Float64Array(k);
+    for (let r = 0; r < x.length; r++) {
+      if (x[r] === 0) continue;
+      for (let j = 0; j < k; j++) y[j] += f.loadings[r * k + j] * x[r];
+    }
+    const fy = new Float64Array(k);
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) fy[a] += f.factorCovariance[a * k + b] * y[b];
+    return fy;
+  }
+
   private ensure(strategy: string): StrategyRisk {
     let s = this.byStrategy.get(strategy);
     if (!s) {
-      s = { x: new Float64Array(this.kernel.n), sigmaX: new Float64Array(this.kernel.n), contribution: 0 };
+      s = { x: new Float64Array(this.kernel.n), carried: new Float64Array(this.carried.length), contribution: 0 };
       this.byStrategy.set(strategy, s);
     }
     return s;
