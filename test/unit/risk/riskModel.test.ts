@@ -14,7 +14,7 @@ import { randomFactorModel } from './helpers';
 
 const full = sliceTable(readPriceFile(sharedDataFile('skfolio', 'sp500_dataset.csv.gz')), { assets: ['AAPL', 'JNJ', 'XOM', 'KO', 'JPM'] });
 const rows = 127;
-const window = sliceTable(full, { from: full.dates[full.dates.length - rows] });
+const window = sliceTable(full, { start: full.dates[full.dates.length - rows] });
 
 test('the engine attaches the covariance it sized the budget with, by content id, and the configured limits', () => {
   const config = parseRiskConfig({ risk_budgeting: { gate: { vol_limit_multiple: 1.5, risk_budget_tolerance: 0.05 } } });
