@@ -88,7 +88,10 @@ export class GateCore {
     const sameModel = current?.version === next.version && current.risk?.kernel && current.risk.modelId === next.risk?.modelId;
     const installed = sameModel ? Object.freeze({ ...next, risk: current.risk }) : next;
     this.snapshots.set(next.portfolioId, installed);
-    if (!current || current.version !== next.version) this.book(next.portfolioId).reprice(installed);
+    const book = this.book(next.portfolioId);
+    // Reprice on a new version, and when a model missing before has since become loadable.
+    const kernel = installed.risk?.kernel;
+    if (!current || current.version !== next.version || (kernel && book.riskVectors?.kernel !== kernel)) book.reprice(installed);
     return true;
   }
 

@@ -149,6 +149,19 @@ describe('budgets and models', () => {
     expect(r.detail).toMatch(/is not in the store/);
   });
 
+  test('a model that arrives after its budget (same version reloaded) is picked up', () => {
+    const core = gateCore({ now: T0 + 1_000 });
+    const model = denseRiskModel(covariance([0.2, 0.2, 0.3]));
+    const b = withRisk(model, 0.07);
+    core.install(snapshot(b, undefined));
+    fillInto(core, 'trend', 'AAPL', 1_900, 100);
+    expect(core.evaluate(order({ quantity: 1 }), 'test', 0n).reasons).toEqual(['VOL_LIMIT']);
+    core.install(snapshot(b, model));
+    const r = core.evaluate(order({ quantity: 1 }), 'test', 0n);
+    expect(r.approved).toBe(true);
+    expect(r.risk!.volBefore).toBeCloseTo(0.038, 12);
+  });
+
   test('GetUtilization reports the vol and the contributions from the same vectors', () => {
     const core = pairCore(0.9);
     fillInto(core, 'carry', 'XOM', 1_000, 50);
