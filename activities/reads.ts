@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { assessBudget } from '../risk/assessment';
-import { buildRiskBudget } from '../risk/engine';
+import { buildBudgetWithModel } from '../risk/engine';
 import { notionalsByAsset, valueHoldings } from '../risk/holdings';
 import type { GaussianHmm } from '../risk/regime/hmm';
 import { barsToRead, readRegimes, regimeWindowRows } from '../risk/regime/reading';
@@ -76,7 +76,7 @@ export function readActivities({ stores, market }: ActivityDeps): ReadActivities
     computeBudget: (input) =>
       userErrors(async () => {
         const config = parseConfig(input.config);
-        return buildRiskBudget({
+        const { budget, riskModel } = buildBudgetWithModel({
           portfolioId: input.portfolioId,
           asOf: input.ref.asOf,
           prices: await market.window(input.ref, config.lookbackDays + 1),
@@ -84,6 +84,10 @@ export function readActivities({ stores, market }: ActivityDeps): ReadActivities
           config,
           previous: input.previous ?? undefined,
         });
+        // The model goes to Postgres under its content id; only the id travels on in the budget (a
+        // 50-asset covariance would add ~50 kB to every cycle's history). Idempotent on retry.
+        await stores.riskModels.put(riskModel);
+        return budget;
       }),
 
     evaluateTriggers: (input) =>

@@ -14,7 +14,8 @@ import type { RiskBudget } from '../risk/budget';
 import type { RiskConfig } from '../risk/config';
 import { equalRiskContribution } from '../risk/allocation';
 import type { CovarianceMatrix } from '../risk/covariance';
-import { buildRiskBudget, estimateRisk } from '../risk/engine';
+import { buildBudgetWithModel, estimateRisk } from '../risk/engine';
+import type { RiskModel } from '../risk/riskModel';
 import type { PriceTable } from '../risk/timeseries';
 import { type CalendarPeriod, startsPeriod } from './schedule';
 import type { BookState, MarketCursor, Strategy, TargetPositions } from './simulator';
@@ -83,6 +84,13 @@ export type TriggerCheck = (
   previous: RiskBudget | undefined,
 ) => string | undefined;
 
+/**
+ * Turns a budget into the weights the book trades to (universe order). The default takes the budget's
+ * targets as they are; a router may pass the rebalancing orders through the gate's checks first
+ * (backtest/gateRouting.ts).
+ */
+export type BookRouter = (budget: RiskBudget, riskModel: RiskModel, universe: Universe, book: BookState) => number[];
+
 export interface EngineStrategy extends Strategy {
   readonly budgets: readonly BudgetRecord[];
   /** Regime reading of every day the strategy was consulted (index = day; undefined before). */
@@ -94,7 +102,13 @@ export interface EngineStrategy extends Strategy {
  * `regimes` and the previous budget anchoring the leverage step limit. Position weights of NAV are the
  * budget's target notionals / capital, summed per asset across strategies.
  */
-export function engineStrategy(name: string, config: RiskConfig, regimes: RegimeSource, shouldRebalance: TriggerCheck): EngineStrategy {
+export function engineStrategy(
+  name: string,
+  config: RiskConfig,
+  regimes: RegimeSource,
+  shouldRebalance: TriggerCheck,
+  route: BookRouter = (budget, _model, universe) => budgetWeights(budget, universe),
+): EngineStrategy {
   const budgets: BudgetRecord[] = [];
   const readings: (DeclaredRegime | undefined)[] = [];
   let previous: RiskBudget | undefined;
@@ -110,7 +124,7 @@ export function engineStrategy(name: string, config: RiskConfig, regimes: Regime
       if (reason === undefined) return undefined;
       const universe = eligibleUniverse(market, config.lookbackDays, allowed);
       if (universe.indices.length === 0) return undefined;
-      const budget = buildRiskBudget({
+      const { budget, riskModel } = buildBudgetWithModel({
         portfolioId: name,
         asOf: market.table.dates[market.today],
         prices: universe.window,
@@ -126,7 +140,10 @@ export function engineStrategy(name: string, config: RiskConfig, regimes: Regime
         forecastVol: budget.forecastVol,
         reason,
       });
-      return { weights: expandWeights(universe, budgetWeights(budget, universe), market.table.assets.length), label: budget.regime };
+      return {
+        weights: expandWeights(universe, route(budget, riskModel, universe, book), market.table.assets.length),
+        label: budget.regime,
+      };
     },
   };
 }

@@ -28,7 +28,9 @@ import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
 import type { RiskBudget } from '../risk/budget';
 import { defaultRiskConfig } from '../risk/config';
-import { buildRiskBudget } from '../risk/engine';
+import { buildBudgetWithModel } from '../risk/engine';
+import type { RiskModel } from '../risk/riskModel';
+import { RiskModelStore } from '../db/stores/riskModels';
 import { sliceTable } from '../risk/timeseries';
 
 const ROUNDS = Number(process.env.GATE_BENCH_ROUNDS ?? 3);
@@ -47,7 +49,7 @@ export async function run(): Promise<void> {
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
   try {
-    const budget = await commitRealBudget(databaseUrl);
+    const { budget, riskModel } = await commitRealBudget(databaseUrl);
     const pair = budget.assets.find((a) => a.maxPositionNotional > 0 && a.referencePrice > 0)!;
     const order = {
       portfolioId: PORTFOLIO,
@@ -72,7 +74,7 @@ export async function run(): Promise<void> {
       }
     }
     if (ROUNDS > 0) printRatios(reports);
-    measureCore(budget, order);
+    measureCore(budget, riskModel, order);
     await measureAuditLoss(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
@@ -124,14 +126,15 @@ async function loadFrom(address: string, spec: LoadSpec): Promise<LoadReport> {
 }
 
 /** The decision itself, in-process (no gRPC, no audit I/O): what the gate adds to a call. */
-function measureCore(budget: RiskBudget, order: LoadSpec['order']): void {
+function measureCore(budget: RiskBudget, riskModel: RiskModel, order: LoadSpec['order']): void {
   const core = new GateCore({
     policy: { staleReduceAfterMs: 86_400_000 * 365, staleHaltAfterMs: 86_400_000 * 366, restrictedInstruments: new Set() },
     clock: Date.now,
     reservationTtlMs: 60_000,
     idMemoryMs: 86_400_000,
   });
-  core.install(buildSnapshot({ portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget }, 'ACTIVE', []));
+  const stored = { portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget };
+  core.install(buildSnapshot(stored, 'ACTIVE', [], undefined, riskModel));
   const side = order.side === Side.SIDE_BUY ? 'BUY' : 'SELL';
   const n = 100_000;
   const orders = Array.from({ length: n }, (_, i) => ({ ...order, side, clientOrderId: `core-${i}` }) as const);
@@ -213,11 +216,12 @@ function benchDatabaseUrl(): string {
   return url.toString();
 }
 
-async function commitRealBudget(databaseUrl: string): Promise<RiskBudget> {
+/** The budget and its risk model, both stored as the loop stores them (the gate runs the risk checks too). */
+async function commitRealBudget(databaseUrl: string): Promise<{ budget: RiskBudget; riskModel: RiskModel }> {
   const prices = readPriceFile(sharedDataFile('skfolio', 'sp500_dataset.csv.gz'));
   const config = defaultRiskConfig();
   const window = sliceTable(prices, { start: '2021-06-01', end: '2022-12-31' });
-  const budget = buildRiskBudget({
+  const { budget, riskModel } = buildBudgetWithModel({
     portfolioId: PORTFOLIO,
     asOf: window.dates[window.dates.length - 1],
     prices: window,
@@ -228,11 +232,12 @@ async function commitRealBudget(databaseUrl: string): Promise<RiskBudget> {
   try {
     const store = new BudgetStore(pool);
     await store.ensurePortfolio(PORTFOLIO);
+    await new RiskModelStore(pool).put(riskModel);
     await store.commitBudget(`bench-${Date.now()}`, budget);
   } finally {
     await pool.end();
   }
-  return budget;
+  return { budget, riskModel };
 }
 
 /** Child roles: a server (empty baseline or real gate) that reports its address, or a load client. */

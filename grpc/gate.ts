@@ -21,6 +21,7 @@ import {
 import { ExposureBook, pairGross } from '../risk/pretrade/exposures';
 import type { Reason } from '../risk/pretrade/reasons';
 import { activeOverride, pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
+import { type RiskUtilization, riskUtilization } from '../risk/pretrade/riskChecks';
 
 /** Where the core hands records for writing; pushing must not block or throw (the request path). */
 export interface RecordQueue<T> {
@@ -94,8 +95,15 @@ export class GateCore {
   install(next: PortfolioSnapshot): boolean {
     const current = this.snapshots.get(next.portfolioId);
     if (current && current.version > next.version) return false;
-    this.snapshots.set(next.portfolioId, next);
-    if (!current || current.version !== next.version) this.book(next.portfolioId).reprice(next);
+    // A reload of the same version (an override, the heartbeat) keeps the risk model already built, so
+    // the book's risk vectors stay bound to it and nothing is rebuilt.
+    const sameModel = current?.version === next.version && current.risk?.kernel && current.risk.modelId === next.risk?.modelId;
+    const installed = sameModel ? Object.freeze({ ...next, risk: current.risk }) : next;
+    this.snapshots.set(next.portfolioId, installed);
+    const book = this.book(next.portfolioId);
+    // Reprice on a new version, and when a model missing before has since become loadable.
+    const kernel = installed.risk?.kernel;
+    if (!current || current.version !== next.version || (kernel && book.riskVectors?.kernel !== kernel)) book.reprice(installed);
     return true;
   }
 
@@ -217,9 +225,15 @@ export class GateCore {
     return s ? effectiveState(s, this.options.clock(), this.options.policy).state : 'HALTED';
   }
 
-  utilization(
-    portfolioId: string,
-  ): { gross: UtilizationLine; net: UtilizationLine; strategies: UtilizationLine[]; assets: UtilizationLine[] } | undefined {
+  utilization(portfolioId: string):
+    | {
+        gross: UtilizationLine;
+        net: UtilizationLine;
+        strategies: UtilizationLine[];
+        assets: UtilizationLine[];
+        risk: RiskUtilization | undefined;
+      }
+    | undefined {
     const s = this.snapshots.get(portfolioId);
     if (!s) return undefined;
     const book = this.book(portfolioId);
@@ -252,6 +266,7 @@ export class GateCore {
           limit: inForce('maxPositionNotional', a.strategy, a.asset, a.maxPositionNotional),
         };
       }),
+      risk: riskUtilization(s.risk, book.riskVectors),
     };
   }
 

@@ -82,6 +82,7 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
       detail: r.detail,
       budgetVersion: r.version,
       tradingState: TRADING_STATE_CODE[r.state],
+      risk: r.risk,
     },
     recorded: r.recorded,
   };
@@ -98,6 +99,7 @@ export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>)
       detail: r.detail,
       budgetVersion: r.version,
       tradingState: TRADING_STATE_CODE[r.state],
+      risk: r.risk,
     },
     recorded: r.recorded,
   };
@@ -139,6 +141,7 @@ export function getUtilization(deps: HandlerDeps, call: Call<GetUtilizationReque
     net: utilizationMessage(u.net),
     strategies: u.strategies.map(utilizationMessage),
     assets: u.assets.map(utilizationMessage),
+    risk: u.risk && { ...u.risk, strategies: [...u.risk.strategies] },
   };
 }
 

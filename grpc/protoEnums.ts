@@ -31,6 +31,8 @@ export const REASON_CODE = {
   RESTRICTED_INSTRUMENT: ReasonCode.REASON_CODE_RESTRICTED_INSTRUMENT,
   BUDGET_STALE: ReasonCode.REASON_CODE_BUDGET_STALE,
   RESERVATION_CAP: ReasonCode.REASON_CODE_RESERVATION_CAP,
+  VOL_LIMIT: ReasonCode.REASON_CODE_VOL_LIMIT,
+  RISK_BUDGET: ReasonCode.REASON_CODE_RISK_BUDGET,
 } as const satisfies Record<Reason, ReasonCode>;
 export const REASON_OF: Readonly<Record<Defined<ReasonCode, ReasonCode.REASON_CODE_UNSPECIFIED>, Reason>> = invert(REASON_CODE);
 

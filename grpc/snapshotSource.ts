@@ -60,7 +60,7 @@ export class SnapshotSource {
         if (!row.latest) continue;
         if ((this.installedBy.get(row.portfolioId) ?? 0) > seq) continue;
         this.installedBy.set(row.portfolioId, seq);
-        if (core.install(buildSnapshot(row.latest, row.tradingState, row.overrides, row.loopHeartbeatAtMs))) {
+        if (core.install(buildSnapshot(row.latest, row.tradingState, row.overrides, row.loopHeartbeatAtMs, row.riskModel))) {
           this.options.logger.debug({ portfolioId: row.portfolioId, version: row.latest.version }, 'budget snapshot installed');
         }
       }

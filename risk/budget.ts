@@ -4,6 +4,7 @@
  * same object travels through Temporal payloads, a Postgres JSONB column and the gate's snapshot.
  */
 import type { TradingState } from './kinds';
+import type { RiskLimits } from './riskModel';
 import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from './units';
 
 export type RegimeName = string;
@@ -62,6 +63,12 @@ export interface RiskBudget {
   readonly limits: PortfolioLimits;
   readonly strategies: readonly StrategyBudget[];
   readonly assets: readonly AssetBudget[];
+  /**
+   * The risk model the gate checks orders against (VOL_LIMIT, RISK_BUDGET): the vol limit, the
+   * tolerance on each strategy's `riskBudget` share and the content id of the stored covariance.
+   * Absent on budgets committed before the gate had risk checks: the gate then skips those checks.
+   */
+  readonly riskLimits?: RiskLimits;
   /** Free-form diagnostics from the engine (solver iterations, shrinkage, repairs). */
   readonly diagnostics: Readonly<Record<string, number | string | boolean>>;
 }

@@ -140,6 +140,10 @@ export interface RiskConfig {
   readonly priceCollar: Fraction;
   /** Position and exposure limits sit this factor above their targets (1.1 = 10 % headroom for drift). */
   readonly limitHeadroom: number;
+  /** The gate's hard limit on the book's ex-ante vol, as a multiple of the larger of the vol target and the budget's forecast vol. */
+  readonly volLimitMultiple: number;
+  /** Absolute share of the book's risk a strategy may carry above its risk budget before RISK_BUDGET. */
+  readonly riskBudgetTolerance: Fraction;
   /** Estimated one-way transaction cost per traded notional, in basis points. */
   readonly transactionCostBps: number;
   readonly covariance: CovarianceConfig;
@@ -171,7 +175,7 @@ export const DEFAULT_CONFIG_DOCUMENT = {
     leverage: { floor: 0, cap: 2, max_step: 1, smoothing: 0 },
     correlation: { threshold: 0.75, scale: 0.8 },
     strategies: [],
-    gate: { max_order_share: 0.05, price_collar: 0.1, limit_headroom: 1.1 },
+    gate: { max_order_share: 0.05, price_collar: 0.1, limit_headroom: 1.1, vol_limit_multiple: 1.25, risk_budget_tolerance: 0.1 },
     costs: { transaction_bps: 5 },
     covariance: { estimator: 'ledoit-wolf', ewma_lambda: 0.94, min_observations: 20 },
     allocation: { method: 'erc', tolerance: 1e-10 },
@@ -248,6 +252,8 @@ export function parseRiskConfig(document: unknown): RiskConfig {
     maxOrderShare: fraction(num(gate.max_order_share ?? d.gate.max_order_share, k('gate.max_order_share'), Number.MIN_VALUE, 1)),
     priceCollar: fraction(num(gate.price_collar ?? d.gate.price_collar, k('gate.price_collar'), Number.MIN_VALUE, 1)),
     limitHeadroom: num(gate.limit_headroom ?? d.gate.limit_headroom, k('gate.limit_headroom'), 1, 10),
+    volLimitMultiple: num(gate.vol_limit_multiple ?? d.gate.vol_limit_multiple, k('gate.vol_limit_multiple'), 1, 10),
+    riskBudgetTolerance: fraction(num(gate.risk_budget_tolerance ?? d.gate.risk_budget_tolerance, k('gate.risk_budget_tolerance'), 0, 1)),
     transactionCostBps: num(costs.transaction_bps ?? d.costs.transaction_bps, k('costs.transaction_bps'), 0, 10_000),
     covariance,
     allocation: parseAllocation(section('allocation')),

@@ -35,6 +35,7 @@ import {
   resolveStrategies,
   tiltedBudgets,
 } from './policy';
+import { type RiskLimits, type RiskModel, budgetRiskModel, riskModelId } from './riskModel';
 import { type ReturnMatrix, alignedReturns, lastObservations, periodReturns } from './returns';
 import { DataError, type PriceTable, sliceTable } from './timeseries';
 import { type AnnualizedVol, type Currency, type Leverage, annualizedVol, currency, fraction, leverage, price, weights } from './units';
@@ -71,6 +72,14 @@ interface Book {
 }
 
 export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
+  return buildBudgetWithModel(inputs).budget;
+}
+
+/**
+ * The budget and the risk model it names (`budget.riskLimits.modelId`): the caller stores the model
+ * (the activity, in Postgres) or keeps it in memory (the backtest); the budget stays small.
+ */
+export function buildBudgetWithModel(inputs: BudgetInputs): { budget: RiskBudget; riskModel: RiskModel } {
   const { config } = inputs;
   const policy = regimePolicy(config, inputs.regime);
   const capital = inputs.capital ?? config.capital;
@@ -91,15 +100,25 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
   const assets = assetBudgets(book.holdings, cov, bookLeverage, capital, inputs.prices);
   const limits = portfolioLimits(assets, capital, policy, config);
   const capped = cappedAssets(assets, limits, policy, config.limitHeadroom);
-  return {
+  const forecastVol = annualizedVol(bookVol * bookLeverage);
+  const riskModel = budgetRiskModel(cov);
+  const riskLimits: RiskLimits = {
+    modelId: riskModelId(riskModel),
+    form: riskModel.form,
+    assetCount: cov.assets.length,
+    volLimit: annualizedVol(Math.max(policy.volTarget, forecastVol) * config.volLimitMultiple),
+    riskBudgetTolerance: config.riskBudgetTolerance,
+  };
+  const budget: RiskBudget = {
     portfolioId: inputs.portfolioId,
     asOf: inputs.asOf,
     regime: policy.name,
     volTarget: policy.volTarget,
-    forecastVol: annualizedVol(bookVol * bookLeverage),
+    forecastVol,
     limits,
     strategies: strategyBudgets(strategies, capped, limits, config.limitHeadroom),
     assets: capped,
+    riskLimits,
     diagnostics: {
       ...estimate.diagnostics,
       ...book.diagnostics,
@@ -117,6 +136,7 @@ export function buildRiskBudget(inputs: BudgetInputs): RiskBudget {
       correlationScale: correlation.scale,
     },
   };
+  return { budget, riskModel };
 }
 
 // ── estimation ────────────────────────────────────────────────────────────────────────────────

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { BudgetVersion, OverridableLimit, RiskBudget } from '../../risk/budget';
 import { isTradingState, type TradingState } from '../../risk/kinds';
+import type { RiskModel } from '../../risk/riskModel';
 import type { ActiveOverride } from '../../risk/overrides';
 import { currency } from '../../risk/units';
 
@@ -18,6 +19,8 @@ export interface GateSnapshotRow {
   readonly latest: BudgetVersion | undefined;
   /** Active overrides, oldest first (a later one of the same scope replaces an earlier one). */
   readonly overrides: readonly ActiveOverride[];
+  /** The risk model the latest budget names (`riskLimits.modelId`), if it has one and the row exists. */
+  readonly riskModel?: RiskModel;
 }
 
 interface LatestRow {
@@ -27,6 +30,7 @@ interface LatestRow {
   version: number | null;
   budget: RiskBudget | null;
   committed_at: Date | null;
+  risk_model: RiskModel | null;
 }
 
 interface OverrideRow {
@@ -39,10 +43,11 @@ interface OverrideRow {
 }
 
 const LATEST_SQL = `
-  SELECT p.id, p.trading_state, p.loop_heartbeat_at, b.version, b.budget, b.committed_at
+  SELECT p.id, p.trading_state, p.loop_heartbeat_at, b.version, b.budget, b.committed_at, m.body AS risk_model
   FROM portfolios p
   LEFT JOIN LATERAL (SELECT version, budget, committed_at FROM budget_versions v
                      WHERE v.portfolio_id = p.id ORDER BY version DESC LIMIT 1) b ON true
+  LEFT JOIN risk_models m ON m.id = b.budget->'riskLimits'->>'modelId'
   WHERE $1::text IS NULL OR p.id = $1`;
 
 const OVERRIDES_SQL = `
@@ -82,6 +87,7 @@ export class GateSnapshotsStore {
           ? undefined
           : { portfolioId: r.id, version: r.version, committedAt: r.committed_at.toISOString(), budget: r.budget },
       overrides: byPortfolio.get(r.id) ?? [],
+      riskModel: r.risk_model ?? undefined,
     }));
   }
 }

@@ -12,6 +12,7 @@ import { PositionsStore } from './positions';
 import { RebalancePlanStore } from './rebalancePlans';
 import { RecommendationStore } from './recommendations';
 import { RegimeChangeStore } from './regimeChanges';
+import { RiskModelStore } from './riskModels';
 
 export interface Stores {
   readonly portfolios: PortfolioStore;
@@ -26,6 +27,7 @@ export interface Stores {
   readonly rebalancePlans: RebalancePlanStore;
   readonly positions: PositionsStore;
   readonly feeds: FeedStore;
+  readonly riskModels: RiskModelStore;
 }
 
 export function createStores(pool: pg.Pool): Stores {
@@ -42,5 +44,6 @@ export function createStores(pool: pg.Pool): Stores {
     rebalancePlans: new RebalancePlanStore(pool),
     positions: new PositionsStore(pool),
     feeds: new FeedStore(pool),
+    riskModels: new RiskModelStore(pool),
   };
 }

@@ -15,6 +15,8 @@
 import { type Side, TRADING_STATE_SEVERITY, type TradingState } from '../kinds';
 import type { Aggregate, ExposureBook, PairExposure } from './exposures';
 import type { Reason } from './reasons';
+import { type RiskAssessment, type RiskFigures, assessRisk } from './riskChecks';
+import { RiskVectors } from './riskState';
 import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';
 
 export interface OrderRequest {
@@ -61,6 +63,8 @@ export interface Assessment {
   /** Capacity checks: the largest quantity each allows (≥ 0), in check order. */
   readonly capacity: ReadonlyArray<{ readonly reason: Reason; readonly maxQuantity: number; readonly detail: () => string }>;
   readonly details: readonly string[];
+  /** The ex-ante risk checks (VOL_LIMIT, RISK_BUDGET), when the budget carries a risk model. */
+  readonly risk?: RiskAssessment;
 }
 
 export interface Evaluation {
@@ -69,6 +73,8 @@ export interface Evaluation {
   readonly detail: string;
   readonly version: number;
   readonly state: TradingState;
+  /** Vol and risk contribution before/after the order, when the risk checks ran. */
+  readonly risk?: RiskFigures;
 }
 
 export interface Sizing {
@@ -78,6 +84,8 @@ export interface Sizing {
   readonly detail: string;
   readonly version: number;
   readonly state: TradingState;
+  /** Vol and risk contribution before/after the sized quantity, when the risk checks ran. */
+  readonly risk?: RiskFigures;
 }
 
 /** Relative tolerance so that a size returned by SizePosition is approved by EvaluateTrade. */
@@ -94,7 +102,16 @@ export function evaluateOrder(order: OrderRequest, ctx: CheckContext): Evaluatio
       details.push(c.detail());
     }
   }
-  return { approved: reasons.length === 0, reasons, detail: details.join('; '), version: a.version, state: a.state };
+  let risk: RiskFigures | undefined;
+  if (a.risk) {
+    const r = a.risk.evaluate(order.quantity);
+    risk = r.figures;
+    for (const f of r.failed) {
+      reasons.push(f.reason);
+      details.push(f.detail);
+    }
+  }
+  return { approved: reasons.length === 0, reasons, detail: details.join('; '), version: a.version, state: a.state, risk };
 }
 
 export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
@@ -110,7 +127,19 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
       detail = c.detail();
     }
   }
-  return { quantity: Math.max(0, quantity), binding, detail, version: a.version, state: a.state };
+  quantity = Math.max(0, quantity);
+  let risk: RiskFigures | undefined;
+  if (a.risk) {
+    const r = a.risk.largest(quantity);
+    if (r.binding && r.quantity < quantity) {
+      // The limit that bound it, with its detail at the requested quantity (what would have broken it).
+      binding = r.binding;
+      detail = a.risk.evaluate(quantity).failed.find((f) => f.reason === r.binding)?.detail ?? r.binding;
+      quantity = r.quantity;
+    }
+    risk = a.risk.evaluate(quantity).figures;
+  }
+  return { quantity, binding, detail, version: a.version, state: a.state, risk };
 }
 
 /** Effective trading state: the stricter of the operator's state and what budget staleness implies. */
@@ -181,7 +210,42 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
   // reports every limit the order breaks, e.g. both PRICE_COLLAR and POSITION_LIMIT.
   const usable = order.quantity > 0 && Number.isFinite(order.quantity) && order.price > 0 && Number.isFinite(order.price);
   const capacity = usable ? capacityChecks(order, ctx, snapshot, pair.referencePrice, state, stale) : [];
-  return { ...base, hard, capacity, details };
+  const risk = usable ? riskChecks(order, ctx, snapshot, pair.referencePrice, deny) : undefined;
+  return { ...base, hard, capacity, details, risk };
+}
+
+/**
+ * The risk checks over the portfolio's maintained vectors; none when the budget has no risk model
+ * (budgets from before the risk checks). A model the gate could not load, or an instrument outside it,
+ * denies (VOL_LIMIT): the budget says risk is checked, and the gate cannot.
+ */
+function riskChecks(
+  order: OrderRequest,
+  ctx: CheckContext,
+  snapshot: PortfolioSnapshot,
+  ref: number,
+  deny: (reason: Reason, detail: string) => void,
+): RiskAssessment | undefined {
+  const risk = snapshot.risk;
+  if (!risk) return undefined;
+  const kernel = risk.kernel;
+  if (!kernel) {
+    deny('VOL_LIMIT', risk.unavailable ?? `risk model ${risk.modelId} is unavailable`);
+    return undefined;
+  }
+  const index = kernel.assetIndex.get(order.instrument);
+  if (index === undefined) {
+    deny('VOL_LIMIT', `instrument "${order.instrument}" is not in the risk model of budget v${snapshot.version}`);
+    return undefined;
+  }
+  const book = ctx.book;
+  const vectors = book ? book.riskVectors : new RiskVectors(kernel);
+  if (!vectors || vectors.kernel !== kernel) {
+    deny('VOL_LIMIT', `risk state of "${order.portfolioId}" is not built for budget v${snapshot.version}`);
+    return undefined;
+  }
+  const e = book?.pair(order.strategy, order.instrument) ?? { position: 0, reservedBuy: 0, reservedSell: 0, price: ref };
+  return assessRisk(risk, vectors, order.strategy, index, order.side, e, e.price > 0 ? e.price : ref);
 }
 
 /**

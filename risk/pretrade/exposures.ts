@@ -7,6 +7,7 @@
  * at). Portfolio and strategy aggregates are maintained incrementally so a check is O(1).
  */
 import type { Side } from '../kinds';
+import { RiskVectors } from './riskState';
 import { pairKey, type PortfolioSnapshot } from './snapshot';
 
 export interface PairExposure {
@@ -55,6 +56,17 @@ function addTo(a: Aggregate, gross: number, high: number, low: number): void {
 export const pairGross = (e: PairExposure): number =>
   Math.max(Math.abs(e.position + e.reservedBuy), Math.abs(e.position - e.reservedSell)) * e.price;
 
+/**
+ * The pair's worst-case signed exposure in units: whichever of "every reserved buy fills" and "every
+ * reserved sell fills" leaves the larger absolute position (ties: the buy side). Valued at the pair's
+ * price it is the pair's entry in the risk checks' exposure vector.
+ */
+export const worstCaseUnits = (e: Pick<PairExposure, 'position' | 'reservedBuy' | 'reservedSell'>): number => {
+  const high = e.position + e.reservedBuy;
+  const low = e.position - e.reservedSell;
+  return Math.abs(high) >= Math.abs(low) ? high : low;
+};
+
 export class ExposureBook {
   private readonly pairs = new Map<string, PairExposure>();
   private readonly reservations = new Map<string, Reservation>();
@@ -69,6 +81,8 @@ export class ExposureBook {
   private readonly seenFillIds = new Map<string, number>();
   private total: Aggregate = emptyAggregate();
   private byStrategy = new Map<string, Aggregate>();
+  /** Ex-ante risk vectors over the budget's covariance; undefined when the budget carries no usable model. */
+  private risk: RiskVectors | undefined;
 
   constructor(
     readonly portfolioId: string,
@@ -91,6 +105,11 @@ export class ExposureBook {
     return this.pairs.values();
   }
 
+  /** The risk checks' vectors (x, Σx, xᵀΣx, contributions), when the installed budget has a risk model. */
+  get riskVectors(): RiskVectors | undefined {
+    return this.risk;
+  }
+
   hasOrderId(clientOrderId: string): boolean {
     return this.reservations.has(clientOrderId) || this.seenOrderIds.has(clientOrderId);
   }
@@ -102,6 +121,8 @@ export class ExposureBook {
   /** Revalue at a new snapshot's reference prices and rebuild the aggregates. */
   reprice(snapshot: PortfolioSnapshot): void {
     this.referencePrices = new Map([...snapshot.pairs].map(([key, p]) => [key, p.referencePrice as number]));
+    const kernel = snapshot.risk?.kernel;
+    this.risk = kernel ? (this.risk?.kernel === kernel ? this.risk : new RiskVectors(kernel)) : undefined;
     for (const [key, e] of this.pairs) {
       const ref = this.referencePrices.get(key);
       if (ref !== undefined && ref > 0) e.price = ref;
@@ -241,9 +262,12 @@ export class ExposureBook {
   private update(key: string, strategy: string, asset: string, price: number, mutate: (e: PairExposure) => void): void {
     const e = this.ensure(key, strategy, asset, price);
     const agg = this.strategyAggregate(strategy);
+    const worstBefore = worstCaseUnits(e) * e.price;
     this.contribute(e, agg, -1);
     mutate(e);
     this.contribute(e, agg, +1);
+    const index = this.risk?.kernel.assetIndex.get(asset);
+    if (index !== undefined) this.risk!.move(strategy, index, worstCaseUnits(e) * e.price - worstBefore);
   }
 
   private contribute(e: PairExposure, agg: Aggregate, sign: 1 | -1): void {
@@ -268,5 +292,14 @@ export class ExposureBook {
     this.total = emptyAggregate();
     this.byStrategy = new Map();
     for (const e of this.pairs.values()) this.contribute(e, this.strategyAggregate(e.strategy), +1);
+    const risk = this.risk;
+    if (risk) {
+      const entries = [];
+      for (const e of this.pairs.values()) {
+        const index = risk.kernel.assetIndex.get(e.asset);
+        if (index !== undefined) entries.push({ strategy: e.strategy, index, value: worstCaseUnits(e) * e.price });
+      }
+      risk.reset(entries);
+    }
   }
 }

@@ -23,6 +23,10 @@ export const REASONS = [
   'BUDGET_STALE',
   // The portfolio already holds the cap of working orders (approved, no final fill/cancel) on this replica.
   'RESERVATION_CAP',
+  /** The book's post-trade ex-ante vol would exceed the budget's hard vol limit (risk-reducing orders pass). */
+  'VOL_LIMIT',
+  /** The strategy's post-trade share of the book's risk would exceed its budget share + tolerance, and the order raises it. */
+  'RISK_BUDGET',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

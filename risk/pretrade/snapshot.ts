@@ -6,7 +6,9 @@
 import type { BudgetVersion, OverridableLimit, RiskBudget } from '../budget';
 import type { TradingState } from '../kinds';
 import type { ActiveOverride } from '../overrides';
+import { type RiskModel, loadRiskModel } from '../riskModel';
 import type { Currency, Price } from '../units';
+import { CovarianceKernel } from './riskState';
 
 export type OverrideField = OverridableLimit;
 /** A limit override in force; null strategy/asset means "any". */
@@ -41,6 +43,35 @@ export interface PortfolioSnapshot {
   readonly strategies: ReadonlyMap<string, StrategyLimits>;
   /** Overrides keyed by `overrideKey(field, strategy, asset)`; the most recently created wins. */
   readonly overrides: ReadonlyMap<string, LimitOverride>;
+  /** What the risk checks need; undefined for a budget without a risk model (checks skipped). */
+  readonly risk: SnapshotRisk | undefined;
+}
+
+/**
+ * The budget's risk limits in the gate's units: variances in currency² (annualized), so a check
+ * compares V = xᵀΣx with them directly.
+ */
+export interface SnapshotRisk {
+  readonly modelId: string;
+  /** Σ of the budgeted assets, or undefined when the model could not be loaded: the checks then deny. */
+  readonly kernel: CovarianceKernel | undefined;
+  /** Why the kernel is missing (a row absent or corrupt), for the denial's detail. */
+  readonly unavailable: string | undefined;
+  readonly capital: number;
+  /** Book vol limit and target, fractions of capital (annualized). */
+  readonly volLimit: number;
+  readonly volTarget: number;
+  /** (volLimit · capital)². */
+  readonly limitVariance: number;
+  /**
+   * (forecastVol · capital)²: the variance of the budgeted book. A strategy's share of risk is measured
+   * against the larger of this and the book's current variance, so the first orders of a book still
+   * being built are not all "100 % of the risk".
+   */
+  readonly budgetVariance: number;
+  readonly tolerance: number;
+  /** Risk budget share per strategy. */
+  readonly shares: ReadonlyMap<string, number>;
 }
 
 /** Key of a (strategy, asset) pair. NUL cannot appear in validated identifiers. */
@@ -53,6 +84,7 @@ export function buildSnapshot(
   tradingState: TradingState,
   overrides: readonly LimitOverride[],
   heartbeatAtMs?: number,
+  riskModel?: RiskModel,
 ): PortfolioSnapshot {
   const { budget } = stored;
   const pairs = new Map<string, PairLimits>();
@@ -81,7 +113,37 @@ export function buildSnapshot(
     pairs,
     strategies,
     overrides: byKey,
+    risk: snapshotRisk(stored, riskModel),
   });
+}
+
+function snapshotRisk(stored: BudgetVersion, model: RiskModel | undefined): SnapshotRisk | undefined {
+  const { budget } = stored;
+  const limits = budget.riskLimits;
+  if (!limits) return undefined;
+  const capital = budget.limits.capital;
+  let kernel: CovarianceKernel | undefined;
+  let unavailable: string | undefined;
+  if (!model) unavailable = `risk model ${limits.modelId} of budget v${stored.version} is not in the store`;
+  else {
+    try {
+      kernel = new CovarianceKernel(loadRiskModel(model));
+    } catch (err) {
+      unavailable = `risk model ${limits.modelId} of budget v${stored.version} is unusable: ${(err as Error).message}`;
+    }
+  }
+  return {
+    modelId: limits.modelId,
+    kernel,
+    unavailable,
+    capital,
+    volLimit: limits.volLimit,
+    volTarget: budget.volTarget,
+    limitVariance: (limits.volLimit * capital) ** 2,
+    budgetVariance: (budget.forecastVol * capital) ** 2,
+    tolerance: limits.riskBudgetTolerance,
+    shares: new Map(budget.strategies.map((s) => [s.strategy, s.riskBudget as number])),
+  };
 }
 
 /** An override of `field` for the scope, if one is active at `nowMs`; most specific scope first. */
