@@ -12,7 +12,7 @@ export type DecidingRpc = 'EvaluateTrade' | 'SizePosition';
 export type DecisionKind = 'APPROVE' | 'DENY' | 'SIZE';
 
 export interface DecisionRecord {
-  /** Unique per decision (a UUID the gate gives it): a replayed row is written once. */
+  /** Unique per decision (given by the gate, grpc/gate.ts): a replayed row is written once. */
   readonly decisionId: string;
   readonly decidedAtMs: number;
   readonly rpc: DecidingRpc;

@@ -1,5 +1,5 @@
 /** Shared plumbing for the gate's integration tests: database, gate lifecycle and a promisified client. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -49,8 +49,17 @@ export async function commitFixture(
 /** A fresh data dir (spool, quarantine file) per gate unless the test names one (a restart reuses it). */
 export const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-gate-'));
 
-export function gate(options: Partial<GateProcessOptions> = {}): Promise<RunningGate> {
-  return startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, dataDir: newDataDir(), ...options });
+/** A gate on a fresh data dir (removed when it closes) unless the test names one. */
+export async function gate(options: Partial<GateProcessOptions> = {}): Promise<RunningGate> {
+  const ownDir = options.dataDir === undefined ? newDataDir() : undefined;
+  const g = await startGate({ databaseUrl: databaseUrl(), port: 0, logger: quietLogger, dataDir: ownDir, ...options }).catch(
+    (err: unknown) => {
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+      throw err;
+    },
+  );
+  if (!ownDir) return g;
+  return { ...g, close: () => g.close().then(() => rmSync(ownDir, { recursive: true, force: true })) };
 }
 
 export type Client = InstanceType<typeof GateServiceClient>;

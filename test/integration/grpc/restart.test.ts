@@ -13,8 +13,9 @@ import {
   Side,
 } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { type GateProcess, requireFreshBuild, startGateProcess } from '../../support/gateProcess';
+import { HealthClient } from './healthClient';
 import { startTcpProxy, type TcpProxy, viaProxy } from '../../support/tcpProxy';
-import { buy, call, client, type Client, commitFixture, databaseUrl, newDataDir, newPortfolioId, withPool } from './helpers';
+import { buy, call, client, type Client, commitFixture, databaseUrl, eventually, newDataDir, newPortfolioId, withPool } from './helpers';
 
 jest.setTimeout(600_000);
 beforeAll(() => requireFreshBuild(['grpc/server.ts', 'grpc/spool.ts', 'grpc/gate.ts', 'grpc/handlers.ts', 'risk/pretrade/checks.ts']));
@@ -103,6 +104,50 @@ test('a working-order cap answers RESERVATION_CAP', async () => {
   expect(answers.map((a) => a.reasons)).toEqual([[], [], [ReasonCode.REASON_CODE_RESERVATION_CAP]]);
   expect(answers[2].detail).toBe('portfolio holds 2 working orders, the cap: report fills or cancels to release some');
   g.client.close();
+});
+
+test('through a Postgres outage the gate keeps serving from its spool and writes everything once Postgres returns', async () => {
+  const pid = newPortfolioId('outage');
+  await withPool((_p, store) => commitFixture(store, pid));
+  const pgUrl = new URL(databaseUrl());
+  const proxy = await startTcpProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
+  const g = await startOn(viaProxy(databaseUrl(), proxy), newDataDir());
+  const health = new HealthClient(g.gate.address);
+  try {
+    proxy.cut();
+    const orders = Array.from({ length: 20 }, (_, i) => `${pid}-o${i}`);
+    for (const id of orders) {
+      await call<unknown, EvaluateTradeResponse>(g.client, 'evaluateTrade', { order: buy(pid, { quantity: 1, clientOrderId: id }) });
+      await call<unknown, ReportFillResponse>(
+        g.client,
+        'reportFill',
+        fillOf(pid, { clientOrderId: id, fillId: `${id}-f`, quantity: 1, orderDone: true }),
+      );
+    }
+    // Acknowledged while Postgres is unreachable: the spool holds them, so the gate still serves.
+    expect(await health.check('ballast.gate.v1.GateService')).toBe('SERVING');
+    await new Promise((r) => setTimeout(r, 300));
+    const during = await withPool((pool) => pool.query('SELECT count(*)::int AS n FROM gate_fills WHERE portfolio_id = $1', [pid]));
+    expect(during.rows[0].n).toBe(0);
+    proxy.restore();
+    await eventually(
+      () =>
+        withPool(async (pool) => {
+          const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM gate_fills WHERE portfolio_id = $1', [pid]);
+          return rows[0].n === orders.length ? true : undefined;
+        }),
+      15_000,
+    );
+    await expectAllStored(
+      pid,
+      orders,
+      orders.map((id) => ({ id: `${id}-f`, signed: 1 })),
+    );
+  } finally {
+    health.close();
+    g.client.close();
+    await proxy.close();
+  }
 });
 
 /**
