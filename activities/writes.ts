@@ -22,8 +22,8 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
 
     heartbeat: (portfolioId) => stores.portfolios.heartbeat(portfolioId),
 
-    recordRecommendation: ({ recommendation, status, committedVersion }) =>
-      stores.recommendations.record(recommendation, status, committedVersion),
+    recordRecommendation: ({ recommendation, status, committedVersion, settledReason }) =>
+      stores.recommendations.record(recommendation, status, committedVersion, settledReason),
 
     async recordDecision(decision) {
       await stores.approvals.record(decision);

@@ -51,10 +51,18 @@ export const ALERT_KINDS = [
   'approval-expired',
   'commit-refused',
   'invalid-decision',
+  'separation-of-duties',
   'bad-input',
   'cycle-failed',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/**
+ * Why the workflow refused a person's message: the \`type\` of the ApplicationFailure an Update fails
+ * with (a Signal cannot fail: it is alerted and noted in the workflow's summary instead).
+ */
+export const REFUSAL_KINDS = ['SeparationOfDuties', 'InvalidDecision', 'InvalidRequest'] as const;
+export type RefusalKind = (typeof REFUSAL_KINDS)[number];
 
 /** How the regime is read: the realized-vol rule or the Gaussian HMM (config `regime_detection.method`). */
 export const REGIME_METHODS = ['rule', 'hmm'] as const;

@@ -78,6 +78,8 @@ export interface RecommendationRecord {
   readonly recommendation: Recommendation;
   readonly status: RecommendationStatus;
   readonly committedVersion: number | null;
+  /** Why it left PENDING without a human decision (e.g. the newer proposal that superseded it). */
+  readonly settledReason?: string;
 }
 
 export interface CommitResult {

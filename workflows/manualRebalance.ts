@@ -54,6 +54,7 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
       reason: `manual rebalance by ${input.requestedBy}: ${input.reason}`,
       summary: assessment.summary,
       detail: assessment.detail,
+      requestedBy: input.requestedBy,
     },
     { approvalTimeoutMs: input.approvalTimeoutMs ?? settings.approvalTimeoutMs, autoApprove: false },
   );

@@ -6,25 +6,38 @@
 import { uuid4, workflowInfo } from '@temporalio/workflow';
 import type { LimitOverrideRequest, TradingStateRequest } from '../risk/budget';
 import { TRADING_STATES, type TradingState, isTradingState } from '../risk/kinds';
+import { separationOfDutiesError } from '../risk/approval';
 import { overrideRequestError } from '../risk/overrides';
+import { refusal } from './approvalBook';
 import type { OperatorRequest } from './messages';
 import { writes } from './retryPolicies';
 
 const actionKey = (what: string): string => `${workflowInfo().workflowId}:${what}:${uuid4()}`;
 
 export function requireOperator(req: OperatorRequest | undefined): void {
-  if (!req?.operator || !req?.reason) throw new Error('operator and reason are required');
+  if (!req?.operator || !req?.reason) throw refusal('InvalidRequest', 'operator and reason are required');
 }
 
 export function validateTradingState(req: TradingStateRequest | undefined): void {
-  if (!isTradingState(req?.state)) throw new Error(`state must be one of ${TRADING_STATES.join(', ')}, got ${JSON.stringify(req?.state)}`);
+  if (!isTradingState(req?.state)) {
+    throw refusal('InvalidRequest', `state must be one of ${TRADING_STATES.join(', ')}, got ${JSON.stringify(req?.state)}`);
+  }
   requireOperator(req);
 }
 
-/** The one override rule (risk/overrides.ts), checked at the workflow's clock. */
+/**
+ * The one override rule (risk/overrides.ts), checked at the workflow's clock, plus separation of
+ * duties: every override through the loop names its requester, and its approver must be someone else.
+ */
 export function validateOverride(req: LimitOverrideRequest | undefined): void {
+  if (req && typeof req === 'object' && (typeof req.requestedBy !== 'string' || req.requestedBy.trim() === '')) {
+    throw refusal('InvalidRequest', 'requestedBy is required: an override names who asked for it, and someone else approves it');
+  }
+  const fourEyes =
+    req && typeof req.approver === 'string' ? separationOfDutiesError('this override', req.requestedBy as string, req.approver) : null;
+  if (fourEyes) throw refusal('SeparationOfDuties', fourEyes);
   const error = overrideRequestError(req, Date.now());
-  if (error) throw new Error(error);
+  if (error) throw refusal('InvalidRequest', error);
 }
 
 /** Pauses or resumes (the caller flips the loop's flag first) and records who did it. */

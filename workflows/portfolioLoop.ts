@@ -12,6 +12,7 @@
  * computes must keep test/fixtures/histories replaying.
  */
 import * as wf from '@temporalio/workflow';
+import { LOOP_REQUESTER } from '../risk/approval';
 import type { BudgetAssessment } from '../risk/assessment';
 import type { RiskBudget } from '../risk/budget';
 import type { HysteresisOptions } from '../risk/regime/hysteresis';
@@ -218,7 +219,7 @@ async function respond(
     .join(', ');
   const { triggers, addsRisk, summary, detail } = assessment;
   await book.propose(
-    { id: cycleKey(state.cycle, portfolioId), budget, triggers, addsRisk, summary, detail, reason },
+    { id: cycleKey(state.cycle, portfolioId), budget, triggers, addsRisk, summary, detail, reason, requestedBy: LOOP_REQUESTER },
     { approvalTimeoutMs, autoApprove },
   );
 }

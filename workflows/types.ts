@@ -45,6 +45,8 @@ export interface ApprovalState {
   decided: { id: string; status: RecommendationStatus }[];
   /** Last rejected risk-increasing proposal: the same regime is not re-proposed until the cooldown ends. */
   lastRejection?: { regime: string; atMs: number } | null;
+  /** Notes a person should see in the workflow's summary: refused or malformed messages (bounded, newest last). */
+  notices?: { atMs: number; text: string }[];
 }
 
 /** The loop's whole state: the approval book's, and the regime track's and the cycle's. */

@@ -12,9 +12,20 @@ export class OverrideStore {
   async create(idempotencyKey: string, portfolioId: string, r: LimitOverrideRequest, now = new Date()): Promise<number> {
     return inTransaction(this.pool, async (client) => {
       await client.query(
-        `INSERT INTO limit_overrides (idempotency_key, portfolio_id, strategy, asset, field, value, reason, approver, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`,
-        [idempotencyKey, portfolioId, r.strategy ?? null, r.asset ?? null, r.field, r.value, r.reason, r.approver, new Date(r.expiresAt)],
+        `INSERT INTO limit_overrides (idempotency_key, portfolio_id, strategy, asset, field, value, reason, approver, expires_at, requested_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING`,
+        [
+          idempotencyKey,
+          portfolioId,
+          r.strategy ?? null,
+          r.asset ?? null,
+          r.field,
+          r.value,
+          r.reason,
+          r.approver,
+          new Date(r.expiresAt),
+          r.requestedBy ?? null,
+        ],
       );
       const { rows } = await client.query<{ id: string }>('SELECT id FROM limit_overrides WHERE idempotency_key = $1', [idempotencyKey]);
       await recordOperatorActionIn(client, {
