@@ -19,6 +19,7 @@ import type { HysteresisOptions } from '../risk/regime/hysteresis';
 import type { RegimeReading } from '../risk/regime/reading';
 import { type RegimeTrack, trackRegime } from '../risk/regime/tracker';
 import { ApprovalBook, initialApprovalState, setApprovalHandlers } from './approvalBook';
+import { describeLoop } from './details';
 import { recordFailure } from './failures';
 import { cycleKey } from './keys';
 import {
@@ -67,18 +68,46 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   };
 
   // ---- message handlers, registered before the first await so nothing buffered is refused ----
-  wf.setHandler(statusQuery, () => loopStatus(portfolioId, state));
-  wf.setHandler(marketEventSignal, () => void (marketEvent = true));
-  setApprovalHandlers(book);
-  wf.setHandler(pauseUpdate, (req) => pause(true, req), { validator: requireOperator });
-  wf.setHandler(resumeUpdate, (req) => pause(false, req), { validator: requireOperator });
-  wf.setHandler(pauseSignal, (req) => void pause(true, req).catch((err) => recordFailure(state, portfolioId, err)));
-  wf.setHandler(resumeSignal, (req) => {
-    void pause(false, req).catch((err) => recordFailure(state, portfolioId, err));
-    marketEvent = true;
+  wf.setHandler(statusQuery, () => loopStatus(portfolioId, state), {
+    description:
+      'The loop as JSON: paused, regime and its reading, budget version, pending recommendation, triggers, regime changes, last error.',
   });
-  wf.setHandler(setTradingStateUpdate, (req) => setTradingState(portfolioId, req), { validator: validateTradingState });
-  wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), { validator: validateOverride });
+  wf.setHandler(marketEventSignal, () => void (marketEvent = true), {
+    description: 'Run a cycle now instead of at the next interval (sent by the market feed). Payload: {"source"?, "asOf"?}.',
+  });
+  setApprovalHandlers(book);
+  const operatorPayload = 'Payload: {"operator": "<your name>", "reason": "<why>"}.';
+  wf.setHandler(pauseUpdate, (req) => pause(true, req), {
+    validator: requireOperator,
+    description: `PREFERRED. Pause the loop: no cycle runs, decisions are still applied. ${operatorPayload}`,
+  });
+  wf.setHandler(resumeUpdate, (req) => pause(false, req), {
+    validator: requireOperator,
+    description: `PREFERRED. Resume a paused loop. ${operatorPayload}`,
+  });
+  wf.setHandler(pauseSignal, (req) => void pause(true, req).catch((err) => recordFailure(state, portfolioId, err)), {
+    description: `Pause the loop (prefer the pauseLoop Update). ${operatorPayload}`,
+  });
+  wf.setHandler(
+    resumeSignal,
+    (req) => {
+      void pause(false, req).catch((err) => recordFailure(state, portfolioId, err));
+      marketEvent = true;
+    },
+    { description: `Resume the loop (prefer the resumeLoop Update). ${operatorPayload}` },
+  );
+  wf.setHandler(setTradingStateUpdate, (req) => setTradingState(portfolioId, req), {
+    validator: validateTradingState,
+    description:
+      'What the gate lets the portfolio do: ACTIVE, REDUCING (only orders that reduce exposure) or HALTED (kill switch). ' +
+      'Payload: {"state": "HALTED", "operator": "<your name>", "reason": "<why>"}.',
+  });
+  wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), {
+    validator: validateOverride,
+    description:
+      'A temporary limit override, approved by someone other than its requester. Payload: {"field": "maxGrossNotional", "value": 5000000, ' +
+      '"strategy"?: "...", "asset"?: "...", "reason": "<why>", "requestedBy": "<who asked>", "approver": "<you>", "expiresAt": "2026-12-01T18:00:00Z"}.',
+  });
 
   // ---- the main loop ----
   const settings = await validateOrAlert(input, state);
@@ -108,6 +137,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
       await recordFailure(state, portfolioId, err);
     }
     syncPendingFlag();
+    wf.setCurrentDetails(describeLoop(portfolioId, state));
     const wakeAt = Math.min(Date.now() + intervalMs, state.pending?.expiresAtMs ?? Number.POSITIVE_INFINITY);
     await wf.condition(() => marketEvent || book.hasQueuedDecisions, Math.max(1, wakeAt - Date.now()));
   }
@@ -116,6 +146,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   while (!wf.allHandlersFinished() || book.hasQueuedDecisions) {
     await wf.condition(() => book.hasQueuedDecisions || wf.allHandlersFinished());
     await book.applyQueuedDecisions().catch((err) => recordFailure(state, portfolioId, err));
+    wf.setCurrentDetails(describeLoop(portfolioId, state));
   }
   return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
 }
