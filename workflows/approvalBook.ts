@@ -57,6 +57,8 @@ const MAX_DECIDED_KEPT = 50;
 
 export class ApprovalBook {
   private readonly queue: QueuedDecision[] = [];
+  /** Runs after every change of the approval state, before anything awaits (the workflow refreshes its summary). */
+  onChange: () => void = () => undefined;
 
   /** `onCommitted` runs after a commit updated the state, before anything else awaits (the loop records regime responses). */
   constructor(
@@ -111,7 +113,13 @@ export class ApprovalBook {
 
   /** Applies the approval rule to a proposal; a pending recommendation it replaces is superseded. */
   async propose(proposal: Proposal, opts: { approvalTimeoutMs: number; autoApprove: boolean }): Promise<Recommendation> {
-    if (this.state.pending) await this.settle(this.state.pending, 'SUPERSEDED');
+    const replaced = this.state.pending;
+    if (replaced)
+      await this.settle(
+        replaced,
+        'SUPERSEDED',
+        `superseded by the newer proposal ${proposal.id} (${proposal.reason || 'no trigger named'})`,
+      );
     const now = Date.now();
     const needsApproval = proposal.addsRisk && !opts.autoApprove;
     const rec: Recommendation = {
@@ -133,6 +141,8 @@ export class ApprovalBook {
       return rec;
     }
     this.state.pending = rec;
+    this.state.lastAskAtMs = now;
+    this.onChange();
     await writes.recordRecommendation({ recommendation: rec, status: 'PENDING', committedVersion: null });
     await writes.raiseAlert({
       idempotencyKey: `${rec.id}:approval-required`,
@@ -186,6 +196,7 @@ export class ApprovalBook {
       const who = typeof decision?.approver === 'string' ? decision.approver : 'unknown';
       const message = `ignored ${queued.verdict === 'APPROVED' ? 'approve' : 'reject'} ${queued.via} from ${who}: ${(err as Error).message}`;
       notice(this.state, message);
+      this.onChange();
       await writes.raiseAlert({
         idempotencyKey: `${this.portfolioId}:bad-decision:${uuid4()}`,
         portfolioId: this.portfolioId,
@@ -223,7 +234,7 @@ export class ApprovalBook {
   private async commit(rec: Recommendation): Promise<number | null> {
     const result = await writes.commitRecommendation({ recommendation: rec });
     if (result.refused) {
-      await this.settle(rec, 'SUPERSEDED');
+      await this.settle(rec, 'SUPERSEDED', `not committed: ${result.refused}`);
       await writes.raiseAlert({
         idempotencyKey: `${rec.id}:refused`,
         portfolioId: rec.portfolioId,
@@ -238,6 +249,7 @@ export class ApprovalBook {
     this.state.committedVersion = result.version;
     this.state.committedBudget = rec.budget;
     this.remember(rec.id, 'COMMITTED');
+    this.onChange();
     await this.onCommitted(rec, result.version);
     return result.version;
   }
@@ -255,10 +267,13 @@ export class ApprovalBook {
     });
   }
 
-  private async settle(rec: Recommendation, status: RecommendationStatus): Promise<void> {
+  /** Settles a recommendation without a human decision; `reason` (why, e.g. what superseded it) is recorded and noted. */
+  private async settle(rec: Recommendation, status: RecommendationStatus, reason?: string): Promise<void> {
     if (this.state.pending?.id === rec.id) this.state.pending = null;
     this.remember(rec.id, status);
-    await writes.recordRecommendation({ recommendation: rec, status, committedVersion: null });
+    if (reason) notice(this.state, `${rec.id} ${reason}`);
+    this.onChange();
+    await writes.recordRecommendation({ recommendation: rec, status, committedVersion: null, ...(reason && { settledReason: reason }) });
   }
 
   private remember(id: string, status: RecommendationStatus): void {

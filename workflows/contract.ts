@@ -9,6 +9,7 @@
  * (keyed writes, retried until they land). Activity names are recorded in workflow histories: renaming
  * one breaks the replay of running loops.
  */
+import type { ReriskingPolicy } from '../risk/rerisking';
 import type { Recommendation } from '../risk/approval';
 import type { BudgetAssessment } from '../risk/assessment';
 import type { LimitOverrideRequest, RiskBudget, TradingStateRequest } from '../risk/budget';
@@ -24,6 +25,8 @@ export interface LoopSettings {
   readonly monitoringIntervalMs: number;
   readonly approvalTimeoutMs: number;
   readonly hysteresis: HysteresisOptions;
+  /** Absent in results recorded before the re-risking policy existed (the default applies). */
+  readonly rerisking?: ReriskingPolicy;
 }
 
 export interface RegimeRequest {

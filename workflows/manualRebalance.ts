@@ -61,6 +61,7 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
   );
 
   const details = () => wf.setCurrentDetails(describeManualRebalance(portfolioId, book.state, book.outcomeOf(rec.id)));
+  book.onChange = details;
   details();
   while (book.pending) {
     const remaining = (book.pending.expiresAtMs ?? Date.now()) - Date.now();

@@ -13,9 +13,10 @@
  */
 import * as wf from '@temporalio/workflow';
 import { LOOP_REQUESTER } from '../risk/approval';
-import type { BudgetAssessment } from '../risk/assessment';
+import type { BudgetAssessment, ProposalSummary } from '../risk/assessment';
 import type { RiskBudget } from '../risk/budget';
 import type { HysteresisOptions } from '../risk/regime/hysteresis';
+import { DEFAULT_RERISKING_POLICY, type ReriskingPolicy, decideAsk } from '../risk/rerisking';
 import type { RegimeReading } from '../risk/regime/reading';
 import { type RegimeTrack, trackRegime } from '../risk/regime/tracker';
 import { ApprovalBook, initialApprovalState, setApprovalHandlers } from './approvalBook';
@@ -61,6 +62,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   const { portfolioId } = input;
   const state: LoopState = input.carried ?? initialLoopState();
   const book = new ApprovalBook(state, portfolioId, (rec, version) => recordRegimeResponse(state, rec.budget, version, portfolioId));
+  book.onChange = () => wf.setCurrentDetails(describeLoop(portfolioId, state));
   let marketEvent = false;
   const pause = (paused: boolean, req?: OperatorRequest) => {
     state.paused = paused;
@@ -113,6 +115,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   const settings = await validateOrAlert(input, state);
   const intervalMs = input.monitoringIntervalMs ?? settings.monitoringIntervalMs;
   const approvalTimeoutMs = input.approvalTimeoutMs ?? settings.approvalTimeoutMs;
+  const rerisking = input.rerisking ?? settings.rerisking ?? DEFAULT_RERISKING_POLICY;
   if (!input.carried) await writes.ensurePortfolio({ portfolioId, marketData: input.marketData });
   wf.upsertSearchAttributes([
     { key: PORTFOLIO_SA, value: portfolioId },
@@ -130,7 +133,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
       await book.applyQueuedDecisions();
       if (!state.paused) {
         marketEvent = false; // an event arriving during the cycle triggers the next one at once
-        await runCycle(input, state, book, approvalTimeoutMs, settings.hysteresis);
+        await runCycle(input, state, book, { approvalTimeoutMs, rerisking }, settings.hysteresis);
         state.lastError = null;
       }
     } catch (err) {
@@ -156,7 +159,7 @@ async function runCycle(
   input: PortfolioLoopInput,
   state: LoopState,
   book: ApprovalBook,
-  approvalTimeoutMs: number,
+  asking: AskingPolicy,
   hysteresis: HysteresisOptions,
 ) {
   const { portfolioId } = input;
@@ -195,7 +198,7 @@ async function runCycle(
     nowMs: Date.now(),
   });
   state.lastTriggers = assessment.triggers;
-  await respond(input, state, book, budget, assessment, approvalTimeoutMs);
+  await respond(input, state, book, budget, assessment, asking);
   // Bookkeeping comes after the decision: it must not delay a de-risking commit.
   if (regimeChanged) {
     await writes.raiseAlert({
@@ -219,6 +222,15 @@ async function runCycle(
   await writes.heartbeat(portfolioId);
 }
 
+/** How the loop asks humans: how long an ask waits, and how fast risk may come back (risk/rerisking.ts). */
+interface AskingPolicy {
+  readonly approvalTimeoutMs: number;
+  readonly rerisking: ReriskingPolicy;
+}
+
+/** Patch id of the re-risking policy (steps, spacing, supersede): histories from before it keep the old rule. */
+const RERISKING_PATCH = 'rerisking-policy';
+
 /** Acts on the assessment: a rebalancing plan for book drift, a proposal for a budget change. */
 async function respond(
   input: PortfolioLoopInput,
@@ -226,7 +238,7 @@ async function respond(
   book: ApprovalBook,
   budget: RiskBudget,
   assessment: BudgetAssessment,
-  approvalTimeoutMs: number,
+  { approvalTimeoutMs, rerisking }: AskingPolicy,
 ): Promise<void> {
   const { portfolioId } = input;
   if (assessment.rebalanceBook && state.committedBudget && state.committedVersion !== null) {
@@ -241,18 +253,46 @@ async function respond(
   if (!assessment.proposeBudget) return;
   const autoApprove = state.committedBudget === null && input.autoApproveInitialBudget !== false;
   if (assessment.addsRisk && !autoApprove && book.recentlyRejected(budget.regime, approvalTimeoutMs)) return;
-  // A human is already looking at a risk-increasing change for this regime: keep it stable rather than
-  // replacing it every interval. A risk-reducing proposal or a new regime does replace it.
-  if (assessment.addsRisk && state.pending?.budget.regime === budget.regime) return;
+  let proposed = budget;
+  let summary = assessment.summary;
+  if (assessment.addsRisk && !autoApprove && wf.patched(RERISKING_PATCH)) {
+    // Re-risking policy: one bounded step at a time, a human asked at most once per spacing. Between
+    // asks the pending one stays; after, a newer proposal supersedes it rather than queueing behind it.
+    const decision = decideAsk({
+      policy: rerisking,
+      committed: state.committedBudget,
+      proposed: budget,
+      pending: state.pending?.budget ?? null,
+      lastAskAtMs: state.lastAskAtMs,
+      nowMs: Date.now(),
+    });
+    if (!decision.ask) return;
+    proposed = decision.step.budget;
+    if (decision.step.scale < 1) summary = steppedSummary(summary, proposed, budget, rerisking.maxGrossStepUp as number);
+  } else if (assessment.addsRisk && state.pending?.budget.regime === budget.regime) {
+    // Before the policy: a human is already looking at a risk-increasing change for this regime; keep it.
+    return;
+  }
   const reason = assessment.triggers
     .filter((t) => t.fired)
     .map((t) => t.kind)
     .join(', ');
-  const { triggers, addsRisk, summary, detail } = assessment;
+  const { triggers, addsRisk, detail } = assessment;
   await book.propose(
-    { id: cycleKey(state.cycle, portfolioId), budget, triggers, addsRisk, summary, detail, reason, requestedBy: LOOP_REQUESTER },
+    { id: cycleKey(state.cycle, portfolioId), budget: proposed, triggers, addsRisk, summary, detail, reason, requestedBy: LOOP_REQUESTER },
     { approvalTimeoutMs, autoApprove },
   );
+}
+
+/** The summary of a proposal scaled down to one re-risking step: what is asked now, and where the engine is heading. */
+function steppedSummary(summary: ProposalSummary, step: RiskBudget, target: RiskBudget, maxGrossStepUp: number): ProposalSummary {
+  return {
+    ...summary,
+    grossLimitAfter: step.limits.maxGrossNotional,
+    leverageAfter: step.limits.grossLeverage,
+    engineGrossTarget: target.limits.maxGrossNotional,
+    reriskStep: `one step of at most +${Math.round(maxGrossStepUp * 100)}% gross toward the engine's target; the next is proposed later`,
+  };
 }
 
 /** Steps the regime track over the new bars' readings, oldest first; true when a (new) regime is declared. */

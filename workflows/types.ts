@@ -10,6 +10,7 @@ import type { HysteresisState } from '../risk/regime/hysteresis';
 import type { RegimeReading } from '../risk/regime/reading';
 import type { RegimeChange } from '../risk/regime/tracker';
 import type { RiskBudget } from '../risk/budget';
+import type { ReriskingPolicy } from '../risk/rerisking';
 import type { RecommendationStatus } from '../risk/kinds';
 
 export const TASK_QUEUE = 'ballast-risk';
@@ -30,6 +31,8 @@ export interface PortfolioLoopInput {
    * without approval unless this is false.
    */
   readonly autoApproveInitialBudget?: boolean;
+  /** Re-risking policy (steps, spacing of asks); default from config `approval` (risk/rerisking.ts). */
+  readonly rerisking?: ReriskingPolicy;
   /** Cycles per run before continue-as-new (history stays small); default 200. */
   readonly cyclesPerRun?: number;
   /** State carried over continue-as-new; absent on the first run. */
@@ -45,6 +48,8 @@ export interface ApprovalState {
   decided: { id: string; status: RecommendationStatus }[];
   /** Last rejected risk-increasing proposal: the same regime is not re-proposed until the cooldown ends. */
   lastRejection?: { regime: string; atMs: number } | null;
+  /** When a human was last asked to approve more risk (the re-risking policy's spacing runs from it). */
+  lastAskAtMs?: number | null;
   /** Notes a person should see in the workflow's summary: refused or malformed messages (bounded, newest last). */
   notices?: { atMs: number; text: string }[];
 }
