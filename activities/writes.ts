@@ -86,5 +86,9 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
     async createOverride({ idempotencyKey, portfolioId, request }) {
       return { overrideId: await stores.overrides.create(idempotencyKey, portfolioId, request) };
     },
+
+    async revokeOverride({ idempotencyKey, portfolioId, request }) {
+      return { revoked: await stores.overrides.revoke(idempotencyKey, portfolioId, request) };
+    },
   };
 }

@@ -83,4 +83,5 @@ export const METRIC_NAMES = [
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** What an operator did, as the audit trail names it. */
-export type OperatorActionKind = 'pause' | 'resume' | 'manual-rebalance' | 'override' | `trading-state:${TradingState}`;
+export type OperatorActionKind =
+  'pause' | 'resume' | 'manual-rebalance' | 'override' | 'override-revoked' | `trading-state:${TradingState}`;

@@ -139,4 +139,17 @@ export interface WriteActivities {
     readonly portfolioId: string;
     readonly request: LimitOverrideRequest;
   }): Promise<{ readonly overrideId: number }>;
+  /** Ends an override of the portfolio now (audited); false when it was not active (unknown, expired or already revoked). */
+  revokeOverride(input: {
+    readonly idempotencyKey: string;
+    readonly portfolioId: string;
+    readonly request: OverrideRevocation;
+  }): Promise<{ readonly revoked: boolean }>;
+}
+
+/** An operator's request to end a limit override before it expires (reduces risk: no second person needed). */
+export interface OverrideRevocation {
+  readonly overrideId: number;
+  readonly operator: string;
+  readonly reason: string;
 }

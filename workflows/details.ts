@@ -62,7 +62,7 @@ export function describeLoop(portfolioId: string, state: LoopState): string {
   const budget = state.committedBudget;
   return [
     `## Ballast control loop — portfolio \`${portfolioId}\``,
-    `**${state.paused ? 'PAUSED' : 'running'}** · regime **${state.regime ?? 'not declared yet'}** · budget v${state.committedVersion ?? '–'}` +
+    `**${state.paused ? 'PAUSED' : 'running'}** · trading **${state.tradingState ?? 'ACTIVE'}** · regime **${state.regime ?? 'not declared yet'}** · budget v${state.committedVersion ?? '–'}` +
       ` · gross limit ${money(budget?.limits.maxGrossNotional)} · forecast vol ${percent(budget?.forecastVol)}` +
       ` · cycle ${state.cycle} · market as of ${state.lastMarketAsOf ?? '–'}`,
     ...(state.lastError ? [`> ⚠ last cycle failed: ${state.lastError}`] : []),

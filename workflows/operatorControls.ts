@@ -9,6 +9,7 @@ import { TRADING_STATES, type TradingState, isTradingState } from '../risk/kinds
 import { separationOfDutiesError } from '../risk/approval';
 import { overrideRequestError } from '../risk/overrides';
 import { refusal } from './approvalBook';
+import type { OverrideRevocation } from './contract';
 import type { OperatorRequest } from './messages';
 import { writes } from './retryPolicies';
 
@@ -57,6 +58,26 @@ export async function recordPause(portfolioId: string, paused: boolean, req: Ope
 export async function setTradingState(portfolioId: string, request: TradingStateRequest): Promise<{ state: TradingState }> {
   await writes.setTradingState({ idempotencyKey: actionKey('state'), portfolioId, request });
   return { state: request.state };
+}
+
+/** A revocation names the override (its id from overrideLimit), who revokes it and why. */
+export function validateRevocation(req: OverrideRevocation | undefined): void {
+  if (!req || !Number.isSafeInteger(req.overrideId) || req.overrideId <= 0) {
+    throw refusal('InvalidRequest', 'overrideId must be the positive id overrideLimit returned');
+  }
+  requireOperator(req);
+}
+
+/** Ends an override now; refused when it is not active, so a typo in the id is not a silent success. */
+export async function revokeOverride(portfolioId: string, request: OverrideRevocation): Promise<{ readonly revoked: boolean }> {
+  const result = await writes.revokeOverride({ idempotencyKey: actionKey('revoke'), portfolioId, request });
+  if (!result.revoked) {
+    throw refusal(
+      'InvalidRequest',
+      `override ${request.overrideId} of portfolio ${portfolioId} is not active (unknown, expired or already revoked)`,
+    );
+  }
+  return result;
 }
 
 export function overrideLimit(portfolioId: string, request: LimitOverrideRequest): Promise<{ readonly overrideId: number }> {

@@ -27,6 +27,7 @@ import {
   type OperatorRequest,
   marketEventSignal,
   overrideLimitUpdate,
+  revokeOverrideUpdate,
   pauseSignal,
   pauseUpdate,
   resumeSignal,
@@ -34,7 +35,16 @@ import {
   setTradingStateUpdate,
   statusQuery,
 } from './messages';
-import { overrideLimit, recordPause, requireOperator, setTradingState, validateOverride, validateTradingState } from './operatorControls';
+import {
+  overrideLimit,
+  recordPause,
+  requireOperator,
+  revokeOverride,
+  setTradingState,
+  validateOverride,
+  validateRevocation,
+  validateTradingState,
+} from './operatorControls';
 import { reads, writes } from './retryPolicies';
 import { PENDING_APPROVAL_SA, PORTFOLIO_SA, REGIME_SA } from './searchAttributes';
 import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
@@ -98,12 +108,26 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     },
     { description: `Resume the loop (prefer the resumeLoop Update). ${operatorPayload}` },
   );
-  wf.setHandler(setTradingStateUpdate, (req) => setTradingState(portfolioId, req), {
-    validator: validateTradingState,
+  wf.setHandler(revokeOverrideUpdate, (req) => revokeOverride(portfolioId, req), {
+    validator: validateRevocation,
     description:
-      'What the gate lets the portfolio do: ACTIVE, REDUCING (only orders that reduce exposure) or HALTED (kill switch). ' +
-      'Payload: {"state": "HALTED", "operator": "<your name>", "reason": "<why>"}.',
+      'End a limit override before it expires (reduces risk: no second person needed). Payload: {"overrideId": 42, "operator": "<your name>", "reason": "<why>"}.',
   });
+  wf.setHandler(
+    setTradingStateUpdate,
+    async (req) => {
+      const result = await setTradingState(portfolioId, req);
+      state.tradingState = result.state;
+      book.onChange();
+      return result;
+    },
+    {
+      validator: validateTradingState,
+      description:
+        'What the gate lets the portfolio do: ACTIVE, REDUCING (only orders that reduce exposure) or HALTED (kill switch). ' +
+        'Payload: {"state": "HALTED", "operator": "<your name>", "reason": "<why>"}.',
+    },
+  );
   wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), {
     validator: validateOverride,
     description:
@@ -363,6 +387,7 @@ function loopStatus(portfolioId: string, state: LoopState): LoopStatus {
   return {
     portfolioId,
     paused: state.paused,
+    tradingState: state.tradingState ?? null,
     cycle: state.cycle,
     regime: state.regime,
     regimeReading: state.lastReading,

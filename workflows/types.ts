@@ -11,7 +11,7 @@ import type { RegimeReading } from '../risk/regime/reading';
 import type { RegimeChange } from '../risk/regime/tracker';
 import type { RiskBudget } from '../risk/budget';
 import type { ReriskingPolicy } from '../risk/rerisking';
-import type { RecommendationStatus } from '../risk/kinds';
+import type { RecommendationStatus, TradingState } from '../risk/kinds';
 
 export const TASK_QUEUE = 'ballast-risk';
 export const loopWorkflowId = (portfolioId: string): string => `portfolio-loop-${portfolioId}`;
@@ -59,6 +59,8 @@ export interface LoopState extends ApprovalState {
   /** Cycles run over the workflow's whole life; names idempotency keys, so it never repeats. */
   cycle: number;
   paused: boolean;
+  /** The trading state last set through this loop's setTradingState Update (absent: never set here; the gate's default is ACTIVE). */
+  tradingState?: TradingState;
   /** The declared regime and its hysteresis (risk/regime/tracker.ts). */
   regime: string | null;
   hysteresis: HysteresisState | null;
@@ -75,6 +77,8 @@ export interface LoopState extends ApprovalState {
 export interface LoopStatus {
   readonly portfolioId: string;
   readonly paused: boolean;
+  /** The trading state last set through the loop (null: never set here, so the default ACTIVE). */
+  readonly tradingState: TradingState | null;
   readonly cycle: number;
   readonly regime: string | null;
   /** The latest regime reading (method, probabilities per regime, realized vol) before hysteresis. */

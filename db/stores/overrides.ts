@@ -47,4 +47,30 @@ export class OverrideStore {
       return Number(rows[0].id);
     });
   }
+
+  /**
+   * Ends an active override of the portfolio now, with its audit entry, in one transaction; the
+   * table's NOTIFY trigger tells the gates. A retry (same key) answers as the first call did.
+   */
+  async revoke(idempotencyKey: string, portfolioId: string, r: { overrideId: number; operator: string; reason: string }): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      const done = await client.query('SELECT 1 FROM operator_actions WHERE idempotency_key = $1', [idempotencyKey]);
+      if (done.rowCount) return true;
+      const { rowCount } = await client.query(
+        `UPDATE limit_overrides SET revoked_at = now()
+         WHERE id = $1 AND portfolio_id = $2 AND revoked_at IS NULL AND expires_at > now()`,
+        [r.overrideId, portfolioId],
+      );
+      if (!rowCount) return false;
+      await recordOperatorActionIn(client, {
+        idempotencyKey,
+        portfolioId,
+        action: 'override-revoked',
+        operator: r.operator,
+        reason: r.reason,
+        details: { overrideId: r.overrideId },
+      });
+      return true;
+    });
+  }
 }

@@ -125,6 +125,7 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
     recordOperatorAction: async () => undefined,
     setTradingState: async () => undefined,
     createOverride: async () => ({ overrideId: 1 }),
+    revokeOverride: async ({ request }) => ({ revoked: request.overrideId === 1 }),
   };
 }
 
