@@ -9,6 +9,8 @@ import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/clien
 import { LOOP_REQUESTER } from '../../../risk/approval';
 import { manualRebalance, portfolioLoop } from '../../../workflows';
 import { approveSignal, approveUpdate, overrideLimitUpdate, pendingRecommendationQuery, rejectUpdate } from '../../../workflows/messages';
+import { manualRebalanceWorkflowId } from '../../../workflows/types';
+import { mainCli } from '../../support/cli';
 import { type StandInEnvironment, type World, standInEnvironment, until } from './standIns';
 
 jest.setTimeout(60_000);
@@ -25,7 +27,7 @@ async function startManual(requestedBy: string, prepare: (w: World) => void = ()
   prepare(world);
   const handle = await stand.env.client.workflow.start(manualRebalance, {
     taskQueue: stand.taskQueue,
-    workflowId: `manual-${world.portfolioId}`,
+    workflowId: manualRebalanceWorkflowId(world.portfolioId),
     args: [{ portfolioId: world.portfolioId, requestedBy, reason: 'month end', approvalTimeoutMs: 60_000 }],
   });
   return { world, handle };
@@ -146,4 +148,23 @@ it('refuses an override approved by its own requester, or naming no requester; a
     overrideId: 1,
   });
   await handle.terminate();
+});
+
+it('refuses the requester by the CLI too (`ballast approve --manual`), which sends the same Update', async () => {
+  const { world, handle } = await startManual('erin');
+  const pending = await pendingOf(handle);
+  const previous = process.env.TEMPORAL_ADDRESS;
+  process.env.TEMPORAL_ADDRESS = stand.env.address;
+  try {
+    const approve = (by: string) =>
+      mainCli(['approve', '--portfolio', world.portfolioId, '--recommendation', pending.id, '--by', by, '--reason', 'r', '--manual']);
+    const own = await approve('erin');
+    expect(own.code).toBe(2);
+    expect(own.stderr).toMatch(/^ballast approve: refused \(SeparationOfDuties\): erin requested risk-increasing recommendation/);
+    const other = await approve('cro');
+    expect(other.code).toBe(0);
+    expect(JSON.parse(other.stdout)).toMatchObject({ status: 'COMMITTED', committedVersion: 1 });
+  } finally {
+    process.env.TEMPORAL_ADDRESS = previous;
+  }
 });
