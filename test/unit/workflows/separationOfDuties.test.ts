@@ -150,12 +150,26 @@ it('refuses an override approved by its own requester, or naming no requester; a
   await handle.terminate();
 });
 
-it('refuses the requester by the CLI too (`ballast approve --manual`), which sends the same Update', async () => {
-  const { world, handle } = await startManual('erin');
-  const pending = await pendingOf(handle);
+it('refuses the requester by the CLI too (`ballast rebalance`, then `ballast approve --manual`: the same Update)', async () => {
+  const world = stand.world();
   const previous = process.env.TEMPORAL_ADDRESS;
   process.env.TEMPORAL_ADDRESS = stand.env.address;
   try {
+    const started = await mainCli([
+      'rebalance',
+      '--portfolio',
+      world.portfolioId,
+      '--by',
+      'erin',
+      '--reason',
+      'month end',
+      '--task-queue',
+      stand.taskQueue,
+    ]);
+    expect(started.code).toBe(0);
+    const handle = stand.env.client.workflow.getHandle(manualRebalanceWorkflowId(world.portfolioId));
+    const pending = await pendingOf(handle);
+    expect(pending.requestedBy).toBe('erin');
     const approve = (by: string) =>
       mainCli(['approve', '--portfolio', world.portfolioId, '--recommendation', pending.id, '--by', by, '--reason', 'r', '--manual']);
     const own = await approve('erin');
@@ -164,6 +178,7 @@ it('refuses the requester by the CLI too (`ballast approve --manual`), which sen
     const other = await approve('cro');
     expect(other.code).toBe(0);
     expect(JSON.parse(other.stdout)).toMatchObject({ status: 'COMMITTED', committedVersion: 1 });
+    expect(await (await handle.describe()).staticSummary()).toBe(`Manual rebalance of ${world.portfolioId} requested by erin: month end`);
   } finally {
     process.env.TEMPORAL_ADDRESS = previous;
   }
