@@ -77,6 +77,9 @@ it('ignores, by Signal, the requester approving their own change, with an alert;
   expect(alert.message).toMatch(/ignored approve signal from erin: erin requested risk-increasing recommendation/);
   expect((await handle.query(pendingRecommendationQuery))?.id).toBe(pending.id);
   expect(world.committed).toHaveLength(0);
+  // Visible where the person who sent it looks: the workflow's summary in the Temporal UI.
+  const { currentDetails } = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  expect(currentDetails).toMatch(/### Notes[\s\S]*ignored approve signal from erin: erin requested risk-increasing recommendation/);
   await handle.signal(approveSignal, { recommendationId: pending.id, approver: 'cro', reason: 'checked' });
   expect(await handle.result()).toMatchObject({ outcome: 'COMMITTED', version: 1 });
   expect(world.decisions.map((d) => [d.decision, d.approver])).toEqual([['APPROVED', 'cro']]);
