@@ -40,6 +40,7 @@ export function readActivities({ stores, market }: ActivityDeps): ReadActivities
         monitoringIntervalMs: config.monitoringInterval,
         approvalTimeoutMs: config.approvalTimeout,
         hysteresis: { threshold, minDwell },
+        rerisking: config.rerisking,
       };
     },
 

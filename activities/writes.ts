@@ -22,8 +22,8 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
 
     heartbeat: (portfolioId) => stores.portfolios.heartbeat(portfolioId),
 
-    recordRecommendation: ({ recommendation, status, committedVersion }) =>
-      stores.recommendations.record(recommendation, status, committedVersion),
+    recordRecommendation: ({ recommendation, status, committedVersion, settledReason }) =>
+      stores.recommendations.record(recommendation, status, committedVersion, settledReason),
 
     async recordDecision(decision) {
       await stores.approvals.record(decision);
@@ -85,6 +85,10 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
 
     async createOverride({ idempotencyKey, portfolioId, request }) {
       return { overrideId: await stores.overrides.create(idempotencyKey, portfolioId, request) };
+    },
+
+    async revokeOverride({ idempotencyKey, portfolioId, request }) {
+      return { revoked: await stores.overrides.revoke(idempotencyKey, portfolioId, request) };
     },
   };
 }

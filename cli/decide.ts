@@ -1,10 +1,9 @@
 /** The shape of `ballast approve` and `ballast reject`: one validated Workflow Update on the loop (or the manual rebalance). */
 import type { Command } from 'commander';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { approveUpdate, rejectUpdate } from '../workflows/messages';
 import { loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
 import { TEMPORAL_VARIABLES, environmentHelp, withTemporal } from './context';
-import { UsageError } from './flags';
+import { sendUpdate } from './desk';
 import { printJson } from './output';
 
 interface DecisionFlags {
@@ -21,7 +20,7 @@ export function decisionCommand(kind: 'approve' | 'reject'): (command: Command) 
       .description(
         `${kind === 'approve' ? 'Approve' : 'Reject'} a pending recommendation through the loop's validated Update ` +
           `(${kind === 'approve' ? 'approveRecommendation' : 'rejectRecommendation'}) and print the result as JSON. ` +
-          'An unknown or already decided recommendation is refused (exit code 2).',
+          'An unknown or already decided recommendation, or approving a risk-increasing change you requested, is refused (exit code 2).',
       )
       .requiredOption('--portfolio <id>', 'the portfolio whose recommendation it is')
       .requiredOption('--recommendation <id>', 'the pending recommendation (see `ballast status`)')
@@ -35,15 +34,8 @@ export function decisionCommand(kind: 'approve' | 'reject'): (command: Command) 
 async function decide(kind: 'approve' | 'reject', flags: DecisionFlags): Promise<void> {
   const workflowId = flags.manual ? manualRebalanceWorkflowId(flags.portfolio) : loopWorkflowId(flags.portfolio);
   const decision = { recommendationId: flags.recommendation, approver: flags.by, reason: flags.reason };
-  const result = await withTemporal(async (client) => {
-    try {
-      return await client.workflow
-        .getHandle(workflowId)
-        .executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [decision] });
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`refused: ${err.cause?.message ?? err.message}`);
-      throw err;
-    }
-  });
+  const result = await withTemporal((client) =>
+    sendUpdate(client, workflowId, kind === 'approve' ? approveUpdate : rejectUpdate, decision),
+  );
   await printJson(result);
 }

@@ -191,11 +191,20 @@ async function renderStatus({ loop, flow }: System): Promise<string> {
   });
   const s = flow?.stats;
   const gross = status?.grossLimit != null ? `$${(status.grossLimit / 1e6).toFixed(2)}M` : '–';
-  const pending = status?.pendingRecommendation ? ` | pending approval: ${status.pendingRecommendation.id}` : '';
+  const trading = `trading ${status?.tradingState ?? 'ACTIVE'}${status?.paused ? ' (loop PAUSED)' : ''}`;
   return (
-    `regime ${status?.regime ?? '…'} | budget v${status?.budgetVersion ?? '–'} | gross limit ${gross} | ` +
-    `decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${pending}${unavailable}`
+    `${trading} | regime ${status?.regime ?? '…'} | budget v${status?.budgetVersion ?? '–'} | gross limit ${gross} | ` +
+    `${pendingApprovals(status)} | ` +
+    `decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${unavailable}`
   );
+}
+
+/** "approvals pending 0", or the one waiting with its id and how long until it expires. */
+export function pendingApprovals(status: Pick<LoopStatus, 'pendingRecommendation'> | undefined, nowMs = Date.now()): string {
+  const rec = status?.pendingRecommendation;
+  if (!rec) return 'approvals pending 0';
+  const left = rec.expiresAtMs === null ? '' : `, expires in ${Math.max(0, Math.round((rec.expiresAtMs - nowMs) / 60_000))} min`;
+  return `approvals pending 1 (${rec.id}${left})`;
 }
 
 /** What to stop, in reverse order of starting; a step that fails to stop is reported and the rest still stop. */

@@ -21,6 +21,54 @@ export interface Recommendation {
   readonly summary: ProposalSummary;
   /** The engine's recommendation: current and target allocations, per-asset deltas, turnover, cost, priority. */
   readonly detail?: RecommendationDetail | null;
+  /**
+   * Who asked for the change: the person for a manual rebalance, LOOP_REQUESTER for the loop's own
+   * proposals. Absent only on recommendations recorded before requesters were (read as the loop's).
+   */
+  readonly requestedBy?: string;
+}
+
+/** The requester of every proposal the control loop makes by itself. */
+export const LOOP_REQUESTER = 'ballast-loop';
+
+export const requesterOf = (rec: Pick<Recommendation, 'requestedBy'>): string => rec.requestedBy ?? LOOP_REQUESTER;
+
+/** Names are compared as people type them: case and surrounding spaces do not make a second person. */
+export const samePerson = (a: string, b: string): boolean => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/**
+ * Separation of duties, the one rule every path applies (Update, Signal, console, CLI): a change that
+ * adds risk, and every limit override, needs a second person. Returns why `approver` may not approve
+ * what `requester` asked for, or null when they may.
+ */
+export function separationOfDutiesError(what: string, requester: string, approver: string): string | null {
+  if (!samePerson(requester, approver)) return null;
+  return `${approver} requested ${what} and may not approve it: a second person must (separation of duties)`;
+}
+
+/** The four-eyes check for approving a recommendation: only a risk-increasing one needs a second person. */
+export function approvalRefusal(rec: Recommendation, approver: string): string | null {
+  if (!rec.addsRisk) return null;
+  return separationOfDutiesError(`risk-increasing recommendation ${rec.id}`, requesterOf(rec), approver);
+}
+
+/** The fields a Decision has; any other (a typo such as `recommendationID`) is refused by name. */
+export const DECISION_FIELDS = ['recommendationId', 'approver', 'reason'] as const;
+
+/** Why `value` is not a well-formed Decision (before looking at what is pending), or null. */
+export function decisionShapeError(value: unknown): string | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return 'a decision must be an object {"recommendationId", "approver", "reason"}';
+  }
+  const unknown = Object.keys(value).filter((k) => !(DECISION_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: a decision has exactly ${DECISION_FIELDS.join(', ')}`;
+  }
+  const d = value as Partial<Record<(typeof DECISION_FIELDS)[number], unknown>>;
+  if (typeof d.recommendationId !== 'string' || d.recommendationId === '') return 'recommendationId is required';
+  if (typeof d.approver !== 'string' || d.approver.trim() === '') return 'approver is required';
+  if (typeof d.reason !== 'string' || d.reason.trim() === '') return 'reason is required';
+  return null;
 }
 
 /** A human's approve or reject of one recommendation. */

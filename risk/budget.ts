@@ -77,13 +77,15 @@ export interface RiskBudget {
 export const OVERRIDABLE_LIMITS = ['maxPositionNotional', 'maxGrossNotional', 'maxNetNotional', 'maxOrderNotional'] as const;
 export type OverridableLimit = (typeof OVERRIDABLE_LIMITS)[number];
 
-/** A temporary override of one limit, with who approved it, why, and until when. */
+/** A temporary override of one limit, with who asked for it, who approved it, why, and until when. */
 export interface LimitOverrideRequest {
   readonly field: OverridableLimit;
   readonly value: number;
   readonly strategy?: string;
   readonly asset?: string;
   readonly reason: string;
+  /** Who asked for the override; the loop's Update requires it and refuses an approver who is the same person. */
+  readonly requestedBy?: string;
   readonly approver: string;
   /** ISO-8601 timestamp in the future. */
   readonly expiresAt: string;

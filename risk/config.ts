@@ -19,6 +19,7 @@
  *
  * `loadRiskConfigText` parses YAML text and validates it; config/ballast.example.yaml documents every key.
  */
+import type { ReriskingPolicy } from './rerisking';
 import { parseDocument } from 'yaml';
 import { REGIME_METHODS, type RegimeMethod } from './kinds';
 import {
@@ -150,6 +151,8 @@ export interface RiskConfig {
   readonly allocation: AllocationConfig;
   readonly regimeDetection: RegimeDetectionConfig;
   readonly approvalTimeout: Milliseconds;
+  /** How fast risk may come back: step size and spacing of risk-increasing asks (risk/rerisking.ts). */
+  readonly rerisking: ReriskingPolicy;
 }
 
 export const DEFAULT_CONFIG_DOCUMENT = {
@@ -190,7 +193,7 @@ export const DEFAULT_CONFIG_DOCUMENT = {
       threshold: 0.6,
       min_dwell: 3,
     },
-    approval: { timeout: '1h' },
+    approval: { timeout: '1h', max_gross_step_up: 0.5, min_proposal_spacing: '15m' },
   },
 } as const;
 
@@ -259,6 +262,14 @@ export function parseRiskConfig(document: unknown): RiskConfig {
     allocation: parseAllocation(section('allocation')),
     regimeDetection: checkRuleOrder(parseRegimeDetection(section('regime_detection'), regimes), regimes),
     approvalTimeout: duration(approval.timeout ?? d.approval.timeout, k('approval.timeout')),
+    rerisking: {
+      // null lifts the cap (every proposal asked whole); absent takes the default.
+      maxGrossStepUp:
+        approval.max_gross_step_up === null
+          ? null
+          : num(approval.max_gross_step_up ?? d.approval.max_gross_step_up, k('approval.max_gross_step_up'), Number.MIN_VALUE, 100),
+      minSpacingMs: duration(approval.min_proposal_spacing ?? d.approval.min_proposal_spacing, k('approval.min_proposal_spacing')),
+    },
   };
 }
 

@@ -51,12 +51,20 @@ export const ALERT_KINDS = [
   'approval-expired',
   'commit-refused',
   'invalid-decision',
+  'separation-of-duties',
   'bad-input',
   'cycle-failed',
   // The gate quarantined a row Postgres refused (grpc/quarantine.ts): kept in the gate's data dir, not in the table.
   'gate-quarantine',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/**
+ * Why the workflow refused a person's message: the \`type\` of the ApplicationFailure an Update fails
+ * with (a Signal cannot fail: it is alerted and noted in the workflow's summary instead).
+ */
+export const REFUSAL_KINDS = ['SeparationOfDuties', 'InvalidDecision', 'InvalidRequest'] as const;
+export type RefusalKind = (typeof REFUSAL_KINDS)[number];
 
 /** How the regime is read: the realized-vol rule or the Gaussian HMM (config `regime_detection.method`). */
 export const REGIME_METHODS = ['rule', 'hmm'] as const;
@@ -77,4 +85,5 @@ export const METRIC_NAMES = [
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** What an operator did, as the audit trail names it. */
-export type OperatorActionKind = 'pause' | 'resume' | 'manual-rebalance' | 'override' | `trading-state:${TradingState}`;
+export type OperatorActionKind =
+  'pause' | 'resume' | 'manual-rebalance' | 'override' | 'override-revoked' | `trading-state:${TradingState}`;

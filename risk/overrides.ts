@@ -3,6 +3,7 @@
  * `overrideLimit` Update, the gate's OverrideLimit RPC, the console): which limits, which scopes, which
  * values, and for how long.
  */
+import { separationOfDutiesError } from './approval';
 import { type LimitOverrideRequest, type OverridableLimit, OVERRIDABLE_LIMITS, overrideScopeError } from './budget';
 import type { Currency } from './units';
 
@@ -28,6 +29,11 @@ export function overrideRequestError(req: LimitOverrideRequest | undefined, nowM
     return `reason must be 1..${MAX_REASON_LENGTH} characters`;
   }
   if (typeof req.approver !== 'string' || req.approver.trim() === '') return 'approver is required';
+  if (req.requestedBy !== undefined && (typeof req.requestedBy !== 'string' || req.requestedBy.trim() === '')) {
+    return 'requestedBy, when given, must name a person';
+  }
+  const fourEyes = req.requestedBy === undefined ? null : separationOfDutiesError('this override', req.requestedBy, req.approver);
+  if (fourEyes) return fourEyes;
   const expires = typeof req.expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
   if (!Number.isFinite(expires)) return `expiresAt must be an ISO-8601 time, got ${JSON.stringify(req.expiresAt)}`;
   if (expires <= nowMs) return 'expiresAt must be in the future';

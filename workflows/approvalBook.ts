@@ -7,17 +7,29 @@
  * commits. Deterministic: every key written is derived from workflow state, so replays and retries
  * write nothing twice.
  */
-import { condition, setHandler, uuid4 } from '@temporalio/workflow';
-import type { Decision, Recommendation } from '../risk/approval';
+import { ApplicationFailure, condition, setHandler, uuid4 } from '@temporalio/workflow';
+import { type Decision, type Recommendation, approvalRefusal, decisionShapeError } from '../risk/approval';
 import type { ProposalSummary, TriggerReading } from '../risk/assessment';
 import type { RiskBudget } from '../risk/budget';
-import type { ApprovalDecision, RecommendationStatus } from '../risk/kinds';
+import type { ApprovalDecision, RecommendationStatus, RefusalKind } from '../risk/kinds';
 import { type DecisionResult, approveSignal, approveUpdate, pendingRecommendationQuery, rejectSignal, rejectUpdate } from './messages';
 import { writes } from './retryPolicies';
 import type { ApprovalState } from './types';
 
 export function initialApprovalState(): ApprovalState {
-  return { committedVersion: null, committedBudget: null, pending: null, decided: [], lastRejection: null };
+  return { committedVersion: null, committedBudget: null, pending: null, decided: [], lastRejection: null, notices: [] };
+}
+
+/** A refusal of a person's message, typed so a caller can tell separation of duties from a bad request. */
+export function refusal(kind: RefusalKind, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: kind, message, nonRetryable: true });
+}
+
+const MAX_NOTICES_KEPT = 5;
+
+/** Keeps a note a person should see in the workflow's summary (a refused or malformed message), newest last. */
+export function notice(state: ApprovalState, text: string): void {
+  state.notices = [...(state.notices ?? []), { atMs: Date.now(), text }].slice(-MAX_NOTICES_KEPT);
 }
 
 export interface Proposal {
@@ -28,6 +40,8 @@ export interface Proposal {
   readonly reason: string;
   readonly summary: ProposalSummary;
   readonly detail?: Recommendation['detail'];
+  /** The person who asked (manual rebalance), or LOOP_REQUESTER for the loop's own proposals. */
+  readonly requestedBy: string;
 }
 
 type Verdict = 'APPROVED' | 'REJECTED';
@@ -43,6 +57,8 @@ const MAX_DECIDED_KEPT = 50;
 
 export class ApprovalBook {
   private readonly queue: QueuedDecision[] = [];
+  /** Runs after every change of the approval state, before anything awaits (the workflow refreshes its summary). */
+  onChange: () => void = () => undefined;
 
   /** `onCommitted` runs after a commit updated the state, before anything else awaits (the loop records regime responses). */
   constructor(
@@ -66,19 +82,24 @@ export class ApprovalBook {
 
   // ---- message side: validate, enqueue, wait for the main loop's answer ----
 
-  /** Refuses unknown, already decided, expired or incomplete decisions, naming why. */
-  validate(d: Decision): void {
-    if (!d || typeof d.recommendationId !== 'string' || d.recommendationId === '') throw new Error('recommendationId is required');
-    if (typeof d.approver !== 'string' || d.approver.trim() === '') throw new Error('approver is required');
-    if (typeof d.reason !== 'string' || d.reason.trim() === '') throw new Error('reason is required');
+  /**
+   * Refuses malformed (unknown or missing fields), unknown, already decided or expired decisions with
+   * an InvalidDecision failure naming why, and an approval by the change's own requester with a
+   * SeparationOfDuties failure. A rejection needs no second person: withdrawing risk is always allowed.
+   */
+  validate(verdict: Verdict, d: Decision): void {
+    const shape = decisionShapeError(d);
+    if (shape) throw refusal('InvalidDecision', shape);
     const decided = this.outcomeOf(d.recommendationId);
-    if (decided) throw new Error(`recommendation ${d.recommendationId} is already ${decided}`);
+    if (decided) throw refusal('InvalidDecision', `recommendation ${d.recommendationId} is already ${decided}`);
     const pending = this.state.pending;
-    if (!pending) throw new Error(`unknown recommendation ${d.recommendationId}: nothing is pending approval`);
+    if (!pending) throw refusal('InvalidDecision', `unknown recommendation ${d.recommendationId}: nothing is pending approval`);
     if (pending.id !== d.recommendationId)
-      throw new Error(`unknown recommendation ${d.recommendationId}: the pending one is ${pending.id}`);
+      throw refusal('InvalidDecision', `unknown recommendation ${d.recommendationId}: the pending one is ${pending.id}`);
     if (pending.expiresAtMs !== null && Date.now() >= pending.expiresAtMs)
-      throw new Error(`recommendation ${d.recommendationId} has expired`);
+      throw refusal('InvalidDecision', `recommendation ${d.recommendationId} has expired`);
+    const fourEyes = verdict === 'APPROVED' ? approvalRefusal(pending, d.approver) : null;
+    if (fourEyes) throw refusal('SeparationOfDuties', fourEyes);
   }
 
   async enqueue(verdict: Verdict, via: QueuedDecision['via'], decision: Decision): Promise<DecisionResult> {
@@ -92,7 +113,13 @@ export class ApprovalBook {
 
   /** Applies the approval rule to a proposal; a pending recommendation it replaces is superseded. */
   async propose(proposal: Proposal, opts: { approvalTimeoutMs: number; autoApprove: boolean }): Promise<Recommendation> {
-    if (this.state.pending) await this.settle(this.state.pending, 'SUPERSEDED');
+    const replaced = this.state.pending;
+    if (replaced)
+      await this.settle(
+        replaced,
+        'SUPERSEDED',
+        `superseded by the newer proposal ${proposal.id} (${proposal.reason || 'no trigger named'})`,
+      );
     const now = Date.now();
     const needsApproval = proposal.addsRisk && !opts.autoApprove;
     const rec: Recommendation = {
@@ -107,12 +134,15 @@ export class ApprovalBook {
       baseVersion: this.state.committedVersion,
       summary: proposal.summary,
       detail: proposal.detail ?? null,
+      requestedBy: proposal.requestedBy,
     };
     if (!needsApproval) {
       await this.commit(rec);
       return rec;
     }
     this.state.pending = rec;
+    this.state.lastAskAtMs = now;
+    this.onChange();
     await writes.recordRecommendation({ recommendation: rec, status: 'PENDING', committedVersion: null });
     await writes.raiseAlert({
       idempotencyKey: `${rec.id}:approval-required`,
@@ -158,16 +188,25 @@ export class ApprovalBook {
   private async apply(queued: QueuedDecision): Promise<DecisionResult> {
     const { decision } = queued;
     try {
-      this.validate(decision);
+      this.validate(queued.verdict, decision);
     } catch (err) {
       // Only signals reach here invalid (updates were validated on admission, unless state moved on).
+      // A Signal cannot answer its sender, so the refusal is made loud: an alert and a note in the summary.
+      const fourEyes = err instanceof ApplicationFailure && err.type === 'SeparationOfDuties';
+      const who = typeof decision?.approver === 'string' ? decision.approver : 'unknown';
+      const message = `ignored ${queued.verdict === 'APPROVED' ? 'approve' : 'reject'} ${queued.via} from ${who}: ${(err as Error).message}`;
+      notice(this.state, message);
+      this.onChange();
       await writes.raiseAlert({
         idempotencyKey: `${this.portfolioId}:bad-decision:${uuid4()}`,
         portfolioId: this.portfolioId,
         severity: 'warning',
-        kind: 'invalid-decision',
-        message: `ignored ${queued.verdict.toLowerCase()} ${queued.via} from ${decision?.approver ?? 'unknown'}: ${(err as Error).message}`,
-        details: { recommendationId: decision?.recommendationId ?? null },
+        kind: fourEyes ? 'separation-of-duties' : 'invalid-decision',
+        message,
+        details: {
+          recommendationId: typeof decision?.recommendationId === 'string' ? decision.recommendationId : null,
+          received: decision ?? null,
+        },
       });
       const known = this.outcomeOf(decision?.recommendationId ?? '');
       return { recommendationId: decision?.recommendationId ?? '', status: known ?? 'REJECTED', committedVersion: null };
@@ -195,7 +234,7 @@ export class ApprovalBook {
   private async commit(rec: Recommendation): Promise<number | null> {
     const result = await writes.commitRecommendation({ recommendation: rec });
     if (result.refused) {
-      await this.settle(rec, 'SUPERSEDED');
+      await this.settle(rec, 'SUPERSEDED', `not committed: ${result.refused}`);
       await writes.raiseAlert({
         idempotencyKey: `${rec.id}:refused`,
         portfolioId: rec.portfolioId,
@@ -210,6 +249,7 @@ export class ApprovalBook {
     this.state.committedVersion = result.version;
     this.state.committedBudget = rec.budget;
     this.remember(rec.id, 'COMMITTED');
+    this.onChange();
     await this.onCommitted(rec, result.version);
     return result.version;
   }
@@ -227,10 +267,13 @@ export class ApprovalBook {
     });
   }
 
-  private async settle(rec: Recommendation, status: RecommendationStatus): Promise<void> {
+  /** Settles a recommendation without a human decision; `reason` (why, e.g. what superseded it) is recorded and noted. */
+  private async settle(rec: Recommendation, status: RecommendationStatus, reason?: string): Promise<void> {
     if (this.state.pending?.id === rec.id) this.state.pending = null;
     this.remember(rec.id, status);
-    await writes.recordRecommendation({ recommendation: rec, status, committedVersion: null });
+    if (reason) notice(this.state, `${rec.id} ${reason}`);
+    this.onChange();
+    await writes.recordRecommendation({ recommendation: rec, status, committedVersion: null, ...(reason && { settledReason: reason }) });
   }
 
   private remember(id: string, status: RecommendationStatus): void {
@@ -239,14 +282,29 @@ export class ApprovalBook {
   }
 }
 
+const DECISION_TEMPLATE = '{"recommendationId": "<id from the summary>", "approver": "<your name>", "reason": "<why>"}';
+const APPROVE_UPDATE_DESCRIPTION = `PREFERRED. Approve the pending recommendation; validated before it is accepted (a typo, an unknown id, or approving your own risk-increasing change fails here with a reason). Payload: ${DECISION_TEMPLATE}`;
+const REJECT_UPDATE_DESCRIPTION = `PREFERRED. Reject the pending recommendation; validated before it is accepted. Payload: ${DECISION_TEMPLATE}`;
+const APPROVE_SIGNAL_DESCRIPTION = `Approve by Signal (cannot report an error: prefer the approveRecommendation Update). A refused or malformed one raises an alert and shows in the summary. Payload: ${DECISION_TEMPLATE}`;
+const REJECT_SIGNAL_DESCRIPTION = `Reject by Signal (cannot report an error: prefer the rejectRecommendation Update). A malformed one raises an alert and shows in the summary. Payload: ${DECISION_TEMPLATE}`;
+
 /**
  * Approve/reject as Updates (validated synchronously: an invalid one never reaches history) and as
  * Signals (for the Temporal UI; an invalid one is alerted and ignored when applied).
  */
 export function setApprovalHandlers(book: ApprovalBook): void {
-  setHandler(approveUpdate, (d) => book.enqueue('APPROVED', 'update', d), { validator: (d) => book.validate(d) });
-  setHandler(rejectUpdate, (d) => book.enqueue('REJECTED', 'update', d), { validator: (d) => book.validate(d) });
-  setHandler(approveSignal, (d) => void book.enqueue('APPROVED', 'signal', d));
-  setHandler(rejectSignal, (d) => void book.enqueue('REJECTED', 'signal', d));
-  setHandler(pendingRecommendationQuery, () => book.pending);
+  setHandler(approveUpdate, (d) => book.enqueue('APPROVED', 'update', d), {
+    validator: (d) => book.validate('APPROVED', d),
+    description: APPROVE_UPDATE_DESCRIPTION,
+  });
+  setHandler(rejectUpdate, (d) => book.enqueue('REJECTED', 'update', d), {
+    validator: (d) => book.validate('REJECTED', d),
+    description: REJECT_UPDATE_DESCRIPTION,
+  });
+  setHandler(approveSignal, (d) => void book.enqueue('APPROVED', 'signal', d), { description: APPROVE_SIGNAL_DESCRIPTION });
+  setHandler(rejectSignal, (d) => void book.enqueue('REJECTED', 'signal', d), { description: REJECT_SIGNAL_DESCRIPTION });
+  setHandler(pendingRecommendationQuery, () => book.pending, {
+    description:
+      'The recommendation waiting for a human (the full record, epoch-ms times), or null. The summary above is the readable form.',
+  });
 }

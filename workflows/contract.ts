@@ -9,6 +9,7 @@
  * (keyed writes, retried until they land). Activity names are recorded in workflow histories: renaming
  * one breaks the replay of running loops.
  */
+import type { ReriskingPolicy } from '../risk/rerisking';
 import type { Recommendation } from '../risk/approval';
 import type { BudgetAssessment } from '../risk/assessment';
 import type { LimitOverrideRequest, RiskBudget, TradingStateRequest } from '../risk/budget';
@@ -24,6 +25,8 @@ export interface LoopSettings {
   readonly monitoringIntervalMs: number;
   readonly approvalTimeoutMs: number;
   readonly hysteresis: HysteresisOptions;
+  /** Absent in results recorded before the re-risking policy existed (the default applies). */
+  readonly rerisking?: ReriskingPolicy;
 }
 
 export interface RegimeRequest {
@@ -78,6 +81,8 @@ export interface RecommendationRecord {
   readonly recommendation: Recommendation;
   readonly status: RecommendationStatus;
   readonly committedVersion: number | null;
+  /** Why it left PENDING without a human decision (e.g. the newer proposal that superseded it). */
+  readonly settledReason?: string;
 }
 
 export interface CommitResult {
@@ -134,4 +139,17 @@ export interface WriteActivities {
     readonly portfolioId: string;
     readonly request: LimitOverrideRequest;
   }): Promise<{ readonly overrideId: number }>;
+  /** Ends an override of the portfolio now (audited); false when it was not active (unknown, expired or already revoked). */
+  revokeOverride(input: {
+    readonly idempotencyKey: string;
+    readonly portfolioId: string;
+    readonly request: OverrideRevocation;
+  }): Promise<{ readonly revoked: boolean }>;
+}
+
+/** An operator's request to end a limit override before it expires (reduces risk: no second person needed). */
+export interface OverrideRevocation {
+  readonly overrideId: number;
+  readonly operator: string;
+  readonly reason: string;
 }

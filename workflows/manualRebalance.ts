@@ -11,6 +11,7 @@
 import * as wf from '@temporalio/workflow';
 import { mostLikelyRegime } from '../risk/regime/tracker';
 import { ApprovalBook, initialApprovalState, setApprovalHandlers } from './approvalBook';
+import { describeManualRebalance } from './details';
 import { reads, writes } from './retryPolicies';
 import type { ManualRebalanceInput, ManualRebalanceResult } from './types';
 
@@ -54,20 +55,26 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
       reason: `manual rebalance by ${input.requestedBy}: ${input.reason}`,
       summary: assessment.summary,
       detail: assessment.detail,
+      requestedBy: input.requestedBy,
     },
     { approvalTimeoutMs: input.approvalTimeoutMs ?? settings.approvalTimeoutMs, autoApprove: false },
   );
 
+  const details = () => wf.setCurrentDetails(describeManualRebalance(portfolioId, book.state, book.outcomeOf(rec.id)));
+  book.onChange = details;
+  details();
   while (book.pending) {
     const remaining = (book.pending.expiresAtMs ?? Date.now()) - Date.now();
     await wf.condition(() => book.hasQueuedDecisions, Math.max(1, remaining));
     await book.expireIfDue();
     await book.applyQueuedDecisions();
+    details();
   }
   // Answer every decision still queued or arriving (each Update handler waits for its own result).
   while (!wf.allHandlersFinished() || book.hasQueuedDecisions) {
     await wf.condition(() => book.hasQueuedDecisions || wf.allHandlersFinished());
     await book.applyQueuedDecisions();
+    details();
   }
   const outcome = book.outcomeOf(rec.id);
   return {

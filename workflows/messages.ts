@@ -8,6 +8,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Decision, Recommendation } from '../risk/approval';
 import type { LimitOverrideRequest, TradingStateRequest } from '../risk/budget';
 import type { RecommendationStatus, TradingState } from '../risk/kinds';
+import type { OverrideRevocation } from './contract';
 import type { LoopStatus } from './types';
 
 export interface DecisionResult {
@@ -31,6 +32,7 @@ export const approveUpdate = defineUpdate<DecisionResult, [Decision]>('approveRe
 export const rejectUpdate = defineUpdate<DecisionResult, [Decision]>('rejectRecommendation');
 export const setTradingStateUpdate = defineUpdate<{ readonly state: TradingState }, [TradingStateRequest]>('setTradingState');
 export const overrideLimitUpdate = defineUpdate<{ readonly overrideId: number }, [LimitOverrideRequest]>('overrideLimit');
+export const revokeOverrideUpdate = defineUpdate<{ readonly revoked: boolean }, [OverrideRevocation]>('revokeOverride');
 export const pauseUpdate = defineUpdate<{ readonly paused: boolean }, [OperatorRequest]>('pauseLoop');
 export const resumeUpdate = defineUpdate<{ readonly paused: boolean }, [OperatorRequest]>('resumeLoop');
 

@@ -6,25 +6,39 @@
 import { uuid4, workflowInfo } from '@temporalio/workflow';
 import type { LimitOverrideRequest, TradingStateRequest } from '../risk/budget';
 import { TRADING_STATES, type TradingState, isTradingState } from '../risk/kinds';
+import { separationOfDutiesError } from '../risk/approval';
 import { overrideRequestError } from '../risk/overrides';
+import { refusal } from './approvalBook';
+import type { OverrideRevocation } from './contract';
 import type { OperatorRequest } from './messages';
 import { writes } from './retryPolicies';
 
 const actionKey = (what: string): string => `${workflowInfo().workflowId}:${what}:${uuid4()}`;
 
 export function requireOperator(req: OperatorRequest | undefined): void {
-  if (!req?.operator || !req?.reason) throw new Error('operator and reason are required');
+  if (!req?.operator || !req?.reason) throw refusal('InvalidRequest', 'operator and reason are required');
 }
 
 export function validateTradingState(req: TradingStateRequest | undefined): void {
-  if (!isTradingState(req?.state)) throw new Error(`state must be one of ${TRADING_STATES.join(', ')}, got ${JSON.stringify(req?.state)}`);
+  if (!isTradingState(req?.state)) {
+    throw refusal('InvalidRequest', `state must be one of ${TRADING_STATES.join(', ')}, got ${JSON.stringify(req?.state)}`);
+  }
   requireOperator(req);
 }
 
-/** The one override rule (risk/overrides.ts), checked at the workflow's clock. */
+/**
+ * The one override rule (risk/overrides.ts), checked at the workflow's clock, plus separation of
+ * duties: every override through the loop names its requester, and its approver must be someone else.
+ */
 export function validateOverride(req: LimitOverrideRequest | undefined): void {
+  if (req && typeof req === 'object' && (typeof req.requestedBy !== 'string' || req.requestedBy.trim() === '')) {
+    throw refusal('InvalidRequest', 'requestedBy is required: an override names who asked for it, and someone else approves it');
+  }
+  const fourEyes =
+    req && typeof req.approver === 'string' ? separationOfDutiesError('this override', req.requestedBy as string, req.approver) : null;
+  if (fourEyes) throw refusal('SeparationOfDuties', fourEyes);
   const error = overrideRequestError(req, Date.now());
-  if (error) throw new Error(error);
+  if (error) throw refusal('InvalidRequest', error);
 }
 
 /** Pauses or resumes (the caller flips the loop's flag first) and records who did it. */
@@ -44,6 +58,26 @@ export async function recordPause(portfolioId: string, paused: boolean, req: Ope
 export async function setTradingState(portfolioId: string, request: TradingStateRequest): Promise<{ state: TradingState }> {
   await writes.setTradingState({ idempotencyKey: actionKey('state'), portfolioId, request });
   return { state: request.state };
+}
+
+/** A revocation names the override (its id from overrideLimit), who revokes it and why. */
+export function validateRevocation(req: OverrideRevocation | undefined): void {
+  if (!req || !Number.isSafeInteger(req.overrideId) || req.overrideId <= 0) {
+    throw refusal('InvalidRequest', 'overrideId must be the positive id overrideLimit returned');
+  }
+  requireOperator(req);
+}
+
+/** Ends an override now; refused when it is not active, so a typo in the id is not a silent success. */
+export async function revokeOverride(portfolioId: string, request: OverrideRevocation): Promise<{ readonly revoked: boolean }> {
+  const result = await writes.revokeOverride({ idempotencyKey: actionKey('revoke'), portfolioId, request });
+  if (!result.revoked) {
+    throw refusal(
+      'InvalidRequest',
+      `override ${request.overrideId} of portfolio ${portfolioId} is not active (unknown, expired or already revoked)`,
+    );
+  }
+  return result;
 }
 
 export function overrideLimit(portfolioId: string, request: LimitOverrideRequest): Promise<{ readonly overrideId: number }> {

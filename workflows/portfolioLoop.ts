@@ -12,18 +12,22 @@
  * computes must keep test/fixtures/histories replaying.
  */
 import * as wf from '@temporalio/workflow';
-import type { BudgetAssessment } from '../risk/assessment';
+import { LOOP_REQUESTER } from '../risk/approval';
+import type { BudgetAssessment, ProposalSummary } from '../risk/assessment';
 import type { RiskBudget } from '../risk/budget';
 import type { HysteresisOptions } from '../risk/regime/hysteresis';
+import { DEFAULT_RERISKING_POLICY, type ReriskingPolicy, decideAsk } from '../risk/rerisking';
 import type { RegimeReading } from '../risk/regime/reading';
 import { type RegimeTrack, trackRegime } from '../risk/regime/tracker';
 import { ApprovalBook, initialApprovalState, setApprovalHandlers } from './approvalBook';
+import { describeLoop } from './details';
 import { recordFailure } from './failures';
 import { cycleKey } from './keys';
 import {
   type OperatorRequest,
   marketEventSignal,
   overrideLimitUpdate,
+  revokeOverrideUpdate,
   pauseSignal,
   pauseUpdate,
   resumeSignal,
@@ -31,7 +35,16 @@ import {
   setTradingStateUpdate,
   statusQuery,
 } from './messages';
-import { overrideLimit, recordPause, requireOperator, setTradingState, validateOverride, validateTradingState } from './operatorControls';
+import {
+  overrideLimit,
+  recordPause,
+  requireOperator,
+  revokeOverride,
+  setTradingState,
+  validateOverride,
+  validateRevocation,
+  validateTradingState,
+} from './operatorControls';
 import { reads, writes } from './retryPolicies';
 import { PENDING_APPROVAL_SA, PORTFOLIO_SA, REGIME_SA } from './searchAttributes';
 import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
@@ -59,6 +72,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   const { portfolioId } = input;
   const state: LoopState = input.carried ?? initialLoopState();
   const book = new ApprovalBook(state, portfolioId, (rec, version) => recordRegimeResponse(state, rec.budget, version, portfolioId));
+  book.onChange = () => wf.setCurrentDetails(describeLoop(portfolioId, state));
   let marketEvent = false;
   const pause = (paused: boolean, req?: OperatorRequest) => {
     state.paused = paused;
@@ -66,23 +80,66 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   };
 
   // ---- message handlers, registered before the first await so nothing buffered is refused ----
-  wf.setHandler(statusQuery, () => loopStatus(portfolioId, state));
-  wf.setHandler(marketEventSignal, () => void (marketEvent = true));
-  setApprovalHandlers(book);
-  wf.setHandler(pauseUpdate, (req) => pause(true, req), { validator: requireOperator });
-  wf.setHandler(resumeUpdate, (req) => pause(false, req), { validator: requireOperator });
-  wf.setHandler(pauseSignal, (req) => void pause(true, req).catch((err) => recordFailure(state, portfolioId, err)));
-  wf.setHandler(resumeSignal, (req) => {
-    void pause(false, req).catch((err) => recordFailure(state, portfolioId, err));
-    marketEvent = true;
+  wf.setHandler(statusQuery, () => loopStatus(portfolioId, state), {
+    description:
+      'The loop as JSON: paused, regime and its reading, budget version, pending recommendation, triggers, regime changes, last error.',
   });
-  wf.setHandler(setTradingStateUpdate, (req) => setTradingState(portfolioId, req), { validator: validateTradingState });
-  wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), { validator: validateOverride });
+  wf.setHandler(marketEventSignal, () => void (marketEvent = true), {
+    description: 'Run a cycle now instead of at the next interval (sent by the market feed). Payload: {"source"?, "asOf"?}.',
+  });
+  setApprovalHandlers(book);
+  const operatorPayload = 'Payload: {"operator": "<your name>", "reason": "<why>"}.';
+  wf.setHandler(pauseUpdate, (req) => pause(true, req), {
+    validator: requireOperator,
+    description: `PREFERRED. Pause the loop: no cycle runs, decisions are still applied. ${operatorPayload}`,
+  });
+  wf.setHandler(resumeUpdate, (req) => pause(false, req), {
+    validator: requireOperator,
+    description: `PREFERRED. Resume a paused loop. ${operatorPayload}`,
+  });
+  wf.setHandler(pauseSignal, (req) => void pause(true, req).catch((err) => recordFailure(state, portfolioId, err)), {
+    description: `Pause the loop (prefer the pauseLoop Update). ${operatorPayload}`,
+  });
+  wf.setHandler(
+    resumeSignal,
+    (req) => {
+      void pause(false, req).catch((err) => recordFailure(state, portfolioId, err));
+      marketEvent = true;
+    },
+    { description: `Resume the loop (prefer the resumeLoop Update). ${operatorPayload}` },
+  );
+  wf.setHandler(revokeOverrideUpdate, (req) => revokeOverride(portfolioId, req), {
+    validator: validateRevocation,
+    description:
+      'End a limit override before it expires (reduces risk: no second person needed). Payload: {"overrideId": 42, "operator": "<your name>", "reason": "<why>"}.',
+  });
+  wf.setHandler(
+    setTradingStateUpdate,
+    async (req) => {
+      const result = await setTradingState(portfolioId, req);
+      state.tradingState = result.state;
+      book.onChange();
+      return result;
+    },
+    {
+      validator: validateTradingState,
+      description:
+        'What the gate lets the portfolio do: ACTIVE, REDUCING (only orders that reduce exposure) or HALTED (kill switch). ' +
+        'Payload: {"state": "HALTED", "operator": "<your name>", "reason": "<why>"}.',
+    },
+  );
+  wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), {
+    validator: validateOverride,
+    description:
+      'A temporary limit override, approved by someone other than its requester. Payload: {"field": "maxGrossNotional", "value": 5000000, ' +
+      '"strategy"?: "...", "asset"?: "...", "reason": "<why>", "requestedBy": "<who asked>", "approver": "<you>", "expiresAt": "2026-12-01T18:00:00Z"}.',
+  });
 
   // ---- the main loop ----
   const settings = await validateOrAlert(input, state);
   const intervalMs = input.monitoringIntervalMs ?? settings.monitoringIntervalMs;
   const approvalTimeoutMs = input.approvalTimeoutMs ?? settings.approvalTimeoutMs;
+  const rerisking = input.rerisking ?? settings.rerisking ?? DEFAULT_RERISKING_POLICY;
   if (!input.carried) await writes.ensurePortfolio({ portfolioId, marketData: input.marketData });
   wf.upsertSearchAttributes([
     { key: PORTFOLIO_SA, value: portfolioId },
@@ -100,13 +157,14 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
       await book.applyQueuedDecisions();
       if (!state.paused) {
         marketEvent = false; // an event arriving during the cycle triggers the next one at once
-        await runCycle(input, state, book, approvalTimeoutMs, settings.hysteresis);
+        await runCycle(input, state, book, { approvalTimeoutMs, rerisking }, settings.hysteresis);
         state.lastError = null;
       }
     } catch (err) {
       await recordFailure(state, portfolioId, err);
     }
     syncPendingFlag();
+    wf.setCurrentDetails(describeLoop(portfolioId, state));
     const wakeAt = Math.min(Date.now() + intervalMs, state.pending?.expiresAtMs ?? Number.POSITIVE_INFINITY);
     await wf.condition(() => marketEvent || book.hasQueuedDecisions, Math.max(1, wakeAt - Date.now()));
   }
@@ -115,6 +173,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   while (!wf.allHandlersFinished() || book.hasQueuedDecisions) {
     await wf.condition(() => book.hasQueuedDecisions || wf.allHandlersFinished());
     await book.applyQueuedDecisions().catch((err) => recordFailure(state, portfolioId, err));
+    wf.setCurrentDetails(describeLoop(portfolioId, state));
   }
   return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
 }
@@ -124,7 +183,7 @@ async function runCycle(
   input: PortfolioLoopInput,
   state: LoopState,
   book: ApprovalBook,
-  approvalTimeoutMs: number,
+  asking: AskingPolicy,
   hysteresis: HysteresisOptions,
 ) {
   const { portfolioId } = input;
@@ -163,7 +222,7 @@ async function runCycle(
     nowMs: Date.now(),
   });
   state.lastTriggers = assessment.triggers;
-  await respond(input, state, book, budget, assessment, approvalTimeoutMs);
+  await respond(input, state, book, budget, assessment, asking);
   // Bookkeeping comes after the decision: it must not delay a de-risking commit.
   if (regimeChanged) {
     await writes.raiseAlert({
@@ -187,6 +246,15 @@ async function runCycle(
   await writes.heartbeat(portfolioId);
 }
 
+/** How the loop asks humans: how long an ask waits, and how fast risk may come back (risk/rerisking.ts). */
+interface AskingPolicy {
+  readonly approvalTimeoutMs: number;
+  readonly rerisking: ReriskingPolicy;
+}
+
+/** Patch id of the re-risking policy (steps, spacing, supersede): histories from before it keep the old rule. */
+const RERISKING_PATCH = 'rerisking-policy';
+
 /** Acts on the assessment: a rebalancing plan for book drift, a proposal for a budget change. */
 async function respond(
   input: PortfolioLoopInput,
@@ -194,7 +262,7 @@ async function respond(
   book: ApprovalBook,
   budget: RiskBudget,
   assessment: BudgetAssessment,
-  approvalTimeoutMs: number,
+  { approvalTimeoutMs, rerisking }: AskingPolicy,
 ): Promise<void> {
   const { portfolioId } = input;
   if (assessment.rebalanceBook && state.committedBudget && state.committedVersion !== null) {
@@ -209,18 +277,46 @@ async function respond(
   if (!assessment.proposeBudget) return;
   const autoApprove = state.committedBudget === null && input.autoApproveInitialBudget !== false;
   if (assessment.addsRisk && !autoApprove && book.recentlyRejected(budget.regime, approvalTimeoutMs)) return;
-  // A human is already looking at a risk-increasing change for this regime: keep it stable rather than
-  // replacing it every interval. A risk-reducing proposal or a new regime does replace it.
-  if (assessment.addsRisk && state.pending?.budget.regime === budget.regime) return;
+  let proposed = budget;
+  let summary = assessment.summary;
+  if (assessment.addsRisk && !autoApprove && wf.patched(RERISKING_PATCH)) {
+    // Re-risking policy: one bounded step at a time, a human asked at most once per spacing. Between
+    // asks the pending one stays; after, a newer proposal supersedes it rather than queueing behind it.
+    const decision = decideAsk({
+      policy: rerisking,
+      committed: state.committedBudget,
+      proposed: budget,
+      pending: state.pending?.budget ?? null,
+      lastAskAtMs: state.lastAskAtMs,
+      nowMs: Date.now(),
+    });
+    if (!decision.ask) return;
+    proposed = decision.step.budget;
+    if (decision.step.scale < 1) summary = steppedSummary(summary, proposed, budget, rerisking.maxGrossStepUp as number);
+  } else if (assessment.addsRisk && state.pending?.budget.regime === budget.regime) {
+    // Before the policy: a human is already looking at a risk-increasing change for this regime; keep it.
+    return;
+  }
   const reason = assessment.triggers
     .filter((t) => t.fired)
     .map((t) => t.kind)
     .join(', ');
-  const { triggers, addsRisk, summary, detail } = assessment;
+  const { triggers, addsRisk, detail } = assessment;
   await book.propose(
-    { id: cycleKey(state.cycle, portfolioId), budget, triggers, addsRisk, summary, detail, reason },
+    { id: cycleKey(state.cycle, portfolioId), budget: proposed, triggers, addsRisk, summary, detail, reason, requestedBy: LOOP_REQUESTER },
     { approvalTimeoutMs, autoApprove },
   );
+}
+
+/** The summary of a proposal scaled down to one re-risking step: what is asked now, and where the engine is heading. */
+function steppedSummary(summary: ProposalSummary, step: RiskBudget, target: RiskBudget, maxGrossStepUp: number): ProposalSummary {
+  return {
+    ...summary,
+    grossLimitAfter: step.limits.maxGrossNotional,
+    leverageAfter: step.limits.grossLeverage,
+    engineGrossTarget: target.limits.maxGrossNotional,
+    reriskStep: `one step of at most +${Math.round(maxGrossStepUp * 100)}% gross toward the engine's target; the next is proposed later`,
+  };
 }
 
 /** Steps the regime track over the new bars' readings, oldest first; true when a (new) regime is declared. */
@@ -291,6 +387,7 @@ function loopStatus(portfolioId: string, state: LoopState): LoopStatus {
   return {
     portfolioId,
     paused: state.paused,
+    tradingState: state.tradingState ?? null,
     cycle: state.cycle,
     regime: state.regime,
     regimeReading: state.lastReading,

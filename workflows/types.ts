@@ -10,7 +10,8 @@ import type { HysteresisState } from '../risk/regime/hysteresis';
 import type { RegimeReading } from '../risk/regime/reading';
 import type { RegimeChange } from '../risk/regime/tracker';
 import type { RiskBudget } from '../risk/budget';
-import type { RecommendationStatus } from '../risk/kinds';
+import type { ReriskingPolicy } from '../risk/rerisking';
+import type { RecommendationStatus, TradingState } from '../risk/kinds';
 
 export const TASK_QUEUE = 'ballast-risk';
 export const loopWorkflowId = (portfolioId: string): string => `portfolio-loop-${portfolioId}`;
@@ -30,6 +31,8 @@ export interface PortfolioLoopInput {
    * without approval unless this is false.
    */
   readonly autoApproveInitialBudget?: boolean;
+  /** Re-risking policy (steps, spacing of asks); default from config `approval` (risk/rerisking.ts). */
+  readonly rerisking?: ReriskingPolicy;
   /** Cycles per run before continue-as-new (history stays small); default 200. */
   readonly cyclesPerRun?: number;
   /** State carried over continue-as-new; absent on the first run. */
@@ -45,6 +48,10 @@ export interface ApprovalState {
   decided: { id: string; status: RecommendationStatus }[];
   /** Last rejected risk-increasing proposal: the same regime is not re-proposed until the cooldown ends. */
   lastRejection?: { regime: string; atMs: number } | null;
+  /** When a human was last asked to approve more risk (the re-risking policy's spacing runs from it). */
+  lastAskAtMs?: number | null;
+  /** Notes a person should see in the workflow's summary: refused or malformed messages (bounded, newest last). */
+  notices?: { atMs: number; text: string }[];
 }
 
 /** The loop's whole state: the approval book's, and the regime track's and the cycle's. */
@@ -52,6 +59,8 @@ export interface LoopState extends ApprovalState {
   /** Cycles run over the workflow's whole life; names idempotency keys, so it never repeats. */
   cycle: number;
   paused: boolean;
+  /** The trading state last set through this loop's setTradingState Update (absent: never set here; the gate's default is ACTIVE). */
+  tradingState?: TradingState;
   /** The declared regime and its hysteresis (risk/regime/tracker.ts). */
   regime: string | null;
   hysteresis: HysteresisState | null;
@@ -68,6 +77,8 @@ export interface LoopState extends ApprovalState {
 export interface LoopStatus {
   readonly portfolioId: string;
   readonly paused: boolean;
+  /** The trading state last set through the loop (null: never set here, so the default ACTIVE). */
+  readonly tradingState: TradingState | null;
   readonly cycle: number;
   readonly regime: string | null;
   /** The latest regime reading (method, probabilities per regime, realized vol) before hysteresis. */

@@ -43,9 +43,11 @@ async function rebalance(flags: RebalanceFlags): Promise<void> {
         workflowId,
         workflowIdConflictPolicy: 'FAIL',
         args: [input],
+        // What the Temporal UI lists beside the id; the current details explain the pending change.
+        staticSummary: `Manual rebalance of ${input.portfolioId} requested by ${input.requestedBy}: ${input.reason}`.replace(/\s+/g, ' '),
       });
       process.stderr.write(
-        `[ballast] started ${workflowId}; a risk-increasing result waits for: ballast approve --manual --portfolio ${input.portfolioId} ...\n`,
+        `[ballast] started ${workflowId}; a risk-increasing result waits for someone other than ${input.requestedBy}: ballast approve --manual --portfolio ${input.portfolioId} ...\n`,
       );
       return flags.wait ? await handle.result() : { workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {

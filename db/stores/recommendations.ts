@@ -26,13 +26,17 @@ export interface StoredRecommendation {
   readonly detail: unknown;
   readonly triggers: unknown;
   readonly committedVersion: number | null;
+  /** Who asked for it (null: recorded before requesters were). */
+  readonly requestedBy: string | null;
+  /** Why it left PENDING without a human decision, e.g. which proposal superseded it. */
+  readonly settledReason: string | null;
 }
 
 export class RecommendationStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async record(r: Recommendation, status: RecommendationStatus, committedVersion: number | null): Promise<void> {
-    await upsertIn(this.pool, r, status, committedVersion);
+  async record(r: Recommendation, status: RecommendationStatus, committedVersion: number | null, settledReason?: string): Promise<void> {
+    await upsertIn(this.pool, r, status, committedVersion, settledReason);
   }
 
   /**
@@ -67,8 +71,10 @@ export class RecommendationStore {
       detail: unknown;
       triggers: unknown;
       committed_version: number | null;
+      requested_by: string | null;
+      settled_reason: string | null;
     }>(
-      `SELECT id, status, reason, adds_risk, created_at, summary, detail, triggers, committed_version FROM recommendations
+      `SELECT id, status, reason, adds_risk, created_at, summary, detail, triggers, committed_version, requested_by, settled_reason FROM recommendations
        WHERE portfolio_id = $1 ORDER BY created_at DESC LIMIT $2`,
       [portfolioId, limit],
     );
@@ -82,6 +88,8 @@ export class RecommendationStore {
       detail: r.detail,
       triggers: r.triggers,
       committedVersion: r.committed_version,
+      requestedBy: r.requested_by,
+      settledReason: r.settled_reason,
     }));
   }
 
@@ -92,13 +100,20 @@ export class RecommendationStore {
   }
 }
 
-async function upsertIn(db: Queryable, r: Recommendation, status: RecommendationStatus, committedVersion: number | null): Promise<void> {
+async function upsertIn(
+  db: Queryable,
+  r: Recommendation,
+  status: RecommendationStatus,
+  committedVersion: number | null,
+  settledReason?: string,
+): Promise<void> {
   const decided = status === 'PENDING' ? null : new Date();
   await db.query(
-    `INSERT INTO recommendations (id, portfolio_id, status, adds_risk, reason, base_version, committed_version, triggers, summary, budget, created_at, expires_at, decided_at, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    `INSERT INTO recommendations (id, portfolio_id, status, adds_risk, reason, base_version, committed_version, triggers, summary, budget, created_at, expires_at, decided_at, detail, requested_by, settled_reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, committed_version = COALESCE(EXCLUDED.committed_version, recommendations.committed_version),
-       decided_at = COALESCE(recommendations.decided_at, EXCLUDED.decided_at), updated_at = now()
+       decided_at = COALESCE(recommendations.decided_at, EXCLUDED.decided_at), settled_reason = COALESCE(EXCLUDED.settled_reason, recommendations.settled_reason),
+       updated_at = now()
      WHERE recommendations.status = 'PENDING' -- statuses only move forward; a late retry cannot reopen a decision`,
     [
       r.id,
@@ -115,6 +130,8 @@ async function upsertIn(db: Queryable, r: Recommendation, status: Recommendation
       r.expiresAtMs === null ? null : new Date(r.expiresAtMs),
       decided,
       r.detail ? JSON.stringify(r.detail) : null,
+      r.requestedBy ?? null,
+      settledReason ?? null,
     ],
   );
 }

@@ -179,14 +179,14 @@ describe('approvals and operator controls', () => {
 
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
     const { overrideId } = await handle.executeUpdate(overrideLimitUpdate, {
-      args: [{ field: 'maxGrossNotional', value: 5e6, reason: 'desk call', approver: 'cro', expiresAt }],
+      args: [{ field: 'maxGrossNotional', value: 5e6, reason: 'desk call', requestedBy: 'trader', approver: 'cro', expiresAt }],
     });
-    const override = await h.pool.query('SELECT field, value, approver FROM limit_overrides WHERE id = $1', [overrideId]);
-    expect(override.rows[0]).toEqual({ field: 'maxGrossNotional', value: 5e6, approver: 'cro' });
+    const override = await h.pool.query('SELECT field, value, approver, requested_by FROM limit_overrides WHERE id = $1', [overrideId]);
+    expect(override.rows[0]).toEqual({ field: 'maxGrossNotional', value: 5e6, approver: 'cro', requested_by: 'trader' });
     expect(
       await updateRefusal(
         handle.executeUpdate(overrideLimitUpdate, {
-          args: [{ field: 'maxGrossNotional', value: 1, reason: 'r', approver: 'a', expiresAt: '2000-01-01T00:00:00Z' }],
+          args: [{ field: 'maxGrossNotional', value: 1, reason: 'r', requestedBy: 'b', approver: 'a', expiresAt: '2000-01-01T00:00:00Z' }],
         }),
       ),
     ).toMatch(/in the future/);

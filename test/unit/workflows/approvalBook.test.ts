@@ -143,7 +143,7 @@ it('ignores an invalid approve signal with an alert, leaving the pending proposa
   const pending = await pendingOf(handle);
   await handle.signal(approveSignal, { recommendationId: 'no-such-rec', approver: 'mallory', reason: 'x' });
   const alert = await until(() => world.alertsOf('invalid-decision')[0], 'the invalid-decision alert');
-  expect(alert.message).toMatch(/ignored approved signal from mallory: unknown recommendation no-such-rec/);
+  expect(alert.message).toMatch(/ignored approve signal from mallory: unknown recommendation no-such-rec/);
   expect((await handle.query(pendingRecommendationQuery))?.id).toBe(pending.id);
   expect(world.decisions).toHaveLength(0);
   expect(world.committed).toHaveLength(0);

@@ -11,6 +11,7 @@ import { ensureTemporalCli } from '../../../infra/temporal';
 import type { Recommendation } from '../../../risk/approval';
 import type { RiskBudget } from '../../../risk/budget';
 import type { RecommendationStatus } from '../../../risk/kinds';
+import { NO_RERISKING_POLICY } from '../../../risk/rerisking';
 import type { Alert, ApprovalRecord } from '../../../risk/records';
 import type { ReadActivities, WriteActivities } from '../../../workflows/contract';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/searchAttributes';
@@ -22,11 +23,15 @@ export class World {
 
   /** Regime the market reads at the next bar (one-hot); 'crisis' proposals reduce risk, 'bull' ones add it. */
   regime: 'bull' | 'crisis' = 'bull';
+  /** When set, the gross limit the engine computes at each bar (a crisis → calm recovery), else fixed per regime. */
+  grossAt?: (bar: number) => number;
   /** The store refuses commits (another commit moved the budget meanwhile). */
   refuseCommits = false;
   bar = 0;
   readonly committed: { version: number; budget: RiskBudget }[] = [];
   readonly statuses = new Map<string, RecommendationStatus>();
+  /** Why a recommendation was settled without a human decision (e.g. what superseded it). */
+  readonly settledReasons = new Map<string, string>();
   readonly recommendations = new Map<string, Recommendation>();
   readonly decisions: ApprovalRecord[] = [];
   readonly alerts: Alert[] = [];
@@ -41,8 +46,8 @@ export class World {
 
   budgetFor(regime: string): RiskBudget {
     const b = handBudget({ portfolioId: this.portfolioId, regime });
-    const k = regime === 'crisis' ? 0.5 : 1;
-    return { ...b, limits: { ...b.limits, maxGrossNotional: (b.limits.maxGrossNotional * k) as never } };
+    const gross = this.grossAt ? this.grossAt(this.bar) : b.limits.maxGrossNotional * (regime === 'crisis' ? 0.5 : 1);
+    return { ...b, limits: { ...b.limits, maxGrossNotional: gross as never } };
   }
 
   latest(): { version: number; budget: RiskBudget } | null {
@@ -60,7 +65,12 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
   // The stand-in market data names its portfolio: { kind: 'csv', path: <portfolioId> }.
   const portfolioOf = (spec: { kind: string; path?: string }) => spec.path as string;
   return {
-    validateConfig: async () => ({ monitoringIntervalMs: 50, approvalTimeoutMs: 60_000, hysteresis: { threshold: 0.5, minDwell: 1 } }),
+    validateConfig: async () => ({
+      monitoringIntervalMs: 50,
+      approvalTimeoutMs: 60_000,
+      hysteresis: { threshold: 0.5, minDwell: 1 },
+      rerisking: NO_RERISKING_POLICY, // tests of the policy pass theirs as input
+    }),
     portfolioMarketData: async (portfolioId) => ({ kind: 'csv', path: portfolioId }),
     observeMarket: async (spec) => {
       const world = of(portfolioOf(spec));
@@ -76,9 +86,13 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
     }),
     computeBudget: async ({ portfolioId, regime }) => of(portfolioId).budgetFor(regime),
     evaluateTriggers: async ({ current, proposed }) => {
-      const changed = current === null || current.regime !== proposed.regime;
+      const regimeChanged = current === null || current.regime !== proposed.regime;
+      // The engine's limit-change trigger: the gross limit it now computes moved by more than 5 %.
+      const limitMoved = current !== null && Math.abs(proposed.limits.maxGrossNotional / current.limits.maxGrossNotional - 1) > 0.05;
+      const changed = regimeChanged || limitMoved;
+      const kind = current === null ? 'initial-budget' : regimeChanged ? 'regime-change' : 'limit-change';
       return {
-        triggers: [{ kind: current === null ? 'initial-budget' : 'regime-change', fired: changed, value: null, threshold: null }],
+        triggers: [{ kind, fired: changed, value: null, threshold: null }],
         proposeBudget: changed,
         rebalanceBook: false,
         addsRisk: current === null || proposed.limits.maxGrossNotional > current.limits.maxGrossNotional,
@@ -88,8 +102,9 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
     },
     ensurePortfolio: async () => undefined,
     heartbeat: async () => undefined,
-    recordRecommendation: async ({ recommendation, status }) => {
+    recordRecommendation: async ({ recommendation, status, settledReason }) => {
       const world = of(recommendation.portfolioId);
+      if (settledReason) world.settledReasons.set(recommendation.id, settledReason);
       world.recommendations.set(recommendation.id, recommendation);
       // Statuses only move forward, as in the store.
       if ([undefined, 'PENDING'].includes(world.statuses.get(recommendation.id))) world.statuses.set(recommendation.id, status);
@@ -110,6 +125,7 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
     recordOperatorAction: async () => undefined,
     setTradingState: async () => undefined,
     createOverride: async () => ({ overrideId: 1 }),
+    revokeOverride: async ({ request }) => ({ revoked: request.overrideId === 1 }),
   };
 }
 

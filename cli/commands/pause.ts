@@ -1,0 +1,4 @@
+/** `ballast pause --portfolio ID --by NAME --reason TEXT`. */
+import { loopPauseCommand } from '../desk';
+
+export const define = loopPauseCommand(true);
