@@ -35,10 +35,10 @@ import type {
   Utilization,
 } from './generated/ballast/gate/v1/gate';
 import { ReasonCode } from './generated/ballast/gate/v1/gate';
-import { type GateControls, RebalanceAlreadyRunning } from './ports';
+import { ControlRefused, type GateControls, RebalanceAlreadyRunning } from './ports';
 import { decisionCode, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
 import { parseFill, parseOrder, parseOverride, parseRebalanceReason, recommendationLimit, requireId } from './requests';
-import { deadlineMs, type Durable, Refused, unary, unaryAsync, unaryDurable } from './status';
+import { deadlineMs, type Durable, InvalidArgument, Refused, unary, unaryAsync, unaryDurable } from './status';
 
 export interface HandlerDeps {
   readonly core: GateCore;
@@ -168,7 +168,15 @@ export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitR
   const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
   const command = parseOverride(call.request, caller.label, Date.now());
   const overrider = wired(deps.controls.limitOverrider, 'limit overrider');
-  return { overrideId: (await overrider.override(portfolioId, command)).overrideId };
+  try {
+    return { overrideId: (await overrider.override(portfolioId, command)).overrideId };
+  } catch (err) {
+    if (err instanceof ControlRefused) {
+      if (err.kind === 'SeparationOfDuties') throw new Refused(grpc.status.PERMISSION_DENIED, err.message);
+      throw new InvalidArgument(err.message);
+    }
+    throw err;
+  }
 }
 
 /** May this caller trade here, and can the gate decide (and record) now? Returns the caller's audit label. */

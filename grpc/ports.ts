@@ -3,6 +3,7 @@
  * the types of db/; processes/gate.ts builds the stores over one pool and passes them in, and tests
  * pass stand-ins.
  */
+import type { RefusalKind } from '../risk/kinds';
 import type { FillRecord } from '../db/stores/fills';
 import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { GateSnapshotRow } from '../db/stores/gateSnapshots';
@@ -74,6 +75,17 @@ export interface GateStores {
 /** What a RebalanceStarter throws while a manual rebalance of the portfolio runs (ALREADY_EXISTS). */
 export class RebalanceAlreadyRunning extends Error {
   override readonly name = 'RebalanceAlreadyRunning';
+}
+
+/** The loop refused a control request by its own rule (four eyes, validation): the caller's mistake, not the gate's. */
+export class ControlRefused extends Error {
+  override readonly name = 'ControlRefused';
+  constructor(
+    readonly kind: RefusalKind,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Starts the manual rebalance workflow; resolves with its workflow id; RebalanceAlreadyRunning while one runs. */

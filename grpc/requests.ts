@@ -100,6 +100,12 @@ export function parseRebalanceReason(reason: string): string {
 /** How many recommendations to return: 10 when unset, at most 100. */
 export const recommendationLimit = (limit: number): number => (limit > 0 ? Math.min(limit, MAX_RECOMMENDATIONS) : DEFAULT_RECOMMENDATIONS);
 
+function requireRequester(requestedBy: string): string {
+  const who = requestedBy.trim();
+  if (who === '') throw new InvalidArgument('requested_by is required: an override names who asked for it, and the caller approves it');
+  return who;
+}
+
 /** An override as the loop records it, checked by the one override rule (risk/overrides.ts). */
 export function parseOverride(req: OverrideLimitRequest, approver: string, nowMs: number): LimitOverrideCommand {
   const field = lookup(LIMIT_FIELD_OF, req.field);
@@ -113,6 +119,7 @@ export function parseOverride(req: OverrideLimitRequest, approver: string, nowMs
     field,
     value: requireInRange(req.value, NOTIONAL_RANGE, 'value', true),
     reason: req.reason.trim(),
+    requestedBy: requireRequester(req.requestedBy),
     approver,
     expiresAt: req.expiresAt,
     strategy: req.strategy === '' ? undefined : requireId(req.strategy, 'strategy'),

@@ -2,8 +2,9 @@
  * The gate's control ports (grpc/ports.ts) over Temporal: TriggerRebalance starts the manual rebalance
  * workflow, OverrideLimit goes through the portfolio loop's `overrideLimit` Update.
  */
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { type GateControls, type LimitOverrider, RebalanceAlreadyRunning, type RebalanceStarter } from '../grpc/ports';
+import { ApplicationFailure, type Client, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ControlRefused, type GateControls, type LimitOverrider, RebalanceAlreadyRunning, type RebalanceStarter } from '../grpc/ports';
+import { REFUSAL_KINDS, type RefusalKind } from '../risk/kinds';
 import type { manualRebalance } from '../workflows/manualRebalance';
 import { overrideLimitUpdate } from '../workflows/messages';
 import { TASK_QUEUE, loopWorkflowId, manualRebalanceWorkflowId } from '../workflows/types';
@@ -43,7 +44,18 @@ export function temporalRebalanceStarter(client: Client, taskQueue = TASK_QUEUE)
 export function temporalLimitOverrider(client: Client): LimitOverrider {
   return {
     async override(portfolioId, command) {
-      return client.workflow.getHandle(loopWorkflowId(portfolioId)).executeUpdate(overrideLimitUpdate, { args: [command] });
+      try {
+        return await client.workflow.getHandle(loopWorkflowId(portfolioId)).executeUpdate(overrideLimitUpdate, { args: [command] });
+      } catch (err) {
+        throw refusalOf(err) ?? err;
+      }
     },
   };
+}
+
+/** The loop's typed refusal (an ApplicationFailure of a REFUSAL_KINDS type) behind a failed Update, if that is what it was. */
+function refusalOf(err: unknown): ControlRefused | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError) || !(err.cause instanceof ApplicationFailure)) return undefined;
+  const kind = err.cause.type;
+  return REFUSAL_KINDS.includes(kind as RefusalKind) ? new ControlRefused(kind as RefusalKind, err.cause.message) : undefined;
 }

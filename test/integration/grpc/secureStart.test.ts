@@ -77,6 +77,7 @@ const override = (portfolioId: string) => ({
   asset: '',
   reason: 'lift every limit',
   expiresAt: new Date(Date.now() + 29 * 86_400_000).toISOString(),
+  requestedBy: 'desk-head',
 });
 const rebalance = (portfolioId: string) => ({ portfolioId, reason: 'because I can' });
 
@@ -157,6 +158,9 @@ test('ballast start (npm start): the demo order flow trades over mTLS; the opera
     30_000,
   );
   expect(r.overrideId).toBeGreaterThan(0);
+  // Four eyes: the operator may not approve an override they requested themselves.
+  const selfRequested = { ...override(pid), value: 2e7, reason: 'earnings', requestedBy: OPERATOR_IDENTITY };
+  expect(await codeOf(call(operator, 'overrideLimit', selfRequested, 30_000))).toBe(grpc.status.INVALID_ARGUMENT);
   const reb = await call<unknown, TriggerRebalanceResponse>(operator, 'triggerRebalance', rebalance(pid));
   expect(reb.workflowId).toBe(manualRebalanceWorkflowId(pid));
   await terminate(manualRebalanceWorkflowId(pid), loopWorkflowId(pid));

@@ -139,6 +139,7 @@ test('limit overrides need a control grant; the approver is the verified identit
     asset: '',
     reason: 'earnings',
     expiresAt,
+    requestedBy: 'desk-head',
   };
   expect(await codeOf(call(as('oms'), 'overrideLimit', req))).toBe(grpc.status.PERMISSION_DENIED);
   const r = await call<unknown, OverrideLimitResponse>(as('ops'), 'overrideLimit', req);

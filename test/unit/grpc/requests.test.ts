@@ -144,6 +144,7 @@ describe('overrides', () => {
     asset: '',
     reason: ' month end ',
     expiresAt: '2026-01-06T12:00:00+01:00',
+    requestedBy: 'desk-head',
     ...r,
   });
   test('a valid override carries the caller as approver and a normalised expiry', () => {
@@ -151,6 +152,7 @@ describe('overrides', () => {
       field: 'maxGrossNotional',
       value: 700_000,
       reason: 'month end',
+      requestedBy: 'desk-head',
       approver: 'risk-ops',
       expiresAt: '2026-01-06T11:00:00.000Z',
       strategy: undefined,
@@ -168,6 +170,8 @@ describe('overrides', () => {
     [{ expiresAt: 'tomorrow' }, /expiresAt must be an ISO-8601 time/],
     [{ asset: 'AAPL' }, /applies to a strategy or the portfolio, not to an asset/],
     [{ strategy: 'bad id' }, /strategy must be printable ASCII/],
+    [{ requestedBy: ' ' }, /requested_by is required/],
+    [{ requestedBy: 'risk-ops' }, /may not approve/],
   ])('%j is refused', (r, message) => expect(invalid(() => parseOverride(req(r), 'risk-ops', now))).toMatch(message));
 });
 
