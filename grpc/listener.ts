@@ -41,8 +41,6 @@ export interface GateListener {
   close(): Promise<void>;
 }
 
-/** The HTTP/2 client preface is 24 bytes; a plaintext connection that sent fewer has not begun. */
-const PREFACE_BYTES = 24;
 const WARN_EVERY_MS = 10_000;
 
 /** grpc-js server options for the idle and keepalive limits. */
@@ -109,15 +107,24 @@ export async function listen(server: grpc.Server, options: ListenOptions): Promi
     });
     socket.on('error', () => undefined);
     const timer = setTimeout(() => {
-      // Plaintext (loopback only): the preface is the handshake; grpc-js already has the socket.
-      if (!tlsServer && socket.bytesRead >= PREFACE_BYTES) return established(key);
       counts.timedOut++;
       socket.destroy();
     }, limits.handshakeTimeoutMs);
     timer.unref();
     pending.set(key, { socket, timer });
-    if (tlsServer) tlsServer.emit('connection', socket);
-    else injector.injectConnection(socket);
+    if (tlsServer) {
+      tlsServer.emit('connection', socket);
+      return;
+    }
+    // Plaintext (loopback only): the client's first bytes (the HTTP/2 preface) end the handshake. Until
+    // then the socket stays ours, so the timeout and eviction can close it; the bytes read are put back
+    // for HTTP/2, which processes a socket's buffered data when it takes the socket over.
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      established(key);
+      injector.injectConnection(socket);
+    });
   };
 
   const netServer = net.createServer({ noDelay: true }, accept);

@@ -146,3 +146,23 @@ describe('timeouts', () => {
     }
   });
 });
+
+test('plaintext on loopback: a connection that sent the HTTP/2 preface outlives the handshake timeout', async () => {
+  const g = await gate({ connectionLimits: { handshakeTimeoutMs: 300 } });
+  const c = client(g.address);
+  try {
+    await call(c, 'evaluateTrade', { order: buy(pid) });
+    await new Promise((r) => setTimeout(r, 800));
+    const r = await call<unknown, EvaluateTradeResponse>(c, 'evaluateTrade', { order: buy(pid) });
+    expect(r.decision).toBe(Decision.DECISION_APPROVE);
+    expect(g.connections()).toMatchObject({ open: 1, handshaking: 0, timedOut: 0 });
+    // A silent plaintext socket is still closed.
+    const closed = { count: 0 };
+    await idleSocket(Number(g.address.split(':').pop()), closed);
+    await eventually(async () => (closed.count === 1 ? true : undefined), 3_000);
+    expect(g.connections().timedOut).toBe(1);
+  } finally {
+    c.close();
+    await g.close();
+  }
+});
