@@ -37,8 +37,11 @@ export interface ConnectionStats {
 export interface GateListener {
   readonly port: number;
   stats(): ConnectionStats;
-  /** Stops accepting and closes connections still handshaking; established ones close with the gRPC server. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting and closes connections still handshaking; resolves when every connection has closed
+   * (established ones close with the gRPC server's shutdown), destroying those still open after `graceMs`.
+   */
+  close(graceMs: number): Promise<void>;
 }
 
 const WARN_EVERY_MS = 10_000;
@@ -65,6 +68,7 @@ export async function listen(server: grpc.Server, options: ListenOptions): Promi
   // Insertion order = age: the first entry is the oldest connection still handshaking.
   const pending = new Map<string, Pending>();
   const counts = { open: 0, timedOut: 0, evicted: 0, refused: 0 };
+  const sockets = new Set<net.Socket>();
   let lastWarning = 0;
   const warn = (msg: string): void => {
     if (Date.now() - lastWarning < WARN_EVERY_MS) return;
@@ -100,9 +104,11 @@ export async function listen(server: grpc.Server, options: ListenOptions): Promi
       oldest.socket.destroy();
     }
     counts.open++;
+    sockets.add(socket);
     const key = keyOf(socket);
     socket.once('close', () => {
       counts.open--;
+      sockets.delete(socket);
       established(key);
     });
     socket.on('error', () => undefined);
@@ -138,11 +144,13 @@ export async function listen(server: grpc.Server, options: ListenOptions): Promi
   return {
     port,
     stats: () => ({ ...counts, handshaking: pending.size }),
-    close: () => {
-      // Resolves once every connection has closed: established ones close with the gRPC server's shutdown.
+    close: (graceMs) => {
       const closed = new Promise<void>((resolve) => netServer.close(() => resolve()));
       for (const p of pending.values()) p.socket.destroy();
-      return closed;
+      // A shutdown must not hang on a peer that never closes: the audit and fills are written after it.
+      const deadline = setTimeout(() => sockets.forEach((s) => s.destroy()), graceMs);
+      deadline.unref();
+      return closed.finally(() => clearTimeout(deadline));
     },
   };
 }

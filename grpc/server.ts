@@ -75,6 +75,8 @@ export interface RunningGate {
 export const GATE_SERVICE_NAME = 'ballast.gate.v1.GateService';
 const HOUR = 3_600_000;
 const INITIAL_POSITION_READS = 5;
+/** How long in-flight calls may take to finish at shutdown before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const { logger, stores } = options;
@@ -191,7 +193,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       (closing ??= (async () => {
         setHealth('NOT_SERVING');
         // Stop accepting first; established connections finish their calls and close with the server.
-        const unbound = listener.close();
+        const unbound = listener.close(SHUTDOWN_GRACE_MS);
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         await unbound;
         // Every queued decision and fill is written before the caller may close the stores.
