@@ -9,9 +9,12 @@
  * (spool replay) and comparing the decisions clients received with the rows in gate_decisions.
  *
  * Target (issue 5): gate median ≤ 1.2× baseline, throughput ≥ 0.8× baseline; p99 reported.
+ *
+ * GATE_BENCH_TLS=1: both servers serve mTLS with a local CA (infra/certs.ts) and the client presents a
+ * certificate, as every shipped start mode does (the gate with its access policy).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -23,6 +26,7 @@ import { Decision, GateServiceService, type ReasonCode, Side, TradingState } fro
 import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
 import { startGate } from '../processes/gate';
+import { DEMO_OMS_IDENTITY, type LocalPki, ensureLocalPki } from '../infra/certs';
 import { buildSnapshot } from '../risk/pretrade/snapshot';
 import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
@@ -38,6 +42,12 @@ const DURATION_MS = 4_000;
 const WARMUP_MS = 1_500;
 const CONCURRENCY = 32;
 const PORTFOLIO = 'bench-gate';
+/** mTLS on both servers (forked children inherit the variable and the CA directory). */
+const TLS = process.env.GATE_BENCH_TLS === '1';
+const benchPki = (): LocalPki => {
+  process.env.GATE_BENCH_CERTS ??= mkdtempSync(join(tmpdir(), 'ballast-bench-pki-'));
+  return ensureLocalPki({ dir: process.env.GATE_BENCH_CERTS });
+};
 
 type Role = 'empty' | 'gate' | 'load';
 interface ServerReady {
@@ -45,6 +55,7 @@ interface ServerReady {
 }
 
 export async function run(): Promise<void> {
+  if (TLS) console.log(`  mTLS on both servers (certificates in ${benchPki().dir})`);
   const databaseUrl = benchDatabaseUrl();
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
@@ -243,8 +254,18 @@ async function commitRealBudget(databaseUrl: string): Promise<{ budget: RiskBudg
 /** Child roles: a server (empty baseline or real gate) that reports its address, or a load client. */
 async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
   if (role === 'load') {
+    const pki = TLS ? benchPki() : undefined;
+    const oms = pki?.clients[DEMO_OMS_IDENTITY];
+    const credentials =
+      pki && oms ? grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(oms.keyFile), readFileSync(oms.certFile)) : undefined;
     process.send!(
-      await runLoad({ ...(arg as unknown as LoadSpec & { target: string }), mix: { evaluate: 1 }, connections: 1, deadlineMs: 5_000 }),
+      await runLoad({
+        ...(arg as unknown as LoadSpec & { target: string }),
+        mix: { evaluate: 1 },
+        connections: 1,
+        deadlineMs: 5_000,
+        credentials,
+      }),
     );
     return;
   }
@@ -259,6 +280,8 @@ async function startRealGate(arg: Record<string, unknown>): Promise<string> {
     logger: pino({ level: 'error' }, pino.destination(2)),
     replicaId: arg.replicaId as string | undefined,
     dataDir: arg.dataDir as string,
+    auditFlushIntervalMs: arg.auditFlushIntervalMs as number | undefined,
+    ...(TLS && serverTls()),
   });
   process.once('SIGTERM', () => void gate.close().then(() => process.exit(0)));
   return gate.address;
@@ -286,10 +309,28 @@ async function startEmptyServer(): Promise<string> {
     overrideLimit: unimplemented,
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', emptyServerCredentials(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
   return `127.0.0.1:${port}`;
+}
+
+function serverTls(): Pick<Parameters<typeof startGate>[0], 'tls' | 'access'> {
+  const pki = benchPki();
+  return {
+    tls: { cert: readFileSync(pki.server.certFile), key: readFileSync(pki.server.keyFile), clientCa: readFileSync(pki.caFile) },
+    access: { [DEMO_OMS_IDENTITY]: { portfolios: ['*'], strategies: ['*'] } },
+  };
+}
+
+function emptyServerCredentials(): grpc.ServerCredentials {
+  if (!TLS) return grpc.ServerCredentials.createInsecure();
+  const { tls } = serverTls();
+  return grpc.ServerCredentials.createSsl(
+    Buffer.from(tls!.clientCa!),
+    [{ cert_chain: Buffer.from(tls!.cert), private_key: Buffer.from(tls!.key) }],
+    true,
+  );
 }
 
 if (require.main === module) {

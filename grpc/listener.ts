@@ -37,12 +37,13 @@ export interface ConnectionStats {
 export interface GateListener {
   readonly port: number;
   stats(): ConnectionStats;
-  /** Stops accepting and closes connections still handshaking; established ones close with the gRPC server. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting and closes connections still handshaking; resolves when every connection has closed
+   * (established ones close with the gRPC server's shutdown), destroying those still open after `graceMs`.
+   */
+  close(graceMs: number): Promise<void>;
 }
 
-/** The HTTP/2 client preface is 24 bytes; a plaintext connection that sent fewer has not begun. */
-const PREFACE_BYTES = 24;
 const WARN_EVERY_MS = 10_000;
 
 /** grpc-js server options for the idle and keepalive limits. */
@@ -67,6 +68,7 @@ export async function listen(server: grpc.Server, options: ListenOptions): Promi
   // Insertion order = age: the first entry is the oldest connection still handshaking.
   const pending = new Map<string, Pending>();
   const counts = { open: 0, timedOut: 0, evicted: 0, refused: 0 };
+  const sockets = new Set<net.Socket>();
   let lastWarning = 0;
   const warn = (msg: string): void => {
     if (Date.now() - lastWarning < WARN_EVERY_MS) return;
@@ -102,22 +104,33 @@ export async function listen(server: grpc.Server, options: ListenOptions): Promi
       oldest.socket.destroy();
     }
     counts.open++;
+    sockets.add(socket);
     const key = keyOf(socket);
     socket.once('close', () => {
       counts.open--;
+      sockets.delete(socket);
       established(key);
     });
     socket.on('error', () => undefined);
     const timer = setTimeout(() => {
-      // Plaintext (loopback only): the preface is the handshake; grpc-js already has the socket.
-      if (!tlsServer && socket.bytesRead >= PREFACE_BYTES) return established(key);
       counts.timedOut++;
       socket.destroy();
     }, limits.handshakeTimeoutMs);
     timer.unref();
     pending.set(key, { socket, timer });
-    if (tlsServer) tlsServer.emit('connection', socket);
-    else injector.injectConnection(socket);
+    if (tlsServer) {
+      tlsServer.emit('connection', socket);
+      return;
+    }
+    // Plaintext (loopback only): the client's first bytes (the HTTP/2 preface) end the handshake. Until
+    // then the socket stays ours, so the timeout and eviction can close it; the bytes read are put back
+    // for HTTP/2, which processes a socket's buffered data when it takes the socket over.
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      established(key);
+      injector.injectConnection(socket);
+    });
   };
 
   const netServer = net.createServer({ noDelay: true }, accept);
@@ -131,11 +144,13 @@ export async function listen(server: grpc.Server, options: ListenOptions): Promi
   return {
     port,
     stats: () => ({ ...counts, handshaking: pending.size }),
-    close: () => {
-      // Resolves once every connection has closed: established ones close with the gRPC server's shutdown.
+    close: (graceMs) => {
       const closed = new Promise<void>((resolve) => netServer.close(() => resolve()));
       for (const p of pending.values()) p.socket.destroy();
-      return closed;
+      // A shutdown must not hang on a peer that never closes: the audit and fills are written after it.
+      const deadline = setTimeout(() => sockets.forEach((s) => s.destroy()), graceMs);
+      deadline.unref();
+      return closed.finally(() => clearTimeout(deadline));
     },
   };
 }

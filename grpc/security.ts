@@ -16,7 +16,7 @@ export interface TlsOptions {
 
 /** How many connections, and for how long, the gate keeps (grpc/listener.ts enforces them). */
 export interface ConnectionLimits {
-  /** A connection that has not completed its TLS handshake (or, in plaintext, sent the HTTP/2 preface) by then is closed. */
+  /** A connection that has not completed its TLS handshake (or, in plaintext, sent its first bytes: the HTTP/2 preface) by then is closed. */
   readonly handshakeTimeoutMs: number;
   /** A connection with no call in flight for this long is sent GOAWAY (gRPC MAX_CONNECTION_IDLE). */
   readonly idleTimeoutMs: number;

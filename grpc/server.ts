@@ -109,6 +109,8 @@ const HOUR = 3_600_000;
 const INITIAL_POSITION_READS = 5;
 const ID_MEMORY_MS = 24 * HOUR;
 const MAX_REMEMBERED_IDS = 1_000_000;
+/** How long in-flight calls may take to finish at shutdown before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const { logger, stores } = options;
@@ -320,7 +322,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         stopping = true;
         setHealth('NOT_SERVING');
         // Stop accepting first; established connections finish their calls and close with the server.
-        const unbound = listener.close();
+        const unbound = listener.close(SHUTDOWN_GRACE_MS);
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         await unbound;
         // Every queued decision and fill is written (or left in the spool, said at warn level) before the caller may close the stores.

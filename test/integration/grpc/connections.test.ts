@@ -1,8 +1,9 @@
 /**
  * Connections are bounded: an attacker holding 2,000 idle TCP sockets (no TLS hello) against a real
  * `ballast gate` process capped at 500 connections does not lock out an OMS, which (re)connects and
- * trades; a socket that never completes its handshake is closed at the handshake timeout; a connection
- * idle past the idle timeout is closed by the gate.
+ * trades; a socket that never completes its handshake is closed at the handshake timeout (TLS and
+ * plaintext); a connection idle past the idle timeout is closed by the gate; at the cap with every
+ * connection established, the new one is refused and the established ones keep working.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ChildProcess } from 'node:child_process';
@@ -145,4 +146,45 @@ describe('timeouts', () => {
       c.close();
     }
   });
+});
+
+test('plaintext on loopback: a connection that sent the HTTP/2 preface outlives the handshake timeout', async () => {
+  const g = await gate({ connectionLimits: { handshakeTimeoutMs: 300 } });
+  const c = client(g.address);
+  try {
+    await call(c, 'evaluateTrade', { order: buy(pid) });
+    await new Promise((r) => setTimeout(r, 800));
+    const r = await call<unknown, EvaluateTradeResponse>(c, 'evaluateTrade', { order: buy(pid) });
+    expect(r.decision).toBe(Decision.DECISION_APPROVE);
+    expect(g.connections()).toMatchObject({ open: 1, handshaking: 0, timedOut: 0 });
+    // A silent plaintext socket is still closed.
+    const closed = { count: 0 };
+    await idleSocket(Number(g.address.split(':').pop()), closed);
+    await eventually(async () => (closed.count === 1 ? true : undefined), 3_000);
+    expect(g.connections().timedOut).toBe(1);
+  } finally {
+    c.close();
+    await g.close();
+  }
+});
+
+test('at the cap with every connection established, a new one is refused (not an established one dropped)', async () => {
+  const g = await gate({ connectionLimits: { maxConnections: 2 } });
+  // Distinct channel options: each client gets its own connection.
+  const clients = [0, 1, 2].map((i) => client(g.address, undefined, { 'grpc.test_channel': i }));
+  try {
+    for (const c of clients.slice(0, 2)) await call(c, 'evaluateTrade', { order: buy(pid) });
+    expect(g.connections()).toMatchObject({ open: 2, handshaking: 0 });
+    const code = await call(clients[2], 'evaluateTrade', { order: buy(pid) }, 2_000).then(
+      () => -1,
+      (e: grpc.ServiceError) => e.code,
+    );
+    expect(code).toBe(grpc.status.UNAVAILABLE);
+    expect(g.connections().refused).toBeGreaterThanOrEqual(1);
+    // The two established clients were not disturbed.
+    for (const c of clients.slice(0, 2)) await call(c, 'evaluateTrade', { order: buy(pid) });
+  } finally {
+    clients.forEach((c) => c.close());
+    await g.close();
+  }
 });

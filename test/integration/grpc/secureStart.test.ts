@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { LimitField, type OverrideLimitResponse, type TriggerRebalanceResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY, issueCertificate } from '../../../infra/certs';
 import { loopWorkflowId, manualRebalanceWorkflowId } from '../../../workflows/types';
+import { runCliJson } from '../../support/cli';
 import { testClient } from '../../support/env';
 import { buy, call, client, type Client, commitFixture, eventually, newPortfolioId, runBallast, stopProcess, withPool } from './helpers';
 
@@ -120,6 +121,24 @@ test('ballast gate: mTLS and the local policy by default; control only for the o
   const address = await ballast(['gate', '--port', '0'], /"address":"([^"]+)"/);
   // The demo OMS trades; a caller outside the CA cannot.
   expect(await codeOf(call(as(address, DEMO_OMS_IDENTITY), 'evaluateTrade', { order: buy(pid) }))).toBe(-1);
+  // `ballast load` calls with the local CA's demo OMS certificate by default.
+  const report = await runCliJson<{ requests: number; errors: Record<string, number> }>([
+    'load',
+    '--target',
+    address,
+    '--portfolio',
+    pid,
+    '--duration',
+    '500ms',
+    '--warmup',
+    '100ms',
+    '--concurrency',
+    '2',
+    '--certs-dir',
+    certsDir,
+  ]);
+  expect(report.requests).toBeGreaterThan(0);
+  expect(report.errors).toEqual({});
   expect(await codeOf(call(as(address, 'plaintext'), 'evaluateTrade', { order: buy(pid) }))).toBe(grpc.status.UNAVAILABLE);
   await expectControlRefused(address, pid);
   // The operator reaches Temporal: the rebalance workflow starts.

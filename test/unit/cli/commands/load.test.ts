@@ -11,6 +11,8 @@ test.each([
   [['--target', 'x:1', '--portfolio', 'p', '--mix', 'cancel=5'], /--mix must be weights like evaluate=80,size=20/],
   [['--target', 'x:1', '--portfolio', 'p', '--duration', '0s'], /--duration must be a positive duration/],
   [['--target', 'x:1', '--portfolio', 'p', '--tls-cert', 'c'], /need --tls-ca/],
+  [['--target', 'x:1', '--portfolio', 'p', '--certs-dir', '/nonexistent'], /no ca.crt in \/nonexistent: run `ballast certs`/],
+  [['--target', 'x:1', '--portfolio', 'p', '--plaintext', '--tls-ca', 'ca'], /--plaintext and --tls-\* exclude each other/],
 ])('ballast load %j → UsageError', async (argv, message) => {
   const err = await runCli(['load', ...argv]).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(UsageError);

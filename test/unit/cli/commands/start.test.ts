@@ -46,3 +46,29 @@ test('a bad value from an environment variable is a usage error naming the varia
     restore();
   }
 });
+
+test("the gate's security and connection flags are the same as `ballast gate`'s, passed through", async () => {
+  await runCli([
+    'start',
+    '--certs-dir',
+    '/tmp/pki',
+    '--tls-name',
+    'ballast,gate.internal',
+    '--handshake-timeout',
+    '2s',
+    '--idle-timeout',
+    '5m',
+    '--max-connections',
+    '50',
+  ]);
+  expect(started).toHaveBeenCalledWith(
+    expect.objectContaining({
+      gateSecurity: expect.objectContaining({
+        certsDir: '/tmp/pki',
+        serverNames: ['ballast', 'gate.internal'],
+        connectionLimits: { handshakeTimeoutMs: 2_000, idleTimeoutMs: 300_000, maxConnections: 50 },
+      }),
+    }),
+  );
+  await expect(runCli(['start', '--tls-client-ca', 'ca.pem'])).rejects.toThrow(/needs --tls-cert/);
+});
