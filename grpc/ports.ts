@@ -33,8 +33,8 @@ export interface FillSink {
 
 /** What snapshots are built from: latest budget, trading state, heartbeat, overrides (db/stores/gateSnapshots.ts). */
 export interface SnapshotReader {
-  /** Every portfolio, or only the one named. */
-  read(portfolioId?: string): Promise<readonly GateSnapshotRow[]>;
+  /** Every portfolio, or only the one named; risk model bodies with ids in `loadedModels` are left out. */
+  read(portfolioId?: string, loadedModels?: ReadonlySet<string>): Promise<readonly GateSnapshotRow[]>;
 }
 
 /** Stored positions of every portfolio, to reconcile the in-memory books (db/stores/positions.ts). */

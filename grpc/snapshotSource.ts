@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Subscription } from '../db/notifications';
 import type { GateCore } from './gate';
 import type { ChangeFeed, SnapshotReader } from './ports';
+import type { CovarianceKernel } from '../risk/pretrade/riskState';
 import { buildSnapshot } from '../risk/pretrade/snapshot';
 
 export interface SnapshotSourceOptions {
@@ -53,14 +54,22 @@ export class SnapshotSource {
   async reload(portfolioId: string | undefined): Promise<void> {
     const seq = ++this.reloadSeq;
     try {
-      const rows = await this.options.reader.read(portfolioId);
       const core = this.options.core;
+      // Risk models already built are not read again: only their ids travel.
+      const kernels = new Map<string, CovarianceKernel>();
+      for (const id of core.portfolioIds) {
+        const risk = core.snapshot(id)?.risk;
+        if (risk?.kernel) kernels.set(risk.modelId, risk.kernel);
+      }
+      const rows = await this.options.reader.read(portfolioId, new Set(kernels.keys()));
       if (portfolioId === undefined) core.setKnownPortfolios(new Set(rows.map((r) => r.portfolioId)));
       for (const row of rows) {
         if (!row.latest) continue;
         if ((this.installedBy.get(row.portfolioId) ?? 0) > seq) continue;
         this.installedBy.set(row.portfolioId, seq);
-        if (core.install(buildSnapshot(row.latest, row.tradingState, row.overrides, row.loopHeartbeatAtMs, row.riskModel))) {
+        const modelId = row.latest.budget.riskLimits?.modelId;
+        const model = row.riskModel ?? (modelId === undefined ? undefined : kernels.get(modelId));
+        if (core.install(buildSnapshot(row.latest, row.tradingState, row.overrides, row.loopHeartbeatAtMs, model))) {
           this.options.logger.debug({ portfolioId: row.portfolioId, version: row.latest.version }, 'budget snapshot installed');
         }
       }

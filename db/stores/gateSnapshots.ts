@@ -19,7 +19,10 @@ export interface GateSnapshotRow {
   readonly latest: BudgetVersion | undefined;
   /** Active overrides, oldest first (a later one of the same scope replaces an earlier one). */
   readonly overrides: readonly ActiveOverride[];
-  /** The risk model the latest budget names (`riskLimits.modelId`), if it has one and the row exists. */
+  /**
+   * The risk model the latest budget names (`riskLimits.modelId`), if it has one, the row exists and
+   * the caller did not say it holds it already.
+   */
   readonly riskModel?: RiskModel;
 }
 
@@ -43,7 +46,8 @@ interface OverrideRow {
 }
 
 const LATEST_SQL = `
-  SELECT p.id, p.trading_state, p.loop_heartbeat_at, b.version, b.budget, b.committed_at, m.body AS risk_model
+  SELECT p.id, p.trading_state, p.loop_heartbeat_at, b.version, b.budget, b.committed_at,
+         CASE WHEN m.id = ANY($2::text[]) THEN NULL ELSE m.body END AS risk_model
   FROM portfolios p
   LEFT JOIN LATERAL (SELECT version, budget, committed_at FROM budget_versions v
                      WHERE v.portfolio_id = p.id ORDER BY version DESC LIMIT 1) b ON true
@@ -58,10 +62,14 @@ const OVERRIDES_SQL = `
 export class GateSnapshotsStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Every portfolio (or the one named), with what its snapshot needs. */
-  async read(portfolioId?: string): Promise<GateSnapshotRow[]> {
+  /**
+   * Every portfolio (or the one named), with what its snapshot needs. Risk model bodies whose ids are in
+   * `loadedModels` are left out (the reader holds them already: a 300-asset body is ~2 MB of JSON, and
+   * the poll runs every few seconds).
+   */
+  async read(portfolioId?: string, loadedModels: ReadonlySet<string> = new Set()): Promise<GateSnapshotRow[]> {
     const [latest, overrides] = await Promise.all([
-      this.pool.query<LatestRow>(LATEST_SQL, [portfolioId ?? null]),
+      this.pool.query<LatestRow>(LATEST_SQL, [portfolioId ?? null, [...loadedModels]]),
       this.pool.query<OverrideRow>(OVERRIDES_SQL, [portfolioId ?? null]),
     ]);
     const byPortfolio = new Map<string, ActiveOverride[]>();

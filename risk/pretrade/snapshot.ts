@@ -84,7 +84,8 @@ export function buildSnapshot(
   tradingState: TradingState,
   overrides: readonly LimitOverride[],
   heartbeatAtMs?: number,
-  riskModel?: RiskModel,
+  /** The model the budget names, or the kernel already built from it (a reload of a known model). */
+  riskModel?: RiskModel | CovarianceKernel,
 ): PortfolioSnapshot {
   const { budget } = stored;
   const pairs = new Map<string, PairLimits>();
@@ -117,7 +118,7 @@ export function buildSnapshot(
   });
 }
 
-function snapshotRisk(stored: BudgetVersion, model: RiskModel | undefined): SnapshotRisk | undefined {
+function snapshotRisk(stored: BudgetVersion, model: RiskModel | CovarianceKernel | undefined): SnapshotRisk | undefined {
   const { budget } = stored;
   const limits = budget.riskLimits;
   if (!limits) return undefined;
@@ -125,6 +126,7 @@ function snapshotRisk(stored: BudgetVersion, model: RiskModel | undefined): Snap
   let kernel: CovarianceKernel | undefined;
   let unavailable: string | undefined;
   if (!model) unavailable = `risk model ${limits.modelId} of budget v${stored.version} is not in the store`;
+  else if (model instanceof CovarianceKernel) kernel = model;
   else {
     try {
       kernel = new CovarianceKernel(loadRiskModel(model));

@@ -72,6 +72,11 @@ describe('risk models', () => {
     expect(row.riskModel).toEqual(model);
     const snapshot = buildSnapshot(row.latest!, row.tradingState, row.overrides, row.loopHeartbeatAtMs, row.riskModel);
     expect(snapshot.risk?.kernel?.diagonal).toEqual(Float64Array.from([0.04, 0.04, 0.09]));
+    // A reader that holds the model already gets only the id (the budget), and reuses its kernel.
+    const [again] = await new GateSnapshotsStore(pool).read(portfolioId, new Set([id]));
+    expect(again.riskModel).toBeUndefined();
+    const reused = buildSnapshot(again.latest!, again.tradingState, again.overrides, again.loopHeartbeatAtMs, snapshot.risk!.kernel);
+    expect(reused.risk?.kernel).toBe(snapshot.risk!.kernel);
     // The committed budget holds the id, not the matrix.
     const stored = await pool.query(
       `SELECT budget->'riskLimits' AS r, budget ? 'covariance' AS inline FROM budget_versions WHERE portfolio_id = $1`,
