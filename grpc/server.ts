@@ -25,6 +25,7 @@ import { BatchWriter } from './batchWriter';
 import { GateCore } from './gate';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
 import { gateService } from './handlers';
+import { type GateObserver, UNOBSERVED } from './metrics';
 import type { GateControls, GateStores } from './ports';
 import { reconcilePositions } from './reconcile';
 import { SnapshotSource } from './snapshotSource';
@@ -62,6 +63,8 @@ export interface GateOptions {
   readonly auditMaxQueue?: number;
   /** Recorded with every decision and fill; defaults to host:pid. */
   readonly replicaId?: string;
+  /** Metrics (grpc/metrics.ts `gateMetrics`); default none. */
+  readonly observer?: GateObserver;
 }
 
 export interface RunningGate {
@@ -78,9 +81,10 @@ const INITIAL_POSITION_READS = 5;
 export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const { logger, stores } = options;
   const replica = options.replicaId ?? `${hostname()}:${process.pid}`;
+  const observer = options.observer ?? UNOBSERVED;
   const audit = new BatchWriter<DecisionRecord>({
     name: 'audit',
-    write: (rows) => stores.decisions.insert(replica, rows),
+    write: observer.timeFlush('audit', (rows: readonly DecisionRecord[]) => stores.decisions.insert(replica, rows)),
     flushIntervalMs: options.auditFlushIntervalMs ?? 50,
     maxBatch: 5_000,
     maxQueue: options.auditMaxQueue ?? 200_000,
@@ -88,7 +92,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   });
   const fills = new BatchWriter<FillRecord>({
     name: 'fills',
-    write: (rows) => stores.fills.insert(replica, rows),
+    write: observer.timeFlush('fills', (rows: readonly FillRecord[]) => stores.fills.insert(replica, rows)),
     flushIntervalMs: 50,
     maxBatch: 2_000,
     maxQueue: 1_000_000,
@@ -104,7 +108,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
     reservationTtlMs: options.reservationTtlMs ?? 24 * HOUR,
     idMemoryMs: 24 * HOUR,
-    audit,
+    audit: observer.countDecisions(audit),
     fills,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
@@ -124,13 +128,17 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       if (bound) setHealth('SERVING');
     },
   });
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024 });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024,
+    interceptors: observer.interceptors,
+  });
   server.addService(
     GateServiceService,
     gateService({ core, budgets: source, audit, access: options.access, controls: options.controls ?? {}, logger }),
   );
   health.addToServer(server);
   reflection().addToServer(server);
+  observer.watch({ core, queues: { audit, fills }, ready: () => source.ready });
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => void): void => {

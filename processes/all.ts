@@ -21,6 +21,8 @@ import { statusQuery } from '../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
 import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
 import { keyControls, statusLine, stopRequest } from './terminal';
+import { gateMetrics } from '../grpc/metrics';
+import { type MetricsListen, exposeMetrics, processRegistry } from './metricsEndpoint';
 
 export interface AllInOneOptions {
   /** The demo portfolio; its synthetic feed has the same id. */
@@ -32,6 +34,8 @@ export interface AllInOneOptions {
   readonly ordersPerSecond: number;
   readonly alertWebhookUrl?: string;
   readonly logLevel: string;
+  /** One /metrics endpoint for the gate, the worker and the Temporal SDK; undefined serves none. */
+  readonly metrics?: MetricsListen;
 }
 
 const DEMO_ASSETS = ['US_EQUITY', 'EU_EQUITY', 'EM_EQUITY', 'TREASURIES', 'GOLD'];
@@ -42,6 +46,7 @@ interface System {
   readonly feeds: FeedStore;
   readonly loop: WorkflowHandle<typeof portfolioLoop>;
   readonly flow: OrderFlow | undefined;
+  readonly metricsUrl: string | undefined;
 }
 
 const say = (msg: string): void => void process.stderr.write(`[ballast] ${msg}\n`);
@@ -90,8 +95,10 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
   teardown.defer('Temporal connection', () => connection.close());
   const client = new Client({ connection });
 
+  const registry = options.metrics ? processRegistry() : undefined;
   say('starting the worker (bundling workflows)…');
   const worker = await startWorker({
+    metrics: registry,
     temporalAddress: infra.temporalAddress,
     databaseUrl: infra.databaseUrl,
     logger,
@@ -104,8 +111,11 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
     port: options.gatePort,
     logger,
     controls: temporalControls(client),
+    observer: registry ? gateMetrics(registry) : undefined,
   });
   teardown.defer('gate', () => gate.close());
+  const metrics = registry && options.metrics ? await exposeMetrics(registry, options.metrics, logger) : undefined;
+  if (metrics) teardown.defer('metrics endpoint', () => metrics.close());
 
   const feeds = new FeedStore(pool);
   // Three hundred bars of history with one past crisis (bars 100–139): inside an HMM's training
@@ -144,15 +154,16 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
         })
       : undefined;
   if (flow) teardown.defer('demo order flow', () => flow.stop());
-  return { infra, gate, feeds, loop, flow };
+  return { infra, gate, feeds, loop, flow, metricsUrl: metrics?.url };
 }
 
-function banner({ infra, gate, loop }: System, portfolioId: string): string {
+function banner({ infra, gate, loop, metricsUrl }: System, portfolioId: string): string {
   return [
     '',
     `  Temporal UI     ${infra.temporalUiUrl ?? `(external server at ${infra.temporalAddress})`}   workflow: ${loop.workflowId}`,
     `  gRPC gate       ${gate.address}   (ballast.gate.v1.GateService; reflection and health enabled)`,
     `  Postgres        ${infra.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
+    ...(metricsUrl ? [`  Metrics         ${metricsUrl}   (Prometheus: gate, worker, Temporal SDK)`] : []),
     `  Synthetic feed  one bar per second. Switch regime: node bin/ballast.js feed --feed ${portfolioId} --regime crisis|calm`,
     `                  (in a terminal: press c for crisis, n for calm, q to quit)`,
     '',

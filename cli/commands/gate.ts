@@ -8,11 +8,14 @@ import { parse } from 'yaml';
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
 import type { AccessPolicy } from '../../grpc/access';
 import { createLogger } from '../../lib/logger';
+import { gateMetrics } from '../../grpc/metrics';
 import { startGate } from '../../processes/gate';
+import { DEFAULT_GATE_METRICS_PORT, exposeMetrics, processRegistry } from '../../processes/metricsEndpoint';
+import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
 import { UsageError, durationMs, integer, list, option } from '../flags';
 import { printJson } from '../output';
 
-interface GateFlags {
+interface GateFlags extends MetricsFlags {
   readonly databaseUrl: string;
   readonly host: string;
   readonly port: number;
@@ -29,10 +32,10 @@ interface GateFlags {
 }
 
 export function define(command: Command): void {
-  command
+  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT)
     .description(
       'Run the gRPC pre-trade gate (ballast.gate.v1.GateService) on the latest committed budgets in the database. ' +
-        'Prints {address} as JSON once it listens; stops gracefully on SIGINT or SIGTERM (in-flight calls finish, ' +
+        'Prints {address, metrics} as JSON once it listens; stops gracefully on SIGINT or SIGTERM (in-flight calls finish, ' +
         'queued audit rows and fills are written).',
     )
     .addOption(option('--database-url <url>', 'the Ballast database').env('DATABASE_URL').default(DEFAULT_DATABASE_URL))
@@ -61,11 +64,15 @@ export function define(command: Command): void {
 async function runGate(flags: GateFlags): Promise<void> {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (flags.tlsClientCa && !flags.tlsCert) throw new UsageError('--tls-client-ca (mTLS) needs --tls-cert and --tls-key');
+  const logger = createLogger('gate');
+  const listen = metricsListen(flags);
+  const registry = listen ? processRegistry() : undefined;
   const gate = await startGate({
     databaseUrl: flags.databaseUrl,
     host: flags.host,
     port: flags.port,
-    logger: createLogger('gate'),
+    logger,
+    observer: registry ? gateMetrics(registry) : undefined,
     tls: flags.tlsCert
       ? {
           cert: readFileSync(flags.tlsCert),
@@ -81,12 +88,14 @@ async function runGate(flags: GateFlags): Promise<void> {
     maxReceiveMessageLength: flags.maxMessageBytes,
     replicaId: flags.replica,
   });
-  await printJson({ address: gate.address }, 'compact');
+  const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
+  await printJson({ address: gate.address, metrics: metrics?.url ?? null }, 'compact');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await gate.close();
+  await metrics?.close();
 }
 
 /** `identity: { portfolios: [...], strategies: [...], control: bool }` per client-certificate CN. */

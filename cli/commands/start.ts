@@ -1,10 +1,12 @@
 /** `ballast start` (what `npm start` runs): the whole system on this machine, wired in processes/all.ts. */
 import type { Command } from 'commander';
 import { runAllInOne } from '../../processes/all';
+import { DEFAULT_GATE_METRICS_PORT } from '../../processes/metricsEndpoint';
+import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
 import { environmentHelp } from '../context';
 import { integer, option, positiveInteger } from '../flags';
 
-interface StartFlags {
+interface StartFlags extends MetricsFlags {
   readonly portfolio: string;
   readonly intervalMs: number;
   readonly gateHost: string;
@@ -14,7 +16,7 @@ interface StartFlags {
 }
 
 export function define(command: Command): void {
-  command
+  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT)
     .description(
       'Run everything on this machine: Postgres and a Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS ' +
         'point at running ones), the worker, the pre-trade gate, a demo portfolio loop on a synthetic feed (one bar ' +
@@ -42,7 +44,8 @@ export function define(command: Command): void {
         ['TEMPORAL_ADDRESS', 'use this Temporal server (default: a dev server on 127.0.0.1:7233, its UI on :8233)'],
         ['BALLAST_DATA_DIR', 'where the dev server and a private Postgres keep their data (default: .data/)'],
         ['BALLAST_ALERT_WEBHOOK_URL', 'where alerts are posted as JSON (default: none)'],
-        ['LOG_LEVEL', 'pino log level of the JSON logs on stderr (default: warn)'],
+        ['LOG_LEVEL', 'pino log level of the logs on stderr (default: warn)'],
+        ['BALLAST_LOG_FORMAT', 'json or pretty (default: pretty on a terminal, JSON otherwise)'],
       ]),
     )
     .action((flags: StartFlags) =>
@@ -54,6 +57,7 @@ export function define(command: Command): void {
         ordersPerSecond: flags.demo ? flags.ordersPerSecond : 0,
         alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
         logLevel: process.env.LOG_LEVEL ?? 'warn',
+        metrics: metricsListen(flags),
       }),
     );
 }
