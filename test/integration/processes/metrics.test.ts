@@ -4,6 +4,7 @@
  * worker's stderr is checked to be one JSON log stream, the Temporal SDK's lines included.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Client as TemporalClient } from '@temporalio/client';
@@ -14,6 +15,7 @@ import { portfolioLoop } from '../../../workflows';
 import { loopWorkflowId } from '../../../workflows/types';
 import { buy, call, client, commitFixture, withPool } from '../grpc/helpers';
 import { eventually, testClient, testEnv, uniqueId } from '../../support/env';
+import { metricNames } from '../../support/promql';
 import { type Scrape, scrape } from '../../support/promText';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -163,6 +165,9 @@ describe('worker /metrics', () => {
       expect(s.samples('temporal_activity_execution_latency_count', { task_queue: taskQueue }).length).toBeGreaterThan(0);
       expectProcessMetrics(s);
       expect([...s.labelNames((n) => n.startsWith('ballast_'))].filter((l) => !BALLAST_LABELS.has(l))).toEqual([]);
+      // The dashboard's Temporal panels read series a real worker exports.
+      const missing = dashboardTemporalSeries().filter((name) => !hasSeries(s, name));
+      expect(missing).toEqual([]);
     } finally {
       await handle.terminate('test done').catch(() => undefined);
     }
@@ -175,6 +180,22 @@ describe('worker /metrics', () => {
     expect(records.some((r) => r.name === 'temporal')).toBe(true);
   }, 120_000);
 });
+
+function dashboardTemporalSeries(): string[] {
+  const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'ballast.json'), 'utf8')) as {
+    panels: { targets?: { expr: string }[] }[];
+  };
+  const names = dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNames(t.expr)));
+  return [...new Set(names)].filter((n) => n.startsWith('temporal_'));
+}
+
+function hasSeries(s: Scrape, name: string): boolean {
+  try {
+    return s.samples(name).length > 0;
+  } catch {
+    return false;
+  }
+}
 
 function expectProcessMetrics(s: Scrape): void {
   expect(s.family('process_cpu_user_seconds_total').type).toBe('COUNTER');
