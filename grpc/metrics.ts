@@ -17,6 +17,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DecisionRecord } from '../db/stores/gateDecisions';
+import { type HistogramCounts, type Labels, emptyHistogram, histogramSamples, observe, registerCollected } from '../lib/promCollector';
 import { TRADING_STATES } from '../risk/kinds';
 import type { GateCore, RecordQueue } from './gate';
 
@@ -49,53 +50,74 @@ export const HANDLING_BUCKETS = [
 const FLUSH_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const UNKNOWN_PORTFOLIO = '(unknown)';
 
-/** The status names go-grpc-prometheus uses for `grpc_code` (Go's codes.Code.String()). */
-const CODE_NAMES: Readonly<Record<number, string>> = {
-  0: 'OK',
-  1: 'Canceled',
-  2: 'Unknown',
-  3: 'InvalidArgument',
-  4: 'DeadlineExceeded',
-  5: 'NotFound',
-  6: 'AlreadyExists',
-  7: 'PermissionDenied',
-  8: 'ResourceExhausted',
-  9: 'FailedPrecondition',
-  10: 'Aborted',
-  11: 'OutOfRange',
-  12: 'Unimplemented',
-  13: 'Internal',
-  14: 'Unavailable',
-  15: 'DataLoss',
-  16: 'Unauthenticated',
-};
+/** The status names go-grpc-prometheus uses for `grpc_code` (Go's codes.Code.String()), by code. */
+const CODE_NAMES = [
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
+] as const;
 
-interface MethodSeries {
-  readonly started: { inc(): void };
-  readonly handling: { observe(seconds: number): void };
-  readonly handled: (code: number) => void;
+interface MethodStats {
+  readonly labels: Labels;
+  started: number;
+  /** Completed calls by status code. */
+  readonly handled: number[];
+  readonly handling: HistogramCounts;
 }
 
 export function gateMetrics(registry: Registry): GateObserver {
-  const started = new Counter({
-    name: 'grpc_server_started_total',
-    help: 'Total number of RPCs started on the server.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
-    registers: [registry],
-  });
-  const handled = new Counter({
-    name: 'grpc_server_handled_total',
-    help: 'Total number of RPCs completed on the server, regardless of success or failure.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'] as const,
-    registers: [registry],
-  });
-  const handling = new Histogram({
-    name: 'grpc_server_handling_seconds',
-    help: 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
-    buckets: HANDLING_BUCKETS,
-    registers: [registry],
-  });
+  // The gRPC series are plain numbers per method, updated on the request path without prom-client
+  // (whose label hashing costs microseconds per call) and serialized only when Prometheus scrapes.
+  const methods = new Map<string, MethodStats>();
+  const statsFor = (method: { path: string; requestStream: boolean; responseStream: boolean }): MethodStats => {
+    let s = methods.get(method.path);
+    if (!s) {
+      const [service, name] = splitPath(method.path);
+      s = {
+        labels: { grpc_type: rpcType(method), grpc_service: service, grpc_method: name },
+        started: 0,
+        handled: new Array<number>(CODE_NAMES.length).fill(0),
+        handling: emptyHistogram(HANDLING_BUCKETS),
+      };
+      methods.set(method.path, s);
+    }
+    return s;
+  };
+  registerCollected(registry, 'grpc_server_started_total', 'Total number of RPCs started on the server.', 'counter', () =>
+    [...methods.values()].map((m) => ({ labels: m.labels, value: m.started })),
+  );
+  registerCollected(
+    registry,
+    'grpc_server_handled_total',
+    'Total number of RPCs completed on the server, regardless of success or failure.',
+    'counter',
+    () =>
+      [...methods.values()].flatMap((m) =>
+        m.handled.flatMap((n, code) => (n > 0 ? [{ labels: { ...m.labels, grpc_code: CODE_NAMES[code] }, value: n }] : [])),
+      ),
+  );
+  registerCollected(
+    registry,
+    'grpc_server_handling_seconds',
+    'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
+    'histogram',
+    () => [...methods.values()].flatMap((m) => histogramSamples('grpc_server_handling_seconds', m.labels, HANDLING_BUCKETS, m.handling)),
+  );
+
   const decisions = new Counter({
     name: 'ballast_gate_decisions_total',
     help: 'Decisions recorded by the gate, by portfolio, RPC, decision (APPROVE, DENY, SIZE) and primary reason (the first in check order; NONE for a clean approval).',
@@ -118,42 +140,20 @@ export function gateMetrics(registry: Registry): GateObserver {
     registers: [registry],
   });
 
-  // One set of children per method path, resolved once: the per-call cost is a few property reads.
-  const series = new Map<string, MethodSeries>();
-  const seriesFor = (method: grpc.ServerMethodDefinition<unknown, unknown>): MethodSeries => {
-    let s = series.get(method.path);
-    if (!s) {
-      const [service, name] = splitPath(method.path);
-      const labels = { grpc_type: rpcType(method), grpc_service: service, grpc_method: name };
-      const byCode = new Map<number, { inc(): void }>();
-      s = {
-        started: started.labels(labels),
-        handling: handling.labels(labels),
-        handled: (code) => {
-          let c = byCode.get(code);
-          if (!c) byCode.set(code, (c = handled.labels({ ...labels, grpc_code: CODE_NAMES[code] ?? 'Unknown' })));
-          c.inc();
-        },
-      };
-      series.set(method.path, s);
-    }
-    return s;
-  };
-
   const interceptor: grpc.ServerInterceptor = (method, call) => {
-    const s = seriesFor(method as grpc.ServerMethodDefinition<unknown, unknown>);
+    const s = statsFor(method);
     let startNs = 0n;
     let done = false;
     const finish = (code: number): void => {
       if (done) return;
       done = true;
-      s.handled(code);
-      s.handling.observe(Number(process.hrtime.bigint() - startNs) / 1e9);
+      s.handled[code >= 0 && code < CODE_NAMES.length ? code : grpc.status.UNKNOWN]++;
+      observe(s.handling, HANDLING_BUCKETS, Number(process.hrtime.bigint() - startNs) / 1e9);
     };
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         startNs = process.hrtime.bigint();
-        s.started.inc();
+        s.started++;
         // A call the client cancels never sends a status: count it as go-grpc-prometheus does.
         next({ onCancel: () => finish(grpc.status.CANCELLED) });
       },

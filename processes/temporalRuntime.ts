@@ -13,6 +13,16 @@ import { type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '
 import { MetricsBuffer, Runtime, makeTelemetryFilterString, type BufferedMetricUpdate } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import {
+  type CollectedKind,
+  type HistogramCounts,
+  type Labels,
+  type Sample,
+  emptyHistogram,
+  histogramSamples,
+  observe,
+  registerCollected,
+} from '../lib/promCollector';
 
 let installed: TemporalMetricsBridge | 'without-metrics' | undefined;
 
@@ -74,28 +84,16 @@ function coreLevel(pinoLevel: string): LogLevel {
 const TEMPORAL_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const DRAIN_INTERVAL_MS = 1_000;
 
-type Kind = 'counter' | 'gauge' | 'histogram';
-interface Series {
-  readonly labels: Record<string, string>;
-  value: number;
-  buckets?: number[];
-  sum?: number;
-}
-
 /**
- * One Temporal metric in the registry. prom-client's own metric classes fix their label names up
- * front; the core's attributes vary by metric, so each is exposed through prom-client's collector
- * interface (`get()`), with the values kept here.
+ * One Temporal metric. prom-client's own metric classes fix their label names up front; the core's
+ * attributes vary by metric, so the values are kept here and registered as a collected metric.
  */
 class ForwardedMetric {
-  readonly aggregator = 'sum';
-  readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, { labels: Labels; value: number; histogram?: HistogramCounts }>();
 
   constructor(
     readonly name: string,
-    readonly help: string,
-    readonly type: Kind,
-    private readonly drain: () => void,
+    readonly kind: CollectedKind,
   ) {}
 
   update(u: BufferedMetricUpdate): void {
@@ -104,37 +102,19 @@ class ForwardedMetric {
     const key = JSON.stringify(labels);
     let s = this.series.get(key);
     if (!s) {
-      s = { labels, value: 0, ...(this.type === 'histogram' ? { buckets: TEMPORAL_BUCKETS.map(() => 0), sum: 0 } : {}) };
+      s = { labels, value: 0, ...(this.kind === 'histogram' ? { histogram: emptyHistogram(TEMPORAL_BUCKETS) } : {}) };
       this.series.set(key, s);
     }
-    if (this.type === 'gauge' && u.metric.kind === 'gauge') s.value = u.value;
-    else if (this.type !== 'histogram') s.value += u.value;
-    else {
-      s.value += 1;
-      s.sum! += u.value;
-      const i = TEMPORAL_BUCKETS.findIndex((b) => u.value <= b);
-      if (i >= 0) s.buckets![i] += 1;
-    }
+    if (s.histogram) observe(s.histogram, TEMPORAL_BUCKETS, u.value);
+    // Gauges are set; counters and up-down counters arrive as deltas.
+    else if (u.metric.kind === 'gauge') s.value = u.value;
+    else s.value += u.value;
   }
 
-  get(): { name: string; help: string; type: Kind; aggregator: string; values: object[] } {
-    this.drain();
-    const values: object[] = [];
-    for (const s of this.series.values()) {
-      if (this.type !== 'histogram') {
-        values.push({ labels: s.labels, value: s.value });
-        continue;
-      }
-      let cumulative = 0;
-      TEMPORAL_BUCKETS.forEach((le, i) => {
-        cumulative += s.buckets![i];
-        values.push({ metricName: `${this.name}_bucket`, labels: { ...s.labels, le }, value: cumulative });
-      });
-      values.push({ metricName: `${this.name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: s.value });
-      values.push({ metricName: `${this.name}_sum`, labels: s.labels, value: s.sum });
-      values.push({ metricName: `${this.name}_count`, labels: s.labels, value: s.value });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  samples(): Sample[] {
+    return [...this.series.values()].flatMap((s) =>
+      s.histogram ? histogramSamples(this.name, s.labels, TEMPORAL_BUCKETS, s.histogram) : [{ labels: s.labels, value: s.value }],
+    );
   }
 }
 
@@ -157,11 +137,14 @@ class TemporalMetricsBridge {
     const name = u.metric.name.startsWith('temporal_') ? u.metric.name : `temporal_${u.metric.name}`;
     let m = this.metrics.get(name);
     if (!m) {
-      const type: Kind = u.metric.kind === 'histogram' ? 'histogram' : u.metric.kind === 'counter' ? 'counter' : 'gauge';
+      const kind: CollectedKind = u.metric.kind === 'histogram' ? 'histogram' : u.metric.kind === 'counter' ? 'counter' : 'gauge';
       const unit = u.metric.unit ? ` (${u.metric.unit === 'duration' ? 'seconds' : u.metric.unit})` : '';
-      m = new ForwardedMetric(name, `${u.metric.description || `Temporal SDK metric ${name}`}${unit}`, type, this.drain);
-      this.metrics.set(name, m);
-      this.registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
+      const metric = new ForwardedMetric(name, kind);
+      registerCollected(this.registry, name, `${u.metric.description || `Temporal SDK metric ${name}`}${unit}`, kind, () => {
+        this.drain();
+        return metric.samples();
+      });
+      this.metrics.set(name, (m = metric));
     }
     return m;
   }
