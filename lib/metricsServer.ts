@@ -27,9 +27,15 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
   // Scrapes are short; do not let an idle keep-alive connection hold the process open on close.
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`the /metrics port ${host}:${port} is in use (choose another with --metrics-port, 0 for any, or --no-metrics)`)
+          : err,
+      ),
+    );
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
