@@ -76,6 +76,7 @@ export async function run(): Promise<void> {
       }
     }
     if (ROUNDS > 0) printRatios(reports);
+    await measureServerCpu(databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 0, order });
     measureCore(budget, order);
     measureMetricsCost(budget, order);
     await measureAuditLoss(databaseUrl, order);
@@ -126,6 +127,31 @@ async function measure(kind: ServerKind, databaseUrl: string, spec: LoadSpec): P
   } finally {
     await stop(server, 'SIGTERM');
   }
+}
+
+/**
+ * Server CPU per call (user + system of the server process, from ready to the end of a load without
+ * warm-up, over every request): CPU time, unlike latency, hardly depends on what else the machine runs.
+ */
+async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<void> {
+  const perCall: Partial<Record<ServerKind, number>> = {};
+  for (const kind of SERVER_KINDS) {
+    const server = spawn(kind, { databaseUrl });
+    try {
+      const { address } = await message<ServerReady>(server);
+      const report = await loadFrom(address, spec);
+      server.send('cpu');
+      const { cpuUs } = await message<{ cpuUs: number }>(server);
+      perCall[kind] = cpuUs / Math.max(1, report.requests);
+    } finally {
+      await stop(server, 'SIGTERM');
+    }
+  }
+  const [e, g, m] = SERVER_KINDS.map((k) => perCall[k]!);
+  console.log(
+    `  server CPU per call (${spec.durationMs / 1000} s load, no warm-up): empty ${e.toFixed(1)} µs, gate ${g.toFixed(1)} µs, gate with metrics ${m.toFixed(1)} µs; ` +
+      `gate/empty ${(g / e).toFixed(2)}× off, ${(m / e).toFixed(2)}× on; metrics add ${(m - g).toFixed(1)} µs (${(((m - g) / g) * 100).toFixed(1)} %)`,
+  );
 }
 
 async function loadFrom(address: string, spec: LoadSpec): Promise<LoadReport> {
@@ -300,6 +326,12 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     return;
   }
   const address = role === 'empty' ? await startEmptyServer() : await startRealGate(arg, role === 'metrics');
+  const ready = process.cpuUsage();
+  process.on('message', (m) => {
+    if (m !== 'cpu') return;
+    const used = process.cpuUsage(ready);
+    process.send!({ cpuUs: used.user + used.system });
+  });
   process.send!({ address } satisfies ServerReady);
 }
 

@@ -118,14 +118,6 @@ export function gateMetrics(registry: Registry): GateObserver {
     () => [...methods.values()].flatMap((m) => histogramSamples('grpc_server_handling_seconds', m.labels, HANDLING_BUCKETS, m.handling)),
   );
 
-  const decisions = new Counter({
-    name: 'ballast_gate_decisions_total',
-    help: 'Decisions recorded by the gate, by portfolio, RPC, decision (APPROVE, DENY, SIZE) and primary reason (the first in check order; NONE for a clean approval).',
-    labelNames: ['portfolio', 'rpc', 'decision', 'reason'] as const,
-    registers: [registry],
-    // Counted in a plain map on the request path; moved over when Prometheus scrapes.
-    collect: () => syncDecisions(),
-  });
   const flushSeconds = new Histogram({
     name: 'ballast_gate_flush_seconds',
     help: 'Duration of one batch write of the audit trail or the fills to Postgres, by queue and outcome.',
@@ -164,26 +156,30 @@ export function gateMetrics(registry: Registry): GateObserver {
     });
   };
 
-  // Decisions are counted in plain maps on the request path and handed to prom-client at scrape time.
-  const decisionCounts = new Map<string, { labels: Record<'portfolio' | 'rpc' | 'decision' | 'reason', string>; n: number }>();
+  // Decisions are counted on the request path in nested maps (no key strings to build and hash per
+  // call) and serialized when Prometheus scrapes.
+  const decisionSeries: { readonly labels: Labels; n: number }[] = [];
+  const decisionIndex: Index<Index<Index<Index<{ n: number }>>>> = new Map();
   const countDecision = (r: DecisionRecord): void => {
     const reason = r.reasons[0] ?? 'NONE';
     const portfolio = reason === 'UNKNOWN_PORTFOLIO' ? UNKNOWN_PORTFOLIO : r.portfolioId;
-    const key = `${portfolio}\u0000${r.rpc}\u0000${r.decision}\u0000${reason}`;
-    const entry = decisionCounts.get(key);
-    if (entry) entry.n++;
-    else decisionCounts.set(key, { labels: { portfolio, rpc: r.rpc, decision: r.decision, reason }, n: 1 });
-  };
-  let flushedDecisions = new Map<string, number>();
-  const syncDecisions = (): void => {
-    const seen = new Map<string, number>();
-    for (const [key, { labels, n }] of decisionCounts) {
-      const delta = n - (flushedDecisions.get(key) ?? 0);
-      if (delta > 0) decisions.inc(labels, delta);
-      seen.set(key, n);
+    const byReason = child(child(child(decisionIndex, portfolio), r.rpc), r.decision);
+    const series = byReason.get(reason);
+    if (series) {
+      series.n++;
+      return;
     }
-    flushedDecisions = seen;
+    const created = { labels: { portfolio, rpc: r.rpc, decision: r.decision, reason }, n: 1 };
+    byReason.set(reason, created);
+    decisionSeries.push(created);
   };
+  registerCollected(
+    registry,
+    'ballast_gate_decisions_total',
+    'Decisions recorded by the gate, by portfolio, RPC, decision (APPROVE, DENY, SIZE) and primary reason (the first in check order; NONE for a clean approval).',
+    'counter',
+    () => decisionSeries.map((d) => ({ labels: d.labels, value: d.n })),
+  );
 
   return {
     interceptors: [interceptor],
@@ -275,6 +271,15 @@ function registerGauges(registry: Registry, view: GateView): void {
       for (const [queue, q] of Object.entries(view.queues)) this.set({ queue }, q.pending);
     },
   });
+}
+
+type Index<T> = Map<string, T>;
+
+/** The map under `key`, created on first use. */
+function child<T>(index: Index<Index<T>>, key: string): Index<T> {
+  let next = index.get(key);
+  if (!next) index.set(key, (next = new Map()));
+  return next;
 }
 
 function splitPath(path: string): [service: string, method: string] {
