@@ -32,7 +32,7 @@ interface GateFlags extends MetricsFlags {
 }
 
 export function define(command: Command): void {
-  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT)
+  command
     .description(
       'Run the gRPC pre-trade gate (ballast.gate.v1.GateService) on the latest committed budgets in the database. ' +
         'Prints {address, metrics} as JSON once it listens; stops gracefully on SIGINT or SIGTERM (in-flight calls finish, ' +
@@ -57,8 +57,8 @@ export function define(command: Command): void {
       option('--reservation-ttl <duration>', 'how long an approved order reserves its exposure without a fill (default: 24h)', durationMs),
     )
     .addOption(option('--max-message-bytes <bytes>', 'largest request accepted (default: 65536)', integer(1_024, 64 * 1024 * 1024)))
-    .option('--replica <id>', "this replica's name in the audit trail (default: the host name and pid)")
-    .action(runGate);
+    .option('--replica <id>', "this replica's name in the audit trail (default: the host name and pid)");
+  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action(runGate);
 }
 
 async function runGate(flags: GateFlags): Promise<void> {

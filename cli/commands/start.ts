@@ -16,7 +16,7 @@ interface StartFlags extends MetricsFlags {
 }
 
 export function define(command: Command): void {
-  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT)
+  command
     .description(
       'Run everything on this machine: Postgres and a Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS ' +
         'point at running ones), the worker, the pre-trade gate, a demo portfolio loop on a synthetic feed (one bar ' +
@@ -47,17 +47,17 @@ export function define(command: Command): void {
         ['LOG_LEVEL', 'pino log level of the logs on stderr (default: warn)'],
         ['BALLAST_LOG_FORMAT', 'json or pretty (default: pretty on a terminal, JSON otherwise)'],
       ]),
-    )
-    .action((flags: StartFlags) =>
-      runAllInOne({
-        portfolioId: flags.portfolio,
-        monitoringIntervalMs: flags.intervalMs,
-        gateHost: flags.gateHost,
-        gatePort: flags.gatePort,
-        ordersPerSecond: flags.demo ? flags.ordersPerSecond : 0,
-        alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
-        logLevel: process.env.LOG_LEVEL ?? 'warn',
-        metrics: metricsListen(flags),
-      }),
     );
+  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action((flags: StartFlags) =>
+    runAllInOne({
+      portfolioId: flags.portfolio,
+      monitoringIntervalMs: flags.intervalMs,
+      gateHost: flags.gateHost,
+      gatePort: flags.gatePort,
+      ordersPerSecond: flags.demo ? flags.ordersPerSecond : 0,
+      alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
+      logLevel: process.env.LOG_LEVEL ?? 'warn',
+      metrics: metricsListen(flags),
+    }),
+  );
 }

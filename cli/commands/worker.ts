@@ -8,7 +8,7 @@ import { TASK_QUEUE } from '../../workflows/types';
 import { DATABASE_VARIABLES, TEMPORAL_VARIABLES, databaseUrl, environmentHelp, temporalAddress, temporalNamespace } from '../context';
 
 export function define(command: Command): void {
-  addMetricsOptions(command, DEFAULT_WORKER_METRICS_PORT)
+  command
     .description(
       "Run a Temporal worker for Ballast's workflows and activities against a running Temporal server and " +
         'database (production use; `npm start` runs one for you). Stops gracefully on SIGINT or SIGTERM.',
@@ -24,27 +24,27 @@ export function define(command: Command): void {
         ['LOG_LEVEL', 'pino log level of the logs on stderr (default: info)'],
         ['BALLAST_LOG_FORMAT', 'json or pretty (default: pretty on a terminal, JSON otherwise)'],
       ]),
-    )
-    .action(async (flags: MetricsFlags & { taskQueue: string }) => {
-      const logger = createLogger('ballast-worker');
-      const listen = metricsListen(flags);
-      const registry = listen ? processRegistry() : undefined;
-      const worker = await startWorker({
-        temporalAddress: temporalAddress(),
-        namespace: temporalNamespace(),
-        databaseUrl: databaseUrl(),
-        taskQueue: flags.taskQueue,
-        logger,
-        metrics: registry,
-        alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
-        workflowBundle: process.env.BALLAST_WORKFLOW_BUNDLE ? { codePath: process.env.BALLAST_WORKFLOW_BUNDLE } : undefined,
-      });
-      const stop = (): void => void worker.shutdown();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
-      process.stderr.write(`[ballast] worker ready${metrics ? `; metrics at ${metrics.url}` : ''}\n`);
-      await worker.done;
-      await metrics?.close();
+    );
+  addMetricsOptions(command, DEFAULT_WORKER_METRICS_PORT).action(async (flags: MetricsFlags & { taskQueue: string }) => {
+    const logger = createLogger('ballast-worker');
+    const listen = metricsListen(flags);
+    const registry = listen ? processRegistry() : undefined;
+    const worker = await startWorker({
+      temporalAddress: temporalAddress(),
+      namespace: temporalNamespace(),
+      databaseUrl: databaseUrl(),
+      taskQueue: flags.taskQueue,
+      logger,
+      metrics: registry,
+      alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
+      workflowBundle: process.env.BALLAST_WORKFLOW_BUNDLE ? { codePath: process.env.BALLAST_WORKFLOW_BUNDLE } : undefined,
     });
+    const stop = (): void => void worker.shutdown();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
+    process.stderr.write(`[ballast] worker ready${metrics ? `; metrics at ${metrics.url}` : ''}\n`);
+    await worker.done;
+    await metrics?.close();
+  });
 }
