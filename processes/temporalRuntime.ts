@@ -36,7 +36,7 @@ export function installTemporalRuntime(logger: Logger, registry?: Registry): { m
   const buffer = registry ? new MetricsBuffer({ maxBufferSize: 50_000, useSecondsForDurations: true }) : undefined;
   try {
     Runtime.install({
-      logger: temporalLogger(logger.child({ name: 'temporal' })),
+      logger: temporalLogger(logger.child({ component: 'temporal' })),
       telemetryOptions: {
         logging: { filter: makeTelemetryFilterString({ core: coreLevel(logger.level), other: 'ERROR' }), forward: {} },
         ...(buffer ? { metrics: { buffer } } : {}),

@@ -175,9 +175,9 @@ describe('worker /metrics', () => {
 
     // One stream: every line on stderr but the readiness line is a JSON log record, Temporal's included.
     const logLines = worker.stderr.filter((l) => !l.startsWith('[ballast]'));
-    const records = logLines.map((l) => JSON.parse(l) as { name?: string; msg?: string });
+    const records = logLines.map((l) => JSON.parse(l) as { component?: string; msg?: string });
     expect(records.length).toBeGreaterThan(0);
-    expect(records.some((r) => r.name === 'temporal')).toBe(true);
+    expect(records.some((r) => r.component === 'temporal')).toBe(true);
   }, 120_000);
 });
 
