@@ -12,6 +12,10 @@
  *
  * GATE_BENCH_TLS=1: both servers serve mTLS with a local CA (infra/certs.ts) and the client presents a
  * certificate, as every shipped start mode does (the gate with its access policy).
+ *
+ * Issue 11 §4: collecting metrics must not slow the gate, so each round also runs the gate with its
+ * Prometheus metrics on (interceptor, decision counts, flush timing, and a full scrape every second,
+ * more often than Prometheus would), and the table reports both ratios and metrics-on / metrics-off.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -25,8 +29,10 @@ import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
 import { Decision, GateServiceService, type ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';
 import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
+import { gateMetrics } from '../grpc/metrics';
 import { startGate } from '../processes/gate';
 import { DEMO_OMS_IDENTITY, type LocalPki, ensureLocalPki } from '../infra/certs';
+import { processRegistry } from '../processes/metricsEndpoint';
 import { buildSnapshot } from '../risk/pretrade/snapshot';
 import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
@@ -49,7 +55,9 @@ const benchPki = (): LocalPki => {
   return ensureLocalPki({ dir: process.env.GATE_BENCH_CERTS });
 };
 
-type Role = 'empty' | 'gate' | 'load';
+type Role = 'empty' | 'gate' | 'metrics' | 'load';
+type ServerKind = Exclude<Role, 'load'>;
+const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'metrics'];
 interface ServerReady {
   address: string;
 }
@@ -76,35 +84,46 @@ export async function run(): Promise<void> {
     console.log(
       `  budget: ${budget.assets.length} pairs, regime ${budget.regime}, order ${order.strategy}/${order.instrument} @ ${order.price.toFixed(2)}`,
     );
-    const reports: Record<'empty' | 'gate', LoadReport[]> = { empty: [], gate: [] };
+    const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], metrics: [] };
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const kind of ['empty', 'gate'] as const) {
+      for (const kind of SERVER_KINDS) {
         const r = await measure(kind, databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order });
         reports[kind].push(r);
-        console.log(`  round ${round} ${kind.padEnd(5)} ${line(r)}`);
+        console.log(`  round ${round} ${kind.padEnd(7)} ${line(r)}`);
       }
     }
     if (ROUNDS > 0) printRatios(reports);
+    await measureServerCpu(databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 0, order });
     measureCore(budget, riskModel, order);
+    await measureMetricsCost(budget, order);
     await measureAuditLoss(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
   }
 }
 
-/** Median across rounds of each figure, then gate / baseline. */
-function printRatios(reports: Record<'empty' | 'gate', LoadReport[]>): void {
+/** Median across rounds of each figure, then gate / baseline, with metrics off and on. */
+function printRatios(reports: Record<ServerKind, LoadReport[]>): void {
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  const agg = (k: 'empty' | 'gate') => ({
+  const agg = (k: ServerKind) => ({
     p50: med(reports[k].map((r) => r.latencyUs.p50)),
     p99: med(reports[k].map((r) => r.latencyUs.p99)),
     tput: med(reports[k].map((r) => r.throughputPerSec)),
   });
-  const [e, g] = [agg('empty'), agg('gate')];
+  const [e, g, m] = [agg('empty'), agg('gate'), agg('metrics')];
   console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
-  console.log(`  gate:                     median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
+  console.log(`  gate, metrics off:        median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
+  console.log(`  gate, metrics on:         median ${m.p50} µs, p99 ${m.p99} µs, ${m.tput} req/s`);
+  for (const [name, x] of [
+    ['metrics off', g],
+    ['metrics on ', m],
+  ] as const) {
+    console.log(
+      `  ratio gate/baseline, ${name}: median ${(x.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(x.p99 / e.p99).toFixed(2)}×, throughput ${(x.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`,
+    );
+  }
   console.log(
-    `  ratio gate/baseline: median ${(g.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(g.p99 / e.p99).toFixed(2)}×, throughput ${(g.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`,
+    `  metrics on / off: median ${(m.p50 / g.p50).toFixed(3)}×, p99 ${(m.p99 / g.p99).toFixed(3)}×, throughput ${(m.tput / g.tput).toFixed(3)}×`,
   );
 }
 
@@ -117,7 +136,7 @@ function line(r: LoadReport): string {
 
 type LoadSpec = Pick<LoadOptions, 'concurrency' | 'durationMs' | 'warmupMs' | 'order'>;
 
-async function measure(kind: 'empty' | 'gate', databaseUrl: string, spec: LoadSpec): Promise<LoadReport> {
+async function measure(kind: ServerKind, databaseUrl: string, spec: LoadSpec): Promise<LoadReport> {
   const server = spawn(kind, { databaseUrl, dataDir: newDataDir() });
   try {
     const { address } = await message<ServerReady>(server);
@@ -125,6 +144,31 @@ async function measure(kind: 'empty' | 'gate', databaseUrl: string, spec: LoadSp
   } finally {
     await stop(server, 'SIGTERM');
   }
+}
+
+/**
+ * Server CPU per call (user + system of the server process, from ready to the end of a load without
+ * warm-up, over every request): CPU time, unlike latency, hardly depends on what else the machine runs.
+ */
+async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<void> {
+  const perCall: Partial<Record<ServerKind, number>> = {};
+  for (const kind of SERVER_KINDS) {
+    const server = spawn(kind, { databaseUrl });
+    try {
+      const { address } = await message<ServerReady>(server);
+      const report = await loadFrom(address, spec);
+      server.send('cpu');
+      const { cpuUs } = await message<{ cpuUs: number }>(server);
+      perCall[kind] = cpuUs / Math.max(1, report.requests);
+    } finally {
+      await stop(server, 'SIGTERM');
+    }
+  }
+  const [e, g, m] = SERVER_KINDS.map((k) => perCall[k]!);
+  console.log(
+    `  server CPU per call (${spec.durationMs / 1000} s load, no warm-up): empty ${e.toFixed(1)} µs, gate ${g.toFixed(1)} µs, gate with metrics ${m.toFixed(1)} µs; ` +
+      `gate/empty ${(g / e).toFixed(2)}× off, ${(m / e).toFixed(2)}× on; metrics add ${(m - g).toFixed(1)} µs (${(((m - g) / g) * 100).toFixed(1)} %)`,
+  );
 }
 
 async function loadFrom(address: string, spec: LoadSpec): Promise<LoadReport> {
@@ -158,6 +202,105 @@ function measureCore(budget: RiskBudget, riskModel: RiskModel, order: LoadSpec['
   console.log(
     `  decision core in-process (${n} orders, no gRPC, no audit): EvaluateTrade ${(evaluateNs / 1000).toFixed(2)} µs/call, SizePosition ${(sizeNs / 1000).toFixed(2)} µs/call`,
   );
+}
+
+/**
+ * What metrics add to one call, in-process and without gRPC, so that the figure does not depend on
+ * how busy the machine is: the decision core with and without the decision counter, and the server
+ * interceptor's bookkeeping (start, status, histogram) driven through a stand-in call.
+ */
+async function measureMetricsCost(budget: RiskBudget, order: LoadSpec['order']): Promise<void> {
+  const n = 200_000;
+  const side = order.side === Side.SIDE_BUY ? 'BUY' : 'SELL';
+  const timeCore = (observer: ReturnType<typeof gateMetrics> | undefined): number => {
+    const sink = { push: (): Promise<void> => Promise.resolve() };
+    const core = new GateCore({
+      policy: { staleReduceAfterMs: 86_400_000 * 365, staleHaltAfterMs: 86_400_000 * 366, restrictedInstruments: new Set() },
+      clock: Date.now,
+      reservationTtlMs: 60_000,
+      idMemoryMs: 86_400_000,
+      audit: observer ? observer.countDecisions(sink) : sink,
+    });
+    core.install(buildSnapshot({ portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget }, 'ACTIVE', []));
+    // Sized so every order is denied after the first few (POSITION_LIMIT): no reservations pile up.
+    const orders = Array.from({ length: n }, (_, i) => ({ ...order, side, clientOrderId: `m-${i}` }) as const);
+    const t0 = process.hrtime.bigint();
+    for (const o of orders) core.evaluate(o, 'bench', t0);
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  const plain = Math.min(timeCore(undefined), timeCore(undefined));
+  const counted = Math.min(timeCore(gateMetrics(processRegistry())), timeCore(gateMetrics(processRegistry())));
+
+  const observer = gateMetrics(processRegistry());
+  const method = { path: '/ballast.gate.v1.GateService/EvaluateTrade', requestStream: false, responseStream: false };
+  const noop = (): void => undefined;
+  const call = {
+    start: noop,
+    sendStatus: noop,
+    sendMetadata: noop,
+    sendMessage: noop,
+    startRead: noop,
+  } as unknown as Parameters<grpc.ServerInterceptor>[1];
+  const listener = { onReceiveMetadata: noop, onReceiveMessage: noop, onReceiveHalfClose: noop, onCancel: noop };
+  const [interceptor] = observer.interceptors;
+  const timeInterceptor = (): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const intercepted = interceptor(method as Parameters<grpc.ServerInterceptor>[0], call);
+      intercepted.start(listener);
+      intercepted.sendStatus({ code: grpc.status.OK, details: '' });
+    }
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  timeInterceptor(); // warm-up
+  const intercepting = timeInterceptor();
+  const scrapeMs = await timeScrape(budget);
+  console.log(
+    `  metrics cost in-process (${n} calls): decision core ${(plain / 1000).toFixed(2)} µs/call without, ${(counted / 1000).toFixed(2)} µs/call with the decision counter; ` +
+      `server interceptor (started, handled, handling histogram) ${(intercepting / 1000).toFixed(2)} µs/call; ` +
+      `one full scrape (process metrics, gRPC series of 8 methods, a portfolio's gauges) ${scrapeMs.toFixed(2)} ms CPU`,
+  );
+}
+
+/** CPU milliseconds of one scrape of a gate's registry, median of 100. */
+async function timeScrape(budget: RiskBudget): Promise<number> {
+  const registry = processRegistry();
+  const observer = gateMetrics(registry);
+  const core = new GateCore({
+    policy: { staleReduceAfterMs: 86_400_000, staleHaltAfterMs: 86_400_000 * 3, restrictedInstruments: new Set() },
+    clock: Date.now,
+    reservationTtlMs: 60_000,
+    idMemoryMs: 86_400_000,
+  });
+  core.install(buildSnapshot({ portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget }, 'ACTIVE', []));
+  observer.watch({ core, queues: { audit: { pending: 0 }, fills: { pending: 0 } }, ready: () => true });
+  const [interceptor] = observer.interceptors;
+  const noop = (): void => undefined;
+  const call = { start: noop, sendStatus: noop } as unknown as Parameters<grpc.ServerInterceptor>[1];
+  for (const name of [
+    'EvaluateTrade',
+    'SizePosition',
+    'ReportFill',
+    'GetCurrentBudget',
+    'GetUtilization',
+    'GetRecommendations',
+    'TriggerRebalance',
+    'OverrideLimit',
+  ]) {
+    const method = { path: `/ballast.gate.v1.GateService/${name}`, requestStream: false, responseStream: false };
+    const c = interceptor(method as Parameters<grpc.ServerInterceptor>[0], call);
+    c.start({ onReceiveMetadata: noop, onReceiveMessage: noop, onReceiveHalfClose: noop, onCancel: noop });
+    c.sendStatus({ code: grpc.status.OK, details: '' });
+  }
+  const times: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const c0 = process.cpuUsage();
+    // No I/O inside: the awaits are microtasks, so the CPU measured is the scrape's own.
+    await registry.metrics();
+    const used = process.cpuUsage(c0);
+    times.push((used.user + used.system) / 1000);
+  }
+  return [...times].sort((a, b) => a - b)[50];
 }
 
 /**
@@ -269,12 +412,22 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     );
     return;
   }
-  const address = role === 'gate' ? await startRealGate(arg) : await startEmptyServer();
+  const address = role === 'empty' ? await startEmptyServer() : await startRealGate(arg, role === 'metrics');
+  const ready = process.cpuUsage();
+  process.on('message', (m) => {
+    if (m !== 'cpu') return;
+    const used = process.cpuUsage(ready);
+    process.send!({ cpuUs: used.user + used.system });
+  });
   process.send!({ address } satisfies ServerReady);
 }
 
-async function startRealGate(arg: Record<string, unknown>): Promise<string> {
+async function startRealGate(arg: Record<string, unknown>, withMetrics = false): Promise<string> {
+  const registry = withMetrics ? processRegistry() : undefined;
+  // A full scrape every second (Prometheus' default is every 15 s): its cost is part of the figure.
+  if (registry) setInterval(() => void registry.metrics(), 1_000).unref();
   const gate = await startGate({
+    observer: registry ? gateMetrics(registry) : undefined,
     databaseUrl: arg.databaseUrl as string,
     port: 0,
     logger: pino({ level: 'error' }, pino.destination(2)),

@@ -36,6 +36,7 @@ import { type ConnectionStats, connectionServerOptions, listen } from './listene
 import { type GateControls, type GateStores, storageRefusedRows } from './ports';
 import { Quarantine } from './quarantine';
 import { type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
+import { type GateObserver, UNOBSERVED } from './metrics';
 import { reconcilePositions } from './reconcile';
 import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
 import { SnapshotSource } from './snapshotSource';
@@ -78,6 +79,8 @@ export interface GateOptions {
    * (tests with stand-in stores only).
    */
   readonly dataDir?: string;
+  /** Metrics (grpc/metrics.ts `gateMetrics`); default none. */
+  readonly observer?: GateObserver;
 }
 
 /** Counters a metrics exporter can read (RunningGate.stats()). */
@@ -119,9 +122,12 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
   const replica = options.replicaId ?? (options.dataDir ? await stableReplicaId(options.dataDir) : `${hostname()}:${process.pid}`);
   const quarantine = new Quarantine({ dataDir: options.dataDir, replica, logger, alerts: stores.alerts });
+  const observer = options.observer ?? UNOBSERVED;
   const audit = new BatchWriter<SpoolEntry<DecisionRecord>>({
     name: 'audit',
-    write: (rows) => byReplica(rows, (r, batch) => stores.decisions.insert(r, batch)),
+    write: observer.timeFlush('audit', (rows: readonly SpoolEntry<DecisionRecord>[]) =>
+      byReplica(rows, (r, batch) => stores.decisions.insert(r, batch)),
+    ),
     flushIntervalMs: options.auditFlushIntervalMs ?? 50,
     maxBatch: 5_000,
     maxQueue: options.auditMaxQueue ?? 200_000,
@@ -132,7 +138,9 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   });
   const fills = new BatchWriter<SpoolEntry<FillRecord>>({
     name: 'fills',
-    write: (rows) => byReplica(rows, (r, batch) => stores.fills.insert(r, batch)),
+    write: observer.timeFlush('fills', (rows: readonly SpoolEntry<FillRecord>[]) =>
+      byReplica(rows, (r, batch) => stores.fills.insert(r, batch)),
+    ),
     flushIntervalMs: 50,
     maxBatch: 2_000,
     maxQueue: 1_000_000,
@@ -168,7 +176,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     reservationTtlMs,
     idMemoryMs: ID_MEMORY_MS,
     maxRememberedIds: MAX_REMEMBERED_IDS,
-    audit: { push: (row) => journal.append('decision', replica, row) },
+    audit: observer.countDecisions({ push: (row) => journal.append('decision', replica, row) }),
     fills: { push: (row) => journal.append('fill', replica, row) },
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
@@ -208,6 +216,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024,
     ...connectionServerOptions(limits),
+    interceptors: observer.interceptors,
   });
   server.addService(
     GateServiceService,
@@ -228,6 +237,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   );
   health.addToServer(server);
   reflection().addToServer(server);
+  observer.watch({ core, queues: { audit, fills }, ready: () => source.ready });
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => void): void => {

@@ -23,6 +23,8 @@ import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
 import { type GateSecurity, type GateSecuritySettings, localGateClient, resolveGateSecurity } from './gateSecurity';
 import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY } from '../infra/certs';
 import { keyControls, statusLine, stopRequest } from './terminal';
+import { gateMetrics } from '../grpc/metrics';
+import { type MetricsListen, exposeMetrics, processRegistry } from './metricsEndpoint';
 
 export interface AllInOneOptions {
   /** The demo portfolio; its synthetic feed has the same id. */
@@ -36,6 +38,8 @@ export interface AllInOneOptions {
   readonly ordersPerSecond: number;
   readonly alertWebhookUrl?: string;
   readonly logLevel: string;
+  /** One /metrics endpoint for the gate, the worker and the Temporal SDK; undefined serves none. */
+  readonly metrics?: MetricsListen;
 }
 
 const DEMO_ASSETS = ['US_EQUITY', 'EU_EQUITY', 'EM_EQUITY', 'TREASURIES', 'GOLD'];
@@ -47,6 +51,7 @@ interface System {
   readonly feeds: FeedStore;
   readonly loop: WorkflowHandle<typeof portfolioLoop>;
   readonly flow: OrderFlow | undefined;
+  readonly metricsUrl: string | undefined;
 }
 
 const say = (msg: string): void => void process.stderr.write(`[ballast] ${msg}\n`);
@@ -95,8 +100,10 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
   teardown.defer('Temporal connection', () => connection.close());
   const client = new Client({ connection });
 
+  const registry = options.metrics ? processRegistry() : undefined;
   say('starting the worker (bundling workflows)…');
   const worker = await startWorker({
+    metrics: registry,
     temporalAddress: infra.temporalAddress,
     databaseUrl: infra.databaseUrl,
     logger,
@@ -116,8 +123,11 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
     access: security.access,
     connectionLimits: security.connectionLimits,
     controls: temporalControls(client),
+    observer: registry ? gateMetrics(registry) : undefined,
   });
   teardown.defer('gate', () => gate.close());
+  const metrics = registry && options.metrics ? await exposeMetrics(registry, options.metrics, logger) : undefined;
+  if (metrics) teardown.defer('metrics endpoint', () => metrics.close());
 
   const feeds = new FeedStore(pool);
   // Three hundred bars of history with one past crisis (bars 100–139): inside an HMM's training
@@ -158,10 +168,10 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
         })
       : undefined;
   if (flow) teardown.defer('demo order flow', () => flow.stop());
-  return { infra, gate, security, feeds, loop, flow };
+  return { infra, gate, security, feeds, loop, flow, metricsUrl: metrics?.url };
 }
 
-function banner({ infra, gate, security, loop }: System, portfolioId: string): string {
+function banner({ infra, gate, security, loop, metricsUrl }: System, portfolioId: string): string {
   const pki = security.pki;
   const certs = pki
     ? [
@@ -175,6 +185,7 @@ function banner({ infra, gate, security, loop }: System, portfolioId: string): s
     `  gRPC gate       ${gate.address}   (ballast.gate.v1.GateService over mTLS; reflection and health enabled)`,
     ...certs,
     `  Postgres        ${infra.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
+    ...(metricsUrl ? [`  Metrics         ${metricsUrl}   (Prometheus: gate, worker, Temporal SDK)`] : []),
     `  Synthetic feed  one bar per second. Switch regime: node bin/ballast.js feed --feed ${portfolioId} --regime crisis|calm`,
     `                  (in a terminal: press c for crisis, n for calm, q to quit)`,
     '',

@@ -2,6 +2,7 @@
  * The all-in-one process's terminal: a status line, single-key controls, and the request to stop
  * (Ctrl-C, q, SIGINT, SIGTERM) that the all-in-one process waits on.
  */
+import { drawStatusLine, endStatusLine } from '../lib/terminalLine';
 
 /**
  * Resolves on the first SIGINT or SIGTERM, or when `request()` is called (a key press). Later signals
@@ -42,13 +43,15 @@ export function statusLine(render: () => Promise<string>): () => Promise<void> {
     ticks++;
     if (!tty && ticks % 5 !== 0) return;
     inFlight = render().then((line) => {
-      process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      // On a terminal, log lines are written above it (lib/terminalLine.ts), never glued onto it.
+      if (tty) drawStatusLine(line);
+      else process.stdout.write(`${line}\n`);
     });
   }, 1_000);
   return async () => {
     clearInterval(timer);
     await inFlight.catch(() => undefined);
-    if (tty) process.stdout.write('\n');
+    if (tty) endStatusLine();
   };
 }
 

@@ -2,15 +2,19 @@
  * The Ballast Temporal worker's wiring: a pool, the stores over it, the market data service and the
  * activities over those; the workflows in workflows/ from a bundle; the search attributes registered.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { createActivities } from '../activities';
 import { createPool, verifyDatabase } from '../db/pool';
 import { createStores } from '../db/stores';
+import { LoopMetricsStore } from '../db/stores/loopMetrics';
 import { ensureSearchAttributes } from '../infra/temporal';
 import { MarketDataService } from '../market/source';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { TASK_QUEUE } from '../workflows/types';
+import { installTemporalRuntime } from './temporalRuntime';
+import { workerMetrics } from './workerMetrics';
 
 export interface WorkerOptionsInput {
   readonly temporalAddress: string;
@@ -21,6 +25,8 @@ export interface WorkerOptionsInput {
   readonly alertWebhookUrl?: string;
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The process's registry (metricsEndpoint.ts): the worker's and the Temporal SDK's metrics go there. */
+  readonly metrics?: Registry;
 }
 
 export interface RunningWorker {
@@ -29,24 +35,8 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-
-/** Quiet the Rust core's logs: Temporal's own warnings still reach stderr. */
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({
-      logger: new DefaultLogger('WARN'),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
-    });
-  } catch {
-    // already installed by the embedding process
-  }
-}
-
 export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWorker> {
-  installRuntime();
+  installTemporalRuntime(opts.logger, opts.metrics);
   const namespace = opts.namespace ?? 'default';
   const pool = createPool(opts.databaseUrl);
   // A worker that cannot use its database must not join the task queue: it would fail every activity it picks up.
@@ -67,6 +57,7 @@ export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWork
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ stores, market, logger: opts.logger, alertWebhookUrl: opts.alertWebhookUrl }),
     shutdownGraceTime: '10 seconds',
+    interceptors: opts.metrics ? { activity: [workerMetrics(opts.metrics, new LoopMetricsStore(pool)).cycleTimer] } : undefined,
   });
   const done = worker.run().finally(async () => {
     await pool.end().catch(() => undefined);

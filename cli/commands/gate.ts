@@ -7,15 +7,18 @@ import { Connection, Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
 import { createLogger } from '../../lib/logger';
+import { gateMetrics } from '../../grpc/metrics';
 import { startGate } from '../../processes/gate';
+import { DEFAULT_GATE_METRICS_PORT, exposeMetrics, processRegistry } from '../../processes/metricsEndpoint';
 import { temporalControls } from '../../processes/gateControls';
 import { resolveGateSecurity } from '../../processes/gateSecurity';
 import { temporalAddress, temporalNamespace } from '../context';
 import { durationMs, integer, list, option } from '../flags';
 import { addGateSecurityFlags, type GateSecurityFlags, gateSecuritySettings } from '../gateFlags';
+import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
 import { printJson } from '../output';
 
-interface GateFlags extends GateSecurityFlags {
+interface GateFlags extends GateSecurityFlags, MetricsFlags {
   readonly databaseUrl: string;
   readonly temporalAddress: string;
   readonly host: string;
@@ -34,7 +37,7 @@ export function define(command: Command): void {
   addGateSecurityFlags(command)
     .description(
       'Run the gRPC pre-trade gate (ballast.gate.v1.GateService) on the latest committed budgets in the database. ' +
-        'Prints {address} as JSON once it listens; stops gracefully on SIGINT or SIGTERM (in-flight calls finish, ' +
+        'Prints {address, metrics} as JSON once it listens; stops gracefully on SIGINT or SIGTERM (in-flight calls finish, ' +
         'queued audit rows and fills are written).',
     )
     .addOption(option('--database-url <url>', 'the Ballast database').env('DATABASE_URL').default(DEFAULT_DATABASE_URL))
@@ -61,20 +64,24 @@ export function define(command: Command): void {
     )
     .addOption(
       option('--max-working-orders <n>', 'working orders a portfolio may hold on this replica (default: 100000)', integer(1, 10_000_000)),
-    )
-    .action(runGate);
+    );
+  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action(runGate);
 }
 
 async function runGate(flags: GateFlags): Promise<void> {
   const security = resolveGateSecurity(gateSecuritySettings(flags.host, flags));
   // Lazy: the gate serves trades while Temporal is away; only the control RPCs need it.
   const connection = Connection.lazy({ address: flags.temporalAddress });
+  const logger = createLogger('gate');
+  const listen = metricsListen(flags);
+  const registry = listen ? processRegistry() : undefined;
   try {
     const gate = await startGate({
       databaseUrl: flags.databaseUrl,
       host: flags.host,
       port: flags.port,
-      logger: createLogger('gate'),
+      logger,
+      observer: registry ? gateMetrics(registry) : undefined,
       tls: security.tls,
       access: security.access,
       connectionLimits: security.connectionLimits,
@@ -88,12 +95,14 @@ async function runGate(flags: GateFlags): Promise<void> {
       dataDir: flags.dataDir,
       maxWorkingOrders: flags.maxWorkingOrders,
     });
-    await printJson({ address: gate.address, certsDir: security.pki?.dir }, 'compact');
+    const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
+    await printJson({ address: gate.address, metrics: metrics?.url ?? null, certsDir: security.pki?.dir }, 'compact');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
     await gate.close();
+    await metrics?.close();
   } finally {
     await connection.close();
   }

@@ -1,11 +1,13 @@
 /** `ballast start` (what `npm start` runs): the whole system on this machine, wired in processes/all.ts. */
 import type { Command } from 'commander';
 import { runAllInOne } from '../../processes/all';
+import { DEFAULT_GATE_METRICS_PORT } from '../../processes/metricsEndpoint';
+import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
 import { environmentHelp } from '../context';
 import { integer, option, positiveInteger } from '../flags';
 import { addGateSecurityFlags, type GateSecurityFlags, gateSecuritySettings } from '../gateFlags';
 
-interface StartFlags extends GateSecurityFlags {
+interface StartFlags extends GateSecurityFlags, MetricsFlags {
   readonly portfolio: string;
   readonly intervalMs: number;
   readonly gateHost: string;
@@ -44,19 +46,21 @@ export function define(command: Command): void {
         ['BALLAST_DATA_DIR', 'where the dev server and a private Postgres keep their data (default: .data/)'],
         ['BALLAST_CERTS_DIR', "the gate's local CA, certificates and access policy (default: ~/.cache/ballast/pki)"],
         ['BALLAST_ALERT_WEBHOOK_URL', 'where alerts are posted as JSON (default: none)'],
-        ['LOG_LEVEL', 'pino log level of the JSON logs on stderr (default: warn)'],
+        ['LOG_LEVEL', 'pino log level of the logs on stderr (default: warn)'],
+        ['BALLAST_LOG_FORMAT', 'json or pretty (default: pretty on a terminal, JSON otherwise)'],
       ]),
-    )
-    .action((flags: StartFlags) =>
-      runAllInOne({
-        portfolioId: flags.portfolio,
-        monitoringIntervalMs: flags.intervalMs,
-        gateHost: flags.gateHost,
-        gatePort: flags.gatePort,
-        gateSecurity: gateSecuritySettings(flags.gateHost, flags),
-        ordersPerSecond: flags.demo ? flags.ordersPerSecond : 0,
-        alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
-        logLevel: process.env.LOG_LEVEL ?? 'warn',
-      }),
     );
+  addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action((flags: StartFlags) =>
+    runAllInOne({
+      portfolioId: flags.portfolio,
+      monitoringIntervalMs: flags.intervalMs,
+      gateHost: flags.gateHost,
+      gatePort: flags.gatePort,
+      gateSecurity: gateSecuritySettings(flags.gateHost, flags),
+      ordersPerSecond: flags.demo ? flags.ordersPerSecond : 0,
+      alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
+      logLevel: process.env.LOG_LEVEL ?? 'warn',
+      metrics: metricsListen(flags),
+    }),
+  );
 }

@@ -48,6 +48,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.BALLAST_TEST_DATABASE_URL = databaseUrl;
   process.env.BALLAST_TEST_TEMPORAL_ADDRESS = temporalAddress;
   process.env.BALLAST_TEST_WORKFLOW_BUNDLE = bundlePath;
+  // Gates and workers the tests spawn serve /metrics on a free port: test runs on one machine never collide.
+  process.env.BALLAST_METRICS_PORT ??= '0';
 }
 
 function quietBundlerLogger() {
