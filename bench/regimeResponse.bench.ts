@@ -21,6 +21,7 @@ import { marketEventSignal, statusQuery } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
 import { startWorker } from '../processes/worker';
+import { plainEndpoint } from '../infra/temporalConfig';
 
 const TRIALS = 5;
 const BAR_MS = 200;
@@ -40,7 +41,7 @@ export async function run(): Promise<void> {
     searchAttributes: SEARCH_ATTRIBUTES,
     logger,
   });
-  const worker = await startWorker({ temporalAddress: server.address, databaseUrl, logger });
+  const worker = await startWorker({ temporal: plainEndpoint(server.address), databaseUrl, logger });
   const gate = await startGate({ databaseUrl, host: '127.0.0.1', port: 0, logger, pollIntervalMs: 60_000 });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });

@@ -1,6 +1,8 @@
 /**
  * The Ballast Temporal worker's wiring: a pool, the stores over it, the market data service and the
  * activities over those; the workflows in workflows/ from a bundle; the search attributes registered.
+ * With `deployment`, the worker serves one Worker Deployment Version (Worker Versioning, docs/deploys.md):
+ * it receives only the tasks of workflows pinned to its build, and new ones once its version is current.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -8,19 +10,23 @@ import { createActivities } from '../activities';
 import { createPool } from '../db/pool';
 import { createStores } from '../db/stores';
 import { ensureSearchAttributes } from '../infra/temporal';
+import { type TemporalEndpoint, connectionOptions } from '../infra/temporalConfig';
 import { MarketDataService } from '../market/source';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { TASK_QUEUE } from '../workflows/types';
+import type { DeploymentVersion } from './buildId';
 
 export interface WorkerOptionsInput {
-  readonly temporalAddress: string;
-  readonly namespace?: string;
+  /** Address, namespace, TLS, API key (infra/temporalConfig.ts). */
+  readonly temporal: TemporalEndpoint;
   readonly databaseUrl: string;
   readonly logger: Logger;
   readonly taskQueue?: string;
   readonly alertWebhookUrl?: string;
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The Worker Deployment Version served (processes/buildId.ts); omitted: an unversioned worker (tests). */
+  readonly deployment?: DeploymentVersion;
 }
 
 export interface RunningWorker {
@@ -47,9 +53,9 @@ function installRuntime(): void {
 
 export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWorker> {
   installRuntime();
-  const namespace = opts.namespace ?? 'default';
-  await ensureSearchAttributes(opts.temporalAddress, namespace, SEARCH_ATTRIBUTES, opts.logger);
-  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const { namespace } = opts.temporal;
+  await ensureSearchAttributes(connectionOptions(opts.temporal), namespace, SEARCH_ATTRIBUTES, opts.logger);
+  const connection = await NativeConnection.connect(connectionOptions(opts.temporal));
   const pool = createPool(opts.databaseUrl);
   const stores = createStores(pool);
   const market = new MarketDataService(stores.feeds);
@@ -60,12 +66,22 @@ export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWork
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ stores, market, logger: opts.logger, alertWebhookUrl: opts.alertWebhookUrl }),
     shutdownGraceTime: '10 seconds',
+    ...(opts.deployment
+      ? {
+          workerDeploymentOptions: {
+            version: opts.deployment,
+            useWorkerVersioning: true,
+            // Each workflow type states its own behaviour (workflows/versioning.ts); this covers any that does not.
+            defaultVersioningBehavior: 'PINNED',
+          },
+        }
+      : {}),
   });
   const done = worker.run().finally(async () => {
     await pool.end().catch(() => undefined);
     await connection.close().catch(() => undefined);
   });
-  opts.logger.info({ taskQueue: opts.taskQueue ?? TASK_QUEUE, namespace }, 'worker started');
+  opts.logger.info({ taskQueue: opts.taskQueue ?? TASK_QUEUE, namespace, deployment: opts.deployment }, 'worker started');
   return {
     done,
     async shutdown() {

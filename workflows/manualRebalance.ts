@@ -13,6 +13,7 @@ import { mostLikelyRegime } from '../risk/regime/tracker';
 import { ApprovalBook, initialApprovalState, setApprovalHandlers } from './approvalBook';
 import { reads, writes } from './retryPolicies';
 import type { ManualRebalanceInput, ManualRebalanceResult } from './types';
+import { MANUAL_REBALANCE_VERSIONING } from './versioning';
 
 export async function manualRebalance(input: ManualRebalanceInput): Promise<ManualRebalanceResult> {
   if (!input?.portfolioId || !input.requestedBy || !input.reason) {
@@ -76,3 +77,4 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
     version: outcome === 'COMMITTED' ? book.state.committedVersion : null,
   };
 }
+wf.setWorkflowOptions(MANUAL_REBALANCE_VERSIONING, manualRebalance); // PINNED: completes on the build that started it

@@ -35,6 +35,7 @@ import { overrideLimit, recordPause, requireOperator, setTradingState, validateO
 import { reads, writes } from './retryPolicies';
 import { PENDING_APPROVAL_SA, PORTFOLIO_SA, REGIME_SA } from './searchAttributes';
 import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
+import { LOOP_VERSIONING, continueAsNewOnTargetBuild, newBuildIsTarget } from './versioning';
 
 const DEFAULT_CYCLES_PER_RUN = 200;
 const MAX_REGIME_CHANGES_KEPT = 20;
@@ -92,7 +93,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   const syncPendingFlag = pendingFlag(state);
 
   const cyclesPerRun = input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN;
-  for (let run = 0; run < cyclesPerRun && !wf.workflowInfo().continueAsNewSuggested; run++) {
+  for (let run = 0; run < cyclesPerRun && !wf.workflowInfo().continueAsNewSuggested && !newBuildIsTarget(); run++) {
     // Any failure of an iteration is recorded and alerted; the loop itself never dies of one.
     try {
       // Expire first: a decision arriving after the deadline must not revive a recommendation.
@@ -116,8 +117,9 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     await wf.condition(() => book.hasQueuedDecisions || wf.allHandlersFinished());
     await book.applyQueuedDecisions().catch((err) => recordFailure(state, portfolioId, err));
   }
-  return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
+  return continueAsNewOnTargetBuild<typeof portfolioLoop>({ ...input, carried: state });
 }
+wf.setWorkflowOptions(LOOP_VERSIONING, portfolioLoop); // PINNED, moving to a new build at continue-as-new: versioning.ts
 
 /** One cycle: observe, read the regime, compute the budget, assess it, respond; then bookkeeping. */
 async function runCycle(

@@ -1,9 +1,27 @@
-/** `ballast worker`: a Temporal worker serving the control loop's workflows and activities until SIGINT/SIGTERM. */
+/**
+ * `ballast worker`: a Temporal worker serving the control loop's workflows and activities until
+ * SIGINT/SIGTERM, as one Worker Deployment Version (docs/deploys.md): `--build-id`, or derived from the
+ * package version and git commit. `--set-current` makes this build current once it polls (a dev
+ * convenience; in production the deploy procedure does it after the new workers are up).
+ */
+import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
+import { connectionOptions } from '../../infra/temporalConfig';
 import { createLogger } from '../../lib/logger';
+import { canonicalVersion, resolveDeploymentVersion } from '../../processes/buildId';
+import { setCurrentVersion } from '../../processes/deployment';
 import { startWorker } from '../../processes/worker';
 import { TASK_QUEUE } from '../../workflows/types';
-import { DATABASE_VARIABLES, TEMPORAL_VARIABLES, databaseUrl, environmentHelp, temporalAddress, temporalNamespace } from '../context';
+import { DATABASE_VARIABLES, TEMPORAL_VARIABLES, databaseUrl, environmentHelp, temporalTarget } from '../context';
+import { option } from '../flags';
+
+interface WorkerFlags {
+  readonly taskQueue: string;
+  readonly buildId?: string;
+  readonly deploymentName?: string;
+  readonly versioning: boolean;
+  readonly setCurrent: boolean;
+}
 
 export function define(command: Command): void {
   command
@@ -12,30 +30,48 @@ export function define(command: Command): void {
         'database (production use; `npm start` runs one for you). Stops gracefully on SIGINT or SIGTERM.',
     )
     .option('--task-queue <name>', 'the task queue to poll', TASK_QUEUE)
+    .addOption(option('--build-id <id>', 'the build this worker serves (default: <package version>-<git commit>)').env('BALLAST_BUILD_ID'))
+    .addOption(option('--deployment-name <name>', 'the worker deployment (default: ballast)').env('BALLAST_DEPLOYMENT_NAME'))
+    .option('--set-current', 'make this build the current version once it polls (dev; see docs/deploys.md)', false)
+    .option('--no-versioning', 'an unversioned worker (no worker deployment; not for production)')
     .addHelpText(
       'after',
       environmentHelp([
         ...TEMPORAL_VARIABLES,
         ...DATABASE_VARIABLES,
+        ['BALLAST_GIT_COMMIT', 'the commit of a build without a git checkout (derives the build id)'],
         ['BALLAST_ALERT_WEBHOOK_URL', 'where alerts are posted as JSON (default: none)'],
         ['BALLAST_WORKFLOW_BUNDLE', 'a prebuilt workflow bundle (default: bundle the workflows at start)'],
         ['LOG_LEVEL', 'pino log level of the JSON logs on stderr (default: info)'],
       ]),
     )
-    .action(async ({ taskQueue }: { taskQueue: string }) => {
+    .action(async (flags: WorkerFlags) => {
+      const logger = createLogger('ballast-worker');
+      const temporal = temporalTarget();
+      const deployment = flags.versioning
+        ? resolveDeploymentVersion({ buildId: flags.buildId, deploymentName: flags.deploymentName })
+        : undefined;
       const worker = await startWorker({
-        temporalAddress: temporalAddress(),
-        namespace: temporalNamespace(),
+        temporal,
         databaseUrl: databaseUrl(),
-        taskQueue,
-        logger: createLogger('ballast-worker'),
+        taskQueue: flags.taskQueue,
+        logger,
         alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
         workflowBundle: process.env.BALLAST_WORKFLOW_BUNDLE ? { codePath: process.env.BALLAST_WORKFLOW_BUNDLE } : undefined,
+        deployment,
       });
       const stop = (): void => void worker.shutdown();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      process.stderr.write('[ballast] worker ready\n');
+      if (deployment && flags.setCurrent) {
+        const connection = await Connection.connect(connectionOptions(temporal));
+        try {
+          await setCurrentVersion(new Client({ connection, namespace: temporal.namespace }), deployment, { logger });
+        } finally {
+          await connection.close();
+        }
+      }
+      process.stderr.write(`[ballast] worker ready${deployment ? ` (version ${canonicalVersion(deployment)})` : ' (unversioned)'}\n`);
       await worker.done;
     });
 }
