@@ -29,16 +29,19 @@ export function dataDir(): string {
 /** `searchAttributes`: registered on a dev server we start (the worker also registers any a server lacks). */
 export async function bootInfrastructure(logger: Logger, opts: Pick<DevServerOptions, 'searchAttributes'> = {}): Promise<Infrastructure> {
   const dir = dataDir();
-  const db = await ensurePostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, logger });
   const kind = temporalKind();
   const settings = loadTemporalSettings();
+  const port = Number(process.env.BALLAST_TEMPORAL_PORT ?? 7233);
+  const uiPort = Number(process.env.BALLAST_TEMPORAL_UI_PORT ?? 8233);
+  // A server we do not start keeps its state elsewhere: a private database must never be paired with it.
+  const serverAnswering = !settings.address && (await answers(`127.0.0.1:${port}`));
+  const externalTemporal = settings.address !== undefined || serverAnswering;
+  const db = await ensurePostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, logger, externalTemporal });
   let server: { stop(): Promise<void> } | undefined;
   let temporalAddress = settings.address;
   let temporalUiUrl: string | null = null;
   if (!temporalAddress) {
-    const port = Number(process.env.BALLAST_TEMPORAL_PORT ?? 7233);
-    const uiPort = Number(process.env.BALLAST_TEMPORAL_UI_PORT ?? 8233);
-    if (await answers(`127.0.0.1:${port}`)) {
+    if (serverAnswering) {
       logger.warn({ address: `127.0.0.1:${port}` }, 'a Temporal server already answers on the default port; using it');
     } else if (kind === 'full') {
       const binary = await ensureTemporalServer(logger);
