@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../lib/paths';
 
@@ -46,20 +46,33 @@ export function resolveDeploymentVersion(input: DeploymentVersionInput = {}): De
 
 /**
  * `<package version>-<commit>`, with `-dirty.<digest of the uncommitted changes>` when the tree has
- * some. Without git (an image built from a source tarball) BALLAST_GIT_COMMIT names the commit;
- * without either the build id cannot tell two builds apart, so it is refused.
+ * some. Without git (a container image: .git is not copied) BALLAST_GIT_COMMIT names the commit;
+ * without either, `<package version>-src.<digest of the workflow code's sources>` (workflows/ and
+ * the risk/ code they replay), which still tells two different workflow codes apart.
  */
 export function deriveBuildId(root: string, env: NodeJS.ProcessEnv = process.env): string {
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const commit = git(root, ['rev-parse', '--short=12', 'HEAD']) ?? env.BALLAST_GIT_COMMIT?.slice(0, 12);
-  if (!commit)
-    throw new DeploymentVersionError(
-      'cannot derive a build id: no git repository here and BALLAST_GIT_COMMIT is unset; pass --build-id or set BALLAST_BUILD_ID',
-    );
+  if (!commit) return `${version}-src.${sourceDigest(root)}`;
   const changes = git(root, ['status', '--porcelain', '--untracked-files=no']);
   if (!changes) return `${version}-${commit}`;
   const diff = git(root, ['diff', 'HEAD']) ?? changes;
   return `${version}-${commit}-dirty.${createHash('sha256').update(diff).digest('hex').slice(0, 8)}`;
+}
+
+/** A digest of the TypeScript sources that make up the workflow bundle. */
+function sourceDigest(root: string): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) hash.update(path.slice(root.length)).update('\0').update(readFileSync(path)).update('\0');
+    }
+  };
+  for (const dir of ['workflows', 'risk']) walk(join(root, dir));
+  return hash.digest('hex').slice(0, 12);
 }
 
 function git(cwd: string, args: string[]): string | undefined {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeploymentVersionError, canonicalVersion, deriveBuildId, resolveDeploymentVersion } from '../../../processes/buildId';
@@ -31,11 +31,16 @@ describe('build ids', () => {
     expect(second).not.toBe(first);
   });
 
-  it('uses BALLAST_GIT_COMMIT without a git checkout, and refuses to guess without either', () => {
+  it('uses BALLAST_GIT_COMMIT without a git checkout, else a digest of the workflow sources', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ballast-buildid-nogit-'));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ version: '0.9.0' }));
+    mkdirSync(join(dir, 'workflows'));
+    writeFileSync(join(dir, 'workflows', 'loop.ts'), 'export const a = 1;');
     expect(deriveBuildId(dir, { BALLAST_GIT_COMMIT: 'abcdef0123456789' })).toBe('0.9.0-abcdef012345');
-    expect(() => deriveBuildId(dir, {})).toThrow(/--build-id or set BALLAST_BUILD_ID/);
+    const before = deriveBuildId(dir, {});
+    expect(before).toMatch(/^0\.9\.0-src\.[0-9a-f]{12}$/);
+    writeFileSync(join(dir, 'workflows', 'loop.ts'), 'export const a = 2;');
+    expect(deriveBuildId(dir, {})).not.toBe(before);
   });
 
   it('takes --build-id over BALLAST_BUILD_ID over the derived one, and names the deployment', () => {
