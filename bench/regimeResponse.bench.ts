@@ -24,6 +24,7 @@ import { marketEventSignal, statusQuery } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
 import { startWorker } from '../processes/worker';
+import { plainEndpoint } from '../infra/temporalConfig';
 
 const TRIALS = 5;
 const BAR_MS = 200;
@@ -43,7 +44,7 @@ export async function run(): Promise<void> {
     searchAttributes: SEARCH_ATTRIBUTES,
     logger,
   });
-  const worker = await startWorker({ temporalAddress: server.address, databaseUrl, logger });
+  const worker = await startWorker({ temporal: plainEndpoint(server.address), databaseUrl, logger });
   const gate = await startGate({
     databaseUrl,
     host: '127.0.0.1',

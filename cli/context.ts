@@ -4,17 +4,22 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_DATABASE_URL, createPool } from '../db/pool';
+import { type TemporalEndpoint, connectionOptions, temporalEndpoint } from '../infra/temporalConfig';
 
-export const temporalAddress = (): string => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-export const temporalNamespace = (): string => process.env.TEMPORAL_NAMESPACE ?? 'default';
+/** The Temporal server and namespace, configured as for the `temporal` CLI (infra/temporalConfig.ts). */
+export const temporalTarget = (): TemporalEndpoint => temporalEndpoint();
 export const databaseUrl = (): string => process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 
 /** An environment variable and what it means, for a command's help. */
 export type EnvironmentVariable = readonly [name: string, meaning: string];
 
 export const TEMPORAL_VARIABLES: readonly EnvironmentVariable[] = [
-  ['TEMPORAL_ADDRESS', 'the Temporal frontend (default: 127.0.0.1:7233)'],
-  ['TEMPORAL_NAMESPACE', 'the Temporal namespace (default: default)'],
+  ['TEMPORAL_ADDRESS', "the Temporal frontend (default: the profile's, else 127.0.0.1:7233)"],
+  ['TEMPORAL_NAMESPACE', "the Temporal namespace (default: the profile's, else default)"],
+  ['TEMPORAL_API_KEY', 'an API key (Temporal Cloud); turns TLS on'],
+  ['TEMPORAL_TLS*', 'TLS: TEMPORAL_TLS, _CLIENT_CERT_PATH, _CLIENT_KEY_PATH, _SERVER_CA_CERT_PATH, _SERVER_NAME'],
+  ['TEMPORAL_PROFILE', "the profile of the temporal CLI's config file to use (default: default)"],
+  ['TEMPORAL_CONFIG_FILE', 'that config file (default: ~/.config/temporalio/temporal.toml)'],
 ];
 export const DATABASE_VARIABLES: readonly EnvironmentVariable[] = [
   ['DATABASE_URL', `the Ballast database (default: ${DEFAULT_DATABASE_URL})`],
@@ -26,11 +31,12 @@ export function environmentHelp(variables: readonly EnvironmentVariable[]): stri
   return `\nEnvironment:\n${variables.map(([name, meaning]) => `  ${name.padEnd(width)}  ${meaning}`).join('\n')}\n`;
 }
 
-/** A Temporal client on TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, closed when `fn` settles. */
+/** A Temporal client on the configured endpoint and namespace, closed when `fn` settles. */
 export async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: temporalAddress() });
+  const endpoint = temporalTarget();
+  const connection = await Connection.connect(connectionOptions(endpoint));
   try {
-    return await fn(new Client({ connection, namespace: temporalNamespace() }));
+    return await fn(new Client({ connection, namespace: endpoint.namespace }));
   } finally {
     await connection.close();
   }

@@ -9,11 +9,14 @@ import type { Logger } from 'pino';
 import { repoRoot } from '../lib/paths';
 import { ensurePostgres } from './postgres';
 import { type DevServerOptions, answers, ensureTemporalCli, startDevServer } from './temporal';
+import { type TemporalEndpoint, loadTemporalSettings } from './temporalConfig';
 import { DEFAULT_PORTS, defaultTemporalDatabases, ensureTemporalServer, setupTemporalSchema, startTemporalServer } from './temporalServer';
 
 export interface Infrastructure {
   readonly databaseUrl: string;
   readonly temporalAddress: string;
+  /** The address with the configured namespace, TLS and API key (infra/temporalConfig.ts). */
+  readonly temporal: TemporalEndpoint;
   /** Temporal Web UI, when we know it. */
   readonly temporalUiUrl: string | null;
   shutdown(): Promise<void>;
@@ -26,25 +29,38 @@ export function dataDir(): string {
 /** `searchAttributes`: registered on a dev server we start (the worker also registers any a server lacks). */
 export async function bootInfrastructure(logger: Logger, opts: Pick<DevServerOptions, 'searchAttributes'> = {}): Promise<Infrastructure> {
   const dir = dataDir();
-  const db = await ensurePostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, logger });
   const kind = temporalKind();
+  const settings = loadTemporalSettings();
+  const port = Number(process.env.BALLAST_TEMPORAL_PORT ?? 7233);
+  const uiPort = Number(process.env.BALLAST_TEMPORAL_UI_PORT ?? 8233);
+  // A server we do not start keeps its state elsewhere: a private database must never be paired with it.
+  const serverAnswering = !settings.address && (await answers(`127.0.0.1:${port}`));
+  const externalTemporal = settings.address !== undefined || serverAnswering;
+  const db = await ensurePostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, logger, externalTemporal });
   let server: { stop(): Promise<void> } | undefined;
-  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  let temporalAddress = settings.address;
   let temporalUiUrl: string | null = null;
   if (!temporalAddress) {
-    const port = Number(process.env.BALLAST_TEMPORAL_PORT ?? 7233);
-    const uiPort = Number(process.env.BALLAST_TEMPORAL_UI_PORT ?? 8233);
-    if (await answers(`127.0.0.1:${port}`)) {
+    if (serverAnswering) {
       logger.warn({ address: `127.0.0.1:${port}` }, 'a Temporal server already answers on the default port; using it');
     } else if (kind === 'full') {
       const binary = await ensureTemporalServer(logger);
       const databases = defaultTemporalDatabases(db.databaseUrl);
       await setupTemporalSchema(binary, databases, logger);
       const logFile = join(dir, 'temporal-server', 'server.log');
-      server = await startTemporalServer({ binary, databases, ports: { ...DEFAULT_PORTS, frontend: port }, logFile, logger, ...opts });
+      server = await startTemporalServer({
+        binary,
+        databases,
+        ports: { ...DEFAULT_PORTS, frontend: port },
+        logFile,
+        logger,
+        namespace: settings.namespace,
+        ...opts,
+      });
     } else {
       const cli = await ensureTemporalCli(logger);
-      server = await startDevServer({ cli, port, uiPort, dbFile: join(dir, 'temporal', 'dev.sqlite'), logger, ...opts });
+      const dbFile = join(dir, 'temporal', 'dev.sqlite');
+      server = await startDevServer({ cli, port, uiPort, dbFile, namespace: settings.namespace, logger, ...opts });
     }
     temporalAddress = `127.0.0.1:${port}`;
     // The full server has no web UI of its own (the Temporal UI is a separate server).
@@ -53,6 +69,7 @@ export async function bootInfrastructure(logger: Logger, opts: Pick<DevServerOpt
   return {
     databaseUrl: db.databaseUrl,
     temporalAddress,
+    temporal: { ...settings, address: temporalAddress },
     temporalUiUrl,
     async shutdown() {
       await server?.stop();

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
@@ -126,6 +126,8 @@ export interface DevServerOptions {
   readonly dbFile?: string;
   /** Custom search attributes to register at start (the workflows define them: workflows/searchAttributes.ts). */
   readonly searchAttributes?: readonly SearchAttributeSpec[];
+  /** A namespace to create besides `default` (TEMPORAL_NAMESPACE). */
+  readonly namespace?: string;
   readonly logger: Logger;
 }
 
@@ -145,6 +147,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'error',
     '--namespace',
     'default',
+    ...(options.namespace && options.namespace !== 'default' ? ['--namespace', options.namespace] : []),
   ];
   if (options.dbFile) {
     mkdirSync(join(options.dbFile, '..'), { recursive: true });
@@ -229,15 +232,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Registers the given custom search attributes in `namespace` where the server lacks them (idempotent). */
+/**
+ * Registers the given custom search attributes in `namespace` where the server lacks them (idempotent).
+ * `server`: an address, or the connection options of a configured endpoint (TLS, API key: temporalConfig.ts).
+ */
 export async function ensureSearchAttributes(
-  address: string,
+  server: string | ConnectionOptions,
   namespace: string,
   attributes: readonly SearchAttributeSpec[],
   logger: Logger,
   metadata?: Record<string, string>,
 ): Promise<string[]> {
-  const connection = await Connection.connect({ address, metadata });
+  const target = typeof server === 'string' ? { address: server } : server;
+  const connection = await Connection.connect({ ...target, ...(metadata ? { metadata } : {}) });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const have = new Set(Object.keys(existing.customAttributes ?? {}));

@@ -16,6 +16,9 @@ import { createLogger } from '../lib/logger';
 import { FeedStore } from '../db/stores/marketFeeds';
 import { temporalControls } from './gateControls';
 import { startWorker } from './worker';
+import { resolveDeploymentVersion } from './buildId';
+import { adoptLoopOfStoppedBuild, setCurrentVersion } from './deployment';
+import { connectionOptions } from '../infra/temporalConfig';
 import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
@@ -40,6 +43,8 @@ export interface AllInOneOptions {
   readonly logLevel: string;
   /** One /metrics endpoint for the gate, the worker and the Temporal SDK; undefined serves none. */
   readonly metrics?: MetricsListen;
+  /** The build id of this run's worker (default: derived from the package version and git commit). */
+  readonly buildId?: string;
 }
 
 const DEMO_ASSETS = ['US_EQUITY', 'EU_EQUITY', 'EM_EQUITY', 'TREASURIES', 'GOLD'];
@@ -96,22 +101,28 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
   teardown.defer('infrastructure', () => infra.shutdown());
   const pool = createPool(infra.databaseUrl);
   teardown.defer('database pool', () => pool.end());
-  const connection = await Connection.connect({ address: infra.temporalAddress });
+  const connection = await Connection.connect(connectionOptions(infra.temporal));
   teardown.defer('Temporal connection', () => connection.close());
-  const client = new Client({ connection });
+  const client = new Client({ connection, namespace: infra.temporal.namespace });
 
   const registry = options.metrics ? processRegistry() : undefined;
-  say('starting the worker (bundling workflows)…');
+  const deployment = resolveDeploymentVersion({ buildId: options.buildId });
+  say(`starting the worker, build ${deployment.buildId} (bundling workflows)…`);
   const worker = await startWorker({
     metrics: registry,
-    temporalAddress: infra.temporalAddress,
+    temporal: infra.temporal,
     databaseUrl: infra.databaseUrl,
     logger,
     alertWebhookUrl: options.alertWebhookUrl,
     // As for `ballast worker`: a prebuilt bundle skips bundling at start.
     workflowBundle: process.env.BALLAST_WORKFLOW_BUNDLE ? { codePath: process.env.BALLAST_WORKFLOW_BUNDLE } : undefined,
+    deployment,
   });
   teardown.defer('worker', () => worker.shutdown());
+  // One machine, one build: this build becomes current at once, and a demo loop left by an earlier
+  // build (whose worker stopped with it) is moved onto it (docs/deploys.md, "npm start").
+  await setCurrentVersion(client, deployment, { logger });
+  await adoptLoopOfStoppedBuild(client, loopWorkflowId(options.portfolioId), deployment, logger);
   // The local CA and its certificates are made on first run: the demo gate serves mTLS like any other.
   const security = resolveGateSecurity({ host: options.gateHost, ...options.gateSecurity });
   const gate = await startGate({

@@ -12,7 +12,7 @@ const { rmSync } = require('node:fs');
 const { join } = require('node:path');
 const root = join(__dirname, '..');
 const server = require(join(root, 'dist', 'infra', 'temporalServer.js'));
-const { reachable } = require(join(root, 'dist', 'infra', 'postgres.js'));
+const { reachable } = require(join(root, 'dist', 'db', 'migrate.js'));
 const { createLogger } = require(join(root, 'dist', 'lib', 'logger.js'));
 const { goBinary } = require(join(root, 'dist', 'infra', 'temporal.js'));
 

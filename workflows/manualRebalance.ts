@@ -14,6 +14,7 @@ import { ApprovalBook, initialApprovalState, setApprovalHandlers } from './appro
 import { describeManualRebalance } from './details';
 import { reads, writes } from './retryPolicies';
 import type { ManualRebalanceInput, ManualRebalanceResult } from './types';
+import { MANUAL_REBALANCE_VERSIONING } from './versioning';
 
 export async function manualRebalance(input: ManualRebalanceInput): Promise<ManualRebalanceResult> {
   if (!input?.portfolioId || !input.requestedBy || !input.reason) {
@@ -83,3 +84,4 @@ export async function manualRebalance(input: ManualRebalanceInput): Promise<Manu
     version: outcome === 'COMMITTED' ? book.state.committedVersion : null,
   };
 }
+wf.setWorkflowOptions(MANUAL_REBALANCE_VERSIONING, manualRebalance); // PINNED: completes on the build that started it

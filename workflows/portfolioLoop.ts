@@ -48,6 +48,7 @@ import {
 import { reads, writes } from './retryPolicies';
 import { PENDING_APPROVAL_SA, PORTFOLIO_SA, REGIME_SA } from './searchAttributes';
 import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
+import { LOOP_VERSIONING, continueAsNewOnTargetBuild, newBuildIsTarget } from './versioning';
 
 const DEFAULT_CYCLES_PER_RUN = 200;
 const MAX_REGIME_CHANGES_KEPT = 20;
@@ -149,7 +150,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   const syncPendingFlag = pendingFlag(state);
 
   const cyclesPerRun = input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN;
-  for (let run = 0; run < cyclesPerRun && !wf.workflowInfo().continueAsNewSuggested; run++) {
+  for (let run = 0; run < cyclesPerRun && !wf.workflowInfo().continueAsNewSuggested && !newBuildIsTarget(); run++) {
     // Any failure of an iteration is recorded and alerted; the loop itself never dies of one.
     try {
       // Expire first: a decision arriving after the deadline must not revive a recommendation.
@@ -175,8 +176,9 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
     await book.applyQueuedDecisions().catch((err) => recordFailure(state, portfolioId, err));
     wf.setCurrentDetails(describeLoop(portfolioId, state));
   }
-  return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
+  return continueAsNewOnTargetBuild<typeof portfolioLoop>({ ...input, carried: state });
 }
+wf.setWorkflowOptions(LOOP_VERSIONING, portfolioLoop); // PINNED, moving to a new build at continue-as-new: versioning.ts
 
 /** One cycle: observe, read the regime, compute the budget, assess it, respond; then bookkeeping. */
 async function runCycle(

@@ -12,7 +12,8 @@ import { startGate } from '../../processes/gate';
 import { DEFAULT_GATE_METRICS_PORT, exposeMetrics, processRegistry } from '../../processes/metricsEndpoint';
 import { temporalControls } from '../../processes/gateControls';
 import { resolveGateSecurity } from '../../processes/gateSecurity';
-import { temporalAddress, temporalNamespace } from '../context';
+import { connectionOptions } from '../../infra/temporalConfig';
+import { temporalTarget } from '../context';
 import { durationMs, integer, list, option } from '../flags';
 import { addGateSecurityFlags, type GateSecurityFlags, gateSecuritySettings } from '../gateFlags';
 import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
@@ -44,7 +45,7 @@ export function define(command: Command): void {
     .addOption(
       option('--temporal-address <host:port>', 'the Temporal frontend the control RPCs (overrides, rebalances) go to')
         .env('TEMPORAL_ADDRESS')
-        .default(temporalAddress()),
+        .default(temporalTarget().address),
     )
     .option('--host <host>', 'the interface to listen on', '127.0.0.1')
     .addOption(option('--port <port>', 'the TCP port to listen on (0: any free port)', integer(0, 65_535)).default(50_051))
@@ -71,7 +72,9 @@ export function define(command: Command): void {
 async function runGate(flags: GateFlags): Promise<void> {
   const security = resolveGateSecurity(gateSecuritySettings(flags.host, flags));
   // Lazy: the gate serves trades while Temporal is away; only the control RPCs need it.
-  const connection = Connection.lazy({ address: flags.temporalAddress });
+  // Configured as for the `temporal` CLI (envconfig: profile, namespace, TLS, API key); the flag picks the address.
+  const temporal = { ...temporalTarget(), address: flags.temporalAddress };
+  const connection = Connection.lazy(connectionOptions(temporal));
   const logger = createLogger('gate');
   const listen = metricsListen(flags);
   const registry = listen ? processRegistry() : undefined;
@@ -85,7 +88,7 @@ async function runGate(flags: GateFlags): Promise<void> {
       tls: security.tls,
       access: security.access,
       connectionLimits: security.connectionLimits,
-      controls: temporalControls(new Client({ connection, namespace: temporalNamespace() })),
+      controls: temporalControls(new Client({ connection, namespace: temporal.namespace })),
       restrictedInstruments: flags.restricted,
       staleReduceAfterMs: flags.staleReduceAfter,
       staleHaltAfterMs: flags.staleHaltAfter,

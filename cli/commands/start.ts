@@ -14,6 +14,7 @@ interface StartFlags extends GateSecurityFlags, MetricsFlags {
   readonly gatePort: number;
   readonly ordersPerSecond: number;
   readonly demo: boolean;
+  readonly buildId?: string;
 }
 
 export function define(command: Command): void {
@@ -38,11 +39,17 @@ export function define(command: Command): void {
     )
     .addOption(option('--orders-per-second <n>', 'rate of the demo order flow', positiveInteger).default(200))
     .option('--no-demo', 'no demo order flow (the demo portfolio loop still runs)')
+    .addOption(
+      option('--build-id <id>', "the worker's build, made current at start (default: <package version>-<git commit>)").env(
+        'BALLAST_BUILD_ID',
+      ),
+    )
     .addHelpText(
       'after',
       environmentHelp([
         ['DATABASE_URL', 'use this database (default: the local Postgres on 127.0.0.1:5432, else a private one under .data/)'],
         ['TEMPORAL_ADDRESS', 'use this Temporal server (default: a dev server on 127.0.0.1:7233, its UI on :8233)'],
+        ['TEMPORAL_NAMESPACE', 'the namespace (default: default); TEMPORAL_PROFILE, _API_KEY, _TLS*: as for `ballast worker`'],
         ['BALLAST_DATA_DIR', 'where the dev server and a private Postgres keep their data (default: .data/)'],
         ['BALLAST_CERTS_DIR', "the gate's local CA, certificates and access policy (default: ~/.cache/ballast/pki)"],
         ['BALLAST_ALERT_WEBHOOK_URL', 'where alerts are posted as JSON (default: none)'],
@@ -61,6 +68,7 @@ export function define(command: Command): void {
       alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
       logLevel: process.env.LOG_LEVEL ?? 'warn',
       metrics: metricsListen(flags),
+      buildId: flags.buildId,
     }),
   );
 }

@@ -188,7 +188,9 @@ describe('foundation slice', () => {
 
     const spawnWorker = (taskQueue: string, env: Record<string, string> = {}) => {
       const { databaseUrl, temporalAddress, bundlePath } = testEnv();
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'ballast.js'), 'worker', '--task-queue', taskQueue], {
+      // Unversioned: this is about crashes, and a versioned worker would wait for its build to be made current.
+      const args = [join(ROOT, 'bin', 'ballast.js'), 'worker', '--task-queue', taskQueue, '--no-versioning'];
+      const child = spawn(process.execPath, args, {
         env: {
           ...process.env,
           DATABASE_URL: databaseUrl,

@@ -4,6 +4,8 @@ import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import pino from 'pino';
 import { createPool } from '../../db/pool';
+import { plainEndpoint } from '../../infra/temporalConfig';
+import type { DeploymentVersion } from '../../processes/buildId';
 import { startWorker, type RunningWorker } from '../../processes/worker';
 
 export const testLogger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -27,15 +29,19 @@ export async function testClient(): Promise<{ client: Client; close(): Promise<v
 }
 
 /** A worker on its own task queue, using the workflow bundle built once by globalSetup. */
-export async function testWorker(taskQueue: string, opts: { alertWebhookUrl?: string } = {}): Promise<RunningWorker> {
+export async function testWorker(
+  taskQueue: string,
+  opts: { alertWebhookUrl?: string; deployment?: DeploymentVersion; bundlePath?: string } = {},
+): Promise<RunningWorker> {
   const { databaseUrl, temporalAddress, bundlePath } = testEnv();
+  const { bundlePath: bundle = bundlePath, ...rest } = opts;
   return startWorker({
-    temporalAddress,
+    temporal: plainEndpoint(temporalAddress),
     databaseUrl,
     taskQueue,
     logger: testLogger,
-    workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
-    ...opts,
+    workflowBundle: { code: readFileSync(bundle, 'utf8') },
+    ...rest,
   });
 }
 

@@ -29,7 +29,7 @@ export interface LoopHarness {
   }): Promise<{ portfolioId: string; handle: WorkflowHandle }>;
 }
 
-export function useLoopHarness(name: string, workerOptions: () => { alertWebhookUrl?: string } = () => ({})): LoopHarness {
+export function useLoopHarness(name: string, workerOptions: () => Parameters<typeof testWorker>[1] = () => ({})): LoopHarness {
   let temporal: { client: Client; close(): Promise<void> };
   let worker: RunningWorker;
   const h = { taskQueue: uniqueId(name) } as LoopHarness;

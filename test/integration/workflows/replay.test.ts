@@ -1,11 +1,14 @@
 /**
- * Determinism guard: recorded workflow histories are replayed through the current workflow code.
- * A change that would make an existing execution diverge (a new activity call in the middle, a
- * reordered command) fails here instead of in production. Fixtures live in test/fixtures/histories;
- * run with BALLAST_RECORD_HISTORIES=1 to (re)record them from the scenario below.
+ * Determinism guard: the replay corpus (test/fixtures/histories/<release>/, listed in corpus.json) is
+ * replayed through the current workflow code. A change that would make an execution of a release
+ * diverge (a new activity call in the middle, a reordered command) fails here instead of in
+ * production, unless it is versioned (docs/deploys.md): patched(), or a release retired from replay
+ * because its pinned runs never reach this code. The corpus is append-only: its files are checked
+ * against their digests. `BALLAST_RECORD_HISTORIES=1` records the scenario below, run on a versioned
+ * worker as in production, into the current release's folder (package.json's version).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -13,17 +16,22 @@ import pino from 'pino';
 import { ensureTemporalCli } from '../../../infra/temporal';
 import { approveUpdate, statusQuery } from '../../../workflows/messages';
 import type { LoopStatus } from '../../../workflows/types';
-import { eventually, testEnv } from '../../support/env';
+import { setCurrentVersion } from '../../../processes/deployment';
+import { addHistory, digest, filesOnDisk, historiesToReplay, readManifest, CORPUS_DIR } from '../../support/historyCorpus';
+import { eventually, testEnv, uniqueId } from '../../support/env';
 import { useLoopHarness } from '../../support/harness';
 
-const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'histories');
+const RELEASE = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('workflow replay', () => {
-  const h = useLoopHarness('replay');
+  // A versioned worker, as in production: its histories carry the build and the pinned behaviour.
+  const deployment = { deploymentName: uniqueId('replay'), buildId: `${RELEASE}-replay` };
+  const h = useLoopHarness('replay', () => ({ deployment }));
   const bundle = () => ({ workflowBundle: { code: readFileSync(testEnv().bundlePath, 'utf8') } });
 
   /** A loop that asks for approval, is approved, sees a crisis and de-risks, then is terminated. */
   async function scenario(): Promise<WorkflowHandle> {
+    await setCurrentVersion(h.client, deployment);
     const { portfolioId, handle } = await h.startLoop({
       prefix: 'replay',
       seed: 21,
@@ -47,7 +55,7 @@ describe('workflow replay', () => {
   }
 
   /** Fixtures are written by the temporal CLI (`workflow show --output json`), the standard export. */
-  async function recordFixture(workflowId: string, file: string): Promise<void> {
+  async function recordFixture(workflowId: string, name: string): Promise<void> {
     const cli = await ensureTemporalCli(pino({ level: 'silent' }));
     const shown = spawnSync(
       cli,
@@ -55,21 +63,33 @@ describe('workflow replay', () => {
       { encoding: 'utf8', maxBuffer: 64 << 20 },
     );
     if (shown.status !== 0) throw new Error(`temporal workflow show failed: ${shown.stderr}`);
-    writeFileSync(join(FIXTURES, file), shown.stdout);
+    process.stderr.write(`recorded ${addHistory(RELEASE, name, shown.stdout)}\n`);
   }
 
   it('replays a fresh history of the loop (approval, crisis) through the current code', async () => {
     const handle = await scenario();
     const history = await handle.fetchHistory();
     if (process.env.BALLAST_RECORD_HISTORIES) await recordFixture(handle.workflowId, 'portfolio-loop-approval-crisis.json');
+    expect(history.events?.some((e) => e.workflowTaskCompletedEventAttributes?.deploymentVersion?.buildId === deployment.buildId)).toBe(
+      true,
+    );
     await expect(Worker.runReplayHistory(bundle(), history, handle.workflowId)).resolves.toBeUndefined();
   }, 120_000);
 
-  it('replays every recorded fixture history through the current code', () => {
+  it('keeps the corpus append-only: every history listed with its digest, none changed or removed', () => {
+    const listed = Object.entries(readManifest().releases).flatMap(([release, r]) =>
+      Object.entries(r.files).map(([name, sha]) => ({ file: `${release}/${name}`, sha })),
+    );
+    expect(filesOnDisk().sort()).toEqual(listed.map((l) => l.file).sort());
+    for (const { file, sha } of listed) expect({ file, sha: digest(join(CORPUS_DIR, file)) }).toEqual({ file, sha });
+    // A release retired from replay says why that is safe.
+    for (const r of Object.values(readManifest().releases))
+      if (r.retiredFromReplayIn) expect(r.retiredFromReplayIn.why.length).toBeGreaterThan(20);
+  });
+
+  it('replays every history of the corpus through the current code', () => {
     // In a plain Node process: the JSON decoder's protobuf types do not survive jest's module sandbox.
-    const files = readdirSync(FIXTURES)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => join(FIXTURES, f));
+    const files = historiesToReplay();
     expect(files.length).toBeGreaterThan(0);
     const script = join(__dirname, '..', '..', '..', 'dist', 'test', 'support', 'replayHistories.js');
     const run = spawnSync(process.execPath, [script, testEnv().bundlePath, ...files], { encoding: 'utf8' });
