@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { assessBudget } from '../risk/assessment';
+import { policyRiskIncreases } from '../risk/portfolioSpec';
 import { buildRiskBudget } from '../risk/engine';
 import { notionalsByAsset, valueHoldings } from '../risk/holdings';
 import type { GaussianHmm } from '../risk/regime/hmm';
@@ -98,5 +99,8 @@ export function readActivities({ stores, market }: ActivityDeps): ReadActivities
           nowMs: input.nowMs ?? Date.now(),
         });
       }),
+
+    assessPolicyChange: ({ current, proposed }) =>
+      userErrors(() => ({ riskReasons: policyRiskIncreases(parseConfig(current), parseConfig(proposed)) })),
   };
 }

@@ -5,6 +5,8 @@
  * line and key controls until Ctrl-C, q, SIGINT or SIGTERM. Whatever started is stopped in reverse
  * order, also when a later step fails.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
@@ -13,12 +15,16 @@ import type { RunningGate } from '../grpc/server';
 import { startGate } from './gate';
 import { type Infrastructure, bootInfrastructure } from '../infra/bootstrap';
 import { createLogger } from '../lib/logger';
+import { repoRoot } from '../lib/paths';
+import { PortfolioPolicyStore } from '../db/stores/portfolioPolicies';
+import { loadPortfolioSpecText } from '../risk/portfolioSpec';
+import { createPortfolio } from './portfolios';
 import { FeedStore } from '../db/stores/marketFeeds';
 import { temporalControls } from './gateControls';
 import { startWorker } from './worker';
 import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
-import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
+import { type LoopStatus, loopWorkflowId } from '../workflows/types';
 import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
 import { keyControls, statusLine, stopRequest } from './terminal';
 
@@ -121,19 +127,7 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
       { fromBar: 140, regime: 'calm' },
     ],
   });
-  const loop = await client.workflow.start<typeof portfolioLoop>('portfolioLoop', {
-    taskQueue: TASK_QUEUE,
-    workflowId: loopWorkflowId(options.portfolioId),
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [
-      {
-        portfolioId: options.portfolioId,
-        marketData: { kind: 'synthetic', feedId: options.portfolioId },
-        monitoringIntervalMs: options.monitoringIntervalMs,
-        approvalTimeoutMs: 10 * 60_000,
-      },
-    ],
-  });
+  const loop = await startDemoPortfolio(client, pool, options);
   const flow =
     options.ordersPerSecond > 0
       ? startOrderFlow({
@@ -174,6 +168,21 @@ async function renderStatus({ loop, flow }: System): Promise<string> {
     `regime ${status?.regime ?? '…'} | budget v${status?.budgetVersion ?? '–'} | gross limit ${gross} | ` +
     `decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${pending}${unavailable}`
   );
+}
+
+/** The demo portfolio, created from config/demo-portfolio.yaml as `ballast portfolio create` would (kept if it exists). */
+async function startDemoPortfolio(client: Client, pool: ReturnType<typeof createPool>, options: AllInOneOptions) {
+  const file = join(repoRoot(), 'config', 'demo-portfolio.yaml');
+  const spec = loadPortfolioSpecText(await readFile(file, 'utf8'));
+  const demo = { ...spec, id: options.portfolioId, marketData: { kind: 'synthetic', feedId: options.portfolioId } as const };
+  const deps = { client, policies: new PortfolioPolicyStore(pool) };
+  await createPortfolio(deps, demo, {
+    requestedBy: 'npm start',
+    source: file,
+    ifExists: 'keep',
+    monitoringIntervalMs: options.monitoringIntervalMs,
+  });
+  return client.workflow.getHandle<typeof portfolioLoop>(loopWorkflowId(options.portfolioId));
 }
 
 /** What to stop, in reverse order of starting; a step that fails to stop is reported and the rest still stop. */

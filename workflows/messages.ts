@@ -10,6 +10,22 @@ import type { LimitOverrideRequest, TradingStateRequest } from '../risk/budget';
 import type { RecommendationStatus, TradingState } from '../risk/kinds';
 import type { LoopStatus } from './types';
 
+/** A new policy version for the loop (`ballast portfolio update`). */
+export interface PolicyChange {
+  readonly version: number;
+  /** Raw `risk_budgeting` document. */
+  readonly document: unknown;
+  readonly requestedBy: string;
+  readonly reason: string;
+}
+
+export interface PolicyChangeResult {
+  readonly version: number;
+  /** ACTIVE at once when it adds no risk; else its budget waits for approval like any risk-adding budget. */
+  readonly status: 'ACTIVE' | 'PENDING_APPROVAL';
+  readonly riskReasons: readonly string[];
+}
+
 export interface DecisionResult {
   readonly recommendationId: string;
   readonly status: RecommendationStatus;
@@ -33,6 +49,8 @@ export const setTradingStateUpdate = defineUpdate<{ readonly state: TradingState
 export const overrideLimitUpdate = defineUpdate<{ readonly overrideId: number }, [LimitOverrideRequest]>('overrideLimit');
 export const pauseUpdate = defineUpdate<{ readonly paused: boolean }, [OperatorRequest]>('pauseLoop');
 export const resumeUpdate = defineUpdate<{ readonly paused: boolean }, [OperatorRequest]>('resumeLoop');
+
+export const changePolicyUpdate = defineUpdate<PolicyChangeResult, [PolicyChange]>('changePolicy');
 
 export const statusQuery = defineQuery<LoopStatus>('status');
 export const pendingRecommendationQuery = defineQuery<Recommendation | null>('pendingRecommendation');

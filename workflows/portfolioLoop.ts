@@ -32,6 +32,7 @@ import {
   statusQuery,
 } from './messages';
 import { overrideLimit, recordPause, requireOperator, setTradingState, validateOverride, validateTradingState } from './operatorControls';
+import { activeConfig, proposePendingPolicy, setPolicyHandlers, settlePendingPolicy } from './policyChanges';
 import { reads, writes } from './retryPolicies';
 import { PENDING_APPROVAL_SA, PORTFOLIO_SA, REGIME_SA } from './searchAttributes';
 import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
@@ -66,7 +67,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   };
 
   // ---- message handlers, registered before the first await so nothing buffered is refused ----
-  wf.setHandler(statusQuery, () => loopStatus(portfolioId, state));
+  wf.setHandler(statusQuery, () => loopStatus(input, state));
   wf.setHandler(marketEventSignal, () => void (marketEvent = true));
   setApprovalHandlers(book);
   wf.setHandler(pauseUpdate, (req) => pause(true, req), { validator: requireOperator });
@@ -78,6 +79,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   });
   wf.setHandler(setTradingStateUpdate, (req) => setTradingState(portfolioId, req), { validator: validateTradingState });
   wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), { validator: validateOverride });
+  setPolicyHandlers(input, state, () => void (marketEvent = true));
 
   // ---- the main loop ----
   const settings = await validateOrAlert(input, state);
@@ -98,9 +100,12 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
       // Expire first: a decision arriving after the deadline must not revive a recommendation.
       await book.expireIfDue();
       await book.applyQueuedDecisions();
+      await settlePendingPolicy(input, state, book);
       if (!state.paused) {
         marketEvent = false; // an event arriving during the cycle triggers the next one at once
-        await runCycle(input, state, book, approvalTimeoutMs, settings.hysteresis);
+        await runCycle({ ...input, config: activeConfig(input, state) }, state, book, approvalTimeoutMs, settings.hysteresis);
+        await proposePendingPolicy(input, state, book, approvalTimeoutMs);
+        await settlePendingPolicy(input, state, book);
         state.lastError = null;
       }
     } catch (err) {
@@ -115,8 +120,11 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   while (!wf.allHandlersFinished() || book.hasQueuedDecisions) {
     await wf.condition(() => book.hasQueuedDecisions || wf.allHandlersFinished());
     await book.applyQueuedDecisions().catch((err) => recordFailure(state, portfolioId, err));
+    await settlePendingPolicy(input, state, book).catch((err) => recordFailure(state, portfolioId, err));
   }
-  return wf.continueAsNew<typeof portfolioLoop>({ ...input, carried: state });
+  // The next run validates and runs the policy in force (its interval and approval timeout included).
+  const policy = state.policy ? { config: state.policy.document, policyVersion: state.policy.version } : {};
+  return wf.continueAsNew<typeof portfolioLoop>({ ...input, ...policy, carried: state });
 }
 
 /** One cycle: observe, read the regime, compute the budget, assess it, respond; then bookkeeping. */
@@ -287,9 +295,9 @@ function pendingFlag(state: LoopState): () => void {
   };
 }
 
-function loopStatus(portfolioId: string, state: LoopState): LoopStatus {
+function loopStatus(input: PortfolioLoopInput, state: LoopState): LoopStatus {
   return {
-    portfolioId,
+    portfolioId: input.portfolioId,
     paused: state.paused,
     cycle: state.cycle,
     regime: state.regime,
@@ -301,5 +309,7 @@ function loopStatus(portfolioId: string, state: LoopState): LoopStatus {
     triggers: state.lastTriggers,
     regimeChanges: state.regimeChanges,
     lastError: state.lastError,
+    policyVersion: state.policy?.version ?? input.policyVersion ?? null,
+    pendingPolicyVersion: state.pendingPolicy?.version ?? null,
   };
 }

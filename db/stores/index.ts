@@ -7,6 +7,7 @@ import { FeedStore } from './marketFeeds';
 import { MetricsStore } from './metrics';
 import { OperatorActionStore } from './operatorActions';
 import { OverrideStore } from './overrides';
+import { PortfolioPolicyStore } from './portfolioPolicies';
 import { PortfolioStore } from './portfolios';
 import { PositionsStore } from './positions';
 import { RebalancePlanStore } from './rebalancePlans';
@@ -15,6 +16,7 @@ import { RegimeChangeStore } from './regimeChanges';
 
 export interface Stores {
   readonly portfolios: PortfolioStore;
+  readonly policies: PortfolioPolicyStore;
   readonly budgets: BudgetStore;
   readonly recommendations: RecommendationStore;
   readonly approvals: ApprovalStore;
@@ -31,6 +33,7 @@ export interface Stores {
 export function createStores(pool: pg.Pool): Stores {
   return {
     portfolios: new PortfolioStore(pool),
+    policies: new PortfolioPolicyStore(pool),
     budgets: new BudgetStore(pool),
     recommendations: new RecommendationStore(pool),
     approvals: new ApprovalStore(pool),
