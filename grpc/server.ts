@@ -24,7 +24,9 @@ import type { AccessPolicy } from './access';
 import { BatchWriter } from './batchWriter';
 import { GateCore } from './gate';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
+import { PlanServiceService } from './generated/ballast/gate/v1/plans';
 import { gateService } from './handlers';
+import { type PlanStreamOptions, PlanStreams } from './plans';
 import type { GateControls, GateStores } from './ports';
 import { reconcilePositions } from './reconcile';
 import { SnapshotSource } from './snapshotSource';
@@ -62,6 +64,8 @@ export interface GateOptions {
   readonly auditMaxQueue?: number;
   /** Recorded with every decision and fill; defaults to host:pid. */
   readonly replicaId?: string;
+  /** Serves PlanService (rebalancing plans to the OMS, grpc/plans.ts) when given. */
+  readonly plans?: Omit<PlanStreamOptions, 'access' | 'logger'>;
 }
 
 export interface RunningGate {
@@ -129,6 +133,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     GateServiceService,
     gateService({ core, budgets: source, audit, access: options.access, controls: options.controls ?? {}, logger }),
   );
+  const plans = options.plans ? new PlanStreams({ ...options.plans, access: options.access, logger }) : undefined;
+  if (plans) server.addService(PlanServiceService, plans.service());
   health.addToServer(server);
   reflection().addToServer(server);
 
@@ -141,6 +147,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   /** Stops background work and writes everything queued; used by close() and by a failed start. */
   const release = async (): Promise<void> => {
     timers.forEach((t) => clearInterval(t));
+    await plans?.close();
     await source.close();
     await audit.close();
     await fills.close();
@@ -152,6 +159,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   let address: string;
   try {
     await source.start();
+    await plans?.start();
     every(1_000, () => {
       const expired = core.expireReservations();
       // A resting order's capacity is only safe to hand back when the OMS reports the order's end.
@@ -181,6 +189,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     close: () =>
       (closing ??= (async () => {
         setHealth('NOT_SERVING');
+        // Plan streams never end by themselves: end them (UNAVAILABLE) so the shutdown is not held.
+        await plans?.close();
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         // Every queued decision and fill is written before the caller may close the stores.
         await release();
@@ -207,7 +217,10 @@ function serverCredentials(tls: TlsOptions | undefined): grpc.ServerCredentials 
 function reflection(): ReflectionService {
   const protoRoot = join(repoRoot(), 'proto');
   const gateProto = join(protoRoot, 'ballast', 'gate', 'v1', 'gate.proto');
-  return new ReflectionService(protoLoader.loadSync([gateProto, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }));
+  const plansProto = join(protoRoot, 'ballast', 'gate', 'v1', 'plans.proto');
+  return new ReflectionService(
+    protoLoader.loadSync([gateProto, plansProto, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }),
+  );
 }
 
 async function retry(fn: () => Promise<void>, attempts: number, onError: (err: Error, attempt: number) => void): Promise<void> {

@@ -4,17 +4,20 @@
  * gateControls.ts). Used by `ballast gate`, `ballast start` (what `npm start` runs), the benchmarks
  * and the integration tests.
  */
-import { portfolioChangeFeed } from '../db/notifications';
+import { planCommitFeed, portfolioChangeFeed } from '../db/notifications';
 import { createPool } from '../db/pool';
 import { FillsStore } from '../db/stores/fills';
 import { GateDecisionsStore } from '../db/stores/gateDecisions';
 import { GateSnapshotsStore } from '../db/stores/gateSnapshots';
+import { PlanOutboxStore } from '../db/stores/planOutbox';
 import { PositionsStore } from '../db/stores/positions';
 import { RecommendationViewsStore } from '../db/stores/recommendationViews';
 import type { GateControls } from '../grpc/ports';
 import { type GateOptions, type RunningGate, serveGate } from '../grpc/server';
 
-export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls'> {
+export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls' | 'plans'> {
+  /** Plan stream settings (keepalive, batch, subscriber bound); the stream reads the outbox over this pool. */
+  readonly planStream?: Omit<NonNullable<GateOptions['plans']>, 'ports'>;
   readonly databaseUrl: string;
   /**
    * TriggerRebalance and OverrideLimit (`temporalControls(client)`; tests pass stand-ins); without them
@@ -24,11 +27,11 @@ export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'contro
   readonly controls?: GateControls;
 }
 
-/** Pool connections: the two batch writers, the snapshot reads (two queries each) and reconciliation. */
-const POOL_SIZE = 4;
+/** Pool connections: the two batch writers, the snapshot reads (two queries each), reconciliation and the plan streams. */
+const POOL_SIZE = 5;
 
 export async function startGate(options: GateProcessOptions): Promise<RunningGate> {
-  const { databaseUrl, controls, ...gateOptions } = options;
+  const { databaseUrl, controls, planStream, ...gateOptions } = options;
   const pool = createPool(databaseUrl, POOL_SIZE);
   let gate: RunningGate;
   try {
@@ -42,6 +45,7 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
         changes: portfolioChangeFeed(databaseUrl, options.logger),
       },
       controls: { recommendationReader: new RecommendationViewsStore(pool), ...controls },
+      plans: { ...planStream, ports: { store: new PlanOutboxStore(pool), commits: planCommitFeed(databaseUrl, options.logger) } },
     });
   } catch (err) {
     await pool.end().catch(() => undefined);
