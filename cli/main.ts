@@ -44,6 +44,7 @@ export const COMMANDS = [
     summary: 'fit a Gaussian HMM to index returns: states, transitions, filtered probabilities as JSON',
   },
   { name: 'backtest', group: 'research', summary: 'walk-forward backtest of the dynamic budget against static baselines, as JSON' },
+  { name: 'oms', group: 'gate', summary: "run the reference OMS: execute a portfolio's rebalancing plans through a gate" },
   { name: 'load', group: 'gate', summary: 'load-test a running gate: throughput and latency percentiles as JSON' },
 ] as const satisfies readonly { name: string; group: keyof typeof GROUPS; summary: string }[];
 

@@ -26,6 +26,7 @@ import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
 import { type LoopStatus, loopWorkflowId } from '../workflows/types';
 import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
+import { type ReferenceOms, startReferenceOms } from './referenceOms';
 import { keyControls, statusLine, stopRequest } from './terminal';
 
 export interface AllInOneOptions {
@@ -48,6 +49,7 @@ interface System {
   readonly feeds: FeedStore;
   readonly loop: WorkflowHandle<typeof portfolioLoop>;
   readonly flow: OrderFlow | undefined;
+  readonly oms: ReferenceOms;
 }
 
 const say = (msg: string): void => void process.stderr.write(`[ballast] ${msg}\n`);
@@ -138,7 +140,10 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
         })
       : undefined;
   if (flow) teardown.defer('demo order flow', () => flow.stop());
-  return { infra, gate, feeds, loop, flow };
+  // The reference OMS executes the demo's rebalancing plans beside the random flow.
+  const oms = startReferenceOms({ gateAddress: gate.address, portfolioId: options.portfolioId });
+  teardown.defer('reference OMS', () => oms.stop());
+  return { infra, gate, feeds, loop, flow, oms };
 }
 
 function banner({ infra, gate, loop }: System, portfolioId: string): string {
@@ -154,7 +159,7 @@ function banner({ infra, gate, loop }: System, portfolioId: string): string {
   ].join('\n');
 }
 
-async function renderStatus({ loop, flow }: System): Promise<string> {
+async function renderStatus({ loop, flow, oms }: System): Promise<string> {
   let unavailable = '';
   const status = await loop.query<LoopStatus>(statusQuery).catch((err: Error) => {
     // e.g. a loop left in .data by an older, incompatible Ballast: its history no longer replays.
@@ -166,7 +171,7 @@ async function renderStatus({ loop, flow }: System): Promise<string> {
   const pending = status?.pendingRecommendation ? ` | pending approval: ${status.pendingRecommendation.id}` : '';
   return (
     `regime ${status?.regime ?? '…'} | budget v${status?.budgetVersion ?? '–'} | gross limit ${gross} | ` +
-    `decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${pending}${unavailable}`
+    `decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${omsStatus(oms)}${pending}${unavailable}`
   );
 }
 
@@ -183,6 +188,14 @@ async function startDemoPortfolio(client: Client, pool: ReturnType<typeof create
     monitoringIntervalMs: options.monitoringIntervalMs,
   });
   return client.workflow.getHandle<typeof portfolioLoop>(loopWorkflowId(options.portfolioId));
+}
+
+/** Plans executed and the drift from target after the last one (before the random flow moves the book again). */
+function omsStatus(oms: ReferenceOms): string {
+  const last = oms.reports[oms.reports.length - 1];
+  if (!last) return ' | plans 0';
+  const trimmed = last.trimmedNotional > 0 ? `, trimmed $${(last.trimmedNotional / 1e3).toFixed(0)}k` : '';
+  return ` | plans ${oms.reports.length}, drift ${(last.drift * 100).toFixed(1)}%${trimmed}`;
 }
 
 /** What to stop, in reverse order of starting; a step that fails to stop is reported and the rest still stop. */
