@@ -25,6 +25,8 @@ import { BatchWriter } from './batchWriter';
 import { GateCore } from './gate';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
 import { PlanServiceService } from './generated/ballast/gate/v1/plans';
+import { MarketDataServiceService } from './generated/ballast/gate/v1/market';
+import { type IngestPorts, marketDataService } from './ingest';
 import { gateService } from './handlers';
 import { type PlanStreamOptions, PlanStreams } from './plans';
 import type { GateControls, GateStores } from './ports';
@@ -66,6 +68,8 @@ export interface GateOptions {
   readonly replicaId?: string;
   /** Serves PlanService (rebalancing plans to the OMS, grpc/plans.ts) when given. */
   readonly plans?: Omit<PlanStreamOptions, 'access' | 'logger'>;
+  /** Serves MarketDataService (closes in, grpc/ingest.ts) when given. */
+  readonly ingest?: IngestPorts;
 }
 
 export interface RunningGate {
@@ -135,6 +139,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   );
   const plans = options.plans ? new PlanStreams({ ...options.plans, access: options.access, logger }) : undefined;
   if (plans) server.addService(PlanServiceService, plans.service());
+  if (options.ingest)
+    server.addService(MarketDataServiceService, marketDataService({ ports: options.ingest, access: options.access, logger }));
   health.addToServer(server);
   reflection().addToServer(server);
 
@@ -218,8 +224,9 @@ function reflection(): ReflectionService {
   const protoRoot = join(repoRoot(), 'proto');
   const gateProto = join(protoRoot, 'ballast', 'gate', 'v1', 'gate.proto');
   const plansProto = join(protoRoot, 'ballast', 'gate', 'v1', 'plans.proto');
+  const marketProto = join(protoRoot, 'ballast', 'gate', 'v1', 'market.proto');
   return new ReflectionService(
-    protoLoader.loadSync([gateProto, plansProto, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }),
+    protoLoader.loadSync([gateProto, plansProto, marketProto, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }),
   );
 }
 

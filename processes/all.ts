@@ -21,6 +21,7 @@ import { loadPortfolioSpecText } from '../risk/portfolioSpec';
 import { createPortfolio } from './portfolios';
 import { FeedStore } from '../db/stores/marketFeeds';
 import { temporalControls } from './gateControls';
+import { temporalMarketEvents } from './marketEvents';
 import { startWorker } from './worker';
 import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
@@ -112,6 +113,7 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
     port: options.gatePort,
     logger,
     controls: temporalControls(client),
+    marketEvents: temporalMarketEvents(client),
   });
   teardown.defer('gate', () => gate.close());
 

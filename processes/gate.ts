@@ -10,6 +10,7 @@ import { FillsStore } from '../db/stores/fills';
 import { GateDecisionsStore } from '../db/stores/gateDecisions';
 import { GateSnapshotsStore } from '../db/stores/gateSnapshots';
 import { PlanOutboxStore } from '../db/stores/planOutbox';
+import { MarketCloseStore } from '../db/stores/marketCloses';
 import { PositionsStore } from '../db/stores/positions';
 import { RecommendationViewsStore } from '../db/stores/recommendationViews';
 import type { GateControls } from '../grpc/ports';
@@ -18,6 +19,8 @@ import { type GateOptions, type RunningGate, serveGate } from '../grpc/server';
 export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls' | 'plans'> {
   /** Plan stream settings (keepalive, batch, subscriber bound); the stream reads the outbox over this pool. */
   readonly planStream?: Omit<NonNullable<GateOptions['plans']>, 'ports'>;
+  /** Wakes loops after IngestCloses stored closes (`temporalMarketEvents(client)`); without it loops see them on their next cycle. */
+  readonly marketEvents?: (portfolioIds: readonly string[], source: string) => Promise<void>;
   readonly databaseUrl: string;
   /**
    * TriggerRebalance and OverrideLimit (`temporalControls(client)`; tests pass stand-ins); without them
@@ -31,7 +34,7 @@ export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'contro
 const POOL_SIZE = 5;
 
 export async function startGate(options: GateProcessOptions): Promise<RunningGate> {
-  const { databaseUrl, controls, planStream, ...gateOptions } = options;
+  const { databaseUrl, controls, planStream, marketEvents, ...gateOptions } = options;
   const pool = createPool(databaseUrl, POOL_SIZE);
   let gate: RunningGate;
   try {
@@ -46,6 +49,7 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
       },
       controls: { recommendationReader: new RecommendationViewsStore(pool), ...controls },
       plans: { ...planStream, ports: { store: new PlanOutboxStore(pool), commits: planCommitFeed(databaseUrl, options.logger) } },
+      ingest: { store: new MarketCloseStore(pool), wake: marketEvents },
     });
   } catch (err) {
     await pool.end().catch(() => undefined);

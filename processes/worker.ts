@@ -52,7 +52,7 @@ export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWork
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const pool = createPool(opts.databaseUrl);
   const stores = createStores(pool);
-  const market = new MarketDataService(stores.feeds);
+  const market = new MarketDataService(stores.feeds, Date.now, stores.closes);
   const worker = await Worker.create({
     connection,
     namespace,

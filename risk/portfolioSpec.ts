@@ -8,13 +8,14 @@
  *   id: demo                       # [A-Za-z0-9][A-Za-z0-9._-]{0,63}
  *   base_currency: USD             # ISO 4217 code
  *   market_data: {kind: synthetic, feed: demo}      # or {kind: csv, path: /data/prices.csv}
+ *                                                   # or {kind: ingested, instruments: [AAPL, MSFT], max_staleness: 4d}
  * risk_budgeting: { ... }          # config/ballast.example.yaml documents every key
  *
  * Also the one rule that says whether a policy change adds risk (`policyRiskIncreases`): a change that
  * does must be approved as a budget is.
  */
 import { parseDocument } from 'yaml';
-import { ConfigError, type RiskConfig, parseRiskConfig } from './config';
+import { ConfigError, type RiskConfig, duration, parseRiskConfig } from './config';
 import type { MarketDataSpec } from './marketData';
 
 export interface PortfolioSpec {
@@ -77,7 +78,16 @@ function parseMarketData(value: unknown): MarketDataSpec {
       throw new ConfigError(`${key}.path`, 'must be the price file (CSV, date column first)');
     return { kind: 'csv', path: o.path };
   }
-  throw new ConfigError(`${key}.kind`, 'must be one of: synthetic, csv');
+  if (o.kind === 'ingested') {
+    knownKeys(o, ['kind', 'instruments', 'max_staleness'], key);
+    const instruments = o.instruments;
+    if (!Array.isArray(instruments) || instruments.length === 0 || !instruments.every((i) => typeof i === 'string' && i !== ''))
+      throw new ConfigError(`${key}.instruments`, 'must list the instruments whose closes the loop reads');
+    if (new Set(instruments).size !== instruments.length) throw new ConfigError(`${key}.instruments`, 'lists an instrument twice');
+    const maxStalenessMs = o.max_staleness === undefined ? undefined : duration(o.max_staleness, `${key}.max_staleness`);
+    return { kind: 'ingested', instruments: instruments as string[], ...(maxStalenessMs !== undefined ? { maxStalenessMs } : {}) };
+  }
+  throw new ConfigError(`${key}.kind`, 'must be one of: synthetic, csv, ingested');
 }
 
 /**

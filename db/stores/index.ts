@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { AlertStore } from './alerts';
 import { ApprovalStore } from './approvals';
 import { BudgetStore } from './budgets';
+import { MarketCloseStore } from './marketCloses';
 import { FeedStore } from './marketFeeds';
 import { MetricsStore } from './metrics';
 import { OperatorActionStore } from './operatorActions';
@@ -28,6 +29,7 @@ export interface Stores {
   readonly rebalancePlans: RebalancePlanStore;
   readonly positions: PositionsStore;
   readonly feeds: FeedStore;
+  readonly closes: MarketCloseStore;
 }
 
 export function createStores(pool: pg.Pool): Stores {
@@ -45,5 +47,6 @@ export function createStores(pool: pg.Pool): Stores {
     rebalancePlans: new RebalancePlanStore(pool),
     positions: new PositionsStore(pool),
     feeds: new FeedStore(pool),
+    closes: new MarketCloseStore(pool),
   };
 }
