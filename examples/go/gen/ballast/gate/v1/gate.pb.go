@@ -34,9 +34,12 @@ const (
 type Side int32
 
 const (
+	// Never valid: an order without a side is INVALID_ARGUMENT.
 	Side_SIDE_UNSPECIFIED Side = 0
-	Side_SIDE_BUY         Side = 1
-	Side_SIDE_SELL        Side = 2
+	// Increases the position (or reduces a short).
+	Side_SIDE_BUY Side = 1
+	// Decreases the position (or increases a short).
+	Side_SIDE_SELL Side = 2
 )
 
 // Enum value maps for Side.
@@ -83,9 +86,12 @@ func (Side) EnumDescriptor() ([]byte, []int) {
 type Decision int32
 
 const (
+	// Never sent.
 	Decision_DECISION_UNSPECIFIED Decision = 0
-	Decision_DECISION_APPROVE     Decision = 1
-	Decision_DECISION_DENY        Decision = 2
+	// The order fits the budget; its quantity is reserved until ReportFill says the order ended.
+	Decision_DECISION_APPROVE Decision = 1
+	// The order does not fit: `reasons` says why (a normal answer, status OK).
+	Decision_DECISION_DENY Decision = 2
 )
 
 // Enum value maps for Decision.
@@ -133,24 +139,42 @@ func (Decision) EnumDescriptor() ([]byte, []int) {
 type ReasonCode int32
 
 const (
-	ReasonCode_REASON_CODE_UNSPECIFIED               ReasonCode = 0
-	ReasonCode_REASON_CODE_UNKNOWN_PORTFOLIO         ReasonCode = 1
-	ReasonCode_REASON_CODE_NO_BUDGET                 ReasonCode = 2
-	ReasonCode_REASON_CODE_UNKNOWN_STRATEGY          ReasonCode = 3
-	ReasonCode_REASON_CODE_UNKNOWN_INSTRUMENT        ReasonCode = 4
-	ReasonCode_REASON_CODE_INVALID_QUANTITY          ReasonCode = 5
-	ReasonCode_REASON_CODE_INVALID_PRICE             ReasonCode = 6
-	ReasonCode_REASON_CODE_MAX_ORDER_NOTIONAL        ReasonCode = 7
-	ReasonCode_REASON_CODE_PRICE_COLLAR              ReasonCode = 8
-	ReasonCode_REASON_CODE_POSITION_LIMIT            ReasonCode = 9
-	ReasonCode_REASON_CODE_STRATEGY_BUDGET           ReasonCode = 10
-	ReasonCode_REASON_CODE_GROSS_EXPOSURE            ReasonCode = 11
-	ReasonCode_REASON_CODE_NET_EXPOSURE              ReasonCode = 12
-	ReasonCode_REASON_CODE_TRADING_HALTED            ReasonCode = 13
-	ReasonCode_REASON_CODE_REDUCE_ONLY               ReasonCode = 14
+	// No reason (SizePosition: the full quantity fits).
+	ReasonCode_REASON_CODE_UNSPECIFIED ReasonCode = 0
+	// Hard: no such portfolio.
+	ReasonCode_REASON_CODE_UNKNOWN_PORTFOLIO ReasonCode = 1
+	// Hard: the portfolio has no committed budget yet (fail closed).
+	ReasonCode_REASON_CODE_NO_BUDGET ReasonCode = 2
+	// Hard: the strategy is not in the budget.
+	ReasonCode_REASON_CODE_UNKNOWN_STRATEGY ReasonCode = 3
+	// Hard: the (strategy, instrument) pair is not in the budget.
+	ReasonCode_REASON_CODE_UNKNOWN_INSTRUMENT ReasonCode = 4
+	// Hard: quantity <= 0.
+	ReasonCode_REASON_CODE_INVALID_QUANTITY ReasonCode = 5
+	// Hard: price <= 0.
+	ReasonCode_REASON_CODE_INVALID_PRICE ReasonCode = 6
+	// Capacity: quantity x price above the budget's largest order notional.
+	ReasonCode_REASON_CODE_MAX_ORDER_NOTIONAL ReasonCode = 7
+	// Hard: |price / reference price - 1| above the budget's price collar.
+	ReasonCode_REASON_CODE_PRICE_COLLAR ReasonCode = 8
+	// Capacity: the pair's post-trade notional would exceed its position limit.
+	ReasonCode_REASON_CODE_POSITION_LIMIT ReasonCode = 9
+	// Capacity: the strategy's gross or |net| notional would exceed its budget.
+	ReasonCode_REASON_CODE_STRATEGY_BUDGET ReasonCode = 10
+	// Capacity: the portfolio's gross notional would exceed its limit (leverage limit x capital).
+	ReasonCode_REASON_CODE_GROSS_EXPOSURE ReasonCode = 11
+	// Capacity: the portfolio's |net| notional would exceed its limit.
+	ReasonCode_REASON_CODE_NET_EXPOSURE ReasonCode = 12
+	// Hard: an operator halted trading on the portfolio.
+	ReasonCode_REASON_CODE_TRADING_HALTED ReasonCode = 13
+	// Capacity: the portfolio is REDUCING: only orders that shrink a position toward zero, without flipping it.
+	ReasonCode_REASON_CODE_REDUCE_ONLY ReasonCode = 14
+	// Hard: this client_order_id was approved before (remembered 24 h).
 	ReasonCode_REASON_CODE_DUPLICATE_CLIENT_ORDER_ID ReasonCode = 15
-	ReasonCode_REASON_CODE_RESTRICTED_INSTRUMENT     ReasonCode = 16
-	ReasonCode_REASON_CODE_BUDGET_STALE              ReasonCode = 17
+	// Hard: the instrument is on the gate's restricted list.
+	ReasonCode_REASON_CODE_RESTRICTED_INSTRUMENT ReasonCode = 16
+	// The loop has not confirmed the budget for a while: reduce-only after 24 h, halted after 72 h (defaults).
+	ReasonCode_REASON_CODE_BUDGET_STALE ReasonCode = 17
 )
 
 // Enum value maps for ReasonCode.
@@ -227,10 +251,14 @@ func (ReasonCode) EnumDescriptor() ([]byte, []int) {
 type TradingState int32
 
 const (
+	// Never sent.
 	TradingState_TRADING_STATE_UNSPECIFIED TradingState = 0
-	TradingState_TRADING_STATE_ACTIVE      TradingState = 1
-	TradingState_TRADING_STATE_REDUCING    TradingState = 2
-	TradingState_TRADING_STATE_HALTED      TradingState = 3
+	// Normal trading within the budget.
+	TradingState_TRADING_STATE_ACTIVE TradingState = 1
+	// Only orders that reduce positions are approved.
+	TradingState_TRADING_STATE_REDUCING TradingState = 2
+	// Nothing is approved.
+	TradingState_TRADING_STATE_HALTED TradingState = 3
 )
 
 // Enum value maps for TradingState.
