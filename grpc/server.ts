@@ -11,10 +11,12 @@
  * and the batched audit and fill writes.
  */
 import { hostname } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descriptor';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { FillRecord } from '../db/stores/fills';
@@ -219,15 +221,39 @@ function serverCredentials(tls: TlsOptions | undefined): grpc.ServerCredentials 
   );
 }
 
-/** Reflection describes the gate and the health service, so grpcurl / buf curl need no local protos. */
+/**
+ * Reflection describes the gate's services and health, so grpcurl / buf curl need no local protos. It
+ * serves the descriptors `buf build` wrote at build time (grpc/generated/*.binpb): exact ones, with their
+ * imports (google/protobuf/timestamp.proto) and health's map entry as protoc names it, which the
+ * descriptors protobufjs synthesizes get wrong (grpcurl: "HealthListResponse.statuses is an invalid map",
+ * "cannot resolve type google.protobuf.Timestamp"). Without them (a build without buf), the protobufjs ones.
+ */
 function reflection(): ReflectionService {
+  const images = ['gate.binpb', 'health.binpb'].map((f) => join(repoRoot(), 'grpc', 'generated', f));
+  if (images.every((image) => existsSync(image))) {
+    const files = images.flatMap((image) => (FileDescriptorSet.decode(readFileSync(image)) as unknown as { file: DescriptorFile[] }).file);
+    // JSON tools then print and accept the proto field names (client_order_id), as the gate's docs use them.
+    files.forEach((file) => file.messageType.forEach(withoutJsonNames));
+    const fileDescriptorProtos = files.map((file) => FileDescriptorProto.encode(file as never).finish());
+    return new ReflectionService({ 'ballast.descriptors': { fileDescriptorProtos } } as unknown as protoLoader.PackageDefinition);
+  }
   const protoRoot = join(repoRoot(), 'proto');
-  const gateProto = join(protoRoot, 'ballast', 'gate', 'v1', 'gate.proto');
-  const plansProto = join(protoRoot, 'ballast', 'gate', 'v1', 'plans.proto');
-  const marketProto = join(protoRoot, 'ballast', 'gate', 'v1', 'market.proto');
-  return new ReflectionService(
-    protoLoader.loadSync([gateProto, plansProto, marketProto, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }),
-  );
+  const protos = ['gate.proto', 'plans.proto', 'market.proto'].map((f) => join(protoRoot, 'ballast', 'gate', 'v1', f));
+  return new ReflectionService(protoLoader.loadSync([...protos, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }));
+}
+
+/** What reflection's post-processing touches of a decoded descriptor (protobufjs/ext/descriptor ships no types for it). */
+interface DescriptorMessage {
+  readonly field: { jsonName?: string }[];
+  readonly nestedType: DescriptorMessage[];
+}
+interface DescriptorFile {
+  readonly messageType: DescriptorMessage[];
+}
+
+function withoutJsonNames(message: DescriptorMessage): void {
+  message.field.forEach((field) => delete field.jsonName);
+  message.nestedType.forEach(withoutJsonNames);
 }
 
 async function retry(fn: () => Promise<void>, attempts: number, onError: (err: Error, attempt: number) => void): Promise<void> {
