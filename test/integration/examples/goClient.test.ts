@@ -67,4 +67,4 @@ it('sizes, evaluates, reports a fill and follows the plan stream from Go', async
       return rows[0]?.quantity === 10 ? true : undefined;
     }, 5_000),
   );
-});
+}, 60_000);

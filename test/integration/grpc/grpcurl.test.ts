@@ -45,4 +45,4 @@ it('lists the services and checks health through reflection', async () => {
   const described = await curl(g.address, 'describe', 'ballast.gate.v1.RebalancePlan');
   expect(described).toContain('.google.protobuf.Timestamp expires_at = 10;');
   expect(described).toContain('Stable id');
-});
+}, 60_000);

@@ -187,7 +187,7 @@ describe('WatchRebalancePlans and AckRebalancePlan', () => {
     const executed = await ackPlan(oms, plan.planId, AckOutcome.ACK_OUTCOME_EXECUTED);
     expect(executed.plan).toMatchObject({ state: PlanState.PLAN_STATE_ACKNOWLEDGED, ackOutcome: AckOutcome.ACK_OUTCOME_EXECUTED });
     expect(await outboxRow(plan.planId)).toMatchObject({ ack_outcome: 'EXECUTED', acknowledged_at: expect.any(Date) });
-  });
+  }, 60_000);
 
   it('resumes from the cursor after the subscriber died: every plan committed meanwhile, once, in order', async () => {
     const oms = as('oms-a');
@@ -211,7 +211,7 @@ describe('WatchRebalancePlans and AckRebalancePlan', () => {
     expect(resumed.map((p) => p.sequence)).toEqual([1, 2, 3, 4, 5].map((i) => cursor + i));
     // Each one supersedes the one before it: only the newest is open.
     expect(resumed.slice(1).map((p) => p.supersedesPlanId)).toEqual(resumed.slice(0, -1).map((p) => p.planId));
-  });
+  }, 60_000);
 
   it('refuses to accept a superseded plan, so only the newest is executed', async () => {
     const oms = as('oms-a');
@@ -232,7 +232,7 @@ describe('WatchRebalancePlans and AckRebalancePlan', () => {
     // An accepted plan is no longer superseded by the next one (it is being executed).
     await commitPlan(portfolioA, 102);
     expect((await outboxRow(newer.planId))?.superseded_at).toBeNull();
-  });
+  }, 60_000);
 
   it('shows each subscriber only its own portfolio, and refuses an unauthorised identity', async () => {
     const a = watchPlans(as('oms-a'), portfolioA, 1_000_000);
@@ -254,5 +254,5 @@ describe('WatchRebalancePlans and AckRebalancePlan', () => {
     await expect(stranger.waitFor(1, 5_000)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
     expect(await codeOf(ackPlan(as('oms-b'), `${portfolioA}/1`, AckOutcome.ACK_OUTCOME_ACCEPTED))).toBe(grpc.status.PERMISSION_DENIED);
     expect(await codeOf(ackPlan(as('oms-b'), `${portfolioB}/999`, AckOutcome.ACK_OUTCOME_ACCEPTED))).toBe(grpc.status.NOT_FOUND);
-  });
+  }, 60_000);
 });

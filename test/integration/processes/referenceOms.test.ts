@@ -87,4 +87,4 @@ it('brings gross exposure to the target after each plan through a calm → crisi
     [portfolioId],
   );
   expect(acks.rows.map((r) => r.ack_outcome)).toEqual(reports.map((r) => r.outcome));
-});
+}, 90_000);
