@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { assessBudget } from '../risk/assessment';
 import { buildBudgetWithModel } from '../risk/engine';
+import { policyRiskIncreases } from '../risk/portfolioSpec';
 import { notionalsByAsset, valueHoldings } from '../risk/holdings';
 import type { GaussianHmm } from '../risk/regime/hmm';
 import { barsToRead, readRegimes, regimeWindowRows } from '../risk/regime/reading';
@@ -103,5 +104,8 @@ export function readActivities({ stores, market }: ActivityDeps): ReadActivities
           nowMs: input.nowMs ?? Date.now(),
         });
       }),
+
+    assessPolicyChange: ({ current, proposed }) =>
+      userErrors(() => ({ riskReasons: policyRiskIncreases(parseConfig(current), parseConfig(proposed)) })),
   };
 }

@@ -81,6 +81,9 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
 
     recordOperatorAction: (action) => stores.operatorActions.record(action),
 
+    recordPolicyStatus: ({ portfolioId, version, status, riskReasons, recommendationId }) =>
+      stores.policies.setStatus(portfolioId, version, status, { riskReasons, recommendationId }),
+
     setTradingState: ({ idempotencyKey, portfolioId, request }) => stores.portfolios.setTradingState(portfolioId, request, idempotencyKey),
 
     async createOverride({ idempotencyKey, portfolioId, request }) {

@@ -31,6 +31,7 @@ export const COMMANDS = [
   { name: 'worker', group: 'run', summary: 'run a Temporal worker for the control loop' },
   { name: 'gate', group: 'run', summary: 'run the gRPC pre-trade gate' },
   { name: 'certs', group: 'run', summary: "the gate's local CA: make its certificates, or issue one for an OMS or operator" },
+  { name: 'portfolio', group: 'operate', summary: 'create portfolios from a policy file, change their policy, list and show them' },
   { name: 'status', group: 'operate', summary: "print a portfolio loop's status as JSON" },
   { name: 'approve', group: 'operate', summary: 'approve a pending recommendation' },
   { name: 'reject', group: 'operate', summary: 'reject a pending recommendation' },
@@ -51,6 +52,7 @@ export const COMMANDS = [
     summary: 'fit a Gaussian HMM to index returns: states, transitions, filtered probabilities as JSON',
   },
   { name: 'backtest', group: 'research', summary: 'walk-forward backtest of the dynamic budget against static baselines, as JSON' },
+  { name: 'oms', group: 'gate', summary: "run the reference OMS: execute a portfolio's rebalancing plans through a gate" },
   { name: 'load', group: 'gate', summary: 'load-test a running gate: throughput and latency percentiles as JSON' },
 ] as const satisfies readonly { name: string; group: keyof typeof GROUPS; summary: string }[];
 

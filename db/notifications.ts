@@ -127,6 +127,20 @@ export function portfolioChangeFeed(databaseUrl: string, logger?: Logger): Portf
   };
 }
 
+/** Rebalancing plans committed to the outbox (`ballast_plan`, raised by the outbox's insert trigger), over LISTEN. */
+export function planCommitFeed(databaseUrl: string, logger?: Logger): PortfolioChangeFeed {
+  return {
+    subscribe: (listener) =>
+      listen({
+        databaseUrl,
+        channels: ['ballast_plan'],
+        logger,
+        onConnected: () => listener.onConnected(),
+        onNotification: (_channel, payload) => listener.onChange(portfolioIdOf(payload)),
+      }),
+  };
+}
+
 function portfolioIdOf(payload: string): string | undefined {
   try {
     const id = (JSON.parse(payload) as { portfolioId?: unknown }).portfolioId;

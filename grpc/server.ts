@@ -18,10 +18,12 @@
  * failed, or a Postgres outage outlasted what the queues hold (the backlog high-water marks).
  */
 import { hostname } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descriptor';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { FillRecord } from '../db/stores/fills';
@@ -31,12 +33,16 @@ import type { AccessPolicy } from './access';
 import { BatchWriter } from './batchWriter';
 import { GateCore } from './gate';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
+import { PlanServiceService } from './generated/ballast/gate/v1/plans';
+import { MarketDataServiceService } from './generated/ballast/gate/v1/market';
+import { type IngestPorts, marketDataService } from './ingest';
 import { gateService } from './handlers';
 import { type ConnectionStats, connectionServerOptions, listen } from './listener';
 import { type GateControls, type GateStores, storageRefusedRows } from './ports';
 import { Quarantine } from './quarantine';
 import { type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
 import { type GateObserver, UNOBSERVED } from './metrics';
+import { type PlanStreamOptions, PlanStreams } from './plans';
 import { reconcilePositions } from './reconcile';
 import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
 import { SnapshotSource } from './snapshotSource';
@@ -81,6 +87,10 @@ export interface GateOptions {
   readonly dataDir?: string;
   /** Metrics (grpc/metrics.ts `gateMetrics`); default none. */
   readonly observer?: GateObserver;
+  /** Serves PlanService (rebalancing plans to the OMS, grpc/plans.ts) when given. */
+  readonly plans?: Omit<PlanStreamOptions, 'access' | 'logger'>;
+  /** Serves MarketDataService (closes in, grpc/ingest.ts) when given. */
+  readonly ingest?: IngestPorts;
 }
 
 /** Counters a metrics exporter can read (RunningGate.stats()). */
@@ -235,6 +245,10 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       logger,
     }),
   );
+  const plans = options.plans ? new PlanStreams({ ...options.plans, access: options.access, logger }) : undefined;
+  if (plans) server.addService(PlanServiceService, plans.service());
+  if (options.ingest)
+    server.addService(MarketDataServiceService, marketDataService({ ports: options.ingest, access: options.access, logger }));
   health.addToServer(server);
   reflection().addToServer(server);
   observer.watch({ core, queues: { audit, fills }, ready: () => source.ready });
@@ -248,6 +262,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   /** Stops background work and writes everything queued; used by close() and by a failed start. */
   const release = async (): Promise<void> => {
     timers.forEach((t) => clearInterval(t));
+    await plans?.close();
     await source.close();
     // Everything acknowledged is in the spool; write what Postgres takes now, the spool keeps the rest.
     await journal.sync().catch(() => undefined);
@@ -283,6 +298,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       if (replayed > 0) logger.info({ replayed, dataDir: options.dataDir }, 'replaying the spool into Postgres before serving');
     }
     await source.start();
+    await plans?.start();
     every(1_000, () => {
       refreshHealth();
       const expired = core.expireReservations();
@@ -331,6 +347,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       (closing ??= (async () => {
         stopping = true;
         setHealth('NOT_SERVING');
+        // Plan streams never end by themselves: end them (UNAVAILABLE) so the shutdown is not held.
+        await plans?.close();
         // Stop accepting first; established connections finish their calls and close with the server.
         const unbound = listener.close(SHUTDOWN_GRACE_MS);
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
@@ -353,11 +371,39 @@ async function byReplica<T>(entries: readonly SpoolEntry<T>[], insert: (replica:
   for (const [replica, rows] of groups) await insert(replica, rows);
 }
 
-/** Reflection describes the gate and the health service, so grpcurl / buf curl need no local protos. */
+/**
+ * Reflection describes the gate's services and health, so grpcurl / buf curl need no local protos. It
+ * serves the descriptors `buf build` wrote at build time (grpc/generated/*.binpb): exact ones, with their
+ * imports (google/protobuf/timestamp.proto) and health's map entry as protoc names it, which the
+ * descriptors protobufjs synthesizes get wrong (grpcurl: "HealthListResponse.statuses is an invalid map",
+ * "cannot resolve type google.protobuf.Timestamp"). Without them (a build without buf), the protobufjs ones.
+ */
 function reflection(): ReflectionService {
+  const images = ['gate.binpb', 'health.binpb'].map((f) => join(repoRoot(), 'grpc', 'generated', f));
+  if (images.every((image) => existsSync(image))) {
+    const files = images.flatMap((image) => (FileDescriptorSet.decode(readFileSync(image)) as unknown as { file: DescriptorFile[] }).file);
+    // JSON tools then print and accept the proto field names (client_order_id), as the gate's docs use them.
+    files.forEach((file) => file.messageType.forEach(withoutJsonNames));
+    const fileDescriptorProtos = files.map((file) => FileDescriptorProto.encode(file as never).finish());
+    return new ReflectionService({ 'ballast.descriptors': { fileDescriptorProtos } } as unknown as protoLoader.PackageDefinition);
+  }
   const protoRoot = join(repoRoot(), 'proto');
-  const gateProto = join(protoRoot, 'ballast', 'gate', 'v1', 'gate.proto');
-  return new ReflectionService(protoLoader.loadSync([gateProto, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }));
+  const protos = ['gate.proto', 'plans.proto', 'market.proto'].map((f) => join(protoRoot, 'ballast', 'gate', 'v1', f));
+  return new ReflectionService(protoLoader.loadSync([...protos, healthProtoPath], { includeDirs: [protoRoot], keepCase: true }));
+}
+
+/** What reflection's post-processing touches of a decoded descriptor (protobufjs/ext/descriptor ships no types for it). */
+interface DescriptorMessage {
+  readonly field: { jsonName?: string }[];
+  readonly nestedType: DescriptorMessage[];
+}
+interface DescriptorFile {
+  readonly messageType: DescriptorMessage[];
+}
+
+function withoutJsonNames(message: DescriptorMessage): void {
+  message.field.forEach((field) => delete field.jsonName);
+  message.nestedType.forEach(withoutJsonNames);
 }
 
 async function retry(fn: () => Promise<void>, attempts: number, onError: (err: Error, attempt: number) => void): Promise<void> {

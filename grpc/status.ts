@@ -27,6 +27,7 @@ export class Refused extends Error {
 /** The statuses a handler may refuse with; see docs/gate.md for when each is used. */
 export type RefusalCode =
   | grpc.status.PERMISSION_DENIED
+  | grpc.status.NOT_FOUND
   | grpc.status.UNAVAILABLE
   | grpc.status.RESOURCE_EXHAUSTED
   | grpc.status.FAILED_PRECONDITION

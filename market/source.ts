@@ -4,6 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { type FeedDefinition, type FeedStore, currentBar } from '../db/stores/marketFeeds';
+import type { MarketCloseStore } from '../db/stores/marketCloses';
 import type { MarketDataSpec, MarketRef } from '../risk/marketData';
 import { DataError, type PriceTable, sliceTable } from '../risk/timeseries';
 import { readPriceFile } from './csvPrices';
@@ -16,6 +17,7 @@ export class MarketDataService {
   constructor(
     private readonly feeds: FeedStore,
     private readonly clock: () => number = Date.now,
+    private readonly closes?: MarketCloseStore,
   ) {}
 
   /** The latest bar available now. */
@@ -24,6 +26,11 @@ export class MarketDataService {
       const { feed } = await this.syntheticFeed(spec.feedId);
       const bar = currentBar(feed, this.clock());
       return { spec, lastIndex: bar, asOf: barDate(bar) };
+    }
+    if (spec.kind === 'ingested') {
+      const table = await this.ingested(spec, { checkStaleness: true });
+      const last = table.dates.length - 1;
+      return { spec, lastIndex: last, asOf: table.dates[last] };
     }
     const table = this.csv(spec.path);
     const last = table.dates.length - 1;
@@ -36,6 +43,13 @@ export class MarketDataService {
     if (ref.spec.kind === 'synthetic') {
       const { cache } = await this.syntheticFeed(ref.spec.feedId);
       return cache.window(ref.lastIndex, length);
+    }
+    if (ref.spec.kind === 'ingested') {
+      // By date, not index: closes may arrive after the ref (appended) without moving its window.
+      const table = await this.ingested(ref.spec, { checkStaleness: false });
+      const end = table.dates.filter((d) => d <= ref.asOf).length - 1;
+      if (end < 0) throw new DataError(`no ingested closes up to ${ref.asOf}`);
+      return sliceTable(table, { start: table.dates[Math.max(0, end - length + 1)], end: table.dates[end] });
     }
     const table = this.csv(ref.spec.path);
     if (ref.lastIndex >= table.dates.length) throw new DataError(`${ref.spec.path}: row ${ref.lastIndex} no longer exists`);
@@ -59,6 +73,32 @@ export class MarketDataService {
       this.synthetic.set(feedId, entry);
     }
     return entry;
+  }
+
+  /** The instruments' ingested closes as a daily table (UTC dates); NaN where an instrument has no close that day. */
+  private async ingested(
+    spec: Extract<MarketDataSpec, { kind: 'ingested' }>,
+    opts: { readonly checkStaleness: boolean },
+  ): Promise<PriceTable> {
+    if (!this.closes) throw new DataError('this worker has no store of ingested closes');
+    const instruments = [...spec.instruments];
+    if (opts.checkStaleness) {
+      const received = await this.closes.lastReceived(instruments);
+      const missing = instruments.filter((i) => !received.has(i));
+      if (missing.length > 0) throw new DataError(`no closes ingested for ${missing.join(', ')}`);
+      const maxStalenessMs = spec.maxStalenessMs ?? 4 * 86_400_000;
+      const stale = instruments.filter((i) => this.clock() - (received.get(i) as Date).getTime() > maxStalenessMs);
+      if (stale.length > 0)
+        throw new DataError(`stale market data: no close received for ${stale.join(', ')} in ${Math.round(maxStalenessMs / 3_600_000)} h`);
+    }
+    const rows = await this.closes.closes(instruments);
+    const dates = [...new Set(rows.map((r) => r.at.toISOString().slice(0, 10)))].sort();
+    const row = new Map(dates.map((d, i) => [d, i]));
+    const series = instruments.map(() => new Float64Array(dates.length).fill(Number.NaN));
+    const column = new Map(instruments.map((a, j) => [a, j]));
+    for (const r of rows) series[column.get(r.instrument) as number][row.get(r.at.toISOString().slice(0, 10)) as number] = r.close;
+    if (dates.length === 0) throw new DataError(`no closes ingested for ${instruments.join(', ')}`);
+    return { dates, assets: instruments, series };
   }
 
   private csv(path: string): PriceTable {

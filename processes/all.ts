@@ -5,6 +5,8 @@
  * line and key controls until Ctrl-C, q, SIGINT or SIGTERM. Whatever started is stopped in reverse
  * order, also when a later step fails.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
@@ -13,18 +15,24 @@ import type { RunningGate } from '../grpc/server';
 import { startGate } from './gate';
 import { type Infrastructure, bootInfrastructure } from '../infra/bootstrap';
 import { createLogger } from '../lib/logger';
+import { repoRoot } from '../lib/paths';
+import { PortfolioPolicyStore } from '../db/stores/portfolioPolicies';
+import { loadPortfolioSpecText } from '../risk/portfolioSpec';
+import { createPortfolio } from './portfolios';
 import { FeedStore } from '../db/stores/marketFeeds';
 import { temporalControls } from './gateControls';
+import { temporalMarketEvents } from './marketEvents';
 import { startWorker } from './worker';
 import { resolveDeploymentVersion } from './buildId';
 import { adoptLoopOfStoppedBuild, setCurrentVersion } from './deployment';
 import { connectionOptions } from '../infra/temporalConfig';
 import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
-import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
+import { type LoopStatus, loopWorkflowId } from '../workflows/types';
 import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
 import { type GateSecurity, type GateSecuritySettings, localGateClient, resolveGateSecurity } from './gateSecurity';
 import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY } from '../infra/certs';
+import { type ReferenceOms, startReferenceOms } from './referenceOms';
 import { keyControls, statusLine, stopRequest } from './terminal';
 import { gateMetrics } from '../grpc/metrics';
 import { type MetricsListen, exposeMetrics, processRegistry } from './metricsEndpoint';
@@ -57,6 +65,7 @@ interface System {
   readonly loop: WorkflowHandle<typeof portfolioLoop>;
   readonly flow: OrderFlow | undefined;
   readonly metricsUrl: string | undefined;
+  readonly oms: ReferenceOms | undefined;
 }
 
 const say = (msg: string): void => void process.stderr.write(`[ballast] ${msg}\n`);
@@ -135,6 +144,7 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
     connectionLimits: security.connectionLimits,
     controls: temporalControls(client),
     observer: registry ? gateMetrics(registry) : undefined,
+    marketEvents: temporalMarketEvents(client),
   });
   teardown.defer('gate', () => gate.close());
   const metrics = registry && options.metrics ? await exposeMetrics(registry, options.metrics, logger) : undefined;
@@ -154,19 +164,7 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
       { fromBar: 140, regime: 'calm' },
     ],
   });
-  const loop = await client.workflow.start<typeof portfolioLoop>('portfolioLoop', {
-    taskQueue: TASK_QUEUE,
-    workflowId: loopWorkflowId(options.portfolioId),
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [
-      {
-        portfolioId: options.portfolioId,
-        marketData: { kind: 'synthetic', feedId: options.portfolioId },
-        monitoringIntervalMs: options.monitoringIntervalMs,
-        approvalTimeoutMs: 10 * 60_000,
-      },
-    ],
-  });
+  const loop = await startDemoPortfolio(client, pool, options);
   if (options.ordersPerSecond > 0 && !security.pki)
     say("no demo order flow: it calls the gate with the local CA's certificates, and this gate uses its own (--tls-cert)");
   const flow =
@@ -179,7 +177,18 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
         })
       : undefined;
   if (flow) teardown.defer('demo order flow', () => flow.stop());
-  return { infra, gate, security, feeds, loop, flow, metricsUrl: metrics?.url };
+  // The reference OMS executes the demo's rebalancing plans beside the random flow, as the demo OMS.
+  const omsClient = security.pki ? localGateClient(security.pki, DEMO_OMS_IDENTITY, gate.address) : undefined;
+  const oms = omsClient
+    ? startReferenceOms({
+        gateAddress: omsClient.target,
+        credentials: omsClient.credentials,
+        channelOptions: omsClient.options,
+        portfolioId: options.portfolioId,
+      })
+    : undefined;
+  if (oms) teardown.defer('reference OMS', () => oms.stop());
+  return { infra, gate, security, feeds, loop, flow, oms, metricsUrl: metrics?.url };
 }
 
 function banner({ infra, gate, security, loop, metricsUrl }: System, portfolioId: string): string {
@@ -204,7 +213,7 @@ function banner({ infra, gate, security, loop, metricsUrl }: System, portfolioId
   ].join('\n');
 }
 
-async function renderStatus({ loop, flow }: System): Promise<string> {
+async function renderStatus({ loop, flow, oms }: System): Promise<string> {
   let unavailable = '';
   const status = await loop.query<LoopStatus>(statusQuery).catch((err: Error) => {
     // e.g. a loop left in .data by an older, incompatible Ballast: its history no longer replays.
@@ -217,7 +226,7 @@ async function renderStatus({ loop, flow }: System): Promise<string> {
   return (
     `${trading} | regime ${status?.regime ?? '…'} | budget v${status?.budgetVersion ?? '–'} | gross limit ${gross} | ` +
     `${pendingApprovals(status)} | ` +
-    `decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${unavailable}`
+    `decisions/s ${s?.perSecond ?? 0} (approved ${s?.approved ?? 0}, denied ${s?.denied ?? 0})${omsStatus(oms)}${unavailable}`
   );
 }
 
@@ -227,6 +236,30 @@ export function pendingApprovals(status: Pick<LoopStatus, 'pendingRecommendation
   if (!rec) return 'approvals pending 0';
   const left = rec.expiresAtMs === null ? '' : `, expires in ${Math.max(0, Math.round((rec.expiresAtMs - nowMs) / 60_000))} min`;
   return `approvals pending 1 (${rec.id}${left})`;
+}
+
+/** The demo portfolio, created from config/demo-portfolio.yaml as `ballast portfolio create` would (kept if it exists). */
+async function startDemoPortfolio(client: Client, pool: ReturnType<typeof createPool>, options: AllInOneOptions) {
+  const file = join(repoRoot(), 'config', 'demo-portfolio.yaml');
+  const spec = loadPortfolioSpecText(await readFile(file, 'utf8'));
+  const demo = { ...spec, id: options.portfolioId, marketData: { kind: 'synthetic', feedId: options.portfolioId } as const };
+  const deps = { client, policies: new PortfolioPolicyStore(pool) };
+  await createPortfolio(deps, demo, {
+    requestedBy: 'npm start',
+    source: file,
+    ifExists: 'keep',
+    monitoringIntervalMs: options.monitoringIntervalMs,
+  });
+  return client.workflow.getHandle<typeof portfolioLoop>(loopWorkflowId(options.portfolioId));
+}
+
+/** Plans executed and the drift from target after the last one (before the random flow moves the book again). */
+function omsStatus(oms: ReferenceOms | undefined): string {
+  if (!oms) return '';
+  const last = oms.reports[oms.reports.length - 1];
+  if (!last) return ' | plans 0';
+  const trimmed = last.trimmedNotional > 0 ? `, trimmed $${(last.trimmedNotional / 1e3).toFixed(0)}k` : '';
+  return ` | plans ${oms.reports.length}, drift ${(last.drift * 100).toFixed(1)}%${trimmed}`;
 }
 
 /** What to stop, in reverse order of starting; a step that fails to stop is reported and the rest still stop. */

@@ -5,12 +5,14 @@
  * and the integration tests.
  */
 import { join } from 'node:path';
-import { portfolioChangeFeed } from '../db/notifications';
+import { planCommitFeed, portfolioChangeFeed } from '../db/notifications';
 import { createPool } from '../db/pool';
 import { AlertStore } from '../db/stores/alerts';
 import { FillsStore } from '../db/stores/fills';
 import { GateDecisionsStore } from '../db/stores/gateDecisions';
 import { GateSnapshotsStore } from '../db/stores/gateSnapshots';
+import { PlanOutboxStore } from '../db/stores/planOutbox';
+import { MarketCloseStore } from '../db/stores/marketCloses';
 import { PositionsStore } from '../db/stores/positions';
 import { RecommendationViewsStore } from '../db/stores/recommendationViews';
 import type { GateControls } from '../grpc/ports';
@@ -20,7 +22,11 @@ import { repoRoot } from '../lib/paths';
 /** Where a gate keeps its spool and quarantine file unless told: `$BALLAST_DATA_DIR/gate` (default `.data/gate`). */
 export const defaultGateDataDir = (): string => join(process.env.BALLAST_DATA_DIR ?? join(repoRoot(), '.data'), 'gate');
 
-export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls'> {
+export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls' | 'plans'> {
+  /** Plan stream settings (keepalive, batch, subscriber bound); the stream reads the outbox over this pool. */
+  readonly planStream?: Omit<NonNullable<GateOptions['plans']>, 'ports'>;
+  /** Wakes loops after IngestCloses stored closes (`temporalMarketEvents(client)`); without it loops see them on their next cycle. */
+  readonly marketEvents?: (portfolioIds: readonly string[], source: string) => Promise<void>;
   readonly databaseUrl: string;
   /**
    * TriggerRebalance and OverrideLimit (`temporalControls(client)`; tests pass stand-ins); without them
@@ -30,11 +36,11 @@ export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'contro
   readonly controls?: GateControls;
 }
 
-/** Pool connections: the two batch writers, the snapshot reads (two queries each) and reconciliation. */
-const POOL_SIZE = 4;
+/** Pool connections: the two batch writers, the snapshot reads (two queries each), reconciliation and the plan streams. */
+const POOL_SIZE = 5;
 
 export async function startGate(options: GateProcessOptions): Promise<RunningGate> {
-  const { databaseUrl, controls, ...gateOptions } = options;
+  const { databaseUrl, controls, planStream, marketEvents, ...gateOptions } = options;
   const pool = createPool(databaseUrl, POOL_SIZE);
   let gate: RunningGate;
   try {
@@ -50,6 +56,8 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
         alerts: new AlertStore(pool),
       },
       controls: { recommendationReader: new RecommendationViewsStore(pool), ...controls },
+      plans: { ...planStream, ports: { store: new PlanOutboxStore(pool), commits: planCommitFeed(databaseUrl, options.logger) } },
+      ingest: { store: new MarketCloseStore(pool), wake: marketEvents },
     });
   } catch (err) {
     await pool.end().catch(() => undefined);

@@ -55,7 +55,7 @@ export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWork
   await ensureSearchAttributes(connectionOptions(opts.temporal), namespace, SEARCH_ATTRIBUTES, opts.logger);
   const connection = await NativeConnection.connect(connectionOptions(opts.temporal));
   const stores = createStores(pool);
-  const market = new MarketDataService(stores.feeds);
+  const market = new MarketDataService(stores.feeds, Date.now, stores.closes);
   const worker = await Worker.create({
     connection,
     namespace,

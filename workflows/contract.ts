@@ -75,6 +75,8 @@ export interface ReadActivities {
   assessRegime(input: RegimeRequest): Promise<RegimeObservation>;
   computeBudget(input: BudgetRequest): Promise<RiskBudget>;
   evaluateTriggers(input: TriggerRequest): Promise<BudgetAssessment>;
+  /** Validates a proposed policy (ConfigError naming the key) and says which of its keys add risk to the current one. */
+  assessPolicyChange(input: { readonly current?: unknown; readonly proposed: unknown }): Promise<{ readonly riskReasons: string[] }>;
 }
 
 export interface RecommendationRecord {
@@ -114,6 +116,14 @@ export interface MetricsRequest {
   readonly reading: RegimeReading;
 }
 
+export interface PolicyStatusRecord {
+  readonly portfolioId: string;
+  readonly version: number;
+  readonly status: 'PENDING_APPROVAL' | 'ACTIVE' | 'REJECTED' | 'EXPIRED' | 'SUPERSEDED';
+  readonly riskReasons?: readonly string[];
+  readonly recommendationId?: string | null;
+}
+
 export interface WriteActivities {
   /** Registers the portfolio and remembers its market data. */
   ensurePortfolio(input: { readonly portfolioId: string; readonly marketData: MarketDataSpec }): Promise<void>;
@@ -129,6 +139,8 @@ export interface WriteActivities {
   recordRegimeChange(input: RegimeChangeRecord): Promise<void>;
   recordMetrics(input: MetricsRequest): Promise<void>;
   recordOperatorAction(input: OperatorAction): Promise<void>;
+  /** What the loop decided about a policy version (portfolio_policies). */
+  recordPolicyStatus(input: PolicyStatusRecord): Promise<void>;
   setTradingState(input: {
     readonly idempotencyKey: string;
     readonly portfolioId: string;

@@ -11,6 +11,22 @@ import type { RecommendationStatus, TradingState } from '../risk/kinds';
 import type { OverrideRevocation } from './contract';
 import type { LoopStatus } from './types';
 
+/** A new policy version for the loop (`ballast portfolio update`). */
+export interface PolicyChange {
+  readonly version: number;
+  /** Raw `risk_budgeting` document. */
+  readonly document: unknown;
+  readonly requestedBy: string;
+  readonly reason: string;
+}
+
+export interface PolicyChangeResult {
+  readonly version: number;
+  /** ACTIVE at once when it adds no risk; else its budget waits for approval like any risk-adding budget. */
+  readonly status: 'ACTIVE' | 'PENDING_APPROVAL';
+  readonly riskReasons: readonly string[];
+}
+
 export interface DecisionResult {
   readonly recommendationId: string;
   readonly status: RecommendationStatus;
@@ -35,6 +51,8 @@ export const overrideLimitUpdate = defineUpdate<{ readonly overrideId: number },
 export const revokeOverrideUpdate = defineUpdate<{ readonly revoked: boolean }, [OverrideRevocation]>('revokeOverride');
 export const pauseUpdate = defineUpdate<{ readonly paused: boolean }, [OperatorRequest]>('pauseLoop');
 export const resumeUpdate = defineUpdate<{ readonly paused: boolean }, [OperatorRequest]>('resumeLoop');
+
+export const changePolicyUpdate = defineUpdate<PolicyChangeResult, [PolicyChange]>('changePolicy');
 
 export const statusQuery = defineQuery<LoopStatus>('status');
 export const pendingRecommendationQuery = defineQuery<Recommendation | null>('pendingRecommendation');

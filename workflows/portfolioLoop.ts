@@ -45,6 +45,7 @@ import {
   validateRevocation,
   validateTradingState,
 } from './operatorControls';
+import { activeConfig, proposePendingPolicy, setPolicyHandlers, settlePendingPolicy } from './policyChanges';
 import { reads, writes } from './retryPolicies';
 import { PENDING_APPROVAL_SA, PORTFOLIO_SA, REGIME_SA } from './searchAttributes';
 import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
@@ -81,7 +82,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   };
 
   // ---- message handlers, registered before the first await so nothing buffered is refused ----
-  wf.setHandler(statusQuery, () => loopStatus(portfolioId, state), {
+  wf.setHandler(statusQuery, () => loopStatus(input, state), {
     description:
       'The loop as JSON: paused, regime and its reading, budget version, pending recommendation, triggers, regime changes, last error.',
   });
@@ -135,6 +136,7 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
       'A temporary limit override, approved by someone other than its requester. Payload: {"field": "maxGrossNotional", "value": 5000000, ' +
       '"strategy"?: "...", "asset"?: "...", "reason": "<why>", "requestedBy": "<who asked>", "approver": "<you>", "expiresAt": "2026-12-01T18:00:00Z"}.',
   });
+  setPolicyHandlers(input, state, () => void (marketEvent = true));
 
   // ---- the main loop ----
   const settings = await validateOrAlert(input, state);
@@ -156,9 +158,18 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
       // Expire first: a decision arriving after the deadline must not revive a recommendation.
       await book.expireIfDue();
       await book.applyQueuedDecisions();
+      await settlePendingPolicy(input, state, book);
       if (!state.paused) {
         marketEvent = false; // an event arriving during the cycle triggers the next one at once
-        await runCycle(input, state, book, { approvalTimeoutMs, rerisking }, settings.hysteresis);
+        await runCycle(
+          { ...input, config: activeConfig(input, state) },
+          state,
+          book,
+          { approvalTimeoutMs, rerisking },
+          settings.hysteresis,
+        );
+        await proposePendingPolicy(input, state, book, approvalTimeoutMs);
+        await settlePendingPolicy(input, state, book);
         state.lastError = null;
       }
     } catch (err) {
@@ -174,9 +185,12 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
   while (!wf.allHandlersFinished() || book.hasQueuedDecisions) {
     await wf.condition(() => book.hasQueuedDecisions || wf.allHandlersFinished());
     await book.applyQueuedDecisions().catch((err) => recordFailure(state, portfolioId, err));
+    await settlePendingPolicy(input, state, book).catch((err) => recordFailure(state, portfolioId, err));
     wf.setCurrentDetails(describeLoop(portfolioId, state));
   }
-  return continueAsNewOnTargetBuild<typeof portfolioLoop>({ ...input, carried: state });
+  // The next run validates and runs the policy in force (its interval and approval timeout included).
+  const policy = state.policy ? { config: state.policy.document, policyVersion: state.policy.version } : {};
+  return continueAsNewOnTargetBuild<typeof portfolioLoop>({ ...input, ...policy, carried: state });
 }
 wf.setWorkflowOptions(LOOP_VERSIONING, portfolioLoop); // PINNED, moving to a new build at continue-as-new: versioning.ts
 
@@ -385,9 +399,9 @@ function pendingFlag(state: LoopState): () => void {
   };
 }
 
-function loopStatus(portfolioId: string, state: LoopState): LoopStatus {
+function loopStatus(input: PortfolioLoopInput, state: LoopState): LoopStatus {
   return {
-    portfolioId,
+    portfolioId: input.portfolioId,
     paused: state.paused,
     tradingState: state.tradingState ?? null,
     cycle: state.cycle,
@@ -400,5 +414,7 @@ function loopStatus(portfolioId: string, state: LoopState): LoopStatus {
     triggers: state.lastTriggers,
     regimeChanges: state.regimeChanges,
     lastError: state.lastError,
+    policyVersion: state.policy?.version ?? input.policyVersion ?? null,
+    pendingPolicyVersion: state.pendingPolicy?.version ?? null,
   };
 }

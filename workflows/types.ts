@@ -37,6 +37,25 @@ export interface PortfolioLoopInput {
   readonly cyclesPerRun?: number;
   /** State carried over continue-as-new; absent on the first run. */
   readonly carried?: LoopState;
+  /** The version of `config` in portfolio_policies, when the loop was started by `ballast portfolio`. */
+  readonly policyVersion?: number;
+}
+
+/** A policy version the loop runs (set by `ballast portfolio update`; before any, `input.config`). */
+export interface PolicyInForce {
+  readonly version: number;
+  /** Raw `risk_budgeting` document. */
+  readonly document: unknown;
+}
+
+/** A risk-adding policy version waiting for approval of the budget it produces (workflows/policyChanges.ts). */
+export interface PendingPolicy extends PolicyInForce {
+  readonly requestedBy: string;
+  readonly reason: string;
+  /** Which keys loosen, one sentence each (risk/portfolioSpec.ts `policyRiskIncreases`). */
+  readonly riskReasons: readonly string[];
+  /** The recommendation carrying its budget through the approval rule, once proposed. */
+  readonly recommendationId: string | null;
 }
 
 /** What the approval rule reads and writes; part of the loop's state carried over continue-as-new. */
@@ -72,6 +91,9 @@ export interface LoopState extends ApprovalState {
   /** Most recent regime changes, newest last (bounded). */
   regimeChanges: RegimeChange[];
   lastError: string | null;
+  /** The policy changed after start (absent: `input.config` is in force). */
+  policy?: PolicyInForce | null;
+  pendingPolicy?: PendingPolicy | null;
 }
 
 export interface LoopStatus {
@@ -90,6 +112,9 @@ export interface LoopStatus {
   readonly triggers: readonly TriggerReading[];
   readonly regimeChanges: readonly RegimeChange[];
   readonly lastError: string | null;
+  /** The policy version in force (null: started without one) and the one waiting for approval. */
+  readonly policyVersion?: number | null;
+  readonly pendingPolicyVersion?: number | null;
 }
 
 export interface ManualRebalanceInput {

@@ -3,10 +3,12 @@ import type pg from 'pg';
 import { AlertStore } from './alerts';
 import { ApprovalStore } from './approvals';
 import { BudgetStore } from './budgets';
+import { MarketCloseStore } from './marketCloses';
 import { FeedStore } from './marketFeeds';
 import { MetricsStore } from './metrics';
 import { OperatorActionStore } from './operatorActions';
 import { OverrideStore } from './overrides';
+import { PortfolioPolicyStore } from './portfolioPolicies';
 import { PortfolioStore } from './portfolios';
 import { PositionsStore } from './positions';
 import { RebalancePlanStore } from './rebalancePlans';
@@ -16,6 +18,7 @@ import { RiskModelStore } from './riskModels';
 
 export interface Stores {
   readonly portfolios: PortfolioStore;
+  readonly policies: PortfolioPolicyStore;
   readonly budgets: BudgetStore;
   readonly recommendations: RecommendationStore;
   readonly approvals: ApprovalStore;
@@ -28,11 +31,13 @@ export interface Stores {
   readonly positions: PositionsStore;
   readonly feeds: FeedStore;
   readonly riskModels: RiskModelStore;
+  readonly closes: MarketCloseStore;
 }
 
 export function createStores(pool: pg.Pool): Stores {
   return {
     portfolios: new PortfolioStore(pool),
+    policies: new PortfolioPolicyStore(pool),
     budgets: new BudgetStore(pool),
     recommendations: new RecommendationStore(pool),
     approvals: new ApprovalStore(pool),
@@ -45,5 +50,6 @@ export function createStores(pool: pg.Pool): Stores {
     positions: new PositionsStore(pool),
     feeds: new FeedStore(pool),
     riskModels: new RiskModelStore(pool),
+    closes: new MarketCloseStore(pool),
   };
 }

@@ -20,18 +20,23 @@ describe.each(COMMANDS.map((c) => c.name))('ballast %s --help', (name) => {
   it('describes the command and every option, with its default where it has one', async () => {
     const command = new Command(name);
     (await loadCommand(name)).define(command);
-    const { stdout } = await runCli([name, '--help']);
-    const help = stdout.replace(/\s+/g, ' ');
-    expect(help).toContain(`Usage: ballast ${name} [options]`);
-    expect(command.description().length).toBeGreaterThan(40);
-    expect(help).toContain(command.description().replace(/\s+/g, ' '));
-    expect(command.options.length).toBeGreaterThan(0);
-    for (const option of command.options) {
-      expect(option.description.length).toBeGreaterThan(5);
-      const line = `${option.flags} ${option.description}`;
-      expect(help).toContain(line);
-      if (option.defaultValue !== undefined && !option.negate) expect(help).toContain(`${line} (default: `);
-      if (option.mandatory) expect(help).toContain(`${line} (required)`);
+    // A command with subcommands (`ballast portfolio create|update|…`): each subcommand is held to the rule.
+    const commands =
+      command.commands.length > 0 ? command.commands.map((c) => [[name, c.name()], c] as const) : [[[name], command] as const];
+    for (const [words, described] of commands) {
+      const { stdout } = await runCli([...words, '--help']);
+      const help = stdout.replace(/\s+/g, ' ');
+      expect(help).toContain(`Usage: ballast ${words.join(' ')} [options]`);
+      expect(described.description().length).toBeGreaterThan(40);
+      expect(help).toContain(described.description().replace(/\s+/g, ' '));
+      if (described.name() !== 'list') expect(described.options.length).toBeGreaterThan(0);
+      for (const option of described.options) {
+        expect(option.description.length).toBeGreaterThan(5);
+        const line = `${option.flags} ${option.description}`;
+        expect(help).toContain(line);
+        if (option.defaultValue !== undefined && !option.negate) expect(help).toContain(`${line} (default: `);
+        if (option.mandatory) expect(help).toContain(`${line} (required)`);
+      }
     }
   });
 

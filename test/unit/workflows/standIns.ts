@@ -100,6 +100,8 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
         detail: null,
       };
     },
+    assessPolicyChange: async () => ({ riskReasons: [] }),
+    recordPolicyStatus: async () => undefined,
     ensurePortfolio: async () => undefined,
     heartbeat: async () => undefined,
     recordRecommendation: async ({ recommendation, status, settledReason }) => {
