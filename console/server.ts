@@ -45,7 +45,10 @@ export const API_PREFIX = '/api/v1';
 export async function buildConsole(options: ConsoleOptions): Promise<{ app: FastifyInstance; events: EventHub }> {
   const app = Fastify({
     // Warnings and errors only: a log line per request would drown the desk's own logs.
-    loggerInstance: options.logger.child({ component: 'console' }, { level: 'warn' }) as FastifyBaseLogger,
+    loggerInstance: options.logger.child(
+      { component: 'console' },
+      { level: options.logger.levelVal > 40 ? options.logger.level : 'warn' },
+    ) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     // Unknown fields are refused, not silently dropped: a typo in a field name must be loud.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },

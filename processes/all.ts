@@ -20,6 +20,8 @@ import type { portfolioLoop } from '../workflows';
 import { statusQuery } from '../workflows/messages';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
 import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
+import type { RunningConsole } from '../console/server';
+import { type DemoUser, consoleAuth, startConsoleProcess } from './console';
 import { keyControls, statusLine, stopRequest } from './terminal';
 
 export interface AllInOneOptions {
@@ -32,6 +34,11 @@ export interface AllInOneOptions {
   readonly ordersPerSecond: number;
   readonly alertWebhookUrl?: string;
   readonly logLevel: string;
+  /** The risk desk console; port 0 picks a free one. */
+  readonly consoleHost: string;
+  readonly consolePort: number;
+  /** YAML with the console's users (bcrypt hashes) and trusted proxy; without it, on loopback only, demo users. */
+  readonly consoleUsersFile?: string;
 }
 
 const DEMO_ASSETS = ['US_EQUITY', 'EU_EQUITY', 'EM_EQUITY', 'TREASURIES', 'GOLD'];
@@ -42,6 +49,9 @@ interface System {
   readonly feeds: FeedStore;
   readonly loop: WorkflowHandle<typeof portfolioLoop>;
   readonly flow: OrderFlow | undefined;
+  readonly console: RunningConsole;
+  /** Printed once in the banner; none when users come from a file. */
+  readonly demoUsers: readonly DemoUser[];
 }
 
 const say = (msg: string): void => void process.stderr.write(`[ballast] ${msg}\n`);
@@ -144,12 +154,27 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
         })
       : undefined;
   if (flow) teardown.defer('demo order flow', () => flow.stop());
-  return { infra, gate, feeds, loop, flow };
+
+  const { auth, demoUsers } = await consoleAuth(options.consoleHost, options.consoleUsersFile);
+  const consoleServer = await startConsoleProcess({
+    databaseUrl: infra.databaseUrl,
+    client,
+    host: options.consoleHost,
+    port: options.consolePort,
+    auth,
+    logger,
+  });
+  teardown.defer('console', () => consoleServer.close());
+  return { infra, gate, feeds, loop, flow, console: consoleServer, demoUsers };
 }
 
-function banner({ infra, gate, loop }: System, portfolioId: string): string {
+function banner({ infra, gate, loop, console: desk, demoUsers }: System, portfolioId: string): string {
   return [
     '',
+    `  Console         ${desk.url}/#/p/${encodeURIComponent(portfolioId)}   (API ${desk.url}/api/v1, OpenAPI ${desk.url}/api/v1/openapi.json)`,
+    ...demoUsers.map(
+      (u) => `                  demo user ${u.name.padEnd(13)} password ${u.password}   roles: ${u.roles.join(', ') || 'viewer'}`,
+    ),
     `  Temporal UI     ${infra.temporalUiUrl ?? `(external server at ${infra.temporalAddress})`}   workflow: ${loop.workflowId}`,
     `  gRPC gate       ${gate.address}   (ballast.gate.v1.GateService; reflection and health enabled)`,
     `  Postgres        ${infra.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,

@@ -4,6 +4,8 @@
  * (what `npm start` runs) and the tests.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { consoleChangeFeed } from '../db/notifications';
@@ -78,4 +80,24 @@ export async function demoUsers(): Promise<{ users: DemoUser[]; auth: AuthConfig
     users.map(async (u) => ({ name: u.name, roles: u.roles, passwordHash: await hashPassword(u.password, 10) })),
   );
   return { users, auth: { users: hashed } };
+}
+
+/**
+ * The console's users: from a YAML file (`users: [{ name, roles, passwordHash }]`, optional
+ * `proxy: { header, addresses }`), or, with no file and a loopback bind only, fresh demo users.
+ */
+export async function consoleAuth(host: string, usersFile: string | undefined): Promise<{ auth: AuthConfig; demoUsers: DemoUser[] }> {
+  if (usersFile) return { auth: loadAuthConfig(usersFile), demoUsers: [] };
+  if (!isLoopback(host))
+    throw new Error(
+      `the console binds to ${host}, beyond this machine: give it real users with --console-users <file> (demo users are loopback only)`,
+    );
+  const demo = await demoUsers();
+  return { auth: demo.auth, demoUsers: demo.users };
+}
+
+export function loadAuthConfig(file: string): AuthConfig {
+  const doc = YAML.parse(readFileSync(file, 'utf8')) as Partial<AuthConfig> | null;
+  if (!doc || !Array.isArray(doc.users)) throw new Error(`${file}: expected a \`users:\` list of { name, roles, passwordHash }`);
+  return { users: doc.users, proxy: doc.proxy, sessionTtlMs: doc.sessionTtlMs };
 }

@@ -11,6 +11,9 @@ interface StartFlags {
   readonly gatePort: number;
   readonly ordersPerSecond: number;
   readonly demo: boolean;
+  readonly consoleHost: string;
+  readonly consolePort: number;
+  readonly consoleUsers?: string;
 }
 
 export function define(command: Command): void {
@@ -33,6 +36,20 @@ export function define(command: Command): void {
         .env('BALLAST_GATE_PORT')
         .default(50_051),
     )
+    .addOption(
+      option('--console-host <host>', 'the interface the risk desk console listens on').env('BALLAST_CONSOLE_HOST').default('127.0.0.1'),
+    )
+    .addOption(
+      option('--console-port <port>', 'the TCP port of the console (0: any free port)', integer(0, 65_535))
+        .env('BALLAST_CONSOLE_PORT')
+        .default(8_400),
+    )
+    .addOption(
+      option(
+        '--console-users <file>',
+        "YAML with the console's users (bcrypt hashes) and trusted proxy; default: demo users on loopback",
+      ).env('BALLAST_CONSOLE_USERS'),
+    )
     .addOption(option('--orders-per-second <n>', 'rate of the demo order flow', positiveInteger).default(200))
     .option('--no-demo', 'no demo order flow (the demo portfolio loop still runs)')
     .addHelpText(
@@ -54,6 +71,9 @@ export function define(command: Command): void {
         ordersPerSecond: flags.demo ? flags.ordersPerSecond : 0,
         alertWebhookUrl: process.env.BALLAST_ALERT_WEBHOOK_URL,
         logLevel: process.env.LOG_LEVEL ?? 'warn',
+        consoleHost: flags.consoleHost,
+        consolePort: flags.consolePort,
+        consoleUsersFile: flags.consoleUsers,
       }),
     );
 }
