@@ -209,9 +209,6 @@ async function showPortfolio(id) {
   );
   // A part someone is typing in (a reason, the override form) is not redrawn under their hands: it is
   // marked stale and redrawn when they are done.
-  const busy = (part) =>
-    part.querySelector('input.reason') !== null ||
-    (part.contains(document.activeElement) && /INPUT|SELECT/.test(document.activeElement.tagName));
   const safe = (part, fn) => {
     const run = () => {
       if (busy(part)) {
@@ -249,6 +246,18 @@ async function showPortfolio(id) {
 
 const can = (role) => state.me && state.me.roles.includes(role);
 
+/** Someone is typing in this part (a reason, the override form): do not redraw it under their hands. */
+const busy = (part) =>
+  part.querySelector('input.reason') !== null ||
+  (part.contains(document.activeElement) && /INPUT|SELECT/.test(document.activeElement.tagName));
+
+/** After a render's reads: false (and marked stale, redrawn when they are done) if someone started typing meanwhile. */
+function stillFree(part) {
+  if (!busy(part)) return true;
+  part.dataset.stale = '1';
+  return false;
+}
+
 /** A button that opens a reason field and a confirm button; `run(reason)` does the change. */
 function confirmAction(label, cls, question, run, message) {
   const holder = el('span');
@@ -273,6 +282,7 @@ function confirmAction(label, cls, question, run, message) {
 
 async function renderControl(node, base) {
   const [p, loop] = await Promise.all([api(base), api(`${base}/loop`).catch(() => null)]);
+  if (!stillFree(node)) return;
   const msg = el('span', { class: 'muted', id: 'control-message' });
   const setState = (s) => (reason) => api(`${base}/trading-state`, { method: 'PUT', body: { state: s, reason } });
   const operator = can('operator');
@@ -372,7 +382,8 @@ async function renderBudget(node, base) {
     el(
       'p',
       { id: 'budget-header' },
-      el('strong', { id: 'budget-version' }, `v${b.version}`),
+      // When this version reached the page (the browser test measures commit → page latency from it).
+      el('strong', { id: 'budget-version', dataset: { renderedAt: String(Date.now()) } }, `v${b.version}`),
       ` committed ${time(b.committedAt)} · regime ${b.regime} · gross limit `,
       el('strong', { id: 'gross-limit' }, money(b.limits.maxGrossNotional)),
       ` · forecast vol ${pct(b.forecastVol)} (target ${pct(b.volTarget)})`,
@@ -467,6 +478,7 @@ async function renderChart(node, base) {
 
 async function renderApprovals(node, base) {
   const { items } = await api(`${base}/recommendations?limit=20`);
+  if (!stillFree(node)) return;
   const pending = items.filter((r) => r.status === 'PENDING');
   if (!pending.length)
     return fill(node, el('p', { class: 'muted', id: 'no-pending' }, 'Nothing waits for approval.'), recentDecisions(items));
@@ -532,6 +544,7 @@ function recentDecisions(items) {
 
 async function renderOverrides(node, base, onExpire) {
   const { active, history } = await api(`${base}/overrides`);
+  if (!stillFree(node)) return;
   const msg = el('p', { class: 'muted', id: 'override-message' });
   const form = el(
     'form',

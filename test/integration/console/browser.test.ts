@@ -150,11 +150,16 @@ describe('console in the browser', () => {
     // (Playwright locators, not waitForFunction: the console's CSP forbids evaluating strings, rightly.)
     await page.locator('#budget-version', { hasText: new RegExp(`^v${crisis.version}$`) }).waitFor({ timeout: 10_000 });
     const seenAfterMs = Date.now() - committedAt;
+    // Commit (Postgres now()) → the version drawn on the page (the page's clock; same machine).
+    const renderedAt = Number(await page.getAttribute('#budget-version', 'data-rendered-at'));
+    const commitToPageMs = renderedAt - Date.parse(crisis.committedAt);
     await eventually(async () => ((await grossLimitOnPage(page)) < calmLimit ? true : undefined), 10_000, 'the gross gauge to shrink');
     expect(await grossLimitOnPage(page)).toBeLessThan(calmLimit);
     await page.locator('#regime', { hasText: /^crisis$/ }).waitFor({ timeout: 15_000 });
     expect(navigations).toEqual([]);
-    process.stderr.write(`[console e2e] crisis commit seen by the test → shown on the page: ${seenAfterMs} ms\n`);
+    process.stderr.write(
+      `[console e2e] budget commit → drawn on the page: ${commitToPageMs} ms (test saw the commit, then the page, ${seenAfterMs} ms apart)\n`,
+    );
 
     // Kill switch from the page: reason, confirmation, then the gate denies with TRADING_HALTED.
     await page.click('button:has-text("Kill switch")');
@@ -251,6 +256,20 @@ describe('console in the browser', () => {
       portfolioId,
     ]);
     expect(decided.rows).toEqual([{ approver: 'risk-officer' }]);
+
+    // An override that lasts 5 seconds: created from the form, counted down, then gone from the active list.
+    await approver.selectOption('#override-form select[name=field]', 'maxGrossNotional');
+    await approver.fill('#override-form input[name=value]', '123456');
+    await approver.fill('#override-form input[name=reason]', 'five-second drill');
+    await approver.fill('#override-form input[name=minutes]', String(5 / 60));
+    await approver.click('#override-form button[type=submit]');
+    const row = approver.locator('#active-overrides tr.override');
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.textContent()).toMatch(/five-second drill.*risk-officer.*ends in \d s/);
+    await row.waitFor({ state: 'detached', timeout: 15_000 });
+    await approver.locator('#no-overrides').waitFor();
+    const recorded = await pool.query<{ approver: string }>('SELECT approver FROM limit_overrides WHERE portfolio_id = $1', [portfolioId]);
+    expect(recorded.rows).toEqual([{ approver: 'risk-officer' }]);
     await viewer.context().close();
     await approver.context().close();
   }, 180_000);
