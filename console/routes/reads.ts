@@ -82,20 +82,7 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const after = decodeCursor<{ v: number }>(req.query.cursor, (k): k is { v: number } => isNum(k.v));
       const rows = await reads.budgetVersions(req.params.portfolioId, req.query.limit, after?.v);
       const page = pageOf(rows, req.query.limit, (last) => ({ v: last.version }));
-      return {
-        items: page.items.map((v) => ({
-          version: v.version,
-          committedAt: v.committedAt,
-          regime: v.budget.regime,
-          asOf: v.budget.asOf,
-          recommendationId: v.recommendationId,
-          reason: v.reason,
-          approver: v.approver,
-          grossLimit: v.budget.limits.maxGrossNotional,
-          forecastVol: v.budget.forecastVol,
-        })),
-        nextCursor: page.nextCursor,
-      };
+      return { items: [...page.items], nextCursor: page.nextCursor };
     },
   );
 
@@ -248,9 +235,14 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     { schema: { ...tags('gate'), summary: "The gate's recent decisions, newest first", params: PortfolioParams, querystring: Page } },
     async (req) => {
       await portfolioOr404(req.params.portfolioId);
-      const after = decodeCursor<{ id: number }>(req.query.cursor, (k): k is { id: number } => isNum(k.id));
-      const rows = await reads.gateDecisions(req.params.portfolioId, req.query.limit, after?.id);
-      const page = pageOf(rows, req.query.limit, (last) => ({ id: last.id }));
+      type Key = { t: string; id: number };
+      const after = decodeCursor<Key>(req.query.cursor, (k): k is Key => isStr(k.t) && !Number.isNaN(Date.parse(k.t)) && isNum(k.id));
+      const rows = await reads.gateDecisions(
+        req.params.portfolioId,
+        req.query.limit,
+        after ? { decidedAt: new Date(after.t), id: after.id } : undefined,
+      );
+      const page = pageOf(rows, req.query.limit, (last) => ({ t: last.decidedAt.toISOString(), id: last.id }));
       return { items: page.items.map((d) => ({ ...d, decidedAt: iso(d.decidedAt) })), nextCursor: page.nextCursor };
     },
   );

@@ -28,6 +28,19 @@ export interface BudgetVersionRow extends BudgetVersion {
   readonly approvalReason: string | null;
 }
 
+/** A version's headline for lists and charts. */
+export interface BudgetVersionSummary {
+  readonly version: number;
+  readonly committedAt: string;
+  readonly regime: string;
+  readonly asOf: string;
+  readonly grossLimit: number;
+  readonly forecastVol: number;
+  readonly recommendationId: string | null;
+  readonly reason: string | null;
+  readonly approver: string | null;
+}
+
 export interface RecommendationRow {
   readonly id: string;
   readonly status: RecommendationStatus;
@@ -143,9 +156,39 @@ export class ConsoleReadStore {
     }));
   }
 
-  /** Versions newest first, those below `beforeVersion` when given. */
-  async budgetVersions(portfolioId: string, limit: number, beforeVersion?: number): Promise<BudgetVersionRow[]> {
-    return this.versionRows('b.portfolio_id = $1 AND ($2::int IS NULL OR b.version < $2)', [portfolioId, beforeVersion ?? null], limit);
+  /** Versions newest first, those below `beforeVersion` when given: the headline of each, not the whole budget. */
+  async budgetVersions(portfolioId: string, limit: number, beforeVersion?: number): Promise<BudgetVersionSummary[]> {
+    const { rows } = await this.pool.query<{
+      version: number;
+      committed_at: Date;
+      regime: string;
+      as_of: Date;
+      gross: number;
+      forecast_vol: number;
+      rec_id: string | null;
+      rec_reason: string | null;
+      approver: string | null;
+    }>(
+      `SELECT b.version, b.committed_at, b.regime, b.as_of, (b.budget #>> '{limits,maxGrossNotional}')::float8 AS gross,
+              (b.budget ->> 'forecastVol')::float8 AS forecast_vol, r.id AS rec_id, r.reason AS rec_reason, a.approver
+       FROM budget_versions b
+       LEFT JOIN recommendations r ON r.portfolio_id = b.portfolio_id AND r.committed_version = b.version
+       LEFT JOIN LATERAL (SELECT approver FROM approval_decisions d WHERE d.recommendation_id = r.id AND d.decision = 'APPROVED'
+                          ORDER BY decided_at LIMIT 1) a ON true
+       WHERE b.portfolio_id = $1 AND ($2::int IS NULL OR b.version < $2) ORDER BY b.version DESC LIMIT $3`,
+      [portfolioId, beforeVersion ?? null, limit],
+    );
+    return rows.map((r) => ({
+      version: r.version,
+      committedAt: r.committed_at.toISOString(),
+      regime: r.regime,
+      asOf: r.as_of.toISOString(),
+      grossLimit: r.gross,
+      forecastVol: r.forecast_vol,
+      recommendationId: r.rec_id,
+      reason: r.rec_reason,
+      approver: r.approver,
+    }));
   }
 
   /** One version and its predecessor (undefined when absent). */
@@ -287,8 +330,11 @@ export class ConsoleReadStore {
     }));
   }
 
-  /** The gate's decisions newest first; `beforeId` pages back. */
-  async gateDecisions(portfolioId: string, limit: number, beforeId?: number): Promise<GateDecisionRow[]> {
+  /**
+   * The gate's decisions newest first; `before` (the previous page's last decidedAt and id) pages back.
+   * Ordered by decision time so the (portfolio_id, decided_at) index serves it on a table of millions.
+   */
+  async gateDecisions(portfolioId: string, limit: number, before?: { decidedAt: Date; id: number }): Promise<GateDecisionRow[]> {
     const { rows } = await this.pool.query<{
       id: string;
       decided_at: Date;
@@ -309,8 +355,9 @@ export class ConsoleReadStore {
     }>(
       `SELECT id, decided_at, replica, rpc, strategy, instrument, side, quantity, price, decision, approved_quantity, reasons, detail,
               budget_version, trading_state, latency_us
-       FROM gate_decisions WHERE portfolio_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
-      [portfolioId, beforeId ?? null, limit],
+       FROM gate_decisions WHERE portfolio_id = $1 AND ($2::timestamptz IS NULL OR (decided_at, id) < ($2::timestamptz, $3::bigint))
+       ORDER BY decided_at DESC, id DESC LIMIT $4`,
+      [portfolioId, before?.decidedAt ?? null, before?.id ?? null, limit],
     );
     return rows.map((r) => ({
       id: Number(r.id),
