@@ -30,6 +30,7 @@ export const COMMANDS = [
   { name: 'start', group: 'run', summary: 'run everything here: Postgres, Temporal, worker, gate, a demo portfolio and order flow' },
   { name: 'worker', group: 'run', summary: 'run a Temporal worker for the control loop' },
   { name: 'gate', group: 'run', summary: 'run the gRPC pre-trade gate' },
+  { name: 'console', group: 'run', summary: 'run the risk desk console: web page and JSON API' },
   { name: 'status', group: 'operate', summary: "print a portfolio loop's status as JSON" },
   { name: 'approve', group: 'operate', summary: 'approve a pending recommendation' },
   { name: 'reject', group: 'operate', summary: 'reject a pending recommendation' },

@@ -90,7 +90,7 @@ export async function consoleAuth(host: string, usersFile: string | undefined): 
   if (usersFile) return { auth: loadAuthConfig(usersFile), demoUsers: [] };
   if (!isLoopback(host))
     throw new Error(
-      `the console binds to ${host}, beyond this machine: give it real users with --console-users <file> (demo users are loopback only)`,
+      `the console binds to ${host}, beyond this machine: give it a users file (BALLAST_CONSOLE_USERS, or --users / --console-users); demo users are loopback only`,
     );
   const demo = await demoUsers();
   return { auth: demo.auth, demoUsers: demo.users };
