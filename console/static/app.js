@@ -445,11 +445,65 @@ async function renderGauges(node, base) {
     gauge('Gross', u.gross),
     gauge('Net', u.net),
     u.strategies.map((s) => gauge(`Strategy ${s.scope}`, s)),
+    heatmap(u.assets),
     el(
       'details',
       {},
       el('summary', {}, 'Per asset'),
       u.assets.map((a) => gauge(a.scope, a)),
+    ),
+  );
+}
+
+/** Strategy × asset: each held pair's share of its position limit, coloured like the gauges. */
+function heatmap(assets) {
+  const strategies = [...new Set(assets.map((a) => a.strategy))];
+  const names = [...new Set(assets.map((a) => a.asset))].sort();
+  const cell = new Map(assets.map((a) => [`${a.strategy}\u0000${a.asset}`, a]));
+  const level = (x) => (x == null ? 'none' : x >= 1 ? 'red' : x >= 0.8 ? 'amber' : 'ok');
+  return el(
+    'details',
+    { open: names.length <= 40, id: 'heatmap' },
+    el('summary', {}, `Strategy × asset (${strategies.length} × ${names.length})`),
+    el(
+      'div',
+      { class: 'heatmap-scroll' },
+      el(
+        'table',
+        { class: 'heatmap' },
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            el('th', {}, ''),
+            names.map((n) => el('th', {}, n)),
+          ),
+        ),
+        el(
+          'tbody',
+          {},
+          strategies.map((s) =>
+            el(
+              'tr',
+              {},
+              el('th', {}, s),
+              names.map((n) => {
+                const a = cell.get(`${s}\u0000${n}`);
+                return el(
+                  'td',
+                  {
+                    class: `hm ${a ? level(a.utilization) : 'none'}`,
+                    title: a ? `${s} / ${n}: ${money(a.used)} of ${money(a.limit)}` : '',
+                  },
+                  a && a.utilization != null ? `${Math.round(a.utilization * 100)}` : '',
+                );
+              }),
+            ),
+          ),
+        ),
+      ),
     ),
   );
 }
