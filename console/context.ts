@@ -19,6 +19,7 @@ export type ConsoleReads = Pick<
   | 'gateDecisions'
   | 'decisionSummary'
   | 'latestMetrics'
+  | 'successMetrics'
 >;
 
 export interface PositionsReader {

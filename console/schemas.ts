@@ -33,6 +33,8 @@ export const Page = Type.Object(
 );
 export type PageQuery = Static<typeof Page>;
 
+export const MetricsQuery = Type.Object({ windowHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 90, default: 24 }) }, strict);
+
 export const DecisionSummaryQuery = Type.Object({ windowMinutes: Type.Integer({ minimum: 1, maximum: 10_080, default: 60 }) }, strict);
 
 const Reason = Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, pattern: '\\S', description: 'why; recorded with the change' });

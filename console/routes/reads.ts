@@ -6,7 +6,7 @@ import { utilization } from '../../risk/utilization';
 import type { ConsoleContext } from '../context';
 import { decodeCursor, pageOf } from '../cursor';
 import { Problem } from '../problem';
-import { AnyObject, DecisionSummaryQuery, Page, PageOf, PortfolioParams, VersionParams } from '../schemas';
+import { AnyObject, DecisionSummaryQuery, MetricsQuery, Page, PageOf, PortfolioParams, VersionParams } from '../schemas';
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -266,10 +266,22 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
 
   r.get(
     '/portfolios/:portfolioId/metrics',
-    { schema: { ...tags('portfolios'), summary: 'The latest value of each success metric the loop records', params: PortfolioParams } },
+    {
+      schema: {
+        ...tags('portfolios'),
+        summary:
+          'Success metrics over a window (utilization, regime response time, override frequency, approval latency, realized vs target vol, return per unit of risk) and the latest value of each series',
+        params: PortfolioParams,
+        querystring: MetricsQuery,
+      },
+    },
     async (req) => {
       await portfolioOr404(req.params.portfolioId);
-      return { items: (await reads.latestMetrics(req.params.portfolioId)).map((m) => ({ ...m, observedAt: iso(m.observedAt) })) };
+      const [summary, latest] = await Promise.all([
+        reads.successMetrics(req.params.portfolioId, req.query.windowHours * 3_600_000),
+        reads.latestMetrics(req.params.portfolioId),
+      ]);
+      return { windowHours: req.query.windowHours, summary, latest: latest.map((m) => ({ ...m, observedAt: iso(m.observedAt) })) };
     },
   );
 

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { BudgetVersion, RiskBudget } from '../../risk/budget';
 import type { RecommendationStatus, TradingState } from '../../risk/kinds';
+import { type MetricsSummary, metricsSummary } from './metrics';
 
 export interface PortfolioRow {
   readonly id: string;
@@ -399,6 +400,11 @@ export class ConsoleReadStore {
       denialsByReason: Object.fromEntries(byReason.rows.map((r) => [r.reason, Number(r.n)])),
       latencyUs: { p50: t.p50, p99: t.p99 },
     };
+  }
+
+  /** The success metrics over the last `windowMs` (the same summary `ballast metrics` prints). */
+  async successMetrics(portfolioId: string, windowMs: number): Promise<MetricsSummary> {
+    return metricsSummary(this.pool, portfolioId, windowMs);
   }
 
   /** The last recorded value of each success metric (utilization, vol, return per risk). */

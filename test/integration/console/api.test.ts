@@ -443,7 +443,12 @@ describe('console API', () => {
     }>();
     expect(o.active[0]).toMatchObject({ field: 'maxGrossNotional', approver: 'ann' });
     expect(o.active[0].secondsLeft).toBeGreaterThan(3500);
-    expect((await get(`${base}/metrics`)).statusCode).toBe(200);
+    const metrics = (await get(`${base}/metrics?windowHours=2`)).json<{
+      windowHours: number;
+      summary: { regimeResponseMs: { count: number }; overrides: { count: number } };
+    }>();
+    expect(metrics).toMatchObject({ windowHours: 2, summary: { regimeResponseMs: { count: 1 }, overrides: { count: 1 } } });
+    expectProblem(await get(`${base}/metrics?windowHours=0`), 400, /windowHours/);
     expect((await get(`${base}/loop`)).json()).toMatchObject({ regime: 'calm', paused: false });
   });
 
