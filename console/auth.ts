@@ -40,6 +40,10 @@ export interface Identity {
   readonly via: 'session' | 'proxy';
 }
 
+/** Wrong passwords for one name allowed within the window before its logins are refused for the rest of it. */
+export const MAX_FAILURES = 5;
+export const FAILURE_WINDOW_MS = 15 * 60_000;
+
 /** bcrypt cost for hashes the console makes (the demo user, `hashPassword`). */
 export const BCRYPT_COST = 12;
 
@@ -56,6 +60,7 @@ interface Session {
 export class Authenticator {
   private readonly users: Map<string, ConsoleUser>;
   private readonly sessions = new Map<string, Session>();
+  private readonly failures = new Map<string, number[]>();
   private readonly ttlMs: number;
 
   constructor(private readonly config: AuthConfig) {
@@ -69,11 +74,27 @@ export class Authenticator {
     }
   }
 
-  /** Checks the password; on success opens a session and returns its id. */
-  async login(name: string, password: string): Promise<{ sessionId: string; identity: Identity } | undefined> {
+  /**
+   * Checks the password; on success opens a session and returns its id. After MAX_FAILURES wrong
+   * passwords for one name within FAILURE_WINDOW_MS, that name may not try again until the window
+   * has passed ('throttled'): bcrypt's cost slows guessing, this bounds it.
+   */
+  async login(
+    name: string,
+    password: string,
+    nowMs = Date.now(),
+  ): Promise<{ sessionId: string; identity: Identity } | 'throttled' | undefined> {
+    const failures = (this.failures.get(name) ?? []).filter((t) => t > nowMs - FAILURE_WINDOW_MS);
+    if (failures.length >= MAX_FAILURES) return 'throttled';
     const user = this.users.get(name);
     const ok = await bcrypt.compare(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!ok || !user?.passwordHash) return undefined;
+    if (!ok || !user?.passwordHash) {
+      // Bounded memory: only the window's failures are kept, and only for names tried recently.
+      if (this.failures.size > 10_000) this.failures.clear();
+      this.failures.set(name, [...failures, nowMs]);
+      return undefined;
+    }
+    this.failures.delete(name);
     const sessionId = randomBytes(32).toString('base64url');
     const identity: Identity = { name: user.name, roles: user.roles, via: 'session' };
     this.sessions.set(sessionId, { identity, expiresAtMs: Date.now() + this.ttlMs });

@@ -183,6 +183,8 @@ function sessionRoutes(api: FastifyInstance, options: ConsoleOptions): void {
     },
     async (req, reply) => {
       const session = await options.auth.login(req.body.username, req.body.password);
+      if (session === 'throttled')
+        throw new Problem('too-many-requests', `too many wrong passwords for ${req.body.username}: try again in 15 minutes`);
       if (!session) throw new Problem('unauthenticated', 'the user name or the password is wrong');
       reply.setCookie(SESSION_COOKIE, session.sessionId, cookie);
       req.identity = session.identity;

@@ -20,10 +20,19 @@ describe('console authenticator', () => {
     // A proxy-only user has no password: the login never lets them in.
     expect(await auth.login('sso-op', '')).toBeUndefined();
     const s = await auth.login('ann', 'ann-pw');
-    expect(s?.identity).toEqual({ name: 'ann', roles: ['approver'], via: 'session' });
-    expect(auth.identify('127.0.0.1', {}, s?.sessionId)).toMatchObject({ name: 'ann' });
-    auth.logout(s?.sessionId);
-    expect(auth.identify('127.0.0.1', {}, s?.sessionId)).toBeUndefined();
+    if (!s || s === 'throttled') throw new Error('expected a session');
+    expect(s.identity).toEqual({ name: 'ann', roles: ['approver'], via: 'session' });
+    expect(auth.identify('127.0.0.1', {}, s.sessionId)).toMatchObject({ name: 'ann' });
+    auth.logout(s.sessionId);
+    expect(auth.identify('127.0.0.1', {}, s.sessionId)).toBeUndefined();
+  });
+
+  it('refuses further logins for a name after five wrong passwords within 15 minutes, then lets it try again', async () => {
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) expect(await auth.login('ann', 'guess', t0 + i)).toBeUndefined();
+    expect(await auth.login('ann', 'ann-pw', t0 + 10)).toBe('throttled');
+    const later = await auth.login('ann', 'ann-pw', t0 + 15 * 60_000 + 10);
+    expect(later).toMatchObject({ identity: { name: 'ann' } });
   });
 
   it('believes the proxy header only from the proxy address; unknown people get the viewer role', () => {
