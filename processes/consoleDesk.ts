@@ -104,7 +104,7 @@ export function temporalDesk(client: Client, taskQueue = TASK_QUEUE): Desk {
         await loop(portfolioId).executeUpdate(REVOKE_OVERRIDE_UPDATE, { args: [{ overrideId, operator: by, reason }] });
       } catch (err) {
         const message = err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : (err as Error).message;
-        if (/not found|unknown update|no handler/i.test(message))
+        if (/not found|unknown update|no (registered )?handler/i.test(message))
           throw new DeskUnsupported(`this portfolio loop has no ${REVOKE_OVERRIDE_UPDATE} Update yet; let the override expire`);
         if (err instanceof WorkflowUpdateFailedError) throw new DeskRefusal(`refused by the workflow: ${message}`);
         throw err;

@@ -266,6 +266,21 @@ describe('console in the browser', () => {
     const row = approver.locator('#active-overrides tr.override');
     await row.waitFor({ timeout: 10_000 });
     expect(await row.textContent()).toMatch(/five-second drill.*risk-officer.*ends in \d s/);
+    // Revoking goes to the loop's revokeOverride Update; a loop without one answers 501 with a sentence, never 500.
+    const overrideId = await row.getAttribute('data-id');
+    const revoke = await approver.evaluate(
+      async ([url]) => {
+        const me = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string };
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken },
+          body: '{"reason":"drill over"}',
+        });
+        return { status: res.status, body: (await res.json()) as { detail?: string } };
+      },
+      [`/api/v1/portfolios/${portfolioId}/overrides/${overrideId}/revoke`],
+    );
+    if (revoke.status !== 200) expect(revoke).toMatchObject({ status: 501, body: { detail: expect.stringMatching(/revokeOverride/) } });
     await row.waitFor({ state: 'detached', timeout: 15_000 });
     await approver.locator('#no-overrides').waitFor();
     const recorded = await pool.query<{ approver: string }>('SELECT approver FROM limit_overrides WHERE portfolio_id = $1', [portfolioId]);
