@@ -1,6 +1,6 @@
 // The layering of docs/ARCHITECTURE.md, as rules: `npm run check:layers` (part of `npm test`) fails on
 // any import that crosses a forbidden boundary, naming the rule. Keep this file and that table in step.
-const SRC = '^(risk|db|market|activities|workflows|grpc|processes|infra|lib|backtest|cli|bench)/';
+const SRC = '^(risk|db|market|activities|workflows|grpc|console|processes|infra|lib|backtest|cli|bench)/';
 
 /** A rule that lets `from` import only the listed folders (plus itself and node_modules). */
 const only = (name, from, allowed, comment) => ({
@@ -60,6 +60,19 @@ module.exports = {
       from: { path: '^grpc/' },
       to: { path: '^db/', dependencyTypesNot: ['type-only'] },
     },
+    only(
+      'console-is-an-edge-adapter',
+      'console',
+      ['risk', 'lib', 'db'],
+      'the console reads through stores it is given and changes state only through the desk port (Temporal Updates), like the gate',
+    ),
+    {
+      name: 'console-gets-stores-injected',
+      comment: 'console/ may name store types but never builds a pool or a store itself: no SQL side door',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { path: '^db/', dependencyTypesNot: ['type-only'] },
+    },
     only('infra-brings-up-services', 'infra', ['db', 'lib'], 'infra/ starts Temporal and Postgres and migrates'),
     only('lib-is-generic', 'lib', [], 'lib/ knows nothing of Ballast'),
     only('backtest-over-risk', 'backtest', ['risk', 'market', 'lib'], 'the backtest runs exactly the production risk/ code'),
@@ -84,13 +97,14 @@ module.exports = {
       to: { path: '^test/' },
     },
     packageOnlyIn('pg', ['db'], 'all SQL lives in db/'),
+    packageOnlyIn('fastify', ['console'], 'HTTP serving lives in console/'),
     packageOnlyIn('@temporalio/workflow', ['workflows'], 'workflow APIs only in workflow code'),
     packageOnlyIn('@temporalio/activity', ['activities'], 'activity context only in activities'),
     {
       name: 'temporal-client-at-the-edges',
       comment: 'Temporal clients and workers are wired in processes/, cli/, infra/ and bench/',
       severity: 'error',
-      from: { path: '^(risk|db|market|activities|workflows|grpc|lib|backtest)/' },
+      from: { path: '^(risk|db|market|activities|workflows|grpc|console|lib|backtest)/' },
       to: { path: 'node_modules/@temporalio/(client|worker)/' },
     },
     {

@@ -23,6 +23,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console's dashboard runs in the browser, with uPlot loaded beside it.
+    files: ['console/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser, uPlot: 'readonly' } },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -32,6 +32,7 @@ export const COMMANDS = [
   { name: 'gate', group: 'run', summary: 'run the gRPC pre-trade gate' },
   { name: 'certs', group: 'run', summary: "the gate's local CA: make its certificates, or issue one for an OMS or operator" },
   { name: 'portfolio', group: 'operate', summary: 'create portfolios from a policy file, change their policy, list and show them' },
+  { name: 'console', group: 'run', summary: 'run the risk desk console: web page and JSON API' },
   { name: 'status', group: 'operate', summary: "print a portfolio loop's status as JSON" },
   { name: 'approve', group: 'operate', summary: 'approve a pending recommendation' },
   { name: 'reject', group: 'operate', summary: 'reject a pending recommendation' },

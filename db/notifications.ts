@@ -149,3 +149,26 @@ function portfolioIdOf(payload: string): string | undefined {
     return undefined;
   }
 }
+
+/** What the console's live page hears: every portfolio channel plus recommendations, alerts, regime changes and gate decisions. */
+export const CONSOLE_CHANNELS = ['ballast_budget', 'ballast_control', 'ballast_console', 'ballast_decisions'] as const;
+export type ConsoleChannel = (typeof CONSOLE_CHANNELS)[number];
+
+export interface ConsoleChangeListener {
+  onChange(channel: ConsoleChannel, portfolioId: string | undefined): void;
+  onConnected(): void | Promise<void>;
+}
+
+/** The console's change feed over LISTEN (see migration 1765100000000_console_notify). */
+export function consoleChangeFeed(databaseUrl: string, logger?: Logger): { subscribe(l: ConsoleChangeListener): Promise<Subscription> } {
+  return {
+    subscribe: (listener) =>
+      listen({
+        databaseUrl,
+        channels: CONSOLE_CHANNELS,
+        logger,
+        onConnected: () => listener.onConnected(),
+        onNotification: (channel, payload) => listener.onChange(channel as ConsoleChannel, portfolioIdOf(payload)),
+      }),
+  };
+}

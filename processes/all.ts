@@ -33,6 +33,8 @@ import { type OrderFlow, startOrderFlow } from './demoOrderFlow';
 import { type GateSecurity, type GateSecuritySettings, localGateClient, resolveGateSecurity } from './gateSecurity';
 import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY } from '../infra/certs';
 import { type ReferenceOms, startReferenceOms } from './referenceOms';
+import type { RunningConsole } from '../console/server';
+import { type DemoUser, consoleAuth, startConsoleProcess } from './console';
 import { keyControls, statusLine, stopRequest } from './terminal';
 import { gateMetrics } from '../grpc/metrics';
 import { type MetricsListen, exposeMetrics, processRegistry } from './metricsEndpoint';
@@ -53,6 +55,11 @@ export interface AllInOneOptions {
   readonly metrics?: MetricsListen;
   /** The build id of this run's worker (default: derived from the package version and git commit). */
   readonly buildId?: string;
+  /** The risk desk console; port 0 picks a free one. */
+  readonly consoleHost: string;
+  readonly consolePort: number;
+  /** YAML with the console's users (bcrypt hashes) and trusted proxy; without it, on loopback only, demo users. */
+  readonly consoleUsersFile?: string;
 }
 
 const DEMO_ASSETS = ['US_EQUITY', 'EU_EQUITY', 'EM_EQUITY', 'TREASURIES', 'GOLD'];
@@ -66,6 +73,9 @@ interface System {
   readonly flow: OrderFlow | undefined;
   readonly metricsUrl: string | undefined;
   readonly oms: ReferenceOms | undefined;
+  readonly console: RunningConsole;
+  /** Printed once in the banner; none when users come from a file. */
+  readonly demoUsers: readonly DemoUser[];
 }
 
 const say = (msg: string): void => void process.stderr.write(`[ballast] ${msg}\n`);
@@ -188,10 +198,21 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
       })
     : undefined;
   if (oms) teardown.defer('reference OMS', () => oms.stop());
-  return { infra, gate, security, feeds, loop, flow, oms, metricsUrl: metrics?.url };
+
+  const { auth, demoUsers } = await consoleAuth(options.consoleHost, options.consoleUsersFile);
+  const consoleServer = await startConsoleProcess({
+    databaseUrl: infra.databaseUrl,
+    client,
+    host: options.consoleHost,
+    port: options.consolePort,
+    auth,
+    logger,
+  });
+  teardown.defer('console', () => consoleServer.close());
+  return { infra, gate, security, feeds, loop, flow, oms, metricsUrl: metrics?.url, console: consoleServer, demoUsers };
 }
 
-function banner({ infra, gate, security, loop, metricsUrl }: System, portfolioId: string): string {
+function banner({ infra, gate, security, loop, metricsUrl, console: desk, demoUsers }: System, portfolioId: string): string {
   const pki = security.pki;
   const certs = pki
     ? [
@@ -201,6 +222,10 @@ function banner({ infra, gate, security, loop, metricsUrl }: System, portfolioId
     : ['  Certificates    the files given with --tls-cert / --tls-client-ca'];
   return [
     '',
+    `  Console         ${desk.url}/#/p/${encodeURIComponent(portfolioId)}   (API ${desk.url}/api/v1, OpenAPI ${desk.url}/api/v1/openapi.json)`,
+    ...demoUsers.map(
+      (u) => `                  demo user ${u.name.padEnd(13)} password ${u.password}   roles: ${u.roles.join(', ') || 'viewer'}`,
+    ),
     `  Temporal UI     ${infra.temporalUiUrl ?? `(external server at ${infra.temporalAddress})`}   workflow: ${loop.workflowId}`,
     `  gRPC gate       ${gate.address}   (ballast.gate.v1.GateService over mTLS; reflection and health enabled)`,
     ...certs,

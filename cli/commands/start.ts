@@ -15,6 +15,9 @@ interface StartFlags extends GateSecurityFlags, MetricsFlags {
   readonly ordersPerSecond: number;
   readonly demo: boolean;
   readonly buildId?: string;
+  readonly consoleHost: string;
+  readonly consolePort: number;
+  readonly consoleUsers?: string;
 }
 
 export function define(command: Command): void {
@@ -36,6 +39,20 @@ export function define(command: Command): void {
       option('--gate-port <port>', 'the TCP port of the gate (0: any free port)', integer(0, 65_535))
         .env('BALLAST_GATE_PORT')
         .default(50_051),
+    )
+    .addOption(
+      option('--console-host <host>', 'the interface the risk desk console listens on').env('BALLAST_CONSOLE_HOST').default('127.0.0.1'),
+    )
+    .addOption(
+      option('--console-port <port>', 'the TCP port of the console (0: any free port)', integer(0, 65_535))
+        .env('BALLAST_CONSOLE_PORT')
+        .default(8_400),
+    )
+    .addOption(
+      option(
+        '--console-users <file>',
+        "YAML with the console's users (bcrypt hashes) and trusted proxy; default: demo users on loopback",
+      ).env('BALLAST_CONSOLE_USERS'),
     )
     .addOption(option('--orders-per-second <n>', 'rate of the demo order flow', positiveInteger).default(200))
     .option('--no-demo', 'no demo order flow (the demo portfolio loop still runs)')
@@ -69,6 +86,9 @@ export function define(command: Command): void {
       logLevel: process.env.LOG_LEVEL ?? 'warn',
       metrics: metricsListen(flags),
       buildId: flags.buildId,
+      consoleHost: flags.consoleHost,
+      consolePort: flags.consolePort,
+      consoleUsersFile: flags.consoleUsers,
     }),
   );
 }
