@@ -28,6 +28,9 @@ function activeVersion(input: PortfolioLoopInput, state: LoopState): number {
 export function setPolicyHandlers(input: PortfolioLoopInput, state: LoopState, wake: () => void): void {
   setHandler(changePolicyUpdate, (change) => changePolicy(input, state, change, wake), {
     validator: (change) => validatePolicyChange(input, state, change),
+    description:
+      'Change the portfolio policy (sent by `ballast portfolio update`). A change that adds risk waits for approval like a budget. ' +
+      'Payload: {"version": 2, "document": {<risk_budgeting mapping>}, "requestedBy": "<who>", "reason": "<why>"}.',
   });
 }
 

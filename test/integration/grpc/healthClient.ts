@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProto } from 'grpc-health-check';
 
 const reflectionProto = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
-type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client;
+type Ctor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client;
 type Stream = grpc.ClientDuplexStream<object, object>;
 const pkg = grpc.loadPackageDefinition(
   protoLoader.loadSync([healthProto, reflectionProto], { keepCase: false, enums: String }),
@@ -18,9 +18,9 @@ export class HealthClient {
   readonly client: grpc.Client;
   private readonly reflection: grpc.Client;
 
-  constructor(address: string, creds = grpc.credentials.createInsecure()) {
-    this.client = new pkg.grpc.health.v1.Health(address, creds);
-    this.reflection = new pkg.grpc.reflection.v1.ServerReflection(address, creds);
+  constructor(address: string, creds = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}) {
+    this.client = new pkg.grpc.health.v1.Health(address, creds, options);
+    this.reflection = new pkg.grpc.reflection.v1.ServerReflection(address, creds, options);
   }
 
   close(): void {

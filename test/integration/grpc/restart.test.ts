@@ -112,7 +112,7 @@ test('through a Postgres outage the gate keeps serving from its spool and writes
   const pgUrl = new URL(databaseUrl());
   const proxy = await startTcpProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
   const g = await startOn(viaProxy(databaseUrl(), proxy), newDataDir());
-  const health = new HealthClient(g.gate.address);
+  const health = new HealthClient(g.gate.oms.target, g.gate.oms.credentials, g.gate.oms.options);
   try {
     proxy.cut();
     const orders = Array.from({ length: 20 }, (_, i) => `${pid}-o${i}`);
@@ -133,10 +133,15 @@ test('through a Postgres outage the gate keeps serving from its spool and writes
     await eventually(
       () =>
         withPool(async (pool) => {
-          const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM gate_fills WHERE portfolio_id = $1', [pid]);
-          return rows[0].n === orders.length ? true : undefined;
+          // Both writers retry on their own backoff after the outage: wait for the decisions and the fills.
+          const { rows } = await pool.query<{ fills: number; decisions: number }>(
+            `SELECT (SELECT count(*)::int FROM gate_fills WHERE portfolio_id = $1) AS fills,
+                    (SELECT count(*)::int FROM gate_decisions WHERE portfolio_id = $1) AS decisions`,
+            [pid],
+          );
+          return rows[0].fills === orders.length && rows[0].decisions >= orders.length ? true : undefined;
         }),
-      15_000,
+      30_000,
     );
     await expectAllStored(
       pid,

@@ -151,6 +151,7 @@ test('limit overrides need a control grant; the approver is the verified identit
         field: 'maxOrderNotional',
         value: 5_000,
         reason: 'earnings',
+        requestedBy: 'desk-head',
         approver: 'risk-ops',
         expiresAt,
         strategy: undefined,

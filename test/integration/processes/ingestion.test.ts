@@ -18,7 +18,12 @@ import {
 } from '../../../grpc/generated/ballast/gate/v1/market';
 import type { RunningGate } from '../../../grpc/server';
 import { readPriceFile } from '../../../market/csvPrices';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OPERATOR_IDENTITY } from '../../../infra/certs';
 import { startGate } from '../../../processes/gate';
+import { localGateClient, resolveGateSecurity } from '../../../processes/gateSecurity';
 import { temporalMarketEvents } from '../../../processes/marketEvents';
 import { createPortfolio } from '../../../processes/portfolios';
 import type { RunningWorker } from '../../../processes/worker';
@@ -43,13 +48,18 @@ describe('closes ingested through the gate feed a portfolio created from YAML', 
     pool = testPool();
     temporal = await testClient();
     worker = await testWorker(taskQueue);
+    // Ingestion is a control operation: the feed calls as a verified identity granted control (the operator).
+    const security = resolveGateSecurity({ host: '127.0.0.1', certsDir: mkdtempSync(join(tmpdir(), 'ballast-ingest-pki-')) });
     gate = await startGate({
       databaseUrl: testEnv().databaseUrl,
       port: 0,
       logger: testLogger,
+      tls: security.tls,
+      access: security.access,
       marketEvents: temporalMarketEvents(temporal.client),
     });
-    feed = new MarketDataServiceClient(gate.address, grpc.credentials.createInsecure());
+    const operator = localGateClient(security.pki!, OPERATOR_IDENTITY, gate.address);
+    feed = new MarketDataServiceClient(operator.target, operator.credentials, operator.options);
   });
   afterAll(async () => {
     feed?.close();

@@ -4,13 +4,16 @@
  * worker's stderr is checked to be one JSON log stream, the Temporal SDK's lines included.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Client as TemporalClient } from '@temporalio/client';
 import { type EvaluateTradeResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { FeedStore } from '../../../db/stores/marketFeeds';
 import { HANDLING_BUCKETS } from '../../../grpc/metrics';
+import { DEMO_OMS_IDENTITY, ensureLocalPki } from '../../../infra/certs';
+import { localGateClient } from '../../../processes/gateSecurity';
 import { portfolioLoop } from '../../../workflows';
 import { loopWorkflowId } from '../../../workflows/types';
 import { buy, call, client, commitFixture, withPool } from '../grpc/helpers';
@@ -56,14 +59,21 @@ describe('gate /metrics', () => {
   it('exports gRPC server metrics under the go-grpc-prometheus names and the domain metrics, with bounded labels', async () => {
     const portfolioId = uniqueId('metrics-gate');
     const version = await withPool((_pool, store) => commitFixture(store, portfolioId));
-    const gate = ballast(['gate', '--port', '0', '--metrics-port', '0'], { DATABASE_URL: testEnv().databaseUrl });
+    const certsDir = mkdtempSync(join(tmpdir(), 'ballast-metrics-pki-'));
+    const gate = ballast(['gate', '--port', '0', '--metrics-port', '0'], {
+      DATABASE_URL: testEnv().databaseUrl,
+      BALLAST_CERTS_DIR: certsDir,
+      BALLAST_DATA_DIR: mkdtempSync(join(tmpdir(), 'ballast-metrics-data-')),
+    });
     const { address, metrics } = JSON.parse(await eventually(async () => gate.stdout[0], 30_000, 'the gate to listen')) as {
       address: string;
       metrics: string;
     };
     expect(metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
 
-    const c = client(address);
+    // The gate serves mTLS with the local CA it made on start: call as its demo OMS.
+    const oms = localGateClient(ensureLocalPki({ dir: certsDir }), DEMO_OMS_IDENTITY, address);
+    const c = client(oms.target, oms.credentials, oms.options);
     const approved = await call<unknown, EvaluateTradeResponse>(c, 'evaluateTrade', { order: buy(portfolioId) });
     expect(approved.reasons).toEqual([]);
     await call(c, 'evaluateTrade', { order: buy('no-such-portfolio-x1') });
@@ -119,7 +129,7 @@ describe('worker /metrics', () => {
     const { databaseUrl, temporalAddress, bundlePath } = testEnv();
     const taskQueue = uniqueId('metrics-q');
     const portfolioId = uniqueId('metrics-loop');
-    const worker = ballast(['worker', '--task-queue', taskQueue, '--metrics-port', '0'], {
+    const worker = ballast(['worker', '--task-queue', taskQueue, '--metrics-port', '0', '--no-versioning'], {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       BALLAST_WORKFLOW_BUNDLE: bundlePath,

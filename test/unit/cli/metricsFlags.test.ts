@@ -5,6 +5,16 @@ import { runAllInOne } from '../../../processes/all';
 jest.mock('../../../processes/all', () => ({ runAllInOne: jest.fn(async () => undefined) }));
 const started = jest.mocked(runAllInOne);
 beforeEach(() => started.mockClear());
+// The integration set-up may have set these for the processes it spawns; the defaults are under test here.
+const saved = { host: process.env.BALLAST_METRICS_HOST, port: process.env.BALLAST_METRICS_PORT };
+beforeAll(() => {
+  delete process.env.BALLAST_METRICS_HOST;
+  delete process.env.BALLAST_METRICS_PORT;
+});
+afterAll(() => {
+  if (saved.host !== undefined) process.env.BALLAST_METRICS_HOST = saved.host;
+  if (saved.port !== undefined) process.env.BALLAST_METRICS_PORT = saved.port;
+});
 
 test('loopback on 9464 by default; --metrics-host/--metrics-port and their variables move it; --no-metrics turns it off', async () => {
   await runCli(['start']);

@@ -84,6 +84,8 @@ it('never commits a rejected proposal and does not ask again for the same regime
   // nothing else was proposed meanwhile.
   const cycleOf = (id: string) => Number(id.split('-c').pop());
   expect(cycleOf(second.id) - cycleOf(first.id)).toBeGreaterThanOrEqual(2);
+  // The query can see the pending proposal a moment before its record activity has run.
+  await until(async () => (world.recommendations.has(second.id) ? true : undefined), 'the second proposal recorded');
   expect([...world.recommendations.keys()]).toEqual([first.id, second.id]);
   expect(world.statusOf(first.id)).toBe('REJECTED');
   expect(world.committed).toHaveLength(0);
