@@ -78,6 +78,9 @@ describe('console in the browser', () => {
     await consoleServer?.close();
     await gate?.close();
     await worker?.shutdown();
+    // The Temporal client retries a failed call on a timer; closing its channel under a pending retry
+    // throws from that timer into whichever suite runs next. Let pending retries settle first.
+    await new Promise((r) => setTimeout(r, 3_000));
     await temporal?.close();
     await pool?.end();
   });
@@ -256,6 +259,16 @@ describe('console in the browser', () => {
       portfolioId,
     ]);
     expect(decided.rows).toEqual([{ approver: 'risk-officer' }]);
+
+    // Four eyes: the approver may not grant an override they requested themselves.
+    await approver.selectOption('#override-form select[name=field]', 'maxGrossNotional');
+    await approver.fill('#override-form input[name=value]', '123456');
+    await approver.fill('#override-form input[name=reason]', 'my own idea');
+    await approver.fill('#override-form input[name=requestedBy]', 'risk-officer');
+    await approver.fill('#override-form input[name=minutes]', '10');
+    await approver.click('#override-form button[type=submit]');
+    await approver.locator('#override-message', { hasText: 'may not approve' }).waitFor({ timeout: 10_000 });
+    expect(await approver.locator('#active-overrides tr.override').count()).toBe(0);
 
     // An override that lasts 5 seconds: created from the form, counted down, then gone from the active list.
     await approver.selectOption('#override-form select[name=field]', 'maxGrossNotional');
