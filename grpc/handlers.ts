@@ -25,6 +25,7 @@ import type {
   GetUtilizationResponse,
   OverrideLimitRequest,
   OverrideLimitResponse,
+  ReasonExplanation,
   Recommendation,
   ReportFillRequest,
   ReportFillResponse,
@@ -34,9 +35,10 @@ import type {
   TriggerRebalanceResponse,
   Utilization,
 } from './generated/ballast/gate/v1/gate';
-import { ReasonCode } from './generated/ballast/gate/v1/gate';
+import { LimitMeasure, ReasonCode } from './generated/ballast/gate/v1/gate';
+import type { Explanation } from '../risk/pretrade/reasons';
 import { ControlRefused, type GateControls, RebalanceAlreadyRunning } from './ports';
-import { decisionCode, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
+import { decisionCode, LIMIT_MEASURE_CODE, LIMIT_SCOPE_CODE, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
 import { parseFill, parseOrder, parseOverride, parseRebalanceReason, recommendationLimit, requireId } from './requests';
 import { deadlineMs, type Durable, InvalidArgument, Refused, unary, unaryAsync, unaryDurable } from './status';
 
@@ -83,6 +85,8 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
       budgetVersion: r.version,
       tradingState: TRADING_STATE_CODE[r.state],
       risk: r.risk,
+      explanations: r.explanations.map(explanationMessage),
+      replayed: r.replayed,
     },
     recorded: r.recorded,
   };
@@ -100,6 +104,7 @@ export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>)
       budgetVersion: r.version,
       tradingState: TRADING_STATE_CODE[r.state],
       risk: r.risk,
+      explanations: r.explanation ? [explanationMessage(r.explanation)] : [],
     },
     recorded: r.recorded,
   };
@@ -225,6 +230,18 @@ function wired<T>(port: T | undefined, name: string): T {
 
 const noBudget = (portfolioId: string): Refused =>
   new Refused(grpc.status.FAILED_PRECONDITION, `no committed budget for portfolio "${portfolioId}"`);
+
+const explanationMessage = (e: Explanation): ReasonExplanation => ({
+  reason: REASON_CODE[e.reason],
+  scope: LIMIT_SCOPE_CODE[e.scope],
+  strategy: e.strategy,
+  instrument: e.instrument,
+  measure: e.measure ? LIMIT_MEASURE_CODE[e.measure] : LimitMeasure.LIMIT_MEASURE_UNSPECIFIED,
+  limit: e.limit,
+  current: e.current,
+  postTrade: e.postTrade,
+  overrideInForce: e.overridden,
+});
 
 const utilizationMessage = (l: UtilizationLine): Utilization => ({
   strategy: l.strategy,

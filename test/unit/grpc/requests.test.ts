@@ -145,6 +145,7 @@ describe('overrides', () => {
     reason: ' month end ',
     expiresAt: '2026-01-06T12:00:00+01:00',
     requestedBy: 'desk-head',
+    requestId: '',
     ...r,
   });
   test('a valid override carries the caller as approver and a normalised expiry', () => {
