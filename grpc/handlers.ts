@@ -39,7 +39,7 @@ import { LimitMeasure, ReasonCode } from './generated/ballast/gate/v1/gate';
 import type { Explanation } from '../risk/pretrade/reasons';
 import { ControlRefused, type GateControls, RebalanceAlreadyRunning } from './ports';
 import { decisionCode, LIMIT_MEASURE_CODE, LIMIT_SCOPE_CODE, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
-import { parseFill, parseOrder, parseOverride, parseRebalanceReason, recommendationLimit, requireId } from './requests';
+import { parseFill, parseOrder, parseOverride, parseRebalanceReason, parseRequestId, recommendationLimit, requireId } from './requests';
 import { deadlineMs, type Durable, InvalidArgument, Refused, unary, unaryAsync, unaryDurable } from './status';
 
 export interface HandlerDeps {
@@ -160,9 +160,10 @@ export async function getRecommendations(deps: HandlerDeps, call: Call<GetRecomm
 export async function triggerRebalance(deps: HandlerDeps, call: Call<TriggerRebalanceRequest>): Promise<TriggerRebalanceResponse> {
   const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
   const reason = parseRebalanceReason(call.request.reason);
+  const requestId = parseRequestId(call.request.requestId);
   const starter = wired(deps.controls.rebalanceStarter, 'rebalance starter');
   try {
-    return { workflowId: (await starter.start(portfolioId, caller.label, reason)).workflowId };
+    return { workflowId: (await starter.start(portfolioId, caller.label, reason, requestId)).workflowId };
   } catch (err) {
     if (err instanceof RebalanceAlreadyRunning) throw new Refused(grpc.status.ALREADY_EXISTS, err.message);
     throw err;
@@ -172,9 +173,10 @@ export async function triggerRebalance(deps: HandlerDeps, call: Call<TriggerReba
 export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitRequest>): Promise<OverrideLimitResponse> {
   const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
   const command = parseOverride(call.request, caller.label, Date.now());
+  const requestId = parseRequestId(call.request.requestId);
   const overrider = wired(deps.controls.limitOverrider, 'limit overrider');
   try {
-    return { overrideId: (await overrider.override(portfolioId, command)).overrideId };
+    return { overrideId: (await overrider.override(portfolioId, command, requestId)).overrideId };
   } catch (err) {
     if (err instanceof ControlRefused) {
       if (err.kind === 'SeparationOfDuties') throw new Refused(grpc.status.PERMISSION_DENIED, err.message);
