@@ -347,7 +347,7 @@ function capacityChecks(
   /** Net notional on the order's side (a buy raises the high end, a sell lowers the low end), signed. */
   const netNow = (a: Aggregate): number => (buy ? a.netHigh : a.netLow);
   const netAfter = (a: Aggregate, q: number): number => netNow(a) + (buy ? q : -q) * value;
-  const orderFields = (reason: Reason, scope: LimitScope, measure: LimitMeasure, limit: number, overridden: unknown) => ({
+  const limitFields = (reason: Reason, scope: LimitScope, measure: LimitMeasure, limit: number, overridden: unknown) => ({
     reason,
     scope,
     strategy: scope === 'PORTFOLIO' ? '' : s,
@@ -365,7 +365,7 @@ function capacityChecks(
       maxQuantity: maxOrder / order.price,
       detail: () => `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}`,
       explain: (q) => ({
-        ...orderFields('MAX_ORDER_NOTIONAL', 'PORTFOLIO', 'ORDER_NOTIONAL', maxOrder, orderOverride),
+        ...limitFields('MAX_ORDER_NOTIONAL', 'PORTFOLIO', 'ORDER_NOTIONAL', maxOrder, orderOverride),
         postTrade: q * order.price,
       }),
     },
@@ -374,7 +374,7 @@ function capacityChecks(
       maxQuantity: room(toward * value, maxPosition),
       detail: () => `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}`,
       explain: (q) => ({
-        ...orderFields('POSITION_LIMIT', 'INSTRUMENT', 'POSITION_NOTIONAL', maxPosition, positionOverride),
+        ...limitFields('POSITION_LIMIT', 'INSTRUMENT', 'POSITION_NOTIONAL', maxPosition, positionOverride),
         current: pairGrossNow,
         postTrade: pairGrossAfter(q),
       }),
@@ -387,12 +387,12 @@ function capacityChecks(
       explain: (q) =>
         strategyGrossBinds
           ? {
-              ...orderFields('STRATEGY_BUDGET', 'STRATEGY', 'GROSS_NOTIONAL', maxStrategyGross, strategyGrossOverride),
+              ...limitFields('STRATEGY_BUDGET', 'STRATEGY', 'GROSS_NOTIONAL', maxStrategyGross, strategyGrossOverride),
               current: strat.gross,
               postTrade: grossAfter(strat.gross, q),
             }
           : {
-              ...orderFields('STRATEGY_BUDGET', 'STRATEGY', 'NET_NOTIONAL', maxStrategyNet, strategyNetOverride),
+              ...limitFields('STRATEGY_BUDGET', 'STRATEGY', 'NET_NOTIONAL', maxStrategyNet, strategyNetOverride),
               current: netNow(strat),
               postTrade: netAfter(strat, q),
             },
@@ -402,7 +402,7 @@ function capacityChecks(
       maxQuantity: grossRoom(total.gross, maxGross),
       detail: () => `portfolio gross exposure would exceed ${fmt(maxGross)}`,
       explain: (q) => ({
-        ...orderFields('GROSS_EXPOSURE', 'PORTFOLIO', 'GROSS_NOTIONAL', maxGross, grossOverride),
+        ...limitFields('GROSS_EXPOSURE', 'PORTFOLIO', 'GROSS_NOTIONAL', maxGross, grossOverride),
         current: total.gross,
         postTrade: grossAfter(total.gross, q),
       }),
@@ -412,7 +412,7 @@ function capacityChecks(
       maxQuantity: room(netHigh, maxNet),
       detail: () => `portfolio net exposure would exceed ${fmt(maxNet)}`,
       explain: (q) => ({
-        ...orderFields('NET_EXPOSURE', 'PORTFOLIO', 'NET_NOTIONAL', maxNet, netOverride),
+        ...limitFields('NET_EXPOSURE', 'PORTFOLIO', 'NET_NOTIONAL', maxNet, netOverride),
         current: netNow(total),
         postTrade: netAfter(total, q),
       }),
@@ -426,7 +426,7 @@ function capacityChecks(
       reason,
       maxQuantity: Math.max(0, -toward),
       // The limit is the largest quantity that only reduces the pair's position.
-      explain: (q) => ({ ...orderFields(reason, 'INSTRUMENT', 'ORDER_QUANTITY', Math.max(0, -toward), undefined), postTrade: q }),
+      explain: (q) => ({ ...limitFields(reason, 'INSTRUMENT', 'ORDER_QUANTITY', Math.max(0, -toward), undefined), postTrade: q }),
       detail: () =>
         stale
           ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed`
