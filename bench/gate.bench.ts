@@ -26,7 +26,14 @@ import pino from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
-import { Decision, GateServiceService, type ReasonCode, Side, TradingState } from '../grpc/generated/ballast/gate/v1/gate';
+import {
+  Decision,
+  type EvaluateTradeResponse,
+  GateServiceService,
+  type ReasonCode,
+  Side,
+  TradingState,
+} from '../grpc/generated/ballast/gate/v1/gate';
 import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
 import { gateMetrics } from '../grpc/metrics';
@@ -443,12 +450,15 @@ async function startRealGate(arg: Record<string, unknown>, withMetrics = false):
 /** Same service, same response message as an approving gate; no work at all. */
 async function startEmptyServer(): Promise<string> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
-  const approve = {
+  // Typed as the response so a field added to the proto must be added here (a missing repeated field fails to encode).
+  const approve: EvaluateTradeResponse = {
     decision: Decision.DECISION_APPROVE,
     reasons: [] as ReasonCode[],
     detail: '',
     budgetVersion: 1,
     tradingState: TradingState.TRADING_STATE_ACTIVE,
+    explanations: [],
+    replayed: false,
   };
   const unimplemented: grpc.handleUnaryCall<unknown, never> = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED });
   server.addService(GateServiceService, {

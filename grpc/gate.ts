@@ -18,7 +18,7 @@ import {
   sizeOrder,
   effectiveState,
 } from '../risk/pretrade/checks';
-import { ExposureBook, pairGross } from '../risk/pretrade/exposures';
+import { type ApprovedAnswer, ExposureBook, pairGross } from '../risk/pretrade/exposures';
 import type { Reason } from '../risk/pretrade/reasons';
 import { activeOverride, pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
 import { type RiskUtilization, riskUtilization } from '../risk/pretrade/riskChecks';
@@ -47,7 +47,15 @@ export interface GateCoreOptions {
   readonly maxRememberedIds?: number;
   readonly audit?: RecordQueue<DecisionRecord>;
   readonly fills?: RecordQueue<FillRecord>;
+  /**
+   * Resolves once every record pushed so far is durable: a retried order's answer waits for it, since
+   * the original decision may still be in the group being synced. Default: already durable.
+   */
+  readonly durable?: () => Promise<void>;
 }
+
+/** An EvaluateTrade answer; `replayed` when it repeats the original decision for a retried order. */
+export type EvaluateAnswer = Recorded<Evaluation> & { readonly replayed: boolean };
 
 export interface UtilizationLine {
   readonly strategy: string;
@@ -114,14 +122,32 @@ export class GateCore {
     return true;
   }
 
-  evaluate(order: OrderRequest, caller: string, startedNs: bigint): Recorded<Evaluation> {
+  /**
+   * Decides an order; approval reserves its quantity under its client order id. The same order sent
+   * again under an approved id (an OMS retrying an answer it lost) gets the original answer back, with
+   * nothing reserved or recorded again; another order under it is denied CLIENT_ORDER_ID_REUSED (checks.ts).
+   */
+  evaluate(order: OrderRequest, caller: string, startedNs: bigint): EvaluateAnswer {
     const now = this.options.clock();
     const snapshot = this.snapshots.get(order.portfolioId);
     const book = snapshot ? this.book(order.portfolioId) : undefined;
+    if (book && order.clientOrderId !== '' && book.sameOrder(order)) return this.replay(book.approvedAnswer(order.clientOrderId)!);
     const result = evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
     if (result.approved && book) {
       const id = order.clientOrderId;
-      book.reserve(id, order.strategy, order.instrument, order.side, order.quantity, order.price, now, this.options.reservationTtlMs);
+      const { strategy, instrument, side, quantity, price } = order;
+      const answer = { strategy, instrument, side, quantity, price, version: result.version, state: result.state, risk: result.risk };
+      book.reserve(
+        id,
+        order.strategy,
+        order.instrument,
+        order.side,
+        order.quantity,
+        order.price,
+        now,
+        this.options.reservationTtlMs,
+        answer,
+      );
     }
     const recorded = this.record(
       'EvaluateTrade',
@@ -133,7 +159,22 @@ export class GateCore {
       result.approved ? order.quantity : 0,
       result,
     );
-    return { ...result, recorded };
+    return { ...result, recorded, replayed: false };
+  }
+
+  /** The original approval again: the same decision, budget version, trading state and risk figures. */
+  private replay(a: ApprovedAnswer): EvaluateAnswer {
+    return {
+      approved: true,
+      reasons: [],
+      explanations: [],
+      detail: '',
+      version: a.version,
+      state: a.state,
+      risk: a.risk,
+      replayed: true,
+      recorded: this.options.durable?.() ?? RECORDED,
+    };
   }
 
   size(order: OrderRequest, caller: string, startedNs: bigint): Recorded<Sizing> {
@@ -198,7 +239,8 @@ export class GateCore {
   /**
    * Rebuilds what a restart would forget from durable state, oldest first: the reservation of every
    * approved order still working (approved − filled, unless done or past its TTL, expiring when it
-   * would have) and the memory of used client order ids and fill ids. Call before serving.
+   * would have) and the memory of used client order ids (with each approved order and its answer, so
+   * a retry after the restart still gets it) and fill ids. Call before serving.
    */
   restore(
     orders: readonly ApprovedOrder[],
@@ -208,12 +250,24 @@ export class GateCore {
     let working = 0;
     for (const o of orders) {
       const book = this.book(o.portfolioId);
+      // Replayed audit rows could hold an id twice: the first approval is the one that stands.
+      if (book.hasOrderId(o.clientOrderId)) continue;
+      const answer: ApprovedAnswer = {
+        strategy: o.strategy,
+        instrument: o.instrument,
+        side: o.side,
+        quantity: o.approvedQuantity,
+        price: o.price,
+        version: o.budgetVersion,
+        state: o.tradingState,
+      };
       const remaining = o.done ? 0 : o.approvedQuantity - o.filled;
       if (remaining > 0 && o.decidedAtMs + this.options.reservationTtlMs > now) {
-        book.reserve(o.clientOrderId, o.strategy, o.instrument, o.side, remaining, o.price, o.decidedAtMs, this.options.reservationTtlMs);
+        const ttl = this.options.reservationTtlMs;
+        book.reserve(o.clientOrderId, o.strategy, o.instrument, o.side, remaining, o.price, o.decidedAtMs, ttl, answer);
         working++;
       } else {
-        book.rememberOrder(o.clientOrderId, o.decidedAtMs);
+        book.rememberOrder(o.clientOrderId, o.decidedAtMs, answer);
       }
     }
     for (const f of fillIds) this.book(f.portfolioId).rememberFill(f.fillId, f.reportedAtMs);

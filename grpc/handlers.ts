@@ -25,6 +25,7 @@ import type {
   GetUtilizationResponse,
   OverrideLimitRequest,
   OverrideLimitResponse,
+  ReasonExplanation,
   Recommendation,
   ReportFillRequest,
   ReportFillResponse,
@@ -34,10 +35,11 @@ import type {
   TriggerRebalanceResponse,
   Utilization,
 } from './generated/ballast/gate/v1/gate';
-import { ReasonCode } from './generated/ballast/gate/v1/gate';
+import { LimitMeasure, ReasonCode } from './generated/ballast/gate/v1/gate';
+import type { Explanation } from '../risk/pretrade/reasons';
 import { ControlRefused, type GateControls, RebalanceAlreadyRunning } from './ports';
-import { decisionCode, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
-import { parseFill, parseOrder, parseOverride, parseRebalanceReason, recommendationLimit, requireId } from './requests';
+import { decisionCode, LIMIT_MEASURE_CODE, LIMIT_SCOPE_CODE, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
+import { parseFill, parseOrder, parseOverride, parseRebalanceReason, parseRequestId, recommendationLimit, requireId } from './requests';
 import { deadlineMs, type Durable, InvalidArgument, Refused, unary, unaryAsync, unaryDurable } from './status';
 
 export interface HandlerDeps {
@@ -83,6 +85,8 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
       budgetVersion: r.version,
       tradingState: TRADING_STATE_CODE[r.state],
       risk: r.risk,
+      explanations: r.explanations.map(explanationMessage),
+      replayed: r.replayed,
     },
     recorded: r.recorded,
   };
@@ -100,6 +104,7 @@ export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>)
       budgetVersion: r.version,
       tradingState: TRADING_STATE_CODE[r.state],
       risk: r.risk,
+      explanations: r.explanation ? [explanationMessage(r.explanation)] : [],
     },
     recorded: r.recorded,
   };
@@ -155,9 +160,10 @@ export async function getRecommendations(deps: HandlerDeps, call: Call<GetRecomm
 export async function triggerRebalance(deps: HandlerDeps, call: Call<TriggerRebalanceRequest>): Promise<TriggerRebalanceResponse> {
   const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
   const reason = parseRebalanceReason(call.request.reason);
+  const requestId = parseRequestId(call.request.requestId);
   const starter = wired(deps.controls.rebalanceStarter, 'rebalance starter');
   try {
-    return { workflowId: (await starter.start(portfolioId, caller.label, reason)).workflowId };
+    return { workflowId: (await starter.start(portfolioId, caller.label, reason, requestId)).workflowId };
   } catch (err) {
     if (err instanceof RebalanceAlreadyRunning) throw new Refused(grpc.status.ALREADY_EXISTS, err.message);
     throw err;
@@ -167,9 +173,10 @@ export async function triggerRebalance(deps: HandlerDeps, call: Call<TriggerReba
 export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitRequest>): Promise<OverrideLimitResponse> {
   const { portfolioId, caller } = admitControl(deps, call, call.request.portfolioId);
   const command = parseOverride(call.request, caller.label, Date.now());
+  const requestId = parseRequestId(call.request.requestId);
   const overrider = wired(deps.controls.limitOverrider, 'limit overrider');
   try {
-    return { overrideId: (await overrider.override(portfolioId, command)).overrideId };
+    return { overrideId: (await overrider.override(portfolioId, command, requestId)).overrideId };
   } catch (err) {
     if (err instanceof ControlRefused) {
       if (err.kind === 'SeparationOfDuties') throw new Refused(grpc.status.PERMISSION_DENIED, err.message);
@@ -225,6 +232,18 @@ function wired<T>(port: T | undefined, name: string): T {
 
 const noBudget = (portfolioId: string): Refused =>
   new Refused(grpc.status.FAILED_PRECONDITION, `no committed budget for portfolio "${portfolioId}"`);
+
+const explanationMessage = (e: Explanation): ReasonExplanation => ({
+  reason: REASON_CODE[e.reason],
+  scope: LIMIT_SCOPE_CODE[e.scope],
+  strategy: e.strategy,
+  instrument: e.instrument,
+  measure: e.measure ? LIMIT_MEASURE_CODE[e.measure] : LimitMeasure.LIMIT_MEASURE_UNSPECIFIED,
+  limit: e.limit,
+  current: e.current,
+  postTrade: e.postTrade,
+  overrideInForce: e.overridden,
+});
 
 const utilizationMessage = (l: UtilizationLine): Utilization => ({
   strategy: l.strategy,

@@ -88,9 +88,13 @@ export class ControlRefused extends Error {
   }
 }
 
-/** Starts the manual rebalance workflow; resolves with its workflow id; RebalanceAlreadyRunning while one runs. */
+/**
+ * Starts the manual rebalance workflow; resolves with its workflow id; RebalanceAlreadyRunning while
+ * one runs. With a request id, a retry of a call that started one (running or finished) resolves
+ * with that workflow id instead of starting or refusing.
+ */
 export interface RebalanceStarter {
-  start(portfolioId: string, requestedBy: string, reason: string): Promise<{ workflowId: string }>;
+  start(portfolioId: string, requestedBy: string, reason: string, requestId?: string): Promise<{ workflowId: string }>;
 }
 
 /** The loop's latest recommendations of a portfolio, newest first. */
@@ -102,8 +106,11 @@ export interface RecommendationReader {
 export type LimitOverrideCommand = LimitOverrideRequest;
 
 export interface LimitOverrider {
-  /** Records the override (through the portfolio loop's overrideLimit Update); resolves with its id. */
-  override(portfolioId: string, command: LimitOverrideCommand): Promise<{ overrideId: number }>;
+  /**
+   * Records the override (through the portfolio loop's overrideLimit Update); resolves with its id.
+   * With a request id, a retry resolves with the first call's override id and records nothing more.
+   */
+  override(portfolioId: string, command: LimitOverrideCommand, requestId?: string): Promise<{ overrideId: number }>;
 }
 
 /** Visibility and control RPCs: each one absent answers FAILED_PRECONDITION with a message. */

@@ -6,8 +6,16 @@
  */
 import type { OverridableLimit } from '../risk/budget';
 import type { Side, TradingState } from '../risk/kinds';
-import { Decision, LimitField, ReasonCode, Side as ProtoSide, TradingState as ProtoTradingState } from './generated/ballast/gate/v1/gate';
-import type { Reason } from '../risk/pretrade/reasons';
+import {
+  Decision,
+  LimitField,
+  LimitMeasure as ProtoLimitMeasure,
+  LimitScope as ProtoLimitScope,
+  ReasonCode,
+  Side as ProtoSide,
+  TradingState as ProtoTradingState,
+} from './generated/ballast/gate/v1/gate';
+import type { LimitMeasure, LimitScope, Reason } from '../risk/pretrade/reasons';
 
 /** The codes of an enum that carry a value: all but the proto3 zero value and ts-proto's UNRECOGNIZED. */
 type Defined<E, Unspecified> = Exclude<E, Unspecified | -1>;
@@ -33,8 +41,31 @@ export const REASON_CODE = {
   RESERVATION_CAP: ReasonCode.REASON_CODE_RESERVATION_CAP,
   VOL_LIMIT: ReasonCode.REASON_CODE_VOL_LIMIT,
   RISK_BUDGET: ReasonCode.REASON_CODE_RISK_BUDGET,
+  CLIENT_ORDER_ID_REUSED: ReasonCode.REASON_CODE_CLIENT_ORDER_ID_REUSED,
 } as const satisfies Record<Reason, ReasonCode>;
 export const REASON_OF: Readonly<Record<Defined<ReasonCode, ReasonCode.REASON_CODE_UNSPECIFIED>, Reason>> = invert(REASON_CODE);
+
+export const LIMIT_SCOPE_CODE = {
+  PORTFOLIO: ProtoLimitScope.LIMIT_SCOPE_PORTFOLIO,
+  STRATEGY: ProtoLimitScope.LIMIT_SCOPE_STRATEGY,
+  INSTRUMENT: ProtoLimitScope.LIMIT_SCOPE_INSTRUMENT,
+} as const satisfies Record<LimitScope, ProtoLimitScope>;
+export const LIMIT_SCOPE_OF: Readonly<Record<Defined<ProtoLimitScope, ProtoLimitScope.LIMIT_SCOPE_UNSPECIFIED>, LimitScope>> =
+  invert(LIMIT_SCOPE_CODE);
+
+export const LIMIT_MEASURE_CODE = {
+  ORDER_NOTIONAL: ProtoLimitMeasure.LIMIT_MEASURE_ORDER_NOTIONAL,
+  POSITION_NOTIONAL: ProtoLimitMeasure.LIMIT_MEASURE_POSITION_NOTIONAL,
+  GROSS_NOTIONAL: ProtoLimitMeasure.LIMIT_MEASURE_GROSS_NOTIONAL,
+  NET_NOTIONAL: ProtoLimitMeasure.LIMIT_MEASURE_NET_NOTIONAL,
+  ORDER_QUANTITY: ProtoLimitMeasure.LIMIT_MEASURE_ORDER_QUANTITY,
+  VOL: ProtoLimitMeasure.LIMIT_MEASURE_VOL,
+  RISK_SHARE: ProtoLimitMeasure.LIMIT_MEASURE_RISK_SHARE,
+  PRICE_DEVIATION: ProtoLimitMeasure.LIMIT_MEASURE_PRICE_DEVIATION,
+  WORKING_ORDERS: ProtoLimitMeasure.LIMIT_MEASURE_WORKING_ORDERS,
+} as const satisfies Record<LimitMeasure, ProtoLimitMeasure>;
+export const LIMIT_MEASURE_OF: Readonly<Record<Defined<ProtoLimitMeasure, ProtoLimitMeasure.LIMIT_MEASURE_UNSPECIFIED>, LimitMeasure>> =
+  invert(LIMIT_MEASURE_CODE);
 
 export const TRADING_STATE_CODE = {
   ACTIVE: ProtoTradingState.TRADING_STATE_ACTIVE,

@@ -97,6 +97,10 @@ export function parseRebalanceReason(reason: string): string {
   return trimmed;
 }
 
+/** A control call's optional idempotency key: undefined when empty, else an id like any other. */
+export const parseRequestId = (requestId: string): string | undefined =>
+  requestId === '' ? undefined : requireId(requestId, 'request_id');
+
 /** How many recommendations to return: 10 when unset, at most 100. */
 export const recommendationLimit = (limit: number): number => (limit > 0 ? Math.min(limit, MAX_RECOMMENDATIONS) : DEFAULT_RECOMMENDATIONS);
 

@@ -188,6 +188,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     maxRememberedIds: MAX_REMEMBERED_IDS,
     audit: observer.countDecisions({ push: (row) => journal.append('decision', replica, row) }),
     fills: { push: (row) => journal.append('fill', replica, row) },
+    durable: () => journal.sync(),
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
   let bound = false;

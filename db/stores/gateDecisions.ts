@@ -76,10 +76,14 @@ export interface ApprovedOrder {
   readonly filled: number;
   /** A fill or cancel reported the order's end. */
   readonly done: boolean;
+  /** The answer's budget version and trading state (a retry after a restart is answered with them). */
+  readonly budgetVersion: number;
+  readonly tradingState: TradingState;
 }
 
 const APPROVED_SQL = `
   SELECT d.portfolio_id, d.strategy, d.instrument, d.side, d.client_order_id, d.approved_quantity, d.price,
+         d.budget_version, d.trading_state,
          (extract(epoch FROM d.decided_at) * 1000)::float8 AS decided_at_ms,
          COALESCE(f.filled, 0) AS filled, COALESCE(f.done, false) AS done
   FROM (
@@ -113,6 +117,8 @@ export class GateDecisionsStore {
       decided_at_ms: number;
       filled: number;
       done: boolean;
+      budget_version: number;
+      trading_state: TradingState;
     }>(APPROVED_SQL, [replica, new Date(sinceMs).toISOString(), limit]);
     return rows.map((r) => ({
       portfolioId: r.portfolio_id,
@@ -125,6 +131,8 @@ export class GateDecisionsStore {
       decidedAtMs: r.decided_at_ms,
       filled: Number(r.filled),
       done: r.done,
+      budgetVersion: r.budget_version,
+      tradingState: r.trading_state,
     }));
   }
 

@@ -14,7 +14,7 @@
  */
 import { type Side, TRADING_STATE_SEVERITY, type TradingState } from '../kinds';
 import type { Aggregate, ExposureBook, PairExposure } from './exposures';
-import type { Reason } from './reasons';
+import type { Explanation, LimitMeasure, LimitScope, Reason } from './reasons';
 import { type RiskAssessment, type RiskFigures, assessRisk } from './riskChecks';
 import { RiskVectors } from './riskState';
 import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';
@@ -55,13 +55,22 @@ export interface CheckContext {
   readonly policy: CheckPolicy;
 }
 
+/** One capacity check: the largest quantity it allows, and (built only when it fails) its sentence and fields. */
+export interface CapacityCheck {
+  readonly reason: Reason;
+  readonly maxQuantity: number;
+  readonly detail: () => string;
+  /** The structured fields at quantity q (the post-trade value is that of q units). */
+  readonly explain: (q: number) => Explanation;
+}
+
 export interface Assessment {
   readonly version: number;
   readonly state: TradingState;
-  /** Reasons no positive quantity could pass. */
-  readonly hard: readonly Reason[];
+  /** Reasons no positive quantity could pass, with their fields. */
+  readonly hard: readonly Explanation[];
   /** Capacity checks: the largest quantity each allows (≥ 0), in check order. */
-  readonly capacity: ReadonlyArray<{ readonly reason: Reason; readonly maxQuantity: number; readonly detail: () => string }>;
+  readonly capacity: readonly CapacityCheck[];
   readonly details: readonly string[];
   /** The ex-ante risk checks (VOL_LIMIT, RISK_BUDGET), when the budget carries a risk model. */
   readonly risk?: RiskAssessment;
@@ -70,6 +79,8 @@ export interface Assessment {
 export interface Evaluation {
   readonly approved: boolean;
   readonly reasons: readonly Reason[];
+  /** One per reason, in the same order: the reason as structured fields. */
+  readonly explanations: readonly Explanation[];
   readonly detail: string;
   readonly version: number;
   readonly state: TradingState;
@@ -81,6 +92,8 @@ export interface Sizing {
   readonly quantity: number;
   /** The limit that bound the size, undefined when the requested quantity fits. */
   readonly binding: Reason | undefined;
+  /** The binding limit as structured fields, at the requested quantity (what would have broken it). */
+  readonly explanation: Explanation | undefined;
   readonly detail: string;
   readonly version: number;
   readonly state: TradingState;
@@ -93,12 +106,12 @@ const TOLERANCE = 1e-9;
 
 export function evaluateOrder(order: OrderRequest, ctx: CheckContext): Evaluation {
   const a = assess(order, ctx);
-  const reasons = [...a.hard];
+  const explanations = [...a.hard];
   const details = [...a.details];
   for (const c of a.capacity) {
     // Written so that a NaN limit (a malformed budget) denies rather than approves.
     if (!(order.quantity <= c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE)) {
-      reasons.push(c.reason);
+      explanations.push(c.explain(order.quantity));
       details.push(c.detail());
     }
   }
@@ -107,24 +120,30 @@ export function evaluateOrder(order: OrderRequest, ctx: CheckContext): Evaluatio
     const r = a.risk.evaluate(order.quantity);
     risk = r.figures;
     for (const f of r.failed) {
-      reasons.push(f.reason);
+      explanations.push(riskExplanation(f.reason, r.figures, order));
       details.push(f.detail);
     }
   }
-  return { approved: reasons.length === 0, reasons, detail: details.join('; '), version: a.version, state: a.state, risk };
+  const reasons = explanations.map((e) => e.reason);
+  return { approved: reasons.length === 0, reasons, explanations, detail: details.join('; '), version: a.version, state: a.state, risk };
 }
 
 export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
   const a = assess(order, ctx);
-  if (a.hard.length > 0) return { quantity: 0, binding: a.hard[0], detail: a.details.join('; '), version: a.version, state: a.state };
+  if (a.hard.length > 0) {
+    const first = a.hard[0];
+    return { quantity: 0, binding: first.reason, explanation: first, detail: a.details.join('; '), version: a.version, state: a.state };
+  }
   let quantity = order.quantity;
   let binding: Reason | undefined;
+  let explanation: Explanation | undefined;
   let detail = '';
   for (const c of a.capacity) {
     if (!(c.maxQuantity >= quantity)) {
       quantity = Number.isNaN(c.maxQuantity) ? 0 : c.maxQuantity;
       binding = c.reason;
       detail = c.detail();
+      explanation = c.explain(order.quantity);
     }
   }
   quantity = Math.max(0, quantity);
@@ -134,12 +153,14 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
     if (r.binding && r.quantity < quantity) {
       // The limit that bound it, with its detail at the requested quantity (what would have broken it).
       binding = r.binding;
-      detail = a.risk.evaluate(quantity).failed.find((f) => f.reason === r.binding)?.detail ?? r.binding;
+      const atRequested = a.risk.evaluate(quantity);
+      detail = atRequested.failed.find((f) => f.reason === r.binding)?.detail ?? r.binding;
+      explanation = riskExplanation(r.binding, atRequested.figures, order);
       quantity = r.quantity;
     }
     risk = a.risk.evaluate(quantity).figures;
   }
-  return { quantity, binding, detail, version: a.version, state: a.state, risk };
+  return { quantity, binding, explanation, detail, version: a.version, state: a.state, risk };
 }
 
 /** Effective trading state: the stricter of the operator's state and what budget staleness implies. */
@@ -157,12 +178,12 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
     const detail = ctx.portfolioKnown
       ? `portfolio "${order.portfolioId}" has no committed budget`
       : `unknown portfolio "${order.portfolioId}"`;
-    return { version: 0, state: 'HALTED', hard: [reason], capacity: [], details: [detail] };
+    return { version: 0, state: 'HALTED', hard: [explained(reason, 'PORTFOLIO', order)], capacity: [], details: [detail] };
   }
-  const hard: Reason[] = [];
+  const hard: Explanation[] = [];
   const details: string[] = [];
-  const deny = (reason: Reason, detail: string): void => {
-    hard.push(reason);
+  const deny = (reason: Reason, detail: string, fields?: Fields): void => {
+    hard.push(explained(reason, HARD_SCOPE[reason], order, fields));
     details.push(detail);
   };
   const { state, stale } = effectiveState(snapshot, ctx.nowMs, ctx.policy);
@@ -180,14 +201,24 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
   if (ctx.policy.restrictedInstruments.has(order.instrument))
     deny('RESTRICTED_INSTRUMENT', `instrument "${order.instrument}" is restricted`);
   if (order.clientOrderId !== '' && ctx.book?.hasOrderId(order.clientOrderId)) {
-    deny('DUPLICATE_CLIENT_ORDER_ID', `client order id "${order.clientOrderId}" was already used`);
+    // The same order again is a retry (GateCore answers it with the original decision before the
+    // checks; here only SizePosition sees it). Another order under a used id is refused as such.
+    const same = ctx.book.sameOrder(order);
+    if (same === false) {
+      deny('CLIENT_ORDER_ID_REUSED', `client order id "${order.clientOrderId}" was approved for a different order`);
+    } else {
+      deny('DUPLICATE_CLIENT_ORDER_ID', `client order id "${order.clientOrderId}" was already used`);
+    }
   }
   const cap = ctx.policy.maxWorkingOrders ?? DEFAULT_MAX_WORKING_ORDERS;
   if (order.clientOrderId !== '' && ctx.book && ctx.book.openReservations >= cap) {
-    deny(
-      'RESERVATION_CAP',
-      `portfolio holds ${ctx.book.openReservations} working orders, the cap: report fills or cancels to release some`,
-    );
+    const open = ctx.book.openReservations;
+    deny('RESERVATION_CAP', `portfolio holds ${open} working orders, the cap: report fills or cancels to release some`, {
+      measure: 'WORKING_ORDERS',
+      limit: cap,
+      current: open,
+      postTrade: open + 1,
+    });
   }
   if (state === 'HALTED') {
     deny(
@@ -203,6 +234,7 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
       deny(
         'PRICE_COLLAR',
         `price ${order.price} is ${(deviation * 100).toFixed(2)}% from reference ${pair.referencePrice} (collar ${(collar * 100).toFixed(2)}%)`,
+        { measure: 'PRICE_DEVIATION', limit: collar, postTrade: deviation },
       );
     }
   }
@@ -224,7 +256,7 @@ function riskChecks(
   ctx: CheckContext,
   snapshot: PortfolioSnapshot,
   ref: number,
-  deny: (reason: Reason, detail: string) => void,
+  deny: (reason: Reason, detail: string, fields?: Fields) => void,
 ): RiskAssessment | undefined {
   const risk = snapshot.risk;
   if (!risk) return undefined;
@@ -259,7 +291,7 @@ function capacityChecks(
   ref: number,
   state: TradingState,
   stale: boolean,
-): Assessment['capacity'] {
+): CapacityCheck[] {
   const now = ctx.nowMs;
   const s = order.strategy;
   const asset = order.instrument;
@@ -277,12 +309,18 @@ function capacityChecks(
   const away = Math.abs(buy ? e.position - e.reservedSell : e.position + e.reservedBuy) * value;
   const pairGrossNow = Math.max(Math.abs(toward) * value, away);
 
-  const maxOrder = activeOverride(snapshot, 'maxOrderNotional', null, null, now) ?? limits.maxOrderNotional;
-  const maxPosition = activeOverride(snapshot, 'maxPositionNotional', s, asset, now) ?? pairLimits.maxPositionNotional;
-  const maxStrategyGross = activeOverride(snapshot, 'maxGrossNotional', s, null, now) ?? strategyLimits.maxGrossNotional;
-  const maxStrategyNet = activeOverride(snapshot, 'maxNetNotional', s, null, now) ?? strategyLimits.maxNetNotional;
-  const maxGross = activeOverride(snapshot, 'maxGrossNotional', null, null, now) ?? limits.maxGrossNotional;
-  const maxNet = activeOverride(snapshot, 'maxNetNotional', null, null, now) ?? limits.maxNetNotional;
+  const orderOverride = activeOverride(snapshot, 'maxOrderNotional', null, null, now);
+  const positionOverride = activeOverride(snapshot, 'maxPositionNotional', s, asset, now);
+  const strategyGrossOverride = activeOverride(snapshot, 'maxGrossNotional', s, null, now);
+  const strategyNetOverride = activeOverride(snapshot, 'maxNetNotional', s, null, now);
+  const grossOverride = activeOverride(snapshot, 'maxGrossNotional', null, null, now);
+  const netOverride = activeOverride(snapshot, 'maxNetNotional', null, null, now);
+  const maxOrder = orderOverride ?? limits.maxOrderNotional;
+  const maxPosition = positionOverride ?? pairLimits.maxPositionNotional;
+  const maxStrategyGross = strategyGrossOverride ?? strategyLimits.maxGrossNotional;
+  const maxStrategyNet = strategyNetOverride ?? strategyLimits.maxNetNotional;
+  const maxGross = grossOverride ?? limits.maxGrossNotional;
+  const maxNet = netOverride ?? limits.maxNetNotional;
 
   /**
    * Largest q with a + q·value ≤ limit when moving `a` (notional) upward. An excess already on this
@@ -297,38 +335,98 @@ function capacityChecks(
   };
   const netHigh = buy ? total.netHigh : -total.netLow;
   const sNetHigh = buy ? strat.netHigh : -strat.netLow;
-  const strategyRoom = Math.min(grossRoom(strat.gross, maxStrategyGross), room(sNetHigh, maxStrategyNet));
+  const strategyGrossRoom = grossRoom(strat.gross, maxStrategyGross);
+  const strategyNetRoom = room(sNetHigh, maxStrategyNet);
   const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+
+  // The fields of each check, at q units (built only for a check that fails, like the sentences).
+  /** The pair's worst-case gross notional after q units. */
+  const pairGrossAfter = (q: number): number => Math.max(Math.abs(toward + q) * value, away);
+  /** A gross-type sum after q units: only this pair's contribution moves. */
+  const grossAfter = (sum: number, q: number): number => sum - pairGrossNow + pairGrossAfter(q);
+  /** Net notional on the order's side (a buy raises the high end, a sell lowers the low end), signed. */
+  const netNow = (a: Aggregate): number => (buy ? a.netHigh : a.netLow);
+  const netAfter = (a: Aggregate, q: number): number => netNow(a) + (buy ? q : -q) * value;
+  const limitFields = (reason: Reason, scope: LimitScope, measure: LimitMeasure, limit: number, overridden: unknown) => ({
+    reason,
+    scope,
+    strategy: scope === 'PORTFOLIO' ? '' : s,
+    instrument: scope === 'INSTRUMENT' ? asset : '',
+    measure,
+    limit,
+    overridden: overridden !== undefined,
+  });
+  const strategyGrossBinds = strategyGrossRoom <= strategyNetRoom;
+
   // Details are built only for a check that fails: the approve path formats no strings.
-  const checks: Array<{ reason: Reason; maxQuantity: number; detail: () => string }> = [
+  const checks: CapacityCheck[] = [
     {
       reason: 'MAX_ORDER_NOTIONAL',
       maxQuantity: maxOrder / order.price,
       detail: () => `order notional ${fmt(order.quantity * order.price)} exceeds max order notional ${fmt(maxOrder)}`,
+      explain: (q) => ({
+        ...limitFields('MAX_ORDER_NOTIONAL', 'PORTFOLIO', 'ORDER_NOTIONAL', maxOrder, orderOverride),
+        postTrade: q * order.price,
+      }),
     },
     {
       reason: 'POSITION_LIMIT',
       maxQuantity: room(toward * value, maxPosition),
       detail: () => `post-trade position notional would exceed ${fmt(maxPosition)} for ${s}/${asset}`,
+      explain: (q) => ({
+        ...limitFields('POSITION_LIMIT', 'INSTRUMENT', 'POSITION_NOTIONAL', maxPosition, positionOverride),
+        current: pairGrossNow,
+        postTrade: pairGrossAfter(q),
+      }),
     },
     {
       reason: 'STRATEGY_BUDGET',
-      maxQuantity: strategyRoom,
+      maxQuantity: Math.min(strategyGrossRoom, strategyNetRoom),
       detail: () => `strategy "${s}" exposure would exceed its budget (gross ${fmt(maxStrategyGross)}, net ${fmt(maxStrategyNet)})`,
+      // The strategy has two limits; the fields are those of the one with less room.
+      explain: (q) =>
+        strategyGrossBinds
+          ? {
+              ...limitFields('STRATEGY_BUDGET', 'STRATEGY', 'GROSS_NOTIONAL', maxStrategyGross, strategyGrossOverride),
+              current: strat.gross,
+              postTrade: grossAfter(strat.gross, q),
+            }
+          : {
+              ...limitFields('STRATEGY_BUDGET', 'STRATEGY', 'NET_NOTIONAL', maxStrategyNet, strategyNetOverride),
+              current: netNow(strat),
+              postTrade: netAfter(strat, q),
+            },
     },
     {
       reason: 'GROSS_EXPOSURE',
       maxQuantity: grossRoom(total.gross, maxGross),
       detail: () => `portfolio gross exposure would exceed ${fmt(maxGross)}`,
+      explain: (q) => ({
+        ...limitFields('GROSS_EXPOSURE', 'PORTFOLIO', 'GROSS_NOTIONAL', maxGross, grossOverride),
+        current: total.gross,
+        postTrade: grossAfter(total.gross, q),
+      }),
     },
-    { reason: 'NET_EXPOSURE', maxQuantity: room(netHigh, maxNet), detail: () => `portfolio net exposure would exceed ${fmt(maxNet)}` },
+    {
+      reason: 'NET_EXPOSURE',
+      maxQuantity: room(netHigh, maxNet),
+      detail: () => `portfolio net exposure would exceed ${fmt(maxNet)}`,
+      explain: (q) => ({
+        ...limitFields('NET_EXPOSURE', 'PORTFOLIO', 'NET_NOTIONAL', maxNet, netOverride),
+        current: netNow(total),
+        postTrade: netAfter(total, q),
+      }),
+    },
   ];
   if (state === 'REDUCING') {
     // Only orders that shrink the position toward zero without flipping it; pending same-side
     // reservations have already used part of that room.
+    const reason: Reason = stale ? 'BUDGET_STALE' : 'REDUCE_ONLY';
     checks.push({
-      reason: stale ? 'BUDGET_STALE' : 'REDUCE_ONLY',
+      reason,
       maxQuantity: Math.max(0, -toward),
+      // The limit is the largest quantity that only reduces the pair's position.
+      explain: (q) => ({ ...limitFields(reason, 'INSTRUMENT', 'ORDER_QUANTITY', Math.max(0, -toward), undefined), postTrade: q }),
       detail: () =>
         stale
           ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed`
@@ -336,4 +434,55 @@ function capacityChecks(
     });
   }
   return checks;
+}
+
+/** The numbers of a hard reason that has a limit (collar, working-order cap). */
+type Fields = Pick<Explanation, 'measure' | 'limit' | 'current' | 'postTrade'>;
+
+/** The scope each reason reports when it is a hard denial (capacity reasons set theirs in capacityChecks). */
+const HARD_SCOPE: Readonly<Record<Reason, LimitScope>> = {
+  UNKNOWN_PORTFOLIO: 'PORTFOLIO',
+  NO_BUDGET: 'PORTFOLIO',
+  UNKNOWN_STRATEGY: 'STRATEGY',
+  UNKNOWN_INSTRUMENT: 'INSTRUMENT',
+  INVALID_QUANTITY: 'INSTRUMENT',
+  INVALID_PRICE: 'INSTRUMENT',
+  MAX_ORDER_NOTIONAL: 'PORTFOLIO',
+  PRICE_COLLAR: 'INSTRUMENT',
+  POSITION_LIMIT: 'INSTRUMENT',
+  STRATEGY_BUDGET: 'STRATEGY',
+  GROSS_EXPOSURE: 'PORTFOLIO',
+  NET_EXPOSURE: 'PORTFOLIO',
+  TRADING_HALTED: 'PORTFOLIO',
+  REDUCE_ONLY: 'PORTFOLIO',
+  DUPLICATE_CLIENT_ORDER_ID: 'PORTFOLIO',
+  CLIENT_ORDER_ID_REUSED: 'PORTFOLIO',
+  RESTRICTED_INSTRUMENT: 'INSTRUMENT',
+  BUDGET_STALE: 'PORTFOLIO',
+  RESERVATION_CAP: 'PORTFOLIO',
+  VOL_LIMIT: 'PORTFOLIO',
+  RISK_BUDGET: 'STRATEGY',
+};
+
+function explained(reason: Reason, scope: LimitScope, order: OrderRequest, fields?: Fields): Explanation {
+  return {
+    reason,
+    scope,
+    strategy: scope === 'PORTFOLIO' ? '' : order.strategy,
+    instrument: scope === 'INSTRUMENT' ? order.instrument : '',
+    ...fields,
+    overridden: false,
+  };
+}
+
+/** VOL_LIMIT (the book's vol) and RISK_BUDGET (the strategy's risk share) from the risk figures. */
+function riskExplanation(reason: Reason, f: RiskFigures, order: OrderRequest): Explanation {
+  return reason === 'RISK_BUDGET'
+    ? explained(reason, 'STRATEGY', order, {
+        measure: 'RISK_SHARE',
+        limit: f.contributionLimit,
+        current: f.contributionBefore,
+        postTrade: f.contributionAfter,
+      })
+    : explained(reason, 'PORTFOLIO', order, { measure: 'VOL', limit: f.volLimit, current: f.volBefore, postTrade: f.volAfter });
 }

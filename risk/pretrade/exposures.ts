@@ -6,7 +6,8 @@
  * Notionals are valued at the budget's reference price of each pair (the price the limits were computed
  * at). Portfolio and strategy aggregates are maintained incrementally so a check is O(1).
  */
-import type { Side } from '../kinds';
+import type { Side, TradingState } from '../kinds';
+import type { RiskFigures } from './riskFigures';
 import { RiskVectors } from './riskState';
 import { pairKey, type PortfolioSnapshot } from './snapshot';
 
@@ -31,6 +32,28 @@ export interface Aggregate {
   netLow: number;
 }
 
+/**
+ * An approved order as remembered for retries: the order (its fingerprint: a retry must match every
+ * field) and the answer the gate gave. The portfolio is the book's.
+ */
+export interface ApprovedAnswer {
+  readonly strategy: string;
+  readonly instrument: string;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly price: number;
+  readonly version: number;
+  readonly state: TradingState;
+  /** The risk figures of the original answer; absent after a restart (the audit does not keep them). */
+  readonly risk?: RiskFigures;
+}
+
+/** What an order id is remembered with: when to forget it, and the approval when known. */
+interface RememberedOrder {
+  readonly until: number;
+  readonly answer: ApprovedAnswer | undefined;
+}
+
 interface Reservation {
   readonly key: string;
   readonly side: Side;
@@ -40,9 +63,9 @@ interface Reservation {
 
 const emptyAggregate = (): Aggregate => ({ gross: 0, netHigh: 0, netLow: 0 });
 
-function forgetUntil(ids: Map<string, number>, nowMs: number): void {
-  for (const [id, until] of ids) {
-    if (until > nowMs) return;
+function forgetUntil<V>(ids: Map<string, V>, nowMs: number, until: (v: V) => number): void {
+  for (const [id, v] of ids) {
+    if (until(v) > nowMs) return;
     ids.delete(id);
   }
 }
@@ -77,7 +100,7 @@ export class ExposureBook {
    * `idMemoryMs`, so insertion order is expiry order: expiry stops at the first live entry, and the
    * size cap evicts the oldest. The duplicate window is therefore min(idMemoryMs, last maxIds ids).
    */
-  private readonly seenOrderIds = new Map<string, number>();
+  private readonly seenOrderIds = new Map<string, RememberedOrder>();
   private readonly seenFillIds = new Map<string, number>();
   private total: Aggregate = emptyAggregate();
   private byStrategy = new Map<string, Aggregate>();
@@ -114,6 +137,29 @@ export class ExposureBook {
     return this.reservations.has(clientOrderId) || this.seenOrderIds.has(clientOrderId);
   }
 
+  /** The answer given to the order approved under this id, when remembered with it. */
+  approvedAnswer(clientOrderId: string): ApprovedAnswer | undefined {
+    return this.seenOrderIds.get(clientOrderId)?.answer;
+  }
+
+  /**
+   * Is `order` the one approved under its id: true (a retry), false (another order under a used id),
+   * undefined (the id is not remembered with its order: unknown, or evicted while still working).
+   */
+  sameOrder(
+    order: Pick<ApprovedAnswer, 'strategy' | 'instrument' | 'side' | 'quantity' | 'price'> & { clientOrderId: string },
+  ): boolean | undefined {
+    const a = this.approvedAnswer(order.clientOrderId);
+    if (!a) return undefined;
+    return (
+      a.strategy === order.strategy &&
+      a.instrument === order.instrument &&
+      a.side === order.side &&
+      a.quantity === order.quantity &&
+      a.price === order.price
+    );
+  }
+
   get openReservations(): number {
     return this.reservations.size;
   }
@@ -139,6 +185,7 @@ export class ExposureBook {
     price: number,
     nowMs: number,
     ttlMs: number,
+    answer?: ApprovedAnswer,
   ): void {
     const key = pairKey(strategy, asset);
     this.update(key, strategy, asset, price, (e) => {
@@ -146,7 +193,7 @@ export class ExposureBook {
       else e.reservedSell += qty;
     });
     this.reservations.set(clientOrderId, { key, side, remaining: qty, expiresAtMs: nowMs + ttlMs });
-    this.remember(this.seenOrderIds, clientOrderId, nowMs);
+    this.rememberOrder(clientOrderId, nowMs, answer);
   }
 
   /**
@@ -187,9 +234,13 @@ export class ExposureBook {
     return true;
   }
 
-  /** Remembers an order id used at `atMs` (a restart rebuilding its memory: the order is done or expired). */
-  rememberOrder(clientOrderId: string, atMs: number): void {
-    this.remember(this.seenOrderIds, clientOrderId, atMs);
+  /**
+   * Remembers an order id approved at `atMs`, with its order and answer when given (what a retry is
+   * compared with and answered from). Also how a restart rebuilds its memory of done or expired orders.
+   */
+  rememberOrder(clientOrderId: string, atMs: number, answer?: ApprovedAnswer): void {
+    this.seenOrderIds.set(clientOrderId, { until: atMs + this.memory.idMemoryMs, answer });
+    this.evictOldest(this.seenOrderIds);
   }
 
   /** Remembers a fill id reported at `atMs` (a restart rebuilding its memory). */
@@ -206,13 +257,17 @@ export class ExposureBook {
       this.releaseReservation(id, r);
       released++;
     }
-    forgetUntil(this.seenOrderIds, nowMs);
-    forgetUntil(this.seenFillIds, nowMs);
+    forgetUntil(this.seenOrderIds, nowMs, (o) => o.until);
+    forgetUntil(this.seenFillIds, nowMs, (until) => until);
     return released;
   }
 
   private remember(ids: Map<string, number>, id: string, nowMs: number): void {
     ids.set(id, nowMs + this.memory.idMemoryMs);
+    this.evictOldest(ids);
+  }
+
+  private evictOldest(ids: Map<string, unknown>): void {
     if (ids.size > this.memory.maxIds) ids.delete(ids.keys().next().value as string);
   }
 

@@ -16,17 +16,9 @@ import type { Reason } from './reasons';
 import type { RiskVectors } from './riskState';
 import type { SnapshotRisk } from './snapshot';
 
-/** What the risk checks saw, reported with the decision. Vols are fractions of capital, contributions shares of risk. */
-export interface RiskFigures {
-  readonly volBefore: number;
-  readonly volAfter: number;
-  readonly volLimit: number;
-  readonly volTarget: number;
-  readonly contributionBefore: number;
-  readonly contributionAfter: number;
-  /** The strategy's risk budget share plus tolerance. */
-  readonly contributionLimit: number;
-}
+import type { RiskFigures } from './riskFigures';
+
+export type { RiskFigures } from './riskFigures';
 
 export interface RiskAssessment {
   /** The checks at quantity q: failing reasons (with their details) and the figures. */

@@ -76,7 +76,7 @@ test('a restarted gate denies an order that would use headroom an approved worki
   const again = await call<unknown, EvaluateTradeResponse>(second.client, 'evaluateTrade', {
     order: buy(pid, { quantity: 10, clientOrderId: `${pid}-w1` }),
   });
-  expect(again.reasons).toContain(ReasonCode.REASON_CODE_DUPLICATE_CLIENT_ORDER_ID);
+  expect(again.reasons).toContain(ReasonCode.REASON_CODE_CLIENT_ORDER_ID_REUSED);
   const refill = await call<unknown, ReportFillResponse>(
     second.client,
     'reportFill',

@@ -50,8 +50,8 @@ const pid = newPortfolioId('tls');
 const other = newPortfolioId('tls-other');
 let g: RunningGate;
 const started: Client[] = [];
-const rebalances: Array<[string, string, string]> = [];
-const overrides: Array<[string, LimitOverrideCommand]> = [];
+const rebalances: Array<[string, string, string] | [string, string, string, string]> = [];
+const overrides: Array<[string, LimitOverrideCommand] | [string, LimitOverrideCommand, string]> = [];
 
 beforeAll(async () => {
   openssl(
@@ -84,8 +84,18 @@ beforeAll(async () => {
       'risk-ops': { portfolios: ['*'], strategies: ['*'], control: true },
     },
     controls: {
-      limitOverrider: { override: async (p, command) => (overrides.push([p, command]), { overrideId: 42 }) },
-      rebalanceStarter: { start: async (p, by, reason) => (rebalances.push([p, by, reason]), { workflowId: `rebalance-${p}` }) },
+      limitOverrider: {
+        override: async (p, command, requestId) => (
+          overrides.push(requestId === undefined ? [p, command] : [p, command, requestId]),
+          { overrideId: 42 }
+        ),
+      },
+      rebalanceStarter: {
+        start: async (p, by, reason, requestId) => (
+          rebalances.push(requestId === undefined ? [p, by, reason] : [p, by, reason, requestId]),
+          { workflowId: `rebalance-${p}` }
+        ),
+      },
     },
   });
 }, 60_000);
@@ -124,9 +134,23 @@ test('control RPCs need a control grant; the caller identity reaches the workflo
   expect(await codeOf(call(as('oms'), 'triggerRebalance', { portfolioId: pid, reason: 'desk request' }))).toBe(
     grpc.status.PERMISSION_DENIED,
   );
-  const r = await call<unknown, TriggerRebalanceResponse>(as('ops'), 'triggerRebalance', { portfolioId: pid, reason: 'vol spike' });
+  const r = await call<unknown, TriggerRebalanceResponse>(as('ops'), 'triggerRebalance', {
+    portfolioId: pid,
+    reason: 'vol spike',
+    requestId: '',
+  });
   expect(r.workflowId).toBe(`rebalance-${pid}`);
   expect(rebalances).toEqual([[pid, 'risk-ops', 'vol spike']]);
+  // An idempotency key travels to the port (processes/gateControls.ts makes the retry return the first result).
+  await call<unknown, TriggerRebalanceResponse>(as('ops'), 'triggerRebalance', {
+    portfolioId: pid,
+    reason: 'vol spike',
+    requestId: 'rb-7',
+  });
+  expect(rebalances[1]).toEqual([pid, 'risk-ops', 'vol spike', 'rb-7']);
+  expect(await codeOf(call(as('ops'), 'triggerRebalance', { portfolioId: pid, reason: 'vol spike', requestId: 'bad id\n' }))).toBe(
+    grpc.status.INVALID_ARGUMENT,
+  );
 });
 
 test('limit overrides need a control grant; the approver is the verified identity, not a request field', async () => {
@@ -140,6 +164,8 @@ test('limit overrides need a control grant; the approver is the verified identit
     reason: 'earnings',
     expiresAt,
     requestedBy: 'desk-head',
+    // Untyped requests must set it: ts-proto encodes an absent string field as "undefined".
+    requestId: '',
   };
   expect(await codeOf(call(as('oms'), 'overrideLimit', req))).toBe(grpc.status.PERMISSION_DENIED);
   const r = await call<unknown, OverrideLimitResponse>(as('ops'), 'overrideLimit', req);
@@ -153,12 +179,16 @@ test('limit overrides need a control grant; the approver is the verified identit
         reason: 'earnings',
         requestedBy: 'desk-head',
         approver: 'risk-ops',
+        requestedBy: 'desk-head',
         expiresAt,
         strategy: undefined,
         asset: undefined,
       },
     ],
   ]);
+  await call<unknown, OverrideLimitResponse>(as('ops'), 'overrideLimit', { ...req, requestId: 'ov-1' });
+  expect(overrides[1][2]).toBe('ov-1');
+  overrides.length = 1;
   expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, expiresAt: '2001-01-01T00:00:00Z' }))).toBe(grpc.status.INVALID_ARGUMENT);
   expect(await codeOf(call(as('ops'), 'overrideLimit', { ...req, field: LimitField.LIMIT_FIELD_UNSPECIFIED }))).toBe(
     grpc.status.INVALID_ARGUMENT,

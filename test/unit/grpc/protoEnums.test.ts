@@ -1,8 +1,12 @@
 /** The tables between the gate's closed unions and the proto enums: total and one-to-one, both ways. */
-import { LimitField, ReasonCode, Side, TradingState } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { LimitField, LimitMeasure, LimitScope, ReasonCode, Side, TradingState } from '../../../grpc/generated/ballast/gate/v1/gate';
 import {
   LIMIT_FIELD_CODE,
   LIMIT_FIELD_OF,
+  LIMIT_MEASURE_CODE,
+  LIMIT_MEASURE_OF,
+  LIMIT_SCOPE_CODE,
+  LIMIT_SCOPE_OF,
   lookup,
   REASON_CODE,
   REASON_OF,
@@ -11,7 +15,7 @@ import {
   TRADING_STATE_CODE,
   TRADING_STATE_OF,
 } from '../../../grpc/protoEnums';
-import { REASONS } from '../../../risk/pretrade/reasons';
+import { LIMIT_MEASURES, LIMIT_SCOPES, REASONS } from '../../../risk/pretrade/reasons';
 import { OVERRIDABLE_LIMITS } from '../../../risk/budget';
 import { SIDES, TRADING_STATES } from '../../../risk/kinds';
 
@@ -24,6 +28,8 @@ test.each([
   ['trading state', TRADING_STATES, TRADING_STATE_CODE, TRADING_STATE_OF, TradingState],
   ['side', SIDES, SIDE_CODE, SIDE_OF, Side],
   ['limit field', OVERRIDABLE_LIMITS, LIMIT_FIELD_CODE, LIMIT_FIELD_OF, LimitField],
+  ['limit scope', LIMIT_SCOPES, LIMIT_SCOPE_CODE, LIMIT_SCOPE_OF, LimitScope],
+  ['limit measure', LIMIT_MEASURES, LIMIT_MEASURE_CODE, LIMIT_MEASURE_OF, LimitMeasure],
 ] as const)('every %s has a code and every code one %s', (_name, values, toCode, fromCode, protoEnum) => {
   const codes = definedCodes(protoEnum as unknown as Record<string, string | number>);
   const forward = toCode as Readonly<Record<string, number>>;

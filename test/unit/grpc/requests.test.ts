@@ -11,6 +11,7 @@ import {
   parseOrder,
   parseOverride,
   parseRebalanceReason,
+  parseRequestId,
   recommendationLimit,
   requireId,
   MAX_ID_LENGTH,
@@ -145,6 +146,7 @@ describe('overrides', () => {
     reason: ' month end ',
     expiresAt: '2026-01-06T12:00:00+01:00',
     requestedBy: 'desk-head',
+    requestId: '',
     ...r,
   });
   test('a valid override carries the caller as approver and a normalised expiry', () => {
@@ -180,4 +182,11 @@ test('rebalance reasons are trimmed and bounded; recommendation limits default a
   expect(invalid(() => parseRebalanceReason(' '))).toBe('reason must be 1..1000 characters');
   expect(invalid(() => parseRebalanceReason('x'.repeat(1_001)))).toBe('reason must be 1..1000 characters');
   expect([0, -3, 1, 50, 1_000].map(recommendationLimit)).toEqual([10, 10, 1, 50, 100]);
+});
+
+test('a control request id is optional, and checked like any id when given', () => {
+  expect(parseRequestId('')).toBeUndefined();
+  expect(parseRequestId('oms-7f3a')).toBe('oms-7f3a');
+  expect(() => parseRequestId('x'.repeat(MAX_ID_LENGTH + 1))).toThrow(InvalidArgument);
+  expect(() => parseRequestId('bad\nid')).toThrow(InvalidArgument);
 });

@@ -109,9 +109,16 @@ describe('EvaluateTrade: one denial per reason code', () => {
     // The pending 60 already used part of the room: only 40 more may be sold.
     expectDenied(order({ side: 'SELL', quantity: 41 }), 'REDUCE_ONLY');
   });
-  test('DUPLICATE_CLIENT_ORDER_ID', () => {
+  test('CLIENT_ORDER_ID_REUSED: another order under an approved id (the same order is a retry: grpc retries tests)', () => {
     expect(core.evaluate(order({ clientOrderId: 'dup-1' }), 't', process.hrtime.bigint()).approved).toBe(true);
-    expectDenied(order({ clientOrderId: 'dup-1', quantity: 1 }), 'DUPLICATE_CLIENT_ORDER_ID');
+    expectDenied(order({ clientOrderId: 'dup-1', quantity: 1 }), 'CLIENT_ORDER_ID_REUSED');
+  });
+  test('DUPLICATE_CLIENT_ORDER_ID: SizePosition of the order already approved under its id sizes 0', () => {
+    expect(core.evaluate(order({ clientOrderId: 'dup-2' }), 't', process.hrtime.bigint()).approved).toBe(true);
+    expect(core.size(order({ clientOrderId: 'dup-2' }), 't', process.hrtime.bigint())).toMatchObject({
+      quantity: 0,
+      binding: 'DUPLICATE_CLIENT_ORDER_ID',
+    });
   });
   test('RESTRICTED_INSTRUMENT', () => {
     const b = budget();

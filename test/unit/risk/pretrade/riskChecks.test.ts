@@ -72,6 +72,20 @@ describe('VOL_LIMIT', () => {
     expect(r.risk!.volAfter).toBeCloseTo((38_000 * Math.sqrt(3.8)) / 1e6, 12);
     expect(r.risk!.volLimit).toBe(0.07);
     expect(r.detail).toBe('book ex-ante vol would rise from 5.476% to 7.408% above the limit 7.000%');
+    // The same numbers as structured fields: the book's vol, portfolio scope, no override possible.
+    expect(r.explanations).toEqual([
+      {
+        reason: 'VOL_LIMIT',
+        scope: 'PORTFOLIO',
+        strategy: '',
+        instrument: '',
+        measure: 'VOL',
+        limit: 0.07,
+        current: r.risk!.volBefore,
+        postTrade: r.risk!.volAfter,
+        overridden: false,
+      },
+    ]);
   });
 
   test('the same pair with negative correlation passes', () => {
@@ -99,6 +113,9 @@ describe('VOL_LIMIT', () => {
     const s = core.size(order({ instrument: 'MSFT', quantity: 450, price: 200, clientOrderId: '' }), 'test', process.hrtime.bigint());
     expect(s.binding).toBe('VOL_LIMIT');
     expect(s.risk!.volAfter).toBeCloseTo(0.07, 9);
+    // The trimmed size explains its binding limit at the requested quantity (what would have broken it).
+    expect(s.explanation).toMatchObject({ reason: 'VOL_LIMIT', scope: 'PORTFOLIO', measure: 'VOL', limit: 0.07 });
+    expect(s.explanation!.postTrade).toBeGreaterThan(0.07);
     // MSFT's σ m solves 38² + m² + 2·0.9·38·m = 70² (k): m = −34.2 + √(34.2² + 70² − 38²); units = m / 0.2 / 200.
     const m = (-34.2 + Math.sqrt(34.2 ** 2 + 70 ** 2 - 38 ** 2)) * 1_000;
     expect(s.quantity).toBeCloseTo(m / 0.2 / 200 - 450, 6);
@@ -120,6 +137,19 @@ describe('RISK_BUDGET', () => {
     expect(r.risk!.contributionBefore).toBeCloseTo(30 ** 2 / 110 ** 2, 12);
     expect(r.risk!.contributionAfter).toBeCloseTo(84 ** 2 / 110 ** 2, 12);
     expect(r.risk!.contributionLimit).toBeCloseTo(0.4, 12);
+    expect(r.explanations).toEqual([
+      {
+        reason: 'RISK_BUDGET',
+        scope: 'STRATEGY',
+        strategy: 'carry',
+        instrument: '',
+        measure: 'RISK_SHARE',
+        limit: r.risk!.contributionLimit,
+        current: r.risk!.contributionBefore,
+        postTrade: r.risk!.contributionAfter,
+        overridden: false,
+      },
+    ]);
     // The trend strategy may still add: its share rises but stays inside 80 %.
     const trend = core.evaluate(order({ instrument: 'MSFT', quantity: 100, price: 200 }), 'test', process.hrtime.bigint());
     expect(trend.approved).toBe(true);

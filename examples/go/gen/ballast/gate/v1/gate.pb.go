@@ -169,12 +169,29 @@ const (
 	ReasonCode_REASON_CODE_TRADING_HALTED ReasonCode = 13
 	// Capacity: the portfolio is REDUCING: only orders that shrink a position toward zero, without flipping it.
 	ReasonCode_REASON_CODE_REDUCE_ONLY ReasonCode = 14
-	// Hard: this client_order_id was approved before (remembered 24 h).
+	// Hard: this client_order_id was approved before and its order can no longer be compared (its memory
+	// was evicted past the newest 1 000 000 ids while the order still works); also SizePosition of an
+	// order already approved under its id. A retried EvaluateTrade of the same order is answered with
+	// the original decision instead (see EvaluateTradeResponse.replayed).
 	ReasonCode_REASON_CODE_DUPLICATE_CLIENT_ORDER_ID ReasonCode = 15
 	// Hard: the instrument is on the gate's restricted list.
 	ReasonCode_REASON_CODE_RESTRICTED_INSTRUMENT ReasonCode = 16
 	// The loop has not confirmed the budget for a while: reduce-only after 24 h, halted after 72 h (defaults).
 	ReasonCode_REASON_CODE_BUDGET_STALE ReasonCode = 17
+	// The portfolio already holds the gate's cap of working orders (approved, with no final fill or
+	// cancel reported) on this replica: report fills/cancels to release them (--max-working-orders).
+	ReasonCode_REASON_CODE_RESERVATION_CAP ReasonCode = 18
+	// The book's post-trade ex-ante vol (√(xᵀΣx) over the budget's covariance, worst case over open
+	// reservations) would exceed the budget's hard vol limit. An order that does not raise the book's
+	// variance always passes.
+	ReasonCode_REASON_CODE_VOL_LIMIT ReasonCode = 19
+	// The strategy's post-trade share of the book's risk (its Euler contribution x_sᵀΣx over the larger
+	// of the book's variance and the budgeted one) would exceed its risk budget share + tolerance, and
+	// the order raises that share.
+	ReasonCode_REASON_CODE_RISK_BUDGET ReasonCode = 20
+	// Hard: this client_order_id was approved before for a different order (another portfolio entry:
+	// strategy, instrument, side, quantity or price differ). Not a retry: use a new id for a new order.
+	ReasonCode_REASON_CODE_CLIENT_ORDER_ID_REUSED ReasonCode = 21
 )
 
 // Enum value maps for ReasonCode.
@@ -198,6 +215,10 @@ var (
 		15: "REASON_CODE_DUPLICATE_CLIENT_ORDER_ID",
 		16: "REASON_CODE_RESTRICTED_INSTRUMENT",
 		17: "REASON_CODE_BUDGET_STALE",
+		18: "REASON_CODE_RESERVATION_CAP",
+		19: "REASON_CODE_VOL_LIMIT",
+		20: "REASON_CODE_RISK_BUDGET",
+		21: "REASON_CODE_CLIENT_ORDER_ID_REUSED",
 	}
 	ReasonCode_value = map[string]int32{
 		"REASON_CODE_UNSPECIFIED":               0,
@@ -218,6 +239,10 @@ var (
 		"REASON_CODE_DUPLICATE_CLIENT_ORDER_ID": 15,
 		"REASON_CODE_RESTRICTED_INSTRUMENT":     16,
 		"REASON_CODE_BUDGET_STALE":              17,
+		"REASON_CODE_RESERVATION_CAP":           18,
+		"REASON_CODE_VOL_LIMIT":                 19,
+		"REASON_CODE_RISK_BUDGET":               20,
+		"REASON_CODE_CLIENT_ORDER_ID_REUSED":    21,
 	}
 )
 
@@ -246,6 +271,146 @@ func (x ReasonCode) Number() protoreflect.EnumNumber {
 // Deprecated: Use ReasonCode.Descriptor instead.
 func (ReasonCode) EnumDescriptor() ([]byte, []int) {
 	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{2}
+}
+
+// Where the limit behind a reason applies.
+type LimitScope int32
+
+const (
+	// Never sent.
+	LimitScope_LIMIT_SCOPE_UNSPECIFIED LimitScope = 0
+	// The whole portfolio (gross, net, order notional, vol, working orders, trading state).
+	LimitScope_LIMIT_SCOPE_PORTFOLIO LimitScope = 1
+	// One strategy (its gross/net budget, its risk share); `strategy` names it.
+	LimitScope_LIMIT_SCOPE_STRATEGY LimitScope = 2
+	// One (strategy, instrument) pair (position limit, collar, reduce-only); both are named.
+	LimitScope_LIMIT_SCOPE_INSTRUMENT LimitScope = 3
+)
+
+// Enum value maps for LimitScope.
+var (
+	LimitScope_name = map[int32]string{
+		0: "LIMIT_SCOPE_UNSPECIFIED",
+		1: "LIMIT_SCOPE_PORTFOLIO",
+		2: "LIMIT_SCOPE_STRATEGY",
+		3: "LIMIT_SCOPE_INSTRUMENT",
+	}
+	LimitScope_value = map[string]int32{
+		"LIMIT_SCOPE_UNSPECIFIED": 0,
+		"LIMIT_SCOPE_PORTFOLIO":   1,
+		"LIMIT_SCOPE_STRATEGY":    2,
+		"LIMIT_SCOPE_INSTRUMENT":  3,
+	}
+)
+
+func (x LimitScope) Enum() *LimitScope {
+	p := new(LimitScope)
+	*p = x
+	return p
+}
+
+func (x LimitScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LimitScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_ballast_gate_v1_gate_proto_enumTypes[3].Descriptor()
+}
+
+func (LimitScope) Type() protoreflect.EnumType {
+	return &file_ballast_gate_v1_gate_proto_enumTypes[3]
+}
+
+func (x LimitScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LimitScope.Descriptor instead.
+func (LimitScope) EnumDescriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{3}
+}
+
+// What the limit measures: the unit of `limit`, `current` and `post_trade`.
+type LimitMeasure int32
+
+const (
+	// The reason has no limit (an unknown id, a halt): no numbers are set.
+	LimitMeasure_LIMIT_MEASURE_UNSPECIFIED LimitMeasure = 0
+	// Base currency: the order's quantity x price.
+	LimitMeasure_LIMIT_MEASURE_ORDER_NOTIONAL LimitMeasure = 1
+	// Base currency: the pair's worst-case |notional| over open reservations, at the reference price.
+	LimitMeasure_LIMIT_MEASURE_POSITION_NOTIONAL LimitMeasure = 2
+	// Base currency: worst-case gross notional of the strategy or portfolio.
+	LimitMeasure_LIMIT_MEASURE_GROSS_NOTIONAL LimitMeasure = 3
+	// Base currency, signed: net notional at the end the order moves (a buy: all reserved buys fill; a
+	// sell: all reserved sells fill). The limit bounds its absolute value.
+	LimitMeasure_LIMIT_MEASURE_NET_NOTIONAL LimitMeasure = 4
+	// Units: the largest quantity that only reduces the position (REDUCE_ONLY, BUDGET_STALE); post_trade
+	// is the order's quantity.
+	LimitMeasure_LIMIT_MEASURE_ORDER_QUANTITY LimitMeasure = 5
+	// Annualized ex-ante vol of the book as a fraction of capital.
+	LimitMeasure_LIMIT_MEASURE_VOL LimitMeasure = 6
+	// The strategy's share of the book's risk (limit = its budget share + tolerance).
+	LimitMeasure_LIMIT_MEASURE_RISK_SHARE LimitMeasure = 7
+	// |price / reference price - 1|.
+	LimitMeasure_LIMIT_MEASURE_PRICE_DEVIATION LimitMeasure = 8
+	// Count of the portfolio's working orders on this replica.
+	LimitMeasure_LIMIT_MEASURE_WORKING_ORDERS LimitMeasure = 9
+)
+
+// Enum value maps for LimitMeasure.
+var (
+	LimitMeasure_name = map[int32]string{
+		0: "LIMIT_MEASURE_UNSPECIFIED",
+		1: "LIMIT_MEASURE_ORDER_NOTIONAL",
+		2: "LIMIT_MEASURE_POSITION_NOTIONAL",
+		3: "LIMIT_MEASURE_GROSS_NOTIONAL",
+		4: "LIMIT_MEASURE_NET_NOTIONAL",
+		5: "LIMIT_MEASURE_ORDER_QUANTITY",
+		6: "LIMIT_MEASURE_VOL",
+		7: "LIMIT_MEASURE_RISK_SHARE",
+		8: "LIMIT_MEASURE_PRICE_DEVIATION",
+		9: "LIMIT_MEASURE_WORKING_ORDERS",
+	}
+	LimitMeasure_value = map[string]int32{
+		"LIMIT_MEASURE_UNSPECIFIED":       0,
+		"LIMIT_MEASURE_ORDER_NOTIONAL":    1,
+		"LIMIT_MEASURE_POSITION_NOTIONAL": 2,
+		"LIMIT_MEASURE_GROSS_NOTIONAL":    3,
+		"LIMIT_MEASURE_NET_NOTIONAL":      4,
+		"LIMIT_MEASURE_ORDER_QUANTITY":    5,
+		"LIMIT_MEASURE_VOL":               6,
+		"LIMIT_MEASURE_RISK_SHARE":        7,
+		"LIMIT_MEASURE_PRICE_DEVIATION":   8,
+		"LIMIT_MEASURE_WORKING_ORDERS":    9,
+	}
+)
+
+func (x LimitMeasure) Enum() *LimitMeasure {
+	p := new(LimitMeasure)
+	*p = x
+	return p
+}
+
+func (x LimitMeasure) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LimitMeasure) Descriptor() protoreflect.EnumDescriptor {
+	return file_ballast_gate_v1_gate_proto_enumTypes[4].Descriptor()
+}
+
+func (LimitMeasure) Type() protoreflect.EnumType {
+	return &file_ballast_gate_v1_gate_proto_enumTypes[4]
+}
+
+func (x LimitMeasure) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LimitMeasure.Descriptor instead.
+func (LimitMeasure) EnumDescriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{4}
 }
 
 type TradingState int32
@@ -288,11 +453,11 @@ func (x TradingState) String() string {
 }
 
 func (TradingState) Descriptor() protoreflect.EnumDescriptor {
-	return file_ballast_gate_v1_gate_proto_enumTypes[3].Descriptor()
+	return file_ballast_gate_v1_gate_proto_enumTypes[5].Descriptor()
 }
 
 func (TradingState) Type() protoreflect.EnumType {
-	return &file_ballast_gate_v1_gate_proto_enumTypes[3]
+	return &file_ballast_gate_v1_gate_proto_enumTypes[5]
 }
 
 func (x TradingState) Number() protoreflect.EnumNumber {
@@ -301,7 +466,7 @@ func (x TradingState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TradingState.Descriptor instead.
 func (TradingState) EnumDescriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{3}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{5}
 }
 
 type LimitField int32
@@ -343,11 +508,11 @@ func (x LimitField) String() string {
 }
 
 func (LimitField) Descriptor() protoreflect.EnumDescriptor {
-	return file_ballast_gate_v1_gate_proto_enumTypes[4].Descriptor()
+	return file_ballast_gate_v1_gate_proto_enumTypes[6].Descriptor()
 }
 
 func (LimitField) Type() protoreflect.EnumType {
-	return &file_ballast_gate_v1_gate_proto_enumTypes[4]
+	return &file_ballast_gate_v1_gate_proto_enumTypes[6]
 }
 
 func (x LimitField) Number() protoreflect.EnumNumber {
@@ -356,7 +521,123 @@ func (x LimitField) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LimitField.Descriptor instead.
 func (LimitField) EnumDescriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{4}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{6}
+}
+
+// One reason as structured fields, beside the detail sentence. Numbers a reason has no value for are
+// absent (an order-notional limit has no current value; an unknown strategy has no numbers at all).
+type ReasonExplanation struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason ReasonCode             `protobuf:"varint,1,opt,name=reason,proto3,enum=ballast.gate.v1.ReasonCode" json:"reason,omitempty"`
+	Scope  LimitScope             `protobuf:"varint,2,opt,name=scope,proto3,enum=ballast.gate.v1.LimitScope" json:"scope,omitempty"`
+	// The strategy of a STRATEGY or INSTRUMENT scope, else empty.
+	Strategy string `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// The instrument of an INSTRUMENT scope, else empty.
+	Instrument string       `protobuf:"bytes,4,opt,name=instrument,proto3" json:"instrument,omitempty"`
+	Measure    LimitMeasure `protobuf:"varint,5,opt,name=measure,proto3,enum=ballast.gate.v1.LimitMeasure" json:"measure,omitempty"`
+	// The limit applied (an override's value when one is in force).
+	Limit *float64 `protobuf:"fixed64,6,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	// The measure before the order, worst case over open reservations, as the check computed it.
+	Current *float64 `protobuf:"fixed64,7,opt,name=current,proto3,oneof" json:"current,omitempty"`
+	// The measure if the order (EvaluateTrade) or the requested quantity (SizePosition) were added.
+	PostTrade *float64 `protobuf:"fixed64,8,opt,name=post_trade,json=postTrade,proto3,oneof" json:"post_trade,omitempty"`
+	// An operator's temporary override replaced the budget's limit.
+	OverrideInForce bool `protobuf:"varint,9,opt,name=override_in_force,json=overrideInForce,proto3" json:"override_in_force,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ReasonExplanation) Reset() {
+	*x = ReasonExplanation{}
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReasonExplanation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReasonExplanation) ProtoMessage() {}
+
+func (x *ReasonExplanation) ProtoReflect() protoreflect.Message {
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReasonExplanation.ProtoReflect.Descriptor instead.
+func (*ReasonExplanation) Descriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReasonExplanation) GetReason() ReasonCode {
+	if x != nil {
+		return x.Reason
+	}
+	return ReasonCode_REASON_CODE_UNSPECIFIED
+}
+
+func (x *ReasonExplanation) GetScope() LimitScope {
+	if x != nil {
+		return x.Scope
+	}
+	return LimitScope_LIMIT_SCOPE_UNSPECIFIED
+}
+
+func (x *ReasonExplanation) GetStrategy() string {
+	if x != nil {
+		return x.Strategy
+	}
+	return ""
+}
+
+func (x *ReasonExplanation) GetInstrument() string {
+	if x != nil {
+		return x.Instrument
+	}
+	return ""
+}
+
+func (x *ReasonExplanation) GetMeasure() LimitMeasure {
+	if x != nil {
+		return x.Measure
+	}
+	return LimitMeasure_LIMIT_MEASURE_UNSPECIFIED
+}
+
+func (x *ReasonExplanation) GetLimit() float64 {
+	if x != nil && x.Limit != nil {
+		return *x.Limit
+	}
+	return 0
+}
+
+func (x *ReasonExplanation) GetCurrent() float64 {
+	if x != nil && x.Current != nil {
+		return *x.Current
+	}
+	return 0
+}
+
+func (x *ReasonExplanation) GetPostTrade() float64 {
+	if x != nil && x.PostTrade != nil {
+		return *x.PostTrade
+	}
+	return 0
+}
+
+func (x *ReasonExplanation) GetOverrideInForce() bool {
+	if x != nil {
+		return x.OverrideInForce
+	}
+	return false
 }
 
 type Order struct {
@@ -369,7 +650,8 @@ type Order struct {
 	Quantity float64 `protobuf:"fixed64,5,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Limit (or expected) price in the portfolio's base currency; must be finite and positive.
 	Price float64 `protobuf:"fixed64,6,opt,name=price,proto3" json:"price,omitempty"`
-	// Unique per portfolio; EvaluateTrade reserves under it and rejects a reuse.
+	// Unique per portfolio; EvaluateTrade reserves under it. The same order sent again under it is a
+	// retry (answered with the original decision); another order under it is CLIENT_ORDER_ID_REUSED.
 	ClientOrderId string `protobuf:"bytes,7,opt,name=client_order_id,json=clientOrderId,proto3" json:"client_order_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -377,7 +659,7 @@ type Order struct {
 
 func (x *Order) Reset() {
 	*x = Order{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[0]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +671,7 @@ func (x *Order) String() string {
 func (*Order) ProtoMessage() {}
 
 func (x *Order) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[0]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +684,7 @@ func (x *Order) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Order.ProtoReflect.Descriptor instead.
 func (*Order) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{0}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Order) GetPortfolioId() string {
@@ -463,7 +745,7 @@ type EvaluateTradeRequest struct {
 
 func (x *EvaluateTradeRequest) Reset() {
 	*x = EvaluateTradeRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[1]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +757,7 @@ func (x *EvaluateTradeRequest) String() string {
 func (*EvaluateTradeRequest) ProtoMessage() {}
 
 func (x *EvaluateTradeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[1]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +770,7 @@ func (x *EvaluateTradeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateTradeRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateTradeRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{1}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EvaluateTradeRequest) GetOrder() *Order {
@@ -505,13 +787,20 @@ type EvaluateTradeResponse struct {
 	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	BudgetVersion int32                  `protobuf:"varint,4,opt,name=budget_version,json=budgetVersion,proto3" json:"budget_version,omitempty"`
 	TradingState  TradingState           `protobuf:"varint,5,opt,name=trading_state,json=tradingState,proto3,enum=ballast.gate.v1.TradingState" json:"trading_state,omitempty"`
+	// What the risk checks saw; absent when the budget carries no risk model (or no check ran).
+	Risk *RiskFigures `protobuf:"bytes,6,opt,name=risk,proto3" json:"risk,omitempty"`
+	// One per entry of `reasons`, in the same order: each reason as structured fields.
+	Explanations []*ReasonExplanation `protobuf:"bytes,7,rep,name=explanations,proto3" json:"explanations,omitempty"`
+	// This answer repeats the original decision for a retry of the same order under the same
+	// client_order_id (same decision, budget version and trading state; nothing reserved again).
+	Replayed      bool `protobuf:"varint,8,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EvaluateTradeResponse) Reset() {
 	*x = EvaluateTradeResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[2]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +812,7 @@ func (x *EvaluateTradeResponse) String() string {
 func (*EvaluateTradeResponse) ProtoMessage() {}
 
 func (x *EvaluateTradeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[2]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +825,7 @@ func (x *EvaluateTradeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateTradeResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateTradeResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{2}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EvaluateTradeResponse) GetDecision() Decision {
@@ -574,6 +863,123 @@ func (x *EvaluateTradeResponse) GetTradingState() TradingState {
 	return TradingState_TRADING_STATE_UNSPECIFIED
 }
 
+func (x *EvaluateTradeResponse) GetRisk() *RiskFigures {
+	if x != nil {
+		return x.Risk
+	}
+	return nil
+}
+
+func (x *EvaluateTradeResponse) GetExplanations() []*ReasonExplanation {
+	if x != nil {
+		return x.Explanations
+	}
+	return nil
+}
+
+func (x *EvaluateTradeResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
+}
+
+// The ex-ante risk of the book around one decision. Vols are annualized fractions of capital,
+// contributions are the order's strategy's share of the book's risk.
+type RiskFigures struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	VolBefore float64                `protobuf:"fixed64,1,opt,name=vol_before,json=volBefore,proto3" json:"vol_before,omitempty"`
+	VolAfter  float64                `protobuf:"fixed64,2,opt,name=vol_after,json=volAfter,proto3" json:"vol_after,omitempty"`
+	// The budget's hard vol limit (VOL_LIMIT) and its vol target.
+	VolLimit           float64 `protobuf:"fixed64,3,opt,name=vol_limit,json=volLimit,proto3" json:"vol_limit,omitempty"`
+	VolTarget          float64 `protobuf:"fixed64,4,opt,name=vol_target,json=volTarget,proto3" json:"vol_target,omitempty"`
+	ContributionBefore float64 `protobuf:"fixed64,5,opt,name=contribution_before,json=contributionBefore,proto3" json:"contribution_before,omitempty"`
+	ContributionAfter  float64 `protobuf:"fixed64,6,opt,name=contribution_after,json=contributionAfter,proto3" json:"contribution_after,omitempty"`
+	// The strategy's risk budget share plus tolerance (RISK_BUDGET); +Inf for a strategy without one.
+	ContributionLimit float64 `protobuf:"fixed64,7,opt,name=contribution_limit,json=contributionLimit,proto3" json:"contribution_limit,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RiskFigures) Reset() {
+	*x = RiskFigures{}
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RiskFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RiskFigures) ProtoMessage() {}
+
+func (x *RiskFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RiskFigures.ProtoReflect.Descriptor instead.
+func (*RiskFigures) Descriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RiskFigures) GetVolBefore() float64 {
+	if x != nil {
+		return x.VolBefore
+	}
+	return 0
+}
+
+func (x *RiskFigures) GetVolAfter() float64 {
+	if x != nil {
+		return x.VolAfter
+	}
+	return 0
+}
+
+func (x *RiskFigures) GetVolLimit() float64 {
+	if x != nil {
+		return x.VolLimit
+	}
+	return 0
+}
+
+func (x *RiskFigures) GetVolTarget() float64 {
+	if x != nil {
+		return x.VolTarget
+	}
+	return 0
+}
+
+func (x *RiskFigures) GetContributionBefore() float64 {
+	if x != nil {
+		return x.ContributionBefore
+	}
+	return 0
+}
+
+func (x *RiskFigures) GetContributionAfter() float64 {
+	if x != nil {
+		return x.ContributionAfter
+	}
+	return 0
+}
+
+func (x *RiskFigures) GetContributionLimit() float64 {
+	if x != nil {
+		return x.ContributionLimit
+	}
+	return 0
+}
+
 type SizePositionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// client_order_id is optional here: sizing reserves nothing.
@@ -584,7 +990,7 @@ type SizePositionRequest struct {
 
 func (x *SizePositionRequest) Reset() {
 	*x = SizePositionRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[3]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +1002,7 @@ func (x *SizePositionRequest) String() string {
 func (*SizePositionRequest) ProtoMessage() {}
 
 func (x *SizePositionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[3]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +1015,7 @@ func (x *SizePositionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizePositionRequest.ProtoReflect.Descriptor instead.
 func (*SizePositionRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{3}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SizePositionRequest) GetOrder() *Order {
@@ -628,13 +1034,18 @@ type SizePositionResponse struct {
 	Detail        string       `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	BudgetVersion int32        `protobuf:"varint,4,opt,name=budget_version,json=budgetVersion,proto3" json:"budget_version,omitempty"`
 	TradingState  TradingState `protobuf:"varint,5,opt,name=trading_state,json=tradingState,proto3,enum=ballast.gate.v1.TradingState" json:"trading_state,omitempty"`
+	// The risk figures at the approved quantity; absent when the budget carries no risk model.
+	Risk *RiskFigures `protobuf:"bytes,6,opt,name=risk,proto3" json:"risk,omitempty"`
+	// The binding limit as structured fields, evaluated at the requested quantity (what would have
+	// broken it); empty when the full quantity fits.
+	Explanations  []*ReasonExplanation `protobuf:"bytes,7,rep,name=explanations,proto3" json:"explanations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SizePositionResponse) Reset() {
 	*x = SizePositionResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[4]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +1057,7 @@ func (x *SizePositionResponse) String() string {
 func (*SizePositionResponse) ProtoMessage() {}
 
 func (x *SizePositionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[4]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +1070,7 @@ func (x *SizePositionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizePositionResponse.ProtoReflect.Descriptor instead.
 func (*SizePositionResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{4}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SizePositionResponse) GetApprovedQuantity() float64 {
@@ -697,6 +1108,20 @@ func (x *SizePositionResponse) GetTradingState() TradingState {
 	return TradingState_TRADING_STATE_UNSPECIFIED
 }
 
+func (x *SizePositionResponse) GetRisk() *RiskFigures {
+	if x != nil {
+		return x.Risk
+	}
+	return nil
+}
+
+func (x *SizePositionResponse) GetExplanations() []*ReasonExplanation {
+	if x != nil {
+		return x.Explanations
+	}
+	return nil
+}
+
 type ReportFillRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PortfolioId   string                 `protobuf:"bytes,1,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
@@ -717,7 +1142,7 @@ type ReportFillRequest struct {
 
 func (x *ReportFillRequest) Reset() {
 	*x = ReportFillRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[5]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +1154,7 @@ func (x *ReportFillRequest) String() string {
 func (*ReportFillRequest) ProtoMessage() {}
 
 func (x *ReportFillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[5]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +1167,7 @@ func (x *ReportFillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportFillRequest.ProtoReflect.Descriptor instead.
 func (*ReportFillRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{5}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReportFillRequest) GetPortfolioId() string {
@@ -819,7 +1244,7 @@ type ReportFillResponse struct {
 
 func (x *ReportFillResponse) Reset() {
 	*x = ReportFillResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[6]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +1256,7 @@ func (x *ReportFillResponse) String() string {
 func (*ReportFillResponse) ProtoMessage() {}
 
 func (x *ReportFillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[6]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +1269,7 @@ func (x *ReportFillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportFillResponse.ProtoReflect.Descriptor instead.
 func (*ReportFillResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{6}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReportFillResponse) GetDuplicate() bool {
@@ -870,7 +1295,7 @@ type GetCurrentBudgetRequest struct {
 
 func (x *GetCurrentBudgetRequest) Reset() {
 	*x = GetCurrentBudgetRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +1307,7 @@ func (x *GetCurrentBudgetRequest) String() string {
 func (*GetCurrentBudgetRequest) ProtoMessage() {}
 
 func (x *GetCurrentBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +1320,7 @@ func (x *GetCurrentBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCurrentBudgetRequest.ProtoReflect.Descriptor instead.
 func (*GetCurrentBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{7}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCurrentBudgetRequest) GetPortfolioId() string {
@@ -918,7 +1343,7 @@ type GetCurrentBudgetResponse struct {
 
 func (x *GetCurrentBudgetResponse) Reset() {
 	*x = GetCurrentBudgetResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1355,7 @@ func (x *GetCurrentBudgetResponse) String() string {
 func (*GetCurrentBudgetResponse) ProtoMessage() {}
 
 func (x *GetCurrentBudgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1368,7 @@ func (x *GetCurrentBudgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCurrentBudgetResponse.ProtoReflect.Descriptor instead.
 func (*GetCurrentBudgetResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{8}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCurrentBudgetResponse) GetBudgetVersion() int32 {
@@ -983,7 +1408,7 @@ type GetUtilizationRequest struct {
 
 func (x *GetUtilizationRequest) Reset() {
 	*x = GetUtilizationRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1420,7 @@ func (x *GetUtilizationRequest) String() string {
 func (*GetUtilizationRequest) ProtoMessage() {}
 
 func (x *GetUtilizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1433,7 @@ func (x *GetUtilizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUtilizationRequest.ProtoReflect.Descriptor instead.
 func (*GetUtilizationRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{9}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetUtilizationRequest) GetPortfolioId() string {
@@ -1033,7 +1458,7 @@ type Utilization struct {
 
 func (x *Utilization) Reset() {
 	*x = Utilization{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1470,7 @@ func (x *Utilization) String() string {
 func (*Utilization) ProtoMessage() {}
 
 func (x *Utilization) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1483,7 @@ func (x *Utilization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Utilization.ProtoReflect.Descriptor instead.
 func (*Utilization) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{10}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Utilization) GetStrategy() string {
@@ -1103,13 +1528,15 @@ type GetUtilizationResponse struct {
 	Net           *Utilization           `protobuf:"bytes,3,opt,name=net,proto3" json:"net,omitempty"`
 	Strategies    []*Utilization         `protobuf:"bytes,4,rep,name=strategies,proto3" json:"strategies,omitempty"`
 	Assets        []*Utilization         `protobuf:"bytes,5,rep,name=assets,proto3" json:"assets,omitempty"`
+	// The book's ex-ante risk from the gate's live vectors; absent when the budget carries no risk model.
+	Risk          *RiskUtilization `protobuf:"bytes,6,opt,name=risk,proto3" json:"risk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUtilizationResponse) Reset() {
 	*x = GetUtilizationResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1548,7 @@ func (x *GetUtilizationResponse) String() string {
 func (*GetUtilizationResponse) ProtoMessage() {}
 
 func (x *GetUtilizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1561,7 @@ func (x *GetUtilizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUtilizationResponse.ProtoReflect.Descriptor instead.
 func (*GetUtilizationResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{11}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetUtilizationResponse) GetBudgetVersion() int32 {
@@ -1172,6 +1599,152 @@ func (x *GetUtilizationResponse) GetAssets() []*Utilization {
 	return nil
 }
 
+func (x *GetUtilizationResponse) GetRisk() *RiskUtilization {
+	if x != nil {
+		return x.Risk
+	}
+	return nil
+}
+
+type RiskUtilization struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// √(xᵀΣx) / capital of the worst-case exposures, annualized; and the budget's target and hard limit.
+	Vol           float64         `protobuf:"fixed64,1,opt,name=vol,proto3" json:"vol,omitempty"`
+	VolTarget     float64         `protobuf:"fixed64,2,opt,name=vol_target,json=volTarget,proto3" json:"vol_target,omitempty"`
+	VolLimit      float64         `protobuf:"fixed64,3,opt,name=vol_limit,json=volLimit,proto3" json:"vol_limit,omitempty"`
+	Strategies    []*StrategyRisk `protobuf:"bytes,4,rep,name=strategies,proto3" json:"strategies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RiskUtilization) Reset() {
+	*x = RiskUtilization{}
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RiskUtilization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RiskUtilization) ProtoMessage() {}
+
+func (x *RiskUtilization) ProtoReflect() protoreflect.Message {
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RiskUtilization.ProtoReflect.Descriptor instead.
+func (*RiskUtilization) Descriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RiskUtilization) GetVol() float64 {
+	if x != nil {
+		return x.Vol
+	}
+	return 0
+}
+
+func (x *RiskUtilization) GetVolTarget() float64 {
+	if x != nil {
+		return x.VolTarget
+	}
+	return 0
+}
+
+func (x *RiskUtilization) GetVolLimit() float64 {
+	if x != nil {
+		return x.VolLimit
+	}
+	return 0
+}
+
+func (x *RiskUtilization) GetStrategies() []*StrategyRisk {
+	if x != nil {
+		return x.Strategies
+	}
+	return nil
+}
+
+type StrategyRisk struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Strategy string                 `protobuf:"bytes,1,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// x_sᵀΣx over the larger of the book's variance and the budgeted one (the share RISK_BUDGET checks).
+	Contribution float64 `protobuf:"fixed64,2,opt,name=contribution,proto3" json:"contribution,omitempty"`
+	Budget       float64 `protobuf:"fixed64,3,opt,name=budget,proto3" json:"budget,omitempty"`
+	// budget + tolerance.
+	Limit         float64 `protobuf:"fixed64,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StrategyRisk) Reset() {
+	*x = StrategyRisk{}
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StrategyRisk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StrategyRisk) ProtoMessage() {}
+
+func (x *StrategyRisk) ProtoReflect() protoreflect.Message {
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StrategyRisk.ProtoReflect.Descriptor instead.
+func (*StrategyRisk) Descriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *StrategyRisk) GetStrategy() string {
+	if x != nil {
+		return x.Strategy
+	}
+	return ""
+}
+
+func (x *StrategyRisk) GetContribution() float64 {
+	if x != nil {
+		return x.Contribution
+	}
+	return 0
+}
+
+func (x *StrategyRisk) GetBudget() float64 {
+	if x != nil {
+		return x.Budget
+	}
+	return 0
+}
+
+func (x *StrategyRisk) GetLimit() float64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 type GetRecommendationsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PortfolioId   string                 `protobuf:"bytes,1,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
@@ -1182,7 +1755,7 @@ type GetRecommendationsRequest struct {
 
 func (x *GetRecommendationsRequest) Reset() {
 	*x = GetRecommendationsRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1767,7 @@ func (x *GetRecommendationsRequest) String() string {
 func (*GetRecommendationsRequest) ProtoMessage() {}
 
 func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1780,7 @@ func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecommendationsRequest.ProtoReflect.Descriptor instead.
 func (*GetRecommendationsRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{12}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetRecommendationsRequest) GetPortfolioId() string {
@@ -1237,7 +1810,7 @@ type Recommendation struct {
 
 func (x *Recommendation) Reset() {
 	*x = Recommendation{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1822,7 @@ func (x *Recommendation) String() string {
 func (*Recommendation) ProtoMessage() {}
 
 func (x *Recommendation) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1835,7 @@ func (x *Recommendation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recommendation.ProtoReflect.Descriptor instead.
 func (*Recommendation) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{13}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Recommendation) GetId() string {
@@ -1309,7 +1882,7 @@ type GetRecommendationsResponse struct {
 
 func (x *GetRecommendationsResponse) Reset() {
 	*x = GetRecommendationsResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1894,7 @@ func (x *GetRecommendationsResponse) String() string {
 func (*GetRecommendationsResponse) ProtoMessage() {}
 
 func (x *GetRecommendationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1907,7 @@ func (x *GetRecommendationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecommendationsResponse.ProtoReflect.Descriptor instead.
 func (*GetRecommendationsResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{14}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetRecommendationsResponse) GetRecommendations() []*Recommendation {
@@ -1345,16 +1918,19 @@ func (x *GetRecommendationsResponse) GetRecommendations() []*Recommendation {
 }
 
 type TriggerRebalanceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PortfolioId   string                 `protobuf:"bytes,1,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	PortfolioId string                 `protobuf:"bytes,1,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
+	Reason      string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Optional idempotency key (printable, <= 128). A retry with the same request id answers the
+	// workflow id of the rebalance it started, running or finished, instead of ALREADY_EXISTS.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TriggerRebalanceRequest) Reset() {
 	*x = TriggerRebalanceRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1942,7 @@ func (x *TriggerRebalanceRequest) String() string {
 func (*TriggerRebalanceRequest) ProtoMessage() {}
 
 func (x *TriggerRebalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1955,7 @@ func (x *TriggerRebalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerRebalanceRequest.ProtoReflect.Descriptor instead.
 func (*TriggerRebalanceRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{15}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TriggerRebalanceRequest) GetPortfolioId() string {
@@ -1396,6 +1972,13 @@ func (x *TriggerRebalanceRequest) GetReason() string {
 	return ""
 }
 
+func (x *TriggerRebalanceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type TriggerRebalanceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	WorkflowId    string                 `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
@@ -1405,7 +1988,7 @@ type TriggerRebalanceResponse struct {
 
 func (x *TriggerRebalanceResponse) Reset() {
 	*x = TriggerRebalanceResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +2000,7 @@ func (x *TriggerRebalanceResponse) String() string {
 func (*TriggerRebalanceResponse) ProtoMessage() {}
 
 func (x *TriggerRebalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +2013,7 @@ func (x *TriggerRebalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerRebalanceResponse.ProtoReflect.Descriptor instead.
 func (*TriggerRebalanceResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{16}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TriggerRebalanceResponse) GetWorkflowId() string {
@@ -1451,14 +2034,20 @@ type OverrideLimitRequest struct {
 	Asset    string `protobuf:"bytes,5,opt,name=asset,proto3" json:"asset,omitempty"`
 	Reason   string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// RFC 3339 time in the future, at most 30 days ahead.
-	ExpiresAt     string `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt string `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Who asked for the override (required). The caller's verified identity approves it, and four eyes
+	// hold: the caller may not be the requester.
+	RequestedBy string `protobuf:"bytes,8,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// Optional idempotency key (printable, <= 128). A retry with the same request id returns the
+	// override id of the first call instead of recording a second override (the loop's Update id).
+	RequestId     string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OverrideLimitRequest) Reset() {
 	*x = OverrideLimitRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +2059,7 @@ func (x *OverrideLimitRequest) String() string {
 func (*OverrideLimitRequest) ProtoMessage() {}
 
 func (x *OverrideLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +2072,7 @@ func (x *OverrideLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideLimitRequest.ProtoReflect.Descriptor instead.
 func (*OverrideLimitRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{17}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OverrideLimitRequest) GetPortfolioId() string {
@@ -1535,6 +2124,20 @@ func (x *OverrideLimitRequest) GetExpiresAt() string {
 	return ""
 }
 
+func (x *OverrideLimitRequest) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+func (x *OverrideLimitRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type OverrideLimitResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OverrideId    int64                  `protobuf:"varint,1,opt,name=override_id,json=overrideId,proto3" json:"override_id,omitempty"`
@@ -1544,7 +2147,7 @@ type OverrideLimitResponse struct {
 
 func (x *OverrideLimitResponse) Reset() {
 	*x = OverrideLimitResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +2159,7 @@ func (x *OverrideLimitResponse) String() string {
 func (*OverrideLimitResponse) ProtoMessage() {}
 
 func (x *OverrideLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +2172,7 @@ func (x *OverrideLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideLimitResponse.ProtoReflect.Descriptor instead.
 func (*OverrideLimitResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{18}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *OverrideLimitResponse) GetOverrideId() int64 {
@@ -1583,7 +2186,24 @@ var File_ballast_gate_v1_gate_proto protoreflect.FileDescriptor
 
 const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\n" +
-	"\x1aballast/gate/v1/gate.proto\x12\x0fballast.gate.v1\"\xeb\x01\n" +
+	"\x1aballast/gate/v1/gate.proto\x12\x0fballast.gate.v1\"\x9f\x03\n" +
+	"\x11ReasonExplanation\x123\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1b.ballast.gate.v1.ReasonCodeR\x06reason\x121\n" +
+	"\x05scope\x18\x02 \x01(\x0e2\x1b.ballast.gate.v1.LimitScopeR\x05scope\x12\x1a\n" +
+	"\bstrategy\x18\x03 \x01(\tR\bstrategy\x12\x1e\n" +
+	"\n" +
+	"instrument\x18\x04 \x01(\tR\n" +
+	"instrument\x127\n" +
+	"\ameasure\x18\x05 \x01(\x0e2\x1d.ballast.gate.v1.LimitMeasureR\ameasure\x12\x19\n" +
+	"\x05limit\x18\x06 \x01(\x01H\x00R\x05limit\x88\x01\x01\x12\x1d\n" +
+	"\acurrent\x18\a \x01(\x01H\x01R\acurrent\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"post_trade\x18\b \x01(\x01H\x02R\tpostTrade\x88\x01\x01\x12*\n" +
+	"\x11override_in_force\x18\t \x01(\bR\x0foverrideInForceB\b\n" +
+	"\x06_limitB\n" +
+	"\n" +
+	"\b_currentB\r\n" +
+	"\v_post_trade\"\xeb\x01\n" +
 	"\x05Order\x12!\n" +
 	"\fportfolio_id\x18\x01 \x01(\tR\vportfolioId\x12\x1a\n" +
 	"\bstrategy\x18\x02 \x01(\tR\bstrategy\x12\x1e\n" +
@@ -1595,21 +2215,36 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\x05price\x18\x06 \x01(\x01R\x05price\x12&\n" +
 	"\x0fclient_order_id\x18\a \x01(\tR\rclientOrderId\"D\n" +
 	"\x14EvaluateTradeRequest\x12,\n" +
-	"\x05order\x18\x01 \x01(\v2\x16.ballast.gate.v1.OrderR\x05order\"\x88\x02\n" +
+	"\x05order\x18\x01 \x01(\v2\x16.ballast.gate.v1.OrderR\x05order\"\x9e\x03\n" +
 	"\x15EvaluateTradeResponse\x125\n" +
 	"\bdecision\x18\x01 \x01(\x0e2\x19.ballast.gate.v1.DecisionR\bdecision\x125\n" +
 	"\areasons\x18\x02 \x03(\x0e2\x1b.ballast.gate.v1.ReasonCodeR\areasons\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12%\n" +
 	"\x0ebudget_version\x18\x04 \x01(\x05R\rbudgetVersion\x12B\n" +
-	"\rtrading_state\x18\x05 \x01(\x0e2\x1d.ballast.gate.v1.TradingStateR\ftradingState\"C\n" +
+	"\rtrading_state\x18\x05 \x01(\x0e2\x1d.ballast.gate.v1.TradingStateR\ftradingState\x120\n" +
+	"\x04risk\x18\x06 \x01(\v2\x1c.ballast.gate.v1.RiskFiguresR\x04risk\x12F\n" +
+	"\fexplanations\x18\a \x03(\v2\".ballast.gate.v1.ReasonExplanationR\fexplanations\x12\x1a\n" +
+	"\breplayed\x18\b \x01(\bR\breplayed\"\x94\x02\n" +
+	"\vRiskFigures\x12\x1d\n" +
+	"\n" +
+	"vol_before\x18\x01 \x01(\x01R\tvolBefore\x12\x1b\n" +
+	"\tvol_after\x18\x02 \x01(\x01R\bvolAfter\x12\x1b\n" +
+	"\tvol_limit\x18\x03 \x01(\x01R\bvolLimit\x12\x1d\n" +
+	"\n" +
+	"vol_target\x18\x04 \x01(\x01R\tvolTarget\x12/\n" +
+	"\x13contribution_before\x18\x05 \x01(\x01R\x12contributionBefore\x12-\n" +
+	"\x12contribution_after\x18\x06 \x01(\x01R\x11contributionAfter\x12-\n" +
+	"\x12contribution_limit\x18\a \x01(\x01R\x11contributionLimit\"C\n" +
 	"\x13SizePositionRequest\x12,\n" +
-	"\x05order\x18\x01 \x01(\v2\x16.ballast.gate.v1.OrderR\x05order\"\x88\x02\n" +
+	"\x05order\x18\x01 \x01(\v2\x16.ballast.gate.v1.OrderR\x05order\"\x82\x03\n" +
 	"\x14SizePositionResponse\x12+\n" +
 	"\x11approved_quantity\x18\x01 \x01(\x01R\x10approvedQuantity\x12@\n" +
 	"\rbinding_limit\x18\x02 \x01(\x0e2\x1b.ballast.gate.v1.ReasonCodeR\fbindingLimit\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12%\n" +
 	"\x0ebudget_version\x18\x04 \x01(\x05R\rbudgetVersion\x12B\n" +
-	"\rtrading_state\x18\x05 \x01(\x0e2\x1d.ballast.gate.v1.TradingStateR\ftradingState\"\xaf\x02\n" +
+	"\rtrading_state\x18\x05 \x01(\x0e2\x1d.ballast.gate.v1.TradingStateR\ftradingState\x120\n" +
+	"\x04risk\x18\x06 \x01(\v2\x1c.ballast.gate.v1.RiskFiguresR\x04risk\x12F\n" +
+	"\fexplanations\x18\a \x03(\v2\".ballast.gate.v1.ReasonExplanationR\fexplanations\"\xaf\x02\n" +
 	"\x11ReportFillRequest\x12!\n" +
 	"\fportfolio_id\x18\x01 \x01(\tR\vportfolioId\x12\x1a\n" +
 	"\bstrategy\x18\x02 \x01(\tR\bstrategy\x12\x1e\n" +
@@ -1643,7 +2278,7 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"instrument\x12#\n" +
 	"\rused_notional\x18\x03 \x01(\x01R\fusedNotional\x12%\n" +
 	"\x0elimit_notional\x18\x04 \x01(\x01R\rlimitNotional\x12 \n" +
-	"\vutilization\x18\x05 \x01(\x01R\vutilization\"\x97\x02\n" +
+	"\vutilization\x18\x05 \x01(\x01R\vutilization\"\xcd\x02\n" +
 	"\x16GetUtilizationResponse\x12%\n" +
 	"\x0ebudget_version\x18\x01 \x01(\x05R\rbudgetVersion\x122\n" +
 	"\x05gross\x18\x02 \x01(\v2\x1c.ballast.gate.v1.UtilizationR\x05gross\x12.\n" +
@@ -1651,7 +2286,21 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\n" +
 	"strategies\x18\x04 \x03(\v2\x1c.ballast.gate.v1.UtilizationR\n" +
 	"strategies\x124\n" +
-	"\x06assets\x18\x05 \x03(\v2\x1c.ballast.gate.v1.UtilizationR\x06assets\"T\n" +
+	"\x06assets\x18\x05 \x03(\v2\x1c.ballast.gate.v1.UtilizationR\x06assets\x124\n" +
+	"\x04risk\x18\x06 \x01(\v2 .ballast.gate.v1.RiskUtilizationR\x04risk\"\x9e\x01\n" +
+	"\x0fRiskUtilization\x12\x10\n" +
+	"\x03vol\x18\x01 \x01(\x01R\x03vol\x12\x1d\n" +
+	"\n" +
+	"vol_target\x18\x02 \x01(\x01R\tvolTarget\x12\x1b\n" +
+	"\tvol_limit\x18\x03 \x01(\x01R\bvolLimit\x12=\n" +
+	"\n" +
+	"strategies\x18\x04 \x03(\v2\x1d.ballast.gate.v1.StrategyRiskR\n" +
+	"strategies\"|\n" +
+	"\fStrategyRisk\x12\x1a\n" +
+	"\bstrategy\x18\x01 \x01(\tR\bstrategy\x12\"\n" +
+	"\fcontribution\x18\x02 \x01(\x01R\fcontribution\x12\x16\n" +
+	"\x06budget\x18\x03 \x01(\x01R\x06budget\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x01R\x05limit\"T\n" +
 	"\x19GetRecommendationsRequest\x12!\n" +
 	"\fportfolio_id\x18\x01 \x01(\tR\vportfolioId\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"\x90\x01\n" +
@@ -1663,13 +2312,15 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\asummary\x18\x04 \x01(\tR\asummary\x12!\n" +
 	"\fpayload_json\x18\x05 \x01(\tR\vpayloadJson\"g\n" +
 	"\x1aGetRecommendationsResponse\x12I\n" +
-	"\x0frecommendations\x18\x01 \x03(\v2\x1f.ballast.gate.v1.RecommendationR\x0frecommendations\"T\n" +
+	"\x0frecommendations\x18\x01 \x03(\v2\x1f.ballast.gate.v1.RecommendationR\x0frecommendations\"s\n" +
 	"\x17TriggerRebalanceRequest\x12!\n" +
 	"\fportfolio_id\x18\x01 \x01(\tR\vportfolioId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\";\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\";\n" +
 	"\x18TriggerRebalanceResponse\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
-	"workflowId\"\xeb\x01\n" +
+	"workflowId\"\xad\x02\n" +
 	"\x14OverrideLimitRequest\x12!\n" +
 	"\fportfolio_id\x18\x01 \x01(\tR\vportfolioId\x121\n" +
 	"\x05field\x18\x02 \x01(\x0e2\x1b.ballast.gate.v1.LimitFieldR\x05field\x12\x14\n" +
@@ -1678,7 +2329,10 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\x05asset\x18\x05 \x01(\tR\x05asset\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x1d\n" +
 	"\n" +
-	"expires_at\x18\a \x01(\tR\texpiresAt\"8\n" +
+	"expires_at\x18\a \x01(\tR\texpiresAt\x12!\n" +
+	"\frequested_by\x18\b \x01(\tR\vrequestedBy\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tR\trequestId\"8\n" +
 	"\x15OverrideLimitResponse\x12\x1f\n" +
 	"\voverride_id\x18\x01 \x01(\x03R\n" +
 	"overrideId*9\n" +
@@ -1689,7 +2343,7 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\bDecision\x12\x18\n" +
 	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DECISION_APPROVE\x10\x01\x12\x11\n" +
-	"\rDECISION_DENY\x10\x02*\xdc\x04\n" +
+	"\rDECISION_DENY\x10\x02*\xdd\x05\n" +
 	"\n" +
 	"ReasonCode\x12\x1b\n" +
 	"\x17REASON_CODE_UNSPECIFIED\x10\x00\x12!\n" +
@@ -1710,7 +2364,28 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\x17REASON_CODE_REDUCE_ONLY\x10\x0e\x12)\n" +
 	"%REASON_CODE_DUPLICATE_CLIENT_ORDER_ID\x10\x0f\x12%\n" +
 	"!REASON_CODE_RESTRICTED_INSTRUMENT\x10\x10\x12\x1c\n" +
-	"\x18REASON_CODE_BUDGET_STALE\x10\x11*}\n" +
+	"\x18REASON_CODE_BUDGET_STALE\x10\x11\x12\x1f\n" +
+	"\x1bREASON_CODE_RESERVATION_CAP\x10\x12\x12\x19\n" +
+	"\x15REASON_CODE_VOL_LIMIT\x10\x13\x12\x1b\n" +
+	"\x17REASON_CODE_RISK_BUDGET\x10\x14\x12&\n" +
+	"\"REASON_CODE_CLIENT_ORDER_ID_REUSED\x10\x15*z\n" +
+	"\n" +
+	"LimitScope\x12\x1b\n" +
+	"\x17LIMIT_SCOPE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15LIMIT_SCOPE_PORTFOLIO\x10\x01\x12\x18\n" +
+	"\x14LIMIT_SCOPE_STRATEGY\x10\x02\x12\x1a\n" +
+	"\x16LIMIT_SCOPE_INSTRUMENT\x10\x03*\xd2\x02\n" +
+	"\fLimitMeasure\x12\x1d\n" +
+	"\x19LIMIT_MEASURE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cLIMIT_MEASURE_ORDER_NOTIONAL\x10\x01\x12#\n" +
+	"\x1fLIMIT_MEASURE_POSITION_NOTIONAL\x10\x02\x12 \n" +
+	"\x1cLIMIT_MEASURE_GROSS_NOTIONAL\x10\x03\x12\x1e\n" +
+	"\x1aLIMIT_MEASURE_NET_NOTIONAL\x10\x04\x12 \n" +
+	"\x1cLIMIT_MEASURE_ORDER_QUANTITY\x10\x05\x12\x15\n" +
+	"\x11LIMIT_MEASURE_VOL\x10\x06\x12\x1c\n" +
+	"\x18LIMIT_MEASURE_RISK_SHARE\x10\a\x12!\n" +
+	"\x1dLIMIT_MEASURE_PRICE_DEVIATION\x10\b\x12 \n" +
+	"\x1cLIMIT_MEASURE_WORKING_ORDERS\x10\t*}\n" +
 	"\fTradingState\x12\x1d\n" +
 	"\x19TRADING_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14TRADING_STATE_ACTIVE\x10\x01\x12\x1a\n" +
@@ -1747,72 +2422,87 @@ func file_ballast_gate_v1_gate_proto_rawDescGZIP() []byte {
 	return file_ballast_gate_v1_gate_proto_rawDescData
 }
 
-var file_ballast_gate_v1_gate_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ballast_gate_v1_gate_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_ballast_gate_v1_gate_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_ballast_gate_v1_gate_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_ballast_gate_v1_gate_proto_goTypes = []any{
 	(Side)(0),                          // 0: ballast.gate.v1.Side
 	(Decision)(0),                      // 1: ballast.gate.v1.Decision
 	(ReasonCode)(0),                    // 2: ballast.gate.v1.ReasonCode
-	(TradingState)(0),                  // 3: ballast.gate.v1.TradingState
-	(LimitField)(0),                    // 4: ballast.gate.v1.LimitField
-	(*Order)(nil),                      // 5: ballast.gate.v1.Order
-	(*EvaluateTradeRequest)(nil),       // 6: ballast.gate.v1.EvaluateTradeRequest
-	(*EvaluateTradeResponse)(nil),      // 7: ballast.gate.v1.EvaluateTradeResponse
-	(*SizePositionRequest)(nil),        // 8: ballast.gate.v1.SizePositionRequest
-	(*SizePositionResponse)(nil),       // 9: ballast.gate.v1.SizePositionResponse
-	(*ReportFillRequest)(nil),          // 10: ballast.gate.v1.ReportFillRequest
-	(*ReportFillResponse)(nil),         // 11: ballast.gate.v1.ReportFillResponse
-	(*GetCurrentBudgetRequest)(nil),    // 12: ballast.gate.v1.GetCurrentBudgetRequest
-	(*GetCurrentBudgetResponse)(nil),   // 13: ballast.gate.v1.GetCurrentBudgetResponse
-	(*GetUtilizationRequest)(nil),      // 14: ballast.gate.v1.GetUtilizationRequest
-	(*Utilization)(nil),                // 15: ballast.gate.v1.Utilization
-	(*GetUtilizationResponse)(nil),     // 16: ballast.gate.v1.GetUtilizationResponse
-	(*GetRecommendationsRequest)(nil),  // 17: ballast.gate.v1.GetRecommendationsRequest
-	(*Recommendation)(nil),             // 18: ballast.gate.v1.Recommendation
-	(*GetRecommendationsResponse)(nil), // 19: ballast.gate.v1.GetRecommendationsResponse
-	(*TriggerRebalanceRequest)(nil),    // 20: ballast.gate.v1.TriggerRebalanceRequest
-	(*TriggerRebalanceResponse)(nil),   // 21: ballast.gate.v1.TriggerRebalanceResponse
-	(*OverrideLimitRequest)(nil),       // 22: ballast.gate.v1.OverrideLimitRequest
-	(*OverrideLimitResponse)(nil),      // 23: ballast.gate.v1.OverrideLimitResponse
+	(LimitScope)(0),                    // 3: ballast.gate.v1.LimitScope
+	(LimitMeasure)(0),                  // 4: ballast.gate.v1.LimitMeasure
+	(TradingState)(0),                  // 5: ballast.gate.v1.TradingState
+	(LimitField)(0),                    // 6: ballast.gate.v1.LimitField
+	(*ReasonExplanation)(nil),          // 7: ballast.gate.v1.ReasonExplanation
+	(*Order)(nil),                      // 8: ballast.gate.v1.Order
+	(*EvaluateTradeRequest)(nil),       // 9: ballast.gate.v1.EvaluateTradeRequest
+	(*EvaluateTradeResponse)(nil),      // 10: ballast.gate.v1.EvaluateTradeResponse
+	(*RiskFigures)(nil),                // 11: ballast.gate.v1.RiskFigures
+	(*SizePositionRequest)(nil),        // 12: ballast.gate.v1.SizePositionRequest
+	(*SizePositionResponse)(nil),       // 13: ballast.gate.v1.SizePositionResponse
+	(*ReportFillRequest)(nil),          // 14: ballast.gate.v1.ReportFillRequest
+	(*ReportFillResponse)(nil),         // 15: ballast.gate.v1.ReportFillResponse
+	(*GetCurrentBudgetRequest)(nil),    // 16: ballast.gate.v1.GetCurrentBudgetRequest
+	(*GetCurrentBudgetResponse)(nil),   // 17: ballast.gate.v1.GetCurrentBudgetResponse
+	(*GetUtilizationRequest)(nil),      // 18: ballast.gate.v1.GetUtilizationRequest
+	(*Utilization)(nil),                // 19: ballast.gate.v1.Utilization
+	(*GetUtilizationResponse)(nil),     // 20: ballast.gate.v1.GetUtilizationResponse
+	(*RiskUtilization)(nil),            // 21: ballast.gate.v1.RiskUtilization
+	(*StrategyRisk)(nil),               // 22: ballast.gate.v1.StrategyRisk
+	(*GetRecommendationsRequest)(nil),  // 23: ballast.gate.v1.GetRecommendationsRequest
+	(*Recommendation)(nil),             // 24: ballast.gate.v1.Recommendation
+	(*GetRecommendationsResponse)(nil), // 25: ballast.gate.v1.GetRecommendationsResponse
+	(*TriggerRebalanceRequest)(nil),    // 26: ballast.gate.v1.TriggerRebalanceRequest
+	(*TriggerRebalanceResponse)(nil),   // 27: ballast.gate.v1.TriggerRebalanceResponse
+	(*OverrideLimitRequest)(nil),       // 28: ballast.gate.v1.OverrideLimitRequest
+	(*OverrideLimitResponse)(nil),      // 29: ballast.gate.v1.OverrideLimitResponse
 }
 var file_ballast_gate_v1_gate_proto_depIdxs = []int32{
-	0,  // 0: ballast.gate.v1.Order.side:type_name -> ballast.gate.v1.Side
-	5,  // 1: ballast.gate.v1.EvaluateTradeRequest.order:type_name -> ballast.gate.v1.Order
-	1,  // 2: ballast.gate.v1.EvaluateTradeResponse.decision:type_name -> ballast.gate.v1.Decision
-	2,  // 3: ballast.gate.v1.EvaluateTradeResponse.reasons:type_name -> ballast.gate.v1.ReasonCode
-	3,  // 4: ballast.gate.v1.EvaluateTradeResponse.trading_state:type_name -> ballast.gate.v1.TradingState
-	5,  // 5: ballast.gate.v1.SizePositionRequest.order:type_name -> ballast.gate.v1.Order
-	2,  // 6: ballast.gate.v1.SizePositionResponse.binding_limit:type_name -> ballast.gate.v1.ReasonCode
-	3,  // 7: ballast.gate.v1.SizePositionResponse.trading_state:type_name -> ballast.gate.v1.TradingState
-	0,  // 8: ballast.gate.v1.ReportFillRequest.side:type_name -> ballast.gate.v1.Side
-	3,  // 9: ballast.gate.v1.GetCurrentBudgetResponse.trading_state:type_name -> ballast.gate.v1.TradingState
-	15, // 10: ballast.gate.v1.GetUtilizationResponse.gross:type_name -> ballast.gate.v1.Utilization
-	15, // 11: ballast.gate.v1.GetUtilizationResponse.net:type_name -> ballast.gate.v1.Utilization
-	15, // 12: ballast.gate.v1.GetUtilizationResponse.strategies:type_name -> ballast.gate.v1.Utilization
-	15, // 13: ballast.gate.v1.GetUtilizationResponse.assets:type_name -> ballast.gate.v1.Utilization
-	18, // 14: ballast.gate.v1.GetRecommendationsResponse.recommendations:type_name -> ballast.gate.v1.Recommendation
-	4,  // 15: ballast.gate.v1.OverrideLimitRequest.field:type_name -> ballast.gate.v1.LimitField
-	6,  // 16: ballast.gate.v1.GateService.EvaluateTrade:input_type -> ballast.gate.v1.EvaluateTradeRequest
-	8,  // 17: ballast.gate.v1.GateService.SizePosition:input_type -> ballast.gate.v1.SizePositionRequest
-	10, // 18: ballast.gate.v1.GateService.ReportFill:input_type -> ballast.gate.v1.ReportFillRequest
-	12, // 19: ballast.gate.v1.GateService.GetCurrentBudget:input_type -> ballast.gate.v1.GetCurrentBudgetRequest
-	14, // 20: ballast.gate.v1.GateService.GetUtilization:input_type -> ballast.gate.v1.GetUtilizationRequest
-	17, // 21: ballast.gate.v1.GateService.GetRecommendations:input_type -> ballast.gate.v1.GetRecommendationsRequest
-	20, // 22: ballast.gate.v1.GateService.TriggerRebalance:input_type -> ballast.gate.v1.TriggerRebalanceRequest
-	22, // 23: ballast.gate.v1.GateService.OverrideLimit:input_type -> ballast.gate.v1.OverrideLimitRequest
-	7,  // 24: ballast.gate.v1.GateService.EvaluateTrade:output_type -> ballast.gate.v1.EvaluateTradeResponse
-	9,  // 25: ballast.gate.v1.GateService.SizePosition:output_type -> ballast.gate.v1.SizePositionResponse
-	11, // 26: ballast.gate.v1.GateService.ReportFill:output_type -> ballast.gate.v1.ReportFillResponse
-	13, // 27: ballast.gate.v1.GateService.GetCurrentBudget:output_type -> ballast.gate.v1.GetCurrentBudgetResponse
-	16, // 28: ballast.gate.v1.GateService.GetUtilization:output_type -> ballast.gate.v1.GetUtilizationResponse
-	19, // 29: ballast.gate.v1.GateService.GetRecommendations:output_type -> ballast.gate.v1.GetRecommendationsResponse
-	21, // 30: ballast.gate.v1.GateService.TriggerRebalance:output_type -> ballast.gate.v1.TriggerRebalanceResponse
-	23, // 31: ballast.gate.v1.GateService.OverrideLimit:output_type -> ballast.gate.v1.OverrideLimitResponse
-	24, // [24:32] is the sub-list for method output_type
-	16, // [16:24] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	2,  // 0: ballast.gate.v1.ReasonExplanation.reason:type_name -> ballast.gate.v1.ReasonCode
+	3,  // 1: ballast.gate.v1.ReasonExplanation.scope:type_name -> ballast.gate.v1.LimitScope
+	4,  // 2: ballast.gate.v1.ReasonExplanation.measure:type_name -> ballast.gate.v1.LimitMeasure
+	0,  // 3: ballast.gate.v1.Order.side:type_name -> ballast.gate.v1.Side
+	8,  // 4: ballast.gate.v1.EvaluateTradeRequest.order:type_name -> ballast.gate.v1.Order
+	1,  // 5: ballast.gate.v1.EvaluateTradeResponse.decision:type_name -> ballast.gate.v1.Decision
+	2,  // 6: ballast.gate.v1.EvaluateTradeResponse.reasons:type_name -> ballast.gate.v1.ReasonCode
+	5,  // 7: ballast.gate.v1.EvaluateTradeResponse.trading_state:type_name -> ballast.gate.v1.TradingState
+	11, // 8: ballast.gate.v1.EvaluateTradeResponse.risk:type_name -> ballast.gate.v1.RiskFigures
+	7,  // 9: ballast.gate.v1.EvaluateTradeResponse.explanations:type_name -> ballast.gate.v1.ReasonExplanation
+	8,  // 10: ballast.gate.v1.SizePositionRequest.order:type_name -> ballast.gate.v1.Order
+	2,  // 11: ballast.gate.v1.SizePositionResponse.binding_limit:type_name -> ballast.gate.v1.ReasonCode
+	5,  // 12: ballast.gate.v1.SizePositionResponse.trading_state:type_name -> ballast.gate.v1.TradingState
+	11, // 13: ballast.gate.v1.SizePositionResponse.risk:type_name -> ballast.gate.v1.RiskFigures
+	7,  // 14: ballast.gate.v1.SizePositionResponse.explanations:type_name -> ballast.gate.v1.ReasonExplanation
+	0,  // 15: ballast.gate.v1.ReportFillRequest.side:type_name -> ballast.gate.v1.Side
+	5,  // 16: ballast.gate.v1.GetCurrentBudgetResponse.trading_state:type_name -> ballast.gate.v1.TradingState
+	19, // 17: ballast.gate.v1.GetUtilizationResponse.gross:type_name -> ballast.gate.v1.Utilization
+	19, // 18: ballast.gate.v1.GetUtilizationResponse.net:type_name -> ballast.gate.v1.Utilization
+	19, // 19: ballast.gate.v1.GetUtilizationResponse.strategies:type_name -> ballast.gate.v1.Utilization
+	19, // 20: ballast.gate.v1.GetUtilizationResponse.assets:type_name -> ballast.gate.v1.Utilization
+	21, // 21: ballast.gate.v1.GetUtilizationResponse.risk:type_name -> ballast.gate.v1.RiskUtilization
+	22, // 22: ballast.gate.v1.RiskUtilization.strategies:type_name -> ballast.gate.v1.StrategyRisk
+	24, // 23: ballast.gate.v1.GetRecommendationsResponse.recommendations:type_name -> ballast.gate.v1.Recommendation
+	6,  // 24: ballast.gate.v1.OverrideLimitRequest.field:type_name -> ballast.gate.v1.LimitField
+	9,  // 25: ballast.gate.v1.GateService.EvaluateTrade:input_type -> ballast.gate.v1.EvaluateTradeRequest
+	12, // 26: ballast.gate.v1.GateService.SizePosition:input_type -> ballast.gate.v1.SizePositionRequest
+	14, // 27: ballast.gate.v1.GateService.ReportFill:input_type -> ballast.gate.v1.ReportFillRequest
+	16, // 28: ballast.gate.v1.GateService.GetCurrentBudget:input_type -> ballast.gate.v1.GetCurrentBudgetRequest
+	18, // 29: ballast.gate.v1.GateService.GetUtilization:input_type -> ballast.gate.v1.GetUtilizationRequest
+	23, // 30: ballast.gate.v1.GateService.GetRecommendations:input_type -> ballast.gate.v1.GetRecommendationsRequest
+	26, // 31: ballast.gate.v1.GateService.TriggerRebalance:input_type -> ballast.gate.v1.TriggerRebalanceRequest
+	28, // 32: ballast.gate.v1.GateService.OverrideLimit:input_type -> ballast.gate.v1.OverrideLimitRequest
+	10, // 33: ballast.gate.v1.GateService.EvaluateTrade:output_type -> ballast.gate.v1.EvaluateTradeResponse
+	13, // 34: ballast.gate.v1.GateService.SizePosition:output_type -> ballast.gate.v1.SizePositionResponse
+	15, // 35: ballast.gate.v1.GateService.ReportFill:output_type -> ballast.gate.v1.ReportFillResponse
+	17, // 36: ballast.gate.v1.GateService.GetCurrentBudget:output_type -> ballast.gate.v1.GetCurrentBudgetResponse
+	20, // 37: ballast.gate.v1.GateService.GetUtilization:output_type -> ballast.gate.v1.GetUtilizationResponse
+	25, // 38: ballast.gate.v1.GateService.GetRecommendations:output_type -> ballast.gate.v1.GetRecommendationsResponse
+	27, // 39: ballast.gate.v1.GateService.TriggerRebalance:output_type -> ballast.gate.v1.TriggerRebalanceResponse
+	29, // 40: ballast.gate.v1.GateService.OverrideLimit:output_type -> ballast.gate.v1.OverrideLimitResponse
+	33, // [33:41] is the sub-list for method output_type
+	25, // [25:33] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_ballast_gate_v1_gate_proto_init() }
@@ -1820,13 +2510,14 @@ func file_ballast_gate_v1_gate_proto_init() {
 	if File_ballast_gate_v1_gate_proto != nil {
 		return
 	}
+	file_ballast_gate_v1_gate_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ballast_gate_v1_gate_proto_rawDesc), len(file_ballast_gate_v1_gate_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   19,
+			NumEnums:      7,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
