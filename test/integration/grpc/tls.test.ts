@@ -179,7 +179,6 @@ test('limit overrides need a control grant; the approver is the verified identit
         reason: 'earnings',
         requestedBy: 'desk-head',
         approver: 'risk-ops',
-        requestedBy: 'desk-head',
         expiresAt,
         strategy: undefined,
         asset: undefined,
