@@ -98,8 +98,14 @@ export function parseRebalanceReason(reason: string): string {
 }
 
 /** A control call's optional idempotency key: undefined when empty, else an id like any other. */
-export const parseRequestId = (requestId: string): string | undefined =>
-  requestId === '' ? undefined : requireId(requestId, 'request_id');
+export function parseRequestId(requestId: string): string | undefined {
+  if (requestId === '') return undefined;
+  // A JavaScript client that leaves the field out of an untyped request sends the string "undefined":
+  // taken as an id, every such call would replay the first one.
+  if (requestId === 'undefined' || requestId === 'null')
+    throw new InvalidArgument(`request_id "${requestId}" looks like an unset field: send a unique id, or none`);
+  return requireId(requestId, 'request_id');
+}
 
 /** How many recommendations to return: 10 when unset, at most 100. */
 export const recommendationLimit = (limit: number): number => (limit > 0 ? Math.min(limit, MAX_RECOMMENDATIONS) : DEFAULT_RECOMMENDATIONS);

@@ -79,8 +79,9 @@ const override = (portfolioId: string) => ({
   reason: 'lift every limit',
   expiresAt: new Date(Date.now() + 29 * 86_400_000).toISOString(),
   requestedBy: 'desk-head',
+  requestId: '',
 });
-const rebalance = (portfolioId: string) => ({ portfolioId, reason: 'because I can' });
+const rebalance = (portfolioId: string) => ({ portfolioId, reason: 'because I can', requestId: '' });
 
 /** Every control RPC, refused to every caller who is not the operator. */
 async function expectControlRefused(address: string, portfolioId: string): Promise<void> {

@@ -189,4 +189,6 @@ test('a control request id is optional, and checked like any id when given', () 
   expect(parseRequestId('oms-7f3a')).toBe('oms-7f3a');
   expect(() => parseRequestId('x'.repeat(MAX_ID_LENGTH + 1))).toThrow(InvalidArgument);
   expect(() => parseRequestId('bad\nid')).toThrow(InvalidArgument);
+  // What an untyped JavaScript request that leaves the field out sends.
+  expect(() => parseRequestId('undefined')).toThrow(/looks like an unset field/);
 });
