@@ -16,6 +16,9 @@
  *   BALLAST_CAPACITY_INTERVAL_MS  monitoring interval of every loop (10000)
  *   BALLAST_CAPACITY_WINDOW_S     measured window per N, after every loop's first cycle (60)
  *   BALLAST_CAPACITY_SAMPLE       loops whose history is read per N (5)
+ *   BALLAST_CAPACITY_POLICY       portfolio file whose `risk_budgeting` every loop runs (config/demo-portfolio.yaml),
+ *                                 drift threshold raised so the bench's empty books never call for a rebalance;
+ *                                 `none` runs the defaults with no document in the payloads
  *   BALLAST_CAPACITY_MAX_CACHED, BALLAST_CAPACITY_WFT_SLOTS, BALLAST_CAPACITY_ACTIVITY_SLOTS
  *                                 worker maxCachedWorkflows / maxConcurrentWorkflowTaskExecutions /
  *                                 maxConcurrentActivityTaskExecutions (SDK defaults otherwise)
@@ -26,6 +29,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pino from 'pino';
+import { parse as parseYaml } from 'yaml';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { CycleStatsStore } from '../db/stores/cycleStats';
@@ -64,6 +68,7 @@ interface Settings {
   readonly windowS: number;
   readonly sample: number;
   readonly tuning: WorkerTuning;
+  readonly policy: unknown;
 }
 
 function settings(): Settings {
@@ -84,14 +89,28 @@ function settings(): Settings {
     windowS: num('BALLAST_CAPACITY_WINDOW_S') ?? 60,
     sample: num('BALLAST_CAPACITY_SAMPLE') ?? 5,
     tuning,
+    policy: benchPolicy(process.env.BALLAST_CAPACITY_POLICY ?? join(repoRoot(), 'config', 'demo-portfolio.yaml')),
   };
+}
+
+/**
+ * A real policy document travels in every loop's payloads (its size is part of what is measured).
+ * The bench's books hold no positions, so they always drift from their budget: the drift threshold
+ * is raised to 1 (a whole weight of capital) so a cycle stays calm as a real, rebalanced book's would.
+ */
+function benchPolicy(path: string): unknown {
+  if (path === 'none') return undefined;
+  const doc = parseYaml(readFileSync(path, 'utf8')) as { risk_budgeting?: Record<string, unknown> };
+  const { monitoring_interval: _interval, ...policy } = doc.risk_budgeting ?? {};
+  const triggers = (policy.rebalancing_triggers ?? {}) as Record<string, unknown>;
+  return { risk_budgeting: { ...policy, rebalancing_triggers: { ...triggers, drift_threshold: 1 } } };
 }
 
 const progress = (msg: string) => process.stderr.write(`[capacity] ${new Date().toISOString().slice(11, 19)} ${msg}\n`);
 
 export async function run(): Promise<void> {
   const opts = settings();
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'error' });
   const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const databaseUrl = withDatabase(postgresUrl, 'ballast_bench_capacity');
   const temporalDbs = { postgresUrl, main: 'temporal_bench_capacity', visibility: 'temporal_visibility_bench_capacity' };
@@ -131,6 +150,15 @@ export async function run(): Promise<void> {
   );
   const rows: Row[] = [];
   try {
+    progress('letting the new server settle 15 s, then measuring it idle for 15 s (subtracted from the per-cycle figures)');
+    const stats = new CycleStatsStore(pool);
+    await sleep(15_000);
+    const idleFrom = await snapshot(stats, databases);
+    await sleep(15_000);
+    const idle = idleRates(idleFrom, await snapshot(stats, databases), databases.slice(1));
+    progress(
+      `idle: server ${idle.serverCpuMsPerS?.toFixed(1) ?? 'n/a'} CPU ms/s, Temporal databases ${idle.temporalXactPerS.toFixed(1)} transactions/s`,
+    );
     for (const n of opts.counts) {
       rows.push(
         await measure(n, {
@@ -139,7 +167,8 @@ export async function run(): Promise<void> {
           databaseUrl,
           client,
           feeds: new FeedStore(pool),
-          stats: new CycleStatsStore(pool),
+          stats,
+          idle,
           databases,
           workflowBundle,
           logger,
@@ -163,6 +192,7 @@ interface Context {
   readonly client: Client;
   readonly feeds: FeedStore;
   readonly stats: CycleStatsStore;
+  readonly idle: IdleRates;
   readonly databases: readonly string[];
   readonly workflowBundle: { code: string };
   readonly logger: pino.Logger;
@@ -194,8 +224,6 @@ async function measure(n: number, ctx: Context): Promise<Row> {
   const { opts, client, feeds, stats } = ctx;
   const prefix = `cap${n}-${Date.now().toString(36)}-`;
   const taskQueue = `capacity-${prefix}`;
-  global.gc?.();
-  const rssBefore = process.memoryUsage().rss;
   const worker = await startWorker({
     temporal: plainEndpoint(ctx.address),
     databaseUrl: ctx.databaseUrl,
@@ -204,6 +232,8 @@ async function measure(n: number, ctx: Context): Promise<Row> {
     workflowBundle: ctx.workflowBundle,
     tuning: opts.tuning,
   });
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
   const ids: string[] = [];
   try {
     progress(`N=${n}: starting ${n} loops, staggered over one ${opts.intervalMs} ms interval`);
@@ -221,7 +251,14 @@ async function measure(n: number, ctx: Context): Promise<Row> {
         await client.workflow.start(portfolioLoop, {
           taskQueue,
           workflowId: loopWorkflowId(portfolioId),
-          args: [{ portfolioId, marketData: { kind: 'synthetic', feedId: portfolioId }, monitoringIntervalMs: opts.intervalMs }],
+          args: [
+            {
+              portfolioId,
+              marketData: { kind: 'synthetic', feedId: portfolioId },
+              monitoringIntervalMs: opts.intervalMs,
+              config: opts.policy,
+            },
+          ],
         });
         ids.push(portfolioId);
       },
@@ -254,9 +291,13 @@ async function measure(n: number, ctx: Context): Promise<Row> {
     const history = await sampleHistories(client, ids.slice(0, opts.sample));
     const continuedAsNew = await countContinuedAsNew(client, taskQueue);
     const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000;
-    const serverCpuMs = after.serverCpuMs !== null && before.serverCpuMs !== null ? after.serverCpuMs - before.serverCpuMs : null;
+    const { idle } = ctx;
+    const serverCpuMs =
+      after.serverCpuMs !== null && before.serverCpuMs !== null && idle.serverCpuMsPerS !== null
+        ? after.serverCpuMs - before.serverCpuMs - idle.serverCpuMsPerS * seconds
+        : null;
     const ballastDb = ctx.databases[0];
-    const temporalXact = ctx.databases.slice(1).reduce((sum, d) => sum + (after.pg[d]?.xact ?? 0) - (before.pg[d]?.xact ?? 0), 0);
+    const temporalXact = xactDelta(before, after, ctx.databases.slice(1)) - idle.temporalXactPerS * seconds;
     const perCycle = (x: number) => (cycles > 0 ? x / cycles : NaN);
     return {
       n,
@@ -327,6 +368,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
   let cycles = 0;
   let actions = 0;
   let cyclesPerRun = 200;
+  const extra = new Map<string, number>();
   for (const id of portfolioIds) {
     const handle = client.workflow.getHandle(loopWorkflowId(id));
     const history = await handle.fetchHistory();
@@ -337,12 +379,16 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
     for (const segment of cycleSegments(events)) {
       cycles += 1;
       actions += segment.filter(isAction).length;
-      if (!isCalm(segment)) continue;
+      if (!isCalm(segment)) {
+        for (const name of extraActivities(segment)) extra.set(name, (extra.get(name) ?? 0) + 1);
+        continue;
+      }
       calm += 1;
       calmEvents += segment.length;
       calmBytes += segment.reduce((sum, e) => sum + temporal.api.history.v1.HistoryEvent.encode(e).finish().length, 0);
     }
   }
+  if (extra.size > 0) progress(`cycles that were not calm ran: ${[...extra].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   return {
     calmCycles: calm,
     eventsPerCalmCycle: calm > 0 ? calmEvents / calm : NaN,
@@ -369,6 +415,16 @@ function isCalm(segment: readonly HistoryEvent[]): boolean {
   });
 }
 
+function extraActivities(segment: readonly HistoryEvent[]): string[] {
+  return segment
+    .map(
+      (e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name ??
+        (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED ? 'signal' : null),
+    )
+    .filter((name): name is string => typeof name === 'string' && !CALM_ACTIVITIES.has(name));
+}
+
 const ACTION_EVENTS = new Set<number>([
   EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
   EventType.EVENT_TYPE_TIMER_STARTED,
@@ -388,6 +444,7 @@ async function countContinuedAsNew(client: Client, taskQueue: string): Promise<n
 }
 
 interface Snapshot {
+  readonly atMs: number;
   readonly cpu: NodeJS.CpuUsage;
   readonly serverCpuMs: number | null;
   readonly pg: Record<string, { xact: number; rows: number }>;
@@ -396,10 +453,29 @@ interface Snapshot {
 async function snapshot(stats: CycleStatsStore, databases: readonly string[]): Promise<Snapshot> {
   const activity = await stats.databaseActivity(databases);
   return {
+    atMs: Date.now(),
     cpu: process.cpuUsage(),
     serverCpuMs: serverCpuMs(),
     pg: Object.fromEntries(Object.entries(activity).map(([name, a]) => [name, { xact: a.xactCommit, rows: a.rowsWritten }])),
   };
+}
+
+interface IdleRates {
+  /** The server's CPU ms per second with no workflow running (shard upkeep); null when it is not ours. */
+  readonly serverCpuMsPerS: number | null;
+  readonly temporalXactPerS: number;
+}
+
+function idleRates(from: Snapshot, to: Snapshot, temporalDatabases: readonly string[]): IdleRates {
+  const seconds = (to.atMs - from.atMs) / 1000;
+  return {
+    serverCpuMsPerS: from.serverCpuMs !== null && to.serverCpuMs !== null ? (to.serverCpuMs - from.serverCpuMs) / seconds : null,
+    temporalXactPerS: xactDelta(from, to, temporalDatabases) / seconds,
+  };
+}
+
+function xactDelta(from: Snapshot, to: Snapshot, databases: readonly string[]): number {
+  return databases.reduce((sum, d) => sum + (to.pg[d]?.xact ?? 0) - (from.pg[d]?.xact ?? 0), 0);
 }
 
 /** CPU time (user + system) of the Temporal server this process started, from /proc; null when there is none. */
