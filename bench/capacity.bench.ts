@@ -149,6 +149,7 @@ export async function run(): Promise<void> {
     d.includes('/') ? new URL(d).pathname.slice(1) : d,
   );
   const rows: Row[] = [];
+  let canProbe: ContinueAsNewProbe | undefined;
   try {
     progress('letting the new server settle 15 s, then measuring it idle for 15 s (subtracted from the per-cycle figures)');
     const stats = new CycleStatsStore(pool);
@@ -176,6 +177,23 @@ export async function run(): Promise<void> {
       );
       printRow(rows[rows.length - 1], opts);
     }
+    if (process.env.BALLAST_CAPACITY_CAN_PROBE !== '0') {
+      canProbe = await probeContinueAsNew({
+        opts,
+        address,
+        databaseUrl,
+        client,
+        feeds: new FeedStore(pool),
+        stats,
+        idle,
+        databases,
+        workflowBundle,
+        logger,
+      }).catch((err: unknown) => {
+        progress(`continue-as-new probe failed: ${String(err)}`);
+        return undefined;
+      });
+    }
   } finally {
     await connection.close();
     await pool.end();
@@ -183,6 +201,78 @@ export async function run(): Promise<void> {
     await dropDatabase(databaseUrl);
   }
   printTable(rows, opts);
+  if (canProbe) {
+    console.log(
+      `continue-as-new: one calm loop's first run ended after ${canProbe.cycles} cycles, ${canProbe.events} events, ` +
+        `${(canProbe.bytes / 2 ** 20).toFixed(2)} MB of history (${canProbe.reason}); ${canProbe.seconds.toFixed(0)} s at a ${CAN_PROBE_INTERVAL_MS} ms interval`,
+    );
+  }
+}
+
+const CAN_PROBE_INTERVAL_MS = 100;
+
+interface ContinueAsNewProbe {
+  readonly cycles: number;
+  readonly events: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly reason: string;
+}
+
+/**
+ * How many cycles a run holds before it continues as new: one loop (20 assets) at a 100 ms interval
+ * until its first run closes. The loop ends a run after `cyclesPerRun` (200) cycles or when the server
+ * suggests it (history over 4 096 events or 4 MB by default), whichever comes first.
+ */
+async function probeContinueAsNew(ctx: Context): Promise<ContinueAsNewProbe> {
+  const portfolioId = `canprobe-${Date.now().toString(36)}`;
+  const taskQueue = `capacity-${portfolioId}`;
+  const worker = await startWorker({
+    temporal: plainEndpoint(ctx.address),
+    databaseUrl: ctx.databaseUrl,
+    logger: ctx.logger,
+    taskQueue,
+    workflowBundle: ctx.workflowBundle,
+    tuning: ctx.opts.tuning,
+  });
+  progress(`continue-as-new probe: one loop at a ${CAN_PROBE_INTERVAL_MS} ms interval until its first run ends`);
+  const assets = Array.from({ length: 20 }, (_, k) => `A${String(k).padStart(2, '0')}`);
+  await ctx.feeds.ensureFeed({ id: portfolioId, seed: 7, assets, barMs: CAN_PROBE_INTERVAL_MS, historyBars: 300 });
+  const started = Date.now();
+  const handle = await ctx.client.workflow.start(portfolioLoop, {
+    taskQueue,
+    workflowId: loopWorkflowId(portfolioId),
+    args: [
+      {
+        portfolioId,
+        marketData: { kind: 'synthetic', feedId: portfolioId },
+        monitoringIntervalMs: CAN_PROBE_INTERVAL_MS,
+        config: ctx.opts.policy,
+      },
+    ],
+  });
+  const firstRunId = handle.firstExecutionRunId;
+  try {
+    for (;;) {
+      const { runId } = await ctx.client.workflow.getHandle(handle.workflowId).describe();
+      if (runId !== firstRunId) break;
+      if (Date.now() - started > 300_000) throw new Error('the probe loop did not continue as new within 5 minutes');
+      await sleep(1000);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const history = await ctx.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
+    const events = history.events ?? [];
+    const cycles = events.filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED).length;
+    const bytes = events.reduce((sum, e) => sum + temporal.api.history.v1.HistoryEvent.encode(e).finish().length, 0);
+    const suggested = events.some((e) => e.workflowTaskStartedEventAttributes?.suggestContinueAsNew === true);
+    return { cycles, events: events.length, bytes, seconds, reason: suggested ? 'suggested by the server' : 'cyclesPerRun reached' };
+  } finally {
+    await ctx.client.workflow
+      .getHandle(handle.workflowId)
+      .terminate('capacity bench done')
+      .catch(() => undefined);
+    await worker.shutdown();
+  }
 }
 
 interface Context {
