@@ -301,6 +301,8 @@ interface Row {
   readonly calmCycles: number;
   readonly eventsPerCalmCycle: number;
   readonly bytesPerCalmCycle: number;
+  /** Of which activity inputs and results (the data, not the events' own fields). */
+  readonly payloadBytesPerCalmCycle: number;
   readonly actionsPerCycle: number;
   readonly cyclesPerRun: number;
   readonly continuedAsNew: number;
@@ -440,6 +442,8 @@ interface HistoryFigures {
   readonly calmCycles: number;
   readonly eventsPerCalmCycle: number;
   readonly bytesPerCalmCycle: number;
+  /** Of which activity inputs and results (the data, not the events' own fields). */
+  readonly payloadBytesPerCalmCycle: number;
   readonly actionsPerCycle: number;
   readonly cyclesPerRun: number;
 }
@@ -455,6 +459,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
   let calm = 0;
   let calmEvents = 0;
   let calmBytes = 0;
+  let calmPayloadBytes = 0;
   let cycles = 0;
   let actions = 0;
   let cyclesPerRun = 200;
@@ -476,6 +481,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
       calm += 1;
       calmEvents += segment.length;
       calmBytes += segment.reduce((sum, e) => sum + temporal.api.history.v1.HistoryEvent.encode(e).finish().length, 0);
+      calmPayloadBytes += segment.reduce((sum, e) => sum + payloadBytes(e), 0);
     }
   }
   if (extra.size > 0) progress(`cycles that were not calm ran: ${[...extra].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
@@ -483,6 +489,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
     calmCycles: calm,
     eventsPerCalmCycle: calm > 0 ? calmEvents / calm : NaN,
     bytesPerCalmCycle: calm > 0 ? calmBytes / calm : NaN,
+    payloadBytesPerCalmCycle: calm > 0 ? calmPayloadBytes / calm : NaN,
     // A run's start and its continue-as-new are two more actions, over the run's cycles.
     actionsPerCycle: cycles > 0 ? actions / cycles + 2 / cyclesPerRun : NaN,
     cyclesPerRun,
@@ -495,6 +502,15 @@ function cycleSegments(events: readonly HistoryEvent[]): HistoryEvent[][] {
   const segments: HistoryEvent[][] = [];
   for (let k = 1; k < timers.length; k++) segments.push(events.slice(timers[k - 1] + 1, timers[k] + 1));
   return segments;
+}
+
+/** Bytes of the activity inputs and results an event carries. */
+function payloadBytes(e: HistoryEvent): number {
+  const payloads = [
+    ...(e.activityTaskScheduledEventAttributes?.input?.payloads ?? []),
+    ...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+  ];
+  return payloads.reduce((sum, p) => sum + temporal.api.common.v1.Payload.encode(p).finish().length, 0);
 }
 
 function isCalm(segment: readonly HistoryEvent[]): boolean {
@@ -609,7 +625,7 @@ function printTable(rows: readonly Row[], opts: Settings): void {
     'RSS MB (per 100 loops)',
     'latency p50 / p99 ms',
     'events / calm c',
-    'KB / calm c',
+    'KB / calm c (payloads)',
     'actions / c',
     'CAN in window (cycles/run)',
     'PG xact/c ballast',
@@ -630,7 +646,7 @@ function printTable(rows: readonly Row[], opts: Settings): void {
         `${f(r.rssMb, 0)} (${f(r.rssMbPer100Loops)})`,
         `${f(r.latencyP50Ms, 0)} / ${f(r.latencyP99Ms, 0)}`,
         `${f(r.eventsPerCalmCycle)} (${r.calmCycles})`,
-        f(r.bytesPerCalmCycle / 1024, 2),
+        `${f(r.bytesPerCalmCycle / 1024, 2)} (${f(r.payloadBytesPerCalmCycle / 1024, 2)})`,
         f(r.actionsPerCycle),
         `${r.continuedAsNew} (${r.cyclesPerRun})`,
         f(r.pgXactPerCycle),
