@@ -18,7 +18,7 @@
  *   BALLAST_CAPACITY_SAMPLE       loops whose history is read per N (5)
  *   BALLAST_CAPACITY_POLICY       portfolio file whose `risk_budgeting` every loop runs (config/demo-portfolio.yaml),
  *                                 drift threshold raised so the bench's empty books never call for a rebalance;
- *                                 `none` runs the defaults with no document in the payloads
+ *                                 `none`: the defaults, with only the raised drift threshold in the payloads
  *   BALLAST_CAPACITY_MAX_CACHED, BALLAST_CAPACITY_WFT_SLOTS, BALLAST_CAPACITY_ACTIVITY_SLOTS
  *                                 worker maxCachedWorkflows / maxConcurrentWorkflowTaskExecutions /
  *                                 maxConcurrentActivityTaskExecutions (SDK defaults otherwise)
@@ -99,8 +99,7 @@ function settings(): Settings {
  * is raised to 1 (a whole weight of capital) so a cycle stays calm as a real, rebalanced book's would.
  */
 function benchPolicy(path: string): unknown {
-  if (path === 'none') return undefined;
-  const doc = parseYaml(readFileSync(path, 'utf8')) as { risk_budgeting?: Record<string, unknown> };
+  const doc = (path === 'none' ? {} : parseYaml(readFileSync(path, 'utf8'))) as { risk_budgeting?: Record<string, unknown> };
   const { monitoring_interval: _interval, ...policy } = doc.risk_budgeting ?? {};
   const triggers = (policy.rebalancing_triggers ?? {}) as Record<string, unknown>;
   return { risk_budgeting: { ...policy, rebalancing_triggers: { ...triggers, drift_threshold: 1 } } };
