@@ -463,6 +463,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
   let actions = 0;
   let cyclesPerRun = 200;
   const extra = new Map<string, number>();
+  const byActivity = new Map<string, number>();
   for (const id of portfolioIds) {
     const handle = client.workflow.getHandle(loopWorkflowId(id));
     const history = await handle.fetchHistory();
@@ -481,8 +482,21 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
       calmEvents += segment.length;
       calmBytes += segment.reduce((sum, e) => sum + temporal.api.history.v1.HistoryEvent.encode(e).finish().length, 0);
       calmPayloadBytes += segment.reduce((sum, e) => sum + payloadBytes(e), 0);
+      for (const e of segment) {
+        const scheduled = e.activityTaskCompletedEventAttributes?.scheduledEventId;
+        const name =
+          e.activityTaskScheduledEventAttributes?.activityType?.name ??
+          (scheduled
+            ? events.find((x) => Number(x.eventId) === Number(scheduled))?.activityTaskScheduledEventAttributes?.activityType?.name
+            : undefined);
+        if (name) byActivity.set(name, (byActivity.get(name) ?? 0) + payloadBytes(e));
+      }
     }
   }
+  if (calm > 0)
+    progress(
+      `payload KB per calm cycle by activity (input + result): ${[...byActivity].map(([k, v]) => `${k} ${(v / calm / 1024).toFixed(1)}`).join(', ')}`,
+    );
   if (extra.size > 0) progress(`cycles that were not calm ran: ${[...extra].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   return {
     calmCycles: calm,
