@@ -355,7 +355,7 @@ async function measure(n: number, ctx: Context): Promise<Row> {
       },
     );
     const firstCycleS = await waitForFirstCycles(stats, prefix, n);
-    progress(`N=${n}: every loop ran its first cycle (${firstCycleS.toFixed(1)} s after the first start); measuring ${opts.windowS} s`);
+    progress(`N=${n}: every loop ran its first cycle (${firstCycleS.toFixed(1)} s after the last start); measuring ${opts.windowS} s`);
 
     const before = await snapshot(stats, ctx.databases);
     const windowStart = new Date();
@@ -644,7 +644,7 @@ function printTable(rows: readonly Row[], opts: Settings): void {
     'PG xact/c ballast',
     'PG rows/c ballast',
     'PG xact/c temporal',
-    'first cycle s',
+    'all first cycles done s after last start',
   ];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---:').join('|')}|`);
