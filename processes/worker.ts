@@ -33,7 +33,13 @@ export interface WorkerOptionsInput {
   readonly metrics?: Registry;
   /** The Worker Deployment Version served (processes/buildId.ts); omitted: an unversioned worker (tests). */
   readonly deployment?: DeploymentVersion;
+  /** Worker slot and sticky-cache sizes; the SDK's defaults when omitted (bench/capacity.bench.ts measures them). */
+  readonly tuning?: WorkerTuning;
 }
+
+export type WorkerTuning = Partial<
+  Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions'>
+>;
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped. */
@@ -63,6 +69,7 @@ export async function startWorker(opts: WorkerOptionsInput): Promise<RunningWork
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ stores, market, logger: opts.logger, alertWebhookUrl: opts.alertWebhookUrl }),
     shutdownGraceTime: '10 seconds',
+    ...opts.tuning,
     interceptors: opts.metrics ? { activity: [workerMetrics(opts.metrics, new LoopMetricsStore(pool)).cycleTimer] } : undefined,
     ...(opts.deployment
       ? {
