@@ -2,6 +2,7 @@
  * A stand-in order management system for the demo: it sends a steady stream of orders to the gate,
  * reports fills for the approved ones (so positions build up against the limits) and counts decisions.
  */
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { BudgetStore } from '../db/stores/budgets';
 import { Decision, GateServiceClient, Side } from '../grpc/generated/ballast/gate/v1/gate';
@@ -58,6 +59,9 @@ export function startOrderFlow(opts: {
     lastCount = total;
   }, 1_000);
 
+  // Unique across runs: a restarted demo (in a container its pid repeats) must not reuse order or fill
+  // ids, which the gate would take for retries.
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const sendOne = () => {
     if (stopped || !budget || budget.assets.length === 0) return;
     const asset = budget.assets[Math.floor(random() * budget.assets.length)];
@@ -65,7 +69,7 @@ export function startOrderFlow(opts: {
     // Orders of 0.5–8 % of the asset's position limit: most pass, the large ones near the limit do not.
     const notional = asset.maxPositionNotional * (0.005 + random() * 0.075);
     const quantity = Math.max(1, Math.round(notional / asset.referencePrice));
-    const clientOrderId = `demo-${process.pid}-${++seq}`;
+    const clientOrderId = `demo-${runId}-${++seq}`;
     const order = {
       portfolioId: opts.portfolioId,
       strategy: asset.strategy,

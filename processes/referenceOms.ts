@@ -11,6 +11,7 @@
  *   4. acknowledges EXECUTED, or PARTIALLY_EXECUTED with the residual the gate trimmed;
  * and reports the gross exposure after the plan against the budget's target (the drift).
  */
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Decision, GateServiceClient, type Order, Side } from '../grpc/generated/ballast/gate/v1/gate';
 import {
@@ -91,6 +92,9 @@ export function startReferenceOms(options: ReferenceOmsOptions): ReferenceOms {
   let stream: grpc.ClientReadableStream<WatchRebalancePlansResponse> | undefined;
   let reconnect: NodeJS.Timeout | undefined;
   let orderSeq = 0;
+  // Order and fill ids must be unique across runs: the gate takes a repeated fill id for a retry and
+  // drops it, so a restarted OMS (or a reused pid) reusing `oms-<pid>-<seq>` ids would lose its fills.
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   let rng = options.seed ?? 7;
   const random = (): number => {
     rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0;
@@ -174,7 +178,7 @@ export function startReferenceOms(options: ReferenceOmsOptions): ReferenceOms {
           side,
           quantity: remaining,
           price: line.referencePrice,
-          clientOrderId: `oms-${process.pid}-${plan.sequence}-${++orderSeq}`,
+          clientOrderId: `oms-${runId}-${plan.sequence}-${++orderSeq}`,
         };
         const sized = await sizeAgainst(plan.budgetVersion, order);
         if (sized.approvedQuantity <= 0) break;

@@ -156,10 +156,12 @@ describe('worker /metrics', () => {
         async () => {
           const got = await scrape(url);
           const cycles = got.samples('ballast_loop_cycle_seconds_count', { portfolio: portfolioId });
-          return cycles.length === 1 && Number(cycles[0].value) >= 1 ? got : undefined;
+          // The SDK's metrics are forwarded in batches: wait for them too.
+          const sdk = [...got.families.keys()].filter((n) => n.startsWith('temporal_activity_execution_latency'));
+          return cycles.length === 1 && Number(cycles[0].value) >= 1 && sdk.length > 0 ? got : undefined;
         },
         60_000,
-        'a completed cycle',
+        'a completed cycle and the Temporal SDK metrics',
       );
       expect(s.value('ballast_loop_budget_version', { portfolio: portfolioId })).toBeGreaterThanOrEqual(1);
       expect(s.value('ballast_loop_heartbeat_age_seconds', { portfolio: portfolioId })).toBeLessThan(60);
