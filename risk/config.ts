@@ -278,6 +278,11 @@ export function parseRiskConfig(document: unknown): RiskConfig {
  * become a ConfigError with the line number; an empty document gives the defaults.
  */
 export function loadRiskConfigText(yamlText: string): RiskConfig {
+  return parseRiskConfig(parseYamlText(yamlText));
+}
+
+/** YAML text to plain data; a syntax error or a duplicate key is a ConfigError with its line and column. */
+export function parseYamlText(yamlText: string): unknown {
   const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true });
   const error = doc.errors[0];
   if (error) {
@@ -285,7 +290,7 @@ export function loadRiskConfigText(yamlText: string): RiskConfig {
     const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError('(yaml)', at ? `line ${at.line}, column ${at.col}: ${message}` : message);
   }
-  return parseRiskConfig(doc.toJS({ maxAliasCount: 100 }));
+  return doc.toJS({ maxAliasCount: 100 });
 }
 
 export const defaultRiskConfig = (): RiskConfig => parseRiskConfig(DEFAULT_CONFIG_DOCUMENT);

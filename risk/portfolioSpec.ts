@@ -14,8 +14,7 @@
  * Also the one rule that says whether a policy change adds risk (`policyRiskIncreases`): a change that
  * does must be approved as a budget is.
  */
-import { parseDocument } from 'yaml';
-import { ConfigError, type RiskConfig, duration, parseRiskConfig } from './config';
+import { ConfigError, type RiskConfig, duration, parseRiskConfig, parseYamlText } from './config';
 import type { MarketDataSpec } from './marketData';
 
 export interface PortfolioSpec {
@@ -33,7 +32,7 @@ const CURRENCY = /^[A-Z]{3}$/;
 
 /** Parses a portfolio file's YAML text. YAML errors and duplicate keys name their line. */
 export function loadPortfolioSpecText(yamlText: string): PortfolioSpec {
-  return parsePortfolioSpec(parseYaml(yamlText));
+  return parsePortfolioSpec(parseYamlText(yamlText));
 }
 
 /** Validates a parsed portfolio document. */
@@ -55,7 +54,7 @@ export function parsePortfolioSpec(document: unknown): PortfolioSpec {
 
 /** Validates a policy document alone (`{risk_budgeting: …}`), as `portfolio update --policy` takes it. */
 export function loadPolicyText(yamlText: string): { readonly policy: { readonly risk_budgeting?: unknown }; readonly config: RiskConfig } {
-  const document = parseYaml(yamlText);
+  const document = parseYamlText(yamlText);
   const root = mapping(document ?? {}, '(root)');
   // A whole portfolio file is accepted too: its portfolio section must then be left as it is.
   const policy = { risk_budgeting: root.risk_budgeting ?? {} };
@@ -123,17 +122,6 @@ export function policyRiskIncreases(current: RiskConfig, proposed: RiskConfig): 
   more('risk_budgeting.gate.price_collar', current.priceCollar, proposed.priceCollar);
   more('risk_budgeting.gate.limit_headroom', current.limitHeadroom, proposed.limitHeadroom);
   return reasons;
-}
-
-function parseYaml(yamlText: string): unknown {
-  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true });
-  const error = doc.errors[0];
-  if (error) {
-    const at = error.linePos?.[0];
-    const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError('(yaml)', at ? `line ${at.line}, column ${at.col}: ${message}` : message);
-  }
-  return doc.toJS({ maxAliasCount: 100 });
 }
 
 function mapping(value: unknown, key: string): Record<string, unknown> {
