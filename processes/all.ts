@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
 import { createPool } from '../db/pool';
@@ -38,6 +38,7 @@ import { type DemoUser, consoleAuth, startConsoleProcess } from './console';
 import { keyControls, statusLine, stopRequest } from './terminal';
 import { gateMetrics } from '../grpc/metrics';
 import { type MetricsListen, exposeMetrics, processRegistry } from './metricsEndpoint';
+import { connectTemporalClient } from '../infra/temporalConnection';
 
 export interface AllInOneOptions {
   /** The demo portfolio; its synthetic feed has the same id. */
@@ -120,7 +121,7 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
   teardown.defer('infrastructure', () => infra.shutdown());
   const pool = createPool(infra.databaseUrl);
   teardown.defer('database pool', () => pool.end());
-  const connection = await Connection.connect(connectionOptions(infra.temporal));
+  const connection = await connectTemporalClient(connectionOptions(infra.temporal));
   teardown.defer('Temporal connection', () => connection.close());
   const client = new Client({ connection, namespace: infra.temporal.namespace });
 

@@ -3,7 +3,7 @@
  * down gracefully (in-flight calls finish, queued audit rows and fills are written). It serves like
  * `ballast start`'s gate: mTLS and an access policy (cli/gateFlags.ts), control RPCs over Temporal.
  */
-import { Connection, Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
 import { createLogger } from '../../lib/logger';
@@ -18,6 +18,7 @@ import { durationMs, integer, list, option } from '../flags';
 import { addGateSecurityFlags, type GateSecurityFlags, gateSecuritySettings } from '../gateFlags';
 import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
 import { printJson } from '../output';
+import { lazyTemporalClient } from '../../infra/temporalConnection';
 
 interface GateFlags extends GateSecurityFlags, MetricsFlags {
   readonly databaseUrl: string;
@@ -74,7 +75,7 @@ async function runGate(flags: GateFlags): Promise<void> {
   // Lazy: the gate serves trades while Temporal is away; only the control RPCs need it.
   // Configured as for the `temporal` CLI (envconfig: profile, namespace, TLS, API key); the flag picks the address.
   const temporal = { ...temporalTarget(), address: flags.temporalAddress };
-  const connection = Connection.lazy(connectionOptions(temporal));
+  const connection = lazyTemporalClient(connectionOptions(temporal));
   const logger = createLogger('gate');
   const listen = metricsListen(flags);
   const registry = listen ? processRegistry() : undefined;
