@@ -12,6 +12,8 @@
  * - burst: GateCore.evaluate back to back with no settle between them, so the full queue applies its
  *   oldest move on the request path (what a decision costs when requests arrive faster than the loop
  *   frees up: the O(n) update is then paid inline)
+ * - reserve: ExposureBook.reserve alone (the update an approval makes after its checks), answer path;
+ *   its settle apart
  * - fill: ExposureBook.applyFill of a fill that moves a position, answer path; its settle apart
  * - risk checks alone: the risk part of a check by itself (lookup, both checks, figures), the cleanest
  *   figure of what is added when the machine is noisy (the differences above subtract two noisy numbers)
@@ -36,7 +38,7 @@ const FILLS = 10_000;
 const STRATEGIES = ['s0', 's1', 's2'];
 const FACTORS = 20;
 
-type Figure = 'check' | 'decide' | 'decideSettle' | 'burst' | 'fill' | 'fillSettle' | 'risk';
+type Figure = 'check' | 'decide' | 'decideSettle' | 'burst' | 'reserve' | 'reserveSettle' | 'fill' | 'fillSettle' | 'risk';
 type Figures = Record<Figure, number>;
 
 export function run(): Promise<void> {
@@ -44,7 +46,7 @@ export function run(): Promise<void> {
     `risk checks: ${DECISIONS} decisions and ${FILLS} fills per measurement, ${ROUNDS} rounds, the fastest round shown (CPU µs; load average ${loadavg()[0].toFixed(1)})`,
   );
   console.log(
-    '  assets form   | check: off    on added | decide: off    on added settle | burst: off    on added | fill: off    on added settle | risk alone',
+    '  assets form   | check: off    on added | decide: off    on added settle | burst: off    on added | reserve: off    on added settle | fill: off    on added settle | risk alone',
   );
   for (const [n, form] of [
     [50, 'dense'],
@@ -65,7 +67,7 @@ export function run(): Promise<void> {
     const f = (x: number, w = 6): string => x.toFixed(2).padStart(w);
     const cell = (k: Figure): string => `${f(best('off', k))}${f(best('on', k))}${f(best('on', k) - best('off', k))}`;
     console.log(
-      `  ${String(n).padStart(6)} ${form.padEnd(7)}|   ${cell('check')} |    ${cell('decide')}${f(best('on', 'decideSettle'), 7)} |   ${cell('burst')} |  ${cell('fill')}${f(best('on', 'fillSettle'), 7)} | ${f(best('on', 'risk'), 10)}`,
+      `  ${String(n).padStart(6)} ${form.padEnd(7)}|   ${cell('check')} |    ${cell('decide')}${f(best('on', 'decideSettle'), 7)} |   ${cell('burst')} |     ${cell('reserve')}${f(best('on', 'reserveSettle'), 7)} |  ${cell('fill')}${f(best('on', 'fillSettle'), 7)} | ${f(best('on', 'risk'), 10)}`,
     );
   }
   return Promise.resolve();
@@ -131,6 +133,11 @@ function measure(n: number, snapshot: PortfolioSnapshot): Figures {
     for (const o of orders) burstGate.evaluate(o, 'bench', 0n);
   });
   book.settleRisk();
+  // The approval's update alone (what GateCore.evaluate adds after the checks): a reservation.
+  const reserves = settledLoop(DECISIONS, book, (k) => {
+    const o = orders[k];
+    book.reserve(`r-${k}`, o.strategy, o.instrument, o.side, o.quantity, o.price, 0, 3_600_000);
+  });
   const fills = settledLoop(FILLS, book, (k) => {
     const o = orders[k];
     book.applyFill({
@@ -166,6 +173,8 @@ function measure(n: number, snapshot: PortfolioSnapshot): Figures {
     decide: settled.answer,
     decideSettle: settled.settle,
     burst,
+    reserve: reserves.answer,
+    reserveSettle: reserves.settle,
     fill: fills.answer,
     fillSettle: fills.settle,
     risk,
