@@ -296,7 +296,11 @@ export class GateCore {
   expireReservations(): number {
     const now = this.options.clock();
     let n = 0;
-    for (const b of this.books.values()) n += b.expire(now);
+    for (const b of this.books.values()) {
+      const released = b.expire(now);
+      if (released > 0) this.settleRiskSoon(b);
+      n += released;
+    }
     return n;
   }
 

@@ -4,6 +4,7 @@
  * as a property (the size passes, a hair more fails).
  */
 import fc from 'fast-check';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { RiskBudget } from '../../../../risk/budget';
 import { type CovarianceMatrix, covarianceFromRows } from '../../../../risk/covariance';
 import { denseCovarianceOf } from '../../../../risk/factorModel';
@@ -323,6 +324,24 @@ describe('incremental vectors', () => {
       }
     }
     expect(worst).toBeLessThanOrEqual(1e-9);
+  });
+
+  test('the gate settles the deferred dense update once the event loop is free; the next decision sees it before', async () => {
+    const core = pairCore(0.9); // a fill of AAPL, queued
+    fillInto(core, 'trend', 'MSFT', 450, 200);
+    const v = core.book('p1').riskVectors!;
+    expect(v.unsettled).toBe(2);
+    // Nothing settled yet: the checks read the queue (the VOL_LIMIT case above, with both fills queued).
+    const denied = core.evaluate(order({ instrument: 'MSFT', quantity: 500, price: 200 }), 'test', process.hrtime.bigint());
+    expect(denied.reasons).toEqual(['VOL_LIMIT']);
+    const approved = core.evaluate(order({ instrument: 'MSFT', quantity: 10, price: 200 }), 'test', process.hrtime.bigint());
+    expect(approved.approved).toBe(true);
+    expect(v.unsettled).toBe(3);
+    await nextTurn();
+    expect(v.unsettled).toBe(0);
+    const sigmaX = v.kernel.times(v.x);
+    for (let i = 0; i < ASSETS.length; i++) expect(v.sigmaXAt(i)).toBeCloseTo(sigmaX[i], 6);
+    expect(v.variance).toBeCloseTo(v.directVariance(), 3);
   });
 
   test("property: SizePosition's quantity passes and a hair more fails", () => {
