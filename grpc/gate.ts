@@ -5,6 +5,7 @@
  * (`recorded`): the handler answers only then.
  */
 import { randomBytes } from 'node:crypto';
+import { setImmediate } from 'node:timers';
 import type { FillRecord } from '../db/stores/fills';
 import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { PositionRow } from '../db/stores/positions';
@@ -82,6 +83,8 @@ export class GateCore {
    */
   private readonly decisionIdPrefix = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-`;
   private decisionSeq = 0;
+  /** Books whose deferred risk update is scheduled. */
+  private readonly settling = new Set<ExposureBook>();
 
   constructor(readonly options: GateCoreOptions) {}
 
@@ -159,6 +162,7 @@ export class GateCore {
       result.approved ? order.quantity : 0,
       result,
     );
+    if (result.approved && book) this.settleRiskSoon(book); // after the record: its write starts first
     return { ...result, recorded, replayed: false };
   }
 
@@ -194,9 +198,24 @@ export class GateCore {
     const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now });
     if (!applied) return undefined;
     const recorded = this.options.fills?.push({ ...fill, reportedAtMs: now }) ?? RECORDED;
+    this.settleRiskSoon(book);
     if (this.options.fills) addDelta(this.unwritten, fill, 1);
     if (this.reconciling) addDelta(this.reconciling, fill, 1);
     return { position: book.pair(fill.strategy, fill.instrument)?.position ?? 0, recorded };
+  }
+
+  /**
+   * The risk vectors' O(n) update of an approval or fill (dense Σ) runs once the event loop is free,
+   * after the spool's write has started (scheduled after it), while the answer waits for its
+   * fdatasync: the next decision is exact either way (riskState.ts).
+   */
+  private settleRiskSoon(book: ExposureBook): void {
+    if (!book.riskVectors || this.settling.has(book)) return;
+    this.settling.add(book);
+    setImmediate(() => {
+      this.settling.delete(book);
+      book.settleRisk();
+    });
   }
 
   /** Fills this core applied are now in Postgres (or quarantined): reads of `positions` include them. */
@@ -277,7 +296,11 @@ export class GateCore {
   expireReservations(): number {
     const now = this.options.clock();
     let n = 0;
-    for (const b of this.books.values()) n += b.expire(now);
+    for (const b of this.books.values()) {
+      const released = b.expire(now);
+      if (released > 0) this.settleRiskSoon(b);
+      n += released;
+    }
     return n;
   }
 
