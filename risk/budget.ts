@@ -3,7 +3,7 @@
  * A budget is immutable once committed; every change is a new version. It is plain JSON so the
  * same object travels through Temporal payloads, a Postgres JSONB column and the gate's snapshot.
  */
-import type { TradingState } from './kinds';
+import type { TradingScope, TradingState } from './kinds';
 import type { RiskLimits } from './riskModel';
 import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from './units';
 
@@ -91,11 +91,13 @@ export interface LimitOverrideRequest {
   readonly expiresAt: string;
 }
 
-/** An operator's change of what the gate lets a portfolio do. */
+/** An operator's change of what the gate lets a portfolio, one of its strategies or one of its instruments do. */
 export interface TradingStateRequest {
   readonly state: TradingState;
   readonly reason: string;
   readonly operator: string;
+  /** Absent: the whole portfolio (requests from before scopes have none). */
+  readonly scope?: TradingScope;
 }
 
 /**
