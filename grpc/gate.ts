@@ -145,7 +145,8 @@ export class GateCore {
     const result = throttledBy
       ? throttleDenial(order, throttledBy, snapshot?.version ?? 0, this.tradingState(order.portfolioId))
       : evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
-    if (result.approved) for (const w of this.warnings.crossings(order, result.warnings)) this.options.onLimitWarning?.(order.portfolioId, w);
+    if (result.approved)
+      for (const w of this.warnings.crossings(order, result.warnings)) this.options.onLimitWarning?.(order.portfolioId, w);
     if (result.approved && book) {
       const id = order.clientOrderId;
       const { strategy, instrument, side, quantity, price } = order;

@@ -25,7 +25,8 @@ export const stricterState = (a: TradingState, b: TradingState): TradingState =>
  */
 export const TRADING_SCOPE_KINDS = ['portfolio', 'strategy', 'instrument'] as const;
 export type TradingScopeKind = (typeof TRADING_SCOPE_KINDS)[number];
-export const isTradingScopeKind = (value: unknown): value is TradingScopeKind => (TRADING_SCOPE_KINDS as readonly unknown[]).includes(value);
+export const isTradingScopeKind = (value: unknown): value is TradingScopeKind =>
+  (TRADING_SCOPE_KINDS as readonly unknown[]).includes(value);
 
 /** A scope: `name` is the strategy or instrument, '' for the portfolio. */
 export interface TradingScope {

@@ -206,11 +206,19 @@ export interface OrderState {
   readonly scope: TradingScopeKind;
 }
 
-export function orderState(snapshot: PortfolioSnapshot, order: Pick<OrderRequest, 'strategy' | 'instrument'>, nowMs: number, policy: CheckPolicy): OrderState {
+export function orderState(
+  snapshot: PortfolioSnapshot,
+  order: Pick<OrderRequest, 'strategy' | 'instrument'>,
+  nowMs: number,
+  policy: CheckPolicy,
+): OrderState {
   const portfolio = effectiveState(snapshot, nowMs, policy);
   let result: OrderState = { ...portfolio, scope: 'portfolio' };
   if (snapshot.scopedStates.size === 0) return result;
-  for (const [kind, name] of [['strategy', order.strategy], ['instrument', order.instrument]] as const) {
+  for (const [kind, name] of [
+    ['strategy', order.strategy],
+    ['instrument', order.instrument],
+  ] as const) {
     const state = snapshot.scopedStates.get(scopeKey(kind, name));
     if (state && TRADING_STATE_SEVERITY[state] > TRADING_STATE_SEVERITY[result.state]) result = { state, stale: false, scope: kind };
   }
@@ -218,7 +226,11 @@ export function orderState(snapshot: PortfolioSnapshot, order: Pick<OrderRequest
 }
 
 /** The scope of a trading state, as a denial's explanation and sentence name it. */
-const STATE_SCOPE: Readonly<Record<TradingScopeKind, LimitScope>> = { portfolio: 'PORTFOLIO', strategy: 'STRATEGY', instrument: 'INSTRUMENT' };
+const STATE_SCOPE: Readonly<Record<TradingScopeKind, LimitScope>> = {
+  portfolio: 'PORTFOLIO',
+  strategy: 'STRATEGY',
+  instrument: 'INSTRUMENT',
+};
 const scopeWords = (scope: TradingScopeKind, order: OrderRequest): string =>
   scope === 'portfolio' ? 'portfolio' : scope === 'strategy' ? `strategy "${order.strategy}"` : `instrument "${order.instrument}"`;
 

@@ -35,7 +35,8 @@ interface Bucket {
 
 /** The valid form of a rate limit, or the reason it is not. */
 export function rateLimitError(limit: RateLimit): string | undefined {
-  if (!(Number.isFinite(limit.ratePerSecond) && limit.ratePerSecond > 0)) return `rate must be a positive number, got ${limit.ratePerSecond}`;
+  if (!(Number.isFinite(limit.ratePerSecond) && limit.ratePerSecond > 0))
+    return `rate must be a positive number, got ${limit.ratePerSecond}`;
   if (!(Number.isFinite(limit.burst) && limit.burst >= 1)) return `burst must be at least 1, got ${limit.burst}`;
   return undefined;
 }

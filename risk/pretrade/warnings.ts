@@ -7,7 +7,14 @@
 import type { Explanation, Reason } from './reasons';
 
 /** The limits whose post-trade level is checked against the warning level (cumulative ones only). */
-export const WARNED_REASONS: readonly Reason[] = ['POSITION_LIMIT', 'STRATEGY_BUDGET', 'GROSS_EXPOSURE', 'NET_EXPOSURE', 'VOL_LIMIT', 'RISK_BUDGET'];
+export const WARNED_REASONS: readonly Reason[] = [
+  'POSITION_LIMIT',
+  'STRATEGY_BUDGET',
+  'GROSS_EXPOSURE',
+  'NET_EXPOSURE',
+  'VOL_LIMIT',
+  'RISK_BUDGET',
+];
 
 export const DEFAULT_WARNING_LEVEL = 0.8;
 
@@ -15,7 +22,8 @@ export const DEFAULT_WARNING_LEVEL = 0.8;
 type OrderScope = { readonly portfolioId: string; readonly strategy: string; readonly instrument: string };
 
 /** One limit of one portfolio: its reason and the strategy / instrument its scope names. */
-const limitKey = (e: Pick<Explanation, 'reason' | 'strategy' | 'instrument'>): string => `${e.reason}\u0000${e.strategy}\u0000${e.instrument}`;
+const limitKey = (e: Pick<Explanation, 'reason' | 'strategy' | 'instrument'>): string =>
+  `${e.reason}\u0000${e.strategy}\u0000${e.instrument}`;
 
 /** Whether an order is checked against the limit that key names (so its evaluation saw that limit's level). */
 function covers(key: string, order: OrderScope): boolean {
