@@ -4,6 +4,7 @@
  * order that covers it finds it back below the level (re-armed), so a book sitting at 85 % raises one
  * alert, not one per order. Pure: memory only, O(limits in warning) per approval.
  */
+import type { Alert } from '../records';
 import type { Explanation, Reason } from './reasons';
 
 /** The limits whose post-trade level is checked against the warning level (cumulative ones only). */
@@ -64,3 +65,17 @@ export class WarningLatch {
 }
 
 const NONE: readonly Explanation[] = Object.freeze([]);
+
+/** The alert of one crossing (severity warning); its key is unique per replica, limit and instant. */
+export function limitWarningAlert(replica: string, portfolioId: string, w: Explanation, level: number, nowMs: number): Alert {
+  const where = [w.strategy, w.instrument].filter((x) => x !== '').join('/') || 'portfolio';
+  const used = w.limit ? Math.abs(w.postTrade ?? 0) / w.limit : 0;
+  return {
+    idempotencyKey: `limit-warning:${replica}:${portfolioId}:${w.reason}:${where}:${nowMs}`,
+    portfolioId,
+    severity: 'warning',
+    kind: 'limit-warning',
+    message: `${w.reason} of ${where} at ${(used * 100).toFixed(1)} % of its limit after an approved order (warning level ${(level * 100).toFixed(0)} %)`,
+    details: { ...w, level, utilization: used, replica },
+  };
+}
