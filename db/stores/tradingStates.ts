@@ -28,12 +28,14 @@ interface ScopeRow {
 }
 
 const SCOPES_SQL = `
-  SELECT 'portfolio' AS scope_kind, '' AS scope_name, trading_state AS state, state_reason AS reason,
-         state_changed_by AS changed_by, updated_at AS changed_at
-  FROM portfolios WHERE id = $1
-  UNION ALL
-  SELECT scope_kind, scope_name, state, reason, changed_by, changed_at FROM scoped_trading_states WHERE portfolio_id = $1
-  ORDER BY 1 DESC, 2`;
+  SELECT * FROM (
+    SELECT 'portfolio' AS scope_kind, '' AS scope_name, trading_state AS state, state_reason AS reason,
+           state_changed_by AS changed_by, updated_at AS changed_at
+    FROM portfolios WHERE id = $1
+    UNION ALL
+    SELECT scope_kind, scope_name, state, reason, changed_by, changed_at FROM scoped_trading_states WHERE portfolio_id = $1
+  ) s
+  ORDER BY array_position(ARRAY['portfolio', 'strategy', 'instrument'], scope_kind), scope_name`;
 
 export class TradingStateStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -43,17 +45,21 @@ export class TradingStateStore {
     await inTransaction(this.pool, (client) => setTradingStateIn(client, portfolioId, request, idempotencyKey));
   }
 
-  /** The portfolio's scope first, then every strategy and instrument ever set (ACTIVE ones included: who resumed them). */
-  async list(portfolioId: string): Promise<ScopeState[]> {
-    const { rows } = await this.pool.query<ScopeRow>(SCOPES_SQL, [portfolioId]);
-    return rows.map((r) => ({
-      scope: { kind: isTradingScopeKind(r.scope_kind) ? r.scope_kind : 'portfolio', name: r.scope_name },
-      state: isTradingState(r.state) ? r.state : 'HALTED',
-      reason: r.reason,
-      changedBy: r.changed_by,
-      changedAt: r.changed_at.toISOString(),
-    }));
+  list(portfolioId: string): Promise<ScopeState[]> {
+    return listTradingStates(this.pool, portfolioId);
   }
+}
+
+/** The portfolio's scope first, then every strategy and instrument ever set (ACTIVE ones included: who resumed them). */
+export async function listTradingStates(db: Queryable, portfolioId: string): Promise<ScopeState[]> {
+  const { rows } = await db.query<ScopeRow>(SCOPES_SQL, [portfolioId]);
+  return rows.map((r) => ({
+    scope: { kind: isTradingScopeKind(r.scope_kind) ? r.scope_kind : 'portfolio', name: r.scope_name },
+    state: isTradingState(r.state) ? r.state : 'HALTED',
+    reason: r.reason,
+    changedBy: r.changed_by,
+    changedAt: r.changed_at.toISOString(),
+  }));
 }
 
 /** Scoped states not ACTIVE, per portfolio (all portfolios, or the one named): what the gate's snapshots need. */
