@@ -590,6 +590,13 @@ describe('console API', () => {
         (await post(ts, { state: 'REDUCING', reason: 'x', scope: { instrument: 'AAPL' } }, 'olga', { method: 'PUT' })).statusCode,
       ).toBe(200);
       expect(calls.at(-1)).toMatchObject({ args: [portfolioId, { state: 'REDUCING', scope: { kind: 'instrument', name: 'AAPL' } }] });
+      // Resuming a scope is an operator's act like halting it: a viewer or an approver is refused, and nothing reaches the desk.
+      const before = calls.length;
+      const resume = { state: 'ACTIVE', reason: 'x', scope: { strategy: 'trend' } };
+      expectProblem(await post(ts, resume, 'vic', { method: 'PUT' }), 403, /operator/);
+      expectProblem(await post(ts, resume, 'ann', { method: 'PUT' }), 403, /operator/);
+      expect(calls.length).toBe(before);
+      expect((await get(ts)).json()).toMatchObject({ items: [{ scope: { kind: 'portfolio', name: '' }, state: 'ACTIVE' }] });
       expectProblem(
         await post(ts, { state: 'HALTED', reason: 'x', scope: { strategy: 'trend', instrument: 'AAPL' } }, 'olga', { method: 'PUT' }),
         400,
