@@ -68,6 +68,11 @@ export interface CapacityCheck {
   readonly detail: () => string;
   /** The structured fields at quantity q (the post-trade value is that of q units). */
   readonly explain: (q: number) => Explanation;
+  /**
+   * |post-trade| / limit at quantity q, for the cumulative limits the warning level watches: plain
+   * arithmetic, so an approval checks its warnings without building an explanation per limit.
+   */
+  readonly usage?: (q: number) => number;
 }
 
 export interface Assessment {
@@ -147,11 +152,10 @@ function limitWarnings(a: Assessment, order: OrderRequest, risk: RiskFigures | u
   const check = (e: Explanation): void => {
     if (e.limit !== undefined && e.postTrade !== undefined && Math.abs(e.postTrade) >= level * e.limit) (warnings ??= []).push(e);
   };
-  for (const c of a.capacity) if (WARNED_REASONS.includes(c.reason)) check(c.explain(order.quantity));
-  if (risk) {
-    check(riskExplanation('VOL_LIMIT', risk, order));
-    check(riskExplanation('RISK_BUDGET', risk, order));
-  }
+  const q = order.quantity;
+  for (const c of a.capacity) if (c.usage && c.usage(q) >= level && WARNED_REASONS.includes(c.reason)) check(c.explain(q));
+  if (risk && risk.volAfter >= level * risk.volLimit) check(riskExplanation('VOL_LIMIT', risk, order));
+  if (risk && risk.contributionAfter >= level * risk.contributionLimit) check(riskExplanation('RISK_BUDGET', risk, order));
   return warnings ?? NO_WARNINGS;
 }
 
@@ -440,6 +444,7 @@ function capacityChecks(
         current: pairGrossNow,
         postTrade: pairGrossAfter(q),
       }),
+      usage: (q) => pairGrossAfter(q) / maxPosition,
     },
     {
       reason: 'STRATEGY_BUDGET',
@@ -458,6 +463,7 @@ function capacityChecks(
               current: netNow(strat),
               postTrade: netAfter(strat, q),
             },
+      usage: (q) => (strategyGrossBinds ? grossAfter(strat.gross, q) / maxStrategyGross : Math.abs(netAfter(strat, q)) / maxStrategyNet),
     },
     {
       reason: 'GROSS_EXPOSURE',
@@ -468,6 +474,7 @@ function capacityChecks(
         current: total.gross,
         postTrade: grossAfter(total.gross, q),
       }),
+      usage: (q) => grossAfter(total.gross, q) / maxGross,
     },
     {
       reason: 'NET_EXPOSURE',
@@ -478,6 +485,7 @@ function capacityChecks(
         current: netNow(total),
         postTrade: netAfter(total, q),
       }),
+      usage: (q) => Math.abs(netAfter(total, q)) / maxNet,
     },
   ];
   if (state === 'REDUCING') {
