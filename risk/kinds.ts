@@ -33,10 +33,6 @@ export interface TradingScope {
   readonly kind: TradingScopeKind;
   readonly name: string;
 }
-export const PORTFOLIO_SCOPE: TradingScope = Object.freeze({ kind: 'portfolio', name: '' });
-
-/** Resuming is loosening a state (HALTED → REDUCING/ACTIVE, REDUCING → ACTIVE): only an authorised person may. */
-export const isResume = (from: TradingState, to: TradingState): boolean => TRADING_STATE_SEVERITY[to] < TRADING_STATE_SEVERITY[from];
 
 /** The engine's rebalancing triggers (risk/triggers.ts), in the order it evaluates them. */
 export const ENGINE_TRIGGER_KINDS = ['drift', 'regime-change', 'correlation-spike', 'vol-breach', 'budget-breach'] as const;
