@@ -84,7 +84,7 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
     recordPolicyStatus: ({ portfolioId, version, status, riskReasons, recommendationId }) =>
       stores.policies.setStatus(portfolioId, version, status, { riskReasons, recommendationId }),
 
-    setTradingState: ({ idempotencyKey, portfolioId, request }) => stores.portfolios.setTradingState(portfolioId, request, idempotencyKey),
+    setTradingState: ({ idempotencyKey, portfolioId, request }) => stores.tradingStates.set(portfolioId, request, idempotencyKey),
 
     async createOverride({ idempotencyKey, portfolioId, request }) {
       return { overrideId: await stores.overrides.create(idempotencyKey, portfolioId, request) };

@@ -459,6 +459,7 @@ async function startEmptyServer(): Promise<string> {
     tradingState: TradingState.TRADING_STATE_ACTIVE,
     explanations: [],
     replayed: false,
+    warnings: [],
   };
   const unimplemented: grpc.handleUnaryCall<unknown, never> = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED });
   server.addService(GateServiceService, {

@@ -20,6 +20,7 @@ export type ConsoleReads = Pick<
   | 'decisionSummary'
   | 'latestMetrics'
   | 'successMetrics'
+  | 'tradingStates'
 >;
 
 export interface PositionsReader {

@@ -67,7 +67,15 @@ export const TradingStateBody = Type.Object(
       TRADING_STATES.map((s) => Type.Literal(s)),
       { description: 'HALTED is the kill switch; REDUCING lets only reducing orders through' },
     ),
-    scope: Type.Optional(Type.Object({ strategy: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, strict)),
+    scope: Type.Optional(
+      Type.Object(
+        {
+          strategy: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })),
+          instrument: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })),
+        },
+        { ...strict, description: 'one strategy, or one instrument (in every strategy); none: the whole portfolio' },
+      ),
+    ),
     reason: Reason,
   },
   strict,

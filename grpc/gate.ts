@@ -20,7 +20,9 @@ import {
   effectiveState,
 } from '../risk/pretrade/checks';
 import { type ApprovedAnswer, ExposureBook, pairGross } from '../risk/pretrade/exposures';
-import type { Reason } from '../risk/pretrade/reasons';
+import type { Explanation, Reason } from '../risk/pretrade/reasons';
+import { type OrderThrottle, throttleDenial } from '../risk/pretrade/throttle';
+import { WarningLatch } from '../risk/pretrade/warnings';
 import { activeOverride, pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
 import { type RiskUtilization, riskUtilization } from '../risk/pretrade/riskChecks';
 
@@ -53,6 +55,10 @@ export interface GateCoreOptions {
    * the original decision may still be in the group being synced. Default: already durable.
    */
   readonly durable?: () => Promise<void>;
+  /** The message throttle EvaluateTrade answers ORDER_RATE_THROTTLED from; none: no throttle. */
+  readonly throttle?: OrderThrottle;
+  /** Told once per crossing when an approval takes a limit to the warning level (must not block or throw). */
+  readonly onLimitWarning?: (portfolioId: string, warning: Explanation) => void;
 }
 
 /** An EvaluateTrade answer; `replayed` when it repeats the original decision for a retried order. */
@@ -85,6 +91,8 @@ export class GateCore {
   private decisionSeq = 0;
   /** Books whose deferred risk update is scheduled. */
   private readonly settling = new Set<ExposureBook>();
+  /** Which limits already raised their warning, until they fall back below it. */
+  readonly warnings = new WarningLatch();
 
   constructor(readonly options: GateCoreOptions) {}
 
@@ -135,7 +143,13 @@ export class GateCore {
     const snapshot = this.snapshots.get(order.portfolioId);
     const book = snapshot ? this.book(order.portfolioId) : undefined;
     if (book && order.clientOrderId !== '' && book.sameOrder(order)) return this.replay(book.approvedAnswer(order.clientOrderId)!);
-    const result = evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
+    // Retries (above) are answered from memory and not throttled; every new order takes a token.
+    const throttledBy = this.options.throttle?.admit(caller, order.portfolioId, now);
+    const result = throttledBy
+      ? throttleDenial(order, throttledBy, snapshot?.version ?? 0, this.tradingState(order.portfolioId))
+      : evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
+    if (result.approved)
+      for (const w of this.warnings.crossings(order, result.warnings)) this.options.onLimitWarning?.(order.portfolioId, w);
     if (result.approved && book) {
       const id = order.clientOrderId;
       const { strategy, instrument, side, quantity, price } = order;
@@ -176,6 +190,7 @@ export class GateCore {
       version: a.version,
       state: a.state,
       risk: a.risk,
+      warnings: [],
       replayed: true,
       recorded: this.options.durable?.() ?? RECORDED,
     };

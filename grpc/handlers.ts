@@ -87,6 +87,7 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
       risk: r.risk,
       explanations: r.explanations.map(explanationMessage),
       replayed: r.replayed,
+      warnings: r.warnings.map(explanationMessage),
     },
     recorded: r.recorded,
   };

@@ -42,6 +42,8 @@ import { type GateControls, type GateStores, storageRefusedRows } from './ports'
 import { Quarantine } from './quarantine';
 import { type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
 import { type GateObserver, UNOBSERVED } from './metrics';
+import { OrderThrottle, type ThrottleConfig } from '../risk/pretrade/throttle';
+import { DEFAULT_WARNING_LEVEL, limitWarningAlert } from '../risk/pretrade/warnings';
 import { type PlanStreamOptions, PlanStreams } from './plans';
 import { reconcilePositions } from './reconcile';
 import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
@@ -74,6 +76,10 @@ export interface GateOptions {
   readonly reservationTtlMs?: number;
   /** Working orders (open reservations) a portfolio may hold on this replica; beyond, RESERVATION_CAP. Default 100 000. */
   readonly maxWorkingOrders?: number;
+  /** Message throttle per caller identity and per portfolio (EvaluateTrade; ORDER_RATE_THROTTLED); default none. */
+  readonly throttle?: ThrottleConfig;
+  /** Fraction of a limit at which an approval raises a `limit-warning` alert and metric (default 0.8; outside (0, 1): off). */
+  readonly warningLevel?: number;
   readonly auditFlushIntervalMs?: number;
   /** Audit rows queued beyond this make trade RPCs answer RESOURCE_EXHAUSTED. */
   readonly auditMaxQueue?: number;
@@ -174,12 +180,14 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   let replayed = 0;
   if (!spool) logger.warn('gate started without a data dir: what it acknowledges does not survive a crash');
   const reservationTtlMs = options.reservationTtlMs ?? 24 * HOUR;
+  const warningLevel = options.warningLevel ?? DEFAULT_WARNING_LEVEL;
   const core = new GateCore({
     policy: {
       staleReduceAfterMs: options.staleReduceAfterMs ?? 24 * HOUR,
       staleHaltAfterMs: options.staleHaltAfterMs ?? 72 * HOUR,
       restrictedInstruments: new Set(options.restrictedInstruments ?? []),
       maxWorkingOrders: options.maxWorkingOrders,
+      warningLevel,
     },
     clock: options.clock ?? Date.now,
     // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
@@ -189,6 +197,16 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     audit: observer.countDecisions({ push: (row) => journal.append('decision', replica, row) }),
     fills: { push: (row) => journal.append('fill', replica, row) },
     durable: () => journal.sync(),
+    throttle: options.throttle && new OrderThrottle(options.throttle),
+    onLimitWarning: (portfolioId, warning) => {
+      observer.limitWarning(portfolioId, warning.reason);
+      const alert = limitWarningAlert(replica, portfolioId, warning, warningLevel, Date.now());
+      // Off the request path; a lost alert is logged, never a reason to refuse the order.
+      setTimeout(
+        () => void stores.alerts?.raise(alert).catch((err: Error) => logger.warn({ err, alert }, 'limit warning alert not written')),
+        0,
+      );
+    },
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
   let bound = false;

@@ -33,6 +33,7 @@ import {
   resumeSignal,
   resumeUpdate,
   setTradingStateUpdate,
+  setScopedTradingStateUpdate,
   statusQuery,
 } from './messages';
 import {
@@ -44,6 +45,7 @@ import {
   validateOverride,
   validateRevocation,
   validateTradingState,
+  validateScopedTradingState,
 } from './operatorControls';
 import { activeConfig, proposePendingPolicy, setPolicyHandlers, settlePendingPolicy } from './policyChanges';
 import { reads, writes } from './retryPolicies';
@@ -130,6 +132,14 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
         'Payload: {"state": "HALTED", "operator": "<your name>", "reason": "<why>"}.',
     },
   );
+  // A strategy's or instrument's state lives in the store only (the loop's own is the portfolio's).
+  wf.setHandler(setScopedTradingStateUpdate, (req) => setTradingState(portfolioId, req), {
+    validator: validateScopedTradingState,
+    description:
+      'What the gate lets one strategy or one instrument (in every strategy) of the portfolio do: ACTIVE, REDUCING or HALTED; ' +
+      'an order is under the strictest of its portfolio, strategy and instrument. ' +
+      'Payload: {"state": "HALTED", "scope": {"kind": "strategy", "name": "trend"}, "operator": "<your name>", "reason": "<why>"}.',
+  });
   wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), {
     validator: validateOverride,
     description:

@@ -14,7 +14,8 @@ import { temporalControls } from '../../processes/gateControls';
 import { resolveGateSecurity } from '../../processes/gateSecurity';
 import { connectionOptions } from '../../infra/temporalConfig';
 import { temporalTarget } from '../context';
-import { durationMs, integer, list, option } from '../flags';
+import { between, type Check, durationMs, integer, InvalidValue, list, option } from '../flags';
+import { parseRateLimit, type RateLimit } from '../../risk/pretrade/throttle';
 import { addGateSecurityFlags, type GateSecurityFlags, gateSecuritySettings } from '../gateFlags';
 import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
 import { printJson } from '../output';
@@ -33,7 +34,19 @@ interface GateFlags extends GateSecurityFlags, MetricsFlags {
   readonly replica?: string;
   readonly dataDir?: string;
   readonly maxWorkingOrders?: number;
+  readonly throttleCaller?: RateLimit;
+  readonly throttlePortfolio?: RateLimit;
+  readonly warningLevel?: number;
 }
+
+/** RATE or RATE/BURST, as a flag value. */
+const rateLimit: Check<RateLimit> = (text) => {
+  try {
+    return parseRateLimit(text);
+  } catch (err) {
+    throw new InvalidValue((err as Error).message);
+  }
+};
 
 export function define(command: Command): void {
   addGateSecurityFlags(command)
@@ -66,6 +79,27 @@ export function define(command: Command): void {
     )
     .addOption(
       option('--max-working-orders <n>', 'working orders a portfolio may hold on this replica (default: 100000)', integer(1, 10_000_000)),
+    )
+    .addOption(
+      option(
+        '--throttle-caller <rate[/burst]>',
+        'orders per second each caller identity may send, and its burst (default: no throttle); beyond: ORDER_RATE_THROTTLED',
+        rateLimit,
+      ),
+    )
+    .addOption(
+      option(
+        '--throttle-portfolio <rate[/burst]>',
+        'orders per second a portfolio may receive across callers (default: no throttle)',
+        rateLimit,
+      ),
+    )
+    .addOption(
+      option(
+        '--warning-level <fraction>',
+        'fraction of a limit at which an approval raises a limit-warning alert and metric (default: 0.8)',
+        between(0, 1),
+      ),
     );
   addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action(runGate);
 }
@@ -98,6 +132,8 @@ async function runGate(flags: GateFlags): Promise<void> {
       replicaId: flags.replica,
       dataDir: flags.dataDir,
       maxWorkingOrders: flags.maxWorkingOrders,
+      throttle: { perCaller: flags.throttleCaller, perPortfolio: flags.throttlePortfolio },
+      warningLevel: flags.warningLevel,
     });
     const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
     await printJson({ address: gate.address, metrics: metrics?.url ?? null, certsDir: security.pki?.dir }, 'compact');

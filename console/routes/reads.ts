@@ -51,6 +51,22 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   );
 
   r.get(
+    '/portfolios/:portfolioId/trading-state',
+    {
+      schema: {
+        ...tags('trading'),
+        summary:
+          'The trading state of every scope: the portfolio, then each strategy and instrument an operator has set, with who set it, why and when',
+        params: PortfolioParams,
+      },
+    },
+    async (req) => {
+      await portfolioOr404(req.params.portfolioId);
+      return { items: await reads.tradingStates(req.params.portfolioId) };
+    },
+  );
+
+  r.get(
     '/portfolios/:portfolioId/budget',
     {
       schema: {

@@ -280,8 +280,48 @@ function confirmAction(label, cls, question, run, message) {
   return holder;
 }
 
+/**
+ * Each strategy or instrument an operator has restricted, its state in colour (who, why and when on
+ * hover); an operator may resume one, or halt / reduce another.
+ */
+function scopedStates(items, operator, base, msg) {
+  const set = (state, scope) => (reason) => api(`${base}/trading-state`, { method: 'PUT', body: { state, reason, scope } });
+  const body = (scope) => (scope.kind === 'strategy' ? { strategy: scope.name } : { instrument: scope.name });
+  const restricted = items
+    .filter((s) => s.scope.kind !== 'portfolio' && s.state !== 'ACTIVE')
+    .map((s) =>
+      el(
+        'span',
+        { class: 'scope-state', title: `“${s.reason || ''}” by ${s.changedBy || '?'} at ${time(s.changedAt)}` },
+        `${s.scope.kind} ${s.scope.name}: `,
+        el('span', { class: `state ${s.state}`, dataset: { scope: `${s.scope.kind}:${s.scope.name}` } }, s.state),
+        operator ? confirmAction('Resume', '', `resume ${s.scope.kind} ${s.scope.name}`, set('ACTIVE', body(s.scope)), msg) : null,
+      ),
+    );
+  if (!operator) return restricted;
+  const kind = el('select', { 'aria-label': 'scope kind' }, el('option', {}, 'strategy'), el('option', {}, 'instrument'));
+  const name = el('input', { placeholder: 'strategy or instrument', size: 14, 'aria-label': 'scope name' });
+  const scoped = (state) => (reason) => {
+    if (!name.value.trim()) return Promise.reject(new Error('Name the strategy or instrument first.'));
+    return set(state, body({ kind: kind.value, name: name.value.trim() }))(reason);
+  };
+  const form = el(
+    'span',
+    { class: 'scope-form' },
+    kind,
+    name,
+    confirmAction('Halt scope', 'danger', 'halt this scope', scoped('HALTED'), msg),
+    confirmAction('Reduce scope', 'amber', 'reduce only this scope', scoped('REDUCING'), msg),
+  );
+  return [...restricted, form];
+}
+
 async function renderControl(node, base) {
-  const [p, loop] = await Promise.all([api(base), api(`${base}/loop`).catch(() => null)]);
+  const [p, loop, scopes] = await Promise.all([
+    api(base),
+    api(`${base}/loop`).catch(() => null),
+    api(`${base}/trading-state`).catch(() => ({ items: [] })),
+  ]);
   if (!stillFree(node)) return;
   const msg = el('span', { class: 'muted', id: 'control-message' });
   const setState = (s) => (reason) => api(`${base}/trading-state`, { method: 'PUT', body: { state: s, reason } });
@@ -296,6 +336,7 @@ async function renderControl(node, base) {
       operator && p.tradingState !== 'HALTED' ? confirmAction('Kill switch', 'danger', 'halt all trading', setState('HALTED'), msg) : null,
       operator && p.tradingState !== 'REDUCING' ? confirmAction('Reduce only', 'amber', 'reduce only', setState('REDUCING'), msg) : null,
       operator && p.tradingState !== 'ACTIVE' ? confirmAction('Resume trading', '', 'resume trading', setState('ACTIVE'), msg) : null,
+      scopedStates(scopes.items, operator, base, msg),
       el('span', {}, 'Loop: ', el('strong', { id: 'loop-status' }, loop ? (loop.paused ? 'paused' : 'running') : 'not running')),
       el('span', {}, 'Regime: ', el('strong', { id: 'regime' }, (loop && loop.regime) || p.regime || '–')),
       loop && loop.regimeProbabilities

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { BudgetVersion, RiskBudget } from '../../risk/budget';
 import type { RecommendationStatus, TradingState } from '../../risk/kinds';
 import { type MetricsSummary, metricsSummary } from './metrics';
+import { listTradingStates, type ScopeState } from './tradingStates';
 
 export interface PortfolioRow {
   readonly id: string;
@@ -120,6 +121,11 @@ export class ConsoleReadStore {
 
   async portfolios(): Promise<PortfolioRow[]> {
     return this.portfolioRows(null);
+  }
+
+  /** The trading state of every scope of a portfolio (db/stores/tradingStates.ts), with who set it, why and when. */
+  tradingStates(portfolioId: string): Promise<ScopeState[]> {
+    return listTradingStates(this.pool, portfolioId);
   }
 
   async portfolio(id: string): Promise<PortfolioRow | undefined> {
