@@ -17,6 +17,7 @@ import type { Aggregate, ExposureBook, PairExposure } from './exposures';
 import type { Explanation, LimitMeasure, LimitScope, Reason } from './reasons';
 import { type RiskAssessment, type RiskFigures, assessRisk } from './riskChecks';
 import { RiskVectors } from './riskState';
+import { roundDownToLots } from './lots';
 import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';
 
 export interface OrderRequest {
@@ -158,9 +159,22 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
       explanation = riskExplanation(r.binding, atRequested.figures, order);
       quantity = r.quantity;
     }
-    risk = a.risk.evaluate(quantity).figures;
   }
+  const lotSize = ctx.snapshot?.pairs.get(pairKey(order.strategy, order.instrument))?.lotSize;
+  if (lotSize) {
+    const whole = roundDownToLots(quantity, lotSize);
+    // The slack may round a float hair up to a whole lot: keep it only if it is still within the request and passes.
+    quantity = whole <= quantity || (whole <= order.quantity && fits(a, whole)) ? whole : whole - lotSize;
+    if (quantity < order.quantity && binding === undefined) detail = `rounded down to whole lots of ${lotSize}`;
+  }
+  if (a.risk) risk = a.risk.evaluate(quantity).figures;
   return { quantity, binding, explanation, detail, version: a.version, state: a.state, risk };
+}
+
+/** Does `quantity` pass every capacity and risk check of an assessment (EvaluateTrade's rule)? */
+function fits(a: Assessment, quantity: number): boolean {
+  if (!a.capacity.every((c) => quantity <= c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE)) return false;
+  return !a.risk || a.risk.evaluate(quantity).failed.length === 0;
 }
 
 /** Effective trading state: the stricter of the operator's state and what budget staleness implies. */
