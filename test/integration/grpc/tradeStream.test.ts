@@ -13,6 +13,7 @@ import {
   Decision,
   type EvaluateTradeResponse,
   type EvaluateTradeStreamResponse,
+  type GetCurrentBudgetResponse,
   type Order,
   Side,
   type SizePositionResponse,
@@ -225,4 +226,12 @@ test('a reader that does not read for a while gets every answer, in order, once 
       Number((await pool.query('SELECT count(*) AS n FROM gate_decisions WHERE portfolio_id = $1', [slow])).rows[0].n),
     );
   expect(await eventually(async () => ((await audited()) === n ? n : undefined), 15_000)).toBe(n);
+});
+
+test('GetCurrentBudget answers the typed budget and its commit time beside the JSON kept for existing clients', async () => {
+  const r = await call<unknown, GetCurrentBudgetResponse>(oms, 'getCurrentBudget', { portfolioId: retried });
+  const json = JSON.parse(r.budgetJson) as { limits: unknown; assets: Array<{ asset: string }> };
+  expect(r.budget?.limits).toEqual(json.limits);
+  expect(r.budget?.assets.map((a) => a.asset)).toEqual(json.assets.map((a) => a.asset));
+  expect((r.committedTime?.seconds ?? 0) * 1000 + (r.committedTime?.nanos ?? 0) / 1e6).toBe(Date.parse(r.committedAt));
 });
