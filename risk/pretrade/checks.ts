@@ -14,10 +14,10 @@
  */
 import { type Side, TRADING_STATE_SEVERITY, type TradingState } from '../kinds';
 import type { Aggregate, ExposureBook, PairExposure } from './exposures';
+import { roundDownToLots } from './lots';
 import type { Explanation, LimitMeasure, LimitScope, Reason } from './reasons';
 import { type RiskAssessment, type RiskFigures, assessRisk } from './riskChecks';
 import { RiskVectors } from './riskState';
-import { roundDownToLots } from './lots';
 import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';
 
 export interface OrderRequest {
@@ -169,12 +169,6 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
   }
   if (a.risk) risk = a.risk.evaluate(quantity).figures;
   return { quantity, binding, explanation, detail, version: a.version, state: a.state, risk };
-}
-
-/** Does `quantity` pass every capacity and risk check of an assessment (EvaluateTrade's rule)? */
-function fits(a: Assessment, quantity: number): boolean {
-  if (!a.capacity.every((c) => quantity <= c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE)) return false;
-  return !a.risk || a.risk.evaluate(quantity).failed.length === 0;
 }
 
 /** Effective trading state: the stricter of the operator's state and what budget staleness implies. */
@@ -499,4 +493,10 @@ function riskExplanation(reason: Reason, f: RiskFigures, order: OrderRequest): E
         postTrade: f.contributionAfter,
       })
     : explained(reason, 'PORTFOLIO', order, { measure: 'VOL', limit: f.volLimit, current: f.volBefore, postTrade: f.volAfter });
+}
+
+/** Does `quantity` pass every capacity and risk check of an assessment (EvaluateTrade's rule)? */
+function fits(a: Assessment, quantity: number): boolean {
+  if (!a.capacity.every((c) => quantity <= c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE)) return false;
+  return !a.risk || a.risk.evaluate(quantity).failed.length === 0;
 }
