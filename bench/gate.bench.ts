@@ -16,6 +16,11 @@
  * Issue 11 §4: collecting metrics must not slow the gate, so each round also runs the gate with its
  * Prometheus metrics on (interceptor, decision counts, flush timing, and a full scrape every second,
  * more often than Prometheus would), and the table reports both ratios and metrics-on / metrics-off.
+ *
+ * Issue 13 §6: EvaluateTradeStream vs unary EvaluateTrade, each on one connection to the same real gate,
+ * alternating in the same run (goal: stream throughput ≥ 5× unary), p50/p99 per order.
+ *
+ * GATE_BENCH_PARTS=stream (comma list of unary, cpu, core, metrics, audit, stream; default all) runs a part alone.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -34,7 +39,7 @@ import {
   Side,
   TradingState,
 } from '../grpc/generated/ballast/gate/v1/gate';
-import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
+import { type LoadOptions, type LoadReport, runLoad, runStreamLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
 import { gateMetrics } from '../grpc/metrics';
 import { startGate } from '../processes/gate';
@@ -62,8 +67,12 @@ const benchPki = (): LocalPki => {
   return ensureLocalPki({ dir: process.env.GATE_BENCH_CERTS });
 };
 
-type Role = 'empty' | 'gate' | 'metrics' | 'load';
-type ServerKind = Exclude<Role, 'load'>;
+type Role = 'empty' | 'gate' | 'metrics' | 'load' | 'stream';
+type ServerKind = Exclude<Role, 'load' | 'stream'>;
+const PARTS = new Set((process.env.GATE_BENCH_PARTS ?? 'unary,cpu,core,metrics,audit,stream').split(','));
+const STREAM_ROUNDS = Number(process.env.GATE_BENCH_STREAM_ROUNDS ?? 2);
+/** Orders the streaming client keeps unanswered (the gate's own bound per stream is 1 000). */
+const STREAM_WINDOW = Number(process.env.GATE_BENCH_STREAM_WINDOW ?? 500);
 const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'metrics'];
 interface ServerReady {
   address: string;
@@ -92,18 +101,19 @@ export async function run(): Promise<void> {
       `  budget: ${budget.assets.length} pairs, regime ${budget.regime}, order ${order.strategy}/${order.instrument} @ ${order.price.toFixed(2)}`,
     );
     const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], metrics: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; PARTS.has('unary') && round <= ROUNDS; round++) {
       for (const kind of SERVER_KINDS) {
         const r = await measure(kind, databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order });
         reports[kind].push(r);
         console.log(`  round ${round} ${kind.padEnd(7)} ${line(r)}`);
       }
     }
-    if (ROUNDS > 0) printRatios(reports);
-    await measureServerCpu(databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 0, order });
-    measureCore(budget, riskModel, order);
-    await measureMetricsCost(budget, order);
-    await measureAuditLoss(databaseUrl, order);
+    if (PARTS.has('unary') && ROUNDS > 0) printRatios(reports);
+    if (PARTS.has('cpu')) await measureServerCpu(databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 0, order });
+    if (PARTS.has('core')) measureCore(budget, riskModel, order);
+    if (PARTS.has('metrics')) await measureMetricsCost(budget, order);
+    if (PARTS.has('audit')) await measureAuditLoss(databaseUrl, order);
+    if (PARTS.has('stream')) await measureStreaming(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
   }
@@ -151,6 +161,45 @@ async function measure(kind: ServerKind, databaseUrl: string, spec: LoadSpec): P
   } finally {
     await stop(server, 'SIGTERM');
   }
+}
+
+/**
+ * One connection each: unary EvaluateTrade with CONCURRENCY calls in flight, then EvaluateTradeStream
+ * with STREAM_WINDOW orders in flight, alternating, each against a fresh real gate (its own data dir and
+ * replica name, so no round inherits another's working orders). Every answer waits for its fdatasync.
+ */
+async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
+  console.log(
+    `stream vs unary, one connection each, ${DURATION_MS / 1000}s after ${WARMUP_MS / 1000}s warm-up, ${STREAM_ROUNDS} rounds: unary ${CONCURRENCY} in flight, stream ${STREAM_WINDOW} in flight`,
+  );
+  const spec = { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order };
+  const runs: Record<'unary' | 'stream', LoadReport[]> = { unary: [], stream: [] };
+  for (let round = 1; round <= STREAM_ROUNDS; round++) {
+    for (const kind of ['unary', 'stream'] as const) {
+      const server = spawn('gate', { databaseUrl, dataDir: newDataDir() });
+      try {
+        const { address } = await message<ServerReady>(server);
+        const client = spawn(kind === 'unary' ? 'load' : 'stream', { ...spec, target: address });
+        try {
+          runs[kind].push(await message<LoadReport>(client));
+        } finally {
+          await stop(client, 'SIGTERM');
+        }
+      } finally {
+        await stop(server, 'SIGTERM');
+      }
+      console.log(`  round ${round} ${kind.padEnd(7)} ${line(runs[kind][runs[kind].length - 1])}`);
+    }
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const [u, st] = [runs.unary, runs.stream].map((rs) => ({
+    tput: med(rs.map((r) => r.throughputPerSec)),
+    p50: med(rs.map((r) => r.latencyUs.p50)),
+    p99: med(rs.map((r) => r.latencyUs.p99)),
+  }));
+  console.log(`  unary:  ${u.tput} req/s, median ${u.p50} µs, p99 ${u.p99} µs`);
+  console.log(`  stream: ${st.tput} orders/s, median ${st.p50} µs, p99 ${st.p99} µs (per order, write to answer)`);
+  console.log(`  stream / unary throughput on one connection: ${(st.tput / u.tput).toFixed(2)}× (goal ≥ 5)`);
 }
 
 /**
@@ -403,11 +452,16 @@ async function commitRealBudget(databaseUrl: string): Promise<{ budget: RiskBudg
 
 /** Child roles: a server (empty baseline or real gate) that reports its address, or a load client. */
 async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
-  if (role === 'load') {
+  if (role === 'load' || role === 'stream') {
     const pki = TLS ? benchPki() : undefined;
     const oms = pki?.clients[DEMO_OMS_IDENTITY];
     const credentials =
       pki && oms ? grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(oms.keyFile), readFileSync(oms.certFile)) : undefined;
+    if (role === 'stream') {
+      const spec = arg as unknown as LoadSpec & { target: string };
+      process.send!(await runStreamLoad({ ...spec, inFlight: STREAM_WINDOW, deadlineMs: 5_000, credentials }));
+      return;
+    }
     process.send!(
       await runLoad({
         ...(arg as unknown as LoadSpec & { target: string }),

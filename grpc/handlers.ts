@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RecommendationView } from '../db/stores/recommendationViews';
-import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade } from './access';
+import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade, denyTrader } from './access';
 import type { OrderRequest } from '../risk/pretrade/checks';
 import type { GateCore, UtilizationLine } from './gate';
 import type {
@@ -23,6 +23,7 @@ import type {
   GetRecommendationsResponse,
   GetUtilizationRequest,
   GetUtilizationResponse,
+  Order,
   OverrideLimitRequest,
   OverrideLimitResponse,
   ReasonExplanation,
@@ -41,6 +42,9 @@ import { ControlRefused, type GateControls, RebalanceAlreadyRunning } from './po
 import { decisionCode, LIMIT_MEASURE_CODE, LIMIT_SCOPE_CODE, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
 import { parseFill, parseOrder, parseOverride, parseRebalanceReason, parseRequestId, recommendationLimit, requireId } from './requests';
 import { deadlineMs, type Durable, InvalidArgument, Refused, unary, unaryAsync, unaryDurable } from './status';
+import { type Listening, TradeStreams } from './tradeStream';
+import { budgetMessage, recommendationPayload } from './payloads';
+import { timestamp } from './plans';
 
 export interface HandlerDeps {
   readonly core: GateCore;
@@ -54,6 +58,8 @@ export interface HandlerDeps {
   readonly access: AccessPolicy | undefined;
   readonly controls: GateControls;
   readonly logger: Logger;
+  /** The gate's open EvaluateTradeStreams (closed with the gate); default: a set of its own with default bounds. */
+  readonly streams?: TradeStreams;
 }
 
 type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
@@ -61,6 +67,7 @@ type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
 /** The GateService implementation grpc-js serves. */
 export function gateService(deps: HandlerDeps): GateServiceServer {
   const { logger } = deps;
+  const streams = deps.streams ?? new TradeStreams({ logger });
   return {
     evaluateTrade: unaryDurable(logger, (call) => evaluateTrade(deps, call)),
     sizePosition: unaryDurable(logger, (call) => sizePosition(deps, call)),
@@ -70,13 +77,30 @@ export function gateService(deps: HandlerDeps): GateServiceServer {
     getRecommendations: unaryAsync(logger, (call) => getRecommendations(deps, call)),
     triggerRebalance: unaryAsync(logger, (call) => triggerRebalance(deps, call)),
     overrideLimit: unaryAsync(logger, (call) => overrideLimit(deps, call)),
+    // The same decision per order as evaluateTrade, over one stream (grpc/tradeStream.ts).
+    evaluateTradeStream: (call) =>
+      streams.serve(
+        call,
+        (caller) => authorize(denyTrader(deps.access, caller)),
+        (caller, listening, order) => decideTrade(deps, caller, listening, order),
+      ),
   };
 }
 
 export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest>): Durable<EvaluateTradeResponse> {
+  return decideTrade(deps, callerOf(call), call, call.request.order);
+}
+
+/** EvaluateTrade's decision on one order, unary or streamed: the same checks, admission and record. */
+export function decideTrade(
+  deps: HandlerDeps,
+  caller: Caller,
+  call: Listening,
+  message: Order | undefined,
+): Durable<EvaluateTradeResponse> {
   const started = process.hrtime.bigint();
-  const order = parseOrder(call.request.order, 'required');
-  const r = deps.core.evaluate(order, admitTrade(deps, call, order), started);
+  const order = parseOrder(message, 'required');
+  const r = deps.core.evaluate(order, admitTrade(deps, caller, call, order), started);
   return {
     response: {
       decision: decisionCode(r.approved),
@@ -96,7 +120,7 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
 export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>): Durable<SizePositionResponse> {
   const started = process.hrtime.bigint();
   const order = parseOrder(call.request.order, 'optional');
-  const r = deps.core.size(order, admitTrade(deps, call, order), started);
+  const r = deps.core.size(order, admitTrade(deps, callerOf(call), call, order), started);
   return {
     response: {
       approvedQuantity: r.quantity,
@@ -133,6 +157,8 @@ export function getCurrentBudget(deps: HandlerDeps, call: Call<GetCurrentBudgetR
     committedAt: new Date(s.committedAtMs).toISOString(),
     tradingState: TRADING_STATE_CODE[deps.core.tradingState(portfolioId)],
     budgetJson: JSON.stringify(s.budget),
+    budget: budgetMessage(s.budget),
+    committedTime: timestamp(s.committedAtMs),
   };
 }
 
@@ -188,8 +214,7 @@ export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitR
 }
 
 /** May this caller trade here, and can the gate decide (and record) now? Returns the caller's audit label. */
-function admitTrade(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest): string {
-  const caller = callerOf(call);
+function admitTrade(deps: HandlerDeps, caller: Caller, call: Listening, order: OrderRequest): string {
   authorize(denyTrade(deps.access, caller, order.portfolioId, order.strategy));
   if (!deps.budgets.ready) throw new Refused(grpc.status.UNAVAILABLE, 'gate is starting: budgets not loaded yet');
   if (deps.audit.full)
@@ -260,4 +285,6 @@ const recommendationMessage = (v: RecommendationView): Recommendation => ({
   createdAt: new Date(v.createdAtMs).toISOString(),
   summary: `${v.status}${v.addsRisk ? ' (adds risk)' : ''}: ${v.reason}`,
   payloadJson: JSON.stringify({ summary: v.summary, detail: v.detail, triggers: v.triggers, committedVersion: v.committedVersion }),
+  payload: recommendationPayload(v),
+  createdTime: timestamp(v.createdAtMs),
 });

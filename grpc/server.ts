@@ -48,6 +48,7 @@ import { type PlanStreamOptions, PlanStreams } from './plans';
 import { reconcilePositions } from './reconcile';
 import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
 import { SnapshotSource } from './snapshotSource';
+import { type TradeStreamOptions, TradeStreams } from './tradeStream';
 
 export type { TlsOptions } from './security';
 
@@ -97,6 +98,8 @@ export interface GateOptions {
   readonly plans?: Omit<PlanStreamOptions, 'access' | 'logger'>;
   /** Serves MarketDataService (closes in, grpc/ingest.ts) when given. */
   readonly ingest?: IngestPorts;
+  /** Bounds of EvaluateTradeStream (grpc/tradeStream.ts): orders in flight per stream, streams per gate. */
+  readonly tradeStreams?: Omit<TradeStreamOptions, 'logger'>;
 }
 
 /** Counters a metrics exporter can read (RunningGate.stats()). */
@@ -247,6 +250,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     ...connectionServerOptions(limits),
     interceptors: observer.interceptors,
   });
+  const tradeStreams = new TradeStreams({ ...options.tradeStreams, logger });
   server.addService(
     GateServiceService,
     gateService({
@@ -262,6 +266,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       access: options.access,
       controls: options.controls ?? {},
       logger,
+      streams: tradeStreams,
     }),
   );
   const plans = options.plans ? new PlanStreams({ ...options.plans, access: options.access, logger }) : undefined;
@@ -368,6 +373,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         setHealth('NOT_SERVING');
         // Plan streams never end by themselves: end them (UNAVAILABLE) so the shutdown is not held.
         await plans?.close();
+        // Trade streams answer what they read, then end (UNAVAILABLE): the OMS retries the rest by id.
+        await tradeStreams.close(SHUTDOWN_GRACE_MS);
         // Stop accepting first; established connections finish their calls and close with the server.
         const unbound = listener.close(SHUTDOWN_GRACE_MS);
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

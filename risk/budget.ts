@@ -25,6 +25,11 @@ export interface AssetBudget {
   readonly forecastVol: AnnualizedVol;
   /** Reference price the limits were computed at; the gate's price collar is centred on it. */
   readonly referencePrice: Price;
+  /**
+   * Units per lot (the policy's `lot_sizes`): SizePosition answers whole lots. Absent = any quantity
+   * (and on budgets committed before lot sizes existed).
+   */
+  readonly lotSize?: number;
 }
 
 export interface StrategyBudget {

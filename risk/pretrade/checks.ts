@@ -14,6 +14,7 @@
  */
 import { type Side, TRADING_STATE_SEVERITY, type TradingScopeKind, type TradingState } from '../kinds';
 import type { Aggregate, ExposureBook, PairExposure } from './exposures';
+import { roundDownToLots } from './lots';
 import type { Explanation, LimitMeasure, LimitScope, Reason } from './reasons';
 import { type RiskAssessment, type RiskFigures, assessRisk } from './riskChecks';
 import { RiskVectors } from './riskState';
@@ -189,8 +190,15 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
       explanation = riskExplanation(r.binding, atRequested.figures, order);
       quantity = r.quantity;
     }
-    risk = a.risk.evaluate(quantity).figures;
   }
+  const lotSize = ctx.snapshot?.pairs.get(pairKey(order.strategy, order.instrument))?.lotSize;
+  if (lotSize) {
+    const whole = roundDownToLots(quantity, lotSize);
+    // The slack may round a float hair up to a whole lot: keep it only if it is still within the request and passes.
+    quantity = whole <= quantity || (whole <= order.quantity && fits(a, whole)) ? whole : whole - lotSize;
+    if (quantity < order.quantity && binding === undefined) detail = `rounded down to whole lots of ${lotSize}`;
+  }
+  if (a.risk) risk = a.risk.evaluate(quantity).figures;
   return { quantity, binding, explanation, detail, version: a.version, state: a.state, risk };
 }
 
@@ -556,4 +564,10 @@ function riskExplanation(reason: Reason, f: RiskFigures, order: OrderRequest): E
         postTrade: f.contributionAfter,
       })
     : explained(reason, 'PORTFOLIO', order, { measure: 'VOL', limit: f.volLimit, current: f.volBefore, postTrade: f.volAfter });
+}
+
+/** Does `quantity` pass every capacity and risk check of an assessment (EvaluateTrade's rule)? */
+function fits(a: Assessment, quantity: number): boolean {
+  if (!a.capacity.every((c) => quantity <= c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE)) return false;
+  return !a.risk || a.risk.evaluate(quantity).failed.length === 0;
 }

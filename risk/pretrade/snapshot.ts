@@ -19,6 +19,8 @@ export interface PairLimits {
   readonly asset: string;
   readonly maxPositionNotional: Currency;
   readonly referencePrice: Price;
+  /** Units per lot; undefined = any quantity. */
+  readonly lotSize: number | undefined;
 }
 
 export interface StrategyLimits {
@@ -106,6 +108,7 @@ export function buildSnapshot(
       asset: a.asset,
       maxPositionNotional: a.maxPositionNotional,
       referencePrice: a.referencePrice,
+      lotSize: a.lotSize,
     });
   }
   const strategies = new Map<string, StrategyLimits>();
