@@ -66,6 +66,7 @@ const approve: EvaluateTradeResponse = {
   tradingState: 1,
   explanations: [],
   replayed: false,
+  warnings: [],
 };
 
 function open(maxInFlight: number, decide = (_o: Order | undefined) => ({ response: approve, recorded: Promise.resolve() })) {
