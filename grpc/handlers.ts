@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RecommendationView } from '../db/stores/recommendationViews';
 import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade } from './access';
+import { forwardedCaller, routed, type Routing } from './forward';
 import type { OrderRequest } from '../risk/pretrade/checks';
 import type { GateCore, UtilizationLine } from './gate';
 import type {
@@ -54,6 +55,8 @@ export interface HandlerDeps {
   readonly access: AccessPolicy | undefined;
   readonly controls: GateControls;
   readonly logger: Logger;
+  /** Gate HA: which replica decides each portfolio (grpc/forward.ts); undefined for a single gate. */
+  readonly routing?: Routing;
 }
 
 type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
@@ -62,9 +65,35 @@ type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
 export function gateService(deps: HandlerDeps): GateServiceServer {
   const { logger } = deps;
   return {
-    evaluateTrade: unaryDurable(logger, (call) => evaluateTrade(deps, call)),
-    sizePosition: unaryDurable(logger, (call) => sizePosition(deps, call)),
-    reportFill: unaryDurable(logger, (call) => reportFill(deps, call)),
+    evaluateTrade: routed(
+      deps.routing,
+      'evaluateTrade',
+      (r) => r.order?.portfolioId ?? '',
+      (call) => admitForward(deps, call, parseOrder(call.request.order, 'required')),
+      unaryDurable(logger, (call) => evaluateTrade(deps, call)),
+      logger,
+    ),
+    sizePosition: routed(
+      deps.routing,
+      'sizePosition',
+      (r) => r.order?.portfolioId ?? '',
+      (call) => admitForward(deps, call, parseOrder(call.request.order, 'optional')),
+      unaryDurable(logger, (call) => sizePosition(deps, call)),
+      logger,
+    ),
+    reportFill: routed(
+      deps.routing,
+      'reportFill',
+      (r) => r.portfolioId,
+      (call) => {
+        const fill = parseFill(call.request);
+        const caller = callerOf(call);
+        authorize(denyTrade(deps.access, caller, fill.portfolioId, fill.strategy));
+        return caller;
+      },
+      unaryDurable(logger, (call) => reportFill(deps, call)),
+      logger,
+    ),
     getCurrentBudget: unary(logger, (call) => getCurrentBudget(deps, call)),
     getUtilization: unary(logger, (call) => getUtilization(deps, call)),
     getRecommendations: unaryAsync(logger, (call) => getRecommendations(deps, call)),
@@ -112,7 +141,7 @@ export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>)
 
 export function reportFill(deps: HandlerDeps, call: Call<ReportFillRequest>): Durable<ReportFillResponse> {
   const fill = parseFill(call.request);
-  authorize(denyTrade(deps.access, callerOf(call), fill.portfolioId, fill.strategy));
+  authorize(denyTrade(deps.access, forwardedCaller(deps.routing, call, callerOf(call)), fill.portfolioId, fill.strategy));
   if (!deps.core.snapshot(fill.portfolioId))
     throw new Refused(grpc.status.FAILED_PRECONDITION, `unknown portfolio "${fill.portfolioId}" or no budget`);
   refuseUnrecordable(deps);
@@ -188,7 +217,7 @@ export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitR
 
 /** May this caller trade here, and can the gate decide (and record) now? Returns the caller's audit label. */
 function admitTrade(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest): string {
-  const caller = callerOf(call);
+  const caller = forwardedCaller(deps.routing, call, callerOf(call));
   authorize(denyTrade(deps.access, caller, order.portfolioId, order.strategy));
   if (!deps.budgets.ready) throw new Refused(grpc.status.UNAVAILABLE, 'gate is starting: budgets not loaded yet');
   if (deps.audit.full)
@@ -199,6 +228,13 @@ function admitTrade(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest)
   if (call.cancelled || deadlineMs(call.getDeadline()) <= Date.now())
     throw new Refused(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded before a decision');
   return caller.label;
+}
+
+/** Before forwarding to the owner: the caller may trade there (the owner checks the rest). */
+function admitForward(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest): Caller {
+  const caller = callerOf(call);
+  authorize(denyTrade(deps.access, caller, order.portfolioId, order.strategy));
+  return caller;
 }
 
 /** Reading a portfolio's budget, utilization or recommendations needs a trade grant for it. */
