@@ -110,7 +110,8 @@ export function routed<Req, Res>(
     const finite = Number.isFinite(deadlineMs(deadline)) ? deadline : Date.now() + 30_000;
     routing.forwarder.forward<Res>(method, route.address, call.request, caller, finite).then(
       (res) => callback(null, res),
-      (err: grpc.ServiceError) => callback({ code: err.code ?? grpc.status.UNAVAILABLE, details: err.details ?? err.message, metadata: err.metadata }),
+      (err: grpc.ServiceError) =>
+        callback({ code: err.code ?? grpc.status.UNAVAILABLE, details: err.details ?? err.message, metadata: err.metadata }),
     );
   };
 }

@@ -22,7 +22,13 @@ type IdRow = { portfolioId: string; fillId: string; reportedAtMs: number };
 /** What HA needs of Postgres (db/stores gateLeases.ts, gateDecisions.ts, fills.ts, positions.ts). */
 export interface HaPorts {
   readonly leases: {
-    acquire(portfolioId: string, replica: string, address: string, ttlMs: number, budgetVersion: number | null): Promise<number | undefined>;
+    acquire(
+      portfolioId: string,
+      replica: string,
+      address: string,
+      ttlMs: number,
+      budgetVersion: number | null,
+    ): Promise<number | undefined>;
     renew(replica: string, ttlMs: number, held: ReadonlyArray<HeldLease & { budgetVersion: number | null }>): Promise<Set<string>>;
     release(replica: string, held: readonly HeldLease[]): Promise<void>;
     owners(portfolioIds: readonly string[]): Promise<readonly LeaseRow[]>;
@@ -78,7 +84,8 @@ export class LeaseLost extends Error {
 
 export interface LeaseDeps {
   readonly replica: string;
-  readonly core: GateCore;
+  /** The decision core (a function: it is built after the leases, whose token its record queues read). */
+  readonly core: () => GateCore;
   readonly logger: Logger;
   readonly clock: () => number;
   /** How far back working orders and used ids are rebuilt (the reservation TTL and id memory). */
@@ -117,9 +124,9 @@ export class PortfolioLeases {
     await this.ticking;
     const held = this.heldLeases();
     this.held.clear();
-    await this.options.ports.leases.release(this.deps.replica, held).catch((err: Error) =>
-      this.deps.logger.warn({ err: err.message }, 'releasing gate leases failed; they expire by themselves'),
-    );
+    await this.options.ports.leases
+      .release(this.deps.replica, held)
+      .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'releasing gate leases failed; they expire by themselves'));
   }
 
   route(portfolioId: string): Route {
@@ -158,7 +165,8 @@ export class PortfolioLeases {
 
   private async round(): Promise<void> {
     const { leases } = this.options.ports;
-    const { replica, core } = this.deps;
+    const { replica } = this.deps;
+    const core = this.deps.core();
     const version = (id: string): number | null => core.snapshot(id)?.version ?? null;
     const held = this.heldLeases();
     const renewed = await leases.renew(
@@ -194,7 +202,7 @@ export class PortfolioLeases {
         ports.fills.idsInPortfolio(portfolioId, since, this.deps.maxRebuiltIds),
       ]);
       if (this.held.get(portfolioId)?.token !== token) return;
-      const { working } = this.deps.core.adopt(portfolioId, positions, orders, fillIds);
+      const { working } = this.deps.core().adopt(portfolioId, positions, orders, fillIds);
       this.held.set(portfolioId, { state: 'owned', token });
       const rebuildMs = Date.now() - started;
       this.takeovers.push({ portfolioId, token, working, rebuildMs });

@@ -46,6 +46,8 @@ import { type PlanStreamOptions, PlanStreams } from './plans';
 import { reconcilePositions } from './reconcile';
 import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
 import { SnapshotSource } from './snapshotSource';
+import { FencedRecorder, type HaOptions, PortfolioLeases } from './ha';
+import { PeerForwarder, type Routing } from './forward';
 
 export type { TlsOptions } from './security';
 
@@ -91,6 +93,12 @@ export interface GateOptions {
   readonly plans?: Omit<PlanStreamOptions, 'access' | 'logger'>;
   /** Serves MarketDataService (closes in, grpc/ingest.ts) when given. */
   readonly ingest?: IngestPorts;
+  /**
+   * Gate HA (docs/gate-ha.md, grpc/ha.ts): this replica decides only the portfolios whose lease it
+   * holds, forwards the others to their owner, and answers once Postgres has the decision or fill
+   * (fenced). Without it: a single gate, answering once its spool has them.
+   */
+  readonly ha?: HaOptions;
 }
 
 /** Counters a metrics exporter can read (RunningGate.stats()). */
@@ -114,6 +122,8 @@ export interface RunningGate {
   readonly core: GateCore;
   /** Open, handshaking, timed-out, evicted and refused connections. */
   connections(): ConnectionStats;
+  /** Gate HA: the leases this replica holds and its takeovers (undefined for a single gate). */
+  readonly leases?: PortfolioLeases;
   stats(): GateStats;
 }
 
@@ -174,7 +184,20 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   let replayed = 0;
   if (!spool) logger.warn('gate started without a data dir: what it acknowledges does not survive a crash');
   const reservationTtlMs = options.reservationTtlMs ?? 24 * HOUR;
-  const core = new GateCore({
+  const clock = options.clock ?? Date.now;
+  // Gate HA: leases, and fenced Postgres writes in place of the spool for what is acknowledged.
+  const leases: PortfolioLeases | undefined = options.ha
+    ? new PortfolioLeases(options.ha, {
+        replica,
+        core: (): GateCore => core,
+        logger,
+        clock,
+        rebuildWindowMs: Math.max(reservationTtlMs, ID_MEMORY_MS),
+        maxRebuiltIds: MAX_REMEMBERED_IDS,
+      })
+    : undefined;
+  const fenced: HaRecorders | undefined = options.ha && leases ? haRecorders(options.ha, replica, leases, () => core) : undefined;
+  const core: GateCore = new GateCore({
     policy: {
       staleReduceAfterMs: options.staleReduceAfterMs ?? 24 * HOUR,
       staleHaltAfterMs: options.staleHaltAfterMs ?? 72 * HOUR,
@@ -186,10 +209,19 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     reservationTtlMs,
     idMemoryMs: ID_MEMORY_MS,
     maxRememberedIds: MAX_REMEMBERED_IDS,
-    audit: observer.countDecisions({ push: (row) => journal.append('decision', replica, row) }),
-    fills: { push: (row) => journal.append('fill', replica, row) },
-    durable: () => journal.sync(),
+    audit: observer.countDecisions(fenced?.decisions ?? { push: (row) => journal.append('decision', replica, row) }),
+    fills: fenced?.fills ?? { push: (row) => journal.append('fill', replica, row) },
+    durable: fenced ? fenced.sync : () => journal.sync(),
   });
+  const forwarder = options.ha?.peerClient ? new PeerForwarder(options.ha.peerClient) : undefined;
+  const routing: Routing | undefined = leases
+    ? {
+        route: (portfolioId) => leases.route(portfolioId),
+        forwarder,
+        peerIdentities: new Set(options.ha?.peerIdentities ?? []),
+        open: !options.access,
+      }
+    : undefined;
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
   let bound = false;
   let stopping = false;
@@ -239,11 +271,12 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         get problem() {
           return recordingProblem();
         },
-        sync: () => journal.sync(),
+        sync: fenced ? fenced.sync : () => journal.sync(),
       },
       access: options.access,
       controls: options.controls ?? {},
       logger,
+      routing,
     }),
   );
   const plans = options.plans ? new PlanStreams({ ...options.plans, access: options.access, logger }) : undefined;
@@ -263,6 +296,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   /** Stops background work and writes everything queued; used by close() and by a failed start. */
   const release = async (): Promise<void> => {
     timers.forEach((t) => clearInterval(t));
+    await leases?.stop();
+    forwarder?.close();
     await plans?.close();
     await source.close();
     // Everything acknowledged is in the spool; write what Postgres takes now, the spool keeps the rest.
@@ -313,14 +348,17 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     await retry(writeBacklog, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'writing the replayed spool to Postgres failed; retrying'),
     );
-    await retry(rebuild, INITIAL_POSITION_READS, (err, attempt) =>
-      logger.warn({ err: err.message, attempt }, 'rebuilding working orders failed; retrying'),
-    );
+    // In HA each portfolio's book is rebuilt from every replica's writes when its lease is taken.
+    if (!leases)
+      await retry(rebuild, INITIAL_POSITION_READS, (err, attempt) =>
+        logger.warn({ err: err.message, attempt }, 'rebuilding working orders failed; retrying'),
+      );
     await retry(reconcile, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'),
     );
     listener = await listen(server, { host, port: options.port ?? 0, tls: options.tls, limits, logger });
     address = hostPort(listener.port);
+    await leases?.start(address);
   } catch (err) {
     await release().catch(() => undefined);
     throw err;
@@ -328,16 +366,27 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   bound = true;
   refreshHealth();
   if (!options.access) logger.warn('gate started without an access policy (loopback only): every local caller may trade, none may control');
-  logger.info({ address, replica, tls: Boolean(options.tls), mtls: Boolean(options.tls?.clientCa), limits }, 'gate listening');
+  logger.info(
+    {
+      address,
+      replica,
+      tls: Boolean(options.tls),
+      mtls: Boolean(options.tls?.clientCa),
+      limits,
+      ha: leases ? { leaseTtlMs: leases.ttlMs, owns: leases.ownedPortfolios() } : undefined,
+    },
+    'gate listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
     address,
     core,
     connections: () => listener.stats(),
+    leases,
     stats: () => ({
-      decisionsWritten: audit.written,
-      fillsWritten: fills.written,
+      decisionsWritten: audit.written + (fenced?.decisions.written ?? 0),
+      fillsWritten: fills.written + (fenced?.fills.written ?? 0),
       quarantined: quarantine.count,
       decisionsQueued: audit.pending,
       fillsQueued: fills.pending,
@@ -359,6 +408,23 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         logger.info({ address, auditRows: audit.written, fillRows: fills.written, leftInSpool: journal.backlog }, 'gate stopped');
       })()),
   };
+}
+
+/** HA record queues: decisions and fills committed to Postgres under the portfolio's fencing token. */
+interface HaRecorders {
+  readonly decisions: FencedRecorder<DecisionRecord>;
+  readonly fills: FencedRecorder<FillRecord>;
+  sync(): Promise<void>;
+}
+
+function haRecorders(ha: HaOptions, replica: string, leases: PortfolioLeases, core: () => GateCore): HaRecorders {
+  const decisions = new FencedRecorder<DecisionRecord>((rows, tokens) => ha.ports.decisions.insertFenced(replica, rows, tokens), leases);
+  const fills = new FencedRecorder<FillRecord>(
+    (rows, tokens) => ha.ports.fills.insertFenced(replica, rows, tokens),
+    leases,
+    (rows) => core().fillsWritten(rows),
+  );
+  return { decisions, fills, sync: () => Promise.all([decisions.sync(), fills.sync()]).then(() => undefined) };
 }
 
 /** Writes a batch as one insert per replica that made its rows (replayed rows keep their replica). */

@@ -11,7 +11,8 @@ import { gateMetrics } from '../../grpc/metrics';
 import { startGate } from '../../processes/gate';
 import { DEFAULT_GATE_METRICS_PORT, exposeMetrics, processRegistry } from '../../processes/metricsEndpoint';
 import { temporalControls } from '../../processes/gateControls';
-import { resolveGateSecurity } from '../../processes/gateSecurity';
+import { localPeerClient, resolveGateSecurity } from '../../processes/gateSecurity';
+import type { HaOptions } from '../../grpc/ha';
 import { connectionOptions } from '../../infra/temporalConfig';
 import { temporalTarget } from '../context';
 import { durationMs, integer, list, option } from '../flags';
@@ -32,6 +33,10 @@ interface GateFlags extends GateSecurityFlags, MetricsFlags {
   readonly replica?: string;
   readonly dataDir?: string;
   readonly maxWorkingOrders?: number;
+  readonly ha?: boolean;
+  readonly leaseTtl?: number;
+  readonly peerAddress?: string;
+  readonly forward: boolean;
 }
 
 export function define(command: Command): void {
@@ -65,12 +70,29 @@ export function define(command: Command): void {
     )
     .addOption(
       option('--max-working-orders <n>', 'working orders a portfolio may hold on this replica (default: 100000)', integer(1, 10_000_000)),
+    )
+    .option(
+      '--ha',
+      'run as one of several replicas (docs/gate-ha.md): decide only the portfolios whose lease this replica holds in Postgres, forward the rest to their owner',
+    )
+    .addOption(
+      option(
+        '--lease-ttl <duration>',
+        'with --ha: how long a portfolio lease lives unrenewed; a dead replica is replaced within about 4/3 of it (default: 5s)',
+        durationMs,
+      ),
+    )
+    .option('--peer-address <host:port>', 'with --ha: the address other replicas forward to (default: the address this gate binds)')
+    .option(
+      '--no-forward',
+      'with --ha: answer UNAVAILABLE naming the owner (trailing metadata ballast-owner-address) instead of forwarding',
     );
   addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action(runGate);
 }
 
 async function runGate(flags: GateFlags): Promise<void> {
   const security = resolveGateSecurity(gateSecuritySettings(flags.host, flags));
+  const ha = flags.ha ? haSettings(flags, security.pki) : undefined;
   // Lazy: the gate serves trades while Temporal is away; only the control RPCs need it.
   // Configured as for the `temporal` CLI (envconfig: profile, namespace, TLS, API key); the flag picks the address.
   const temporal = { ...temporalTarget(), address: flags.temporalAddress };
@@ -97,6 +119,7 @@ async function runGate(flags: GateFlags): Promise<void> {
       replicaId: flags.replica,
       dataDir: flags.dataDir,
       maxWorkingOrders: flags.maxWorkingOrders,
+      ha,
     });
     const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
     await printJson({ address: gate.address, metrics: metrics?.url ?? null, certsDir: security.pki?.dir }, 'compact');
@@ -109,4 +132,10 @@ async function runGate(flags: GateFlags): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/** Gate HA settings: with the local CA, replicas forward to each other with its peer certificate; with your own PKI they redirect. */
+function haSettings(flags: GateFlags, pki: Parameters<typeof localPeerClient>[0] | undefined): Omit<HaOptions, 'ports'> {
+  const peers = flags.forward && pki ? localPeerClient(pki) : undefined;
+  return { leaseTtlMs: flags.leaseTtl, advertiseAddress: flags.peerAddress, ...peers };
 }

@@ -65,7 +65,13 @@ export class GateLeaseStore {
    * token, or undefined while another replica's lease is live. Every take bumps the token, so whatever
    * held it before can write nothing more.
    */
-  async acquire(portfolioId: string, replica: string, address: string, ttlMs: number, budgetVersion: number | null): Promise<number | undefined> {
+  async acquire(
+    portfolioId: string,
+    replica: string,
+    address: string,
+    ttlMs: number,
+    budgetVersion: number | null,
+  ): Promise<number | undefined> {
     const { rows } = await this.pool.query<{ fencing_token: string }>(ACQUIRE_SQL, [portfolioId, replica, address, ttlMs, budgetVersion]);
     return rows.length > 0 ? Number(rows[0].fencing_token) : undefined;
   }
