@@ -38,13 +38,12 @@ export type RefusalCode =
 
 export function toStatus(err: unknown, logger: Logger): Partial<grpc.ServiceError> {
   if (err instanceof InvalidArgument) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
-  if (err instanceof Refused) return { code: err.code, details: err.message, metadata: trailersOf(err.trailers) };
+  if (err instanceof Refused) return { code: err.code, details: err.message, ...(err.trailers && { metadata: trailersOf(err.trailers) }) };
   logger.error({ err }, 'gate handler failed');
   return { code: grpc.status.INTERNAL, details: 'internal error' };
 }
 
-function trailersOf(trailers: Readonly<Record<string, string>> | undefined): grpc.Metadata | undefined {
-  if (!trailers) return undefined;
+function trailersOf(trailers: Readonly<Record<string, string>>): grpc.Metadata {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(trailers)) md.set(k, v);
   return md;
