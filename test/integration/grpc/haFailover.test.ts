@@ -121,8 +121,8 @@ async function trial(n: number): Promise<Trial> {
   };
   const kill = (async () => {
     await new Promise((res) => setTimeout(res, killAfterMs));
-    // Every other trial kills once the owner has used up the limits (no approval for 500 ms): the
-    // case where forgetting its approvals would let the next owner approve the most.
+    // Every other trial kills once approvals have stopped for 500 ms (usually: the owner has used up
+    // the limits), the case where forgetting its approvals would let the next owner approve the most.
     while (n % 2 === 1 && Date.now() < lastApprovalAt + 500) await new Promise((res) => setTimeout(res, 20));
     killedAt = Date.now();
     live = replicas.filter((r) => r !== owner);
@@ -140,6 +140,12 @@ async function trial(n: number): Promise<Trial> {
   const audited = await auditedApprovals(pool, pid);
   expect(approved.filter((id) => !audited.has(id))).toEqual([]);
   expect(servedAgainAt).toBeLessThan(Infinity);
+  // Non-owners forwarded over mTLS with the peer certificate; the owner decided as the OMS's identity.
+  const { rows: callers } = await pool.query<{ caller: string }>(
+    `SELECT DISTINCT caller FROM gate_decisions WHERE portfolio_id = $1 AND rpc = 'EvaluateTrade'`,
+    [pid],
+  );
+  expect(callers.map((c) => c.caller).sort()).toEqual(['ballast-demo-oms', 'ballast-demo-oms via ballast-gate-peer']);
   // The new owner is another replica; the dead one comes back (same name and data dir) for the next trial.
   expect(await ownerName(pid)).not.toBe(owner.name);
   owner.client.close();
@@ -162,7 +168,7 @@ test(`SIGKILL of the owner at a random instant of a burst, ${TRIALS} trials: no 
     const t = await trial(n);
     results.push(t);
     console.log(
-      `trial ${n + 1}/${TRIALS}: kill at +${t.killedAfterMs} ms${n % 2 === 1 ? ' (limits used up)' : ''}, served again after ${t.servedAgainMs} ms; ` +
+      `trial ${n + 1}/${TRIALS}: kill at +${t.killedAfterMs} ms${n % 2 === 1 ? ' (after 500 ms without an approval)' : ''}, served again after ${t.servedAgainMs} ms; ` +
         `${t.approved} approved (${t.approvedAfterTakeover} after takeover), ${t.failed} calls failed`,
     );
   }
