@@ -21,6 +21,11 @@
  * alternating in the same run (goal: stream throughput ≥ 5× unary), p50/p99 per order.
  *
  * GATE_BENCH_PARTS=stream (comma list of unary, cpu, core, metrics, audit, stream; default all) runs a part alone.
+ *
+ * Issue 13 §1: the cost of gate HA (docs/gate-ha.md) against a single gate, same run, alternating
+ * rounds: the owner replica called directly (every answer waits for its fenced Postgres commit), and
+ * a non-owner that forwards to the owner. Target: HA ≤ 1.2× the single gate's median latency.
+ * GATE_BENCH_HA_ONLY=1 (or GATE_BENCH_PARTS=ha) runs only that part; GATE_BENCH_HA_ROUNDS sets its rounds (default 2).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -56,6 +61,8 @@ import { RiskModelStore } from '../db/stores/riskModels';
 import { sliceTable } from '../risk/timeseries';
 
 const ROUNDS = Number(process.env.GATE_BENCH_ROUNDS ?? 3);
+const HA_ONLY = process.env.GATE_BENCH_HA_ONLY === '1';
+const HA_ROUNDS = Number(process.env.GATE_BENCH_HA_ROUNDS ?? 2);
 const DURATION_MS = 4_000;
 const WARMUP_MS = 1_500;
 const CONCURRENCY = 32;
@@ -67,9 +74,9 @@ const benchPki = (): LocalPki => {
   return ensureLocalPki({ dir: process.env.GATE_BENCH_CERTS });
 };
 
-type Role = 'empty' | 'gate' | 'metrics' | 'load' | 'stream';
-type ServerKind = Exclude<Role, 'load' | 'stream'>;
-const PARTS = new Set((process.env.GATE_BENCH_PARTS ?? 'unary,cpu,core,metrics,audit,stream').split(','));
+type Role = 'empty' | 'gate' | 'metrics' | 'ha' | 'load' | 'stream';
+type ServerKind = Exclude<Role, 'load' | 'ha' | 'stream'>;
+const PARTS = new Set((process.env.GATE_BENCH_PARTS ?? 'unary,cpu,core,metrics,audit,stream,ha').split(','));
 const STREAM_ROUNDS = Number(process.env.GATE_BENCH_STREAM_ROUNDS ?? 2);
 /** Orders the streaming client keeps unanswered (the gate's own bound per stream is 1 000). */
 const STREAM_WINDOW = Number(process.env.GATE_BENCH_STREAM_WINDOW ?? 500);
@@ -100,6 +107,10 @@ export async function run(): Promise<void> {
     console.log(
       `  budget: ${budget.assets.length} pairs, regime ${budget.regime}, order ${order.strategy}/${order.instrument} @ ${order.price.toFixed(2)}`,
     );
+    if (HA_ONLY) {
+      await measureHaCost(databaseUrl, order);
+      return;
+    }
     const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], metrics: [] };
     for (let round = 1; PARTS.has('unary') && round <= ROUNDS; round++) {
       for (const kind of SERVER_KINDS) {
@@ -114,6 +125,7 @@ export async function run(): Promise<void> {
     if (PARTS.has('metrics')) await measureMetricsCost(budget, order);
     if (PARTS.has('audit')) await measureAuditLoss(databaseUrl, order);
     if (PARTS.has('stream')) await measureStreaming(databaseUrl, order);
+    if (PARTS.has('ha')) await measureHaCost(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
   }
@@ -399,6 +411,51 @@ async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): 
   );
 }
 
+/**
+ * Gate HA against a single gate, alternating per round: the single gate; one HA replica called
+ * directly (it owns the portfolio: each answer waits for its fenced Postgres commit instead of the
+ * spool's fdatasync); two HA replicas with the load on the non-owner (one forwarding hop more).
+ */
+async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
+  const spec: LoadSpec = { concurrency: CONCURRENCY, durationMs: 3_000, warmupMs: 1_000, order };
+  const kinds = ['single', 'ha owner', 'ha forwarded'] as const;
+  const reports: Record<(typeof kinds)[number], LoadReport[]> = { single: [], 'ha owner': [], 'ha forwarded': [] };
+  console.log(`gate HA cost: ${CONCURRENCY} concurrent EvaluateTrade calls, ${spec.durationMs / 1000}s per run, ${HA_ROUNDS} rounds`);
+  for (let round = 1; round <= HA_ROUNDS; round++) {
+    for (const kind of kinds) {
+      const servers =
+        kind === 'single' ? [spawn('gate', { databaseUrl, dataDir: newDataDir() })] : [spawn('ha', { databaseUrl, dataDir: newDataDir() })];
+      try {
+        let { address } = await message<ServerReady>(servers[0]);
+        if (kind === 'ha forwarded') {
+          // The first replica owns the portfolio; the load goes to a second one, which forwards.
+          servers.push(spawn('ha', { databaseUrl, dataDir: newDataDir() }));
+          ({ address } = await message<ServerReady>(servers[1]));
+        }
+        const r = await loadFrom(address, spec);
+        reports[kind].push(r);
+        console.log(`  round ${round} ${kind.padEnd(12)} ${line(r)}`);
+      } finally {
+        for (const s of servers.reverse()) await stop(s, 'SIGTERM');
+      }
+    }
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const agg = (k: (typeof kinds)[number]) => ({
+    p50: med(reports[k].map((r) => r.latencyUs.p50)),
+    p99: med(reports[k].map((r) => r.latencyUs.p99)),
+    tput: med(reports[k].map((r) => r.throughputPerSec)),
+  });
+  const single = agg('single');
+  for (const kind of kinds.slice(1)) {
+    const x = agg(kind);
+    console.log(
+      `  ratio ${kind}/single: median ${(x.p50 / single.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(x.p99 / single.p99).toFixed(2)}×, ` +
+        `throughput ${(x.tput / single.tput).toFixed(2)}×`,
+    );
+  }
+}
+
 const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-bench-gate-'));
 
 function spawn(role: Role, arg: unknown): ChildProcess {
@@ -473,7 +530,7 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     );
     return;
   }
-  const address = role === 'empty' ? await startEmptyServer() : await startRealGate(arg, role === 'metrics');
+  const address = role === 'empty' ? await startEmptyServer() : await startRealGate(arg, role === 'metrics', role === 'ha');
   const ready = process.cpuUsage();
   process.on('message', (m) => {
     if (m !== 'cpu') return;
@@ -483,7 +540,7 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
   process.send!({ address } satisfies ServerReady);
 }
 
-async function startRealGate(arg: Record<string, unknown>, withMetrics = false): Promise<string> {
+async function startRealGate(arg: Record<string, unknown>, withMetrics = false, ha = false): Promise<string> {
   const registry = withMetrics ? processRegistry() : undefined;
   // A full scrape every second (Prometheus' default is every 15 s): its cost is part of the figure.
   if (registry) setInterval(() => void registry.metrics(), 1_000).unref();
@@ -496,6 +553,7 @@ async function startRealGate(arg: Record<string, unknown>, withMetrics = false):
     dataDir: arg.dataDir as string,
     auditFlushIntervalMs: arg.auditFlushIntervalMs as number | undefined,
     ...(TLS && serverTls()),
+    ha: ha ? { leaseTtlMs: 5_000, peerClient: peerClient(), peerIdentities: [DEMO_OMS_IDENTITY] } : undefined,
   });
   process.once('SIGTERM', () => void gate.close().then(() => process.exit(0)));
   return gate.address;
@@ -538,6 +596,17 @@ function serverTls(): Pick<Parameters<typeof startGate>[0], 'tls' | 'access'> {
   return {
     tls: { cert: readFileSync(pki.server.certFile), key: readFileSync(pki.server.keyFile), clientCa: readFileSync(pki.caFile) },
     access: { [DEMO_OMS_IDENTITY]: { portfolios: ['*'], strategies: ['*'] } },
+  };
+}
+
+/** How an HA replica forwards: as the bench's client identity under mTLS, else plaintext on loopback. */
+function peerClient(): { credentials: grpc.ChannelCredentials; options?: grpc.ClientOptions } {
+  if (!TLS) return { credentials: grpc.credentials.createInsecure() };
+  const pki = benchPki();
+  const oms = pki.clients[DEMO_OMS_IDENTITY];
+  return {
+    credentials: grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(oms.keyFile), readFileSync(oms.certFile)),
+    options: { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' },
   };
 }
 

@@ -308,6 +308,28 @@ export class GateCore {
     return { working };
   }
 
+  /**
+   * Gate HA: this replica has just taken over the portfolio's lease. Everything it held for it is
+   * stale (another owner decided since), so the book is rebuilt from Postgres alone: the stored
+   * positions, then every replica's working orders and used ids (`restore`). Call before deciding
+   * for it; the fills of other portfolios not yet written are kept.
+   */
+  adopt(
+    portfolioId: string,
+    positions: readonly PositionRow[],
+    orders: readonly ApprovedOrder[],
+    fillIds: ReadonlyArray<{ portfolioId: string; fillId: string; reportedAtMs: number }>,
+  ): { working: number } {
+    this.books.delete(portfolioId);
+    this.unwritten.delete(portfolioId);
+    this.reconciling?.delete(portfolioId);
+    const book = this.book(portfolioId);
+    book.reconcile(positions, new Map());
+    const snapshot = this.snapshots.get(portfolioId);
+    if (snapshot) book.reprice(snapshot);
+    return this.restore(orders, fillIds);
+  }
+
   expireReservations(): number {
     const now = this.options.clock();
     let n = 0;

@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RecommendationView } from '../db/stores/recommendationViews';
 import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade, denyTrader } from './access';
+import { forwardedCaller, routed, type Routing } from './forward';
 import type { OrderRequest } from '../risk/pretrade/checks';
 import type { GateCore, UtilizationLine } from './gate';
 import type {
@@ -60,6 +61,8 @@ export interface HandlerDeps {
   readonly logger: Logger;
   /** The gate's open EvaluateTradeStreams (closed with the gate); default: a set of its own with default bounds. */
   readonly streams?: TradeStreams;
+  /** Gate HA: which replica decides each portfolio (grpc/forward.ts); undefined for a single gate. */
+  readonly routing?: Routing;
 }
 
 type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
@@ -69,9 +72,35 @@ export function gateService(deps: HandlerDeps): GateServiceServer {
   const { logger } = deps;
   const streams = deps.streams ?? new TradeStreams({ logger });
   return {
-    evaluateTrade: unaryDurable(logger, (call) => evaluateTrade(deps, call)),
-    sizePosition: unaryDurable(logger, (call) => sizePosition(deps, call)),
-    reportFill: unaryDurable(logger, (call) => reportFill(deps, call)),
+    evaluateTrade: routed(
+      deps.routing,
+      'evaluateTrade',
+      (r) => r.order?.portfolioId ?? '',
+      (call) => admitForward(deps, call, parseOrder(call.request.order, 'required')),
+      unaryDurable(logger, (call) => evaluateTrade(deps, call)),
+      logger,
+    ),
+    sizePosition: routed(
+      deps.routing,
+      'sizePosition',
+      (r) => r.order?.portfolioId ?? '',
+      (call) => admitForward(deps, call, parseOrder(call.request.order, 'optional')),
+      unaryDurable(logger, (call) => sizePosition(deps, call)),
+      logger,
+    ),
+    reportFill: routed(
+      deps.routing,
+      'reportFill',
+      (r) => r.portfolioId,
+      (call) => {
+        const fill = parseFill(call.request);
+        const caller = callerOf(call);
+        authorize(denyTrade(deps.access, caller, fill.portfolioId, fill.strategy));
+        return caller;
+      },
+      unaryDurable(logger, (call) => reportFill(deps, call)),
+      logger,
+    ),
     getCurrentBudget: unary(logger, (call) => getCurrentBudget(deps, call)),
     getUtilization: unary(logger, (call) => getUtilization(deps, call)),
     getRecommendations: unaryAsync(logger, (call) => getRecommendations(deps, call)),
@@ -82,13 +111,26 @@ export function gateService(deps: HandlerDeps): GateServiceServer {
       streams.serve(
         call,
         (caller) => authorize(denyTrader(deps.access, caller)),
-        (caller, listening, order) => decideTrade(deps, caller, listening, order),
+        (caller, listening, order) => decideStreamed(deps, caller, listening, order),
       ),
   };
 }
 
 export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest>): Durable<EvaluateTradeResponse> {
-  return decideTrade(deps, callerOf(call), call, call.request.order);
+  return decideTrade(deps, forwardedCaller(deps.routing, call, callerOf(call)), call, call.request.order);
+}
+
+/**
+ * A streamed order: decided here only when this replica decides its portfolio. Under gate HA a
+ * stream is not forwarded order by order: the order is refused UNAVAILABLE naming the owner, and the
+ * OMS opens its stream there (docs/gate-ha.md), so no path decides a portfolio on two replicas.
+ */
+function decideStreamed(deps: HandlerDeps, caller: Caller, call: Listening, message: Order | undefined): Durable<EvaluateTradeResponse> {
+  const route = deps.routing?.route(message?.portfolioId ?? '');
+  if (route && route.kind === 'unavailable') throw new Refused(grpc.status.UNAVAILABLE, route.why);
+  if (route && route.kind === 'owner')
+    throw new Refused(grpc.status.UNAVAILABLE, `portfolio decided by replica ${route.owner} at ${route.address}: stream its orders there`);
+  return decideTrade(deps, caller, call, message);
 }
 
 /** EvaluateTrade's decision on one order, unary or streamed: the same checks, admission and record. */
@@ -120,7 +162,7 @@ export function decideTrade(
 export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>): Durable<SizePositionResponse> {
   const started = process.hrtime.bigint();
   const order = parseOrder(call.request.order, 'optional');
-  const r = deps.core.size(order, admitTrade(deps, callerOf(call), call, order), started);
+  const r = deps.core.size(order, admitTrade(deps, forwardedCaller(deps.routing, call, callerOf(call)), call, order), started);
   return {
     response: {
       approvedQuantity: r.quantity,
@@ -137,7 +179,7 @@ export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>)
 
 export function reportFill(deps: HandlerDeps, call: Call<ReportFillRequest>): Durable<ReportFillResponse> {
   const fill = parseFill(call.request);
-  authorize(denyTrade(deps.access, callerOf(call), fill.portfolioId, fill.strategy));
+  authorize(denyTrade(deps.access, forwardedCaller(deps.routing, call, callerOf(call)), fill.portfolioId, fill.strategy));
   if (!deps.core.snapshot(fill.portfolioId))
     throw new Refused(grpc.status.FAILED_PRECONDITION, `unknown portfolio "${fill.portfolioId}" or no budget`);
   refuseUnrecordable(deps);
@@ -225,6 +267,13 @@ function admitTrade(deps: HandlerDeps, caller: Caller, call: Listening, order: O
   if (call.cancelled || deadlineMs(call.getDeadline()) <= Date.now())
     throw new Refused(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded before a decision');
   return caller.label;
+}
+
+/** Before forwarding to the owner: the caller may trade there (the owner checks the rest). */
+function admitForward(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest): Caller {
+  const caller = callerOf(call);
+  authorize(denyTrade(deps.access, caller, order.portfolioId, order.strategy));
+  return caller;
 }
 
 /** Reading a portfolio's budget, utilization or recommendations needs a trade grant for it. */

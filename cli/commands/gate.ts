@@ -11,7 +11,8 @@ import { gateMetrics } from '../../grpc/metrics';
 import { startGate } from '../../processes/gate';
 import { DEFAULT_GATE_METRICS_PORT, exposeMetrics, processRegistry } from '../../processes/metricsEndpoint';
 import { temporalControls } from '../../processes/gateControls';
-import { resolveGateSecurity } from '../../processes/gateSecurity';
+import { localPeerClient, resolveGateSecurity } from '../../processes/gateSecurity';
+import type { HaOptions } from '../../grpc/ha';
 import { connectionOptions } from '../../infra/temporalConfig';
 import { temporalTarget } from '../context';
 import { between, type Check, durationMs, integer, InvalidValue, list, option } from '../flags';
@@ -37,6 +38,10 @@ interface GateFlags extends GateSecurityFlags, MetricsFlags {
   readonly throttleCaller?: RateLimit;
   readonly throttlePortfolio?: RateLimit;
   readonly warningLevel?: number;
+  readonly ha?: boolean;
+  readonly leaseTtl?: number;
+  readonly peerAddress?: string;
+  readonly forward: boolean;
 }
 
 /** RATE or RATE/BURST, as a flag value. */
@@ -100,12 +105,29 @@ export function define(command: Command): void {
         'fraction of a limit at which an approval raises a limit-warning alert and metric (default: 0.8)',
         between(0, 1),
       ),
+    )
+    .option(
+      '--ha',
+      'run as one of several replicas (docs/gate-ha.md): decide only the portfolios whose lease this replica holds in Postgres, forward the rest to their owner',
+    )
+    .addOption(
+      option(
+        '--lease-ttl <duration>',
+        'with --ha: how long a portfolio lease lives unrenewed; a dead replica is replaced within about 4/3 of it (default: 5s)',
+        durationMs,
+      ),
+    )
+    .option('--peer-address <host:port>', 'with --ha: the address other replicas forward to (default: the address this gate binds)')
+    .option(
+      '--no-forward',
+      'with --ha: answer UNAVAILABLE naming the owner (trailing metadata ballast-owner-address) instead of forwarding',
     );
   addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action(runGate);
 }
 
 async function runGate(flags: GateFlags): Promise<void> {
   const security = resolveGateSecurity(gateSecuritySettings(flags.host, flags));
+  const ha = flags.ha ? haSettings(flags, security.pki) : undefined;
   // Lazy: the gate serves trades while Temporal is away; only the control RPCs need it.
   // Configured as for the `temporal` CLI (envconfig: profile, namespace, TLS, API key); the flag picks the address.
   const temporal = { ...temporalTarget(), address: flags.temporalAddress };
@@ -134,6 +156,7 @@ async function runGate(flags: GateFlags): Promise<void> {
       maxWorkingOrders: flags.maxWorkingOrders,
       throttle: { perCaller: flags.throttleCaller, perPortfolio: flags.throttlePortfolio },
       warningLevel: flags.warningLevel,
+      ha,
     });
     const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
     await printJson({ address: gate.address, metrics: metrics?.url ?? null, certsDir: security.pki?.dir }, 'compact');
@@ -146,4 +169,10 @@ async function runGate(flags: GateFlags): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/** Gate HA settings: with the local CA, replicas forward to each other with its peer certificate; with your own PKI they redirect. */
+function haSettings(flags: GateFlags, pki: Parameters<typeof localPeerClient>[0] | undefined): Omit<HaOptions, 'ports'> {
+  const peers = flags.forward && pki ? localPeerClient(pki) : undefined;
+  return { leaseTtlMs: flags.leaseTtl, advertiseAddress: flags.peerAddress, ...peers };
 }
