@@ -39,7 +39,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers';
 import type { Logger } from 'pino';
-import { decodeSegment, encodeFrame, FRAME_HEADER_BYTES } from './spoolFrame';
+import { decodeSegment, frameOf, seal } from './spoolFrame';
 
 export type SpoolKind = 'decision' | 'fill';
 const KINDS: readonly SpoolKind[] = ['decision', 'fill'];
@@ -130,7 +130,8 @@ export class Spool implements Journal {
   private readonly handledThrough: Record<SpoolKind, number> = { decision: 0, fill: 0 };
   private delivered = 0;
   private handledCount = 0;
-  private payloads: Buffer[] = [];
+  /** Frames of the group being filled (sealed when written). */
+  private frames: Buffer[] = [];
   private entries: SpoolEntry[] = [];
   private group: Group | undefined;
   private flight: Promise<void> | undefined;
@@ -171,12 +172,12 @@ export class Spool implements Journal {
   append(kind: SpoolKind, replica: string, row: unknown): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('the spool is closed'));
-    const payload = Buffer.from(JSON.stringify({ k: KIND_TAG[kind], r: replica, v: row }));
-    if (FRAME_HEADER_BYTES + payload.length > this.segmentBytes)
+    const frame = frameOf(JSON.stringify({ k: KIND_TAG[kind], r: replica, v: row }));
+    if (frame.length > this.segmentBytes)
       return Promise.reject(
-        new Error(`a ${kind} record of ${payload.length} bytes does not fit a spool segment (${this.segmentBytes} bytes)`),
+        new Error(`a ${kind} record of ${frame.length} bytes does not fit a spool segment (${this.segmentBytes} bytes)`),
       );
-    this.payloads.push(payload);
+    this.frames.push(frame);
     this.entries.push({ kind, seq: ++this.seq, replica, row });
     this.group ??= newGroup();
     if (!this.writing) {
@@ -220,15 +221,15 @@ export class Spool implements Journal {
   }
 
   private async writeGroup(): Promise<void> {
-    const { payloads, entries } = this;
+    const { frames, entries } = this;
     const group = this.group!;
-    this.payloads = [];
+    this.frames = [];
     this.entries = [];
     this.group = undefined;
     this.flight = group.promise;
     try {
       const t0 = process.hrtime.bigint();
-      for (let from = 0; from < payloads.length;) from = await this.writeFrames(payloads, entries, from);
+      for (let from = 0; from < frames.length;) from = await this.writeFrames(frames, entries, from);
       this.recordSync(Number((process.hrtime.bigint() - t0) / 1000n), entries.length);
       for (const e of entries) {
         this.delivered++;
@@ -244,33 +245,28 @@ export class Spool implements Journal {
       group.reject(this.failure);
     }
     this.flight = undefined;
-    if (this.payloads.length === 0) this.writing = false;
+    if (this.frames.length === 0) this.writing = false;
     else if (this.failure) {
       this.writing = false;
       (this.group as Group | undefined)?.reject(this.failure);
       this.group = undefined;
-      this.payloads = [];
+      this.frames = [];
       this.entries = [];
     } else void this.writeGroup(); // the next group filled while this one was written: write it now
   }
 
   /** Writes as many records from `from` as fit the current segment (switching first if none does); returns where it stopped. */
-  private async writeFrames(payloads: readonly Buffer[], entries: readonly SpoolEntry[], from: number): Promise<number> {
+  private async writeFrames(frames: readonly Buffer[], entries: readonly SpoolEntry[], from: number): Promise<number> {
     const segment = this.current;
-    const frames: Buffer[] = [];
     let size = 0;
     let to = from;
-    for (; to < payloads.length; to++) {
-      const frameBytes = FRAME_HEADER_BYTES + payloads[to].length;
-      if (segment.bytes + size + frameBytes > this.segmentBytes) break;
-      frames.push(encodeFrame(segment.no, payloads[to]));
-      size += frameBytes;
-    }
+    for (; to < frames.length && segment.bytes + size + frames[to].length <= this.segmentBytes; to++)
+      size += seal(frames[to], segment.no).length;
     if (to === from) {
       await this.switchSegment();
       return from;
     }
-    const buffer = frames.length === 1 ? frames[0] : Buffer.concat(frames, size);
+    const buffer = to - from === 1 ? frames[from] : Buffer.concat(frames.slice(from, to), size);
     const handle = segment.handle!;
     for (let done = 0; done < size;) done += (await handle.write(buffer, done, size - done, segment.bytes + done)).bytesWritten;
     if (O_DSYNC === 0) await handle.datasync();
