@@ -17,15 +17,28 @@
  *
  * Printed: p10 … p99 and mean ms per durable write, interleaved by round so machine load spreads over
  * every mode alike.
+ *
+ * Then the spool itself (grpc/spool.ts) in a closed loop without gRPC or Postgres: `CONCURRENCY`
+ * callers each append a decision-sized record and await it, again and again (records are reported
+ * handled at once, as if Postgres kept up): acknowledged records per second, latency per record,
+ * records per group. SPOOL_BENCH_BASE=<root of another built checkout> runs that checkout's spool in
+ * the same interleaved rounds, for a before/after in one run.
  */
 import { closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import pino from 'pino';
+import { Spool, type SpoolEntry } from '../grpc/spool';
 import { tmpdir } from 'node:os';
+import { setImmediate } from 'node:timers';
 import { join } from 'node:path';
 
 const SAMPLES = Number(process.env.SPOOL_SYNC_SAMPLES ?? 400);
 const RECORD = Number(process.env.SPOOL_SYNC_RECORD ?? 1024);
 const ROUNDS = Number(process.env.SPOOL_SYNC_ROUNDS ?? 8);
+const CONCURRENCY = 32;
+const LOOP_MS = Number(process.env.SPOOL_LOOP_MS ?? 2_000);
+const LOOP_ROUNDS = Number(process.env.SPOOL_LOOP_ROUNDS ?? 3);
+const BASE = process.env.SPOOL_BENCH_BASE;
 
 interface Mode {
   readonly name: string;
@@ -52,9 +65,55 @@ export async function run(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++)
       for (const [i, mode] of MODES.entries()) times.get(mode)!.push(...(await sample(mode, join(dir, `${round}-${i}`), perRound)));
     for (const mode of MODES) console.log(`  ${mode.name.padEnd(40)} ${summary(times.get(mode)!)}`);
+    await closedLoops(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+type SpoolClass = typeof Spool;
+
+async function closedLoops(dir: string): Promise<void> {
+  const kinds: [string, SpoolClass][] = [['spool', Spool]];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- another checkout's build, chosen at run time
+  if (BASE) kinds.push([`base spool (${BASE})`, (require(join(BASE, 'dist', 'grpc', 'spool.js')) as { Spool: SpoolClass }).Spool]);
+  console.log(`spool closed loop: ${CONCURRENCY} callers appending and awaiting, ${LOOP_MS / 1000} s per round, ${LOOP_ROUNDS} rounds`);
+  for (let round = 1; round <= LOOP_ROUNDS; round++)
+    for (const [i, [name, SpoolImpl]] of kinds.entries())
+      console.log(`  round ${round} ${name.padEnd(12)} ${await closedLoop(SpoolImpl, join(dir, `loop-${round}-${i}`))}`);
+}
+
+async function closedLoop(SpoolImpl: SpoolClass, dir: string): Promise<string> {
+  const logger = pino({ level: 'silent' });
+  const spool: Spool = new SpoolImpl({ dir, logger, deliver: (e: SpoolEntry) => setImmediate(() => spool.handled([e])) });
+  await spool.open();
+  const row = {
+    decisionId: 'bench-0000-0000',
+    portfolioId: 'bench',
+    strategy: 'core',
+    instrument: 'AAPL',
+    side: 'BUY',
+    quantity: 1.5,
+    price: 125.67,
+    decision: 'APPROVE',
+    reasons: [],
+    budgetVersion: 1,
+    caller: 'bench',
+  };
+  const latencies: number[] = [];
+  const end = Date.now() + LOOP_MS;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < end) {
+        const t0 = process.hrtime.bigint();
+        await spool.append('decision', 'bench', row);
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
+      }
+    }),
+  );
+  const { groups, records } = spool.syncStats;
+  await spool.close();
+  return `${String(Math.round((latencies.length * 1000) / LOOP_MS)).padStart(6)} records/s  ${summary(latencies)}  ${(records / Math.max(1, groups)).toFixed(1)} records/group`;
 }
 
 async function sample(mode: Mode, path: string, n: number): Promise<number[]> {
