@@ -354,6 +354,8 @@ export class Spool implements Journal {
     const empty: Pick<Segment, 'no' | 'path' | 'oneOff'>[] = files
       .filter((name) => SPARE.test(name))
       .map((name) => ({ no: Number(/\d+/.exec(name)![0]), path: join(dir, name) }));
+    // A spare's number was a segment's: never given again (its old records carry it).
+    for (const spare of empty) this.segmentNo = Math.max(this.segmentNo, spare.no);
     for (const { name, no, legacy } of names) {
       this.segmentNo = Math.max(this.segmentNo, no);
       const path = join(dir, name);

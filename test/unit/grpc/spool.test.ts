@@ -133,6 +133,23 @@ test('handled segments are recycled; their old records, after the new ones, are 
   await a.spool.close();
 });
 
+test("a spare's old number is never given again, even with no segment left to count from", async () => {
+  const dir = newDir();
+  const old = Buffer.alloc(1024);
+  Buffer.concat(['o1', 'o2'].map((id) => encodeFrame(7, Buffer.from(JSON.stringify({ k: 'f', r: 'r0', v: { id } }))))).copy(old);
+  writeFileSync(join(dir, 'spare-000000000007.wal'), old);
+  const a = await opened(dir, 1024);
+  expect(a.recovered).toEqual({ replayed: 0, torn: 0 });
+  expect(segments(dir).every((n) => Number(/\d+/.exec(n)![0]) > 7)).toBe(true);
+  await a.spool.append('fill', 'r1', { id: 'n1' });
+  const b = await opened(crashCopy(dir), 1024);
+  expect(ids(b.delivered)).toEqual(['n1']);
+  b.spool.handled(b.delivered);
+  await b.spool.close();
+  a.spool.handled(a.delivered);
+  await a.spool.close();
+});
+
 test('records not handled at close stay for the next start; handled ones are not replayed', async () => {
   const dir = newDir();
   const a = await opened(dir, 1024);
