@@ -575,7 +575,8 @@ async function renderTimeline(node, base) {
   const data = xs.length
     ? [xs, ...probabilityRegimes.map((r) => t.probabilities.byRegime[r])]
     : [[from, to], ...probabilityRegimes.map(() => [null, null])];
-  const plot = el('div', { class: 'timeline-plot' });
+  // data-points / data-rendered-at: what the browser test reads to see a live redraw.
+  const plot = el('div', { class: 'timeline-plot', dataset: { points: String(xs.length), renderedAt: String(Date.now()) } });
   const windows = [15, 60, 360, 1440].map((m) =>
     el(
       'button',
