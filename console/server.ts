@@ -155,7 +155,8 @@ export async function buildConsole(options: ConsoleOptions): Promise<{ app: Fast
 
   staticRoutes(app);
   app.addHook('onReady', () => events.start());
-  app.addHook('onClose', () => events.stop());
+  // Before the server waits for its connections: an open page's event stream would hold the close up for a minute.
+  app.addHook('preClose', () => events.stop());
   return { app, events };
 }
 
