@@ -776,6 +776,40 @@ async function renderSuccessMetrics(node, base) {
   );
 }
 
+/** Why a change was proposed: each trigger that fired, its reading against its threshold, and what it saw. */
+function triggersTable(triggers) {
+  const fired = triggers.filter((t) => t.fired);
+  if (!fired.length) return el('p', { class: 'muted' }, 'No trigger fired (a manual or scheduled proposal).');
+  const reading = (v) => (v == null ? '–' : typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(0)) : String(v));
+  return el(
+    'table',
+    { class: 'triggers' },
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        ['Trigger', 'Reading', 'Threshold', 'What it saw'].map((h) => el('th', {}, h)),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      fired.map((t) =>
+        el(
+          'tr',
+          { class: 'trigger', dataset: { kind: t.kind } },
+          el('td', {}, t.kind),
+          el('td', {}, reading(t.value)),
+          el('td', {}, reading(t.threshold)),
+          el('td', {}, t.detail || ''),
+        ),
+      ),
+    ),
+  );
+}
+
 async function renderApprovals(node, base) {
   const { items } = await api(`${base}/recommendations?limit=20`);
   if (!stillFree(node)) return;
@@ -799,15 +833,7 @@ async function renderApprovals(node, base) {
           ` · ${r.addsRisk ? 'adds risk' : 'reduces risk'} · proposed ${time(r.createdAt)} · expires in `,
           countdown,
         ),
-        el(
-          'p',
-          { class: 'muted' },
-          'Triggers: ',
-          (r.triggers || [])
-            .filter((t) => t.fired)
-            .map((t) => `${t.kind} (${t.value ?? ''}${t.threshold != null ? ` vs ${t.threshold}` : ''})`)
-            .join(', ') || '–',
-        ),
+        triggersTable(r.triggers || []),
         changesTable(r.changes || [], 10),
         can('approver')
           ? el(
@@ -961,7 +987,14 @@ async function renderDecisions(node, base) {
       { id: 'decision-summary' },
       `Last 15 min: ${s.total} decisions, ${s.denied} denied (${s.total ? ((s.denied / s.total) * 100).toFixed(1) : 0} %) · p50 ${s.latencyUs.p50 == null ? '–' : Math.round(s.latencyUs.p50)} µs · p99 ${s.latencyUs.p99 == null ? '–' : Math.round(s.latencyUs.p99)} µs`,
     ),
-    reasons.length ? el('p', { id: 'denials' }, 'Denials: ', reasons.map(([r, n]) => `${r} ${n}`).join(' · ')) : null,
+    reasons.length
+      ? el(
+          'p',
+          { id: 'denials' },
+          'Denial rate by reason: ',
+          reasons.map(([r, n]) => `${r} ${n} (${pct(s.total ? n / s.total : 0)})`).join(' · '),
+        )
+      : null,
     el(
       'table',
       { id: 'decision-stream' },

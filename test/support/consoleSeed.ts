@@ -8,7 +8,9 @@ import type { Desk } from '../../console/desk';
 import { BudgetStore } from '../../db/stores/budgets';
 import { MetricsStore } from '../../db/stores/metrics';
 import { OverrideStore } from '../../db/stores/overrides';
+import { RecommendationStore } from '../../db/stores/recommendations';
 import { RegimeChangeStore } from '../../db/stores/regimeChanges';
+import type { Recommendation } from '../../risk/approval';
 import { RiskModelStore } from '../../db/stores/riskModels';
 import type { RiskBudget } from '../../risk/budget';
 import { covarianceFromRows } from '../../risk/covariance';
@@ -119,6 +121,30 @@ export async function seedPanels(pool: pg.Pool, portfolioId: string, now = Date.
     expiresAt: new Date(now + 3_600_000).toISOString(),
   });
   await overrides.revoke(`${portfolioId}-o2-revoke`, portfolioId, { overrideId: overrideRevoked, operator: 'ann', reason: 'wrong field' });
+
+  // A pending proposal back to calm: gross limit 600k → 900k and forecast vol 11 % → 14 %, explained by its trigger.
+  const proposal: Recommendation = {
+    id: `${portfolioId}-r3`,
+    portfolioId,
+    createdAtMs: now - 30_000,
+    expiresAtMs: now + 10 * 60_000,
+    reason: 'regime-change: calm',
+    addsRisk: true,
+    triggers: [
+      { kind: 'regime-change', fired: true, value: 'calm', threshold: null, detail: 'crisis → calm after 17 bars' },
+      { kind: 'drift', fired: true, value: 0.12, threshold: 0.05, detail: `largest drift ${XSS}` },
+      { kind: 'vol-breach', fired: false, value: 0.1, threshold: 0.2 },
+    ],
+    budget: {
+      ...v2,
+      regime: 'calm',
+      forecastVol: 0.14 as AnnualizedVol,
+      limits: { ...v2.limits, maxGrossNotional: 900_000 as RiskBudget['limits']['maxGrossNotional'] },
+    },
+    baseVersion: 2,
+    summary: {} as Recommendation['summary'],
+  };
+  await new RecommendationStore(pool).record(proposal, 'PENDING', null);
 
   // trend: 1 000 AAPL at 100 (σ 20k); the hostile strategy: 1 000 XOM at 50 (σ 15k) → shares 0.64 / 0.36.
   await pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4), ($1, $5, $6, $7)', [

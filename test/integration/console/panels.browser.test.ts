@@ -102,6 +102,23 @@ describe('console panels in the browser', () => {
     expect(await page.textContent('#success-metrics')).toMatch(/Regime response \(median \/ max\)\s*300 ms/);
   }, 60_000);
 
+  it('explains a pending approval: the triggers that fired with readings and thresholds, limits and forecast vol before → after, expiry', async () => {
+    const card = page.locator('.card.pending');
+    const triggers = await card
+      .locator('tr.trigger')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(triggers).toEqual([
+      ['regime-change', 'calm', '–', 'crisis → calm after 17 bars'],
+      ['drift', '0.1200', '0.0500', `largest drift ${XSS}`],
+    ]);
+    const changes = await card
+      .locator('table.changes tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(changes).toContainEqual(['portfolio', 'maxGrossNotional', '$600.0k', '$900.0k', '+50.0 %']);
+    expect(changes).toContainEqual(['portfolio', 'forecastVol', '11.0 %', '14.0 %', '+27.3 %']);
+    expect(await card.locator('.countdown').textContent()).toMatch(/^(9|10) min \d+ s$/);
+  }, 60_000);
+
   it('redraws live: a committed version adds a marker, a loop cycle adds readings, no reload', async () => {
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
@@ -140,6 +157,7 @@ describe('console panels in the browser', () => {
   }, 60_000);
 
   it('keeps the person signed in across a console restart', async () => {
+    if (process.env.SHOT) await page.screenshot({ path: process.env.SHOT, fullPage: true });
     const port = Number(new URL(server.url).port);
     const t0 = Date.now();
     await server.close();
