@@ -157,7 +157,8 @@ describe('console panels in the browser', () => {
   }, 60_000);
 
   it('keeps the person signed in across a console restart', async () => {
-    if (process.env.SHOT) await page.screenshot({ path: process.env.SHOT, fullPage: true });
+    // BALLAST_SCREENSHOT=docs/console-panels.png regenerates the README's picture of these panels.
+    if (process.env.BALLAST_SCREENSHOT) await page.screenshot({ path: process.env.BALLAST_SCREENSHOT, fullPage: true });
     const port = Number(new URL(server.url).port);
     const t0 = Date.now();
     await server.close();
