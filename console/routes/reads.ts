@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { diffBudgets } from '../../risk/budgetDiff';
+import type { RiskModel } from '../../risk/riskModel';
 import { strategyRiskShares } from '../../risk/strategyRisk';
 import { utilization } from '../../risk/utilization';
 import type { ConsoleContext } from '../context';
@@ -12,6 +13,8 @@ import { regimeTimeline } from '../timeline';
 
 /** Points a timeline window is averaged into: enough for a laptop-wide chart, few enough to send live. */
 const TIMELINE_POINTS = 240;
+/** Risk models kept in memory (a few portfolios' current ones). */
+const RISK_MODELS_KEPT = 8;
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -20,6 +23,18 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { reads } = ctx;
+  // Risk models are immutable under their content id: keep the last few instead of re-reading megabytes per redraw.
+  const models = new Map<string, RiskModel>();
+  const riskModel = async (id: string): Promise<RiskModel | undefined> => {
+    const cached = models.get(id);
+    if (cached) return cached;
+    const model = await reads.riskModel(id);
+    if (model) {
+      if (models.size >= RISK_MODELS_KEPT) models.delete(models.keys().next().value as string);
+      models.set(id, model);
+    }
+    return model;
+  };
 
   const portfolioOr404 = async (id: string) => {
     const p = await reads.portfolio(id);
@@ -191,7 +206,7 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const { version } = await reads.budgetVersionWithPredecessor(p.id, p.latestVersion);
       if (!version) throw new Problem('not-found', `portfolio "${p.id}" has no committed budget yet`);
       const modelId = version.budget.riskLimits?.modelId ?? null;
-      const [model, positions] = await Promise.all([modelId ? reads.riskModel(modelId) : undefined, ctx.positions.forPortfolio(p.id)]);
+      const [model, positions] = await Promise.all([modelId ? riskModel(modelId) : undefined, ctx.positions.forPortfolio(p.id)]);
       const budgetOnly = version.budget.strategies.map((s) => ({
         strategy: s.strategy,
         budget: s.riskBudget,
