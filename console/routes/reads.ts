@@ -53,6 +53,7 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     heartbeatAgeSeconds: p.loopHeartbeatAt ? (ctx.now().getTime() - p.loopHeartbeatAt.getTime()) / 1000 : null,
     budgetVersion: p.latestVersion,
     regime: p.regime,
+    // ha: per-replica budget staleness (one row per gate replica) joins the portfolio view here.
   });
 
   const tags = (t: string) => ({ tags: [t], security: [{ session: [] }, { proxy: [] }] as Record<string, string[]>[] });
