@@ -258,10 +258,12 @@ async function showPortfolio(id) {
         l(),
       ),
     control: () => [loaders.control, loaders.overrides, loaders.gauges, loaders.timeline].forEach((l) => l()),
-    activity: () => [loaders.approvals, loaders.alerts, loaders.control, loaders.chart, loaders.timeline].forEach((l) => l()),
+    activity: () =>
+      [loaders.approvals, loaders.alerts, loaders.control, loaders.chart, loaders.timeline, loaders.metrics].forEach((l) => l()),
     decisions: () => loaders.decisions(),
-    // A loop cycle (coalesced by the server): new regime probabilities, book metrics, fills since.
-    cycle: () => [loaders.timeline, loaders.metrics, loaders.risk].forEach((l) => l()),
+    // A loop cycle (coalesced by the server): new regime probabilities, fills since. The 24-hour success
+    // metrics are averages over a day of rows: they follow budgets and activity, not every bar.
+    cycle: () => [loaders.timeline, loaders.risk].forEach((l) => l()),
     resync: all,
   });
 }
