@@ -64,11 +64,17 @@ export interface SessionStore {
   remove(idHash: string): Promise<void>;
   /** Forgets sessions expired at `now`; returns how many. */
   removeExpired(now: Date): Promise<number>;
+  /** Wrong passwords for `name` since `since` (shared by every console on the store). */
+  failuresSince(name: string, since: Date): Promise<number>;
+  /** Records a wrong password at `at`, forgetting those older than `keepSince`. */
+  recordFailure(name: string, at: Date, keepSince: Date): Promise<void>;
+  clearFailures(name: string): Promise<void>;
 }
 
 /** Sessions in this process's memory: gone on restart, not shared. For tests and one-off tools. */
 export class MemorySessions implements SessionStore {
   private readonly rows = new Map<string, { user: string; expiresAtMs: number }>();
+  private readonly failures = new Map<string, number[]>();
 
   async create(idHash: string, userName: string, expiresAt: Date): Promise<void> {
     this.rows.set(idHash, { user: userName, expiresAtMs: expiresAt.getTime() });
@@ -90,6 +96,20 @@ export class MemorySessions implements SessionStore {
     for (const [k, row] of this.rows) if (row.expiresAtMs <= now.getTime() && this.rows.delete(k)) n++;
     return n;
   }
+
+  async failuresSince(name: string, since: Date): Promise<number> {
+    return (this.failures.get(name) ?? []).filter((t) => t > since.getTime()).length;
+  }
+
+  async recordFailure(name: string, at: Date, keepSince: Date): Promise<void> {
+    // Bounded memory: only the window's failures are kept, and only for names tried recently.
+    if (this.failures.size > 10_000) this.failures.clear();
+    this.failures.set(name, [...(this.failures.get(name) ?? []).filter((t) => t > keepSince.getTime()), at.getTime()]);
+  }
+
+  async clearFailures(name: string): Promise<void> {
+    this.failures.delete(name);
+  }
 }
 
 /** The store sees only this: a leaked sessions table holds no usable cookie. */
@@ -97,7 +117,6 @@ const sessionKey = (sessionId: string): string => createHash('sha256').update(se
 
 export class Authenticator {
   private readonly users: Map<string, ConsoleUser>;
-  private readonly failures = new Map<string, number[]>();
   private readonly ttlMs: number;
 
   constructor(
@@ -124,17 +143,15 @@ export class Authenticator {
     password: string,
     nowMs = Date.now(),
   ): Promise<{ sessionId: string; identity: Identity } | 'throttled' | undefined> {
-    const failures = (this.failures.get(name) ?? []).filter((t) => t > nowMs - FAILURE_WINDOW_MS);
-    if (failures.length >= MAX_FAILURES) return 'throttled';
+    const windowStart = new Date(nowMs - FAILURE_WINDOW_MS);
+    if ((await this.sessions.failuresSince(name, windowStart)) >= MAX_FAILURES) return 'throttled';
     const user = this.users.get(name);
     const ok = await bcrypt.compare(password, user?.passwordHash ?? DUMMY_HASH);
     if (!ok || !user?.passwordHash) {
-      // Bounded memory: only the window's failures are kept, and only for names tried recently.
-      if (this.failures.size > 10_000) this.failures.clear();
-      this.failures.set(name, [...failures, nowMs]);
+      await this.sessions.recordFailure(name, new Date(nowMs), windowStart);
       return undefined;
     }
-    this.failures.delete(name);
+    await this.sessions.clearFailures(name);
     const sessionId = randomBytes(32).toString('base64url');
     const identity: Identity = { name: user.name, roles: user.roles, via: 'session' };
     // Each login sweeps the expired sessions: the table stays the size of the people signed in.

@@ -12,6 +12,15 @@ CREATE TABLE console_sessions (
 );
 CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
 
+-- Wrong passwords of the last 15 minutes per name: the login throttle holds across every console
+-- process (five tries in all, not five per process). Older rows are deleted as new ones arrive.
+CREATE TABLE console_login_failures (
+  user_name text NOT NULL,
+  failed_at timestamptz NOT NULL
+);
+CREATE INDEX console_login_failures_by_name ON console_login_failures (user_name, failed_at);
+CREATE INDEX console_login_failures_by_time ON console_login_failures (failed_at);
+
 -- One secret shared by every console process: it signs the cookies and keys the CSRF tokens, so a
 -- cookie or token one process handed out is good at another, and after a restart.
 CREATE TABLE console_secrets (
@@ -23,4 +32,5 @@ CREATE TABLE console_secrets (
 -- Down Migration
 
 DROP TABLE console_secrets;
+DROP TABLE console_login_failures;
 DROP TABLE console_sessions;

@@ -1,6 +1,6 @@
 /**
- * The console's sessions and its shared secret (console/auth.ts decides who is who; this only keeps
- * the rows). Sessions are keyed by a hash of the id the cookie carries; each read pushes an idle
+ * The console's sessions, recent wrong passwords and its shared secret (console/auth.ts decides who
+ * is who; this only keeps the rows). Sessions are keyed by a hash of the id the cookie carries; each read pushes an idle
  * session's expiry forward, at most once a minute, so a busy page does not write on every request.
  */
 import type pg from 'pg';
@@ -38,6 +38,23 @@ export class ConsoleSessionStore {
   async removeExpired(now: Date): Promise<number> {
     const { rowCount } = await this.pool.query('DELETE FROM console_sessions WHERE expires_at <= $1', [now]);
     return rowCount ?? 0;
+  }
+
+  async failuresSince(name: string, since: Date): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM console_login_failures WHERE user_name = $1 AND failed_at > $2',
+      [name, since],
+    );
+    return Number(rows[0].n);
+  }
+
+  async recordFailure(name: string, at: Date, keepSince: Date): Promise<void> {
+    await this.pool.query('DELETE FROM console_login_failures WHERE failed_at <= $1', [keepSince]);
+    await this.pool.query('INSERT INTO console_login_failures (user_name, failed_at) VALUES ($1, $2)', [name, at]);
+  }
+
+  async clearFailures(name: string): Promise<void> {
+    await this.pool.query('DELETE FROM console_login_failures WHERE user_name = $1', [name]);
   }
 
   /** The secret named `name`, made once by whichever process asks first (a race keeps the first insert). */

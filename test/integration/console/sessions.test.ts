@@ -1,7 +1,7 @@
 /**
  * Console sessions in Postgres: a sign-in survives a console restart, works at a second console
  * process on the same database (cookie and CSRF token alike), ends everywhere on sign-out, expires
- * when idle, and the table holds only hashes of the session ids.
+ * when idle, and the table holds only hashes of the session ids; the wrong-password throttle is shared.
  */
 import pino from 'pino';
 import type pg from 'pg';
@@ -101,6 +101,25 @@ describe('console sessions in Postgres', () => {
     const without = await start({ users: [] }, port);
     expect((await whoAmI(without, cookie)).status).toBe(401);
     await stop(without);
+  });
+
+  it('counts wrong passwords across console processes: five in all, then either refuses the name', async () => {
+    const name = uniqueId('sess-guess');
+    const config: AuthConfig = { users: [{ name, roles: [], passwordHash: await hashPassword('right', 4) }] };
+    const [a, b] = [await start(config), await start(config)];
+    const attempt = async (c: RunningConsole, password: string) =>
+      (
+        await fetch(`${c.url}/api/v1/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: name, password }),
+        })
+      ).status;
+    for (const c of [a, b, a, b, a]) expect(await attempt(c, 'guess')).toBe(401);
+    expect(await attempt(b, 'right')).toBe(429);
+    expect(await attempt(a, 'right')).toBe(429);
+    await stop(a);
+    await stop(b);
   });
 
   it('ends an idle session after its time to live and sweeps expired rows at the next sign-in', async () => {
