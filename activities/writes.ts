@@ -68,12 +68,19 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
     /** The cycle's success metrics (risk/bookMetrics.ts) at this moment. */
     async recordMetrics({ idempotencyKey, portfolioId, ref, config: document, budget, reading }) {
       const observedAt = new Date();
-      const samples: MetricSample[] = [{ name: 'index_realized_vol', value: reading.realizedVol, labels: {} }];
+      // Bounded labels: the configured regimes (two or three names).
+      const samples: MetricSample[] = reading.regimes.map((regime, i) => ({
+        name: 'regime_probability',
+        value: reading.probabilities[i],
+        labels: { regime },
+      }));
       if (budget) {
         const config = parseConfig(document);
         const holdings = valueHoldings(await stores.positions.forPortfolio(portfolioId), budget);
         samples.push(...bookMetrics({ budget, holdings, prices: await market.window(ref, config.lookbackDays + 1), config }));
       }
+      // Last: its row announces the cycle to the console (migration 1766000000100), after the rest is in.
+      samples.push({ name: 'index_realized_vol', value: reading.realizedVol, labels: {} });
       await stores.metrics.record(
         samples.map((s) => ({ ...s, idempotencyKey: `${idempotencyKey}:${s.name}:${JSON.stringify(s.labels)}`, portfolioId, observedAt })),
       );

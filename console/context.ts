@@ -16,6 +16,8 @@ export type ConsoleReads = Pick<
   | 'override'
   | 'alerts'
   | 'regimeChanges'
+  | 'regimeTimeline'
+  | 'riskModel'
   | 'gateDecisions'
   | 'decisionSummary'
   | 'latestMetrics'

@@ -35,6 +35,11 @@ export type PageQuery = Static<typeof Page>;
 
 export const MetricsQuery = Type.Object({ windowHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 90, default: 24 }) }, strict);
 
+export const TimelineQuery = Type.Object(
+  { windowMinutes: Type.Integer({ minimum: 1, maximum: 43_200, default: 60, description: 'the window ending now (at most 30 days)' }) },
+  strict,
+);
+
 export const DecisionSummaryQuery = Type.Object({ windowMinutes: Type.Integer({ minimum: 1, maximum: 10_080, default: 60 }) }, strict);
 
 const Reason = Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, pattern: '\\S', description: 'why; recorded with the change' });

@@ -98,6 +98,8 @@ export const METRIC_NAMES = [
   'return_per_risk',
   'regime_response_ms',
   'override_created',
+  /** The filtered probability of one regime (label `regime`) at the cycle's bar: the console's regime timeline. */
+  'regime_probability',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
