@@ -1,5 +1,6 @@
 /** What the console's routes are given: read stores (types only: processes/console.ts builds them), the desk, the authenticator. */
 import type { ConsoleReadStore } from '../db/stores/consoleReads';
+import type { GateLeaseStore } from '../db/stores/gateLeases';
 import type { PositionRow } from '../db/stores/positions';
 import type { Authenticator } from './auth';
 import type { Desk } from './desk';
@@ -29,8 +30,12 @@ export interface PositionsReader {
   forPortfolio(portfolioId: string): Promise<PositionRow[]>;
 }
 
+/** The gate replicas' heartbeats and the budget version each serves (written by gates run with --ha). */
+export type GateReplicasReader = Pick<GateLeaseStore, 'replicaStatus'>;
+
 export interface ConsoleContext {
   readonly reads: ConsoleReads;
+  readonly replicas: GateReplicasReader;
   readonly positions: PositionsReader;
   readonly desk: Desk;
   readonly auth: Authenticator;

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { consoleChangeFeed } from '../db/notifications';
 import { createPool } from '../db/pool';
 import { ConsoleReadStore } from '../db/stores/consoleReads';
+import { GateLeaseStore } from '../db/stores/gateLeases';
 import { ConsoleSessionStore } from '../db/stores/consoleSessions';
 import { PositionsStore } from '../db/stores/positions';
 import { type AuthConfig, Authenticator, type ConsoleUser, hashPassword } from '../console/auth';
@@ -48,6 +49,7 @@ export async function startConsoleProcess(options: ConsoleProcessOptions): Promi
       port: options.port,
       logger: options.logger,
       reads: new ConsoleReadStore(pool),
+      replicas: new GateLeaseStore(pool),
       positions: new PositionsStore(pool),
       desk,
       auth: new Authenticator(options.auth, sessions),

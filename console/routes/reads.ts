@@ -53,7 +53,6 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     heartbeatAgeSeconds: p.loopHeartbeatAt ? (ctx.now().getTime() - p.loopHeartbeatAt.getTime()) / 1000 : null,
     budgetVersion: p.latestVersion,
     regime: p.regime,
-    // ha: per-replica budget staleness (one row per gate replica) joins the portfolio view here.
   });
 
   const tags = (t: string) => ({ tags: [t], security: [{ session: [] }, { proxy: [] }] as Record<string, string[]>[] });
@@ -69,6 +68,36 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
 
   r.get('/portfolios/:portfolioId', { schema: { ...tags('portfolios'), summary: 'One portfolio', params: PortfolioParams } }, async (req) =>
     portfolioView(await portfolioOr404(req.params.portfolioId)),
+  );
+
+  r.get(
+    '/portfolios/:portfolioId/gate-replicas',
+    {
+      schema: {
+        ...tags('portfolios'),
+        summary:
+          'Budget staleness per gate replica (replicas run with --ha): the version each serves, how many committed versions it is behind, its heartbeat age, and which one decides the portfolio',
+        params: PortfolioParams,
+      },
+    },
+    async (req) => {
+      const p = await portfolioOr404(req.params.portfolioId);
+      const replicas = await ctx.replicas.replicaStatus();
+      return {
+        items: replicas
+          .filter((r) => p.id in r.budgetVersions || r.owns.includes(p.id))
+          .map((r) => ({
+            replica: r.replica,
+            address: r.address,
+            budgetVersion: r.budgetVersions[p.id] ?? null,
+            versionsBehind: r.versionsBehind[p.id] ?? null,
+            heartbeatAgeSeconds: r.heartbeatAgeMs / 1000,
+            // A heartbeat older than the lease TTL: the replica is dead or cut off from Postgres.
+            alive: r.heartbeatAgeMs <= r.leaseTtlMs,
+            decides: r.owns.includes(p.id),
+          })),
+      };
+    },
   );
 
   r.get(

@@ -191,6 +191,8 @@ async function showPortfolio(id) {
   const base = `/portfolios/${encodeURIComponent(id)}`;
   const parts = {
     control: el('div', { id: 'control' }),
+    // Budget staleness per gate replica, beside the control bar (only gates run with --ha report it).
+    replicas: el('div', { id: 'replica-staleness', hidden: true }),
     budget: el('div', { id: 'budget' }),
     gauges: el('div', { id: 'gauges' }),
     chart: el('div', { id: 'chart' }),
@@ -206,8 +208,7 @@ async function showPortfolio(id) {
     $('main'),
     el('h1', { id: 'portfolio-title' }, id),
     section('Controls', parts.control),
-    // ha: per-replica budget staleness (one row per gate replica) goes here, beside the control bar.
-    el('div', { id: 'replica-staleness', hidden: true }),
+    parts.replicas,
     section('Budget', parts.budget),
     section('Regime timeline', parts.timeline),
     el('div', { class: 'grid' }, section('Utilization', parts.gauges), section('Budget vs actual risk contribution', parts.risk)),
@@ -239,6 +240,7 @@ async function showPortfolio(id) {
   };
   const loaders = {
     control: safe(parts.control, () => renderControl(parts.control, base)),
+    replicas: safe(parts.replicas, () => renderReplicas(parts.replicas, base)),
     budget: safe(parts.budget, () => renderBudget(parts.budget, base)),
     gauges: safe(parts.gauges, () => renderGauges(parts.gauges, base)),
     chart: safe(parts.chart, () => renderChart(parts.chart, base)),
@@ -254,12 +256,21 @@ async function showPortfolio(id) {
   const all = () => Object.values(loaders).forEach((l) => l());
   listen(id, {
     budget: () =>
-      [loaders.budget, loaders.gauges, loaders.chart, loaders.control, loaders.approvals, loaders.timeline, loaders.risk].forEach((l) =>
-        l(),
-      ),
+      [
+        loaders.budget,
+        loaders.gauges,
+        loaders.chart,
+        loaders.control,
+        loaders.replicas,
+        loaders.approvals,
+        loaders.timeline,
+        loaders.risk,
+      ].forEach((l) => l()),
     control: () => [loaders.control, loaders.overrides, loaders.gauges, loaders.timeline].forEach((l) => l()),
     activity: () =>
-      [loaders.approvals, loaders.alerts, loaders.control, loaders.chart, loaders.timeline, loaders.metrics].forEach((l) => l()),
+      [loaders.approvals, loaders.alerts, loaders.control, loaders.replicas, loaders.chart, loaders.timeline, loaders.metrics].forEach(
+        (l) => l(),
+      ),
     decisions: () => loaders.decisions(),
     // A loop cycle (coalesced by the server): new regime probabilities, fills since. The 24-hour success
     // metrics are averages over a day of rows: they follow budgets and activity, not every bar.
@@ -394,6 +405,28 @@ async function renderControl(node, base) {
       msg,
     ),
   );
+}
+
+/** One line per gate replica: the budget version it serves (amber when behind), heartbeat (red when dead), who decides. */
+async function renderReplicas(node, base) {
+  const { items } = await api(`${base}/gate-replicas`).catch(() => ({ items: [] }));
+  node.hidden = items.length === 0;
+  const line = (r) => {
+    const cls = !r.alive ? 'state HALTED' : r.versionsBehind ? 'state REDUCING' : 'state ACTIVE';
+    const served = r.budgetVersion == null ? 'no budget' : `v${r.budgetVersion}`;
+    const behind = r.versionsBehind ? `${r.versionsBehind} behind` : r.budgetVersion == null ? '' : 'current';
+    return el(
+      'span',
+      { class: 'replica', 'data-replica': r.replica },
+      el('span', { class: cls }, `${r.replica}: ${served}${behind ? ` (${behind})` : ''}`),
+      el(
+        'span',
+        { class: 'muted' },
+        ` heartbeat ${ago(r.heartbeatAgeSeconds)} ago${r.alive ? '' : ', down'}${r.decides ? ', decides' : ''}`,
+      ),
+    );
+  };
+  fill(node, el('div', { class: 'controls' }, el('span', {}, 'Gate replicas: '), items.map(line)));
 }
 
 function changesTable(changes, limit) {

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import pino from 'pino';
 import { ConsoleReadStore } from '../../../db/stores/consoleReads';
+import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { PositionsStore } from '../../../db/stores/positions';
 import { AlertStore } from '../../../db/stores/alerts';
 import { BudgetStore } from '../../../db/stores/budgets';
@@ -191,6 +192,7 @@ describe('console API', () => {
     });
     ({ app } = await buildConsole({
       reads: new ConsoleReadStore(pool),
+      replicas: new GateLeaseStore(pool),
       positions: new PositionsStore(pool),
       desk: recordingDesk(calls),
       auth,

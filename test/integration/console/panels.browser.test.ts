@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { hashPassword } from '../../../console/auth';
 import type { RunningConsole } from '../../../console/server';
 import { BudgetStore } from '../../../db/stores/budgets';
+import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { MetricsStore } from '../../../db/stores/metrics';
 import { startConsoleProcess } from '../../../processes/console';
 import { launchBrowser, newPerson } from '../../support/browser';
@@ -29,6 +30,11 @@ describe('console panels in the browser', () => {
   beforeAll(async () => {
     pool = testPool();
     await seedPanels(pool, portfolioId);
+    // Two gate replicas (run with --ha): one serves v2 and decides, one still serves v1.
+    const leases = new GateLeaseStore(pool);
+    await leases.heartbeat(`${portfolioId}-gate-a`, '127.0.0.1:1', 600_000, { [portfolioId]: 2 });
+    await leases.acquire(portfolioId, `${portfolioId}-gate-a`, '127.0.0.1:1', 600_000, 2);
+    await leases.heartbeat(`${portfolioId}-gate-b`, '127.0.0.1:2', 600_000, { [portfolioId]: 1 });
     server = await start();
     browser = await launchBrowser();
     page = await (await newPerson(browser)).newPage();
@@ -100,6 +106,15 @@ describe('console panels in the browser', () => {
     const gross = await page.locator('.gauge[data-scope="gross"] .fill').boundingBox();
     expect(gross!.width).toBeGreaterThan(0);
     expect(await page.textContent('#success-metrics')).toMatch(/Regime response \(median \/ max\)\s*300 ms/);
+  }, 60_000);
+
+  it('shows budget staleness per gate replica beside the control bar: the lagging one in amber', async () => {
+    const line = (name: string) => page.locator(`#replica-staleness .replica[data-replica="${portfolioId}-${name}"]`);
+    await line('gate-b').waitFor({ timeout: 20_000 });
+    expect(await page.locator('#replica-staleness').isVisible()).toBe(true);
+    expect(await line('gate-a').textContent()).toMatch(/v2 \(current\).*decides/);
+    expect(await line('gate-b').textContent()).toMatch(/v1 \(1 behind\)/);
+    expect(await line('gate-b').locator('.state').getAttribute('class')).toContain('REDUCING');
   }, 60_000);
 
   it('explains a pending approval: the triggers that fired with readings and thresholds, limits and forecast vol before → after, expiry', async () => {

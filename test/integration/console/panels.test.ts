@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { Authenticator, hashPassword } from '../../../console/auth';
 import { type RunningConsole, startConsole } from '../../../console/server';
 import { ConsoleReadStore } from '../../../db/stores/consoleReads';
+import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { PositionsStore } from '../../../db/stores/positions';
 import { BudgetStore } from '../../../db/stores/budgets';
 import { XSS, noDesk, seedPanels, type Seeded } from '../../support/consoleSeed';
@@ -31,6 +32,7 @@ describe('console panels API', () => {
     await budgets.commitBudget(`${bare}-v1`, budget(bare));
     server = await startConsole({
       reads: new ConsoleReadStore(pool),
+      replicas: new GateLeaseStore(pool),
       positions: new PositionsStore(pool),
       desk: noDesk,
       auth: new Authenticator({ users: [{ name: 'vic', roles: [], passwordHash: await hashPassword('vic-pw', 4) }] }),
@@ -177,5 +179,28 @@ describe('console panels API', () => {
         expect({ path, method, params: declared.map((p) => p.name).sort() }).toEqual({ path, method, params: templated });
         expect(declared.every((p) => p.required === true)).toBe(true);
       }
+  });
+  it('shows budget staleness per gate replica: version served, versions behind, heartbeat, who decides', async () => {
+    const leases = new GateLeaseStore(pool);
+    const { body: current } = await get<{ version: number }>(`${base}/budget`);
+    const other = uniqueId('panels-other');
+    const [owner, lagging, dead, elsewhere] = ['a', 'b', 'c', 'd'].map((n) => uniqueId(`replica-${n}`));
+    await leases.heartbeat(owner, '127.0.0.1:1', 60_000, { [portfolioId]: current.version });
+    await leases.acquire(portfolioId, owner, '127.0.0.1:1', 60_000, current.version);
+    await leases.heartbeat(lagging, '127.0.0.1:2', 60_000, { [portfolioId]: current.version - 1 });
+    await leases.heartbeat(dead, '127.0.0.1:3', 1, { [portfolioId]: current.version });
+    await leases.heartbeat(elsewhere, '127.0.0.1:4', 60_000, { [other]: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+
+    const { status, body } = await get<{
+      items: { replica: string; budgetVersion: number; versionsBehind: number; alive: boolean; decides: boolean }[];
+    }>(`${base}/gate-replicas`);
+    expect(status).toBe(200);
+    const byName = new Map(body.items.map((r) => [r.replica, r]));
+    expect(byName.has(elsewhere)).toBe(false);
+    expect(byName.get(owner)).toMatchObject({ budgetVersion: current.version, versionsBehind: 0, alive: true, decides: true });
+    expect(byName.get(lagging)).toMatchObject({ budgetVersion: current.version - 1, versionsBehind: 1, alive: true, decides: false });
+    expect(byName.get(dead)).toMatchObject({ alive: false, decides: false });
+    expect((await get(`/api/v1/portfolios/${uniqueId('nobody')}/gate-replicas`)).status).toBe(404);
   });
 });
