@@ -153,7 +153,8 @@ export class GateCore {
     if (result.approved && book) {
       const id = order.clientOrderId;
       const { strategy, instrument, side, quantity, price } = order;
-      const answer = { strategy, instrument, side, quantity, price, version: result.version, state: result.state, risk: result.risk };
+      const { version, state, risk, warnings } = result;
+      const answer: ApprovedAnswer = { strategy, instrument, side, quantity, price, version, state, risk, warnings };
       book.reserve(
         id,
         order.strategy,
@@ -190,7 +191,7 @@ export class GateCore {
       version: a.version,
       state: a.state,
       risk: a.risk,
-      warnings: [],
+      warnings: a.warnings ?? [],
       replayed: true,
       recorded: this.options.durable?.() ?? RECORDED,
     };

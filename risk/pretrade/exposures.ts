@@ -7,6 +7,7 @@
  * at). Portfolio and strategy aggregates are maintained incrementally so a check is O(1).
  */
 import type { Side, TradingState } from '../kinds';
+import type { Explanation } from './reasons';
 import type { RiskFigures } from './riskFigures';
 import { RiskVectors } from './riskState';
 import { pairKey, type PortfolioSnapshot } from './snapshot';
@@ -46,6 +47,8 @@ export interface ApprovedAnswer {
   readonly state: TradingState;
   /** The risk figures of the original answer; absent after a restart (the audit does not keep them). */
   readonly risk?: RiskFigures;
+  /** The limits the original approval took to their warning level; absent after a restart, like `risk`. */
+  readonly warnings?: readonly Explanation[];
 }
 
 /** What an order id is remembered with: when to forget it, and the approval when known. */

@@ -106,6 +106,18 @@ describe('warning level', () => {
     expect(gate.evaluate(order({ quantity: 401 }), 'oms', 0n).reasons).toEqual(['POSITION_LIMIT']);
   });
 
+  test('a retried order gets its original warning back, and raises no second alert', () => {
+    const warned: Explanation[] = [];
+    const gate = core({ warned });
+    gate.evaluate(order({ quantity: 900, clientOrderId: 'first' }), 'oms', 0n);
+    const original = gate.evaluate(order({ quantity: 700, clientOrderId: 'warned' }), 'oms', 0n);
+    const retry = gate.evaluate(order({ quantity: 700, clientOrderId: 'warned' }), 'oms', 0n);
+    expect(retry.replayed).toBe(true);
+    expect(retry.warnings).toEqual(original.warnings);
+    expect(retry.warnings.map((w) => w.reason)).toEqual(['POSITION_LIMIT']);
+    expect(warned).toHaveLength(1);
+  });
+
   test('the level is configurable, and outside (0, 1) off', () => {
     expect(
       core({ warningLevel: 0.5 })
