@@ -109,6 +109,7 @@ describe('desk commands', () => {
       'trading-state:HALTED',
       'trading-state:REDUCING',
       'trading-state:ACTIVE',
+      'trading-state:HALTED', // strategy "trend" only (the scoped test)
       'override',
       'override-revoked',
       'pause',
