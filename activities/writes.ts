@@ -5,15 +5,42 @@
  */
 import { commitRefusal } from '../risk/approval';
 import { type MetricSample, bookMetrics } from '../risk/bookMetrics';
+import type { RiskBudget } from '../risk/budget';
+import type { RiskConfig } from '../risk/config';
 import { valueHoldings } from '../risk/holdings';
+import type { MarketRef } from '../risk/marketData';
 import { rebalancePlan } from '../risk/rebalancePlan';
 import type { WriteActivities } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { crashAfterCommitIfInjected } from './faults';
+import { storedReferences } from './references';
 import { parseConfig } from './userErrors';
 import { postAlert } from './webhook';
 
-export function writeActivities({ stores, market, logger, alertWebhookUrl }: ActivityDeps): WriteActivities {
+export function writeActivities(
+  { stores, market, logger, alertWebhookUrl }: ActivityDeps,
+  refs = storedReferences(stores),
+): WriteActivities {
+  /** The index's realized vol, and the book's metrics against the committed budget when there is one. */
+  const writeMetrics = async (
+    idempotencyKey: string,
+    portfolioId: string,
+    ref: MarketRef,
+    committed: { readonly budget: RiskBudget; readonly config: RiskConfig } | null,
+    realizedVol: number,
+  ) => {
+    const observedAt = new Date();
+    const samples: MetricSample[] = [{ name: 'index_realized_vol', value: realizedVol, labels: {} }];
+    if (committed) {
+      const { budget, config } = committed;
+      const holdings = valueHoldings(await stores.positions.forPortfolio(portfolioId), budget);
+      samples.push(...bookMetrics({ budget, holdings, prices: await market.window(ref, config.lookbackDays + 1), config }));
+    }
+    await stores.metrics.record(
+      samples.map((s) => ({ ...s, idempotencyKey: `${idempotencyKey}:${s.name}:${JSON.stringify(s.labels)}`, portfolioId, observedAt })),
+    );
+  };
+
   return {
     async ensurePortfolio({ portfolioId, marketData }) {
       await stores.portfolios.ensure(portfolioId);
@@ -66,17 +93,16 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
     recordRegimeChange: ({ idempotencyKey, portfolioId, change }) => stores.regimeChanges.record(idempotencyKey, portfolioId, change),
 
     /** The cycle's success metrics (risk/bookMetrics.ts) at this moment. */
-    async recordMetrics({ idempotencyKey, portfolioId, ref, config: document, budget, reading }) {
-      const observedAt = new Date();
-      const samples: MetricSample[] = [{ name: 'index_realized_vol', value: reading.realizedVol, labels: {} }];
-      if (budget) {
-        const config = parseConfig(document);
-        const holdings = valueHoldings(await stores.positions.forPortfolio(portfolioId), budget);
-        samples.push(...bookMetrics({ budget, holdings, prices: await market.window(ref, config.lookbackDays + 1), config }));
-      }
-      await stores.metrics.record(
-        samples.map((s) => ({ ...s, idempotencyKey: `${idempotencyKey}:${s.name}:${JSON.stringify(s.labels)}`, portfolioId, observedAt })),
-      );
+    recordMetrics: ({ idempotencyKey, portfolioId, ref, config, budget, reading }) =>
+      writeMetrics(idempotencyKey, portfolioId, ref, budget && { budget, config: parseConfig(config) }, reading.realizedVol),
+
+    async recordCalmCycle({ idempotencyKey, portfolioId, ref, policy, budgetVersion, realizedVol }) {
+      const committed =
+        budgetVersion === null
+          ? null
+          : { budget: await refs.budget(portfolioId, budgetVersion), config: await refs.config(portfolioId, policy) };
+      await writeMetrics(idempotencyKey, portfolioId, ref, committed, realizedVol);
+      await stores.portfolios.heartbeat(portfolioId);
     },
 
     recordOperatorAction: (action) => stores.operatorActions.record(action),
