@@ -491,8 +491,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
       for (const e of segment) {
         const scheduled = e.activityTaskCompletedEventAttributes?.scheduledEventId;
         const name =
-          activityName(e) ??
-          (scheduled ? activityName(events.find((x) => Number(x.eventId) === Number(scheduled)) ?? {}) : undefined);
+          activityName(e) ?? (scheduled ? activityName(events.find((x) => Number(x.eventId) === Number(scheduled)) ?? {}) : undefined);
         if (name) byActivity.set(name, (byActivity.get(name) ?? 0) + payloadBytes(e));
       }
     }
