@@ -133,8 +133,10 @@ export function readActivities({ stores, market }: ActivityDeps, refs = storedRe
         const budget = await budgetFor(portfolioId, ref, regime, config, current);
         const assessment = await assess({ ...input, current, proposed: budget }, config);
         const calm = !assessment.proposeBudget && !assessment.rebalanceBook;
-        // Calm: only the triggers' readings travel back; otherwise what the loop acts on.
-        const verdict = calm ? { calm, regime, triggers: assessment.triggers } : { calm, regime, budget, assessment };
+        // Calm: only the triggers' readings travel back (not their sentences, which restate value and
+        // threshold: most of a calm cycle's bytes); otherwise what the loop acts on.
+        const triggers = assessment.triggers.map(({ detail: _detail, ...reading }) => reading);
+        const verdict = calm ? { calm, regime, triggers } : { calm, regime, budget, assessment };
         return { ref: at, observation, ...held, verdict };
       }),
 

@@ -91,6 +91,7 @@ export interface CycleCheckRequest {
  * come back) or the budget and assessment the loop acts on.
  */
 export type CycleVerdict =
+  /** Calm: the triggers' readings without their `detail` sentences (kept out of every cycle's history). */
   | { readonly calm: true; readonly regime: string; readonly triggers: TriggerReading[] }
   | { readonly calm: false; readonly regime: string; readonly budget: RiskBudget; readonly assessment: BudgetAssessment };
 
