@@ -10,7 +10,7 @@ import type { RiskConfig } from '../risk/config';
 import { valueHoldings } from '../risk/holdings';
 import type { MarketRef } from '../risk/marketData';
 import { rebalancePlan } from '../risk/rebalancePlan';
-import type { WriteActivities } from '../workflows/contract';
+import type { CycleReading, WriteActivities } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { crashAfterCommitIfInjected } from './faults';
 import { storedReferences } from './references';
@@ -21,21 +21,28 @@ export function writeActivities(
   { stores, market, logger, alertWebhookUrl }: ActivityDeps,
   refs = storedReferences(stores),
 ): WriteActivities {
-  /** The index's realized vol, and the book's metrics against the committed budget when there is one. */
+  /** The regime probabilities, the book's metrics against the committed budget when there is one, and the index's realized vol. */
   const writeMetrics = async (
     idempotencyKey: string,
     portfolioId: string,
     ref: MarketRef,
     committed: { readonly budget: RiskBudget; readonly config: RiskConfig } | null,
-    realizedVol: number,
+    reading: CycleReading,
   ) => {
     const observedAt = new Date();
-    const samples: MetricSample[] = [{ name: 'index_realized_vol', value: realizedVol, labels: {} }];
+    // Bounded labels: the configured regimes (two or three names).
+    const samples: MetricSample[] = reading.regimes.map((regime, i) => ({
+      name: 'regime_probability',
+      value: reading.probabilities[i],
+      labels: { regime },
+    }));
     if (committed) {
       const { budget, config } = committed;
       const holdings = valueHoldings(await stores.positions.forPortfolio(portfolioId), budget);
       samples.push(...bookMetrics({ budget, holdings, prices: await market.window(ref, config.lookbackDays + 1), config }));
     }
+    // Last: its row announces the cycle to the console (migration 1766000000100), after the rest is in.
+    samples.push({ name: 'index_realized_vol', value: reading.realizedVol, labels: {} });
     await stores.metrics.record(
       samples.map((s) => ({ ...s, idempotencyKey: `${idempotencyKey}:${s.name}:${JSON.stringify(s.labels)}`, portfolioId, observedAt })),
     );
@@ -94,14 +101,14 @@ export function writeActivities(
 
     /** The cycle's success metrics (risk/bookMetrics.ts) at this moment. */
     recordMetrics: ({ idempotencyKey, portfolioId, ref, config, budget, reading }) =>
-      writeMetrics(idempotencyKey, portfolioId, ref, budget && { budget, config: parseConfig(config) }, reading.realizedVol),
+      writeMetrics(idempotencyKey, portfolioId, ref, budget && { budget, config: parseConfig(config) }, reading),
 
-    async recordCalmCycle({ idempotencyKey, portfolioId, ref, policy, budgetVersion, realizedVol }) {
+    async recordCalmCycle({ idempotencyKey, portfolioId, ref, policy, budgetVersion, reading }) {
       const committed =
         budgetVersion === null
           ? null
           : { budget: await refs.budget(portfolioId, budgetVersion), config: await refs.config(portfolioId, policy) };
-      await writeMetrics(idempotencyKey, portfolioId, ref, committed, realizedVol);
+      await writeMetrics(idempotencyKey, portfolioId, ref, committed, reading);
       await stores.portfolios.heartbeat(portfolioId);
     },
 
@@ -110,7 +117,7 @@ export function writeActivities(
     recordPolicyStatus: ({ portfolioId, version, status, riskReasons, recommendationId }) =>
       stores.policies.setStatus(portfolioId, version, status, { riskReasons, recommendationId }),
 
-    setTradingState: ({ idempotencyKey, portfolioId, request }) => stores.portfolios.setTradingState(portfolioId, request, idempotencyKey),
+    setTradingState: ({ idempotencyKey, portfolioId, request }) => stores.tradingStates.set(portfolioId, request, idempotencyKey),
 
     async createOverride({ idempotencyKey, portfolioId, request }) {
       return { overrideId: await stores.overrides.create(idempotencyKey, portfolioId, request) };

@@ -25,7 +25,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pino from 'pino';
@@ -49,6 +49,7 @@ import { type WorkerTuning, startWorker } from '../processes/worker';
 import { portfolioLoop } from '../workflows';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { loopWorkflowId } from '../workflows/types';
+import { connectTemporalClient } from '../infra/temporalConnection';
 
 const EventType = temporal.api.enums.v1.EventType;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -148,7 +149,7 @@ export async function run(): Promise<void> {
     progress(`server ready at ${address} (${server.historyShards} history shards)`);
   }
   const pool = createPool(databaseUrl, 4);
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporalClient({ address });
   const client = new Client({ connection });
   progress('bundling the workflows once');
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silentBundler() });

@@ -1,8 +1,9 @@
 /**
  * The console on a 500-asset portfolio (5 strategies × 100 assets, every pair held, 5 000 gate decisions,
- * a pending recommendation): API latency per route against a same-run baseline (GET /api/v1/session:
- * the same server, cookie and auth, no database), and the dashboard's first paint in Chromium (navigation
- * → budget header and every gauge drawn), when Chromium is installed. The desk is a stand-in: this
+ * a pending recommendation, a factor risk model, a day of regime readings at one a second for the last
+ * hour and one a minute before): API latency per route against a same-run baseline (GET /api/v1/session:
+ * the same server, cookie and session lookup, nothing else), and the dashboard's first paint in Chromium
+ * (navigation → budget header, every gauge and the regime timeline drawn), when Chromium is installed. The desk is a stand-in: this
  * measures reads and rendering, not Temporal.
  */
 import { existsSync } from 'node:fs';
@@ -11,12 +12,14 @@ import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { DEFAULT_DATABASE_URL, createPool } from '../db/pool';
 import { BudgetStore } from '../db/stores/budgets';
 import { GateDecisionsStore, type DecisionRecord } from '../db/stores/gateDecisions';
+import { RiskModelStore } from '../db/stores/riskModels';
 import { RecommendationStore } from '../db/stores/recommendations';
 import { hashPassword } from '../console/auth';
 import type { Desk } from '../console/desk';
 import { startConsoleProcess } from '../processes/console';
 import type { RiskBudget } from '../risk/budget';
 import type { Recommendation } from '../risk/approval';
+import { type RiskModel, factorRiskModel } from '../risk/riskModel';
 
 const PORTFOLIO = 'bench-console';
 const STRATEGIES = 5;
@@ -81,6 +84,36 @@ const standInDesk = (): Desk => {
   };
 };
 
+/** A 20-factor model over the budget's assets (deterministic loadings), the form budgets over 300 assets carry. */
+function benchRiskModel(assets: readonly string[]): RiskModel {
+  const k = 20;
+  return factorRiskModel({
+    unit: 'annualized',
+    assets,
+    factors: Array.from({ length: k }, (_, j) => `F${j}`),
+    loadings: Float64Array.from({ length: assets.length * k }, (_, x) => (((x * 7919) % 97) / 97 - 0.5) * 0.4),
+    factorCovariance: Float64Array.from({ length: k * k }, (_, x) => (x % (k + 1) === 0 ? 0.04 : 0)),
+    specificVariances: Float64Array.from({ length: assets.length }, () => 0.01),
+  });
+}
+
+/** Readings of two regimes: one a second over the last hour, one a minute over the 23 hours before. */
+async function regimeReadings(pool: ReturnType<typeof createPool>): Promise<void> {
+  const now = Date.now();
+  const times = [
+    ...Array.from({ length: 3_600 }, (_, i) => now - i * 1_000),
+    ...Array.from({ length: 23 * 60 }, (_, i) => now - 3_600_000 - i * 60_000),
+  ];
+  const calm = times.map((_, i) => 0.5 + 0.5 * Math.sin(i / 300));
+  await pool.query(
+    `INSERT INTO metrics (idempotency_key, portfolio_id, name, value, labels, observed_at)
+     SELECT 'bench-rp-' || r || '-' || i, $1, 'regime_probability', CASE WHEN r = 'calm' THEN p ELSE 1 - p END,
+            jsonb_build_object('regime', r), to_timestamp(t / 1000.0)
+     FROM unnest($2::float8[], $3::float8[]) WITH ORDINALITY AS x(t, p, i), unnest(ARRAY['calm', 'crisis']) AS r`,
+    [PORTFOLIO, times, calm],
+  );
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 export async function run(): Promise<void> {
@@ -99,7 +132,13 @@ export async function run(): Promise<void> {
     const budgets = new BudgetStore(pool);
     await budgets.ensurePortfolio(PORTFOLIO);
     await budgets.commitBudget('bench-v1', bigBudget(1));
-    await budgets.commitBudget('bench-v2', bigBudget(0.5));
+    const model = benchRiskModel(bigBudget(1).assets.map((a) => a.asset));
+    const modelId = await new RiskModelStore(pool).put(model);
+    await budgets.commitBudget('bench-v2', {
+      ...bigBudget(0.5),
+      riskLimits: { modelId, form: 'factor', assetCount: model.assets.length, volLimit: 0.3, riskBudgetTolerance: 0.1 },
+    } as RiskBudget);
+    await regimeReadings(pool);
     const pending: Recommendation = {
       id: 'bench-rec',
       portfolioId: PORTFOLIO,
@@ -161,6 +200,9 @@ export async function run(): Promise<void> {
       `${base}/decisions/summary?windowMinutes=60`,
       `${base}/overrides`,
       `${base}/alerts`,
+      `${base}/regimes/timeline?windowMinutes=60`,
+      `${base}/regimes/timeline?windowMinutes=1440`,
+      `${base}/risk-contributions`,
     ];
     process.stdout.write(`API latency, ${REQUESTS} sequential requests per route, 500-asset portfolio:\n`);
     process.stdout.write(
@@ -230,12 +272,13 @@ async function firstPaint(url: string): Promise<void> {
         .locator('.gauge')
         .nth(1 + STRATEGIES + STRATEGIES * ASSETS_PER_STRATEGY)
         .waitFor({ state: 'attached' });
+      await page.locator('#timeline .timeline-plot canvas').waitFor({ state: 'attached' });
       await page.locator('.card.pending table.changes').waitFor();
       times.push(Date.now() - t);
     }
     times.sort((a, b) => a - b);
     process.stdout.write(
-      `first paint (reload → budget, ${2 + STRATEGIES + STRATEGIES * ASSETS_PER_STRATEGY} gauges and the pending approval drawn), ${PAINTS} runs: median ${times[Math.floor(PAINTS / 2)]} ms, max ${times[PAINTS - 1]} ms\n`,
+      `first paint (reload → budget, ${2 + STRATEGIES + STRATEGIES * ASSETS_PER_STRATEGY} gauges, the regime timeline and the pending approval drawn), ${PAINTS} runs: median ${times[Math.floor(PAINTS / 2)]} ms, max ${times[PAINTS - 1]} ms\n`,
     );
   } finally {
     await browser.close();

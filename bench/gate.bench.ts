@@ -5,10 +5,14 @@
  * (child_process.fork) so they never share an event loop. Rounds alternate baseline/gate to spread
  * machine noise; the table reports every round and the ratios of medians across rounds.
  *
+ * GATE_BENCH_BASE=<root of another built checkout> (e.g. a worktree of main after `npm run build`):
+ * its gate runs as a fourth server in every round ("base"), so a change's before/after ratios to the
+ * empty handler come from one run under the same machine load.
+ *
  * Then: audit loss on a crash, measured by SIGKILLing a gate under load, restarting it on its data dir
  * (spool replay) and comparing the decisions clients received with the rows in gate_decisions.
  *
- * Target (issue 5): gate median ≤ 1.2× baseline, throughput ≥ 0.8× baseline; p99 reported.
+ * Goal (issue 13): gate median ≤ 1.1× baseline, throughput ≥ 0.9× baseline (issue 5 asked 1.2× / 0.8×); p99 reported.
  *
  * GATE_BENCH_TLS=1: both servers serve mTLS with a local CA (infra/certs.ts) and the client presents a
  * certificate, as every shipped start mode does (the gate with its access policy).
@@ -16,6 +20,16 @@
  * Issue 11 §4: collecting metrics must not slow the gate, so each round also runs the gate with its
  * Prometheus metrics on (interceptor, decision counts, flush timing, and a full scrape every second,
  * more often than Prometheus would), and the table reports both ratios and metrics-on / metrics-off.
+ *
+ * Issue 13 §6: EvaluateTradeStream vs unary EvaluateTrade, each on one connection to the same real gate,
+ * alternating in the same run (goal: stream throughput ≥ 5× unary), p50/p99 per order.
+ *
+ * GATE_BENCH_PARTS=stream (comma list of unary, cpu, core, metrics, audit, stream; default all) runs a part alone.
+ *
+ * Issue 13 §1: the cost of gate HA (docs/gate-ha.md) against a single gate, same run, alternating
+ * rounds: the owner replica called directly (every answer waits for its fenced Postgres commit), and
+ * a non-owner that forwards to the owner. Target: HA ≤ 1.2× the single gate's median latency.
+ * GATE_BENCH_HA_ONLY=1 (or GATE_BENCH_PARTS=ha) runs only that part; GATE_BENCH_HA_ROUNDS sets its rounds (default 2).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -34,7 +48,7 @@ import {
   Side,
   TradingState,
 } from '../grpc/generated/ballast/gate/v1/gate';
-import { type LoadOptions, type LoadReport, runLoad } from '../grpc/load';
+import { type LoadOptions, type LoadReport, runLoad, runStreamLoad } from '../grpc/load';
 import { GateCore } from '../grpc/gate';
 import { gateMetrics } from '../grpc/metrics';
 import { startGate } from '../processes/gate';
@@ -51,6 +65,8 @@ import { RiskModelStore } from '../db/stores/riskModels';
 import { sliceTable } from '../risk/timeseries';
 
 const ROUNDS = Number(process.env.GATE_BENCH_ROUNDS ?? 3);
+const HA_ONLY = process.env.GATE_BENCH_HA_ONLY === '1';
+const HA_ROUNDS = Number(process.env.GATE_BENCH_HA_ROUNDS ?? 2);
 const DURATION_MS = 4_000;
 const WARMUP_MS = 1_500;
 const CONCURRENCY = 32;
@@ -62,9 +78,14 @@ const benchPki = (): LocalPki => {
   return ensureLocalPki({ dir: process.env.GATE_BENCH_CERTS });
 };
 
-type Role = 'empty' | 'gate' | 'metrics' | 'load';
-type ServerKind = Exclude<Role, 'load'>;
-const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'metrics'];
+type Role = 'empty' | 'gate' | 'metrics' | 'base' | 'ha' | 'load' | 'stream';
+type ServerKind = Exclude<Role, 'load' | 'ha' | 'stream'>;
+const PARTS = new Set((process.env.GATE_BENCH_PARTS ?? 'unary,cpu,core,metrics,audit,stream,ha').split(','));
+const STREAM_ROUNDS = Number(process.env.GATE_BENCH_STREAM_ROUNDS ?? 2);
+/** Orders the streaming client keeps unanswered (the gate's own bound per stream is 1 000). */
+const STREAM_WINDOW = Number(process.env.GATE_BENCH_STREAM_WINDOW ?? 500);
+const BASE = process.env.GATE_BENCH_BASE;
+const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'metrics', ...(BASE ? (['base'] as const) : [])];
 interface ServerReady {
   address: string;
 }
@@ -91,19 +112,25 @@ export async function run(): Promise<void> {
     console.log(
       `  budget: ${budget.assets.length} pairs, regime ${budget.regime}, order ${order.strategy}/${order.instrument} @ ${order.price.toFixed(2)}`,
     );
-    const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], metrics: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
+    if (HA_ONLY) {
+      await measureHaCost(databaseUrl, order);
+      return;
+    }
+    const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], metrics: [], base: [] };
+    for (let round = 1; PARTS.has('unary') && round <= ROUNDS; round++) {
       for (const kind of SERVER_KINDS) {
         const r = await measure(kind, databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order });
         reports[kind].push(r);
         console.log(`  round ${round} ${kind.padEnd(7)} ${line(r)}`);
       }
     }
-    if (ROUNDS > 0) printRatios(reports);
-    await measureServerCpu(databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 0, order });
-    measureCore(budget, riskModel, order);
-    await measureMetricsCost(budget, order);
-    await measureAuditLoss(databaseUrl, order);
+    if (PARTS.has('unary') && ROUNDS > 0) printRatios(reports);
+    if (PARTS.has('cpu')) await measureServerCpu(databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 0, order });
+    if (PARTS.has('core')) measureCore(budget, riskModel, order);
+    if (PARTS.has('metrics')) await measureMetricsCost(budget, order);
+    if (PARTS.has('audit')) await measureAuditLoss(databaseUrl, order);
+    if (PARTS.has('stream')) await measureStreaming(databaseUrl, order);
+    if (PARTS.has('ha')) await measureHaCost(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
   }
@@ -118,15 +145,14 @@ function printRatios(reports: Record<ServerKind, LoadReport[]>): void {
     tput: med(reports[k].map((r) => r.throughputPerSec)),
   });
   const [e, g, m] = [agg('empty'), agg('gate'), agg('metrics')];
+  const b = BASE ? agg('base') : undefined;
   console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
   console.log(`  gate, metrics off:        median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
   console.log(`  gate, metrics on:         median ${m.p50} µs, p99 ${m.p99} µs, ${m.tput} req/s`);
-  for (const [name, x] of [
-    ['metrics off', g],
-    ['metrics on ', m],
-  ] as const) {
+  if (b) console.log(`  base gate (${BASE}): median ${b.p50} µs, p99 ${b.p99} µs, ${b.tput} req/s`);
+  for (const [name, x] of [['metrics off', g], ['metrics on ', m], ...(b ? ([['base gate  ', b]] as const) : [])] as const) {
     console.log(
-      `  ratio gate/baseline, ${name}: median ${(x.p50 / e.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(x.p99 / e.p99).toFixed(2)}×, throughput ${(x.tput / e.tput).toFixed(2)}× (target ≥ 0.8)`,
+      `  ratio gate/baseline, ${name}: median ${(x.p50 / e.p50).toFixed(2)}× (goal ≤ 1.1, issue 13), p99 ${(x.p99 / e.p99).toFixed(2)}×, throughput ${(x.tput / e.tput).toFixed(2)}× (goal ≥ 0.9)`,
     );
   }
   console.log(
@@ -154,6 +180,45 @@ async function measure(kind: ServerKind, databaseUrl: string, spec: LoadSpec): P
 }
 
 /**
+ * One connection each: unary EvaluateTrade with CONCURRENCY calls in flight, then EvaluateTradeStream
+ * with STREAM_WINDOW orders in flight, alternating, each against a fresh real gate (its own data dir and
+ * replica name, so no round inherits another's working orders). Every answer waits for its fdatasync.
+ */
+async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
+  console.log(
+    `stream vs unary, one connection each, ${DURATION_MS / 1000}s after ${WARMUP_MS / 1000}s warm-up, ${STREAM_ROUNDS} rounds: unary ${CONCURRENCY} in flight, stream ${STREAM_WINDOW} in flight`,
+  );
+  const spec = { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order };
+  const runs: Record<'unary' | 'stream', LoadReport[]> = { unary: [], stream: [] };
+  for (let round = 1; round <= STREAM_ROUNDS; round++) {
+    for (const kind of ['unary', 'stream'] as const) {
+      const server = spawn('gate', { databaseUrl, dataDir: newDataDir() });
+      try {
+        const { address } = await message<ServerReady>(server);
+        const client = spawn(kind === 'unary' ? 'load' : 'stream', { ...spec, target: address });
+        try {
+          runs[kind].push(await message<LoadReport>(client));
+        } finally {
+          await stop(client, 'SIGTERM');
+        }
+      } finally {
+        await stop(server, 'SIGTERM');
+      }
+      console.log(`  round ${round} ${kind.padEnd(7)} ${line(runs[kind][runs[kind].length - 1])}`);
+    }
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const [u, st] = [runs.unary, runs.stream].map((rs) => ({
+    tput: med(rs.map((r) => r.throughputPerSec)),
+    p50: med(rs.map((r) => r.latencyUs.p50)),
+    p99: med(rs.map((r) => r.latencyUs.p99)),
+  }));
+  console.log(`  unary:  ${u.tput} req/s, median ${u.p50} µs, p99 ${u.p99} µs`);
+  console.log(`  stream: ${st.tput} orders/s, median ${st.p50} µs, p99 ${st.p99} µs (per order, write to answer)`);
+  console.log(`  stream / unary throughput on one connection: ${(st.tput / u.tput).toFixed(2)}× (goal ≥ 5)`);
+}
+
+/**
  * Server CPU per call (user + system of the server process, from ready to the end of a load without
  * warm-up, over every request): CPU time, unlike latency, hardly depends on what else the machine runs.
  */
@@ -171,10 +236,11 @@ async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<vo
       await stop(server, 'SIGTERM');
     }
   }
-  const [e, g, m] = SERVER_KINDS.map((k) => perCall[k]!);
+  const [e, g, m] = (['empty', 'gate', 'metrics'] as const).map((k) => perCall[k]!);
   console.log(
     `  server CPU per call (${spec.durationMs / 1000} s load, no warm-up): empty ${e.toFixed(1)} µs, gate ${g.toFixed(1)} µs, gate with metrics ${m.toFixed(1)} µs; ` +
-      `gate/empty ${(g / e).toFixed(2)}× off, ${(m / e).toFixed(2)}× on; metrics add ${(m - g).toFixed(1)} µs (${(((m - g) / g) * 100).toFixed(1)} %)`,
+      `gate/empty ${(g / e).toFixed(2)}× off, ${(m / e).toFixed(2)}× on; metrics add ${(m - g).toFixed(1)} µs (${(((m - g) / g) * 100).toFixed(1)} %)` +
+      (perCall.base === undefined ? '' : `; base gate ${perCall.base.toFixed(1)} µs (${(perCall.base / e).toFixed(2)}×)`),
   );
 }
 
@@ -350,10 +416,57 @@ async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): 
   );
 }
 
+/**
+ * Gate HA against a single gate, alternating per round: the single gate; one HA replica called
+ * directly (it owns the portfolio: each answer waits for its fenced Postgres commit instead of the
+ * spool's fdatasync); two HA replicas with the load on the non-owner (one forwarding hop more).
+ */
+async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
+  const spec: LoadSpec = { concurrency: CONCURRENCY, durationMs: 3_000, warmupMs: 1_000, order };
+  const kinds = ['single', 'ha owner', 'ha forwarded'] as const;
+  const reports: Record<(typeof kinds)[number], LoadReport[]> = { single: [], 'ha owner': [], 'ha forwarded': [] };
+  console.log(`gate HA cost: ${CONCURRENCY} concurrent EvaluateTrade calls, ${spec.durationMs / 1000}s per run, ${HA_ROUNDS} rounds`);
+  for (let round = 1; round <= HA_ROUNDS; round++) {
+    for (const kind of kinds) {
+      const servers =
+        kind === 'single' ? [spawn('gate', { databaseUrl, dataDir: newDataDir() })] : [spawn('ha', { databaseUrl, dataDir: newDataDir() })];
+      try {
+        let { address } = await message<ServerReady>(servers[0]);
+        if (kind === 'ha forwarded') {
+          // The first replica owns the portfolio; the load goes to a second one, which forwards.
+          servers.push(spawn('ha', { databaseUrl, dataDir: newDataDir() }));
+          ({ address } = await message<ServerReady>(servers[1]));
+        }
+        const r = await loadFrom(address, spec);
+        reports[kind].push(r);
+        console.log(`  round ${round} ${kind.padEnd(12)} ${line(r)}`);
+      } finally {
+        for (const s of servers.reverse()) await stop(s, 'SIGTERM');
+      }
+    }
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const agg = (k: (typeof kinds)[number]) => ({
+    p50: med(reports[k].map((r) => r.latencyUs.p50)),
+    p99: med(reports[k].map((r) => r.latencyUs.p99)),
+    tput: med(reports[k].map((r) => r.throughputPerSec)),
+  });
+  const single = agg('single');
+  for (const kind of kinds.slice(1)) {
+    const x = agg(kind);
+    console.log(
+      `  ratio ${kind}/single: median ${(x.p50 / single.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(x.p99 / single.p99).toFixed(2)}×, ` +
+        `throughput ${(x.tput / single.tput).toFixed(2)}×`,
+    );
+  }
+}
+
 const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-bench-gate-'));
 
 function spawn(role: Role, arg: unknown): ChildProcess {
-  return fork(__filename, [role, JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  // The base checkout's own bench file, as its real gate (same arguments: both read them the same way).
+  const [file, as] = role === 'base' ? [join(BASE!, 'dist', 'bench', 'gate.bench.js'), 'gate'] : [__filename, role];
+  return fork(file, [as, JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
 }
 
 function message<T>(child: ChildProcess): Promise<T> {
@@ -403,11 +516,16 @@ async function commitRealBudget(databaseUrl: string): Promise<{ budget: RiskBudg
 
 /** Child roles: a server (empty baseline or real gate) that reports its address, or a load client. */
 async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
-  if (role === 'load') {
+  if (role === 'load' || role === 'stream') {
     const pki = TLS ? benchPki() : undefined;
     const oms = pki?.clients[DEMO_OMS_IDENTITY];
     const credentials =
       pki && oms ? grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(oms.keyFile), readFileSync(oms.certFile)) : undefined;
+    if (role === 'stream') {
+      const spec = arg as unknown as LoadSpec & { target: string };
+      process.send!(await runStreamLoad({ ...spec, inFlight: STREAM_WINDOW, deadlineMs: 5_000, credentials }));
+      return;
+    }
     process.send!(
       await runLoad({
         ...(arg as unknown as LoadSpec & { target: string }),
@@ -419,7 +537,7 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     );
     return;
   }
-  const address = role === 'empty' ? await startEmptyServer() : await startRealGate(arg, role === 'metrics');
+  const address = role === 'empty' ? await startEmptyServer() : await startRealGate(arg, role === 'metrics', role === 'ha');
   const ready = process.cpuUsage();
   process.on('message', (m) => {
     if (m !== 'cpu') return;
@@ -429,7 +547,7 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
   process.send!({ address } satisfies ServerReady);
 }
 
-async function startRealGate(arg: Record<string, unknown>, withMetrics = false): Promise<string> {
+async function startRealGate(arg: Record<string, unknown>, withMetrics = false, ha = false): Promise<string> {
   const registry = withMetrics ? processRegistry() : undefined;
   // A full scrape every second (Prometheus' default is every 15 s): its cost is part of the figure.
   if (registry) setInterval(() => void registry.metrics(), 1_000).unref();
@@ -442,6 +560,7 @@ async function startRealGate(arg: Record<string, unknown>, withMetrics = false):
     dataDir: arg.dataDir as string,
     auditFlushIntervalMs: arg.auditFlushIntervalMs as number | undefined,
     ...(TLS && serverTls()),
+    ha: ha ? { leaseTtlMs: 5_000, peerClient: peerClient(), peerIdentities: [DEMO_OMS_IDENTITY] } : undefined,
   });
   process.once('SIGTERM', () => void gate.close().then(() => process.exit(0)));
   return gate.address;
@@ -459,6 +578,7 @@ async function startEmptyServer(): Promise<string> {
     tradingState: TradingState.TRADING_STATE_ACTIVE,
     explanations: [],
     replayed: false,
+    warnings: [],
   };
   const unimplemented: grpc.handleUnaryCall<unknown, never> = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED });
   server.addService(GateServiceService, {
@@ -483,6 +603,17 @@ function serverTls(): Pick<Parameters<typeof startGate>[0], 'tls' | 'access'> {
   return {
     tls: { cert: readFileSync(pki.server.certFile), key: readFileSync(pki.server.keyFile), clientCa: readFileSync(pki.caFile) },
     access: { [DEMO_OMS_IDENTITY]: { portfolios: ['*'], strategies: ['*'] } },
+  };
+}
+
+/** How an HA replica forwards: as the bench's client identity under mTLS, else plaintext on loopback. */
+function peerClient(): { credentials: grpc.ChannelCredentials; options?: grpc.ClientOptions } {
+  if (!TLS) return { credentials: grpc.credentials.createInsecure() };
+  const pki = benchPki();
+  const oms = pki.clients[DEMO_OMS_IDENTITY];
+  return {
+    credentials: grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(oms.keyFile), readFileSync(oms.certFile)),
+    options: { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' },
   };
 }
 

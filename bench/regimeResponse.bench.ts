@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
 import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
@@ -25,6 +25,7 @@ import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { type LoopStatus, TASK_QUEUE, loopWorkflowId } from '../workflows/types';
 import { startWorker } from '../processes/worker';
 import { plainEndpoint } from '../infra/temporalConfig';
+import { connectTemporalClient } from '../infra/temporalConnection';
 
 const TRIALS = 5;
 const BAR_MS = 200;
@@ -53,7 +54,7 @@ export async function run(): Promise<void> {
     pollIntervalMs: 60_000,
     dataDir: mkdtempSync(join(tmpdir(), 'ballast-bench-gate-')),
   });
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await connectTemporalClient({ address: server.address });
   const client = new Client({ connection });
   const gateClient = new GateServiceClient(gate.address, grpc.credentials.createInsecure());
   const pool = createPool(databaseUrl, 4);

@@ -2,9 +2,10 @@
  * What the operator commands share: where Temporal and the database are (from the environment, with
  * local defaults), a Temporal client and a database pool closed when done, and the help text for both.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DEFAULT_DATABASE_URL, createPool } from '../db/pool';
 import { type TemporalEndpoint, connectionOptions, temporalEndpoint } from '../infra/temporalConfig';
+import { connectTemporalClient } from '../infra/temporalConnection';
 
 /** The Temporal server and namespace, configured as for the `temporal` CLI (infra/temporalConfig.ts). */
 export const temporalTarget = (): TemporalEndpoint => temporalEndpoint();
@@ -34,7 +35,7 @@ export function environmentHelp(variables: readonly EnvironmentVariable[]): stri
 /** A Temporal client on the configured endpoint and namespace, closed when `fn` settles. */
 export async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const endpoint = temporalTarget();
-  const connection = await Connection.connect(connectionOptions(endpoint));
+  const connection = await connectTemporalClient(connectionOptions(endpoint));
   try {
     return await fn(new Client({ connection, namespace: endpoint.namespace }));
   } finally {

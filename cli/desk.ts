@@ -8,8 +8,15 @@ import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { type Command } from 'commander';
 import { OVERRIDABLE_LIMITS, type OverridableLimit } from '../risk/budget';
-import type { TradingState } from '../risk/kinds';
-import { overrideLimitUpdate, pauseUpdate, resumeUpdate, revokeOverrideUpdate, setTradingStateUpdate } from '../workflows/messages';
+import { TRADING_SCOPE_KINDS, type TradingScopeKind, type TradingState } from '../risk/kinds';
+import {
+  overrideLimitUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  revokeOverrideUpdate,
+  setScopedTradingStateUpdate,
+  setTradingStateUpdate,
+} from '../workflows/messages';
 import { loopWorkflowId } from '../workflows/types';
 import { TEMPORAL_VARIABLES, environmentHelp, withTemporal } from './context';
 import { InvalidValue, UsageError, durationMs, number, oneOf, option, positiveInteger } from './flags';
@@ -27,9 +34,6 @@ export async function sendUpdate<R, A>(client: Client, workflowId: string, updat
     throw err;
   }
 }
-
-/** The scopes a trading state can have today: the gate enforces it per portfolio. */
-const SCOPES = ['portfolio'] as const;
 
 interface OperatorFlags {
   readonly portfolio: string;
@@ -56,15 +60,24 @@ export function tradingStateCommand(state: TradingState, effect: string): (comma
         )
         .addOption(
           option(
-            '--scope <scope>',
-            `what it applies to: ${SCOPES.join(', ')} (the gate enforces trading state per portfolio)`,
-            oneOf(SCOPES),
+            '--scope <kind>',
+            `what it applies to: ${TRADING_SCOPE_KINDS.join(', ')} (a strategy or instrument through setScopedTradingState; the strictest scope wins)`,
+            oneOf(TRADING_SCOPE_KINDS),
           ).default('portfolio'),
-        ),
+        )
+        .option('--name <name>', 'the strategy or instrument, with --scope strategy or instrument'),
       'set the trading state of',
-    ).action(async (flags: OperatorFlags) => {
+    ).action(async (flags: OperatorFlags & { scope: TradingScopeKind; name?: string }) => {
+      const request = { state, operator: flags.by, reason: flags.reason };
+      if (flags.scope !== 'portfolio' && !flags.name) throw new UsageError(`--scope ${flags.scope} needs --name`);
+      if (flags.scope === 'portfolio' && flags.name) throw new UsageError('--name goes with --scope strategy or instrument');
       const result = await withTemporal((client) =>
-        sendUpdate(client, loopWorkflowId(flags.portfolio), setTradingStateUpdate, { state, operator: flags.by, reason: flags.reason }),
+        flags.scope === 'portfolio'
+          ? sendUpdate(client, loopWorkflowId(flags.portfolio), setTradingStateUpdate, request)
+          : sendUpdate(client, loopWorkflowId(flags.portfolio), setScopedTradingStateUpdate, {
+              ...request,
+              scope: { kind: flags.scope, name: flags.name! },
+            }),
       );
       await printJson(result);
     });

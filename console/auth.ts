@@ -1,11 +1,12 @@
 /**
  * Who is asking, and what they may do. Console users are people: either signed in with the built-in
- * login (users, roles and bcrypt password hashes from configuration; sessions held in memory behind an
- * HttpOnly, SameSite=Strict cookie), or named by an authenticating reverse proxy (e.g. oauth2-proxy)
- * in a configured header, which is believed only when the request comes from a configured proxy
- * address. A person without a role may only look (viewer).
+ * login (users, roles and bcrypt password hashes from configuration; sessions kept in a SessionStore —
+ * Postgres in a running console, so they survive a restart and are shared by several console
+ * processes — behind an HttpOnly, SameSite=Strict cookie), or named by an authenticating reverse proxy
+ * (e.g. oauth2-proxy) in a configured header, which is believed only when the request comes from a
+ * configured proxy address. A person without a role may only look (viewer).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 
 /** viewer: read only; operator: kill switch, reduce-only, pause/resume, manual rebalance; approver: approve/reject, overrides. */
@@ -52,18 +53,76 @@ export const hashPassword = (password: string, cost = BCRYPT_COST): Promise<stri
 /** A bcrypt comparison costs the same whether or not the user exists, so timing does not tell names apart. */
 const DUMMY_HASH = bcrypt.hashSync('no such user', 4);
 
-interface Session {
-  readonly identity: Identity;
-  expiresAtMs: number;
+/**
+ * Where sessions live, keyed by a hash of the id the cookie carries (db/stores/consoleSessions.ts in a
+ * running console; `MemorySessions` for a single process that may forget them).
+ */
+export interface SessionStore {
+  create(idHash: string, userName: string, expiresAt: Date): Promise<void>;
+  /** The session's person, its idle expiry pushed to `expiresAt`; undefined when unknown or expired at `now`. */
+  touch(idHash: string, now: Date, expiresAt: Date): Promise<string | undefined>;
+  remove(idHash: string): Promise<void>;
+  /** Forgets sessions expired at `now`; returns how many. */
+  removeExpired(now: Date): Promise<number>;
+  /** Wrong passwords for `name` since `since` (shared by every console on the store). */
+  failuresSince(name: string, since: Date): Promise<number>;
+  /** Records a wrong password at `at`, forgetting those older than `keepSince`. */
+  recordFailure(name: string, at: Date, keepSince: Date): Promise<void>;
+  clearFailures(name: string): Promise<void>;
 }
+
+/** Sessions in this process's memory: gone on restart, not shared. For tests and one-off tools. */
+export class MemorySessions implements SessionStore {
+  private readonly rows = new Map<string, { user: string; expiresAtMs: number }>();
+  private readonly failures = new Map<string, number[]>();
+
+  async create(idHash: string, userName: string, expiresAt: Date): Promise<void> {
+    this.rows.set(idHash, { user: userName, expiresAtMs: expiresAt.getTime() });
+  }
+
+  async touch(idHash: string, now: Date, expiresAt: Date): Promise<string | undefined> {
+    const row = this.rows.get(idHash);
+    if (!row || row.expiresAtMs <= now.getTime()) return undefined;
+    row.expiresAtMs = expiresAt.getTime();
+    return row.user;
+  }
+
+  async remove(idHash: string): Promise<void> {
+    this.rows.delete(idHash);
+  }
+
+  async removeExpired(now: Date): Promise<number> {
+    let n = 0;
+    for (const [k, row] of this.rows) if (row.expiresAtMs <= now.getTime() && this.rows.delete(k)) n++;
+    return n;
+  }
+
+  async failuresSince(name: string, since: Date): Promise<number> {
+    return (this.failures.get(name) ?? []).filter((t) => t > since.getTime()).length;
+  }
+
+  async recordFailure(name: string, at: Date, keepSince: Date): Promise<void> {
+    // Bounded memory: only the window's failures are kept, and only for names tried recently.
+    if (this.failures.size > 10_000) this.failures.clear();
+    this.failures.set(name, [...(this.failures.get(name) ?? []).filter((t) => t > keepSince.getTime()), at.getTime()]);
+  }
+
+  async clearFailures(name: string): Promise<void> {
+    this.failures.delete(name);
+  }
+}
+
+/** The store sees only this: a leaked sessions table holds no usable cookie. */
+const sessionKey = (sessionId: string): string => createHash('sha256').update(sessionId).digest('base64url');
 
 export class Authenticator {
   private readonly users: Map<string, ConsoleUser>;
-  private readonly sessions = new Map<string, Session>();
-  private readonly failures = new Map<string, number[]>();
   private readonly ttlMs: number;
 
-  constructor(private readonly config: AuthConfig) {
+  constructor(
+    private readonly config: AuthConfig,
+    private readonly sessions: SessionStore = new MemorySessions(),
+  ) {
     this.users = new Map(config.users.map((u) => [u.name, u]));
     this.ttlMs = config.sessionTtlMs ?? 8 * 3_600_000;
     for (const u of config.users) {
@@ -84,33 +143,36 @@ export class Authenticator {
     password: string,
     nowMs = Date.now(),
   ): Promise<{ sessionId: string; identity: Identity } | 'throttled' | undefined> {
-    const failures = (this.failures.get(name) ?? []).filter((t) => t > nowMs - FAILURE_WINDOW_MS);
-    if (failures.length >= MAX_FAILURES) return 'throttled';
+    const windowStart = new Date(nowMs - FAILURE_WINDOW_MS);
+    if ((await this.sessions.failuresSince(name, windowStart)) >= MAX_FAILURES) return 'throttled';
     const user = this.users.get(name);
     const ok = await bcrypt.compare(password, user?.passwordHash ?? DUMMY_HASH);
     if (!ok || !user?.passwordHash) {
-      // Bounded memory: only the window's failures are kept, and only for names tried recently.
-      if (this.failures.size > 10_000) this.failures.clear();
-      this.failures.set(name, [...failures, nowMs]);
+      await this.sessions.recordFailure(name, new Date(nowMs), windowStart);
       return undefined;
     }
-    this.failures.delete(name);
+    await this.sessions.clearFailures(name);
     const sessionId = randomBytes(32).toString('base64url');
     const identity: Identity = { name: user.name, roles: user.roles, via: 'session' };
-    this.sessions.set(sessionId, { identity, expiresAtMs: Date.now() + this.ttlMs });
+    // Each login sweeps the expired sessions: the table stays the size of the people signed in.
+    await this.sessions.removeExpired(new Date());
+    await this.sessions.create(sessionKey(sessionId), user.name, new Date(Date.now() + this.ttlMs));
     return { sessionId, identity };
   }
 
-  logout(sessionId: string | undefined): void {
-    if (sessionId) this.sessions.delete(sessionId);
+  async logout(sessionId: string | undefined): Promise<void> {
+    if (sessionId) await this.sessions.remove(sessionKey(sessionId));
   }
 
-  /** The person behind a request: the proxy's header from a trusted peer, else the session cookie. */
-  identify(
+  /**
+   * The person behind a request: the proxy's header from a trusted peer, else the session cookie. A
+   * session's roles are the configuration's now (a person removed from it is signed out).
+   */
+  async identify(
     peerAddress: string | undefined,
     headers: Record<string, string | string[] | undefined>,
     sessionId: string | undefined,
-  ): Identity | undefined {
+  ): Promise<Identity | undefined> {
     const proxy = this.config.proxy;
     if (proxy && peerAddress && proxy.addresses.includes(normalizeAddress(peerAddress))) {
       const value = headers[proxy.header.toLowerCase()];
@@ -118,15 +180,10 @@ export class Authenticator {
       if (name) return { name, roles: this.users.get(name)?.roles ?? ['viewer'], via: 'proxy' };
     }
     if (!sessionId) return undefined;
-    const session = this.sessions.get(sessionId);
-    if (!session) return undefined;
     const now = Date.now();
-    if (session.expiresAtMs <= now) {
-      this.sessions.delete(sessionId);
-      return undefined;
-    }
-    session.expiresAtMs = now + this.ttlMs;
-    return session.identity;
+    const name = await this.sessions.touch(sessionKey(sessionId), new Date(now), new Date(now + this.ttlMs));
+    const user = name === undefined ? undefined : this.users.get(name);
+    return user ? { name: user.name, roles: user.roles, via: 'session' } : undefined;
   }
 }
 

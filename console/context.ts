@@ -16,10 +16,13 @@ export type ConsoleReads = Pick<
   | 'override'
   | 'alerts'
   | 'regimeChanges'
+  | 'regimeTimeline'
+  | 'riskModel'
   | 'gateDecisions'
   | 'decisionSummary'
   | 'latestMetrics'
   | 'successMetrics'
+  | 'tradingStates'
 >;
 
 export interface PositionsReader {

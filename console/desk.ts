@@ -6,7 +6,7 @@
  * console never writes to Postgres.
  */
 import type { LimitOverrideRequest } from '../risk/budget';
-import type { TradingState } from '../risk/kinds';
+import type { TradingScope, TradingState } from '../risk/kinds';
 
 export type DecisionKind = 'approve' | 'reject';
 
@@ -21,7 +21,7 @@ export interface DecisionOutcome {
 export interface TradingStateChange {
   readonly state: TradingState;
   /** Undefined: the whole portfolio. */
-  readonly strategy?: string;
+  readonly scope?: TradingScope;
   readonly reason: string;
   readonly operator: string;
 }

@@ -2,8 +2,8 @@
  * Server-sent events for the live page, fed by Postgres NOTIFY (db/notifications.ts): one LISTEN
  * connection for the whole process, fanned out to every open page. An event only says what changed
  * ("budget of portfolio X"); the page then re-reads that part through the API, so an event lost on a
- * reconnect costs nothing but a `resync`. Gate decisions arrive in batches and are coalesced per page
- * to at most one event per `decisionsEveryMs`.
+ * reconnect costs nothing but a `resync`. Gate decisions arrive in batches and loop cycles every bar:
+ * both are coalesced per page, to at most one event per `decisionsEveryMs` / `cycleEveryMs`.
  */
 import type { ServerResponse } from 'node:http';
 import type { ConsoleChannel } from '../db/notifications';
@@ -23,13 +23,15 @@ export const EVENT_TOPICS: Readonly<Record<ConsoleChannel, string>> = {
   ballast_control: 'control',
   ballast_console: 'activity',
   ballast_decisions: 'decisions',
+  ballast_cycle: 'cycle',
 };
 
 interface Client {
   readonly res: ServerResponse;
   /** Only this portfolio's events; undefined: all (the overview). */
   readonly portfolioId: string | undefined;
-  decisionsTimer?: NodeJS.Timeout;
+  /** Coalesced topics with an event already scheduled. */
+  readonly pending: Map<string, NodeJS.Timeout>;
 }
 
 export class EventHub {
@@ -40,6 +42,7 @@ export class EventHub {
   constructor(
     private readonly source: ChangeSource,
     private readonly decisionsEveryMs = 500,
+    private readonly cycleEveryMs = 2_000,
   ) {}
 
   async start(): Promise<void> {
@@ -58,7 +61,7 @@ export class EventHub {
   async stop(): Promise<void> {
     if (this.keepAlive) clearInterval(this.keepAlive);
     for (const c of this.clients) {
-      if (c.decisionsTimer) clearTimeout(c.decisionsTimer);
+      for (const t of c.pending.values()) clearTimeout(t);
       c.res.end();
     }
     this.clients.clear();
@@ -78,26 +81,30 @@ export class EventHub {
       'x-accel-buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    const client: Client = { res, portfolioId };
+    const client: Client = { res, portfolioId, pending: new Map() };
     this.clients.add(client);
     this.send(client, 'hello', { portfolioId: portfolioId ?? null });
     res.on('close', () => {
-      if (client.decisionsTimer) clearTimeout(client.decisionsTimer);
+      for (const t of client.pending.values()) clearTimeout(t);
       this.clients.delete(client);
     });
   }
 
   private publish(channel: ConsoleChannel, portfolioId: string | undefined): void {
     const topic = EVENT_TOPICS[channel];
+    const every = channel === 'ballast_decisions' ? this.decisionsEveryMs : channel === 'ballast_cycle' ? this.cycleEveryMs : 0;
     for (const c of this.clients) {
       if (portfolioId && c.portfolioId && c.portfolioId !== portfolioId) continue;
-      if (channel !== 'ballast_decisions') {
+      if (every === 0) {
         this.send(c, topic, { portfolioId: portfolioId ?? null, at: new Date().toISOString() });
-      } else if (!c.decisionsTimer) {
-        c.decisionsTimer = setTimeout(() => {
-          c.decisionsTimer = undefined;
-          this.send(c, topic, { portfolioId: portfolioId ?? null, at: new Date().toISOString() });
-        }, this.decisionsEveryMs);
+      } else if (!c.pending.has(topic)) {
+        c.pending.set(
+          topic,
+          setTimeout(() => {
+            c.pending.delete(topic);
+            this.send(c, topic, { portfolioId: portfolioId ?? null, at: new Date().toISOString() });
+          }, every),
+        );
       }
     }
   }

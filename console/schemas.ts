@@ -35,6 +35,11 @@ export type PageQuery = Static<typeof Page>;
 
 export const MetricsQuery = Type.Object({ windowHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 90, default: 24 }) }, strict);
 
+export const TimelineQuery = Type.Object(
+  { windowMinutes: Type.Integer({ minimum: 1, maximum: 43_200, default: 60, description: 'the window ending now (at most 30 days)' }) },
+  strict,
+);
+
 export const DecisionSummaryQuery = Type.Object({ windowMinutes: Type.Integer({ minimum: 1, maximum: 10_080, default: 60 }) }, strict);
 
 const Reason = Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, pattern: '\\S', description: 'why; recorded with the change' });
@@ -67,7 +72,15 @@ export const TradingStateBody = Type.Object(
       TRADING_STATES.map((s) => Type.Literal(s)),
       { description: 'HALTED is the kill switch; REDUCING lets only reducing orders through' },
     ),
-    scope: Type.Optional(Type.Object({ strategy: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, strict)),
+    scope: Type.Optional(
+      Type.Object(
+        {
+          strategy: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })),
+          instrument: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })),
+        },
+        { ...strict, description: 'one strategy, or one instrument (in every strategy); none: the whole portfolio' },
+      ),
+    ),
     reason: Reason,
   },
   strict,

@@ -4,7 +4,7 @@
  * event stream (/api/v1/events) and the dashboard's static files. It reads through the stores it is
  * given and changes state only through the desk (console/desk.ts). Binds to 127.0.0.1 unless told.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -30,6 +30,11 @@ export interface ConsoleOptions extends ConsoleContext {
   readonly changes: ChangeSource;
   /** Secure cookies (HTTPS, or behind a TLS-terminating proxy); off only for plain-HTTP loopback use. */
   readonly secureCookies: boolean;
+  /**
+   * Signs the cookies and keys the CSRF tokens. Console processes that share sessions share it (kept in
+   * Postgres by processes/console.ts); absent, a fresh one per process (cookies die with it).
+   */
+  readonly secret?: string;
 }
 
 export interface RunningConsole {
@@ -55,8 +60,10 @@ export async function buildConsole(options: ConsoleOptions): Promise<{ app: Fast
     trustProxy: false,
   });
   const events = new EventHub(options.changes);
+  const secret = options.secret ?? randomBytes(32).toString('hex');
+  const derived = (purpose: string): string => createHmac('sha256', secret).update(purpose).digest('hex');
 
-  await app.register(fastifyCookie, { secret: randomBytes(32).toString('hex') });
+  await app.register(fastifyCookie, { secret: derived('cookie-signing') });
   const cookieBase = { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: options.secureCookies };
   await app.register(fastifyCsrf, {
     cookieKey: 'ballast_csrf',
@@ -67,7 +74,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<{ app: Fast
     },
     // The token is bound to the person, so a token lifted from one session is worthless in another.
     getUserInfo: (req: FastifyRequest) => req.identity?.name ?? '',
-    csrfOpts: { hmacKey: randomBytes(32).toString('hex') },
+    csrfOpts: { hmacKey: derived('csrf-hmac') },
   });
   await app.register(fastifySwagger, {
     openapi: {
@@ -91,7 +98,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<{ app: Fast
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    req.identity = options.auth.identify(req.socket.remoteAddress, req.headers, unsignedSession(req));
+    req.identity = await options.auth.identify(req.socket.remoteAddress, req.headers, unsignedSession(req));
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
@@ -148,7 +155,8 @@ export async function buildConsole(options: ConsoleOptions): Promise<{ app: Fast
 
   staticRoutes(app);
   app.addHook('onReady', () => events.start());
-  app.addHook('onClose', () => events.stop());
+  // Before the server waits for its connections: an open page's event stream would hold the close up for a minute.
+  app.addHook('preClose', () => events.stop());
   return { app, events };
 }
 
@@ -203,7 +211,7 @@ function sessionRoutes(api: FastifyInstance, options: ConsoleOptions): void {
     '/session',
     { onRequest: [requireRole('viewer'), api.csrfProtection], schema: { tags: ['session'], summary: 'Sign out' } },
     async (req, reply) => {
-      options.auth.logout(unsignedSession(req));
+      await options.auth.logout(unsignedSession(req));
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send();
     },

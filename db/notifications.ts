@@ -150,8 +150,11 @@ function portfolioIdOf(payload: string): string | undefined {
   }
 }
 
-/** What the console's live page hears: every portfolio channel plus recommendations, alerts, regime changes and gate decisions. */
-export const CONSOLE_CHANNELS = ['ballast_budget', 'ballast_control', 'ballast_console', 'ballast_decisions'] as const;
+/**
+ * What the console's live page hears: every portfolio channel plus recommendations, alerts, regime
+ * changes, gate decisions and each loop cycle's metrics (the regime timeline).
+ */
+export const CONSOLE_CHANNELS = ['ballast_budget', 'ballast_control', 'ballast_console', 'ballast_decisions', 'ballast_cycle'] as const;
 export type ConsoleChannel = (typeof CONSOLE_CHANNELS)[number];
 
 export interface ConsoleChangeListener {

@@ -55,6 +55,14 @@ export function denyTrade(policy: AccessPolicy | undefined, caller: Caller, port
   return undefined;
 }
 
+/** Undefined when the caller may trade some portfolio, else the reason for PERMISSION_DENIED (a trade stream is refused at once). */
+export function denyTrader(policy: AccessPolicy | undefined, caller: Caller): string | undefined {
+  if (!policy) return undefined;
+  const grant = caller.identity ? policy[caller.identity] : undefined;
+  if (!grant || grant.portfolios.length === 0) return `caller ${caller.label} is not authorized`;
+  return undefined;
+}
+
 export function denyControl(policy: AccessPolicy | undefined, caller: Caller, portfolioId: string): string | undefined {
   if (!policy)
     return `caller ${caller.label} is not authorized for control operations: this gate has no access policy, and control needs a verified client certificate granted control`;

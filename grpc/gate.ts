@@ -5,6 +5,7 @@
  * (`recorded`): the handler answers only then.
  */
 import { randomBytes } from 'node:crypto';
+import { setImmediate } from 'node:timers';
 import type { FillRecord } from '../db/stores/fills';
 import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { PositionRow } from '../db/stores/positions';
@@ -19,7 +20,9 @@ import {
   effectiveState,
 } from '../risk/pretrade/checks';
 import { type ApprovedAnswer, ExposureBook, pairGross } from '../risk/pretrade/exposures';
-import type { Reason } from '../risk/pretrade/reasons';
+import type { Explanation, Reason } from '../risk/pretrade/reasons';
+import { type OrderThrottle, throttleDenial } from '../risk/pretrade/throttle';
+import { WarningLatch } from '../risk/pretrade/warnings';
 import { activeOverride, pairKey, type PortfolioSnapshot } from '../risk/pretrade/snapshot';
 import { type RiskUtilization, riskUtilization } from '../risk/pretrade/riskChecks';
 
@@ -52,6 +55,10 @@ export interface GateCoreOptions {
    * the original decision may still be in the group being synced. Default: already durable.
    */
   readonly durable?: () => Promise<void>;
+  /** The message throttle EvaluateTrade answers ORDER_RATE_THROTTLED from; none: no throttle. */
+  readonly throttle?: OrderThrottle;
+  /** Told once per crossing when an approval takes a limit to the warning level (must not block or throw). */
+  readonly onLimitWarning?: (portfolioId: string, warning: Explanation) => void;
 }
 
 /** An EvaluateTrade answer; `replayed` when it repeats the original decision for a retried order. */
@@ -82,6 +89,10 @@ export class GateCore {
    */
   private readonly decisionIdPrefix = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-`;
   private decisionSeq = 0;
+  /** Books whose deferred risk update is scheduled. */
+  private readonly settling = new Set<ExposureBook>();
+  /** Which limits already raised their warning, until they fall back below it. */
+  readonly warnings = new WarningLatch();
 
   constructor(readonly options: GateCoreOptions) {}
 
@@ -132,7 +143,13 @@ export class GateCore {
     const snapshot = this.snapshots.get(order.portfolioId);
     const book = snapshot ? this.book(order.portfolioId) : undefined;
     if (book && order.clientOrderId !== '' && book.sameOrder(order)) return this.replay(book.approvedAnswer(order.clientOrderId)!);
-    const result = evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
+    // Retries (above) are answered from memory and not throttled; every new order takes a token.
+    const throttledBy = this.options.throttle?.admit(caller, order.portfolioId, now);
+    const result = throttledBy
+      ? throttleDenial(order, throttledBy, snapshot?.version ?? 0, this.tradingState(order.portfolioId))
+      : evaluateOrder(order, this.context(order.portfolioId, snapshot, book, now));
+    if (result.approved)
+      for (const w of this.warnings.crossings(order, result.warnings)) this.options.onLimitWarning?.(order.portfolioId, w);
     if (result.approved && book) {
       const id = order.clientOrderId;
       const { strategy, instrument, side, quantity, price } = order;
@@ -159,6 +176,7 @@ export class GateCore {
       result.approved ? order.quantity : 0,
       result,
     );
+    if (result.approved && book) this.settleRiskSoon(book); // after the record: its write starts first
     return { ...result, recorded, replayed: false };
   }
 
@@ -172,6 +190,7 @@ export class GateCore {
       version: a.version,
       state: a.state,
       risk: a.risk,
+      warnings: [],
       replayed: true,
       recorded: this.options.durable?.() ?? RECORDED,
     };
@@ -194,9 +213,24 @@ export class GateCore {
     const applied = book.applyFill({ ...fill, asset: fill.instrument, nowMs: now });
     if (!applied) return undefined;
     const recorded = this.options.fills?.push({ ...fill, reportedAtMs: now }) ?? RECORDED;
+    this.settleRiskSoon(book);
     if (this.options.fills) addDelta(this.unwritten, fill, 1);
     if (this.reconciling) addDelta(this.reconciling, fill, 1);
     return { position: book.pair(fill.strategy, fill.instrument)?.position ?? 0, recorded };
+  }
+
+  /**
+   * The risk vectors' O(n) update of an approval or fill (dense Σ) runs once the event loop is free,
+   * after the spool's write has started (scheduled after it), while the answer waits for its
+   * fdatasync: the next decision is exact either way (riskState.ts).
+   */
+  private settleRiskSoon(book: ExposureBook): void {
+    if (!book.riskVectors || this.settling.has(book)) return;
+    this.settling.add(book);
+    setImmediate(() => {
+      this.settling.delete(book);
+      book.settleRisk();
+    });
   }
 
   /** Fills this core applied are now in Postgres (or quarantined): reads of `positions` include them. */
@@ -274,10 +308,36 @@ export class GateCore {
     return { working };
   }
 
+  /**
+   * Gate HA: this replica has just taken over the portfolio's lease. Everything it held for it is
+   * stale (another owner decided since), so the book is rebuilt from Postgres alone: the stored
+   * positions, then every replica's working orders and used ids (`restore`). Call before deciding
+   * for it; the fills of other portfolios not yet written are kept.
+   */
+  adopt(
+    portfolioId: string,
+    positions: readonly PositionRow[],
+    orders: readonly ApprovedOrder[],
+    fillIds: ReadonlyArray<{ portfolioId: string; fillId: string; reportedAtMs: number }>,
+  ): { working: number } {
+    this.books.delete(portfolioId);
+    this.unwritten.delete(portfolioId);
+    this.reconciling?.delete(portfolioId);
+    const book = this.book(portfolioId);
+    book.reconcile(positions, new Map());
+    const snapshot = this.snapshots.get(portfolioId);
+    if (snapshot) book.reprice(snapshot);
+    return this.restore(orders, fillIds);
+  }
+
   expireReservations(): number {
     const now = this.options.clock();
     let n = 0;
-    for (const b of this.books.values()) n += b.expire(now);
+    for (const b of this.books.values()) {
+      const released = b.expire(now);
+      if (released > 0) this.settleRiskSoon(b);
+      n += released;
+    }
     return n;
   }
 

@@ -10,7 +10,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RecommendationView } from '../db/stores/recommendationViews';
-import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade } from './access';
+import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade, denyTrader } from './access';
+import { forwardedCaller, routed, type Routing } from './forward';
 import type { OrderRequest } from '../risk/pretrade/checks';
 import type { GateCore, UtilizationLine } from './gate';
 import type {
@@ -23,6 +24,7 @@ import type {
   GetRecommendationsResponse,
   GetUtilizationRequest,
   GetUtilizationResponse,
+  Order,
   OverrideLimitRequest,
   OverrideLimitResponse,
   ReasonExplanation,
@@ -41,6 +43,9 @@ import { ControlRefused, type GateControls, RebalanceAlreadyRunning } from './po
 import { decisionCode, LIMIT_MEASURE_CODE, LIMIT_SCOPE_CODE, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
 import { parseFill, parseOrder, parseOverride, parseRebalanceReason, parseRequestId, recommendationLimit, requireId } from './requests';
 import { deadlineMs, type Durable, InvalidArgument, Refused, unary, unaryAsync, unaryDurable } from './status';
+import { type Listening, TradeStreams } from './tradeStream';
+import { budgetMessage, recommendationPayload } from './payloads';
+import { timestamp } from './plans';
 
 export interface HandlerDeps {
   readonly core: GateCore;
@@ -54,6 +59,10 @@ export interface HandlerDeps {
   readonly access: AccessPolicy | undefined;
   readonly controls: GateControls;
   readonly logger: Logger;
+  /** The gate's open EvaluateTradeStreams (closed with the gate); default: a set of its own with default bounds. */
+  readonly streams?: TradeStreams;
+  /** Gate HA: which replica decides each portfolio (grpc/forward.ts); undefined for a single gate. */
+  readonly routing?: Routing;
 }
 
 type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
@@ -61,22 +70,79 @@ type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
 /** The GateService implementation grpc-js serves. */
 export function gateService(deps: HandlerDeps): GateServiceServer {
   const { logger } = deps;
+  const streams = deps.streams ?? new TradeStreams({ logger });
   return {
-    evaluateTrade: unaryDurable(logger, (call) => evaluateTrade(deps, call)),
-    sizePosition: unaryDurable(logger, (call) => sizePosition(deps, call)),
-    reportFill: unaryDurable(logger, (call) => reportFill(deps, call)),
+    evaluateTrade: routed(
+      deps.routing,
+      'evaluateTrade',
+      (r) => r.order?.portfolioId ?? '',
+      (call) => admitForward(deps, call, parseOrder(call.request.order, 'required')),
+      unaryDurable(logger, (call) => evaluateTrade(deps, call)),
+      logger,
+    ),
+    sizePosition: routed(
+      deps.routing,
+      'sizePosition',
+      (r) => r.order?.portfolioId ?? '',
+      (call) => admitForward(deps, call, parseOrder(call.request.order, 'optional')),
+      unaryDurable(logger, (call) => sizePosition(deps, call)),
+      logger,
+    ),
+    reportFill: routed(
+      deps.routing,
+      'reportFill',
+      (r) => r.portfolioId,
+      (call) => {
+        const fill = parseFill(call.request);
+        const caller = callerOf(call);
+        authorize(denyTrade(deps.access, caller, fill.portfolioId, fill.strategy));
+        return caller;
+      },
+      unaryDurable(logger, (call) => reportFill(deps, call)),
+      logger,
+    ),
     getCurrentBudget: unary(logger, (call) => getCurrentBudget(deps, call)),
     getUtilization: unary(logger, (call) => getUtilization(deps, call)),
     getRecommendations: unaryAsync(logger, (call) => getRecommendations(deps, call)),
     triggerRebalance: unaryAsync(logger, (call) => triggerRebalance(deps, call)),
     overrideLimit: unaryAsync(logger, (call) => overrideLimit(deps, call)),
+    // The same decision per order as evaluateTrade, over one stream (grpc/tradeStream.ts).
+    evaluateTradeStream: (call) =>
+      streams.serve(
+        call,
+        (caller) => authorize(denyTrader(deps.access, caller)),
+        (caller, listening, order) => decideStreamed(deps, caller, listening, order),
+      ),
   };
 }
 
 export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest>): Durable<EvaluateTradeResponse> {
+  return decideTrade(deps, forwardedCaller(deps.routing, call, callerOf(call)), call, call.request.order);
+}
+
+/**
+ * A streamed order: decided here only when this replica decides its portfolio. Under gate HA a
+ * stream is not forwarded order by order: the order is refused UNAVAILABLE naming the owner, and the
+ * OMS opens its stream there (docs/gate-ha.md), so no path decides a portfolio on two replicas.
+ */
+function decideStreamed(deps: HandlerDeps, caller: Caller, call: Listening, message: Order | undefined): Durable<EvaluateTradeResponse> {
+  const route = deps.routing?.route(message?.portfolioId ?? '');
+  if (route && route.kind === 'unavailable') throw new Refused(grpc.status.UNAVAILABLE, route.why);
+  if (route && route.kind === 'owner')
+    throw new Refused(grpc.status.UNAVAILABLE, `portfolio decided by replica ${route.owner} at ${route.address}: stream its orders there`);
+  return decideTrade(deps, caller, call, message);
+}
+
+/** EvaluateTrade's decision on one order, unary or streamed: the same checks, admission and record. */
+export function decideTrade(
+  deps: HandlerDeps,
+  caller: Caller,
+  call: Listening,
+  message: Order | undefined,
+): Durable<EvaluateTradeResponse> {
   const started = process.hrtime.bigint();
-  const order = parseOrder(call.request.order, 'required');
-  const r = deps.core.evaluate(order, admitTrade(deps, call, order), started);
+  const order = parseOrder(message, 'required');
+  const r = deps.core.evaluate(order, admitTrade(deps, caller, call, order), started);
   return {
     response: {
       decision: decisionCode(r.approved),
@@ -87,6 +153,7 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
       risk: r.risk,
       explanations: r.explanations.map(explanationMessage),
       replayed: r.replayed,
+      warnings: r.warnings.map(explanationMessage),
     },
     recorded: r.recorded,
   };
@@ -95,7 +162,7 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
 export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>): Durable<SizePositionResponse> {
   const started = process.hrtime.bigint();
   const order = parseOrder(call.request.order, 'optional');
-  const r = deps.core.size(order, admitTrade(deps, call, order), started);
+  const r = deps.core.size(order, admitTrade(deps, forwardedCaller(deps.routing, call, callerOf(call)), call, order), started);
   return {
     response: {
       approvedQuantity: r.quantity,
@@ -112,7 +179,7 @@ export function sizePosition(deps: HandlerDeps, call: Call<SizePositionRequest>)
 
 export function reportFill(deps: HandlerDeps, call: Call<ReportFillRequest>): Durable<ReportFillResponse> {
   const fill = parseFill(call.request);
-  authorize(denyTrade(deps.access, callerOf(call), fill.portfolioId, fill.strategy));
+  authorize(denyTrade(deps.access, forwardedCaller(deps.routing, call, callerOf(call)), fill.portfolioId, fill.strategy));
   if (!deps.core.snapshot(fill.portfolioId))
     throw new Refused(grpc.status.FAILED_PRECONDITION, `unknown portfolio "${fill.portfolioId}" or no budget`);
   refuseUnrecordable(deps);
@@ -132,6 +199,8 @@ export function getCurrentBudget(deps: HandlerDeps, call: Call<GetCurrentBudgetR
     committedAt: new Date(s.committedAtMs).toISOString(),
     tradingState: TRADING_STATE_CODE[deps.core.tradingState(portfolioId)],
     budgetJson: JSON.stringify(s.budget),
+    budget: budgetMessage(s.budget),
+    committedTime: timestamp(s.committedAtMs),
   };
 }
 
@@ -187,8 +256,7 @@ export async function overrideLimit(deps: HandlerDeps, call: Call<OverrideLimitR
 }
 
 /** May this caller trade here, and can the gate decide (and record) now? Returns the caller's audit label. */
-function admitTrade(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest): string {
-  const caller = callerOf(call);
+function admitTrade(deps: HandlerDeps, caller: Caller, call: Listening, order: OrderRequest): string {
   authorize(denyTrade(deps.access, caller, order.portfolioId, order.strategy));
   if (!deps.budgets.ready) throw new Refused(grpc.status.UNAVAILABLE, 'gate is starting: budgets not loaded yet');
   if (deps.audit.full)
@@ -199,6 +267,13 @@ function admitTrade(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest)
   if (call.cancelled || deadlineMs(call.getDeadline()) <= Date.now())
     throw new Refused(grpc.status.DEADLINE_EXCEEDED, 'deadline exceeded before a decision');
   return caller.label;
+}
+
+/** Before forwarding to the owner: the caller may trade there (the owner checks the rest). */
+function admitForward(deps: HandlerDeps, call: Call<unknown>, order: OrderRequest): Caller {
+  const caller = callerOf(call);
+  authorize(denyTrade(deps.access, caller, order.portfolioId, order.strategy));
+  return caller;
 }
 
 /** Reading a portfolio's budget, utilization or recommendations needs a trade grant for it. */
@@ -259,4 +334,6 @@ const recommendationMessage = (v: RecommendationView): Recommendation => ({
   createdAt: new Date(v.createdAtMs).toISOString(),
   summary: `${v.status}${v.addsRisk ? ' (adds risk)' : ''}: ${v.reason}`,
   payloadJson: JSON.stringify({ summary: v.summary, detail: v.detail, triggers: v.triggers, committedVersion: v.committedVersion }),
+  payload: recommendationPayload(v),
+  createdTime: timestamp(v.createdAtMs),
 });

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
-import { Decision, GateServiceClient, type Order, Side } from './generated/ballast/gate/v1/gate';
+import { Decision, type EvaluateTradeStreamResponse, GateServiceClient, type Order, Side } from './generated/ballast/gate/v1/gate';
 
 export type LoadKind = 'evaluate' | 'size';
 
@@ -145,3 +145,72 @@ export const defaultLoadOrder = (portfolioId: string): Omit<Order, 'clientOrderI
   quantity: 1,
   price: 100,
 });
+
+export interface StreamLoadOptions extends Omit<LoadOptions, 'mix' | 'connections' | 'concurrency'> {
+  /** Orders sent and not yet answered on the stream (the client's own window). */
+  readonly inFlight: number;
+}
+
+/**
+ * EvaluateTradeStream load: one stream on one connection keeping `inFlight` orders unanswered, a new
+ * order sent for each answer. Latency per order: from its write to its answer. Same report as runLoad.
+ */
+export async function runStreamLoad(options: StreamLoadOptions): Promise<LoadReport> {
+  const client = new GateServiceClient(options.target, options.credentials ?? grpc.credentials.createInsecure());
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const errors: Record<string, number> = {};
+  const decisions: Record<string, number> = {};
+  const prefix = `stream-${process.pid}-${Date.now().toString(36)}-`;
+  const sentAt = new Map<number, bigint>();
+  const start = Date.now();
+  const recordFrom = start + options.warmupMs;
+  const stopAt = recordFrom + options.durationMs;
+  let seq = 0;
+  let recorded = 0;
+  let measuredStart = 0;
+  const call = client.evaluateTradeStream({ deadline: stopAt + options.deadlineMs });
+  const send = (): void => {
+    const n = ++seq;
+    sentAt.set(n, process.hrtime.bigint());
+    call.write({ order: { ...options.order, clientOrderId: prefix + n } });
+  };
+  const ended = new Promise<void>((resolve) => {
+    call.on('data', (a: EvaluateTradeStreamResponse) => {
+      const now = Date.now();
+      const t0 = sentAt.get(a.sequence);
+      sentAt.delete(a.sequence);
+      if (now >= recordFrom && t0 !== undefined) {
+        if (measuredStart === 0) measuredStart = now;
+        if (a.result?.$case === 'decision') {
+          histogram.recordValue(Math.max(1, Number((process.hrtime.bigint() - t0) / 1000n)));
+          const d = a.result.value.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY';
+          decisions[d] = (decisions[d] ?? 0) + 1;
+        } else {
+          const code = grpc.status[a.result?.value.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
+          errors[code] = (errors[code] ?? 0) + 1;
+        }
+        recorded++;
+      }
+      if (now < stopAt) send();
+      else if (sentAt.size === 0) call.end();
+    });
+    call.on('error', (err: grpc.ServiceError) => {
+      errors[grpc.status[err.code]] = (errors[grpc.status[err.code]] ?? 0) + 1;
+    });
+    call.on('status', () => resolve());
+  });
+  for (let i = 0; i < options.inFlight; i++) send();
+  await ended;
+  const elapsed = Date.now() - (measuredStart || recordFrom);
+  client.close();
+  return {
+    target: options.target,
+    concurrency: options.inFlight,
+    durationMs: elapsed,
+    requests: recorded,
+    throughputPerSec: Math.round((recorded / elapsed) * 1000),
+    latencyUs: summarize(histogram),
+    errors,
+    decisions,
+  };
+}

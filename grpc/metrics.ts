@@ -19,6 +19,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DecisionRecord } from '../db/stores/gateDecisions';
 import { type HistogramCounts, type Labels, emptyHistogram, histogramSamples, observe, registerCollected } from '../lib/promCollector';
 import { TRADING_STATES } from '../risk/kinds';
+import type { Reason } from '../risk/pretrade/reasons';
 import type { GateCore, RecordQueue } from './gate';
 
 /** What `serveGate` hands the observer once it is built, read at scrape time. */
@@ -41,6 +42,8 @@ export interface GateObserver {
   timeFlush<T>(queue: QueueName, write: (rows: readonly T[]) => Promise<void>): (rows: readonly T[]) => Promise<void>;
   /** Starts reading the gate's state at scrape time. */
   watch(view: GateView): void;
+  /** An approval took a limit past the warning level (once per crossing). */
+  limitWarning(portfolioId: string, reason: Reason): void;
 }
 
 /** Seconds. The gate's decisions take tens of µs; control RPCs that reach Temporal take ms to s. */
@@ -181,8 +184,16 @@ export function gateMetrics(registry: Registry): GateObserver {
     () => decisionSeries.map((d) => ({ labels: d.labels, value: d.n })),
   );
 
+  const limitWarnings = new Counter({
+    name: 'ballast_gate_limit_warnings_total',
+    help: 'Limits an approved order took to or past the warning level (default 80 %), once per crossing, by portfolio and limit reason.',
+    labelNames: ['portfolio', 'reason'] as const,
+    registers: [registry],
+  });
+
   return {
     interceptors: [interceptor],
+    limitWarning: (portfolio, reason) => limitWarnings.inc({ portfolio, reason }),
     countDecisions: (queue) => ({
       push(record) {
         countDecision(record);
@@ -262,6 +273,11 @@ function registerGauges(registry: Registry, view: GateView): void {
       }
     },
   });
+  perPortfolio(
+    'ballast_gate_limits_in_warning',
+    'Limits at or past the warning level as last seen by an approval (alerted, not yet back below).',
+    (id) => core.warnings.inWarning(id),
+  );
   new Gauge({
     name: 'ballast_gate_queue_depth',
     help: 'Rows queued in memory for Postgres, by queue (audit: decisions; fills). Trade RPCs are refused when the audit queue is full.',
@@ -298,4 +314,5 @@ export const UNOBSERVED: GateObserver = {
   countDecisions: (queue) => queue,
   timeFlush: (_queue, write) => write,
   watch: () => undefined,
+  limitWarning: () => undefined,
 };

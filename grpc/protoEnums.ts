@@ -42,6 +42,7 @@ export const REASON_CODE = {
   VOL_LIMIT: ReasonCode.REASON_CODE_VOL_LIMIT,
   RISK_BUDGET: ReasonCode.REASON_CODE_RISK_BUDGET,
   CLIENT_ORDER_ID_REUSED: ReasonCode.REASON_CODE_CLIENT_ORDER_ID_REUSED,
+  ORDER_RATE_THROTTLED: ReasonCode.REASON_CODE_ORDER_RATE_THROTTLED,
 } as const satisfies Record<Reason, ReasonCode>;
 export const REASON_OF: Readonly<Record<Defined<ReasonCode, ReasonCode.REASON_CODE_UNSPECIFIED>, Reason>> = invert(REASON_CODE);
 

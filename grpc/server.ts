@@ -42,10 +42,15 @@ import { type GateControls, type GateStores, storageRefusedRows } from './ports'
 import { Quarantine } from './quarantine';
 import { type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
 import { type GateObserver, UNOBSERVED } from './metrics';
+import { OrderThrottle, type ThrottleConfig } from '../risk/pretrade/throttle';
+import { DEFAULT_WARNING_LEVEL, limitWarningAlert } from '../risk/pretrade/warnings';
 import { type PlanStreamOptions, PlanStreams } from './plans';
 import { reconcilePositions } from './reconcile';
 import { checkGateSecurity, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, type TlsOptions } from './security';
 import { SnapshotSource } from './snapshotSource';
+import { type TradeStreamOptions, TradeStreams } from './tradeStream';
+import { FencedRecorder, type HaOptions, PortfolioLeases } from './ha';
+import { PeerForwarder, type Routing } from './forward';
 
 export type { TlsOptions } from './security';
 
@@ -74,6 +79,10 @@ export interface GateOptions {
   readonly reservationTtlMs?: number;
   /** Working orders (open reservations) a portfolio may hold on this replica; beyond, RESERVATION_CAP. Default 100 000. */
   readonly maxWorkingOrders?: number;
+  /** Message throttle per caller identity and per portfolio (EvaluateTrade; ORDER_RATE_THROTTLED); default none. */
+  readonly throttle?: ThrottleConfig;
+  /** Fraction of a limit at which an approval raises a `limit-warning` alert and metric (default 0.8; outside (0, 1): off). */
+  readonly warningLevel?: number;
   readonly auditFlushIntervalMs?: number;
   /** Audit rows queued beyond this make trade RPCs answer RESOURCE_EXHAUSTED. */
   readonly auditMaxQueue?: number;
@@ -91,6 +100,14 @@ export interface GateOptions {
   readonly plans?: Omit<PlanStreamOptions, 'access' | 'logger'>;
   /** Serves MarketDataService (closes in, grpc/ingest.ts) when given. */
   readonly ingest?: IngestPorts;
+  /** Bounds of EvaluateTradeStream (grpc/tradeStream.ts): orders in flight per stream, streams per gate. */
+  readonly tradeStreams?: Omit<TradeStreamOptions, 'logger'>;
+  /**
+   * Gate HA (docs/gate-ha.md, grpc/ha.ts): this replica decides only the portfolios whose lease it
+   * holds, forwards the others to their owner, and answers once Postgres has the decision or fill
+   * (fenced). Without it: a single gate, answering once its spool has them.
+   */
+  readonly ha?: HaOptions;
 }
 
 /** Counters a metrics exporter can read (RunningGate.stats()). */
@@ -114,6 +131,8 @@ export interface RunningGate {
   readonly core: GateCore;
   /** Open, handshaking, timed-out, evicted and refused connections. */
   connections(): ConnectionStats;
+  /** Gate HA: the leases this replica holds and its takeovers (undefined for a single gate). */
+  readonly leases?: PortfolioLeases;
   stats(): GateStats;
 }
 
@@ -174,22 +193,56 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   let replayed = 0;
   if (!spool) logger.warn('gate started without a data dir: what it acknowledges does not survive a crash');
   const reservationTtlMs = options.reservationTtlMs ?? 24 * HOUR;
-  const core = new GateCore({
+  const warningLevel = options.warningLevel ?? DEFAULT_WARNING_LEVEL;
+  const clock = options.clock ?? Date.now;
+  // Gate HA: leases, and fenced Postgres writes in place of the spool for what is acknowledged.
+  const leases: PortfolioLeases | undefined = options.ha
+    ? new PortfolioLeases(options.ha, {
+        replica,
+        core: (): GateCore => core,
+        logger,
+        clock,
+        rebuildWindowMs: Math.max(reservationTtlMs, ID_MEMORY_MS),
+        maxRebuiltIds: MAX_REMEMBERED_IDS,
+      })
+    : undefined;
+  const fenced: HaRecorders | undefined = options.ha && leases ? haRecorders(options.ha, replica, leases, () => core) : undefined;
+  const core: GateCore = new GateCore({
     policy: {
       staleReduceAfterMs: options.staleReduceAfterMs ?? 24 * HOUR,
       staleHaltAfterMs: options.staleHaltAfterMs ?? 72 * HOUR,
       restrictedInstruments: new Set(options.restrictedInstruments ?? []),
       maxWorkingOrders: options.maxWorkingOrders,
+      warningLevel,
     },
     clock: options.clock ?? Date.now,
     // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
     reservationTtlMs,
     idMemoryMs: ID_MEMORY_MS,
     maxRememberedIds: MAX_REMEMBERED_IDS,
-    audit: observer.countDecisions({ push: (row) => journal.append('decision', replica, row) }),
-    fills: { push: (row) => journal.append('fill', replica, row) },
-    durable: () => journal.sync(),
+    audit: observer.countDecisions(fenced?.decisions ?? { push: (row) => journal.append('decision', replica, row) }),
+    fills: fenced?.fills ?? { push: (row) => journal.append('fill', replica, row) },
+    durable: fenced ? fenced.sync : () => journal.sync(),
+    throttle: options.throttle && new OrderThrottle(options.throttle),
+    onLimitWarning: (portfolioId, warning) => {
+      observer.limitWarning(portfolioId, warning.reason);
+      const alert = limitWarningAlert(replica, portfolioId, warning, warningLevel, Date.now());
+      // Off the request path; a lost alert is logged, never a reason to refuse the order.
+      setTimeout(
+        () => void stores.alerts?.raise(alert).catch((err: Error) => logger.warn({ err, alert }, 'limit warning alert not written')),
+        0,
+      );
+    },
   });
+  const forwarder = options.ha?.peerClient ? new PeerForwarder(options.ha.peerClient) : undefined;
+  const routing: Routing | undefined = leases
+    ? {
+        route: (portfolioId) => leases.route(portfolioId),
+        forwarder,
+        peerIdentities: new Set(options.ha?.peerIdentities ?? []),
+        open: !options.access,
+      }
+    : undefined;
   const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
   let bound = false;
   let stopping = false;
@@ -229,6 +282,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     ...connectionServerOptions(limits),
     interceptors: observer.interceptors,
   });
+  const tradeStreams = new TradeStreams({ ...options.tradeStreams, logger });
   server.addService(
     GateServiceService,
     gateService({
@@ -239,11 +293,13 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         get problem() {
           return recordingProblem();
         },
-        sync: () => journal.sync(),
+        sync: fenced ? fenced.sync : () => journal.sync(),
       },
       access: options.access,
       controls: options.controls ?? {},
       logger,
+      streams: tradeStreams,
+      routing,
     }),
   );
   const plans = options.plans ? new PlanStreams({ ...options.plans, access: options.access, logger }) : undefined;
@@ -263,6 +319,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   /** Stops background work and writes everything queued; used by close() and by a failed start. */
   const release = async (): Promise<void> => {
     timers.forEach((t) => clearInterval(t));
+    await leases?.stop();
+    forwarder?.close();
     await plans?.close();
     await source.close();
     // Everything acknowledged is in the spool; write what Postgres takes now, the spool keeps the rest.
@@ -313,14 +371,17 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     await retry(writeBacklog, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'writing the replayed spool to Postgres failed; retrying'),
     );
-    await retry(rebuild, INITIAL_POSITION_READS, (err, attempt) =>
-      logger.warn({ err: err.message, attempt }, 'rebuilding working orders failed; retrying'),
-    );
+    // In HA each portfolio's book is rebuilt from every replica's writes when its lease is taken.
+    if (!leases)
+      await retry(rebuild, INITIAL_POSITION_READS, (err, attempt) =>
+        logger.warn({ err: err.message, attempt }, 'rebuilding working orders failed; retrying'),
+      );
     await retry(reconcile, INITIAL_POSITION_READS, (err, attempt) =>
       logger.warn({ err: err.message, attempt }, 'initial position reconciliation failed; retrying'),
     );
     listener = await listen(server, { host, port: options.port ?? 0, tls: options.tls, limits, logger });
     address = hostPort(listener.port);
+    await leases?.start(address);
   } catch (err) {
     await release().catch(() => undefined);
     throw err;
@@ -328,16 +389,27 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   bound = true;
   refreshHealth();
   if (!options.access) logger.warn('gate started without an access policy (loopback only): every local caller may trade, none may control');
-  logger.info({ address, replica, tls: Boolean(options.tls), mtls: Boolean(options.tls?.clientCa), limits }, 'gate listening');
+  logger.info(
+    {
+      address,
+      replica,
+      tls: Boolean(options.tls),
+      mtls: Boolean(options.tls?.clientCa),
+      limits,
+      ha: leases ? { leaseTtlMs: leases.ttlMs, owns: leases.ownedPortfolios() } : undefined,
+    },
+    'gate listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
     address,
     core,
     connections: () => listener.stats(),
+    leases,
     stats: () => ({
-      decisionsWritten: audit.written,
-      fillsWritten: fills.written,
+      decisionsWritten: audit.written + (fenced?.decisions.written ?? 0),
+      fillsWritten: fills.written + (fenced?.fills.written ?? 0),
       quarantined: quarantine.count,
       decisionsQueued: audit.pending,
       fillsQueued: fills.pending,
@@ -350,6 +422,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         setHealth('NOT_SERVING');
         // Plan streams never end by themselves: end them (UNAVAILABLE) so the shutdown is not held.
         await plans?.close();
+        // Trade streams answer what they read, then end (UNAVAILABLE): the OMS retries the rest by id.
+        await tradeStreams.close(SHUTDOWN_GRACE_MS);
         // Stop accepting first; established connections finish their calls and close with the server.
         const unbound = listener.close(SHUTDOWN_GRACE_MS);
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
@@ -359,6 +433,23 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         logger.info({ address, auditRows: audit.written, fillRows: fills.written, leftInSpool: journal.backlog }, 'gate stopped');
       })()),
   };
+}
+
+/** HA record queues: decisions and fills committed to Postgres under the portfolio's fencing token. */
+interface HaRecorders {
+  readonly decisions: FencedRecorder<DecisionRecord>;
+  readonly fills: FencedRecorder<FillRecord>;
+  sync(): Promise<void>;
+}
+
+function haRecorders(ha: HaOptions, replica: string, leases: PortfolioLeases, core: () => GateCore): HaRecorders {
+  const decisions = new FencedRecorder<DecisionRecord>((rows, tokens) => ha.ports.decisions.insertFenced(replica, rows, tokens), leases);
+  const fills = new FencedRecorder<FillRecord>(
+    (rows, tokens) => ha.ports.fills.insertFenced(replica, rows, tokens),
+    leases,
+    (rows) => core().fillsWritten(rows),
+  );
+  return { decisions, fills, sync: () => Promise.all([decisions.sync(), fills.sync()]).then(() => undefined) };
 }
 
 /** Writes a batch as one insert per replica that made its rows (replayed rows keep their replica). */

@@ -69,7 +69,7 @@ export class SnapshotSource {
         this.installedBy.set(row.portfolioId, seq);
         const modelId = row.latest.budget.riskLimits?.modelId;
         const model = row.riskModel ?? (modelId === undefined ? undefined : kernels.get(modelId));
-        if (core.install(buildSnapshot(row.latest, row.tradingState, row.overrides, row.loopHeartbeatAtMs, model))) {
+        if (core.install(buildSnapshot(row.latest, row.tradingState, row.overrides, row.loopHeartbeatAtMs, model, row.scopedStates))) {
           this.options.logger.debug({ portfolioId: row.portfolioId, version: row.latest.version }, 'budget snapshot installed');
         }
       }

@@ -19,6 +19,8 @@ export class Refused extends Error {
   constructor(
     readonly code: RefusalCode,
     message: string,
+    /** Trailing metadata for the caller (e.g. the owner replica of a redirect, grpc/forward.ts). */
+    readonly trailers?: Readonly<Record<string, string>>,
   ) {
     super(message);
   }
@@ -36,9 +38,15 @@ export type RefusalCode =
 
 export function toStatus(err: unknown, logger: Logger): Partial<grpc.ServiceError> {
   if (err instanceof InvalidArgument) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
-  if (err instanceof Refused) return { code: err.code, details: err.message };
+  if (err instanceof Refused) return { code: err.code, details: err.message, ...(err.trailers && { metadata: trailersOf(err.trailers) }) };
   logger.error({ err }, 'gate handler failed');
   return { code: grpc.status.INTERNAL, details: 'internal error' };
+}
+
+function trailersOf(trailers: Readonly<Record<string, string>>): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(trailers)) md.set(k, v);
+  return md;
 }
 
 /** Binds a synchronous handler (the hot path: no awaits between request and answer). */

@@ -7,10 +7,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { type ConnectionOptions } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
+import { connectTemporalClient } from './temporalConnection';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 /** A custom search attribute as the workflows define it (workflows/searchAttributes.ts). */
@@ -195,7 +196,7 @@ export function cliTypeName(type: SearchAttributeType): string {
 /** True when a Temporal frontend answers a health check at `address`. */
 export async function answers(address: string): Promise<boolean> {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    const connection = await connectTemporalClient({ address, connectTimeout: 1_000 });
     try {
       await connection.workflowService.getSystemInfo({});
       return true;
@@ -244,7 +245,7 @@ export async function ensureSearchAttributes(
   metadata?: Record<string, string>,
 ): Promise<string[]> {
   const target = typeof server === 'string' ? { address: server } : server;
-  const connection = await Connection.connect({ ...target, ...(metadata ? { metadata } : {}) });
+  const connection = await connectTemporalClient({ ...target, ...(metadata ? { metadata } : {}) });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const have = new Set(Object.keys(existing.customAttributes ?? {}));

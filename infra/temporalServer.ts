@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { type Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { Logger } from 'pino';
 import { dropDatabase, ensureDatabase } from '../db/migrate';
@@ -26,6 +26,7 @@ import {
   runWithProgress,
   stopChild,
 } from './temporal';
+import { connectTemporalClient } from './temporalConnection';
 
 /** deploy/temporal-server: our Go main, its go.mod (the server version), config template, dynamic config. */
 export function serverSourceDir(): string {
@@ -295,7 +296,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
       `the Temporal server to answer on ${address}`,
       options.logFile,
     );
-    const connection = await Connection.connect({ address, metadata });
+    const connection = await connectTemporalClient({ address, metadata });
     try {
       const { historyShardCount } = await connection.workflowService.getClusterInfo({});
       if (historyShardCount !== configured) {

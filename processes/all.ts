@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
 import { createPool } from '../db/pool';
@@ -38,6 +38,7 @@ import { type DemoUser, consoleAuth, startConsoleProcess } from './console';
 import { keyControls, statusLine, stopRequest } from './terminal';
 import { gateMetrics } from '../grpc/metrics';
 import { type MetricsListen, exposeMetrics, processRegistry } from './metricsEndpoint';
+import { connectTemporalClient } from '../infra/temporalConnection';
 
 export interface AllInOneOptions {
   /** The demo portfolio; its synthetic feed has the same id. */
@@ -120,7 +121,7 @@ async function startSystem(options: AllInOneOptions, logger: Logger, teardown: T
   teardown.defer('infrastructure', () => infra.shutdown());
   const pool = createPool(infra.databaseUrl);
   teardown.defer('database pool', () => pool.end());
-  const connection = await Connection.connect(connectionOptions(infra.temporal));
+  const connection = await connectTemporalClient(connectionOptions(infra.temporal));
   teardown.defer('Temporal connection', () => connection.close());
   const client = new Client({ connection, namespace: infra.temporal.namespace });
 
@@ -278,13 +279,20 @@ async function startDemoPortfolio(client: Client, pool: ReturnType<typeof create
   return client.workflow.getHandle<typeof portfolioLoop>(loopWorkflowId(options.portfolioId));
 }
 
-/** Plans executed and the drift from target after the last one (before the random flow moves the book again). */
+/**
+ * Plans handled, how many were skipped (superseded or expired before the OMS reached them), and the
+ * drift from target after the last *executed* one (before the random flow moves the book again): a
+ * skipped plan's "drift" only says how far the book was from a target nobody traded towards.
+ */
 function omsStatus(oms: ReferenceOms | undefined): string {
   if (!oms) return '';
-  const last = oms.reports[oms.reports.length - 1];
-  if (!last) return ' | plans 0';
+  const executed = oms.reports.filter((r) => r.outcome !== 'SKIPPED');
+  const skipped = oms.reports.length - executed.length;
+  const handled = ` | plans ${oms.reports.length}${skipped ? ` (${skipped} skipped)` : ''}`;
+  const last = executed[executed.length - 1];
+  if (!last) return handled;
   const trimmed = last.trimmedNotional > 0 ? `, trimmed $${(last.trimmedNotional / 1e3).toFixed(0)}k` : '';
-  return ` | plans ${oms.reports.length}, drift ${(last.drift * 100).toFixed(1)}%${trimmed}`;
+  return `${handled}, drift ${(last.drift * 100).toFixed(1)}%${trimmed}`;
 }
 
 /** What to stop, in reverse order of starting; a step that fails to stop is reported and the rest still stop. */

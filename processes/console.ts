@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { consoleChangeFeed } from '../db/notifications';
 import { createPool } from '../db/pool';
 import { ConsoleReadStore } from '../db/stores/consoleReads';
+import { ConsoleSessionStore } from '../db/stores/consoleSessions';
 import { PositionsStore } from '../db/stores/positions';
 import { type AuthConfig, Authenticator, type ConsoleUser, hashPassword } from '../console/auth';
 import type { Desk } from '../console/desk';
@@ -41,6 +42,7 @@ export async function startConsoleProcess(options: ConsoleProcessOptions): Promi
   if (!desk) throw new Error('the console needs a Temporal client (or a desk)');
   const pool = createPool(options.databaseUrl, 4);
   try {
+    const sessions = new ConsoleSessionStore(pool);
     const running = await startConsole({
       host,
       port: options.port,
@@ -48,7 +50,9 @@ export async function startConsoleProcess(options: ConsoleProcessOptions): Promi
       reads: new ConsoleReadStore(pool),
       positions: new PositionsStore(pool),
       desk,
-      auth: new Authenticator(options.auth),
+      auth: new Authenticator(options.auth, sessions),
+      // Shared by every console on this database: sessions and CSRF tokens outlive a restart and work at any of them.
+      secret: await sessions.sharedSecret('console', () => randomBytes(32).toString('hex')),
       changes: consoleChangeFeed(options.databaseUrl, options.logger),
       now: () => new Date(),
       secureCookies: options.secureCookies ?? !isLoopback(host),

@@ -20,6 +20,7 @@ import {
   pendingRecommendationQuery,
   rejectUpdate,
   resumeUpdate,
+  setScopedTradingStateUpdate,
   setTradingStateUpdate,
   statusQuery,
 } from '../workflows/messages';
@@ -112,14 +113,18 @@ export function temporalDesk(client: Client, taskQueue = TASK_QUEUE): Desk {
     },
 
     async setTradingState(portfolioId, change) {
-      // The loop's setTradingState Update is portfolio-wide; a strategy scope must not widen silently into a portfolio halt or resume.
-      if (change.strategy !== undefined)
-        throw new DeskUnsupported('this Ballast sets the trading state for a whole portfolio only; leave out scope.strategy');
-      return update(() =>
-        loop(portfolioId).executeUpdate(setTradingStateUpdate, {
-          args: [{ state: change.state, reason: change.reason, operator: change.operator }],
-        }),
-      );
+      const request = { state: change.state, reason: change.reason, operator: change.operator };
+      if (!change.scope || change.scope.kind === 'portfolio')
+        return update(() => loop(portfolioId).executeUpdate(setTradingStateUpdate, { args: [request] }));
+      try {
+        return await loop(portfolioId).executeUpdate(setScopedTradingStateUpdate, { args: [{ ...request, scope: change.scope }] });
+      } catch (err) {
+        // A loop built before scopes has no such Update: say so rather than widen the change to the portfolio.
+        const message = err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : (err as Error).message;
+        if (/not found|unknown update|no (registered )?handler/i.test(message) && !(err instanceof WorkflowNotFoundError))
+          throw new DeskUnsupported(`this portfolio loop has no ${setScopedTradingStateUpdate.name} Update yet: set the portfolio's state`);
+        return update(() => Promise.reject(err));
+      }
     },
 
     setPaused: (portfolioId, paused, by, reason) =>

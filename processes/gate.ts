@@ -10,19 +10,23 @@ import { createPool } from '../db/pool';
 import { AlertStore } from '../db/stores/alerts';
 import { FillsStore } from '../db/stores/fills';
 import { GateDecisionsStore } from '../db/stores/gateDecisions';
+import { GateLeaseStore } from '../db/stores/gateLeases';
 import { GateSnapshotsStore } from '../db/stores/gateSnapshots';
 import { PlanOutboxStore } from '../db/stores/planOutbox';
 import { MarketCloseStore } from '../db/stores/marketCloses';
 import { PositionsStore } from '../db/stores/positions';
 import { RecommendationViewsStore } from '../db/stores/recommendationViews';
 import type { GateControls } from '../grpc/ports';
+import type { HaOptions } from '../grpc/ha';
 import { type GateOptions, type RunningGate, serveGate } from '../grpc/server';
 import { repoRoot } from '../lib/paths';
 
 /** Where a gate keeps its spool and quarantine file unless told: `$BALLAST_DATA_DIR/gate` (default `.data/gate`). */
 export const defaultGateDataDir = (): string => join(process.env.BALLAST_DATA_DIR ?? join(repoRoot(), '.data'), 'gate');
 
-export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls' | 'plans'> {
+export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'controls' | 'plans' | 'ha'> {
+  /** Gate HA (docs/gate-ha.md): lease TTL, the address peers forward to, how to call them; the stores are built here. */
+  readonly ha?: Omit<HaOptions, 'ports'>;
   /** Plan stream settings (keepalive, batch, subscriber bound); the stream reads the outbox over this pool. */
   readonly planStream?: Omit<NonNullable<GateOptions['plans']>, 'ports'>;
   /** Wakes loops after IngestCloses stored closes (`temporalMarketEvents(client)`); without it loops see them on their next cycle. */
@@ -38,20 +42,26 @@ export interface GateProcessOptions extends Omit<GateOptions, 'stores' | 'contro
 
 /** Pool connections: the two batch writers, the snapshot reads (two queries each), reconciliation and the plan streams. */
 const POOL_SIZE = 5;
+/** HA adds the two fenced writers on the answer path, the lease round and a takeover's three reads. */
+const HA_POOL_SIZE = 10;
 
 export async function startGate(options: GateProcessOptions): Promise<RunningGate> {
-  const { databaseUrl, controls, planStream, marketEvents, ...gateOptions } = options;
-  const pool = createPool(databaseUrl, POOL_SIZE);
+  const { databaseUrl, controls, planStream, marketEvents, ha, ...gateOptions } = options;
+  const pool = createPool(databaseUrl, ha ? HA_POOL_SIZE : POOL_SIZE);
+  const decisions = new GateDecisionsStore(pool);
+  const fills = new FillsStore(pool);
+  const positions = new PositionsStore(pool);
   let gate: RunningGate;
   try {
     gate = await serveGate({
       ...gateOptions,
       dataDir: gateOptions.dataDir ?? defaultGateDataDir(),
+      ha: ha && { ...ha, ports: { leases: new GateLeaseStore(pool), decisions, fills, positions } },
       stores: {
-        decisions: new GateDecisionsStore(pool),
-        fills: new FillsStore(pool),
+        decisions,
+        fills,
         snapshots: new GateSnapshotsStore(pool),
-        positions: new PositionsStore(pool),
+        positions,
         changes: portfolioChangeFeed(databaseUrl, options.logger),
         alerts: new AlertStore(pool),
       },
@@ -67,6 +77,7 @@ export async function startGate(options: GateProcessOptions): Promise<RunningGat
   return {
     address: gate.address,
     core: gate.core,
+    leases: gate.leases,
     connections: () => gate.connections(),
     stats: () => gate.stats(),
     // The gate writes everything queued on close; only then may the pool go.

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { type AccessPolicy, parseAccessPolicy } from '../grpc/access';
 import type { ConnectionLimits, TlsOptions } from '../grpc/security';
-import { type LocalPki, ensureLocalPki } from '../infra/certs';
+import { type LocalPki, ensureLocalPki, issueCertificate } from '../infra/certs';
+import type { PeerClient } from '../grpc/ha';
 
 export interface GateSecuritySettings {
   /** The interface the gate listens on (a specific address is added to the local certificate's names). */
@@ -77,5 +78,23 @@ export function localGateClient(
     target: gateAddress.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:'),
     credentials: grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(files.keyFile), readFileSync(files.certFile)),
     options: { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' },
+  };
+}
+
+/** The identity gate replicas present to each other when forwarding (gate HA), issued by the local CA. */
+export const GATE_PEER_IDENTITY = 'ballast-gate-peer';
+
+/**
+ * How a gate replica forwards to its peers with the local CA (gate HA): a client certificate for
+ * GATE_PEER_IDENTITY, issued on first use, and the identities peers believe forwarded callers from.
+ */
+export function localPeerClient(pki: LocalPki): { peerClient: PeerClient; peerIdentities: string[] } {
+  const files = pki.clients[GATE_PEER_IDENTITY] ?? issueCertificate(pki.dir, GATE_PEER_IDENTITY, 'client');
+  return {
+    peerClient: {
+      credentials: grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(files.keyFile), readFileSync(files.certFile)),
+      options: { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' },
+    },
+    peerIdentities: [GATE_PEER_IDENTITY],
   };
 }

@@ -3,7 +3,7 @@
  * A budget is immutable once committed; every change is a new version. It is plain JSON so the
  * same object travels through Temporal payloads, a Postgres JSONB column and the gate's snapshot.
  */
-import type { TradingState } from './kinds';
+import { isTradingScopeKind, TRADING_SCOPE_KINDS, type TradingScope, type TradingState } from './kinds';
 import type { RiskLimits } from './riskModel';
 import type { AnnualizedVol, Currency, Fraction, Leverage, Price } from './units';
 
@@ -25,6 +25,11 @@ export interface AssetBudget {
   readonly forecastVol: AnnualizedVol;
   /** Reference price the limits were computed at; the gate's price collar is centred on it. */
   readonly referencePrice: Price;
+  /**
+   * Units per lot (the policy's `lot_sizes`): SizePosition answers whole lots. Absent = any quantity
+   * (and on budgets committed before lot sizes existed).
+   */
+  readonly lotSize?: number;
 }
 
 export interface StrategyBudget {
@@ -91,11 +96,26 @@ export interface LimitOverrideRequest {
   readonly expiresAt: string;
 }
 
-/** An operator's change of what the gate lets a portfolio do. */
+/** An operator's change of what the gate lets a portfolio, one of its strategies or one of its instruments do. */
 export interface TradingStateRequest {
   readonly state: TradingState;
   readonly reason: string;
   readonly operator: string;
+  /** Absent: the whole portfolio (requests from before scopes have none). */
+  readonly scope?: TradingScope;
+}
+
+/** Why a trading state's scope is malformed, or null: a known kind; a strategy or instrument name, none for the portfolio. */
+export function tradingScopeError(scope: unknown): string | null {
+  if (scope === undefined) return null;
+  const s = scope as Partial<TradingScope> | null;
+  if (!s || typeof s !== 'object' || !isTradingScopeKind(s.kind))
+    return `scope.kind must be one of ${TRADING_SCOPE_KINDS.join(', ')}, got ${JSON.stringify(s?.kind)}`;
+  const name = s.name ?? '';
+  if (typeof name !== 'string' || name.length > 200) return 'scope.name must be a string of at most 200 characters';
+  if (s.kind === 'portfolio' ? name !== '' : name.trim() === '')
+    return `scope.name must name the ${s.kind}` + (s.kind === 'portfolio' ? ' (leave it empty)' : '');
+  return null;
 }
 
 /**

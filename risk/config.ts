@@ -153,6 +153,8 @@ export interface RiskConfig {
   readonly approvalTimeout: Milliseconds;
   /** How fast risk may come back: step size and spacing of risk-increasing asks (risk/rerisking.ts). */
   readonly rerisking: ReriskingPolicy;
+  /** Units per lot by instrument (`lot_sizes`): the budget carries them, SizePosition answers whole lots. */
+  readonly lotSizes: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_CONFIG_DOCUMENT = {
@@ -194,6 +196,7 @@ export const DEFAULT_CONFIG_DOCUMENT = {
       min_dwell: 3,
     },
     approval: { timeout: '1h', max_gross_step_up: 0.5, min_proposal_spacing: '15m' },
+    lot_sizes: {},
   },
 } as const;
 
@@ -270,7 +273,16 @@ export function parseRiskConfig(document: unknown): RiskConfig {
           : num(approval.max_gross_step_up ?? d.approval.max_gross_step_up, k('approval.max_gross_step_up'), Number.MIN_VALUE, 100),
       minSpacingMs: duration(approval.min_proposal_spacing ?? d.approval.min_proposal_spacing, k('approval.min_proposal_spacing')),
     },
+    lotSizes: parseLotSizes(rb.lot_sizes ?? d.lot_sizes, k('lot_sizes')),
   };
+}
+
+/** `lot_sizes: {ES: 50, AAPL: 1}`: instrument → units per lot (> 0). */
+function parseLotSizes(value: unknown, key: string): Record<string, number> {
+  const o = asObject(value, key);
+  return Object.fromEntries(
+    Object.entries(o).map(([instrument, lot]) => [instrument, num(lot, `${key}.${instrument}`, Number.MIN_VALUE, 1e9)]),
+  );
 }
 
 /**

@@ -99,7 +99,7 @@ export function buildBudgetWithModel(inputs: BudgetInputs): { budget: RiskBudget
 
   const assets = assetBudgets(book.holdings, cov, bookLeverage, capital, inputs.prices);
   const limits = portfolioLimits(assets, capital, policy, config);
-  const capped = cappedAssets(assets, limits, policy, config.limitHeadroom);
+  const capped = withLotSizes(cappedAssets(assets, limits, policy, config.limitHeadroom), config.lotSizes);
   const forecastVol = annualizedVol(bookVol * bookLeverage);
   const riskModel = budgetRiskModel(cov);
   const riskLimits: RiskLimits = {
@@ -395,6 +395,11 @@ function portfolioLimits(assets: readonly AssetBudget[], capital: Currency, poli
 }
 
 /** Position limit: target × headroom, but never above the regime's max position share of the gross limit. */
+/** The policy's lot sizes on the pairs that trade a lotted instrument (others carry none). */
+function withLotSizes(assets: AssetBudget[], lotSizes: Readonly<Record<string, number>>): AssetBudget[] {
+  return assets.map((a) => (lotSizes[a.asset] ? { ...a, lotSize: lotSizes[a.asset] } : a));
+}
+
 function cappedAssets(assets: readonly AssetBudget[], limits: PortfolioLimits, policy: RegimePolicy, headroom: number): AssetBudget[] {
   const shareCap = policy.maxPositionShare * limits.maxGrossNotional;
   return assets.map((a) => ({

@@ -19,6 +19,21 @@ export const isTradingState = (value: unknown): value is TradingState => (TRADIN
 export const stricterState = (a: TradingState, b: TradingState): TradingState =>
   TRADING_STATE_SEVERITY[a] >= TRADING_STATE_SEVERITY[b] ? a : b;
 
+/**
+ * What a trading state applies to: the whole portfolio, one strategy (all its instruments), or one
+ * instrument (in every strategy). An order is under the stricter of the three that cover it.
+ */
+export const TRADING_SCOPE_KINDS = ['portfolio', 'strategy', 'instrument'] as const;
+export type TradingScopeKind = (typeof TRADING_SCOPE_KINDS)[number];
+export const isTradingScopeKind = (value: unknown): value is TradingScopeKind =>
+  (TRADING_SCOPE_KINDS as readonly unknown[]).includes(value);
+
+/** A scope: `name` is the strategy or instrument, '' for the portfolio. */
+export interface TradingScope {
+  readonly kind: TradingScopeKind;
+  readonly name: string;
+}
+
 /** The engine's rebalancing triggers (risk/triggers.ts), in the order it evaluates them. */
 export const ENGINE_TRIGGER_KINDS = ['drift', 'regime-change', 'correlation-spike', 'vol-breach', 'budget-breach'] as const;
 export type EngineTriggerKind = (typeof ENGINE_TRIGGER_KINDS)[number];
@@ -56,6 +71,8 @@ export const ALERT_KINDS = [
   'cycle-failed',
   // The gate quarantined a row Postgres refused (grpc/quarantine.ts): kept in the gate's data dir, not in the table.
   'gate-quarantine',
+  // An approved order took a limit past the gate's warning level (default 80 %): once per crossing.
+  'limit-warning',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -81,6 +98,8 @@ export const METRIC_NAMES = [
   'return_per_risk',
   'regime_response_ms',
   'override_created',
+  /** The filtered probability of one regime (label `regime`) at the cycle's bar: the console's regime timeline. */
+  'regime_probability',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 

@@ -168,8 +168,11 @@ export interface CalmCycleRecord {
   readonly ref: MarketRef;
   readonly policy: PolicyRef;
   readonly budgetVersion: number | null;
-  readonly realizedVol: number;
+  readonly reading: CycleReading;
 }
+
+/** What a cycle's metrics record of its regime reading. */
+export type CycleReading = Pick<RegimeReading, 'regimes' | 'probabilities' | 'realizedVol'>;
 
 export interface PolicyStatusRecord {
   readonly portfolioId: string;

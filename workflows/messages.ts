@@ -47,6 +47,7 @@ export const resumeSignal = defineSignal<[OperatorRequest?]>('resume');
 export const approveUpdate = defineUpdate<DecisionResult, [Decision]>('approveRecommendation');
 export const rejectUpdate = defineUpdate<DecisionResult, [Decision]>('rejectRecommendation');
 export const setTradingStateUpdate = defineUpdate<{ readonly state: TradingState }, [TradingStateRequest]>('setTradingState');
+export const setScopedTradingStateUpdate = defineUpdate<{ readonly state: TradingState }, [TradingStateRequest]>('setScopedTradingState');
 export const overrideLimitUpdate = defineUpdate<{ readonly overrideId: number }, [LimitOverrideRequest]>('overrideLimit');
 export const revokeOverrideUpdate = defineUpdate<{ readonly revoked: boolean }, [OverrideRevocation]>('revokeOverride');
 export const pauseUpdate = defineUpdate<{ readonly paused: boolean }, [OperatorRequest]>('pauseLoop');

@@ -4,7 +4,7 @@
  * recorded in the audit trail under a key derived from workflow state.
  */
 import { uuid4, workflowInfo } from '@temporalio/workflow';
-import type { LimitOverrideRequest, TradingStateRequest } from '../risk/budget';
+import { type LimitOverrideRequest, type TradingStateRequest, tradingScopeError } from '../risk/budget';
 import { TRADING_STATES, type TradingState, isTradingState } from '../risk/kinds';
 import { separationOfDutiesError } from '../risk/approval';
 import { overrideRequestError } from '../risk/overrides';
@@ -19,10 +19,32 @@ export function requireOperator(req: OperatorRequest | undefined): void {
   if (!req?.operator || !req?.reason) throw refusal('InvalidRequest', 'operator and reason are required');
 }
 
+/** The portfolio's state (setTradingState): no scope, or the portfolio's. */
 export function validateTradingState(req: TradingStateRequest | undefined): void {
+  validateStateRequest(req);
+  if (req?.scope && req.scope.kind !== 'portfolio')
+    throw refusal(
+      'InvalidRequest',
+      "setTradingState sets the portfolio's state: send a strategy or instrument scope to setScopedTradingState",
+    );
+}
+
+/**
+ * A strategy's or an instrument's state (setScopedTradingState). A separate Update so that a loop
+ * built before scopes refuses it as unknown instead of applying it to the whole portfolio.
+ */
+export function validateScopedTradingState(req: TradingStateRequest | undefined): void {
+  validateStateRequest(req);
+  if (!req?.scope || req.scope.kind === 'portfolio')
+    throw refusal('InvalidRequest', 'setScopedTradingState needs a scope: {"kind": "strategy" or "instrument", "name": …}');
+}
+
+function validateStateRequest(req: TradingStateRequest | undefined): void {
   if (!isTradingState(req?.state)) {
     throw refusal('InvalidRequest', `state must be one of ${TRADING_STATES.join(', ')}, got ${JSON.stringify(req?.state)}`);
   }
+  const scopeError = tradingScopeError(req?.scope);
+  if (scopeError) throw refusal('InvalidRequest', scopeError);
   requireOperator(req);
 }
 

@@ -34,6 +34,7 @@ import {
   resumeSignal,
   resumeUpdate,
   setTradingStateUpdate,
+  setScopedTradingStateUpdate,
   statusQuery,
 } from './messages';
 import {
@@ -45,6 +46,7 @@ import {
   validateOverride,
   validateRevocation,
   validateTradingState,
+  validateScopedTradingState,
 } from './operatorControls';
 import { activeConfig, policyRef, proposePendingPolicy, setPolicyHandlers, settlePendingPolicy } from './policyChanges';
 import type { CycleVerdict, RegimeObservation } from './contract';
@@ -132,6 +134,14 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
         'Payload: {"state": "HALTED", "operator": "<your name>", "reason": "<why>"}.',
     },
   );
+  // A strategy's or instrument's state lives in the store only (the loop's own is the portfolio's).
+  wf.setHandler(setScopedTradingStateUpdate, (req) => setTradingState(portfolioId, req), {
+    validator: validateScopedTradingState,
+    description:
+      'What the gate lets one strategy or one instrument (in every strategy) of the portfolio do: ACTIVE, REDUCING or HALTED; ' +
+      'an order is under the strictest of its portfolio, strategy and instrument. ' +
+      'Payload: {"state": "HALTED", "scope": {"kind": "strategy", "name": "trend"}, "operator": "<your name>", "reason": "<why>"}.',
+  });
   wf.setHandler(overrideLimitUpdate, (req) => overrideLimit(portfolioId, req), {
     validator: validateOverride,
     description:
@@ -234,7 +244,7 @@ async function runCycle(
       ref,
       policy: policyRef(input, state),
       budgetVersion: state.committedVersion,
-      realizedVol: reading.realizedVol,
+      reading: { regimes: reading.regimes, probabilities: reading.probabilities, realizedVol: reading.realizedVol },
     });
     return;
   }

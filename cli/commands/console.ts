@@ -3,13 +3,14 @@
  * the web page and JSON API over a running Temporal server and database, with users from a YAML file.
  */
 import type { Command } from 'commander';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { createLogger } from '../../lib/logger';
 import { consoleAuth, startConsoleProcess } from '../../processes/console';
 import { TASK_QUEUE } from '../../workflows/types';
 import { DATABASE_VARIABLES, TEMPORAL_VARIABLES, databaseUrl, environmentHelp, temporalTarget } from '../context';
 import { connectionOptions } from '../../infra/temporalConfig';
 import { integer, option } from '../flags';
+import { connectTemporalClient } from '../../infra/temporalConnection';
 
 interface ConsoleFlags {
   readonly host: string;
@@ -38,7 +39,7 @@ export function define(command: Command): void {
       const logger = createLogger('ballast-console');
       const { auth, demoUsers } = await consoleAuth(flags.host, flags.users);
       const temporal = temporalTarget();
-      const connection = await Connection.connect(connectionOptions(temporal));
+      const connection = await connectTemporalClient(connectionOptions(temporal));
       const running = await startConsoleProcess({
         databaseUrl: databaseUrl(),
         client: new Client({ connection, namespace: temporal.namespace }),

@@ -3,7 +3,7 @@
  * down gracefully (in-flight calls finish, queued audit rows and fills are written). It serves like
  * `ballast start`'s gate: mTLS and an access policy (cli/gateFlags.ts), control RPCs over Temporal.
  */
-import { Connection, Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { DEFAULT_DATABASE_URL } from '../../db/pool';
 import { createLogger } from '../../lib/logger';
@@ -11,13 +11,16 @@ import { gateMetrics } from '../../grpc/metrics';
 import { startGate } from '../../processes/gate';
 import { DEFAULT_GATE_METRICS_PORT, exposeMetrics, processRegistry } from '../../processes/metricsEndpoint';
 import { temporalControls } from '../../processes/gateControls';
-import { resolveGateSecurity } from '../../processes/gateSecurity';
+import { localPeerClient, resolveGateSecurity } from '../../processes/gateSecurity';
+import type { HaOptions } from '../../grpc/ha';
 import { connectionOptions } from '../../infra/temporalConfig';
 import { temporalTarget } from '../context';
-import { durationMs, integer, list, option } from '../flags';
+import { between, type Check, durationMs, integer, InvalidValue, list, option } from '../flags';
+import { parseRateLimit, type RateLimit } from '../../risk/pretrade/throttle';
 import { addGateSecurityFlags, type GateSecurityFlags, gateSecuritySettings } from '../gateFlags';
 import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsFlags';
 import { printJson } from '../output';
+import { lazyTemporalClient } from '../../infra/temporalConnection';
 
 interface GateFlags extends GateSecurityFlags, MetricsFlags {
   readonly databaseUrl: string;
@@ -32,7 +35,23 @@ interface GateFlags extends GateSecurityFlags, MetricsFlags {
   readonly replica?: string;
   readonly dataDir?: string;
   readonly maxWorkingOrders?: number;
+  readonly throttleCaller?: RateLimit;
+  readonly throttlePortfolio?: RateLimit;
+  readonly warningLevel?: number;
+  readonly ha?: boolean;
+  readonly leaseTtl?: number;
+  readonly peerAddress?: string;
+  readonly forward: boolean;
 }
+
+/** RATE or RATE/BURST, as a flag value. */
+const rateLimit: Check<RateLimit> = (text) => {
+  try {
+    return parseRateLimit(text);
+  } catch (err) {
+    throw new InvalidValue((err as Error).message);
+  }
+};
 
 export function define(command: Command): void {
   addGateSecurityFlags(command)
@@ -65,16 +84,54 @@ export function define(command: Command): void {
     )
     .addOption(
       option('--max-working-orders <n>', 'working orders a portfolio may hold on this replica (default: 100000)', integer(1, 10_000_000)),
+    )
+    .addOption(
+      option(
+        '--throttle-caller <rate[/burst]>',
+        'orders per second each caller identity may send, and its burst (default: no throttle); beyond: ORDER_RATE_THROTTLED',
+        rateLimit,
+      ),
+    )
+    .addOption(
+      option(
+        '--throttle-portfolio <rate[/burst]>',
+        'orders per second a portfolio may receive across callers (default: no throttle)',
+        rateLimit,
+      ),
+    )
+    .addOption(
+      option(
+        '--warning-level <fraction>',
+        'fraction of a limit at which an approval raises a limit-warning alert and metric (default: 0.8)',
+        between(0, 1),
+      ),
+    )
+    .option(
+      '--ha',
+      'run as one of several replicas (docs/gate-ha.md): decide only the portfolios whose lease this replica holds in Postgres, forward the rest to their owner',
+    )
+    .addOption(
+      option(
+        '--lease-ttl <duration>',
+        'with --ha: how long a portfolio lease lives unrenewed; a dead replica is replaced within about 4/3 of it (default: 5s)',
+        durationMs,
+      ),
+    )
+    .option('--peer-address <host:port>', 'with --ha: the address other replicas forward to (default: the address this gate binds)')
+    .option(
+      '--no-forward',
+      'with --ha: answer UNAVAILABLE naming the owner (trailing metadata ballast-owner-address) instead of forwarding',
     );
   addMetricsOptions(command, DEFAULT_GATE_METRICS_PORT).action(runGate);
 }
 
 async function runGate(flags: GateFlags): Promise<void> {
   const security = resolveGateSecurity(gateSecuritySettings(flags.host, flags));
+  const ha = flags.ha ? haSettings(flags, security.pki) : undefined;
   // Lazy: the gate serves trades while Temporal is away; only the control RPCs need it.
   // Configured as for the `temporal` CLI (envconfig: profile, namespace, TLS, API key); the flag picks the address.
   const temporal = { ...temporalTarget(), address: flags.temporalAddress };
-  const connection = Connection.lazy(connectionOptions(temporal));
+  const connection = lazyTemporalClient(connectionOptions(temporal));
   const logger = createLogger('gate');
   const listen = metricsListen(flags);
   const registry = listen ? processRegistry() : undefined;
@@ -97,6 +154,9 @@ async function runGate(flags: GateFlags): Promise<void> {
       replicaId: flags.replica,
       dataDir: flags.dataDir,
       maxWorkingOrders: flags.maxWorkingOrders,
+      throttle: { perCaller: flags.throttleCaller, perPortfolio: flags.throttlePortfolio },
+      warningLevel: flags.warningLevel,
+      ha,
     });
     const metrics = registry && listen ? await exposeMetrics(registry, listen, logger) : undefined;
     await printJson({ address: gate.address, metrics: metrics?.url ?? null, certsDir: security.pki?.dir }, 'compact');
@@ -109,4 +169,10 @@ async function runGate(flags: GateFlags): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/** Gate HA settings: with the local CA, replicas forward to each other with its peer certificate; with your own PKI they redirect. */
+function haSettings(flags: GateFlags, pki: Parameters<typeof localPeerClient>[0] | undefined): Omit<HaOptions, 'ports'> {
+  const peers = flags.forward && pki ? localPeerClient(pki) : undefined;
+  return { leaseTtlMs: flags.leaseTtl, advertiseAddress: flags.peerAddress, ...peers };
 }

@@ -4,7 +4,7 @@
  * package version and git commit. `--set-current` makes this build current once it polls (a dev
  * convenience; in production the deploy procedure does it after the new workers are up).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { connectionOptions } from '../../infra/temporalConfig';
 import { createLogger } from '../../lib/logger';
@@ -16,6 +16,7 @@ import { type MetricsFlags, addMetricsOptions, metricsListen } from '../metricsF
 import { TASK_QUEUE } from '../../workflows/types';
 import { DATABASE_VARIABLES, TEMPORAL_VARIABLES, databaseUrl, environmentHelp, temporalTarget } from '../context';
 import { option } from '../flags';
+import { connectTemporalClient } from '../../infra/temporalConnection';
 
 interface WorkerFlags extends MetricsFlags {
   readonly taskQueue: string;
@@ -70,7 +71,7 @@ export function define(command: Command): void {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     if (deployment && flags.setCurrent) {
-      const connection = await Connection.connect(connectionOptions(temporal));
+      const connection = await connectTemporalClient(connectionOptions(temporal));
       try {
         await setCurrentVersion(new Client({ connection, namespace: temporal.namespace }), deployment, { logger });
       } finally {

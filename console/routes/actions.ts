@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TradingScope } from '../../risk/kinds';
 import { overrideRequestError } from '../../risk/overrides';
 import type { Role } from '../auth';
 import type { ConsoleContext } from '../context';
@@ -139,16 +140,27 @@ export function actionRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       ...guard('operator'),
       schema: {
         ...tags('trading', 'operator'),
-        summary: 'Set the trading state (HALTED = kill switch, REDUCING = reduce only, ACTIVE) for the portfolio or a strategy',
+        summary:
+          'Set the trading state (HALTED = kill switch, REDUCING = reduce only, ACTIVE = resume) of the portfolio, a strategy or an instrument',
         params: PortfolioParams,
         body: TradingStateBody,
       },
     },
     async (req) => {
       await portfolioOr404(req.params.portfolioId);
+      const { strategy, instrument } = req.body.scope ?? {};
+      if (strategy !== undefined && instrument !== undefined)
+        throw new Problem('bad-request', 'scope names a strategy or an instrument, not both');
+      const scope: TradingScope | undefined =
+        strategy !== undefined
+          ? { kind: 'strategy', name: strategy }
+          : instrument !== undefined
+            ? { kind: 'instrument', name: instrument }
+            : undefined;
+      // The operator role (guard) is what authorises a resume as much as a halt; the identity is recorded with the change.
       return desk.setTradingState(req.params.portfolioId, {
         state: req.body.state,
-        strategy: req.body.scope?.strategy,
+        scope,
         reason: req.body.reason,
         operator: identityOf(req).name,
       });

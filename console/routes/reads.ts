@@ -2,11 +2,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { diffBudgets } from '../../risk/budgetDiff';
+import type { RiskModel } from '../../risk/riskModel';
+import { strategyRiskShares } from '../../risk/strategyRisk';
 import { utilization } from '../../risk/utilization';
 import type { ConsoleContext } from '../context';
 import { decodeCursor, pageOf } from '../cursor';
 import { Problem } from '../problem';
-import { AnyObject, DecisionSummaryQuery, MetricsQuery, Page, PageOf, PortfolioParams, VersionParams } from '../schemas';
+import { AnyObject, DecisionSummaryQuery, MetricsQuery, Page, PageOf, PortfolioParams, TimelineQuery, VersionParams } from '../schemas';
+import { regimeTimeline } from '../timeline';
+
+/** Points a timeline window is averaged into: enough for a laptop-wide chart, few enough to send live. */
+const TIMELINE_POINTS = 240;
+/** Risk models kept in memory (a few portfolios' current ones). */
+const RISK_MODELS_KEPT = 8;
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -15,6 +23,18 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { reads } = ctx;
+  // Risk models are immutable under their content id: keep the last few instead of re-reading megabytes per redraw.
+  const models = new Map<string, RiskModel>();
+  const riskModel = async (id: string): Promise<RiskModel | undefined> => {
+    const cached = models.get(id);
+    if (cached) return cached;
+    const model = await reads.riskModel(id);
+    if (model) {
+      if (models.size >= RISK_MODELS_KEPT) models.delete(models.keys().next().value as string);
+      models.set(id, model);
+    }
+    return model;
+  };
 
   const portfolioOr404 = async (id: string) => {
     const p = await reads.portfolio(id);
@@ -33,6 +53,7 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     heartbeatAgeSeconds: p.loopHeartbeatAt ? (ctx.now().getTime() - p.loopHeartbeatAt.getTime()) / 1000 : null,
     budgetVersion: p.latestVersion,
     regime: p.regime,
+    // ha: per-replica budget staleness (one row per gate replica) joins the portfolio view here.
   });
 
   const tags = (t: string) => ({ tags: [t], security: [{ session: [] }, { proxy: [] }] as Record<string, string[]>[] });
@@ -48,6 +69,22 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
 
   r.get('/portfolios/:portfolioId', { schema: { ...tags('portfolios'), summary: 'One portfolio', params: PortfolioParams } }, async (req) =>
     portfolioView(await portfolioOr404(req.params.portfolioId)),
+  );
+
+  r.get(
+    '/portfolios/:portfolioId/trading-state',
+    {
+      schema: {
+        ...tags('trading'),
+        summary:
+          'The trading state of every scope: the portfolio, then each strategy and instrument an operator has set, with who set it, why and when',
+        params: PortfolioParams,
+      },
+    },
+    async (req) => {
+      await portfolioOr404(req.params.portfolioId);
+      return { items: await reads.tradingStates(req.params.portfolioId) };
+    },
   );
 
   r.get(
@@ -144,6 +181,64 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       return {
         items: page.items.map((c) => ({ ...c, detectedAt: iso(c.detectedAt), committedAt: iso(c.committedAt) })),
         nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  r.get(
+    '/portfolios/:portfolioId/regimes/timeline',
+    {
+      schema: {
+        ...tags('regimes'),
+        summary:
+          'The regime timeline of a window ending now: filtered regime probabilities (bucketed), regime bands, the budget versions committed and the overrides in force',
+        params: PortfolioParams,
+        querystring: TimelineQuery,
+      },
+    },
+    async (req) => {
+      await portfolioOr404(req.params.portfolioId);
+      const until = ctx.now();
+      const windowMs = req.query.windowMinutes * 60_000;
+      const since = new Date(until.getTime() - windowMs);
+      const bucketSeconds = Math.max(1, Math.ceil(windowMs / 1000 / TIMELINE_POINTS));
+      const rows = await reads.regimeTimeline(req.params.portfolioId, since, until, bucketSeconds * 1000);
+      return regimeTimeline(rows, since, until, bucketSeconds);
+    },
+  );
+
+  r.get(
+    '/portfolios/:portfolioId/risk-contributions',
+    {
+      schema: {
+        ...tags('budgets'),
+        summary:
+          "Budget vs actual risk contribution per strategy: each strategy's budgeted share of risk and its Euler share of the held book's risk under the budget's risk model",
+        params: PortfolioParams,
+      },
+    },
+    async (req) => {
+      const p = await portfolioOr404(req.params.portfolioId);
+      if (p.latestVersion === null) throw new Problem('not-found', `portfolio "${p.id}" has no committed budget yet`);
+      const { version } = await reads.budgetVersionWithPredecessor(p.id, p.latestVersion);
+      if (!version) throw new Problem('not-found', `portfolio "${p.id}" has no committed budget yet`);
+      const modelId = version.budget.riskLimits?.modelId ?? null;
+      const [model, positions] = await Promise.all([modelId ? riskModel(modelId) : undefined, ctx.positions.forPortfolio(p.id)]);
+      const budgetOnly = version.budget.strategies.map((s) => ({
+        strategy: s.strategy,
+        budget: s.riskBudget,
+        actual: null,
+        volContribution: 0,
+      }));
+      const report = model ? strategyRiskShares(model, version.budget, positions) : { bookVol: null, strategies: budgetOnly };
+      return {
+        budgetVersion: version.version,
+        modelId,
+        // Budgets committed before risk models were stored name none: the budget side only.
+        note: model ? null : 'this budget names no stored risk model: actual contributions cannot be computed',
+        volTarget: version.budget.volTarget,
+        forecastVol: version.budget.forecastVol,
+        ...report,
       };
     },
   );

@@ -5,7 +5,7 @@
 'use strict';
 
 const API = '/api/v1';
-const state = { me: null, csrf: null, events: null, timers: [], chart: null };
+const state = { me: null, csrf: null, events: null, timers: [], chart: null, timeline: null, timelineMinutes: 60 };
 
 // ---- DOM helpers: text only ------------------------------------------------------------------------------
 function el(tag, attrs, ...children) {
@@ -15,6 +15,8 @@ function el(tag, attrs, ...children) {
     if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else if (k === 'class') node.className = v;
     else if (k === 'dataset') Object.assign(node.dataset, v);
+    // Through the CSSOM: the Content-Security-Policy (style-src 'self') blocks style attributes, not this.
+    else if (k === 'style') node.style.cssText = v;
     else node.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat())
@@ -192,6 +194,9 @@ async function showPortfolio(id) {
     budget: el('div', { id: 'budget' }),
     gauges: el('div', { id: 'gauges' }),
     chart: el('div', { id: 'chart' }),
+    timeline: el('div', { id: 'timeline' }),
+    risk: el('div', { id: 'risk-contributions' }),
+    metrics: el('div', { id: 'success-metrics' }),
     approvals: el('div', { id: 'approvals' }),
     overrides: el('div', { id: 'overrides' }),
     decisions: el('div', { id: 'decisions' }),
@@ -201,8 +206,17 @@ async function showPortfolio(id) {
     $('main'),
     el('h1', { id: 'portfolio-title' }, id),
     section('Controls', parts.control),
+    // ha: per-replica budget staleness (one row per gate replica) goes here, beside the control bar.
+    el('div', { id: 'replica-staleness', hidden: true }),
     section('Budget', parts.budget),
-    el('div', { class: 'grid' }, section('Utilization', parts.gauges), section('Gross limit by version and regime', parts.chart)),
+    section('Regime timeline', parts.timeline),
+    el('div', { class: 'grid' }, section('Utilization', parts.gauges), section('Budget vs actual risk contribution', parts.risk)),
+    el(
+      'div',
+      { class: 'grid' },
+      section('Success metrics (24 h)', parts.metrics),
+      section('Gross limit by version and regime', parts.chart),
+    ),
     section('Pending approvals', parts.approvals),
     section('Overrides', parts.overrides),
     el('div', { class: 'grid' }, section('Gate decisions', parts.decisions), section('Alerts', parts.alerts)),
@@ -228,6 +242,9 @@ async function showPortfolio(id) {
     budget: safe(parts.budget, () => renderBudget(parts.budget, base)),
     gauges: safe(parts.gauges, () => renderGauges(parts.gauges, base)),
     chart: safe(parts.chart, () => renderChart(parts.chart, base)),
+    timeline: safe(parts.timeline, () => renderTimeline(parts.timeline, base)),
+    risk: safe(parts.risk, () => renderRiskContributions(parts.risk, base)),
+    metrics: safe(parts.metrics, () => renderSuccessMetrics(parts.metrics, base)),
     approvals: safe(parts.approvals, () => renderApprovals(parts.approvals, base)),
     overrides: safe(parts.overrides, () => renderOverrides(parts.overrides, base, () => loaders.gauges())),
     decisions: safe(parts.decisions, () => renderDecisions(parts.decisions, base)),
@@ -236,10 +253,17 @@ async function showPortfolio(id) {
   await Promise.all(Object.values(loaders).map((l) => l()));
   const all = () => Object.values(loaders).forEach((l) => l());
   listen(id, {
-    budget: () => [loaders.budget, loaders.gauges, loaders.chart, loaders.control, loaders.approvals].forEach((l) => l()),
-    control: () => [loaders.control, loaders.overrides, loaders.gauges].forEach((l) => l()),
-    activity: () => [loaders.approvals, loaders.alerts, loaders.control, loaders.chart].forEach((l) => l()),
+    budget: () =>
+      [loaders.budget, loaders.gauges, loaders.chart, loaders.control, loaders.approvals, loaders.timeline, loaders.risk].forEach((l) =>
+        l(),
+      ),
+    control: () => [loaders.control, loaders.overrides, loaders.gauges, loaders.timeline].forEach((l) => l()),
+    activity: () =>
+      [loaders.approvals, loaders.alerts, loaders.control, loaders.chart, loaders.timeline, loaders.metrics].forEach((l) => l()),
     decisions: () => loaders.decisions(),
+    // A loop cycle (coalesced by the server): new regime probabilities, fills since. The 24-hour success
+    // metrics are averages over a day of rows: they follow budgets and activity, not every bar.
+    cycle: () => [loaders.timeline, loaders.risk].forEach((l) => l()),
     resync: all,
   });
 }
@@ -280,8 +304,48 @@ function confirmAction(label, cls, question, run, message) {
   return holder;
 }
 
+/**
+ * Each strategy or instrument an operator has restricted, its state in colour (who, why and when on
+ * hover); an operator may resume one, or halt / reduce another.
+ */
+function scopedStates(items, operator, base, msg) {
+  const set = (state, scope) => (reason) => api(`${base}/trading-state`, { method: 'PUT', body: { state, reason, scope } });
+  const body = (scope) => (scope.kind === 'strategy' ? { strategy: scope.name } : { instrument: scope.name });
+  const restricted = items
+    .filter((s) => s.scope.kind !== 'portfolio' && s.state !== 'ACTIVE')
+    .map((s) =>
+      el(
+        'span',
+        { class: 'scope-state', title: `“${s.reason || ''}” by ${s.changedBy || '?'} at ${time(s.changedAt)}` },
+        `${s.scope.kind} ${s.scope.name}: `,
+        el('span', { class: `state ${s.state}`, dataset: { scope: `${s.scope.kind}:${s.scope.name}` } }, s.state),
+        operator ? confirmAction('Resume', '', `resume ${s.scope.kind} ${s.scope.name}`, set('ACTIVE', body(s.scope)), msg) : null,
+      ),
+    );
+  if (!operator) return restricted;
+  const kind = el('select', { 'aria-label': 'scope kind' }, el('option', {}, 'strategy'), el('option', {}, 'instrument'));
+  const name = el('input', { placeholder: 'strategy or instrument', size: 14, 'aria-label': 'scope name' });
+  const scoped = (state) => (reason) => {
+    if (!name.value.trim()) return Promise.reject(new Error('Name the strategy or instrument first.'));
+    return set(state, body({ kind: kind.value, name: name.value.trim() }))(reason);
+  };
+  const form = el(
+    'span',
+    { class: 'scope-form' },
+    kind,
+    name,
+    confirmAction('Halt scope', 'danger', 'halt this scope', scoped('HALTED'), msg),
+    confirmAction('Reduce scope', 'amber', 'reduce only this scope', scoped('REDUCING'), msg),
+  );
+  return [...restricted, form];
+}
+
 async function renderControl(node, base) {
-  const [p, loop] = await Promise.all([api(base), api(`${base}/loop`).catch(() => null)]);
+  const [p, loop, scopes] = await Promise.all([
+    api(base),
+    api(`${base}/loop`).catch(() => null),
+    api(`${base}/trading-state`).catch(() => ({ items: [] })),
+  ]);
   if (!stillFree(node)) return;
   const msg = el('span', { class: 'muted', id: 'control-message' });
   const setState = (s) => (reason) => api(`${base}/trading-state`, { method: 'PUT', body: { state: s, reason } });
@@ -296,6 +360,7 @@ async function renderControl(node, base) {
       operator && p.tradingState !== 'HALTED' ? confirmAction('Kill switch', 'danger', 'halt all trading', setState('HALTED'), msg) : null,
       operator && p.tradingState !== 'REDUCING' ? confirmAction('Reduce only', 'amber', 'reduce only', setState('REDUCING'), msg) : null,
       operator && p.tradingState !== 'ACTIVE' ? confirmAction('Resume trading', '', 'resume trading', setState('ACTIVE'), msg) : null,
+      scopedStates(scopes.items, operator, base, msg),
       el('span', {}, 'Loop: ', el('strong', { id: 'loop-status' }, loop ? (loop.paused ? 'paused' : 'running') : 'not running')),
       el('span', {}, 'Regime: ', el('strong', { id: 'regime' }, (loop && loop.regime) || p.regime || '–')),
       loop && loop.regimeProbabilities
@@ -530,6 +595,264 @@ async function renderChart(node, base) {
   state.chart = new uPlot(opts, [xs, gross, crisis], node);
 }
 
+// ---- regime timeline ------------------------------------------------------------------------------------------
+const REGIME_COLOURS = ['#1a7f37', '#b7791f', '#c62828', '#7c3aed', '#0e7490'];
+/** A regime's colour: turbulent-sounding names red, the rest by their order calm → turbulent. */
+function regimeColour(regimes, name) {
+  if (/crisis|bear|stress|turbulent|panic/i.test(name)) return '#c62828';
+  return REGIME_COLOURS[regimes.indexOf(name) % REGIME_COLOURS.length];
+}
+
+/**
+ * Filtered regime probabilities (lines, uPlot) over the window, with regime bands, a marker at each
+ * committed budget version and a band where an override was in force. Bands and markers are elements
+ * over the plot (positioned from uPlot's scales), so they carry text and can be inspected.
+ */
+async function renderTimeline(node, base) {
+  const t = await api(`${base}/regimes/timeline?windowMinutes=${state.timelineMinutes}`);
+  if (typeof uPlot === 'undefined') return fill(node, el('p', { class: 'muted' }, 'Charts did not load.'));
+  const from = Date.parse(t.from) / 1000;
+  const to = Date.parse(t.to) / 1000;
+  const xs = t.probabilities.at.map((a) => Date.parse(a) / 1000);
+  const probabilityRegimes = t.regimes.filter((r) => t.probabilities.byRegime[r]);
+  const data = xs.length
+    ? [xs, ...probabilityRegimes.map((r) => t.probabilities.byRegime[r])]
+    : [[from, to], ...probabilityRegimes.map(() => [null, null])];
+  // data-points / data-rendered-at: what the browser test reads to see a live redraw.
+  const plot = el('div', { class: 'timeline-plot', dataset: { points: String(xs.length), renderedAt: String(Date.now()) } });
+  const windows = [15, 60, 360, 1440].map((m) =>
+    el(
+      'button',
+      {
+        class: m === state.timelineMinutes ? 'window on' : 'window',
+        onclick: () => {
+          state.timelineMinutes = m;
+          renderTimeline(node, base).catch((err) => console.error(err));
+        },
+      },
+      m < 60 ? `${m} min` : `${m / 60} h`,
+    ),
+  );
+  fill(
+    node,
+    el(
+      'p',
+      { class: 'timeline-head' },
+      windows,
+      el(
+        'span',
+        { class: 'muted' },
+        ` ${t.versions.length} version(s) committed, ${t.overrides.length} override(s) in force, ${Math.max(0, t.bands.length - 1)} regime switch(es)`,
+      ),
+    ),
+    plot,
+    xs.length ? null : el('p', { class: 'muted', id: 'no-probabilities' }, 'No regime readings recorded in this window.'),
+    timelineLegend(t),
+  );
+  const opts = {
+    width: Math.max(320, node.clientWidth - 20 || 800),
+    height: 200,
+    scales: { x: { time: true, range: () => [from, to] }, y: { range: () => [0, 1] } },
+    series: [
+      {},
+      ...probabilityRegimes.map((r) => ({
+        label: `P(${r})`,
+        stroke: regimeColour(t.regimes, r),
+        width: 2,
+        value: (_u, v) => (v == null ? '–' : `${(v * 100).toFixed(0)} %`),
+      })),
+    ],
+    axes: [{}, { values: (_u, vals) => vals.map((v) => `${Math.round(v * 100)} %`), size: 50 }],
+    hooks: { draw: [(u) => drawTimelineOverlays(u, t)] },
+  };
+  if (state.timeline) state.timeline.destroy();
+  state.timeline = new uPlot(opts, data, plot);
+}
+
+/** Regime bands (behind), override bands (a strip at the top) and version markers over the plot area. */
+function drawTimelineOverlays(u, t) {
+  const layer = el('div', { class: 'timeline-overlays' });
+  const x = (iso) => u.valToPos(Date.parse(iso) / 1000, 'x');
+  const span = (a, b) => `left:${x(a).toFixed(1)}px;width:${Math.max(1, x(b) - x(a)).toFixed(1)}px`;
+  for (const b of t.bands)
+    layer.append(
+      el('div', {
+        class: 'regime-band',
+        dataset: { regime: b.regime },
+        style: `${span(b.from, b.to)};background:${regimeColour(t.regimes, b.regime)}`,
+        title: `${b.regime}: ${time(b.from)} – ${time(b.to)}`,
+      }),
+    );
+  t.overrides.forEach((o, i) =>
+    layer.append(
+      el('div', {
+        class: `override-band ${o.ended}`,
+        dataset: { overrideId: String(o.id) },
+        style: `${span(o.from, o.to)};top:${2 + (i % 3) * 9}px`,
+        title: `override ${o.field} ${money(o.value)} (${o.scope}) by ${o.approver}: ${o.reason}`,
+      }),
+    ),
+  );
+  for (const v of t.versions)
+    layer.append(
+      el(
+        'div',
+        {
+          class: 'version-marker',
+          dataset: { version: String(v.version) },
+          style: `left:${x(v.committedAt).toFixed(1)}px`,
+          title: `v${v.version} committed ${time(v.committedAt)} · ${v.regime}${v.reason ? ` · ${v.reason}` : ''}`,
+        },
+        el('span', {}, `v${v.version}`),
+      ),
+    );
+  const old = u.over.querySelector('.timeline-overlays');
+  if (old) old.replaceWith(layer);
+  else u.over.append(layer);
+}
+
+function timelineLegend(t) {
+  return el(
+    'details',
+    { id: 'timeline-legend' },
+    el('summary', {}, 'Regimes, versions and overrides in this window'),
+    el(
+      'ul',
+      {},
+      t.bands.map((b) => el('li', { class: 'legend-band' }, el('strong', {}, b.regime), ` ${time(b.from)} – ${time(b.to)}`)),
+      t.versions.map((v) =>
+        el(
+          'li',
+          { class: 'legend-version' },
+          `v${v.version} committed ${time(v.committedAt)} (${v.regime})${v.reason ? `: ${v.reason}` : ''}`,
+        ),
+      ),
+      t.overrides.map((o) =>
+        el(
+          'li',
+          { class: 'legend-override' },
+          `override ${o.field} ${money(o.value)} on ${o.scope} by ${o.approver} (${o.reason}) ${time(o.from)} – ${time(o.to)}, ${o.ended}`,
+        ),
+      ),
+    ),
+  );
+}
+
+// ---- budget vs actual risk contribution ---------------------------------------------------------------------------------
+async function renderRiskContributions(node, base) {
+  let r;
+  try {
+    r = await api(`${base}/risk-contributions`);
+  } catch (err) {
+    return fill(node, el('p', { class: 'muted' }, err.message));
+  }
+  const top = Math.max(0.01, ...r.strategies.map((s) => Math.max(s.budget, s.actual || 0)));
+  const bar = (cls, share) => el('div', { class: `rc-bar ${cls}`, style: `width:${((Math.max(0, share || 0) / top) * 100).toFixed(1)}%` });
+  fill(
+    node,
+    el(
+      'p',
+      { class: 'muted' },
+      r.bookVol == null
+        ? r.note
+        : `Book ex-ante vol ${pct(r.bookVol)} of capital (budget forecast ${pct(r.forecastVol)}, target ${pct(r.volTarget)}) · v${r.budgetVersion}`,
+    ),
+    el(
+      'div',
+      { class: 'rc-chart' },
+      r.strategies.map((s) => {
+        const over = s.actual != null && s.actual > s.budget + 0.05;
+        return el(
+          'div',
+          {
+            class: `rc-row${over ? ' over' : ''}`,
+            dataset: { strategy: s.strategy, budget: s.budget.toFixed(4), actual: s.actual == null ? '' : s.actual.toFixed(4) },
+          },
+          el('div', { class: 'rc-name' }, s.strategy),
+          el('div', { class: 'rc-bars' }, bar('budget', s.budget), bar('actual', s.actual)),
+          el('div', { class: 'rc-figures' }, `budget ${pct(s.budget)} · actual ${s.actual == null ? '–' : pct(s.actual)}`),
+        );
+      }),
+    ),
+    el(
+      'p',
+      { class: 'muted rc-key' },
+      el('span', { class: 'key budget' }),
+      ' budgeted share of risk ',
+      el('span', { class: 'key actual' }),
+      ' share of the held book’s risk',
+    ),
+  );
+}
+
+// ---- success metrics -------------------------------------------------------------------------------------------------
+async function renderSuccessMetrics(node, base) {
+  const { summary: m } = await api(`${base}/metrics?windowHours=24`);
+  const ms = (x) => (x == null ? '–' : x < 1000 ? `${Math.round(x)} ms` : `${(x / 1000).toFixed(1)} s`);
+  const rows = [
+    ['Risk utilization (avg)', pct(m.riskUtilization.total)],
+    ...Object.entries(m.riskUtilization.byStrategy).map(([s, v]) => [`  strategy ${s}`, pct(v)]),
+    ['Gross utilization (avg)', pct(m.grossUtilization)],
+    [
+      'Realized vs target vol',
+      `${pct(m.realizedVsTargetVol.bookRealized)} vs ${pct(m.realizedVsTargetVol.target)} (forecast ${pct(m.realizedVsTargetVol.bookForecast)})`,
+    ],
+    ['Return per unit of risk', m.returnPerRisk == null ? '–' : m.returnPerRisk.toFixed(2)],
+    ['Regime response (median / max)', `${ms(m.regimeResponseMs.median)} / ${ms(m.regimeResponseMs.max)} over ${m.regimeResponseMs.count}`],
+    [
+      'Approval latency (median / max)',
+      `${ms(m.approvalLatencyMs.median)} / ${ms(m.approvalLatencyMs.max)} over ${m.approvalLatencyMs.count}`,
+    ],
+    ['Overrides', `${m.overrides.count} (${m.overrides.perDay.toFixed(1)} a day)`],
+  ];
+  fill(
+    node,
+    el(
+      'table',
+      { class: 'metrics' },
+      el(
+        'tbody',
+        {},
+        rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v))),
+      ),
+    ),
+  );
+}
+
+/** Why a change was proposed: each trigger that fired, its reading against its threshold, and what it saw. */
+function triggersTable(triggers) {
+  const fired = triggers.filter((t) => t.fired);
+  if (!fired.length) return el('p', { class: 'muted' }, 'No trigger fired (a manual or scheduled proposal).');
+  const reading = (v) => (v == null ? '–' : typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(0)) : String(v));
+  return el(
+    'table',
+    { class: 'triggers' },
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        ['Trigger', 'Reading', 'Threshold', 'What it saw'].map((h) => el('th', {}, h)),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      fired.map((t) =>
+        el(
+          'tr',
+          { class: 'trigger', dataset: { kind: t.kind } },
+          el('td', {}, t.kind),
+          el('td', {}, reading(t.value)),
+          el('td', {}, reading(t.threshold)),
+          el('td', {}, t.detail || ''),
+        ),
+      ),
+    ),
+  );
+}
+
 async function renderApprovals(node, base) {
   const { items } = await api(`${base}/recommendations?limit=20`);
   if (!stillFree(node)) return;
@@ -553,15 +876,7 @@ async function renderApprovals(node, base) {
           ` · ${r.addsRisk ? 'adds risk' : 'reduces risk'} · proposed ${time(r.createdAt)} · expires in `,
           countdown,
         ),
-        el(
-          'p',
-          { class: 'muted' },
-          'Triggers: ',
-          (r.triggers || [])
-            .filter((t) => t.fired)
-            .map((t) => `${t.kind} (${t.value ?? ''}${t.threshold != null ? ` vs ${t.threshold}` : ''})`)
-            .join(', ') || '–',
-        ),
+        triggersTable(r.triggers || []),
         changesTable(r.changes || [], 10),
         can('approver')
           ? el(
@@ -715,7 +1030,14 @@ async function renderDecisions(node, base) {
       { id: 'decision-summary' },
       `Last 15 min: ${s.total} decisions, ${s.denied} denied (${s.total ? ((s.denied / s.total) * 100).toFixed(1) : 0} %) · p50 ${s.latencyUs.p50 == null ? '–' : Math.round(s.latencyUs.p50)} µs · p99 ${s.latencyUs.p99 == null ? '–' : Math.round(s.latencyUs.p99)} µs`,
     ),
-    reasons.length ? el('p', { id: 'denials' }, 'Denials: ', reasons.map(([r, n]) => `${r} ${n}`).join(' · ')) : null,
+    reasons.length
+      ? el(
+          'p',
+          { id: 'denials' },
+          'Denial rate by reason: ',
+          reasons.map(([r, n]) => `${r} ${n} (${pct(s.total ? n / s.total : 0)})`).join(' · '),
+        )
+      : null,
     el(
       'table',
       { id: 'decision-stream' },

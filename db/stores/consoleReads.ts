@@ -7,7 +7,9 @@
 import type pg from 'pg';
 import type { BudgetVersion, RiskBudget } from '../../risk/budget';
 import type { RecommendationStatus, TradingState } from '../../risk/kinds';
+import type { RiskModel } from '../../risk/riskModel';
 import { type MetricsSummary, metricsSummary } from './metrics';
+import { listTradingStates, type ScopeState } from './tradingStates';
 
 export interface PortfolioRow {
   readonly id: string;
@@ -115,11 +117,36 @@ export interface DecisionSummary {
   readonly latencyUs: { readonly p50: number | null; readonly p99: number | null };
 }
 
+/** What the regime timeline draws over one window (console/timeline.ts shapes it). */
+export interface RegimeTimelineRows {
+  /** Mean filtered probability of each regime per time bucket, oldest first. */
+  readonly probabilities: readonly { readonly at: Date; readonly regime: string; readonly probability: number }[];
+  /** Regime switches inside the window, oldest first, and the last one before it (the regime the window opens in). */
+  readonly changes: readonly RegimeChangeRow[];
+  readonly changeBefore: RegimeChangeRow | undefined;
+  /** The regime of the last budget committed before the window (when no switch is recorded before it). */
+  readonly regimeBefore: string | null;
+  /** Budget versions committed inside the window, oldest first. */
+  readonly versions: readonly {
+    readonly version: number;
+    readonly committedAt: Date;
+    readonly regime: string;
+    readonly reason: string | null;
+  }[];
+  /** Overrides in force at some moment of the window, by creation. */
+  readonly overrides: readonly OverrideRow[];
+}
+
 export class ConsoleReadStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async portfolios(): Promise<PortfolioRow[]> {
     return this.portfolioRows(null);
+  }
+
+  /** The trading state of every scope of a portfolio (db/stores/tradingStates.ts), with who set it, why and when. */
+  tradingStates(portfolioId: string): Promise<ScopeState[]> {
+    return listTradingStates(this.pool, portfolioId);
   }
 
   async portfolio(id: string): Promise<PortfolioRow | undefined> {
@@ -307,28 +334,61 @@ export class ConsoleReadStore {
 
   /** Regime switches newest first, with the budget version each caused. */
   async regimeChanges(portfolioId: string, limit: number, beforeDetectedAt?: Date): Promise<RegimeChangeRow[]> {
-    const { rows } = await this.pool.query<{
-      from_regime: string | null;
-      to_regime: string;
-      detected_as_of: string;
-      detected_at: Date;
-      committed_at: Date | null;
-      committed_version: number | null;
-      response_ms: string | null;
-    }>(
-      `SELECT from_regime, to_regime, detected_as_of, detected_at, committed_at, committed_version, response_ms FROM regime_changes
+    const { rows } = await this.pool.query<RegimeChangeDbRow>(
+      `SELECT ${REGIME_CHANGE_COLUMNS} FROM regime_changes
        WHERE portfolio_id = $1 AND ($2::timestamptz IS NULL OR detected_at < $2) ORDER BY detected_at DESC LIMIT $3`,
       [portfolioId, beforeDetectedAt ?? null, limit],
     );
-    return rows.map((r) => ({
-      from: r.from_regime,
-      to: r.to_regime,
-      detectedAsOf: r.detected_as_of,
-      detectedAt: r.detected_at,
-      committedAt: r.committed_at,
-      committedVersion: r.committed_version,
-      responseMs: r.response_ms === null ? null : Number(r.response_ms),
-    }));
+    return rows.map(toRegimeChange);
+  }
+
+  /**
+   * The regime timeline of [since, until): filtered probabilities averaged into buckets of `bucketMs`
+   * (so a day of one-second bars is a few hundred points, not 86 400), the switches, the committed
+   * versions and the overrides in force.
+   */
+  async regimeTimeline(portfolioId: string, since: Date, until: Date, bucketMs: number): Promise<RegimeTimelineRows> {
+    const bucketS = Math.max(1, bucketMs / 1000);
+    const [probabilities, changes, before, versions, overrides] = await Promise.all([
+      this.pool.query<{ at: Date; regime: string; probability: number }>(
+        `SELECT to_timestamp(floor(extract(epoch FROM observed_at) / $4) * $4) AS at, labels->>'regime' AS regime, avg(value) AS probability
+         FROM metrics WHERE portfolio_id = $1 AND name = 'regime_probability' AND observed_at >= $2 AND observed_at < $3
+         GROUP BY 1, 2 ORDER BY 1, 2`,
+        [portfolioId, since, until, bucketS],
+      ),
+      this.pool.query<RegimeChangeDbRow>(
+        `SELECT ${REGIME_CHANGE_COLUMNS} FROM regime_changes WHERE portfolio_id = $1 AND detected_at >= $2 AND detected_at < $3
+         ORDER BY detected_at LIMIT 1000`,
+        [portfolioId, since, until],
+      ),
+      this.pool.query<RegimeChangeDbRow & { budget_regime: string | null }>(
+        `SELECT c.*, (SELECT regime FROM budget_versions WHERE portfolio_id = $1 AND committed_at < $2 ORDER BY version DESC LIMIT 1) AS budget_regime
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (SELECT ${REGIME_CHANGE_COLUMNS} FROM regime_changes WHERE portfolio_id = $1 AND detected_at < $2
+                            ORDER BY detected_at DESC LIMIT 1) c ON true`,
+        [portfolioId, since],
+      ),
+      this.pool.query<{ version: number; committed_at: Date; regime: string; reason: string | null }>(
+        `SELECT b.version, b.committed_at, b.regime, r.reason FROM budget_versions b
+         LEFT JOIN recommendations r ON r.portfolio_id = b.portfolio_id AND r.committed_version = b.version
+         WHERE b.portfolio_id = $1 AND b.committed_at >= $2 AND b.committed_at < $3 ORDER BY b.version LIMIT 1000`,
+        [portfolioId, since, until],
+      ),
+      this.pool.query<OverrideDbRow>(
+        `SELECT id, strategy, asset, field, value, reason, approver, created_at, expires_at, revoked_at FROM limit_overrides
+         WHERE portfolio_id = $1 AND created_at < $3 AND least(expires_at, coalesce(revoked_at, expires_at)) > $2 ORDER BY id LIMIT 1000`,
+        [portfolioId, since, until],
+      ),
+    ]);
+    const first = before.rows[0];
+    return {
+      probabilities: probabilities.rows,
+      changes: changes.rows.map(toRegimeChange),
+      changeBefore: first?.to_regime ? toRegimeChange(first) : undefined,
+      regimeBefore: first?.budget_regime ?? null,
+      versions: versions.rows.map((v) => ({ version: v.version, committedAt: v.committed_at, regime: v.regime, reason: v.reason })),
+      overrides: overrides.rows.map(toOverride),
+    };
   }
 
   /**
@@ -402,6 +462,12 @@ export class ConsoleReadStore {
     };
   }
 
+  /** The risk model a budget names (its `riskLimits.modelId`). */
+  async riskModel(id: string): Promise<RiskModel | undefined> {
+    const { rows } = await this.pool.query<{ body: RiskModel }>('SELECT body FROM risk_models WHERE id = $1', [id]);
+    return rows[0]?.body;
+  }
+
   /** The success metrics over the last `windowMs` (the same summary `ballast metrics` prints). */
   async successMetrics(portfolioId: string, windowMs: number): Promise<MetricsSummary> {
     return metricsSummary(this.pool, portfolioId, windowMs);
@@ -417,6 +483,28 @@ export class ConsoleReadStore {
     return rows.map((r) => ({ name: r.name, value: r.value, labels: r.labels, observedAt: r.observed_at }));
   }
 }
+
+const REGIME_CHANGE_COLUMNS = 'from_regime, to_regime, detected_as_of, detected_at, committed_at, committed_version, response_ms';
+
+interface RegimeChangeDbRow {
+  from_regime: string | null;
+  to_regime: string;
+  detected_as_of: string;
+  detected_at: Date;
+  committed_at: Date | null;
+  committed_version: number | null;
+  response_ms: string | null;
+}
+
+const toRegimeChange = (r: RegimeChangeDbRow): RegimeChangeRow => ({
+  from: r.from_regime,
+  to: r.to_regime,
+  detectedAsOf: r.detected_as_of,
+  detectedAt: r.detected_at,
+  committedAt: r.committed_at,
+  committedVersion: r.committed_version,
+  responseMs: r.response_ms === null ? null : Number(r.response_ms),
+});
 
 const REC_COLUMNS =
   'id, status, reason, adds_risk, base_version, committed_version, created_at, expires_at, decided_at, triggers, summary, budget';

@@ -41,6 +41,36 @@ const FILLS_SQL = `
     SET quantity = positions.quantity + EXCLUDED.quantity,
         avg_price = COALESCE(EXCLUDED.avg_price, positions.avg_price), updated_at = now()`;
 
+/**
+ * The same, only for fills whose portfolio lease `$12` still holds with the fill's fencing token (gate
+ * HA; the lease row locked FOR SHARE as in gateDecisions.ts): returns the portfolios whose lease was held.
+ */
+const FENCED_FILLS_SQL = `
+  WITH held AS (
+    SELECT l.portfolio_id FROM gate_leases l
+    JOIN unnest($13::text[], $14::int8[]) AS h(portfolio_id, token) ON h.portfolio_id = l.portfolio_id AND h.token = l.fencing_token
+    WHERE l.owner = $12
+    FOR SHARE OF l
+  ), incoming AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::bool[], $10::timestamptz[])
+      AS t(fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at)
+    WHERE t.portfolio_id IN (SELECT portfolio_id FROM held)
+  ), inserted AS (
+    INSERT INTO gate_fills (fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at, replica)
+    SELECT DISTINCT ON (fill_id) fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at, $11 FROM incoming
+    ON CONFLICT (fill_id) DO NOTHING
+    RETURNING portfolio_id, strategy, instrument, side, quantity, price
+  ), moved AS (
+    INSERT INTO positions (portfolio_id, strategy, asset, quantity, avg_price, updated_at)
+    SELECT portfolio_id, strategy, instrument, sum(CASE WHEN side = 'BUY' THEN quantity ELSE -quantity END),
+           sum(quantity * price) / NULLIF(sum(quantity), 0), now()
+    FROM inserted GROUP BY portfolio_id, strategy, instrument
+    ON CONFLICT (portfolio_id, strategy, asset) DO UPDATE
+      SET quantity = positions.quantity + EXCLUDED.quantity,
+          avg_price = COALESCE(EXCLUDED.avg_price, positions.avg_price), updated_at = now()
+  )
+  SELECT portfolio_id FROM held`;
+
 export class FillsStore {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -60,20 +90,54 @@ export class FillsStore {
     return rows.map((r) => ({ portfolioId: r.portfolio_id, fillId: r.fill_id, reportedAtMs: r.at_ms }));
   }
 
+  /** Fill ids reported to any replica for `portfolioId` after `sinceMs`: what a replica taking over its lease remembers (gate HA). */
+  async idsInPortfolio(
+    portfolioId: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<Array<{ portfolioId: string; fillId: string; reportedAtMs: number }>> {
+    const { rows } = await this.pool.query<{ fill_id: string; at_ms: number }>(
+      `SELECT fill_id, at_ms FROM (
+         SELECT fill_id, reported_at, (extract(epoch FROM reported_at) * 1000)::float8 AS at_ms FROM gate_fills
+         WHERE portfolio_id = $1 AND reported_at > $2 ORDER BY reported_at DESC LIMIT $3
+       ) f ORDER BY reported_at`,
+      [portfolioId, new Date(sinceMs).toISOString(), limit],
+    );
+    return rows.map((r) => ({ portfolioId, fillId: r.fill_id, reportedAtMs: r.at_ms }));
+  }
+
   /** Writes one batch of fills reported to `replica` and applies the new ones to `positions`. */
   async insert(replica: string, rows: readonly FillRecord[]): Promise<void> {
-    await this.pool.query(FILLS_SQL, [
-      rows.map((r) => r.fillId),
-      rows.map((r) => r.portfolioId),
-      rows.map((r) => r.strategy),
-      rows.map((r) => r.instrument),
-      rows.map((r) => r.side),
-      rows.map((r) => r.clientOrderId),
-      rows.map((r) => r.quantity),
-      rows.map((r) => r.price),
-      rows.map((r) => r.orderDone),
-      rows.map((r) => new Date(r.reportedAtMs).toISOString()),
-      replica,
-    ]);
+    await this.pool.query(FILLS_SQL, fillColumns(replica, rows));
   }
+
+  /**
+   * Writes the fills whose portfolio lease `replica` holds with the given fencing token (gate HA);
+   * returns the portfolios whose lease was held (fills of the others were not written).
+   */
+  async insertFenced(replica: string, rows: readonly FillRecord[], tokens: ReadonlyMap<string, number>): Promise<Set<string>> {
+    const { rows: held } = await this.pool.query<{ portfolio_id: string }>(FENCED_FILLS_SQL, [
+      ...fillColumns(replica, rows),
+      replica,
+      [...tokens.keys()],
+      [...tokens.values()],
+    ]);
+    return new Set(held.map((r) => r.portfolio_id));
+  }
+}
+
+function fillColumns(replica: string, rows: readonly FillRecord[]): unknown[] {
+  return [
+    rows.map((r) => r.fillId),
+    rows.map((r) => r.portfolioId),
+    rows.map((r) => r.strategy),
+    rows.map((r) => r.instrument),
+    rows.map((r) => r.side),
+    rows.map((r) => r.clientOrderId),
+    rows.map((r) => r.quantity),
+    rows.map((r) => r.price),
+    rows.map((r) => r.orderDone),
+    rows.map((r) => new Date(r.reportedAtMs).toISOString()),
+    replica,
+  ];
 }

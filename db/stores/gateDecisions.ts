@@ -81,6 +81,22 @@ export interface ApprovedOrder {
   readonly tradingState: TradingState;
 }
 
+/**
+ * The same insert, only for rows whose portfolio lease `replica` still holds with the row's fencing
+ * token (gate HA): the lease row is locked FOR SHARE, so a takeover waits for this statement and a
+ * write after a takeover finds the new token. Returns the portfolios whose rows were accepted.
+ */
+const FENCED_INSERT_SQL = `WITH held AS (
+    SELECT l.portfolio_id FROM gate_leases l
+    JOIN unnest($${COLUMNS.length + 1}::text[], $${COLUMNS.length + 2}::int8[]) AS h(portfolio_id, token)
+      ON h.portfolio_id = l.portfolio_id AND h.token = l.fencing_token
+    WHERE l.owner = $${COLUMNS.length + 3}
+    FOR SHARE OF l
+  ), inserted AS (
+    ${INSERT_SQL.replace('ON CONFLICT', 'WHERE t.portfolio_id IN (SELECT portfolio_id FROM held)\n  ON CONFLICT')}
+  )
+  SELECT portfolio_id FROM held`;
+
 const APPROVED_SQL = `
   SELECT d.portfolio_id, d.strategy, d.instrument, d.side, d.client_order_id, d.approved_quantity, d.price,
          d.budget_version, d.trading_state,
@@ -88,7 +104,7 @@ const APPROVED_SQL = `
          COALESCE(f.filled, 0) AS filled, COALESCE(f.done, false) AS done
   FROM (
     SELECT * FROM gate_decisions
-    WHERE replica = $1 AND rpc = 'EvaluateTrade' AND decision = 'APPROVE' AND decided_at > $2
+    WHERE %SCOPE% AND rpc = 'EvaluateTrade' AND decision = 'APPROVE' AND decided_at > $2
     ORDER BY decided_at DESC, id DESC LIMIT $3
   ) d
   LEFT JOIN LATERAL (
@@ -96,6 +112,8 @@ const APPROVED_SQL = `
     WHERE g.portfolio_id = d.portfolio_id AND g.client_order_id = d.client_order_id
   ) f ON true
   ORDER BY d.decided_at, d.id`;
+const APPROVED_BY_REPLICA_SQL = APPROVED_SQL.replace('%SCOPE%', 'replica = $1');
+const APPROVED_IN_PORTFOLIO_SQL = APPROVED_SQL.replace('%SCOPE%', 'portfolio_id = $1');
 
 export class GateDecisionsStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -106,6 +124,18 @@ export class GateDecisionsStore {
    * duplicate-id memory from.
    */
   async approvedSince(replica: string, sinceMs: number, limit: number): Promise<ApprovedOrder[]> {
+    return this.approved(APPROVED_BY_REPLICA_SQL, replica, sinceMs, limit);
+  }
+
+  /**
+   * The orders any replica approved for `portfolioId` after `sinceMs`, like `approvedSince`: what a
+   * replica taking over the portfolio's lease rebuilds its reservations from (gate HA).
+   */
+  async approvedInPortfolio(portfolioId: string, sinceMs: number, limit: number): Promise<ApprovedOrder[]> {
+    return this.approved(APPROVED_IN_PORTFOLIO_SQL, portfolioId, sinceMs, limit);
+  }
+
+  private async approved(sql: string, key: string, sinceMs: number, limit: number): Promise<ApprovedOrder[]> {
     const { rows } = await this.pool.query<{
       portfolio_id: string;
       strategy: string;
@@ -119,7 +149,7 @@ export class GateDecisionsStore {
       done: boolean;
       budget_version: number;
       trading_state: TradingState;
-    }>(APPROVED_SQL, [replica, new Date(sinceMs).toISOString(), limit]);
+    }>(sql, [key, new Date(sinceMs).toISOString(), limit]);
     return rows.map((r) => ({
       portfolioId: r.portfolio_id,
       strategy: r.strategy,
@@ -138,31 +168,49 @@ export class GateDecisionsStore {
 
   /** Writes one batch of decisions made by `replica`, in one statement. */
   async insert(replica: string, rows: readonly DecisionRecord[]): Promise<void> {
-    const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
-    rows.forEach((r, i) => {
-      const values = [
-        r.decisionId,
-        new Date(r.decidedAtMs).toISOString(),
-        replica,
-        r.rpc,
-        r.caller,
-        r.portfolioId,
-        r.strategy,
-        r.instrument,
-        r.side,
-        r.quantity,
-        r.price,
-        r.clientOrderId,
-        r.decision,
-        r.approvedQuantity,
-        r.reasons.join(','),
-        r.detail,
-        r.budgetVersion,
-        r.tradingState,
-        r.latencyUs,
-      ];
-      values.forEach((v, c) => (cols[c][i] = v));
-    });
-    await this.pool.query(INSERT_SQL, cols);
+    await this.pool.query(INSERT_SQL, columnsOf(replica, rows));
   }
+
+  /**
+   * Writes the rows whose portfolio lease `replica` holds with the given fencing token (gate HA), in
+   * one statement; returns the portfolios whose lease was held (rows of the others were not written).
+   */
+  async insertFenced(replica: string, rows: readonly DecisionRecord[], tokens: ReadonlyMap<string, number>): Promise<Set<string>> {
+    const { rows: held } = await this.pool.query<{ portfolio_id: string }>(FENCED_INSERT_SQL, [
+      ...columnsOf(replica, rows),
+      [...tokens.keys()],
+      [...tokens.values()],
+      replica,
+    ]);
+    return new Set(held.map((r) => r.portfolio_id));
+  }
+}
+
+function columnsOf(replica: string, rows: readonly DecisionRecord[]): unknown[][] {
+  const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
+  rows.forEach((r, i) => {
+    const values = [
+      r.decisionId,
+      new Date(r.decidedAtMs).toISOString(),
+      replica,
+      r.rpc,
+      r.caller,
+      r.portfolioId,
+      r.strategy,
+      r.instrument,
+      r.side,
+      r.quantity,
+      r.price,
+      r.clientOrderId,
+      r.decision,
+      r.approvedQuantity,
+      r.reasons.join(','),
+      r.detail,
+      r.budgetVersion,
+      r.tradingState,
+      r.latencyUs,
+    ];
+    values.forEach((v, c) => (cols[c][i] = v));
+  });
+  return cols;
 }

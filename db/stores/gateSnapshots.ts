@@ -1,6 +1,6 @@
 /**
  * What the gate's snapshots are built from, per portfolio: the latest committed budget, the operator's
- * trading state, the loop's heartbeat and the limit overrides in force. Read on start, on every
+ * trading state (portfolio-wide and per strategy / instrument), the loop's heartbeat and the limit overrides in force. Read on start, on every
  * `ballast_budget` / `ballast_control` notification and by the periodic poll.
  */
 import type pg from 'pg';
@@ -9,6 +9,8 @@ import { isTradingState, type TradingState } from '../../risk/kinds';
 import type { RiskModel } from '../../risk/riskModel';
 import type { ActiveOverride } from '../../risk/overrides';
 import { currency } from '../../risk/units';
+import type { ScopedState } from '../../risk/pretrade/snapshot';
+import { restrictedScopes } from './tradingStates';
 
 export interface GateSnapshotRow {
   readonly portfolioId: string;
@@ -19,6 +21,8 @@ export interface GateSnapshotRow {
   readonly latest: BudgetVersion | undefined;
   /** Active overrides, oldest first (a later one of the same scope replaces an earlier one). */
   readonly overrides: readonly ActiveOverride[];
+  /** Strategies and instruments an operator set REDUCING or HALTED (absent: none). */
+  readonly scopedStates?: readonly ScopedState[];
   /**
    * The risk model the latest budget names (`riskLimits.modelId`), if it has one, the row exists and
    * the caller did not say it holds it already.
@@ -68,9 +72,10 @@ export class GateSnapshotsStore {
    * the poll runs every few seconds).
    */
   async read(portfolioId?: string, loadedModels: ReadonlySet<string> = new Set()): Promise<GateSnapshotRow[]> {
-    const [latest, overrides] = await Promise.all([
+    const [latest, overrides, scoped] = await Promise.all([
       this.pool.query<LatestRow>(LATEST_SQL, [portfolioId ?? null, [...loadedModels]]),
       this.pool.query<OverrideRow>(OVERRIDES_SQL, [portfolioId ?? null]),
+      restrictedScopes(this.pool, portfolioId),
     ]);
     const byPortfolio = new Map<string, ActiveOverride[]>();
     for (const r of overrides.rows) {
@@ -95,6 +100,7 @@ export class GateSnapshotsStore {
           ? undefined
           : { portfolioId: r.id, version: r.version, committedAt: r.committed_at.toISOString(), budget: r.budget },
       overrides: byPortfolio.get(r.id) ?? [],
+      scopedStates: scoped.get(r.id) ?? [],
       riskModel: r.risk_model ?? undefined,
     }));
   }

@@ -15,6 +15,7 @@ import { RebalancePlanStore } from './rebalancePlans';
 import { RecommendationStore } from './recommendations';
 import { RegimeChangeStore } from './regimeChanges';
 import { RiskModelStore } from './riskModels';
+import { TradingStateStore } from './tradingStates';
 
 export interface Stores {
   readonly portfolios: PortfolioStore;
@@ -32,6 +33,7 @@ export interface Stores {
   readonly feeds: FeedStore;
   readonly riskModels: RiskModelStore;
   readonly closes: MarketCloseStore;
+  readonly tradingStates: TradingStateStore;
 }
 
 export function createStores(pool: pg.Pool): Stores {
@@ -51,5 +53,6 @@ export function createStores(pool: pg.Pool): Stores {
     feeds: new FeedStore(pool),
     riskModels: new RiskModelStore(pool),
     closes: new MarketCloseStore(pool),
+    tradingStates: new TradingStateStore(pool),
   };
 }

@@ -1,12 +1,9 @@
 /**
  * The portfolios table: registration, the market data a portfolio's loop reads, the loop's heartbeat
- * (the gate measures budget staleness from it) and the trading state operators set.
+ * (the gate measures budget staleness from it). Trading states are set through db/stores/tradingStates.ts.
  */
 import type pg from 'pg';
-import type { TradingStateRequest } from '../../risk/budget';
 import type { MarketDataSpec } from '../../risk/marketData';
-import { inTransaction } from '../pool';
-import { recordOperatorActionIn } from './operatorActions';
 
 export class PortfolioStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -35,23 +32,5 @@ export class PortfolioStore {
   /** Marks the loop alive after a complete cycle. */
   async heartbeat(portfolioId: string): Promise<void> {
     await this.pool.query('UPDATE portfolios SET loop_heartbeat_at = now() WHERE id = $1', [portfolioId]);
-  }
-
-  /** Sets the trading state and records the operator action, in one transaction. */
-  async setTradingState(portfolioId: string, request: TradingStateRequest, idempotencyKey: string): Promise<void> {
-    await inTransaction(this.pool, async (client) => {
-      await client.query(
-        'UPDATE portfolios SET trading_state = $2, state_reason = $3, state_changed_by = $4, updated_at = now() WHERE id = $1',
-        [portfolioId, request.state, request.reason, request.operator],
-      );
-      await recordOperatorActionIn(client, {
-        idempotencyKey,
-        portfolioId,
-        action: `trading-state:${request.state}`,
-        operator: request.operator,
-        reason: request.reason,
-        details: {},
-      });
-    });
   }
 }

@@ -12,12 +12,14 @@
  * order that does not make a measure worse: when a budget shrinks below current exposure, orders that
  * reduce the breach still pass (limit used = max(limit, current exposure)).
  */
-import { type Side, TRADING_STATE_SEVERITY, type TradingState } from '../kinds';
+import { type Side, TRADING_STATE_SEVERITY, type TradingScopeKind, type TradingState } from '../kinds';
 import type { Aggregate, ExposureBook, PairExposure } from './exposures';
+import { roundDownToLots } from './lots';
 import type { Explanation, LimitMeasure, LimitScope, Reason } from './reasons';
 import { type RiskAssessment, type RiskFigures, assessRisk } from './riskChecks';
 import { RiskVectors } from './riskState';
-import { activeOverride, pairKey, type PortfolioSnapshot } from './snapshot';
+import { activeOverride, pairKey, type PortfolioSnapshot, scopeKey } from './snapshot';
+import { DEFAULT_WARNING_LEVEL, WARNED_REASONS } from './warnings';
 
 export interface OrderRequest {
   readonly portfolioId: string;
@@ -41,6 +43,11 @@ export interface CheckPolicy {
    * more is denied RESERVATION_CAP. Bounds the gate's memory. Default 100 000.
    */
   readonly maxWorkingOrders?: number;
+  /**
+   * Fraction of a limit at which an approved order is flagged (Evaluation.warnings) before the limit
+   * itself denies: default 0.8; a value outside (0, 1) turns warnings off.
+   */
+  readonly warningLevel?: number;
 }
 
 export const DEFAULT_MAX_WORKING_ORDERS = 100_000;
@@ -62,6 +69,11 @@ export interface CapacityCheck {
   readonly detail: () => string;
   /** The structured fields at quantity q (the post-trade value is that of q units). */
   readonly explain: (q: number) => Explanation;
+  /**
+   * |post-trade| / limit at quantity q, for the cumulative limits the warning level watches: plain
+   * arithmetic, so an approval checks its warnings without building an explanation per limit.
+   */
+  readonly usage?: (q: number) => number;
 }
 
 export interface Assessment {
@@ -86,6 +98,8 @@ export interface Evaluation {
   readonly state: TradingState;
   /** Vol and risk contribution before/after the order, when the risk checks ran. */
   readonly risk?: RiskFigures;
+  /** An approval's limits at or past the warning level (WARNED_REASONS), with their post-trade values; else empty. */
+  readonly warnings: readonly Explanation[];
 }
 
 export interface Sizing {
@@ -125,7 +139,25 @@ export function evaluateOrder(order: OrderRequest, ctx: CheckContext): Evaluatio
     }
   }
   const reasons = explanations.map((e) => e.reason);
-  return { approved: reasons.length === 0, reasons, explanations, detail: details.join('; '), version: a.version, state: a.state, risk };
+  const approved = reasons.length === 0;
+  const warnings = approved ? limitWarnings(a, order, risk, ctx.policy.warningLevel ?? DEFAULT_WARNING_LEVEL) : NO_WARNINGS;
+  return { approved, reasons, explanations, detail: details.join('; '), version: a.version, state: a.state, risk, warnings };
+}
+
+const NO_WARNINGS: readonly Explanation[] = Object.freeze([]);
+
+/** The cumulative limits an approved order takes to `level` or beyond (|post-trade| ≥ level × limit). */
+function limitWarnings(a: Assessment, order: OrderRequest, risk: RiskFigures | undefined, level: number): readonly Explanation[] {
+  if (!(level > 0 && level < 1)) return NO_WARNINGS;
+  let warnings: Explanation[] | undefined;
+  const check = (e: Explanation): void => {
+    if (e.limit !== undefined && e.postTrade !== undefined && Math.abs(e.postTrade) >= level * e.limit) (warnings ??= []).push(e);
+  };
+  const q = order.quantity;
+  for (const c of a.capacity) if (c.usage && c.usage(q) >= level && WARNED_REASONS.includes(c.reason)) check(c.explain(q));
+  if (risk && risk.volAfter >= level * risk.volLimit) check(riskExplanation('VOL_LIMIT', risk, order));
+  if (risk && risk.contributionAfter >= level * risk.contributionLimit) check(riskExplanation('RISK_BUDGET', risk, order));
+  return warnings ?? NO_WARNINGS;
 }
 
 export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
@@ -158,18 +190,61 @@ export function sizeOrder(order: OrderRequest, ctx: CheckContext): Sizing {
       explanation = riskExplanation(r.binding, atRequested.figures, order);
       quantity = r.quantity;
     }
-    risk = a.risk.evaluate(quantity).figures;
   }
+  const lotSize = ctx.snapshot?.pairs.get(pairKey(order.strategy, order.instrument))?.lotSize;
+  if (lotSize) {
+    const whole = roundDownToLots(quantity, lotSize);
+    // The slack may round a float hair up to a whole lot: keep it only if it is still within the request and passes.
+    quantity = whole <= quantity || (whole <= order.quantity && fits(a, whole)) ? whole : whole - lotSize;
+    if (quantity < order.quantity && binding === undefined) detail = `rounded down to whole lots of ${lotSize}`;
+  }
+  if (a.risk) risk = a.risk.evaluate(quantity).figures;
   return { quantity, binding, explanation, detail, version: a.version, state: a.state, risk };
 }
 
-/** Effective trading state: the stricter of the operator's state and what budget staleness implies. */
+/** The portfolio's effective trading state: the stricter of the operator's state and what budget staleness implies. */
 export function effectiveState(snapshot: PortfolioSnapshot, nowMs: number, policy: CheckPolicy): { state: TradingState; stale: boolean } {
   const age = nowMs - snapshot.confirmedAtMs;
   const staleState: TradingState = age > policy.staleHaltAfterMs ? 'HALTED' : age > policy.staleReduceAfterMs ? 'REDUCING' : 'ACTIVE';
   const stale = TRADING_STATE_SEVERITY[staleState] > TRADING_STATE_SEVERITY[snapshot.tradingState];
   return { state: stale ? staleState : snapshot.tradingState, stale };
 }
+
+/** What governs one order: the strictest of its portfolio's state (with staleness), its strategy's and its instrument's. */
+export interface OrderState {
+  readonly state: TradingState;
+  readonly stale: boolean;
+  /** The scope whose state won (the broadest on a tie). */
+  readonly scope: TradingScopeKind;
+}
+
+export function orderState(
+  snapshot: PortfolioSnapshot,
+  order: Pick<OrderRequest, 'strategy' | 'instrument'>,
+  nowMs: number,
+  policy: CheckPolicy,
+): OrderState {
+  const portfolio = effectiveState(snapshot, nowMs, policy);
+  let result: OrderState = { ...portfolio, scope: 'portfolio' };
+  if (snapshot.scopedStates.size === 0) return result;
+  for (const [kind, name] of [
+    ['strategy', order.strategy],
+    ['instrument', order.instrument],
+  ] as const) {
+    const state = snapshot.scopedStates.get(scopeKey(kind, name));
+    if (state && TRADING_STATE_SEVERITY[state] > TRADING_STATE_SEVERITY[result.state]) result = { state, stale: false, scope: kind };
+  }
+  return result;
+}
+
+/** The scope of a trading state, as a denial's explanation and sentence name it. */
+const STATE_SCOPE: Readonly<Record<TradingScopeKind, LimitScope>> = {
+  portfolio: 'PORTFOLIO',
+  strategy: 'STRATEGY',
+  instrument: 'INSTRUMENT',
+};
+const scopeWords = (scope: TradingScopeKind, order: OrderRequest): string =>
+  scope === 'portfolio' ? 'portfolio' : scope === 'strategy' ? `strategy "${order.strategy}"` : `instrument "${order.instrument}"`;
 
 function assess(order: OrderRequest, ctx: CheckContext): Assessment {
   const { snapshot } = ctx;
@@ -186,7 +261,7 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
     hard.push(explained(reason, HARD_SCOPE[reason], order, fields));
     details.push(detail);
   };
-  const { state, stale } = effectiveState(snapshot, ctx.nowMs, ctx.policy);
+  const { state, stale, scope } = orderState(snapshot, order, ctx.nowMs, ctx.policy);
   const base = { version: snapshot.version, state };
 
   const strategy = snapshot.strategies.get(order.strategy);
@@ -220,11 +295,11 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
       postTrade: open + 1,
     });
   }
-  if (state === 'HALTED') {
-    deny(
-      stale ? 'BUDGET_STALE' : 'TRADING_HALTED',
-      stale ? `budget v${snapshot.version} is too old: trading halted` : 'portfolio trading is halted',
-    );
+  if (state === 'HALTED' && stale) deny('BUDGET_STALE', `budget v${snapshot.version} is too old: trading halted`);
+  if (state === 'HALTED' && !stale) {
+    // The explanation names the scope of the halt (a halted strategy or instrument, or the portfolio).
+    hard.push(explained('TRADING_HALTED', STATE_SCOPE[scope], order));
+    details.push(`${scopeWords(scope, order)} trading is halted`);
   }
   if (!strategy || !pair || !(pair.referencePrice > 0)) return { ...base, hard, capacity: [], details };
   if (order.price > 0 && Number.isFinite(order.price)) {
@@ -241,7 +316,7 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
   // Capacity checks still run after a hard denial (when the numbers are usable) so EvaluateTrade
   // reports every limit the order breaks, e.g. both PRICE_COLLAR and POSITION_LIMIT.
   const usable = order.quantity > 0 && Number.isFinite(order.quantity) && order.price > 0 && Number.isFinite(order.price);
-  const capacity = usable ? capacityChecks(order, ctx, snapshot, pair.referencePrice, state, stale) : [];
+  const capacity = usable ? capacityChecks(order, ctx, snapshot, pair.referencePrice, { state, stale, scope }) : [];
   const risk = usable ? riskChecks(order, ctx, snapshot, pair.referencePrice, deny) : undefined;
   return { ...base, hard, capacity, details, risk };
 }
@@ -289,8 +364,7 @@ function capacityChecks(
   ctx: CheckContext,
   snapshot: PortfolioSnapshot,
   ref: number,
-  state: TradingState,
-  stale: boolean,
+  { state, stale, scope }: OrderState,
 ): CapacityCheck[] {
   const now = ctx.nowMs;
   const s = order.strategy;
@@ -378,6 +452,7 @@ function capacityChecks(
         current: pairGrossNow,
         postTrade: pairGrossAfter(q),
       }),
+      usage: (q) => pairGrossAfter(q) / maxPosition,
     },
     {
       reason: 'STRATEGY_BUDGET',
@@ -396,6 +471,7 @@ function capacityChecks(
               current: netNow(strat),
               postTrade: netAfter(strat, q),
             },
+      usage: (q) => (strategyGrossBinds ? grossAfter(strat.gross, q) / maxStrategyGross : Math.abs(netAfter(strat, q)) / maxStrategyNet),
     },
     {
       reason: 'GROSS_EXPOSURE',
@@ -406,6 +482,7 @@ function capacityChecks(
         current: total.gross,
         postTrade: grossAfter(total.gross, q),
       }),
+      usage: (q) => grossAfter(total.gross, q) / maxGross,
     },
     {
       reason: 'NET_EXPOSURE',
@@ -416,6 +493,7 @@ function capacityChecks(
         current: netNow(total),
         postTrade: netAfter(total, q),
       }),
+      usage: (q) => Math.abs(netAfter(total, q)) / maxNet,
     },
   ];
   if (state === 'REDUCING') {
@@ -430,7 +508,7 @@ function capacityChecks(
       detail: () =>
         stale
           ? `budget v${snapshot.version} is stale: only risk-reducing orders allowed`
-          : 'portfolio is reducing: only risk-reducing orders allowed',
+          : `${scopeWords(scope, order)} is reducing: only risk-reducing orders allowed`,
     });
   }
   return checks;
@@ -462,6 +540,7 @@ const HARD_SCOPE: Readonly<Record<Reason, LimitScope>> = {
   RESERVATION_CAP: 'PORTFOLIO',
   VOL_LIMIT: 'PORTFOLIO',
   RISK_BUDGET: 'STRATEGY',
+  ORDER_RATE_THROTTLED: 'PORTFOLIO',
 };
 
 function explained(reason: Reason, scope: LimitScope, order: OrderRequest, fields?: Fields): Explanation {
@@ -485,4 +564,10 @@ function riskExplanation(reason: Reason, f: RiskFigures, order: OrderRequest): E
         postTrade: f.contributionAfter,
       })
     : explained(reason, 'PORTFOLIO', order, { measure: 'VOL', limit: f.volLimit, current: f.volBefore, postTrade: f.volAfter });
+}
+
+/** Does `quantity` pass every capacity and risk check of an assessment (EvaluateTrade's rule)? */
+function fits(a: Assessment, quantity: number): boolean {
+  if (!a.capacity.every((c) => quantity <= c.maxQuantity * (1 + TOLERANCE) + Number.MIN_VALUE)) return false;
+  return !a.risk || a.risk.evaluate(quantity).failed.length === 0;
 }

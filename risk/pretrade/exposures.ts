@@ -133,6 +133,14 @@ export class ExposureBook {
     return this.risk;
   }
 
+  /**
+   * Applies the risk vectors' deferred O(n) updates (riskState.ts): call off the answer path. Checks are
+   * exact either way; this only moves the work. True when there was work.
+   */
+  settleRisk(): boolean {
+    return this.risk?.settle() ?? false;
+  }
+
   hasOrderId(clientOrderId: string): boolean {
     return this.reservations.has(clientOrderId) || this.seenOrderIds.has(clientOrderId);
   }

@@ -30,6 +30,8 @@ export const REASONS = [
   'VOL_LIMIT',
   /** The strategy's post-trade share of the book's risk would exceed its budget share + tolerance, and the order raises it. */
   'RISK_BUDGET',
+  /** The caller or the portfolio sent orders faster than its message throttle allows (token bucket, risk/pretrade/throttle.ts). */
+  'ORDER_RATE_THROTTLED',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

@@ -46,61 +46,153 @@ export function assessRisk(
   exposure: Pick<PairExposure, 'position' | 'reservedBuy' | 'reservedSell'>,
   price: number,
 ): RiskAssessment {
-  const sii = vectors.kernel.diagonal[assetIndex];
-  const sxi = vectors.sigmaXAt(assetIndex);
-  const V = vectors.variance;
-  const own = vectors.strategy(strategy);
-  const rc = own?.contribution ?? 0;
-  const ownSxi = own ? vectors.strategySigmaXAt(own, assetIndex) : 0;
-  const share = risk.shares.get(strategy);
-  const denominator = Math.max(V, risk.budgetVariance);
-  const shareBefore = denominator > 0 ? rc / denominator : 0;
-  const volCap = Math.max(risk.limitVariance, V);
-  const shareCap = share === undefined ? Infinity : Math.max(share + risk.tolerance, shareBefore);
-  const worstBefore = worstCaseUnits(exposure) * price;
-  const buy = side === 'BUY';
+  return new OrderRisk(risk, vectors, strategy, assetIndex, side, exposure, price);
+}
 
-  const deltaOf = (q: number): number => {
-    const after = {
-      position: exposure.position,
-      reservedBuy: exposure.reservedBuy + (buy ? q : 0),
-      reservedSell: exposure.reservedSell + (buy ? 0 : q),
+/**
+ * One order's risk checks. Scalars read once from the vectors; methods, not closures, so a decision
+ * allocates only its answer (the request path runs this per order).
+ */
+class OrderRisk implements RiskAssessment {
+  private readonly sii: number;
+  private readonly sxi: number;
+  private readonly V: number;
+  private readonly rc: number;
+  private readonly ownSxi: number;
+  private readonly share: number | undefined;
+  private readonly shareBefore: number;
+  private readonly volCap: number;
+  private readonly shareCap: number;
+  private readonly worstBefore: number;
+  private readonly buy: boolean;
+
+  constructor(
+    private readonly risk: SnapshotRisk,
+    vectors: RiskVectors,
+    private readonly strategy: string,
+    assetIndex: number,
+    side: Side,
+    private readonly exposure: Pick<PairExposure, 'position' | 'reservedBuy' | 'reservedSell'>,
+    private readonly price: number,
+  ) {
+    this.sii = vectors.kernel.diagonal[assetIndex];
+    this.sxi = vectors.sigmaXAt(assetIndex);
+    this.V = vectors.variance;
+    const own = vectors.strategy(strategy);
+    this.rc = own?.contribution ?? 0;
+    this.ownSxi = own ? vectors.strategySigmaXAt(own, assetIndex) : 0;
+    this.share = risk.shares.get(strategy);
+    const denominator = Math.max(this.V, risk.budgetVariance);
+    this.shareBefore = denominator > 0 ? this.rc / denominator : 0;
+    this.volCap = Math.max(risk.limitVariance, this.V);
+    this.shareCap = this.share === undefined ? Infinity : Math.max(this.share + risk.tolerance, this.shareBefore);
+    this.worstBefore = worstCaseUnits(exposure) * price;
+    this.buy = side === 'BUY';
+  }
+
+  /** Δ(q): how far the order moves the asset's worst-case exposure (currency). */
+  private deltaOf(q: number): number {
+    const e = this.exposure;
+    const high = e.position + e.reservedBuy + (this.buy ? q : 0);
+    const low = e.position - e.reservedSell - (this.buy ? 0 : q);
+    return (Math.abs(high) >= Math.abs(low) ? high : low) * this.price - this.worstBefore;
+  }
+
+  private varianceAfter(d: number): number {
+    return this.V + 2 * d * this.sxi + d * d * this.sii;
+  }
+
+  private contributionAfter(d: number): number {
+    return this.rc + d * (this.sxi + this.ownSxi) + d * d * this.sii;
+  }
+
+  private volPasses(d: number): boolean {
+    return this.varianceAfter(d) <= this.volCap * (1 + SLACK);
+  }
+
+  private budgetPasses(d: number): boolean {
+    const cap = this.shareCap;
+    if (cap === Infinity) return true;
+    const bv = this.risk.budgetVariance;
+    return this.contributionAfter(d) <= cap * Math.max(this.varianceAfter(d), bv) + SLACK * Math.abs(cap) * Math.max(this.V, bv, 1);
+  }
+
+  private vol(variance: number): number {
+    return Math.sqrt(Math.max(0, variance)) / this.risk.capital;
+  }
+
+  evaluate(q: number): { readonly failed: ReadonlyArray<{ reason: Reason; detail: string }>; readonly figures: RiskFigures } {
+    const risk = this.risk;
+    const d = this.deltaOf(q);
+    const vAfter = this.varianceAfter(d);
+    const figures: RiskFigures = {
+      volBefore: this.vol(this.V),
+      volAfter: this.vol(vAfter),
+      volLimit: risk.volLimit,
+      volTarget: risk.volTarget,
+      contributionBefore: this.shareBefore,
+      contributionAfter: this.contributionAfter(d) / Math.max(vAfter, risk.budgetVariance),
+      contributionLimit: this.share === undefined ? Infinity : this.share + risk.tolerance,
     };
-    return worstCaseUnits(after) * price - worstBefore;
-  };
-  const varianceAfter = (d: number): number => V + 2 * d * sxi + d * d * sii;
-  const contributionAfter = (d: number): number => rc + d * (sxi + ownSxi) + d * d * sii;
-  const volPasses = (d: number): boolean => varianceAfter(d) <= volCap * (1 + SLACK);
-  const budgetPasses = (d: number): boolean => {
-    if (shareCap === Infinity) return true;
-    const after = contributionAfter(d);
-    return (
-      after <= shareCap * Math.max(varianceAfter(d), risk.budgetVariance) + SLACK * Math.abs(shareCap) * Math.max(V, risk.budgetVariance, 1)
-    );
-  };
-  const vol = (variance: number): number => Math.sqrt(Math.max(0, variance)) / risk.capital;
+    const volFails = !this.volPasses(d);
+    const budgetFails = !this.budgetPasses(d);
+    if (!volFails && !budgetFails) return { failed: NONE_FAILED, figures };
+    const failed: Array<{ reason: Reason; detail: string }> = [];
+    if (volFails) {
+      failed.push({
+        reason: 'VOL_LIMIT',
+        detail: `book ex-ante vol would rise from ${pct(figures.volBefore)} to ${pct(figures.volAfter)} above the limit ${pct(figures.volLimit)}`,
+      });
+    }
+    if (budgetFails) {
+      failed.push({
+        reason: 'RISK_BUDGET',
+        detail: `strategy "${this.strategy}" risk contribution would rise from ${pct(figures.contributionBefore)} to ${pct(figures.contributionAfter)} above its budget ${pct(figures.contributionLimit)}`,
+      });
+    }
+    return { failed, figures };
+  }
 
-  // The two conditions as quadratics in Δ (pass where ≤ 0); RISK_BUDGET passes where either holds.
-  const volConditions: Quadratic[] = [{ a: sii, b: 2 * sxi, c: V - volCap }];
-  const budgetConditions: Quadratic[] =
-    shareCap === Infinity
-      ? []
-      : [
-          { a: sii * (1 - shareCap), b: sxi + ownSxi - 2 * shareCap * sxi, c: rc - shareCap * V },
-          { a: sii, b: sxi + ownSxi, c: rc - shareCap * risk.budgetVariance },
-        ];
+  largest(q: number): { readonly quantity: number; readonly binding: Reason | undefined } {
+    const { sii, sxi, ownSxi, rc, V, volCap, shareCap } = this;
+    // The two conditions as quadratics in Δ (pass where ≤ 0); RISK_BUDGET passes where either holds.
+    const volConditions: Quadratic[] = [{ a: sii, b: 2 * sxi, c: V - volCap }];
+    const budgetConditions: Quadratic[] =
+      shareCap === Infinity
+        ? []
+        : [
+            { a: sii * (1 - shareCap), b: sxi + ownSxi - 2 * shareCap * sxi, c: rc - shareCap * V },
+            { a: sii, b: sxi + ownSxi, c: rc - shareCap * this.risk.budgetVariance },
+          ];
+    const volPasses = (d: number): boolean => this.volPasses(d);
+    const budgetPasses = (d: number): boolean => this.budgetPasses(d);
+    let quantity = q;
+    let binding: Reason | undefined;
+    // Each pass set is an interval (or two) in q: alternate until both hold at the same quantity.
+    for (let round = 0; round < 8; round++) {
+      const v = this.largestFor(volConditions, volPasses, quantity);
+      if (v < quantity) binding = 'VOL_LIMIT';
+      const b = this.largestFor(budgetConditions, budgetPasses, v);
+      if (b < v) binding = 'RISK_BUDGET';
+      if (b === quantity) return { quantity, binding };
+      quantity = b;
+    }
+    const d = this.deltaOf(quantity);
+    return this.volPasses(d) && this.budgetPasses(d) ? { quantity, binding } : { quantity: 0, binding: binding ?? 'VOL_LIMIT' };
+  }
 
-  // Δ(q) in the order's mirrored frame (a buy): a = same-side worst, b = other side.
-  const sameSide = buy ? exposure.position + exposure.reservedBuy : -(exposure.position - exposure.reservedSell);
-  const otherSide = buy ? exposure.position - exposure.reservedSell : -(exposure.position + exposure.reservedBuy);
-  const q0 = Math.max(0, Math.abs(otherSide) - sameSide);
-  const mirroredWorst = Math.abs(sameSide) >= Math.abs(otherSide) ? sameSide : otherSide;
-  const sign = buy ? 1 : -1;
-  const c1 = sign * price;
-  const c0 = sign * (sameSide - mirroredWorst) * price;
-
-  const largestFor = (conditions: readonly Quadratic[], passes: (d: number) => boolean, hi: number): number => {
-    if (conditions.length === 0 || passes(deltaOf(hi))) return hi;
+  /** Largest q ≤ hi where `passes` holds, from the conditions' roots in q. */
+  private largestFor(conditions: readonly Quadratic[], passes: (d: number) => boolean, hi: number): number {
+    if (conditions.length === 0 || passes(this.deltaOf(hi))) return hi;
+    // Δ(q) in the order's mirrored frame (a buy): same-side worst, other side.
+    const e = this.exposure;
+    const sameSide = this.buy ? e.position + e.reservedBuy : -(e.position - e.reservedSell);
+    const otherSide = this.buy ? e.position - e.reservedSell : -(e.position + e.reservedBuy);
+    const q0 = Math.max(0, Math.abs(otherSide) - sameSide);
+    const mirroredWorst = Math.abs(sameSide) >= Math.abs(otherSide) ? sameSide : otherSide;
+    const sign = this.buy ? 1 : -1;
+    const c1 = sign * this.price;
+    const c0 = sign * (sameSide - mirroredWorst) * this.price;
     // Below q0 the worst case does not move: everything passes there.
     let best = -Infinity;
     if (hi >= q0) {
@@ -112,56 +204,12 @@ export function assessRisk(
     }
     if (best === -Infinity) best = q0 > 0 ? Math.min(hi, q0 * (1 - 1e-12)) : 0;
     // Rounding at the root (or a tie in the worst case): step down until the exact test passes.
-    for (let i = 0; i < 4 && best > 0 && !passes(deltaOf(best)); i++) best *= 1 - 1e-10 * 10 ** i;
-    return best > 0 && passes(deltaOf(best)) ? best : 0;
-  };
-
-  return {
-    evaluate(q) {
-      const d = deltaOf(q);
-      const vAfter = varianceAfter(d);
-      const after = contributionAfter(d);
-      const figures: RiskFigures = {
-        volBefore: vol(V),
-        volAfter: vol(vAfter),
-        volLimit: risk.volLimit,
-        volTarget: risk.volTarget,
-        contributionBefore: shareBefore,
-        contributionAfter: after / Math.max(vAfter, risk.budgetVariance),
-        contributionLimit: share === undefined ? Infinity : share + risk.tolerance,
-      };
-      const failed: Array<{ reason: Reason; detail: string }> = [];
-      if (!volPasses(d)) {
-        failed.push({
-          reason: 'VOL_LIMIT',
-          detail: `book ex-ante vol would rise from ${pct(figures.volBefore)} to ${pct(figures.volAfter)} above the limit ${pct(figures.volLimit)}`,
-        });
-      }
-      if (!budgetPasses(d)) {
-        failed.push({
-          reason: 'RISK_BUDGET',
-          detail: `strategy "${strategy}" risk contribution would rise from ${pct(figures.contributionBefore)} to ${pct(figures.contributionAfter)} above its budget ${pct(figures.contributionLimit)}`,
-        });
-      }
-      return { failed, figures };
-    },
-    largest(q) {
-      let quantity = q;
-      let binding: Reason | undefined;
-      // Each pass set is an interval (or two) in q: alternate until both hold at the same quantity.
-      for (let round = 0; round < 8; round++) {
-        const v = largestFor(volConditions, volPasses, quantity);
-        if (v < quantity) binding = 'VOL_LIMIT';
-        const b = largestFor(budgetConditions, budgetPasses, v);
-        if (b < v) binding = 'RISK_BUDGET';
-        if (b === quantity) return { quantity, binding };
-        quantity = b;
-      }
-      const d = deltaOf(quantity);
-      return volPasses(d) && budgetPasses(d) ? { quantity, binding } : { quantity: 0, binding: binding ?? 'VOL_LIMIT' };
-    },
-  };
+    for (let i = 0; i < 4 && best > 0 && !passes(this.deltaOf(best)); i++) best *= 1 - 1e-10 * 10 ** i;
+    return best > 0 && passes(this.deltaOf(best)) ? best : 0;
+  }
 }
+
+const NONE_FAILED: ReadonlyArray<{ reason: Reason; detail: string }> = Object.freeze([]);
 
 /**
  * Largest t in [lo, hi] with a·t² + b·t + c ≤ 0, knowing it fails at hi; undefined when none.

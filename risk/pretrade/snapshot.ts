@@ -4,7 +4,7 @@
  * (off the request path) and swapped in atomically; nothing mutates it afterwards.
  */
 import type { BudgetVersion, OverridableLimit, RiskBudget } from '../budget';
-import type { TradingState } from '../kinds';
+import type { TradingScopeKind, TradingState } from '../kinds';
 import type { ActiveOverride } from '../overrides';
 import { type RiskModel, loadRiskModel } from '../riskModel';
 import type { Currency, Price } from '../units';
@@ -19,6 +19,8 @@ export interface PairLimits {
   readonly asset: string;
   readonly maxPositionNotional: Currency;
   readonly referencePrice: Price;
+  /** Units per lot; undefined = any quantity. */
+  readonly lotSize: number | undefined;
 }
 
 export interface StrategyLimits {
@@ -39,6 +41,8 @@ export interface PortfolioSnapshot {
   readonly confirmedAtMs: number;
   readonly budget: RiskBudget;
   readonly tradingState: TradingState;
+  /** States an operator set on one strategy or one instrument, keyed by `scopeKey`; ACTIVE ones left out. */
+  readonly scopedStates: ReadonlyMap<string, TradingState>;
   readonly pairs: ReadonlyMap<string, PairLimits>;
   readonly strategies: ReadonlyMap<string, StrategyLimits>;
   /** Overrides keyed by `overrideKey(field, strategy, asset)`; the most recently created wins. */
@@ -76,6 +80,14 @@ export interface SnapshotRisk {
 
 /** Key of a (strategy, asset) pair. NUL cannot appear in validated identifiers. */
 export const pairKey = (strategy: string, asset: string): string => `${strategy}\u0000${asset}`;
+export const scopeKey = (kind: Exclude<TradingScopeKind, 'portfolio'>, name: string): string => `${kind}\u0000${name}`;
+
+/** A trading state set on a strategy or an instrument (db/stores/tradingStates.ts). */
+export interface ScopedState {
+  readonly kind: Exclude<TradingScopeKind, 'portfolio'>;
+  readonly name: string;
+  readonly state: TradingState;
+}
 export const overrideKey = (field: OverrideField, strategy: string | null, asset: string | null): string =>
   `${field}\u0000${strategy ?? '*'}\u0000${asset ?? '*'}`;
 
@@ -86,6 +98,7 @@ export function buildSnapshot(
   heartbeatAtMs?: number,
   /** The model the budget names, or the kernel already built from it (a reload of a known model). */
   riskModel?: RiskModel | CovarianceKernel,
+  scoped: readonly ScopedState[] = [],
 ): PortfolioSnapshot {
   const { budget } = stored;
   const pairs = new Map<string, PairLimits>();
@@ -95,6 +108,7 @@ export function buildSnapshot(
       asset: a.asset,
       maxPositionNotional: a.maxPositionNotional,
       referencePrice: a.referencePrice,
+      lotSize: a.lotSize,
     });
   }
   const strategies = new Map<string, StrategyLimits>();
@@ -111,6 +125,7 @@ export function buildSnapshot(
     confirmedAtMs: Math.max(Date.parse(stored.committedAt), heartbeatAtMs ?? 0),
     budget,
     tradingState,
+    scopedStates: new Map(scoped.filter((x) => x.state !== 'ACTIVE').map((x) => [scopeKey(x.kind, x.name), x.state])),
     pairs,
     strategies,
     overrides: byKey,

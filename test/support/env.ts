@@ -1,12 +1,13 @@
 /** Handles on the infrastructure globalSetup started, for integration tests. */
 import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type pg from 'pg';
 import pino from 'pino';
 import { createPool } from '../../db/pool';
 import { plainEndpoint } from '../../infra/temporalConfig';
 import type { DeploymentVersion } from '../../processes/buildId';
 import { startWorker, type RunningWorker } from '../../processes/worker';
+import { connectTemporalClient } from '../../infra/temporalConnection';
 
 export const testLogger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -24,14 +25,11 @@ export function testPool(): pg.Pool {
 }
 
 export async function testClient(): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: testEnv().temporalAddress });
+  const connection = await connectTemporalClient({ address: testEnv().temporalAddress });
   return {
     client: new Client({ connection }),
-    // The SDK retries a failed call on a timer and throws from that timer if the channel is closed by
-    // then (into whichever suite runs next in this jest worker): close once pending retries have run.
-    close: async () => {
-      setTimeout(() => void connection.close().catch(() => undefined), 15_000).unref();
-    },
+    // Safe with calls still retrying: the connection's guard fails them instead of throwing.
+    close: () => connection.close(),
   };
 }
 

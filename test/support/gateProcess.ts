@@ -16,6 +16,8 @@ export interface GateProcess {
   readonly child: ChildProcess;
   /** How the demo OMS of the gate's local CA reaches it (the gate serves mTLS by default). */
   readonly oms: { readonly target: string; readonly credentials: grpc.ChannelCredentials; readonly options: grpc.ClientOptions };
+  /** The local CA the gate serves with (per test file): issue more client identities into it. */
+  readonly pkiDir: string;
   /** SIGKILL and wait for the exit (the kernel has closed its files). */
   kill(): Promise<void>;
   /** SIGTERM (graceful) and wait for the exit. */
@@ -38,6 +40,9 @@ function pki(): LocalPki {
   return (testPki ??= ensureLocalPki({ dir: mkdtempSync(join(tmpdir(), 'ballast-gate-pki-')) }));
 }
 
+/** The local CA's directory the gates of this test file serve with (made on first use). */
+export const testPkiDir = (): string => pki().dir;
+
 export async function startGateProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<GateProcess> {
   const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'ballast.js'), 'gate', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,6 +64,7 @@ export async function startGateProcess(args: readonly string[], env: NodeJS.Proc
     address,
     child,
     oms: localGateClient(pki(), DEMO_OMS_IDENTITY, address),
+    pkiDir: pki().dir,
     kill: async () => {
       child.kill('SIGKILL');
       await exited;

@@ -49,8 +49,20 @@ describe('desk commands', () => {
     expect((await tradingState()).trading_state).toBe('REDUCING');
     expect(await runCliJson(['resume-trading', ...who])).toEqual({ state: 'ACTIVE' });
     expect((await tradingState()).trading_state).toBe('ACTIVE');
-    const badScope = await mainCli(['halt', ...who, '--scope', 'strategy']);
-    expect(badScope).toMatchObject({ code: 2, stderr: expect.stringMatching(/--scope must be one of portfolio/) });
+    const badScope = await mainCli(['halt', ...who, '--scope', 'desk']);
+    expect(badScope).toMatchObject({ code: 2, stderr: expect.stringMatching(/--scope must be one of portfolio, strategy, instrument/) });
+    expect(await mainCli(['halt', ...who, '--scope', 'strategy'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/needs --name/),
+    });
+    // A strategy's state: the portfolio's stays ACTIVE.
+    expect(await runCliJson(['halt', ...who, '--scope', 'strategy', '--name', 'trend'])).toEqual({ state: 'HALTED' });
+    const scoped = await h.pool.query(
+      'SELECT scope_kind, scope_name, state, changed_by FROM scoped_trading_states WHERE portfolio_id = $1',
+      [portfolioId],
+    );
+    expect(scoped.rows).toEqual([{ scope_kind: 'strategy', scope_name: 'trend', state: 'HALTED', changed_by: 'ops' }]);
+    expect((await tradingState()).trading_state).toBe('ACTIVE');
   });
 
   it('overrides a limit with four eyes, and revokes it', async () => {

@@ -17,7 +17,7 @@ import { RecommendationStore } from '../../../db/stores/recommendations';
 import { RegimeChangeStore } from '../../../db/stores/regimeChanges';
 import type { ConsoleChannel } from '../../../db/notifications';
 import { Authenticator, hashPassword } from '../../../console/auth';
-import { type Desk, DeskUnsupported } from '../../../console/desk';
+import type { Desk } from '../../../console/desk';
 import { buildConsole } from '../../../console/server';
 import type { Recommendation } from '../../../risk/approval';
 import type { RiskBudget } from '../../../risk/budget';
@@ -56,7 +56,6 @@ function recordingDesk(calls: Call[]): Desk {
     revokeOverride: rec('revokeOverride', undefined),
     setTradingState: async (portfolioId, change) => {
       calls.push({ method: 'setTradingState', args: [portfolioId, change] });
-      if (change.strategy) throw new DeskUnsupported('portfolio-wide only');
       return { state: change.state };
     },
     setPaused: async (portfolioId, paused, by, reason) => {
@@ -300,6 +299,7 @@ describe('console API', () => {
       ['post', '/api/v1/portfolios/{portfolioId}/overrides'],
       ['post', '/api/v1/portfolios/{portfolioId}/overrides/{overrideId}/revoke'],
       ['put', '/api/v1/portfolios/{portfolioId}/trading-state'],
+      ['get', '/api/v1/portfolios/{portfolioId}/trading-state'],
       ['post', '/api/v1/portfolios/{portfolioId}/loop/pause'],
       ['post', '/api/v1/portfolios/{portfolioId}/loop/resume'],
       ['get', '/api/v1/events'],
@@ -584,12 +584,23 @@ describe('console API', () => {
       expect((await post(ts, { state: 'HALTED', reason: 'fat finger' }, 'olga', { method: 'PUT' })).json()).toEqual({ state: 'HALTED' });
       expect(calls.at(-1)).toEqual({
         method: 'setTradingState',
-        args: [portfolioId, { state: 'HALTED', reason: 'fat finger', operator: 'olga', strategy: undefined }],
+        args: [portfolioId, { state: 'HALTED', reason: 'fat finger', operator: 'olga', scope: undefined }],
       });
+      expect(
+        (await post(ts, { state: 'REDUCING', reason: 'x', scope: { instrument: 'AAPL' } }, 'olga', { method: 'PUT' })).statusCode,
+      ).toBe(200);
+      expect(calls.at(-1)).toMatchObject({ args: [portfolioId, { state: 'REDUCING', scope: { kind: 'instrument', name: 'AAPL' } }] });
+      // Resuming a scope is an operator's act like halting it: a viewer or an approver is refused, and nothing reaches the desk.
+      const before = calls.length;
+      const resume = { state: 'ACTIVE', reason: 'x', scope: { strategy: 'trend' } };
+      expectProblem(await post(ts, resume, 'vic', { method: 'PUT' }), 403, /operator/);
+      expectProblem(await post(ts, resume, 'ann', { method: 'PUT' }), 403, /operator/);
+      expect(calls.length).toBe(before);
+      expect((await get(ts)).json()).toMatchObject({ items: [{ scope: { kind: 'portfolio', name: '' }, state: 'ACTIVE' }] });
       expectProblem(
-        await post(ts, { state: 'HALTED', reason: 'x', scope: { strategy: 'trend' } }, 'olga', { method: 'PUT' }),
-        501,
-        /portfolio-wide/,
+        await post(ts, { state: 'HALTED', reason: 'x', scope: { strategy: 'trend', instrument: 'AAPL' } }, 'olga', { method: 'PUT' }),
+        400,
+        /not both/,
       );
       expect((await post(`${base}/loop/pause`, { reason: 'data issue' }, 'olga')).json()).toEqual({ paused: true });
       expect((await post(`${base}/loop/resume`, { reason: 'fixed' }, 'olga')).json()).toEqual({ paused: false });

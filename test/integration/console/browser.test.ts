@@ -159,6 +159,10 @@ describe('console in the browser', () => {
     await eventually(async () => ((await grossLimitOnPage(page)) < calmLimit ? true : undefined), 10_000, 'the gross gauge to shrink');
     expect(await grossLimitOnPage(page)).toBeLessThan(calmLimit);
     await page.locator('#regime', { hasText: /^crisis$/ }).waitFor({ timeout: 15_000 });
+    // The regime timeline follows the loop: its recorded readings, the crisis band and the crisis version's marker.
+    await page.locator(`#timeline .version-marker[data-version="${crisis.version}"]`).waitFor({ state: 'attached', timeout: 15_000 });
+    await page.locator('#timeline .regime-band[data-regime="crisis"]').waitFor({ state: 'attached', timeout: 15_000 });
+    expect(Number(await page.getAttribute('#timeline .timeline-plot', 'data-points'))).toBeGreaterThan(0);
     expect(navigations).toEqual([]);
     process.stderr.write(
       `[console e2e] budget commit → drawn on the page: ${commitToPageMs} ms (test saw the commit, then the page, ${seenAfterMs} ms apart)\n`,

@@ -10,7 +10,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
+import { Client, type Connection, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
 import {
   type TemporalServer,
   dropTemporalDatabases,
@@ -19,6 +19,7 @@ import {
   startTemporalServer,
 } from '../../../infra/temporalServer';
 import { testLogger, uniqueId } from '../../support/env';
+import { connectTemporalClient } from '../../../infra/temporalConnection';
 
 const binary = process.env.BALLAST_TEST_TEMPORAL_SERVER;
 const PERMISSION_DENIED = 7;
@@ -57,7 +58,10 @@ describeWithServer('the full server enforces who may approve', () => {
   const connections: Connection[] = [];
 
   async function clientAs(bearer?: string): Promise<Client> {
-    const connection = await Connection.connect({ address: server.address, metadata: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+    const connection = await connectTemporalClient({
+      address: server.address,
+      metadata: bearer ? { authorization: `Bearer ${bearer}` } : {},
+    });
     connections.push(connection);
     return new Client({ connection });
   }

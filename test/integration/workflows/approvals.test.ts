@@ -18,6 +18,7 @@ import {
   rejectSignal,
   rejectUpdate,
   resumeUpdate,
+  setScopedTradingStateUpdate,
   setTradingStateUpdate,
   statusQuery,
 } from '../../../workflows/messages';
@@ -196,6 +197,44 @@ describe('approvals and operator controls', () => {
       [portfolioId],
     );
     expect(actions.rows.map((r) => r.action)).toEqual(['pause', 'resume', 'trading-state:REDUCING', 'override']);
+    await handle.terminate('test done');
+  }, 90_000);
+
+  it("sets a strategy's and an instrument's trading state through setScopedTradingState, recorded with who, why and when", async () => {
+    const { portfolioId, handle } = await startGuardedLoop();
+    const halt = { state: 'HALTED' as const, scope: { kind: 'strategy' as const, name: 'trend' }, operator: 'olga', reason: 'bad fills' };
+    expect(await handle.executeUpdate(setScopedTradingStateUpdate, { args: [halt] })).toEqual({ state: 'HALTED' });
+    await handle.executeUpdate(setScopedTradingStateUpdate, {
+      args: [{ state: 'REDUCING', scope: { kind: 'instrument', name: 'AAPL' }, operator: 'olga', reason: 'news' }],
+    });
+    await handle.executeUpdate(setScopedTradingStateUpdate, { args: [{ ...halt, state: 'ACTIVE', reason: 'fills fixed' }] });
+    const rows = await h.pool.query(
+      'SELECT scope_kind, scope_name, state, reason, changed_by, changed_at IS NOT NULL AS dated FROM scoped_trading_states WHERE portfolio_id = $1 ORDER BY scope_kind',
+      [portfolioId],
+    );
+    expect(rows.rows).toEqual([
+      { scope_kind: 'instrument', scope_name: 'AAPL', state: 'REDUCING', reason: 'news', changed_by: 'olga', dated: true },
+      { scope_kind: 'strategy', scope_name: 'trend', state: 'ACTIVE', reason: 'fills fixed', changed_by: 'olga', dated: true },
+    ]);
+    // The loop's own state is the portfolio's: untouched by scoped changes.
+    expect((await handle.query<LoopStatus>(statusQuery)).tradingState).toBeNull();
+    const portfolio = await h.pool.query('SELECT trading_state FROM portfolios WHERE id = $1', [portfolioId]);
+    expect(portfolio.rows[0].trading_state).toBe('ACTIVE');
+    // Each Update takes only its own kind of scope, so nothing widens to the portfolio by mistake.
+    expect(await updateRefusal(handle.executeUpdate(setTradingStateUpdate, { args: [halt] }))).toMatch(/setScopedTradingState/);
+    expect(
+      await updateRefusal(
+        handle.executeUpdate(setScopedTradingStateUpdate, { args: [{ state: 'HALTED', operator: 'olga', reason: 'x' }] }),
+      ),
+    ).toMatch(/needs a scope/);
+    expect(
+      await updateRefusal(
+        handle.executeUpdate(setScopedTradingStateUpdate, { args: [{ ...halt, scope: { kind: 'desk' as never, name: 'x' } }] }),
+      ),
+    ).toMatch(/scope.kind must be one of portfolio, strategy, instrument/);
+    expect(await updateRefusal(handle.executeUpdate(setScopedTradingStateUpdate, { args: [{ ...halt, operator: '' }] }))).toMatch(
+      /operator and reason are required/,
+    );
     await handle.terminate('test done');
   }, 90_000);
 

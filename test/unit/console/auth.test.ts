@@ -22,9 +22,9 @@ describe('console authenticator', () => {
     const s = await auth.login('ann', 'ann-pw');
     if (!s || s === 'throttled') throw new Error('expected a session');
     expect(s.identity).toEqual({ name: 'ann', roles: ['approver'], via: 'session' });
-    expect(auth.identify('127.0.0.1', {}, s.sessionId)).toMatchObject({ name: 'ann' });
-    auth.logout(s.sessionId);
-    expect(auth.identify('127.0.0.1', {}, s.sessionId)).toBeUndefined();
+    expect(await auth.identify('127.0.0.1', {}, s.sessionId)).toMatchObject({ name: 'ann' });
+    await auth.logout(s.sessionId);
+    expect(await auth.identify('127.0.0.1', {}, s.sessionId)).toBeUndefined();
   });
 
   it('refuses further logins for a name after five wrong passwords within 15 minutes, then lets it try again', async () => {
@@ -35,15 +35,15 @@ describe('console authenticator', () => {
     expect(later).toMatchObject({ identity: { name: 'ann' } });
   });
 
-  it('believes the proxy header only from the proxy address; unknown people get the viewer role', () => {
-    expect(auth.identify('10.9.9.9', { 'x-forwarded-user': 'sso-op' }, undefined)).toEqual({
+  it('believes the proxy header only from the proxy address; unknown people get the viewer role', async () => {
+    expect(await auth.identify('10.9.9.9', { 'x-forwarded-user': 'sso-op' }, undefined)).toEqual({
       name: 'sso-op',
       roles: ['operator'],
       via: 'proxy',
     });
-    expect(auth.identify('::ffff:10.9.9.9', { 'x-forwarded-user': 'sso-op' }, undefined)?.name).toBe('sso-op');
-    expect(auth.identify('10.0.0.66', { 'x-forwarded-user': 'sso-op' }, undefined)).toBeUndefined();
-    const stranger = auth.identify('10.9.9.9', { 'x-forwarded-user': 'mallory' }, undefined);
+    expect((await auth.identify('::ffff:10.9.9.9', { 'x-forwarded-user': 'sso-op' }, undefined))?.name).toBe('sso-op');
+    expect(await auth.identify('10.0.0.66', { 'x-forwarded-user': 'sso-op' }, undefined)).toBeUndefined();
+    const stranger = await auth.identify('10.9.9.9', { 'x-forwarded-user': 'mallory' }, undefined);
     expect(stranger?.roles).toEqual(['viewer']);
     expect(hasRole(stranger!, 'viewer')).toBe(true);
     expect(hasRole(stranger!, 'approver')).toBe(false);

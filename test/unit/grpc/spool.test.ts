@@ -1,12 +1,40 @@
-/** The gate's spool on a real directory: group commit, replay after a crash (torn tail), deletion once handled, the lock. */
-import { appendFileSync, copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+/**
+ * The gate's spool on a real directory: group commit, preallocated segments, replay after a crash
+ * (torn tail, recycled segments' stale records), recycling once handled, the earlier format, the lock.
+ */
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Spool, type SpoolEntry } from '../../../grpc/spool';
+import { encodeFrame } from '../../../grpc/spoolFrame';
 
 const logger = pino({ level: 'silent' });
 const newDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-spool-'));
+const segments = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => n.startsWith('segment-'))
+    .sort();
+const ids = (delivered: readonly SpoolEntry[]): string[] => delivered.map((e) => (e.row as { id: string }).id);
+
+/** What a crash leaves: the files as they are on disk now, in another dir (the lock names a dead pid). */
+function crashCopy(from: string): string {
+  const dir = newDir();
+  for (const name of readdirSync(from)) copyFileSync(join(from, name), join(dir, name));
+  writeFileSync(join(dir, 'lock'), '999999999\n');
+  return dir;
+}
 
 async function opened(dir: string, segmentBytes?: number) {
   const delivered: SpoolEntry[] = [];
@@ -17,52 +45,158 @@ async function opened(dir: string, segmentBytes?: number) {
 
 test('records appended together share one fdatasync and are delivered only once durable, in order', async () => {
   const { spool, delivered } = await opened(newDir());
-  const acks = [1, 2, 3].map((i) => spool.append('fill', 'r1', { fillId: `f${i}` }));
+  const acks = [1, 2, 3].map((i) => spool.append('fill', 'r1', { id: `f${i}` }));
   expect(delivered).toEqual([]);
   await Promise.all(acks);
-  expect(delivered.map((e) => (e.row as { fillId: string }).fillId)).toEqual(['f1', 'f2', 'f3']);
+  expect(ids(delivered)).toEqual(['f1', 'f2', 'f3']);
   expect(spool.syncStats).toMatchObject({ groups: 1, records: 3 });
   spool.handled(delivered);
   await spool.close();
 });
 
-test('a crash leaves the records for the next start, which replays them and skips a torn last line', async () => {
-  const crashed = newDir();
-  const first = await opened(crashed);
-  await first.spool.append('decision', 'r1', { decisionId: 'd1' });
-  await first.spool.append('fill', 'r1', { fillId: 'f1' });
-  // The process dies (no close): what the next start finds is its files, the lock naming a dead pid,
-  // and a record being written when it died cut short.
+test('segments are preallocated: full size and zero-filled before the first record goes in', async () => {
   const dir = newDir();
-  for (const name of readdirSync(crashed)) copyFileSync(join(crashed, name), join(dir, name));
-  appendFileSync(join(dir, 'lock'), '');
-  const [segment] = readdirSync(dir).filter((n) => n.startsWith('segment-'));
-  appendFileSync(join(dir, segment), '{"k":"f","r":"r1","v":{"fillId":"f2"');
-  const second = await opened(dir);
+  const { spool } = await opened(dir, 8192);
+  // The one being written and the next, prepared in the background.
+  await spool.append('fill', 'r1', { id: 'f1' });
+  await spool.sync();
+  for (const name of segments(dir)) expect(statSync(join(dir, name)).size).toBe(8192);
+  await spool.close();
+});
+
+test('a crash leaves the records for the next start, which replays them and skips a torn last record', async () => {
+  const crashed = newDir();
+  const first = await opened(crashed, 8192);
+  await first.spool.append('decision', 'r1', { id: 'd1' });
+  await first.spool.append('fill', 'r1', { id: 'f1' });
+  // The process dies (no close) while a third record is being written: its frame is cut short.
+  const dir = crashCopy(crashed);
+  const [segment] = segments(dir);
+  const no = Number(/\d+/.exec(segment)![0]);
+  const written = [
+    { k: 'd', r: 'r1', v: { id: 'd1' } },
+    { k: 'f', r: 'r1', v: { id: 'f1' } },
+  ]
+    .map((r) => encodeFrame(no, Buffer.from(JSON.stringify(r))).length)
+    .reduce((a, b) => a + b);
+  const torn = encodeFrame(no, Buffer.from(JSON.stringify({ k: 'f', r: 'r1', v: { id: 'f2' } })));
+  const fd = openSync(join(dir, segment), 'r+');
+  writeSync(fd, torn, 0, torn.length - 3, written);
+  closeSync(fd);
+  const second = await opened(dir, 8192);
   expect(second.recovered).toEqual({ replayed: 2, torn: 1 });
   expect(second.delivered.map((e) => [e.kind, e.replica, e.row])).toEqual([
-    ['decision', 'r1', { decisionId: 'd1' }],
-    ['fill', 'r1', { fillId: 'f1' }],
+    ['decision', 'r1', { id: 'd1' }],
+    ['fill', 'r1', { id: 'f1' }],
   ]);
-  // Once both are handled the old segment goes; a clean close with nothing pending leaves no segment.
+  // New records never go after the torn one: a new segment. Once handled, nothing is replayed again.
+  await second.spool.append('fill', 'r1', { id: 'f3' });
   second.spool.handled(second.delivered);
   await second.spool.close();
-  expect(readdirSync(dir).filter((n) => n.startsWith('segment-'))).toEqual([]);
+  const third = await opened(dir, 8192);
+  expect(ids(third.delivered)).toEqual([]);
+  await third.spool.close();
   await first.spool.close();
 });
 
-test('records not handled at close stay for the next start; handled segments are deleted after rotation', async () => {
+test('handled segments are recycled; their old records, after the new ones, are never replayed', async () => {
+  const NEW = 30;
   const dir = newDir();
-  const a = await opened(dir, 64);
-  await a.spool.append('fill', 'r1', { fillId: 'f1', pad: 'x'.repeat(80) });
+  const a = await opened(dir, 1024);
+  // Fill several 1 KiB segments with records that are then written to Postgres (handled).
+  for (let i = 0; i < 40; i++) await a.spool.append('fill', 'r1', { id: `old-${i}`, pad: 'x'.repeat(60) });
   a.spool.handled(a.delivered);
-  await a.spool.append('fill', 'r1', { fillId: 'f2' }); // rotates: the first segment is full and handled
-  expect(readdirSync(dir).filter((n) => n.startsWith('segment-'))).toHaveLength(1);
-  await a.spool.close();
-  const b = await opened(dir);
-  expect(b.delivered.map((e) => (e.row as { fillId: string }).fillId)).toEqual(['f2']);
+  for (let i = 0; i < 40; i++) await a.spool.append('fill', 'r1', { id: `mid-${i}`, pad: 'x'.repeat(60) });
+  a.spool.handled(a.delivered);
+  // Recycling runs in the background: wait for the spares.
+  while (readdirSync(dir).filter((n) => n.startsWith('spare-')).length < 2) await new Promise((r) => setTimeout(r, 10));
+  // Two short records not yet in Postgres, then enough to fill the next (recycled) segments.
+  await a.spool.append('decision', 'r1', { id: 'new-1' });
+  await a.spool.append('decision', 'r1', { id: 'new-2' });
+  for (let i = 3; i <= NEW; i++) await a.spool.append('fill', 'r1', { id: `new-${i}`, pad: 'x'.repeat(60) });
+  // Spares are reused, so the files stay few whatever the number of records.
+  expect(readdirSync(dir).filter((n) => n.startsWith('spare-')).length).toBeLessThanOrEqual(2);
+  expect(segments(dir).length).toBeLessThanOrEqual(6);
+  // New records went into files that held handled records before, which follow them there.
+  const texts = segments(dir).map((n) => readFileSync(join(dir, n), 'latin1'));
+  expect(texts.filter((t) => /"new-\d+"/.test(t) && /"(old|mid)-\d+"/.test(t)).length).toBeGreaterThan(0);
+  const b = await opened(crashCopy(dir), 1024);
+  // Handled records that share a segment with unhandled ones replay too (Postgres skips them by id); stale ones never.
+  const replayed = ids(b.delivered);
+  const from = replayed.indexOf('new-1');
+  expect(replayed.slice(from)).toEqual(Array.from({ length: NEW }, (_, i) => `new-${i + 1}`));
+  expect(replayed.slice(0, from).every((id) => id.startsWith('mid-'))).toBe(true);
+  expect(b.recovered.torn).toBe(0);
   b.spool.handled(b.delivered);
   await b.spool.close();
+  a.spool.handled(a.delivered);
+  await a.spool.close();
+});
+
+test("a spare's old number is never given again, even with no segment left to count from", async () => {
+  const dir = newDir();
+  const old = Buffer.alloc(1024);
+  Buffer.concat(['o1', 'o2'].map((id) => encodeFrame(7, Buffer.from(JSON.stringify({ k: 'f', r: 'r0', v: { id } }))))).copy(old);
+  writeFileSync(join(dir, 'spare-000000000007.wal'), old);
+  const a = await opened(dir, 1024);
+  expect(a.recovered).toEqual({ replayed: 0, torn: 0 });
+  expect(segments(dir).every((n) => Number(/\d+/.exec(n)![0]) > 7)).toBe(true);
+  await a.spool.append('fill', 'r1', { id: 'n1' });
+  const b = await opened(crashCopy(dir), 1024);
+  expect(ids(b.delivered)).toEqual(['n1']);
+  b.spool.handled(b.delivered);
+  await b.spool.close();
+  a.spool.handled(a.delivered);
+  await a.spool.close();
+});
+
+test('records not handled at close stay for the next start; handled ones are not replayed', async () => {
+  const dir = newDir();
+  const a = await opened(dir, 1024);
+  await a.spool.append('fill', 'r1', { id: 'f1', pad: 'x'.repeat(80) });
+  a.spool.handled(a.delivered);
+  await a.spool.append('fill', 'r1', { id: 'f2' });
+  await a.spool.close();
+  const b = await opened(dir, 1024);
+  // f1 shares f2's segment, so it is replayed too (Postgres skips it by id); f2 is what must come back.
+  expect(ids(b.delivered)).toContain('f2');
+  b.spool.handled(b.delivered);
+  await b.spool.close();
+  const c = await opened(dir, 1024);
+  expect(ids(c.delivered)).toEqual([]);
+  await c.spool.close();
+});
+
+test('segments of the earlier append-only format are replayed, a torn last line skipped, and deleted once handled', async () => {
+  const dir = newDir();
+  const legacy = 'segment-000000000003.jsonl';
+  writeFileSync(join(dir, legacy), '{"k":"d","r":"r0","v":{"id":"d1"}}\n{"k":"f","r":"r0","v":{"id":"f1"}}\n');
+  appendFileSync(join(dir, legacy), '{"k":"f","r":"r0","v":{"id":"f2"');
+  const a = await opened(dir, 8192);
+  expect(a.recovered).toEqual({ replayed: 2, torn: 1 });
+  expect(a.delivered.map((e) => [e.kind, e.replica, e.row])).toEqual([
+    ['decision', 'r0', { id: 'd1' }],
+    ['fill', 'r0', { id: 'f1' }],
+  ]);
+  // Numbering continues after it.
+  expect(
+    segments(dir)
+      .filter((n) => n.endsWith('.wal'))
+      .every((n) => Number(/\d+/.exec(n)![0]) > 3),
+  ).toBe(true);
+  a.spool.handled(a.delivered);
+  await a.spool.close();
+  expect(readdirSync(dir)).not.toContain(legacy);
+});
+
+test('a record larger than a segment is refused on its own; the spool goes on', async () => {
+  const { spool, delivered } = await opened(newDir(), 1024);
+  await expect(spool.append('fill', 'r1', { id: 'big', pad: 'x'.repeat(2000) })).rejects.toThrow('does not fit a spool segment');
+  await spool.append('fill', 'r1', { id: 'small' });
+  expect(ids(delivered)).toEqual(['small']);
+  expect(spool.failure).toBeUndefined();
+  spool.handled(delivered);
+  await spool.close();
 });
 
 test('a second gate on the same data dir is refused with a sentence saying why', async () => {

@@ -250,3 +250,14 @@ describe('errors name the bad key', () => {
     expect(err.message).toMatch(/euphoria/);
   });
 });
+
+describe('lot_sizes', () => {
+  it('maps instruments to units per lot; none by default', () => {
+    expect(defaultRiskConfig().lotSizes).toEqual({});
+    expect(parseRiskConfig(withRb({ lot_sizes: { ES: 50, AAPL: 1 } })).lotSizes).toEqual({ ES: 50, AAPL: 1 });
+  });
+  it('a lot size must be a positive number, named by its instrument', () => {
+    expect(parseError({ lot_sizes: { ES: 0 } }).key).toBe('risk_budgeting.lot_sizes.ES');
+    expect(parseError({ lot_sizes: [50] }).key).toBe('risk_budgeting.lot_sizes');
+  });
+});

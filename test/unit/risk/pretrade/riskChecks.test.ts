@@ -4,6 +4,7 @@
  * as a property (the size passes, a hair more fails).
  */
 import fc from 'fast-check';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { RiskBudget } from '../../../../risk/budget';
 import { type CovarianceMatrix, covarianceFromRows } from '../../../../risk/covariance';
 import { denseCovarianceOf } from '../../../../risk/factorModel';
@@ -250,13 +251,23 @@ describe('incremental vectors', () => {
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) s += a[i] * sigma.values[i * n + j] * b[j];
       return s;
     };
-    return { variance: quad(x, x), contributions: new Map(strategies.map((s) => [s, quad(xs.get(s)!, x)])) };
+    const times = (a: Float64Array) => Array.from({ length: n }, (_, i) => a.reduce((s, aj, j) => s + sigma.values[i * n + j] * aj, 0));
+    return {
+      variance: quad(x, x),
+      contributions: new Map(strategies.map((s) => [s, quad(xs.get(s)!, x)])),
+      sigmaX: times(x),
+      strategySigmaX: new Map(strategies.map((s) => [s, times(xs.get(s)!)])),
+    };
   }
 
+  // Settling: never (dense moves stay queued, the full queue applies its oldest on the spot), or at
+  // random points as the gate does off the answer path (which also runs the periodic rebuild).
   test.each([
-    ['dense', false],
-    ['factor', true],
-  ])('%s form: after 5000 random reservations, fills and releases xᵀΣx agrees with a direct recomputation to 1e-9', (_, factor) => {
+    ['dense form', false, 0],
+    ['factor form', true, 0],
+    ['dense form, settled at random points', false, 0.3],
+    ['factor form, settled at random points', true, 0.3],
+  ])('%s: after 5000 random reservations, fills and releases xᵀΣx agrees with a direct recomputation to 1e-9', (_, factor, settleRate) => {
     const fm = randomFactorModel(universe.length, 3, 7);
     const dense = denseCovarianceOf(fm);
     const model = factor ? factorRiskModel(fm) : denseRiskModel({ ...dense, assets: universe });
@@ -294,16 +305,43 @@ describe('incremental vectors', () => {
         if (done) open.splice(k, 1);
       }
       if (step % 250 === 0) book.expire(now); // timeouts release what is left
+      if (rng.uniform() < settleRate) book.settleRisk();
       if (step % 100 === 99) {
         const d = direct(book, dense);
         const v = book.riskVectors!;
         worst = Math.max(worst, Math.abs(v.variance - d.variance) / d.variance);
+        const scale = Math.max(...d.sigmaX.map(Math.abs));
+        for (let i = 0; i < universe.length; i++) {
+          expect(Math.abs(v.sigmaXAt(i) - d.sigmaX[i])).toBeLessThanOrEqual(1e-9 * scale);
+        }
         for (const s of strategies) {
-          expect(Math.abs(v.strategy(s)!.contribution - d.contributions.get(s)!)).toBeLessThanOrEqual(1e-9 * d.variance);
+          const own = v.strategy(s)!;
+          expect(Math.abs(own.contribution - d.contributions.get(s)!)).toBeLessThanOrEqual(1e-9 * d.variance);
+          for (let i = 0; i < universe.length; i++) {
+            expect(Math.abs(v.strategySigmaXAt(own, i) - d.strategySigmaX.get(s)![i])).toBeLessThanOrEqual(1e-9 * scale);
+          }
         }
       }
     }
     expect(worst).toBeLessThanOrEqual(1e-9);
+  });
+
+  test('the gate settles the deferred dense update once the event loop is free; the next decision sees it before', async () => {
+    const core = pairCore(0.9); // a fill of AAPL, queued
+    fillInto(core, 'trend', 'MSFT', 450, 200);
+    const v = core.book('p1').riskVectors!;
+    expect(v.unsettled).toBe(2);
+    // Nothing settled yet: the checks read the queue (the VOL_LIMIT case above, with both fills queued).
+    const denied = core.evaluate(order({ instrument: 'MSFT', quantity: 500, price: 200 }), 'test', process.hrtime.bigint());
+    expect(denied.reasons).toEqual(['VOL_LIMIT']);
+    const approved = core.evaluate(order({ instrument: 'MSFT', quantity: 10, price: 200 }), 'test', process.hrtime.bigint());
+    expect(approved.approved).toBe(true);
+    expect(v.unsettled).toBe(3);
+    await nextTurn();
+    expect(v.unsettled).toBe(0);
+    const sigmaX = v.kernel.times(v.x);
+    for (let i = 0; i < ASSETS.length; i++) expect(v.sigmaXAt(i)).toBeCloseTo(sigmaX[i], 6);
+    expect(v.variance).toBeCloseTo(v.directVariance(), 3);
   });
 
   test("property: SizePosition's quantity passes and a hair more fails", () => {

@@ -1,0 +1,160 @@
+/**
+ * The trade stream's flow control with a stand-in call whose peer never reads (writes report a full
+ * buffer): the stream stops reading at its in-flight bound, holds at most that many orders, answers in
+ * order as records become durable, and resumes below half the bound once gRPC drains.
+ */
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import type { Caller } from '../../../grpc/access';
+import type { EvaluateTradeResponse, EvaluateTradeStreamResponse, Order } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { Decision } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { InvalidArgument, Refused } from '../../../grpc/status';
+import { type TradeStreamCall, TradeStreams } from '../../../grpc/tradeStream';
+
+class FakeCall extends EventEmitter {
+  readonly written: EvaluateTradeStreamResponse[] = [];
+  paused = false;
+  accepting = true;
+  cancelled = false;
+  ended = false;
+  status: Partial<grpc.StatusObject> | undefined;
+  constructor() {
+    super();
+    this.on('error', (s: Partial<grpc.StatusObject>) => (this.status = s));
+  }
+  getDeadline = (): grpc.Deadline => Infinity;
+  getPeer = (): string => 'test';
+  getAuthContext = () => ({});
+  metadata = new grpc.Metadata();
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+  write(m: EvaluateTradeStreamResponse): boolean {
+    this.written.push(m);
+    return this.accepting;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  /** The peer sends one order, if the stream is reading. */
+  send(order: Order | undefined): boolean {
+    if (this.paused) return false;
+    this.emit('data', { order });
+    return true;
+  }
+}
+
+const logger = pino({ level: 'silent' });
+const order = (i: number): Order => ({
+  portfolioId: 'p',
+  strategy: 's',
+  instrument: 'i',
+  side: 1,
+  quantity: 1,
+  price: 1,
+  clientOrderId: `o-${i}`,
+});
+const approve: EvaluateTradeResponse = {
+  decision: Decision.DECISION_APPROVE,
+  reasons: [],
+  detail: '',
+  budgetVersion: 1,
+  tradingState: 1,
+  explanations: [],
+  replayed: false,
+  warnings: [],
+};
+
+function open(maxInFlight: number, decide = (_o: Order | undefined) => ({ response: approve, recorded: Promise.resolve() })) {
+  const call = new FakeCall();
+  const streams = new TradeStreams({ logger, maxInFlight });
+  streams.serve(
+    call as unknown as TradeStreamCall,
+    () => undefined,
+    (_c: Caller, _l, o) => decide(o),
+  );
+  return { call, streams };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+test('a peer that never reads holds the stream at its bound; reading resumes below half once gRPC drains', async () => {
+  const { call } = open(100);
+  call.accepting = false; // the peer's window is full from the first answer on
+  let sent = 0;
+  for (let i = 0; i < 10_000 && call.send(order(i)); i++) {
+    sent++;
+    await settle();
+  }
+  // One answer went to gRPC (its buffer then reported full); 100 more wait in the stream, which stopped reading.
+  expect(sent).toBe(101);
+  expect(call.paused).toBe(true);
+  expect(call.written).toHaveLength(1);
+
+  call.accepting = true;
+  call.emit('drain');
+  expect(call.written.map((w) => w.sequence)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
+  expect(call.paused).toBe(false);
+});
+
+test('answers leave in order even when later records are durable first; errors take their place', async () => {
+  const gates: Array<() => void> = [];
+  const { call } = open(10, (o) => {
+    if (!o) throw new InvalidArgument('order is required');
+    if (o.clientOrderId === 'o-2') throw new Refused(grpc.status.PERMISSION_DENIED, 'not yours');
+    return { response: approve, recorded: new Promise<void>((r) => gates.push(r)) };
+  });
+  [order(1), undefined, order(2), order(3)].forEach((o) => call.send(o));
+  await settle();
+  // The errors are ready but wait behind order 1, whose record is not durable yet.
+  expect(call.written).toEqual([]);
+  gates[1](); // order 3 durable first
+  await settle();
+  expect(call.written).toEqual([]);
+  gates[0]();
+  await settle();
+  expect(call.written.map((w) => [w.sequence, w.clientOrderId, w.result?.$case])).toEqual([
+    [1, 'o-1', 'decision'],
+    [2, '', 'error'],
+    [3, 'o-2', 'error'],
+    [4, 'o-3', 'decision'],
+  ]);
+  expect(call.written.map((w) => (w.result?.$case === 'error' ? w.result.value.code : 0))).toEqual([
+    0,
+    grpc.status.INVALID_ARGUMENT,
+    grpc.status.PERMISSION_DENIED,
+    0,
+  ]);
+});
+
+test('a record that cannot be made durable is answered UNAVAILABLE, and the stream goes on', async () => {
+  let n = 0;
+  const { call } = open(10, () => ({ response: approve, recorded: n++ === 0 ? Promise.reject(new Error('disk')) : Promise.resolve() }));
+  call.send(order(1));
+  call.send(order(2));
+  await settle();
+  expect(call.written.map((w) => (w.result?.$case === 'error' ? w.result.value.code : 'ok'))).toEqual([grpc.status.UNAVAILABLE, 'ok']);
+});
+
+test('a half-close ends the stream OK once every answer is written; close() ends it UNAVAILABLE', async () => {
+  const { call } = open(10);
+  call.send(order(1));
+  call.emit('end');
+  await settle();
+  expect(call.ended).toBe(true);
+
+  const gates: Array<() => void> = [];
+  const second = open(10, () => ({ response: approve, recorded: new Promise<void>((r) => gates.push(r)) }));
+  second.call.send(order(1));
+  const closed = second.streams.close(5_000);
+  expect(second.call.paused).toBe(true);
+  gates[0]();
+  await closed;
+  // What was read is answered first, then the status.
+  expect(second.call.written).toHaveLength(1);
+  expect(second.call.status?.code).toBe(grpc.status.UNAVAILABLE);
+});
