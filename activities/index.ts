@@ -6,10 +6,12 @@
 import type { ReadActivities, WriteActivities } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { readActivities } from './reads';
+import { storedReferences } from './references';
 import { writeActivities } from './writes';
 
 export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps): ReadActivities & WriteActivities {
-  return { ...readActivities(deps), ...writeActivities(deps) };
+  const refs = storedReferences(deps.stores); // one cache of policies and budgets for both classes
+  return { ...readActivities(deps, refs), ...writeActivities(deps, refs) };
 }

@@ -5,15 +5,49 @@
  */
 import { commitRefusal } from '../risk/approval';
 import { type MetricSample, bookMetrics } from '../risk/bookMetrics';
+import type { RiskBudget } from '../risk/budget';
+import type { RiskConfig } from '../risk/config';
 import { valueHoldings } from '../risk/holdings';
+import type { MarketRef } from '../risk/marketData';
 import { rebalancePlan } from '../risk/rebalancePlan';
-import type { WriteActivities } from '../workflows/contract';
+import type { CycleReading, WriteActivities } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { crashAfterCommitIfInjected } from './faults';
+import { storedReferences } from './references';
 import { parseConfig } from './userErrors';
 import { postAlert } from './webhook';
 
-export function writeActivities({ stores, market, logger, alertWebhookUrl }: ActivityDeps): WriteActivities {
+export function writeActivities(
+  { stores, market, logger, alertWebhookUrl }: ActivityDeps,
+  refs = storedReferences(stores),
+): WriteActivities {
+  /** The regime probabilities, the book's metrics against the committed budget when there is one, and the index's realized vol. */
+  const writeMetrics = async (
+    idempotencyKey: string,
+    portfolioId: string,
+    ref: MarketRef,
+    committed: { readonly budget: RiskBudget; readonly config: RiskConfig } | null,
+    reading: CycleReading,
+  ) => {
+    const observedAt = new Date();
+    // Bounded labels: the configured regimes (two or three names).
+    const samples: MetricSample[] = reading.regimes.map((regime, i) => ({
+      name: 'regime_probability',
+      value: reading.probabilities[i],
+      labels: { regime },
+    }));
+    if (committed) {
+      const { budget, config } = committed;
+      const holdings = valueHoldings(await stores.positions.forPortfolio(portfolioId), budget);
+      samples.push(...bookMetrics({ budget, holdings, prices: await market.window(ref, config.lookbackDays + 1), config }));
+    }
+    // Last: its row announces the cycle to the console (migration 1766000000100), after the rest is in.
+    samples.push({ name: 'index_realized_vol', value: reading.realizedVol, labels: {} });
+    await stores.metrics.record(
+      samples.map((s) => ({ ...s, idempotencyKey: `${idempotencyKey}:${s.name}:${JSON.stringify(s.labels)}`, portfolioId, observedAt })),
+    );
+  };
+
   return {
     async ensurePortfolio({ portfolioId, marketData }) {
       await stores.portfolios.ensure(portfolioId);
@@ -66,24 +100,16 @@ export function writeActivities({ stores, market, logger, alertWebhookUrl }: Act
     recordRegimeChange: ({ idempotencyKey, portfolioId, change }) => stores.regimeChanges.record(idempotencyKey, portfolioId, change),
 
     /** The cycle's success metrics (risk/bookMetrics.ts) at this moment. */
-    async recordMetrics({ idempotencyKey, portfolioId, ref, config: document, budget, reading }) {
-      const observedAt = new Date();
-      // Bounded labels: the configured regimes (two or three names).
-      const samples: MetricSample[] = reading.regimes.map((regime, i) => ({
-        name: 'regime_probability',
-        value: reading.probabilities[i],
-        labels: { regime },
-      }));
-      if (budget) {
-        const config = parseConfig(document);
-        const holdings = valueHoldings(await stores.positions.forPortfolio(portfolioId), budget);
-        samples.push(...bookMetrics({ budget, holdings, prices: await market.window(ref, config.lookbackDays + 1), config }));
-      }
-      // Last: its row announces the cycle to the console (migration 1766000000100), after the rest is in.
-      samples.push({ name: 'index_realized_vol', value: reading.realizedVol, labels: {} });
-      await stores.metrics.record(
-        samples.map((s) => ({ ...s, idempotencyKey: `${idempotencyKey}:${s.name}:${JSON.stringify(s.labels)}`, portfolioId, observedAt })),
-      );
+    recordMetrics: ({ idempotencyKey, portfolioId, ref, config, budget, reading }) =>
+      writeMetrics(idempotencyKey, portfolioId, ref, budget && { budget, config: parseConfig(config) }, reading),
+
+    async recordCalmCycle({ idempotencyKey, portfolioId, ref, policy, budgetVersion, reading }) {
+      const committed =
+        budgetVersion === null
+          ? null
+          : { budget: await refs.budget(portfolioId, budgetVersion), config: await refs.config(portfolioId, policy) };
+      await writeMetrics(idempotencyKey, portfolioId, ref, committed, reading);
+      await stores.portfolios.heartbeat(portfolioId);
     },
 
     recordOperatorAction: (action) => stores.operatorActions.record(action),

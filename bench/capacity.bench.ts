@@ -34,6 +34,7 @@ import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { CycleStatsStore } from '../db/stores/cycleStats';
 import { FeedStore } from '../db/stores/marketFeeds';
+import { PortfolioPolicyStore } from '../db/stores/portfolioPolicies';
 import {
   dropTemporalDatabases,
   ensureTemporalServer,
@@ -43,6 +44,7 @@ import {
 } from '../infra/temporalServer';
 import { plainEndpoint } from '../infra/temporalConfig';
 import { repoRoot } from '../lib/paths';
+import { loopInput } from '../processes/portfolios';
 import { type WorkerTuning, startWorker } from '../processes/worker';
 import { portfolioLoop } from '../workflows';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
@@ -52,8 +54,14 @@ import { connectTemporalClient } from '../infra/temporalConnection';
 const EventType = temporal.api.enums.v1.EventType;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-/** The activities of a calm cycle (workflows/portfolioLoop.ts runCycle): a cycle with any other is not calm. */
+/**
+ * The activities of a calm cycle (workflows/portfolioLoop.ts runCycle): a cycle with any other is not
+ * calm. Since the 'calm-cycle' patch: checkCycle and recordCalmCycle, local activities (marker events);
+ * before it (and in a cycle that assessed a newly declared regime) the seven of the older path.
+ */
 const CALM_ACTIVITIES = new Set([
+  'checkCycle',
+  'recordCalmCycle',
   'observeMarket',
   'latestCommitted',
   'assessRegime',
@@ -168,6 +176,7 @@ export async function run(): Promise<void> {
           databaseUrl,
           client,
           feeds: new FeedStore(pool),
+          policies: new PortfolioPolicyStore(pool),
           stats,
           idle,
           databases,
@@ -184,6 +193,7 @@ export async function run(): Promise<void> {
         databaseUrl,
         client,
         feeds: new FeedStore(pool),
+        policies: new PortfolioPolicyStore(pool),
         stats,
         idle,
         databases,
@@ -239,18 +249,7 @@ async function probeContinueAsNew(ctx: Context): Promise<ContinueAsNewProbe> {
   const assets = Array.from({ length: 20 }, (_, k) => `A${String(k).padStart(2, '0')}`);
   await ctx.feeds.ensureFeed({ id: portfolioId, seed: 7, assets, barMs: CAN_PROBE_INTERVAL_MS, historyBars: 300 });
   const started = Date.now();
-  const handle = await ctx.client.workflow.start(portfolioLoop, {
-    taskQueue,
-    workflowId: loopWorkflowId(portfolioId),
-    args: [
-      {
-        portfolioId,
-        marketData: { kind: 'synthetic', feedId: portfolioId },
-        monitoringIntervalMs: CAN_PROBE_INTERVAL_MS,
-        config: ctx.opts.policy,
-      },
-    ],
-  });
+  const handle = await startBenchLoop(ctx, taskQueue, portfolioId, CAN_PROBE_INTERVAL_MS);
   const firstRunId = handle.firstExecutionRunId;
   try {
     for (;;) {
@@ -281,6 +280,7 @@ interface Context {
   readonly databaseUrl: string;
   readonly client: Client;
   readonly feeds: FeedStore;
+  readonly policies: PortfolioPolicyStore;
   readonly stats: CycleStatsStore;
   readonly idle: IdleRates;
   readonly databases: readonly string[];
@@ -340,18 +340,7 @@ async function measure(n: number, ctx: Context): Promise<Row> {
         // Spread the loops over the interval, as a fleet started over days would be.
         const due = startedAt + (i * opts.intervalMs) / n;
         if (due > Date.now()) await sleep(due - Date.now());
-        await client.workflow.start(portfolioLoop, {
-          taskQueue,
-          workflowId: loopWorkflowId(portfolioId),
-          args: [
-            {
-              portfolioId,
-              marketData: { kind: 'synthetic', feedId: portfolioId },
-              monitoringIntervalMs: opts.intervalMs,
-              config: opts.policy,
-            },
-          ],
-        });
+        await startBenchLoop(ctx, taskQueue, portfolioId, opts.intervalMs);
         ids.push(portfolioId);
       },
     );
@@ -423,6 +412,23 @@ async function measure(n: number, ctx: Context): Promise<Row> {
   }
 }
 
+/**
+ * Registers the portfolio with the bench's policy as version 1 and starts its loop with the input
+ * `ballast portfolio create` gives it (processes/portfolios.ts loopInput): the policy and its version.
+ */
+async function startBenchLoop(ctx: Context, taskQueue: string, portfolioId: string, intervalMs: number) {
+  const marketData = { kind: 'synthetic', feedId: portfolioId } as const;
+  const document = ctx.opts.policy;
+  await ctx.policies.create({ id: portfolioId, baseCurrency: 'USD', marketData, document, requestedBy: 'capacity-bench', source: null });
+  const active = await ctx.policies.active(portfolioId);
+  if (!active) throw new Error(`portfolio ${portfolioId} has no active policy after create`);
+  return ctx.client.workflow.start(portfolioLoop, {
+    taskQueue,
+    workflowId: loopWorkflowId(portfolioId),
+    args: [loopInput(portfolioId, marketData, active, { monitoringIntervalMs: intervalMs })],
+  });
+}
+
 /** 5 to 50 assets, spread evenly over the fleet (deterministic: the same loop always gets the same count). */
 function assetCount(i: number): number {
   return 5 + ((i * 17) % 46);
@@ -474,7 +480,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
     if (input) cyclesPerRun = (JSON.parse(Buffer.from(input).toString('utf8')) as { cyclesPerRun?: number }).cyclesPerRun ?? 200;
     for (const segment of cycleSegments(events)) {
       cycles += 1;
-      actions += segment.filter(isAction).length;
+      actions += actionsIn(segment);
       if (!isCalm(segment)) {
         for (const name of extraActivities(segment)) extra.set(name, (extra.get(name) ?? 0) + 1);
         continue;
@@ -486,10 +492,7 @@ async function sampleHistories(client: Client, portfolioIds: readonly string[]):
       for (const e of segment) {
         const scheduled = e.activityTaskCompletedEventAttributes?.scheduledEventId;
         const name =
-          e.activityTaskScheduledEventAttributes?.activityType?.name ??
-          (scheduled
-            ? events.find((x) => Number(x.eventId) === Number(scheduled))?.activityTaskScheduledEventAttributes?.activityType?.name
-            : undefined);
+          activityName(e) ?? (scheduled ? activityName(events.find((x) => Number(x.eventId) === Number(scheduled)) ?? {}) : undefined);
         if (name) byActivity.set(name, (byActivity.get(name) ?? 0) + payloadBytes(e));
       }
     }
@@ -518,11 +521,25 @@ function cycleSegments(events: readonly HistoryEvent[]): HistoryEvent[][] {
   return segments;
 }
 
-/** Bytes of the activity inputs and results an event carries. */
+/** The activity an event schedules, or whose result it records as a local activity's marker. */
+function activityName(e: HistoryEvent): string | undefined {
+  const scheduled = e.activityTaskScheduledEventAttributes?.activityType?.name;
+  if (scheduled) return scheduled;
+  const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    return (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type;
+  } catch {
+    return undefined; // a patch marker's data is not a local activity's
+  }
+}
+
+/** Bytes of the activity inputs and results an event carries (a local activity's marker: its result). */
 function payloadBytes(e: HistoryEvent): number {
   const payloads = [
     ...(e.activityTaskScheduledEventAttributes?.input?.payloads ?? []),
     ...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+    ...(e.markerRecordedEventAttributes?.details?.result?.payloads ?? []),
   ];
   return payloads.reduce((sum, p) => sum + temporal.api.common.v1.Payload.encode(p).finish().length, 0);
 }
@@ -530,18 +547,14 @@ function payloadBytes(e: HistoryEvent): number {
 function isCalm(segment: readonly HistoryEvent[]): boolean {
   return segment.every((e) => {
     if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) return false;
-    const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    return activity === undefined || activity === null || CALM_ACTIVITIES.has(activity);
+    const activity = activityName(e);
+    return activity === undefined || CALM_ACTIVITIES.has(activity);
   });
 }
 
 function extraActivities(segment: readonly HistoryEvent[]): string[] {
   return segment
-    .map(
-      (e) =>
-        e.activityTaskScheduledEventAttributes?.activityType?.name ??
-        (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED ? 'signal' : null),
-    )
+    .map((e) => activityName(e) ?? (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED ? 'signal' : null))
     .filter((name): name is string => typeof name === 'string' && !CALM_ACTIVITIES.has(name));
 }
 
@@ -555,6 +568,17 @@ const ACTION_EVENTS = new Set<number>([
 
 function isAction(e: HistoryEvent): boolean {
   return e.eventType !== null && e.eventType !== undefined && ACTION_EVENTS.has(e.eventType);
+}
+
+/** Billable actions: the events above, and one per workflow task that ran local activities (however many it ran). */
+function actionsIn(segment: readonly HistoryEvent[]): number {
+  const tasksWithLocalActivities = new Set<number>();
+  let task = 0;
+  for (const e of segment) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) task = Number(e.eventId);
+    else if (e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED && activityName(e)) tasksWithLocalActivities.add(task);
+  }
+  return segment.filter(isAction).length + tasksWithLocalActivities.size;
 }
 
 async function countContinuedAsNew(client: Client, taskQueue: string): Promise<number> {

@@ -6,8 +6,8 @@
  *   the oldest has waited. Every worker reports the same values (they are the database's), so rules
  *   aggregate them with `max by (portfolio)`.
  * - cycle duration, measured around the loop's activities on this worker: from the start of a cycle's
- *   first activity (`observeMarket`) to the end of its last (`heartbeat`, run only by a cycle that
- *   completed). A cycle whose first and last activities ran on different workers is not observed.
+ *   first activity (`checkCycle`) to the end of its last (`recordCalmCycle` or `heartbeat`, run only
+ *   by a cycle that completed). A cycle whose first and last activities ran on different workers is not observed.
  *
  * Labels: `portfolio` (registered portfolios) and `regime` (the regimes of the risk config); nothing else.
  */
@@ -19,9 +19,13 @@ export interface LoopMetricsReader {
   read(): Promise<LoopMetricsRow[]>;
 }
 
-/** Activities that open and close a loop cycle (workflows/portfolioLoop.ts runCycle). */
-const CYCLE_FIRST_ACTIVITY = 'observeMarket';
-const CYCLE_LAST_ACTIVITY = 'heartbeat';
+/**
+ * Activities that open and close a loop cycle (workflows/portfolioLoop.ts runCycle): checkCycle opens
+ * one (observeMarket in runs from before the calm path), recordCalmCycle or heartbeat closes it. The
+ * calm path's are local activities, which run through the same interceptors.
+ */
+const CYCLE_FIRST_ACTIVITIES = new Set(['checkCycle', 'observeMarket']);
+const CYCLE_LAST_ACTIVITIES = new Set(['recordCalmCycle', 'heartbeat']);
 /** A cycle start older than this is not this cycle's (its end ran elsewhere, or it failed). */
 const MAX_CYCLE_MS = 15 * 60_000;
 const CYCLE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -91,17 +95,22 @@ export function workerMetrics(registry: Registry, reader: LoopMetricsReader): Wo
       async execute(input, next) {
         const { activityType, workflowExecution } = ctx.info;
         const workflowId = workflowExecution?.workflowId;
-        if (workflowId && activityType === CYCLE_FIRST_ACTIVITY) cycleStarts.set(workflowId, Date.now());
+        if (workflowId && CYCLE_FIRST_ACTIVITIES.has(activityType)) cycleStarts.set(workflowId, Date.now());
         const result = await next(input);
-        if (workflowId && activityType === CYCLE_LAST_ACTIVITY) {
+        if (workflowId && CYCLE_LAST_ACTIVITIES.has(activityType)) {
           const startedAt = cycleStarts.get(workflowId);
           cycleStarts.delete(workflowId);
           const elapsed = startedAt === undefined ? Infinity : Date.now() - startedAt;
-          if (elapsed <= MAX_CYCLE_MS) cycleSeconds.observe({ portfolio: String(input.args[0]) }, elapsed / 1000);
+          if (elapsed <= MAX_CYCLE_MS) cycleSeconds.observe({ portfolio: portfolioOf(input.args[0]) }, elapsed / 1000);
         }
         return result;
       },
     },
   });
   return { cycleTimer };
+}
+
+/** heartbeat takes the portfolio id; recordCalmCycle a record naming it. */
+function portfolioOf(arg: unknown): string {
+  return typeof arg === 'object' && arg !== null && 'portfolioId' in arg ? String(arg.portfolioId) : String(arg);
 }

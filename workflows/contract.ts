@@ -11,7 +11,7 @@
  */
 import type { ReriskingPolicy } from '../risk/rerisking';
 import type { Recommendation } from '../risk/approval';
-import type { BudgetAssessment } from '../risk/assessment';
+import type { BudgetAssessment, TriggerReading } from '../risk/assessment';
 import type { LimitOverrideRequest, RiskBudget, TradingStateRequest } from '../risk/budget';
 import type { RecommendationStatus } from '../risk/kinds';
 import type { MarketDataSpec, MarketRef } from '../risk/marketData';
@@ -65,6 +65,46 @@ export interface CommittedBudget {
   readonly budget: RiskBudget;
 }
 
+/**
+ * The policy a cycle runs, by reference: its version in portfolio_policies (a loop started or changed
+ * by `ballast portfolio`), or the document itself for a loop started with inline config and no version.
+ */
+export type PolicyRef = { readonly version: number } | { readonly document?: unknown };
+
+/** What a calm-path cycle hands its one read: small values and references, never a document or a budget. */
+export interface CycleCheckRequest {
+  readonly portfolioId: string;
+  readonly marketData: MarketDataSpec;
+  readonly policy: PolicyRef;
+  /** Last bar the loop's regime track has stepped (as RegimeRequest). */
+  readonly sinceBar: number | null;
+  /** The regime the loop has declared (null: none yet); the budget is computed for it. */
+  readonly regime: string | null;
+  /** The committed version the loop holds; another one comes back in full. */
+  readonly committedVersion: number | null;
+  readonly lastRegimeCommitAtMs: number | null;
+  readonly nowMs: number;
+}
+
+/**
+ * The verdict of a cycle for the regime the loop had declared: calm (nothing fired, only the readings
+ * come back) or the budget and assessment the loop acts on.
+ */
+export type CycleVerdict =
+  /** Calm: the triggers' readings without their `detail` sentences (kept out of every cycle's history). */
+  | { readonly calm: true; readonly regime: string; readonly triggers: TriggerReading[] }
+  | { readonly calm: false; readonly regime: string; readonly budget: RiskBudget; readonly assessment: BudgetAssessment };
+
+export interface CycleCheck {
+  /** The bar observed; its spec is the loop's own market data, so it does not travel back. */
+  readonly ref: Omit<MarketRef, 'spec'>;
+  readonly observation: RegimeObservation;
+  /** Present when the latest committed version is not the one the loop holds (another commit landed). */
+  readonly committed?: CommittedBudget | null;
+  /** Absent before the loop has declared a regime. */
+  readonly verdict?: CycleVerdict;
+}
+
 export interface ReadActivities {
   /** Validates the configuration once per run; a bad config fails with the bad key named. */
   validateConfig(document: unknown): Promise<LoopSettings>;
@@ -75,6 +115,11 @@ export interface ReadActivities {
   assessRegime(input: RegimeRequest): Promise<RegimeObservation>;
   computeBudget(input: BudgetRequest): Promise<RiskBudget>;
   evaluateTriggers(input: TriggerRequest): Promise<BudgetAssessment>;
+  /**
+   * A cycle's reads in one call (a local activity, one marker in history): observe, read the regime,
+   * compute the budget for the declared regime and assess it. Reads its policy and budgets by reference.
+   */
+  checkCycle(input: CycleCheckRequest): Promise<CycleCheck>;
   /** Validates a proposed policy (ConfigError naming the key) and says which of its keys add risk to the current one. */
   assessPolicyChange(input: { readonly current?: unknown; readonly proposed: unknown }): Promise<{ readonly riskReasons: string[] }>;
 }
@@ -116,6 +161,19 @@ export interface MetricsRequest {
   readonly reading: RegimeReading;
 }
 
+/** A calm cycle's outputs: its metrics and the heartbeat, everything named by reference. */
+export interface CalmCycleRecord {
+  readonly idempotencyKey: string;
+  readonly portfolioId: string;
+  readonly ref: MarketRef;
+  readonly policy: PolicyRef;
+  readonly budgetVersion: number | null;
+  readonly reading: CycleReading;
+}
+
+/** What a cycle's metrics record of its regime reading. */
+export type CycleReading = Pick<RegimeReading, 'regimes' | 'probabilities' | 'realizedVol'>;
+
 export interface PolicyStatusRecord {
   readonly portfolioId: string;
   readonly version: number;
@@ -138,6 +196,8 @@ export interface WriteActivities {
   raiseAlert(alert: Alert): Promise<void>;
   recordRegimeChange(input: RegimeChangeRecord): Promise<void>;
   recordMetrics(input: MetricsRequest): Promise<void>;
+  /** Metrics and heartbeat of a calm cycle in one call (a local activity). */
+  recordCalmCycle(input: CalmCycleRecord): Promise<void>;
   recordOperatorAction(input: OperatorAction): Promise<void>;
   /** What the loop decided about a policy version (portfolio_policies). */
   recordPolicyStatus(input: PolicyStatusRecord): Promise<void>;

@@ -11,6 +11,7 @@
  */
 import { setHandler } from '@temporalio/workflow';
 import type { ApprovalBook } from './approvalBook';
+import type { PolicyRef } from './contract';
 import { type PolicyChange, type PolicyChangeResult, changePolicyUpdate } from './messages';
 import { reads, writes } from './retryPolicies';
 import type { LoopState, PortfolioLoopInput } from './types';
@@ -18,6 +19,12 @@ import type { LoopState, PortfolioLoopInput } from './types';
 /** The raw policy document the loop runs now. */
 export function activeConfig(input: PortfolioLoopInput, state: LoopState): unknown {
   return state.policy ? state.policy.document : input.config;
+}
+
+/** The policy in force by reference: its stored version, or the document of a loop started without one. */
+export function policyRef(input: PortfolioLoopInput, state: LoopState): PolicyRef {
+  const version = state.policy?.version ?? input.policyVersion;
+  return version !== undefined ? { version } : { document: activeConfig(input, state) };
 }
 
 function activeVersion(input: PortfolioLoopInput, state: LoopState): number {

@@ -15,6 +15,7 @@ import * as wf from '@temporalio/workflow';
 import { LOOP_REQUESTER } from '../risk/approval';
 import type { BudgetAssessment, ProposalSummary } from '../risk/assessment';
 import type { RiskBudget } from '../risk/budget';
+import type { MarketRef } from '../risk/marketData';
 import type { HysteresisOptions } from '../risk/regime/hysteresis';
 import { DEFAULT_RERISKING_POLICY, type ReriskingPolicy, decideAsk } from '../risk/rerisking';
 import type { RegimeReading } from '../risk/regime/reading';
@@ -47,8 +48,9 @@ import {
   validateTradingState,
   validateScopedTradingState,
 } from './operatorControls';
-import { activeConfig, proposePendingPolicy, setPolicyHandlers, settlePendingPolicy } from './policyChanges';
-import { reads, writes } from './retryPolicies';
+import { activeConfig, policyRef, proposePendingPolicy, setPolicyHandlers, settlePendingPolicy } from './policyChanges';
+import type { CycleVerdict, RegimeObservation } from './contract';
+import { localReads, localWrites, reads, writes } from './retryPolicies';
 import { PENDING_APPROVAL_SA, PORTFOLIO_SA, REGIME_SA } from './searchAttributes';
 import type { LoopState, LoopStatus, PortfolioLoopInput } from './types';
 import { LOOP_VERSIONING, continueAsNewOnTargetBuild, newBuildIsTarget } from './versioning';
@@ -204,6 +206,13 @@ export async function portfolioLoop(input: PortfolioLoopInput): Promise<never> {
 }
 wf.setWorkflowOptions(LOOP_VERSIONING, portfolioLoop); // PINNED, moving to a new build at continue-as-new: versioning.ts
 
+/**
+ * Patch id of the calm path: a cycle's reads in one local activity whose verdict says whether anything
+ * is to be done, and a calm cycle's writes in another (docs/capacity.md). Histories recorded before it
+ * keep the seven activities per cycle.
+ */
+const CALM_CYCLE_PATCH = 'calm-cycle';
+
 /** One cycle: observe, read the regime, compute the budget, assess it, respond; then bookkeeping. */
 async function runCycle(
   input: PortfolioLoopInput,
@@ -214,15 +223,8 @@ async function runCycle(
 ) {
   const { portfolioId } = input;
   state.cycle += 1;
-  const ref = await reads.observeMarket(input.marketData);
+  const { ref, observation, verdict } = wf.patched(CALM_CYCLE_PATCH) ? await checkCycle(input, state) : await readCycle(input, state);
   state.lastMarketAsOf = ref.asOf;
-  // Independent reads run concurrently: the regime reading is on the response-time path.
-  const [committed, observation] = await Promise.all([
-    reads.latestCommitted(portfolioId),
-    reads.assessRegime({ ref, config: input.config, sinceBar: state.regimeBar ?? null }),
-  ]);
-  state.committedVersion = committed?.version ?? null;
-  state.committedBudget = committed?.budget ?? null;
   const { earlier = [], ...reading } = observation;
   state.lastReading = reading;
   const previousRegime = state.regime;
@@ -232,23 +234,22 @@ async function runCycle(
     answerIfAlreadyCommitted(state);
   }
 
-  const budget = await reads.computeBudget({
-    portfolioId,
-    ref,
-    regime: state.regime as string,
-    config: input.config,
-    previous: state.committedBudget,
-  });
-  const assessment = await reads.evaluateTriggers({
-    portfolioId,
-    config: input.config,
-    current: state.committedBudget,
-    proposed: budget,
-    lastRegimeCommitAtMs: lastRegimeCommitAtMs(state),
-    nowMs: Date.now(),
-  });
-  state.lastTriggers = assessment.triggers;
-  await respond(input, state, book, budget, assessment, asking);
+  // A verdict holds for the regime it was computed for; a regime declared just now is assessed afresh.
+  const outcome = verdict?.regime === state.regime ? verdict : await assessCycle(input, state, ref);
+  if (outcome.calm) {
+    state.lastTriggers = outcome.triggers;
+    await localWrites.recordCalmCycle({
+      idempotencyKey: `${cycleKey(state.cycle, portfolioId)}:metrics`,
+      portfolioId,
+      ref,
+      policy: policyRef(input, state),
+      budgetVersion: state.committedVersion,
+      reading: { regimes: reading.regimes, probabilities: reading.probabilities, realizedVol: reading.realizedVol },
+    });
+    return;
+  }
+  state.lastTriggers = outcome.assessment.triggers;
+  await respond(input, state, book, outcome.budget, outcome.assessment, asking);
   // Bookkeeping comes after the decision: it must not delay a de-risking commit.
   if (regimeChanged) {
     await writes.raiseAlert({
@@ -270,6 +271,61 @@ async function runCycle(
   });
   // Only a cycle that ran to the end confirms the budget still stands (the gate's staleness clock).
   await writes.heartbeat(portfolioId);
+}
+
+/** A cycle's reads: the bar, the regime readings since the last one, and (on the calm path) a verdict. */
+interface CycleReads {
+  readonly ref: MarketRef;
+  readonly observation: RegimeObservation;
+  readonly verdict?: CycleVerdict;
+}
+
+/** The calm path's one read: everything by reference, a verdict back (the committed budget only when it moved). */
+async function checkCycle(input: PortfolioLoopInput, state: LoopState): Promise<CycleReads> {
+  const check = await localReads.checkCycle({
+    portfolioId: input.portfolioId,
+    marketData: input.marketData,
+    policy: policyRef(input, state),
+    sinceBar: state.regimeBar ?? null,
+    regime: state.regime,
+    committedVersion: state.committedVersion,
+    lastRegimeCommitAtMs: lastRegimeCommitAtMs(state),
+    nowMs: Date.now(),
+  });
+  if (check.committed !== undefined) {
+    state.committedVersion = check.committed?.version ?? null;
+    state.committedBudget = check.committed?.budget ?? null;
+  }
+  return { ...check, ref: { spec: input.marketData, ...check.ref } };
+}
+
+/** Before the calm path: observe, then the committed budget and the regime readings concurrently. */
+async function readCycle(input: PortfolioLoopInput, state: LoopState): Promise<CycleReads> {
+  const ref = await reads.observeMarket(input.marketData);
+  // Independent reads run concurrently: the regime reading is on the response-time path.
+  const [committed, observation] = await Promise.all([
+    reads.latestCommitted(input.portfolioId),
+    reads.assessRegime({ ref, config: input.config, sinceBar: state.regimeBar ?? null }),
+  ]);
+  state.committedVersion = committed?.version ?? null;
+  state.committedBudget = committed?.budget ?? null;
+  return { ref, observation };
+}
+
+/** The budget for the declared regime and its assessment, as two activities (the path of a cycle that acts). */
+async function assessCycle(input: PortfolioLoopInput, state: LoopState, ref: MarketRef): Promise<Extract<CycleVerdict, { calm: false }>> {
+  const { portfolioId } = input;
+  const regime = state.regime as string;
+  const budget = await reads.computeBudget({ portfolioId, ref, regime, config: input.config, previous: state.committedBudget });
+  const assessment = await reads.evaluateTriggers({
+    portfolioId,
+    config: input.config,
+    current: state.committedBudget,
+    proposed: budget,
+    lastRegimeCommitAtMs: lastRegimeCommitAtMs(state),
+    nowMs: Date.now(),
+  });
+  return { calm: false, regime, budget, assessment };
 }
 
 /** How the loop asks humans: how long an ask waits, and how fast risk may come back (risk/rerisking.ts). */

@@ -109,6 +109,7 @@ export interface LoopStatus {
   readonly grossLimit: number | null;
   readonly lastMarketAsOf: string | null;
   readonly pendingRecommendation: Recommendation | null;
+  /** The last cycle's trigger readings (after a calm cycle without their `detail` sentences). */
   readonly triggers: readonly TriggerReading[];
   readonly regimeChanges: readonly RegimeChange[];
   readonly lastError: string | null;

@@ -97,6 +97,23 @@ export class BudgetStore {
     return res.rows[0] ? toVersion(res.rows[0]) : undefined;
   }
 
+  /** The latest committed version's number, without its budget (null: none yet). */
+  async latestVersion(portfolioId: string): Promise<number | null> {
+    const res = await this.pool.query<{ v: number | null }>('SELECT MAX(version) AS v FROM budget_versions WHERE portfolio_id = $1', [
+      portfolioId,
+    ]);
+    return res.rows[0]?.v ?? null;
+  }
+
+  /** One committed version (versions are immutable, so a reader may cache it). */
+  async budgetVersion(portfolioId: string, version: number): Promise<BudgetVersion | undefined> {
+    const res = await this.pool.query<BudgetRow>(
+      'SELECT portfolio_id, version, budget, committed_at FROM budget_versions WHERE portfolio_id = $1 AND version = $2',
+      [portfolioId, version],
+    );
+    return res.rows[0] ? toVersion(res.rows[0]) : undefined;
+  }
+
   async latestBudgets(): Promise<BudgetVersion[]> {
     const res = await this.pool.query<BudgetRow>(
       `SELECT DISTINCT ON (portfolio_id) portfolio_id, version, budget, committed_at

@@ -5,7 +5,8 @@
  * production, unless it is versioned (docs/deploys.md): patched(), or a release retired from replay
  * because its pinned runs never reach this code. The corpus is append-only: its files are checked
  * against their digests. `BALLAST_RECORD_HISTORIES=1` records the scenario below, run on a versioned
- * worker as in production, into the current release's folder (package.json's version).
+ * worker as in production, into the current release's folder (package.json's version): the approval and
+ * crisis scenario and (from 0.2.0) a loop's calm cycles.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,7 +17,11 @@ import pino from 'pino';
 import { ensureTemporalCli } from '../../../infra/temporal';
 import { approveUpdate, statusQuery } from '../../../workflows/messages';
 import type { LoopStatus } from '../../../workflows/types';
+import { PortfolioPolicyStore, type PolicyVersion } from '../../../db/stores/portfolioPolicies';
 import { setCurrentVersion } from '../../../processes/deployment';
+import { loopInput } from '../../../processes/portfolios';
+import { portfolioLoop } from '../../../workflows';
+import { loopWorkflowId } from '../../../workflows/types';
 import { addHistory, digest, filesOnDisk, historiesToReplay, readManifest, CORPUS_DIR } from '../../support/historyCorpus';
 import { eventually, testEnv, uniqueId } from '../../support/env';
 import { useLoopHarness } from '../../support/harness';
@@ -54,6 +59,30 @@ describe('workflow replay', () => {
     return handle;
   }
 
+  /**
+   * A portfolio created as `ballast portfolio create` does (its loop runs policy version 1, by
+   * reference) whose cycles are calm, then terminated. Its empty book would always drift from the
+   * budget: the raised drift threshold keeps it calm, as a traded book's would be.
+   */
+  async function calmScenario(): Promise<WorkflowHandle> {
+    await setCurrentVersion(h.client, deployment);
+    const policies = new PortfolioPolicyStore(h.pool);
+    const portfolioId = uniqueId('replay-calm');
+    const marketData = { kind: 'synthetic', feedId: portfolioId } as const;
+    await h.feeds.ensureFeed({ id: portfolioId, seed: 22, assets: ['A', 'B', 'C'], barMs: 500, historyBars: 300 });
+    const document = { risk_budgeting: { rebalancing_triggers: { drift_threshold: 1 } } };
+    await policies.create({ id: portfolioId, baseCurrency: 'USD', marketData, document, requestedBy: 'replay', source: null });
+    const policy = await policies.active(portfolioId);
+    const handle = await h.client.workflow.start(portfolioLoop, {
+      taskQueue: h.taskQueue,
+      workflowId: loopWorkflowId(portfolioId),
+      args: [loopInput(portfolioId, marketData, policy as PolicyVersion, { monitoringIntervalMs: 300 })],
+    });
+    await eventually(async () => ((await handle.query<LoopStatus>(statusQuery)).cycle >= 6 ? true : undefined), 30_000, 'six cycles');
+    await handle.terminate('scenario complete');
+    return handle;
+  }
+
   /** Fixtures are written by the temporal CLI (`workflow show --output json`), the standard export. */
   async function recordFixture(workflowId: string, name: string): Promise<void> {
     const cli = await ensureTemporalCli(pino({ level: 'silent' }));
@@ -73,6 +102,20 @@ describe('workflow replay', () => {
     expect(history.events?.some((e) => e.workflowTaskCompletedEventAttributes?.deploymentVersion?.buildId === deployment.buildId)).toBe(
       true,
     );
+    await expect(Worker.runReplayHistory(bundle(), history, handle.workflowId)).resolves.toBeUndefined();
+  }, 120_000);
+
+  it('replays a fresh history of calm cycles (policy by version, local activities) through the current code', async () => {
+    const handle = await calmScenario();
+    const history = await handle.fetchHistory();
+    if (process.env.BALLAST_RECORD_HISTORIES) await recordFixture(handle.workflowId, 'portfolio-loop-calm-cycles.json');
+    const localActivities = (history.events ?? []).flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+      return data && e.markerRecordedEventAttributes?.markerName === 'core_local_activity'
+        ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type]
+        : [];
+    });
+    expect(localActivities.filter((a) => a === 'recordCalmCycle').length).toBeGreaterThanOrEqual(2);
     await expect(Worker.runReplayHistory(bundle(), history, handle.workflowId)).resolves.toBeUndefined();
   }, 120_000);
 

@@ -35,6 +35,8 @@ export class World {
   readonly recommendations = new Map<string, Recommendation>();
   readonly decisions: ApprovalRecord[] = [];
   readonly alerts: Alert[] = [];
+  /** Cycles recorded through the calm path, with the budget version each named. */
+  readonly calmCycles: { budgetVersion: number | null }[] = [];
 
   statusOf(id: string): RecommendationStatus | undefined {
     return this.statuses.get(id);
@@ -64,7 +66,7 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
   };
   // The stand-in market data names its portfolio: { kind: 'csv', path: <portfolioId> }.
   const portfolioOf = (spec: { kind: string; path?: string }) => spec.path as string;
-  return {
+  const activities: Omit<ReadActivities & WriteActivities, 'checkCycle' | 'recordCalmCycle'> = {
     validateConfig: async () => ({
       monitoringIntervalMs: 50,
       approvalTimeoutMs: 60_000,
@@ -128,6 +130,25 @@ function standInActivities(worlds: Map<string, World>): ReadActivities & WriteAc
     setTradingState: async () => undefined,
     createOverride: async () => ({ overrideId: 1 }),
     revokeOverride: async ({ request }) => ({ revoked: request.overrideId === 1 }),
+  };
+  return {
+    ...activities,
+    // The calm path's read, composed of the stand-ins above as the real one composes the engine's steps.
+    checkCycle: async (input) => {
+      const world = of(input.portfolioId);
+      const { spec: _spec, ...ref } = await activities.observeMarket(input.marketData);
+      const observation = await activities.assessRegime({ ref: { spec: input.marketData, ...ref } });
+      const latest = world.latest();
+      const held = (latest?.version ?? null) === input.committedVersion ? {} : { committed: latest };
+      if (input.regime === null) return { ref, observation, ...held };
+      const proposed = world.budgetFor(input.regime);
+      const assessment = await activities.evaluateTriggers({ portfolioId: input.portfolioId, current: latest?.budget ?? null, proposed });
+      const { regime } = input;
+      const calm = !assessment.proposeBudget && !assessment.rebalanceBook;
+      const verdict = calm ? { calm, regime, triggers: assessment.triggers } : { calm, regime, budget: proposed, assessment };
+      return { ref, observation, ...held, verdict };
+    },
+    recordCalmCycle: async ({ portfolioId, budgetVersion }) => void of(portfolioId).calmCycles.push({ budgetVersion }),
   };
 }
 
