@@ -14,6 +14,12 @@ export interface Grant {
   readonly strategies: readonly string[];
   /** May call control RPCs (OverrideLimit, TriggerRebalance). */
   readonly control?: boolean;
+  /**
+   * May feed market data (MarketDataService.IngestCloses). Its own grant: a price feed moves every
+   * portfolio that reads the instrument, yet should not be able to override limits, nor an operator
+   * to feed prices by accident.
+   */
+  readonly ingest?: boolean;
 }
 
 export type AccessPolicy = Readonly<Record<string, Grant>>;
@@ -72,6 +78,15 @@ export function denyControl(policy: AccessPolicy | undefined, caller: Caller, po
   return undefined;
 }
 
+/** Undefined when the caller may feed market data, else the reason for PERMISSION_DENIED. */
+export function denyIngest(policy: AccessPolicy | undefined, caller: Caller): string | undefined {
+  if (!policy)
+    return `caller ${caller.label} may not feed market data: this gate has no access policy, and ingestion needs a verified client certificate granted ingest`;
+  const grant = caller.identity ? policy[caller.identity] : undefined;
+  if (!grant?.ingest) return `caller ${caller.label} may not feed market data: its grant has no "ingest: true"`;
+  return undefined;
+}
+
 export class AccessPolicyError extends Error {
   override readonly name = 'AccessPolicyError';
 }
@@ -89,7 +104,7 @@ export function parseAccessPolicy(text: string, source: string): AccessPolicy {
   const policy: Record<string, Grant> = {};
   for (const [identity, grant] of Object.entries(doc as Record<string, unknown>)) {
     if (!grant || typeof grant !== 'object') throw new AccessPolicyError(`access policy ${source}: ${identity} must be a grant`);
-    const g = grant as { portfolios?: unknown; strategies?: unknown; control?: unknown };
+    const g = grant as { portfolios?: unknown; strategies?: unknown; control?: unknown; ingest?: unknown };
     const list = (v: unknown, key: string): string[] => {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
         throw new AccessPolicyError(`access policy ${source}: ${identity}.${key} must be a list of strings`);
@@ -97,10 +112,13 @@ export function parseAccessPolicy(text: string, source: string): AccessPolicy {
     };
     if (g.control !== undefined && typeof g.control !== 'boolean')
       throw new AccessPolicyError(`access policy ${source}: ${identity}.control must be true or false`);
+    if (g.ingest !== undefined && typeof g.ingest !== 'boolean')
+      throw new AccessPolicyError(`access policy ${source}: ${identity}.ingest must be true or false`);
     policy[identity] = {
       portfolios: list(g.portfolios, 'portfolios'),
       strategies: list(g.strategies ?? ['*'], 'strategies'),
       control: g.control === true,
+      ingest: g.ingest === true,
     };
   }
   return policy;

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { IngestOutcome, IngestedClose } from '../db/stores/marketCloses';
-import { type AccessPolicy, callerOf, denyControl } from './access';
+import { type AccessPolicy, callerOf, denyIngest } from './access';
 import type { IngestClosesRequest, IngestClosesResponse, MarketDataServiceServer } from './generated/ballast/gate/v1/market';
 import { requireId } from './requests';
 import { InvalidArgument, Refused, unaryAsync } from './status';
@@ -31,8 +31,8 @@ async function ingestCloses(
   deps: { ports: IngestPorts; access: AccessPolicy | undefined; logger: Logger },
   call: grpc.ServerUnaryCall<IngestClosesRequest, IngestClosesResponse>,
 ): Promise<IngestClosesResponse> {
-  // Feeding prices moves every portfolio that reads them: a control grant over all portfolios.
-  const denied = denyControl(deps.access, callerOf(call), '*');
+  // Feeding prices moves every portfolio that reads them: only an identity granted ingest.
+  const denied = denyIngest(deps.access, callerOf(call));
   if (denied) throw new Refused(grpc.status.PERMISSION_DENIED, denied);
   const { closes: raw, source } = call.request;
   if (raw.length > MAX_CLOSES_PER_BATCH)

@@ -71,7 +71,8 @@ export function ensureLocalPki(options: { dir?: string; serverNames?: readonly s
     if (!existsSync(clients[identity].certFile)) issueWith(ca, dir, identity, 'client', []);
   }
   const accessFile = join(dir, 'access.yaml');
-  if (!existsSync(accessFile)) writeFileSync(accessFile, DEFAULT_ACCESS_POLICY, { mode: 0o600 });
+  if (!existsSync(accessFile) || readFileSync(accessFile, 'utf8') === DEFAULT_ACCESS_POLICY_0_1)
+    writeFileSync(accessFile, DEFAULT_ACCESS_POLICY, { mode: 0o600 });
   return { dir, caFile: join(dir, 'ca.crt'), server, clients, accessFile };
 }
 
@@ -88,6 +89,7 @@ export function issueCertificate(
 
 const DEFAULT_ACCESS_POLICY = `# Who may call the gate: client-certificate identity (its CN) -> grant. See docs/gate.md.
 # portfolios / strategies: lists of ids, or ['*']. control: may call OverrideLimit and TriggerRebalance.
+# ingest: may feed market data (IngestCloses); give a firm's feed its own certificate with only this.
 ${DEMO_OMS_IDENTITY}:
   portfolios: ['*']
   strategies: ['*']
@@ -95,7 +97,11 @@ ${OPERATOR_IDENTITY}:
   portfolios: ['*']
   strategies: ['*']
   control: true
+  ingest: true
 `;
+
+/** 0.1's default, before ingestion had its own grant: replaced when found unedited, so the operator keeps feeding. */
+const DEFAULT_ACCESS_POLICY_0_1 = DEFAULT_ACCESS_POLICY.replace(/^# ingest:.*\n/m, '').replace('  ingest: true\n', '');
 
 interface Ca {
   readonly cert: forge.pki.Certificate;
