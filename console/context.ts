@@ -1,5 +1,6 @@
 /** What the console's routes are given: read stores (types only: processes/console.ts builds them), the desk, the authenticator. */
 import type { ConsoleReadStore } from '../db/stores/consoleReads';
+import type { GateDecisionsStore } from '../db/stores/gateDecisions';
 import type { GateLeaseStore } from '../db/stores/gateLeases';
 import type { PositionRow } from '../db/stores/positions';
 import type { Authenticator } from './auth';
@@ -33,9 +34,13 @@ export interface PositionsReader {
 /** The gate replicas' heartbeats and the budget version each serves (written by gates run with --ha). */
 export type GateReplicasReader = Pick<GateLeaseStore, 'replicaStatus'>;
 
+/** The gates' approved orders with their fills: the working orders behind the worst-case utilization. */
+export type WorkingOrdersReader = Pick<GateDecisionsStore, 'approvedInPortfolio'>;
+
 export interface ConsoleContext {
   readonly reads: ConsoleReads;
   readonly replicas: GateReplicasReader;
+  readonly approvals: WorkingOrdersReader;
   readonly positions: PositionsReader;
   readonly desk: Desk;
   readonly auth: Authenticator;

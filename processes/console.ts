@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { consoleChangeFeed } from '../db/notifications';
 import { createPool } from '../db/pool';
 import { ConsoleReadStore } from '../db/stores/consoleReads';
+import { GateDecisionsStore } from '../db/stores/gateDecisions';
 import { GateLeaseStore } from '../db/stores/gateLeases';
 import { ConsoleSessionStore } from '../db/stores/consoleSessions';
 import { PositionsStore } from '../db/stores/positions';
@@ -50,6 +51,7 @@ export async function startConsoleProcess(options: ConsoleProcessOptions): Promi
       logger: options.logger,
       reads: new ConsoleReadStore(pool),
       replicas: new GateLeaseStore(pool),
+      approvals: new GateDecisionsStore(pool),
       positions: new PositionsStore(pool),
       desk,
       auth: new Authenticator(options.auth, sessions),

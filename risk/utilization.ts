@@ -6,11 +6,20 @@
  * computed at.
  */
 import type { RiskBudget } from './budget';
+import type { Side } from './kinds';
 
 export interface HeldPosition {
   readonly strategy: string;
   readonly asset: string;
   readonly quantity: number;
+}
+
+/** An approved order not yet done: the units that may still fill (the gate's reservation). */
+export interface WorkingOrder {
+  readonly strategy: string;
+  readonly asset: string;
+  readonly side: Side;
+  readonly remaining: number;
 }
 
 export interface LimitOverrideInForce {
@@ -36,6 +45,20 @@ export interface Utilization {
   readonly assets: readonly (UsageLine & { readonly strategy: string; readonly asset: string })[];
 }
 
+/** What is held, and the worst case the gate checks against: every working order filling on its worse side. */
+export interface BookUtilization extends Utilization {
+  readonly worstCase: Utilization;
+}
+
+/** One (strategy, asset) pair's contribution: gross notional and the net notional's two extremes. */
+interface PairUse {
+  readonly strategy: string;
+  readonly asset: string;
+  readonly gross: number;
+  readonly netHigh: number;
+  readonly netLow: number;
+}
+
 /** The levels the console colours: amber from 80 %, red from 100 %. */
 export const UTILIZATION_WARN = 0.8;
 export const UTILIZATION_BREACH = 1;
@@ -44,9 +67,32 @@ export function utilization(
   budget: RiskBudget,
   positions: readonly HeldPosition[],
   overrides: readonly LimitOverrideInForce[],
-): Utilization {
+  working: readonly WorkingOrder[] = [],
+): BookUtilization {
   const price = new Map(budget.assets.map((a) => [a.asset, a.referencePrice]));
-  const notional = (p: HeldPosition): number => p.quantity * (price.get(p.asset) ?? 0);
+  const key = (strategy: string, asset: string): string => `${strategy}\u0000${asset}`;
+  const pairs = new Map<string, { strategy: string; asset: string; held: number; buys: number; sells: number }>();
+  const pair = (strategy: string, asset: string) => {
+    let p = pairs.get(key(strategy, asset));
+    if (!p) pairs.set(key(strategy, asset), (p = { strategy, asset, held: 0, buys: 0, sells: 0 }));
+    return p;
+  };
+  for (const p of positions) pair(p.strategy, p.asset).held += p.quantity;
+  for (const o of working) pair(o.strategy, o.asset)[o.side === 'BUY' ? 'buys' : 'sells'] += Math.max(0, o.remaining);
+  const held: PairUse[] = [];
+  const worst: PairUse[] = [];
+  for (const p of pairs.values()) {
+    const px = price.get(p.asset) ?? 0;
+    held.push({ strategy: p.strategy, asset: p.asset, gross: Math.abs(p.held * px), netHigh: p.held * px, netLow: p.held * px });
+    const high = (p.held + p.buys) * px;
+    const low = (p.held - p.sells) * px;
+    // As the gate's pairGross: whichever side of the working orders leaves the larger position.
+    worst.push({ strategy: p.strategy, asset: p.asset, gross: Math.max(Math.abs(high), Math.abs(low)), netHigh: high, netLow: low });
+  }
+  return { ...usage(budget, held, overrides), worstCase: usage(budget, worst, overrides) };
+}
+
+function usage(budget: RiskBudget, pairs: readonly PairUse[], overrides: readonly LimitOverrideInForce[]): Utilization {
   const limit = (field: string, strategy: string | null, asset: string | null, base: number): { value: number; overridden: boolean } => {
     const o = overrides.find((x) => x.field === field && x.strategy === strategy && x.asset === asset);
     return o ? { value: o.value, overridden: true } : { value: base, overridden: false };
@@ -58,25 +104,31 @@ export function utilization(
     utilization: l.value > 0 ? used / l.value : null,
     overridden: l.overridden,
   });
-  const gross = positions.reduce((s, p) => s + Math.abs(notional(p)), 0);
-  const net = positions.reduce((s, p) => s + notional(p), 0);
-  const strategies = budget.strategies.map((s) => {
-    const held = positions.filter((p) => p.strategy === s.strategy);
-    return line(
+  const sum = (list: readonly PairUse[], f: (p: PairUse) => number): number => list.reduce((s, p) => s + f(p), 0);
+  const strategies = budget.strategies.map((s) =>
+    line(
       s.strategy,
-      held.reduce((sum, p) => sum + Math.abs(notional(p)), 0),
+      sum(
+        pairs.filter((p) => p.strategy === s.strategy),
+        (p) => p.gross,
+      ),
       limit('maxGrossNotional', s.strategy, null, s.maxGrossNotional),
-    );
-  });
+    ),
+  );
   const assets = budget.assets.map((a) => {
-    const held = positions.find((p) => p.strategy === a.strategy && p.asset === a.asset);
+    const used = pairs.find((p) => p.strategy === a.strategy && p.asset === a.asset)?.gross ?? 0;
     const own = limit('maxPositionNotional', a.strategy, a.asset, a.maxPositionNotional);
     const l = own.overridden ? own : limit('maxPositionNotional', null, a.asset, a.maxPositionNotional);
-    return { ...line(`${a.strategy}/${a.asset}`, held ? Math.abs(notional(held)) : 0, l), strategy: a.strategy, asset: a.asset };
+    return { ...line(`${a.strategy}/${a.asset}`, used, l), strategy: a.strategy, asset: a.asset };
   });
+  const net = Math.max(Math.abs(sum(pairs, (p) => p.netHigh)), Math.abs(sum(pairs, (p) => p.netLow)));
   return {
-    gross: line('gross', gross, limit('maxGrossNotional', null, null, budget.limits.maxGrossNotional)),
-    net: line('net', Math.abs(net), limit('maxNetNotional', null, null, budget.limits.maxNetNotional)),
+    gross: line(
+      'gross',
+      sum(pairs, (p) => p.gross),
+      limit('maxGrossNotional', null, null, budget.limits.maxGrossNotional),
+    ),
+    net: line('net', net, limit('maxNetNotional', null, null, budget.limits.maxNetNotional)),
     strategies,
     assets,
   };

@@ -13,6 +13,10 @@ import { regimeTimeline } from '../timeline';
 
 /** Points a timeline window is averaged into: enough for a laptop-wide chart, few enough to send live. */
 const TIMELINE_POINTS = 240;
+/** How long a gate holds an approved order's reservation without a fill or cancel (the gate's default). */
+const RESERVATION_TTL_MS = 24 * 3_600_000;
+/** Working orders read per portfolio (the newest; a gate holds at most 100 000 per portfolio by default). */
+const MAX_WORKING_ORDERS = 100_000;
 /** Risk models kept in memory (a few portfolios' current ones). */
 const RISK_MODELS_KEPT = 8;
 
@@ -175,20 +179,29 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     {
       schema: {
         ...tags('budgets'),
-        summary: 'Gross, net, per strategy and per asset notional against the limits in force (overrides applied), at reference prices',
+        summary:
+          "Gross, net, per strategy and per asset notional against the limits in force (overrides applied), at reference prices; worstCase adds the gates' working orders (approved, not yet done) on their worse side, as the gate checks",
         params: PortfolioParams,
       },
     },
     async (req) => {
       const p = await portfolioOr404(req.params.portfolioId);
       if (p.latestVersion === null) throw new Problem('not-found', `portfolio "${p.id}" has no committed budget yet`);
-      const [pair, positions, overrides] = await Promise.all([
+      const [pair, positions, overrides, approved] = await Promise.all([
         reads.budgetVersionWithPredecessor(p.id, p.latestVersion),
         ctx.positions.forPortfolio(p.id),
         reads.overrides(p.id, ctx.now()),
+        ctx.approvals.approvedInPortfolio(p.id, ctx.now().getTime() - RESERVATION_TTL_MS, MAX_WORKING_ORDERS),
       ]);
       if (!pair.version) throw new Problem('not-found', `portfolio "${p.id}" has no committed budget yet`);
-      return { budgetVersion: pair.version.version, ...utilization(pair.version.budget, positions, overrides.active) };
+      const working = approved
+        .filter((o) => !o.done && o.approvedQuantity > o.filled)
+        .map((o) => ({ strategy: o.strategy, asset: o.instrument, side: o.side, remaining: o.approvedQuantity - o.filled }));
+      return {
+        budgetVersion: pair.version.version,
+        workingOrders: working.length,
+        ...utilization(pair.version.budget, positions, overrides.active, working),
+      };
     },
   );
 

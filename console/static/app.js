@@ -515,19 +515,43 @@ async function renderBudget(node, base) {
   );
 }
 
-function gauge(label, line) {
+/**
+ * A limit's gauge: what is held, and (a lighter bar behind it) the worst case the gate checks when
+ * working orders add to it; coloured by the worse of the two.
+ */
+function gauge(label, line, worst) {
   const u = line.utilization;
-  const level = u == null ? '' : u >= 1 ? 'red' : u >= 0.8 ? 'amber' : 'ok';
+  const w = worst && worst.used > line.used ? worst.utilization : null;
+  const shown = w == null ? u : Math.max(u || 0, w);
+  const level = shown == null ? '' : shown >= 1 ? 'red' : shown >= 0.8 ? 'amber' : 'ok';
+  const width = (x) => `width:${Math.min(100, (x || 0) * 100).toFixed(1)}%`;
   return el(
     'div',
-    { class: `gauge ${level}`, dataset: { scope: line.scope, utilization: u == null ? '' : u.toFixed(4), limit: String(line.limit) } },
+    {
+      class: `gauge ${level}`,
+      dataset: {
+        scope: line.scope,
+        utilization: u == null ? '' : u.toFixed(4),
+        limit: String(line.limit),
+        worst: w == null ? '' : w.toFixed(4),
+      },
+    },
     el(
       'div',
       { class: 'label' },
       el('span', {}, label, line.overridden ? ' (override)' : ''),
-      el('span', {}, `${money(line.used)} / ${money(line.limit)} · ${u == null ? '–' : pct(u)}`),
+      el(
+        'span',
+        {},
+        `${money(line.used)} / ${money(line.limit)} · ${u == null ? '–' : pct(u)}${w == null ? '' : ` · worst case ${pct(w)}`}`,
+      ),
     ),
-    el('div', { class: 'bar' }, el('div', { class: 'fill', style: `width:${Math.min(100, (u || 0) * 100).toFixed(1)}%` })),
+    el(
+      'div',
+      { class: 'bar' },
+      w == null ? null : el('div', { class: 'fill worst', style: width(w) }),
+      el('div', { class: 'fill', style: width(u) }),
+    ),
   );
 }
 
@@ -540,15 +564,18 @@ async function renderGauges(node, base) {
   }
   fill(
     node,
-    gauge('Gross', u.gross),
-    gauge('Net', u.net),
-    u.strategies.map((s) => gauge(`Strategy ${s.scope}`, s)),
+    u.workingOrders
+      ? el('p', { class: 'muted', id: 'working-orders' }, `${u.workingOrders} working orders at the gates: worst case shown behind`)
+      : null,
+    gauge('Gross', u.gross, u.worstCase && u.worstCase.gross),
+    gauge('Net', u.net, u.worstCase && u.worstCase.net),
+    u.strategies.map((s, i) => gauge(`Strategy ${s.scope}`, s, u.worstCase && u.worstCase.strategies[i])),
     heatmap(u.assets),
     el(
       'details',
       {},
       el('summary', {}, 'Per asset'),
-      u.assets.map((a) => gauge(a.scope, a)),
+      u.assets.map((a, i) => gauge(a.scope, a, u.worstCase && u.worstCase.assets[i])),
     ),
   );
 }

@@ -193,6 +193,7 @@ describe('console API', () => {
     ({ app } = await buildConsole({
       reads: new ConsoleReadStore(pool),
       replicas: new GateLeaseStore(pool),
+      approvals: new GateDecisionsStore(pool),
       positions: new PositionsStore(pool),
       desk: recordingDesk(calls),
       auth,
@@ -393,11 +394,17 @@ describe('console API', () => {
       gross: { used: number; limit: number; utilization: number; overridden: boolean };
       strategies: { scope: string; used: number; utilization: number }[];
       assets: { scope: string; utilization: number }[];
+      workingOrders: number;
+      worstCase: { gross: { used: number; limit: number }; assets: { scope: string; used: number }[] };
     }>();
     // AAPL 1700 × 100 = 170 000; XOM −1000 × 50 = 50 000; gross 220 000 against the 500 000 override.
     expect(u.gross).toEqual({ scope: 'gross', used: 220_000, limit: 500_000, utilization: 0.44, overridden: true });
     expect(u.strategies.find((s) => s.scope === 'trend')).toMatchObject({ used: 170_000 });
     expect(u.assets.find((a) => a.scope === 'trend/AAPL')?.utilization).toBeCloseTo(0.85);
+    // The gate approved two buys of 10 AAPL with no fill yet: the worst case holds them as filled.
+    expect(u.workingOrders).toBe(2);
+    expect(u.worstCase.gross).toMatchObject({ used: 222_000, limit: 500_000 });
+    expect(u.worstCase.assets.find((a) => a.scope === 'trend/AAPL')?.used).toBe(172_000);
   });
 
   it('lists regime changes with the version each caused, recommendations pending first, alerts newest first', async () => {

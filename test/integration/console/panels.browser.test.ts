@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { hashPassword } from '../../../console/auth';
 import type { RunningConsole } from '../../../console/server';
 import { BudgetStore } from '../../../db/stores/budgets';
+import { GateDecisionsStore } from '../../../db/stores/gateDecisions';
 import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { MetricsStore } from '../../../db/stores/metrics';
 import { startConsoleProcess } from '../../../processes/console';
@@ -35,6 +36,29 @@ describe('console panels in the browser', () => {
     await leases.heartbeat(`${portfolioId}-gate-a`, '127.0.0.1:1', 600_000, { [portfolioId]: 2 });
     await leases.acquire(portfolioId, `${portfolioId}-gate-a`, '127.0.0.1:1', 600_000, 2);
     await leases.heartbeat(`${portfolioId}-gate-b`, '127.0.0.1:2', 600_000, { [portfolioId]: 1 });
+    // A working order at the gate: 500 AAPL approved for trend, not filled yet.
+    await new GateDecisionsStore(pool).insert(`${portfolioId}-gate-a`, [
+      {
+        decisionId: `${portfolioId}-working`,
+        decidedAtMs: Date.now() - 1_000,
+        rpc: 'EvaluateTrade',
+        caller: 'oms',
+        portfolioId,
+        strategy: 'trend',
+        instrument: 'AAPL',
+        side: 'BUY',
+        quantity: 500,
+        price: 100,
+        clientOrderId: 'working-1',
+        decision: 'APPROVE',
+        approvedQuantity: 500,
+        reasons: [],
+        detail: '',
+        budgetVersion: 2,
+        tradingState: 'ACTIVE',
+        latencyUs: 40,
+      },
+    ]);
     server = await start();
     browser = await launchBrowser();
     page = await (await newPerson(browser)).newPage();
@@ -103,7 +127,7 @@ describe('console panels in the browser', () => {
     expect(await page.locator('#risk-contributions .rc-name', { hasText: XSS }).count()).toBe(1);
     expect(await page.locator('main img').count()).toBe(0);
     // The gauges' fills are drawn too (the same CSP rule).
-    const gross = await page.locator('.gauge[data-scope="gross"] .fill').boundingBox();
+    const gross = await page.locator('.gauge[data-scope="gross"] .fill:not(.worst)').boundingBox();
     expect(gross!.width).toBeGreaterThan(0);
     expect(await page.textContent('#success-metrics')).toMatch(/Regime response \(median \/ max\)\s*300 ms/);
   }, 60_000);
@@ -115,6 +139,17 @@ describe('console panels in the browser', () => {
     expect(await line('gate-a').textContent()).toMatch(/v2 \(current\).*decides/);
     expect(await line('gate-b').textContent()).toMatch(/v1 \(1 behind\)/);
     expect(await line('gate-b').locator('.state').getAttribute('class')).toContain('REDUCING');
+  }, 60_000);
+
+  it('draws the worst case with working orders behind what is held, as the gate checks it', async () => {
+    const aapl = page.locator('#gauges details .gauge[data-scope="trend/AAPL"]');
+    const held = Number(await aapl.getAttribute('data-utilization'));
+    const worst = Number(await aapl.getAttribute('data-worst'));
+    expect(worst / held).toBeCloseTo(1.5, 6); // 1 500 units against 1 000 held
+    expect(await aapl.textContent()).toMatch(/worst case/);
+    expect(await page.textContent('#working-orders')).toMatch(/^1 working orders/);
+    const widths = await aapl.evaluate((g) => [...g.querySelectorAll('.fill')].map((f) => f.getBoundingClientRect().width));
+    expect(widths).toHaveLength(2);
   }, 60_000);
 
   it('explains a pending approval: the triggers that fired with readings and thresholds, limits and forecast vol before → after, expiry', async () => {

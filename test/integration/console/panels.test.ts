@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { Authenticator, hashPassword } from '../../../console/auth';
 import { type RunningConsole, startConsole } from '../../../console/server';
 import { ConsoleReadStore } from '../../../db/stores/consoleReads';
+import { GateDecisionsStore } from '../../../db/stores/gateDecisions';
 import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { PositionsStore } from '../../../db/stores/positions';
 import { BudgetStore } from '../../../db/stores/budgets';
@@ -33,6 +34,7 @@ describe('console panels API', () => {
     server = await startConsole({
       reads: new ConsoleReadStore(pool),
       replicas: new GateLeaseStore(pool),
+      approvals: new GateDecisionsStore(pool),
       positions: new PositionsStore(pool),
       desk: noDesk,
       auth: new Authenticator({ users: [{ name: 'vic', roles: [], passwordHash: await hashPassword('vic-pw', 4) }] }),

@@ -62,6 +62,27 @@ describe('utilization', () => {
     expect(u.assets.find((a) => a.scope === 'trend/AAPL')).toMatchObject({ limit: 125_000, utilization: 0.8, overridden: true });
   });
 
+  it('adds the worst case the gate checks: every working order filling on its worse side', () => {
+    const u = utilization(
+      b,
+      [{ strategy: 'trend', asset: 'AAPL', quantity: 1_000 }], // 100 000 held
+      [],
+      [
+        { strategy: 'trend', asset: 'AAPL', side: 'BUY', remaining: 500 }, // +50 000
+        { strategy: 'trend', asset: 'AAPL', side: 'SELL', remaining: 2_500 }, // −250 000: −150 000 is the worse side
+        { strategy: 'carry', asset: 'XOM', side: 'SELL', remaining: 1_000 }, // −50 000 (XOM at 50)
+      ],
+    );
+    // What is held is unchanged by working orders.
+    expect(u.gross.used).toBe(100_000);
+    expect(u.worstCase.assets.find((a) => a.scope === 'trend/AAPL')?.used).toBe(150_000);
+    expect(u.worstCase.assets.find((a) => a.scope === 'carry/XOM')?.used).toBe(50_000);
+    expect(u.worstCase.gross.used).toBe(200_000);
+    expect(u.worstCase.strategies.find((s) => s.scope === 'trend')?.used).toBe(150_000);
+    // Net: all buys fill → 150 000; all sells fill → −150 000 − 50 000 = −200 000, the worse.
+    expect(u.worstCase.net.used).toBe(200_000);
+  });
+
   it('reports a zero limit as no utilization figure rather than dividing by zero', () => {
     const zero: RiskBudget = { ...b, limits: { ...b.limits, maxNetNotional: 0 as RiskBudget['limits']['maxNetNotional'] } };
     expect(utilization(zero, [], []).net.utilization).toBeNull();
