@@ -43,6 +43,19 @@ export interface LoadReport {
   readonly decisions: Readonly<Record<string, number>>;
 }
 
+function loadReport(
+  target: string,
+  concurrency: number,
+  elapsedMs: number,
+  requests: number,
+  histogram: hdr.Histogram,
+  errors: Record<string, number>,
+  decisions: Record<string, number>,
+): LoadReport {
+  const throughputPerSec = Math.round((requests / elapsedMs) * 1000);
+  return { target, concurrency, durationMs: elapsedMs, requests, throughputPerSec, latencyUs: summarize(histogram), errors, decisions };
+}
+
 export function parseMix(text: string): Partial<Record<LoadKind, number>> {
   const mix: Partial<Record<LoadKind, number>> = {};
   for (const part of text.split(',')) {
@@ -125,16 +138,7 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
   if (progress) clearInterval(progress);
   const elapsed = Date.now() - (measuredStart || recordFrom);
   clients.forEach((c) => c.close());
-  return {
-    target: options.target,
-    concurrency: options.concurrency,
-    durationMs: elapsed,
-    requests: recorded,
-    throughputPerSec: Math.round((recorded / elapsed) * 1000),
-    latencyUs: summarize(histogram),
-    errors,
-    decisions,
-  };
+  return loadReport(options.target, options.concurrency, elapsed, recorded, histogram, errors, decisions);
 }
 
 export const defaultLoadOrder = (portfolioId: string): Omit<Order, 'clientOrderId'> => ({
@@ -203,14 +207,5 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<LoadRep
   await ended;
   const elapsed = Date.now() - (measuredStart || recordFrom);
   client.close();
-  return {
-    target: options.target,
-    concurrency: options.inFlight,
-    durationMs: elapsed,
-    requests: recorded,
-    throughputPerSec: Math.round((recorded / elapsed) * 1000),
-    latencyUs: summarize(histogram),
-    errors,
-    decisions,
-  };
+  return loadReport(options.target, options.inFlight, elapsed, recorded, histogram, errors, decisions);
 }
