@@ -201,6 +201,10 @@ const (
 	// Hard: this client_order_id was approved before for a different order (another portfolio entry:
 	// strategy, instrument, side, quantity or price differ). Not a retry: use a new id for a new order.
 	ReasonCode_REASON_CODE_CLIENT_ORDER_ID_REUSED ReasonCode = 21
+	// Hard: the caller (its verified identity) or the portfolio sent orders faster than the gate's
+	// message throttle allows (token bucket: --throttle-caller / --throttle-portfolio rate and burst).
+	// Not a risk decision: resend later; nothing was reserved.
+	ReasonCode_REASON_CODE_ORDER_RATE_THROTTLED ReasonCode = 22
 )
 
 // Enum value maps for ReasonCode.
@@ -228,6 +232,7 @@ var (
 		19: "REASON_CODE_VOL_LIMIT",
 		20: "REASON_CODE_RISK_BUDGET",
 		21: "REASON_CODE_CLIENT_ORDER_ID_REUSED",
+		22: "REASON_CODE_ORDER_RATE_THROTTLED",
 	}
 	ReasonCode_value = map[string]int32{
 		"REASON_CODE_UNSPECIFIED":               0,
@@ -252,6 +257,7 @@ var (
 		"REASON_CODE_VOL_LIMIT":                 19,
 		"REASON_CODE_RISK_BUDGET":               20,
 		"REASON_CODE_CLIENT_ORDER_ID_REUSED":    21,
+		"REASON_CODE_ORDER_RATE_THROTTLED":      22,
 	}
 )
 
@@ -822,7 +828,10 @@ type EvaluateTradeResponse struct {
 	Explanations []*ReasonExplanation `protobuf:"bytes,7,rep,name=explanations,proto3" json:"explanations,omitempty"`
 	// This answer repeats the original decision for a retry of the same order under the same
 	// client_order_id (same decision, budget version and trading state; nothing reserved again).
-	Replayed      bool `protobuf:"varint,8,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	Replayed bool `protobuf:"varint,8,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// An approved order that took a limit to or past the gate's warning level (default 80 %): one
+	// entry per such limit, with its value and the post-trade figure. Never set on a denial.
+	Warnings      []*ReasonExplanation `protobuf:"bytes,9,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -911,6 +920,13 @@ func (x *EvaluateTradeResponse) GetReplayed() bool {
 		return x.Replayed
 	}
 	return false
+}
+
+func (x *EvaluateTradeResponse) GetWarnings() []*ReasonExplanation {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
 }
 
 // The ex-ante risk of the book around one decision. Vols are annualized fractions of capital,
@@ -3673,7 +3689,7 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\x05price\x18\x06 \x01(\x01R\x05price\x12&\n" +
 	"\x0fclient_order_id\x18\a \x01(\tR\rclientOrderId\"D\n" +
 	"\x14EvaluateTradeRequest\x12,\n" +
-	"\x05order\x18\x01 \x01(\v2\x16.ballast.gate.v1.OrderR\x05order\"\x9e\x03\n" +
+	"\x05order\x18\x01 \x01(\v2\x16.ballast.gate.v1.OrderR\x05order\"\xde\x03\n" +
 	"\x15EvaluateTradeResponse\x125\n" +
 	"\bdecision\x18\x01 \x01(\x0e2\x19.ballast.gate.v1.DecisionR\bdecision\x125\n" +
 	"\areasons\x18\x02 \x03(\x0e2\x1b.ballast.gate.v1.ReasonCodeR\areasons\x12\x16\n" +
@@ -3682,7 +3698,8 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\rtrading_state\x18\x05 \x01(\x0e2\x1d.ballast.gate.v1.TradingStateR\ftradingState\x120\n" +
 	"\x04risk\x18\x06 \x01(\v2\x1c.ballast.gate.v1.RiskFiguresR\x04risk\x12F\n" +
 	"\fexplanations\x18\a \x03(\v2\".ballast.gate.v1.ReasonExplanationR\fexplanations\x12\x1a\n" +
-	"\breplayed\x18\b \x01(\bR\breplayed\"\x94\x02\n" +
+	"\breplayed\x18\b \x01(\bR\breplayed\x12>\n" +
+	"\bwarnings\x18\t \x03(\v2\".ballast.gate.v1.ReasonExplanationR\bwarnings\"\x94\x02\n" +
 	"\vRiskFigures\x12\x1d\n" +
 	"\n" +
 	"vol_before\x18\x01 \x01(\x01R\tvolBefore\x12\x1b\n" +
@@ -3941,7 +3958,7 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\bDecision\x12\x18\n" +
 	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DECISION_APPROVE\x10\x01\x12\x11\n" +
-	"\rDECISION_DENY\x10\x02*\xdd\x05\n" +
+	"\rDECISION_DENY\x10\x02*\x83\x06\n" +
 	"\n" +
 	"ReasonCode\x12\x1b\n" +
 	"\x17REASON_CODE_UNSPECIFIED\x10\x00\x12!\n" +
@@ -3966,7 +3983,8 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\x1bREASON_CODE_RESERVATION_CAP\x10\x12\x12\x19\n" +
 	"\x15REASON_CODE_VOL_LIMIT\x10\x13\x12\x1b\n" +
 	"\x17REASON_CODE_RISK_BUDGET\x10\x14\x12&\n" +
-	"\"REASON_CODE_CLIENT_ORDER_ID_REUSED\x10\x15*z\n" +
+	"\"REASON_CODE_CLIENT_ORDER_ID_REUSED\x10\x15\x12$\n" +
+	" REASON_CODE_ORDER_RATE_THROTTLED\x10\x16*z\n" +
 	"\n" +
 	"LimitScope\x12\x1b\n" +
 	"\x17LIMIT_SCOPE_UNSPECIFIED\x10\x00\x12\x19\n" +
@@ -4083,65 +4101,66 @@ var file_ballast_gate_v1_gate_proto_depIdxs = []int32{
 	5,  // 7: ballast.gate.v1.EvaluateTradeResponse.trading_state:type_name -> ballast.gate.v1.TradingState
 	11, // 8: ballast.gate.v1.EvaluateTradeResponse.risk:type_name -> ballast.gate.v1.RiskFigures
 	7,  // 9: ballast.gate.v1.EvaluateTradeResponse.explanations:type_name -> ballast.gate.v1.ReasonExplanation
-	8,  // 10: ballast.gate.v1.EvaluateTradeStreamRequest.order:type_name -> ballast.gate.v1.Order
-	10, // 11: ballast.gate.v1.EvaluateTradeStreamResponse.decision:type_name -> ballast.gate.v1.EvaluateTradeResponse
-	14, // 12: ballast.gate.v1.EvaluateTradeStreamResponse.error:type_name -> ballast.gate.v1.OrderError
-	8,  // 13: ballast.gate.v1.SizePositionRequest.order:type_name -> ballast.gate.v1.Order
-	2,  // 14: ballast.gate.v1.SizePositionResponse.binding_limit:type_name -> ballast.gate.v1.ReasonCode
-	5,  // 15: ballast.gate.v1.SizePositionResponse.trading_state:type_name -> ballast.gate.v1.TradingState
-	11, // 16: ballast.gate.v1.SizePositionResponse.risk:type_name -> ballast.gate.v1.RiskFigures
-	7,  // 17: ballast.gate.v1.SizePositionResponse.explanations:type_name -> ballast.gate.v1.ReasonExplanation
-	0,  // 18: ballast.gate.v1.ReportFillRequest.side:type_name -> ballast.gate.v1.Side
-	5,  // 19: ballast.gate.v1.GetCurrentBudgetResponse.trading_state:type_name -> ballast.gate.v1.TradingState
-	21, // 20: ballast.gate.v1.GetCurrentBudgetResponse.budget:type_name -> ballast.gate.v1.Budget
-	46, // 21: ballast.gate.v1.GetCurrentBudgetResponse.committed_time:type_name -> google.protobuf.Timestamp
-	46, // 22: ballast.gate.v1.Budget.as_of:type_name -> google.protobuf.Timestamp
-	22, // 23: ballast.gate.v1.Budget.limits:type_name -> ballast.gate.v1.BudgetLimits
-	23, // 24: ballast.gate.v1.Budget.strategies:type_name -> ballast.gate.v1.StrategyBudget
-	24, // 25: ballast.gate.v1.Budget.assets:type_name -> ballast.gate.v1.AssetBudget
-	25, // 26: ballast.gate.v1.Budget.risk_limits:type_name -> ballast.gate.v1.BudgetRiskLimits
-	27, // 27: ballast.gate.v1.GetUtilizationResponse.gross:type_name -> ballast.gate.v1.Utilization
-	27, // 28: ballast.gate.v1.GetUtilizationResponse.net:type_name -> ballast.gate.v1.Utilization
-	27, // 29: ballast.gate.v1.GetUtilizationResponse.strategies:type_name -> ballast.gate.v1.Utilization
-	27, // 30: ballast.gate.v1.GetUtilizationResponse.assets:type_name -> ballast.gate.v1.Utilization
-	29, // 31: ballast.gate.v1.GetUtilizationResponse.risk:type_name -> ballast.gate.v1.RiskUtilization
-	30, // 32: ballast.gate.v1.RiskUtilization.strategies:type_name -> ballast.gate.v1.StrategyRisk
-	33, // 33: ballast.gate.v1.Recommendation.payload:type_name -> ballast.gate.v1.RecommendationPayload
-	46, // 34: ballast.gate.v1.Recommendation.created_time:type_name -> google.protobuf.Timestamp
-	34, // 35: ballast.gate.v1.RecommendationPayload.summary:type_name -> ballast.gate.v1.ProposalSummary
-	35, // 36: ballast.gate.v1.RecommendationPayload.detail:type_name -> ballast.gate.v1.RecommendationDetail
-	38, // 37: ballast.gate.v1.RecommendationPayload.triggers:type_name -> ballast.gate.v1.TriggerReading
-	46, // 38: ballast.gate.v1.RecommendationDetail.as_of:type_name -> google.protobuf.Timestamp
-	36, // 39: ballast.gate.v1.RecommendationDetail.current:type_name -> ballast.gate.v1.Allocation
-	36, // 40: ballast.gate.v1.RecommendationDetail.target:type_name -> ballast.gate.v1.Allocation
-	37, // 41: ballast.gate.v1.RecommendationDetail.deltas:type_name -> ballast.gate.v1.AssetDelta
-	44, // 42: ballast.gate.v1.Allocation.notionals:type_name -> ballast.gate.v1.Allocation.NotionalsEntry
-	45, // 43: ballast.gate.v1.Allocation.weights:type_name -> ballast.gate.v1.Allocation.WeightsEntry
-	32, // 44: ballast.gate.v1.GetRecommendationsResponse.recommendations:type_name -> ballast.gate.v1.Recommendation
-	6,  // 45: ballast.gate.v1.OverrideLimitRequest.field:type_name -> ballast.gate.v1.LimitField
-	9,  // 46: ballast.gate.v1.GateService.EvaluateTrade:input_type -> ballast.gate.v1.EvaluateTradeRequest
-	15, // 47: ballast.gate.v1.GateService.SizePosition:input_type -> ballast.gate.v1.SizePositionRequest
-	17, // 48: ballast.gate.v1.GateService.ReportFill:input_type -> ballast.gate.v1.ReportFillRequest
-	19, // 49: ballast.gate.v1.GateService.GetCurrentBudget:input_type -> ballast.gate.v1.GetCurrentBudgetRequest
-	26, // 50: ballast.gate.v1.GateService.GetUtilization:input_type -> ballast.gate.v1.GetUtilizationRequest
-	31, // 51: ballast.gate.v1.GateService.GetRecommendations:input_type -> ballast.gate.v1.GetRecommendationsRequest
-	40, // 52: ballast.gate.v1.GateService.TriggerRebalance:input_type -> ballast.gate.v1.TriggerRebalanceRequest
-	42, // 53: ballast.gate.v1.GateService.OverrideLimit:input_type -> ballast.gate.v1.OverrideLimitRequest
-	12, // 54: ballast.gate.v1.GateService.EvaluateTradeStream:input_type -> ballast.gate.v1.EvaluateTradeStreamRequest
-	10, // 55: ballast.gate.v1.GateService.EvaluateTrade:output_type -> ballast.gate.v1.EvaluateTradeResponse
-	16, // 56: ballast.gate.v1.GateService.SizePosition:output_type -> ballast.gate.v1.SizePositionResponse
-	18, // 57: ballast.gate.v1.GateService.ReportFill:output_type -> ballast.gate.v1.ReportFillResponse
-	20, // 58: ballast.gate.v1.GateService.GetCurrentBudget:output_type -> ballast.gate.v1.GetCurrentBudgetResponse
-	28, // 59: ballast.gate.v1.GateService.GetUtilization:output_type -> ballast.gate.v1.GetUtilizationResponse
-	39, // 60: ballast.gate.v1.GateService.GetRecommendations:output_type -> ballast.gate.v1.GetRecommendationsResponse
-	41, // 61: ballast.gate.v1.GateService.TriggerRebalance:output_type -> ballast.gate.v1.TriggerRebalanceResponse
-	43, // 62: ballast.gate.v1.GateService.OverrideLimit:output_type -> ballast.gate.v1.OverrideLimitResponse
-	13, // 63: ballast.gate.v1.GateService.EvaluateTradeStream:output_type -> ballast.gate.v1.EvaluateTradeStreamResponse
-	55, // [55:64] is the sub-list for method output_type
-	46, // [46:55] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	7,  // 10: ballast.gate.v1.EvaluateTradeResponse.warnings:type_name -> ballast.gate.v1.ReasonExplanation
+	8,  // 11: ballast.gate.v1.EvaluateTradeStreamRequest.order:type_name -> ballast.gate.v1.Order
+	10, // 12: ballast.gate.v1.EvaluateTradeStreamResponse.decision:type_name -> ballast.gate.v1.EvaluateTradeResponse
+	14, // 13: ballast.gate.v1.EvaluateTradeStreamResponse.error:type_name -> ballast.gate.v1.OrderError
+	8,  // 14: ballast.gate.v1.SizePositionRequest.order:type_name -> ballast.gate.v1.Order
+	2,  // 15: ballast.gate.v1.SizePositionResponse.binding_limit:type_name -> ballast.gate.v1.ReasonCode
+	5,  // 16: ballast.gate.v1.SizePositionResponse.trading_state:type_name -> ballast.gate.v1.TradingState
+	11, // 17: ballast.gate.v1.SizePositionResponse.risk:type_name -> ballast.gate.v1.RiskFigures
+	7,  // 18: ballast.gate.v1.SizePositionResponse.explanations:type_name -> ballast.gate.v1.ReasonExplanation
+	0,  // 19: ballast.gate.v1.ReportFillRequest.side:type_name -> ballast.gate.v1.Side
+	5,  // 20: ballast.gate.v1.GetCurrentBudgetResponse.trading_state:type_name -> ballast.gate.v1.TradingState
+	21, // 21: ballast.gate.v1.GetCurrentBudgetResponse.budget:type_name -> ballast.gate.v1.Budget
+	46, // 22: ballast.gate.v1.GetCurrentBudgetResponse.committed_time:type_name -> google.protobuf.Timestamp
+	46, // 23: ballast.gate.v1.Budget.as_of:type_name -> google.protobuf.Timestamp
+	22, // 24: ballast.gate.v1.Budget.limits:type_name -> ballast.gate.v1.BudgetLimits
+	23, // 25: ballast.gate.v1.Budget.strategies:type_name -> ballast.gate.v1.StrategyBudget
+	24, // 26: ballast.gate.v1.Budget.assets:type_name -> ballast.gate.v1.AssetBudget
+	25, // 27: ballast.gate.v1.Budget.risk_limits:type_name -> ballast.gate.v1.BudgetRiskLimits
+	27, // 28: ballast.gate.v1.GetUtilizationResponse.gross:type_name -> ballast.gate.v1.Utilization
+	27, // 29: ballast.gate.v1.GetUtilizationResponse.net:type_name -> ballast.gate.v1.Utilization
+	27, // 30: ballast.gate.v1.GetUtilizationResponse.strategies:type_name -> ballast.gate.v1.Utilization
+	27, // 31: ballast.gate.v1.GetUtilizationResponse.assets:type_name -> ballast.gate.v1.Utilization
+	29, // 32: ballast.gate.v1.GetUtilizationResponse.risk:type_name -> ballast.gate.v1.RiskUtilization
+	30, // 33: ballast.gate.v1.RiskUtilization.strategies:type_name -> ballast.gate.v1.StrategyRisk
+	33, // 34: ballast.gate.v1.Recommendation.payload:type_name -> ballast.gate.v1.RecommendationPayload
+	46, // 35: ballast.gate.v1.Recommendation.created_time:type_name -> google.protobuf.Timestamp
+	34, // 36: ballast.gate.v1.RecommendationPayload.summary:type_name -> ballast.gate.v1.ProposalSummary
+	35, // 37: ballast.gate.v1.RecommendationPayload.detail:type_name -> ballast.gate.v1.RecommendationDetail
+	38, // 38: ballast.gate.v1.RecommendationPayload.triggers:type_name -> ballast.gate.v1.TriggerReading
+	46, // 39: ballast.gate.v1.RecommendationDetail.as_of:type_name -> google.protobuf.Timestamp
+	36, // 40: ballast.gate.v1.RecommendationDetail.current:type_name -> ballast.gate.v1.Allocation
+	36, // 41: ballast.gate.v1.RecommendationDetail.target:type_name -> ballast.gate.v1.Allocation
+	37, // 42: ballast.gate.v1.RecommendationDetail.deltas:type_name -> ballast.gate.v1.AssetDelta
+	44, // 43: ballast.gate.v1.Allocation.notionals:type_name -> ballast.gate.v1.Allocation.NotionalsEntry
+	45, // 44: ballast.gate.v1.Allocation.weights:type_name -> ballast.gate.v1.Allocation.WeightsEntry
+	32, // 45: ballast.gate.v1.GetRecommendationsResponse.recommendations:type_name -> ballast.gate.v1.Recommendation
+	6,  // 46: ballast.gate.v1.OverrideLimitRequest.field:type_name -> ballast.gate.v1.LimitField
+	9,  // 47: ballast.gate.v1.GateService.EvaluateTrade:input_type -> ballast.gate.v1.EvaluateTradeRequest
+	15, // 48: ballast.gate.v1.GateService.SizePosition:input_type -> ballast.gate.v1.SizePositionRequest
+	17, // 49: ballast.gate.v1.GateService.ReportFill:input_type -> ballast.gate.v1.ReportFillRequest
+	19, // 50: ballast.gate.v1.GateService.GetCurrentBudget:input_type -> ballast.gate.v1.GetCurrentBudgetRequest
+	26, // 51: ballast.gate.v1.GateService.GetUtilization:input_type -> ballast.gate.v1.GetUtilizationRequest
+	31, // 52: ballast.gate.v1.GateService.GetRecommendations:input_type -> ballast.gate.v1.GetRecommendationsRequest
+	40, // 53: ballast.gate.v1.GateService.TriggerRebalance:input_type -> ballast.gate.v1.TriggerRebalanceRequest
+	42, // 54: ballast.gate.v1.GateService.OverrideLimit:input_type -> ballast.gate.v1.OverrideLimitRequest
+	12, // 55: ballast.gate.v1.GateService.EvaluateTradeStream:input_type -> ballast.gate.v1.EvaluateTradeStreamRequest
+	10, // 56: ballast.gate.v1.GateService.EvaluateTrade:output_type -> ballast.gate.v1.EvaluateTradeResponse
+	16, // 57: ballast.gate.v1.GateService.SizePosition:output_type -> ballast.gate.v1.SizePositionResponse
+	18, // 58: ballast.gate.v1.GateService.ReportFill:output_type -> ballast.gate.v1.ReportFillResponse
+	20, // 59: ballast.gate.v1.GateService.GetCurrentBudget:output_type -> ballast.gate.v1.GetCurrentBudgetResponse
+	28, // 60: ballast.gate.v1.GateService.GetUtilization:output_type -> ballast.gate.v1.GetUtilizationResponse
+	39, // 61: ballast.gate.v1.GateService.GetRecommendations:output_type -> ballast.gate.v1.GetRecommendationsResponse
+	41, // 62: ballast.gate.v1.GateService.TriggerRebalance:output_type -> ballast.gate.v1.TriggerRebalanceResponse
+	43, // 63: ballast.gate.v1.GateService.OverrideLimit:output_type -> ballast.gate.v1.OverrideLimitResponse
+	13, // 64: ballast.gate.v1.GateService.EvaluateTradeStream:output_type -> ballast.gate.v1.EvaluateTradeStreamResponse
+	56, // [56:65] is the sub-list for method output_type
+	47, // [47:56] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_ballast_gate_v1_gate_proto_init() }

@@ -99,8 +99,9 @@ func (x *Close) GetClose() float64 {
 }
 
 type IngestClosesRequest struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Closes []*Close               `protobuf:"bytes,1,rep,name=closes,proto3" json:"closes,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 10 000 closes (and one gRPC message); idempotent by (instrument, at).
+	Closes []*Close `protobuf:"bytes,1,rep,name=closes,proto3" json:"closes,omitempty"`
 	// Where the closes come from (recorded with each row), e.g. "bloomberg-eod".
 	Source        string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -152,9 +153,11 @@ func (x *IngestClosesRequest) GetSource() string {
 }
 
 type CloseConflict struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Instrument string                 `protobuf:"bytes,1,opt,name=instrument,proto3" json:"instrument,omitempty"`
-	At         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The instrument whose close differs from the stored one.
+	Instrument string `protobuf:"bytes,1,opt,name=instrument,proto3" json:"instrument,omitempty"`
+	// The close's time (the stored key, with the instrument).
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
 	// The close stored earlier, which stays.
 	Stored float64 `protobuf:"fixed64,3,opt,name=stored,proto3" json:"stored,omitempty"`
 	// The close this batch sent, which was not applied.

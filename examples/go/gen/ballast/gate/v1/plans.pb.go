@@ -43,6 +43,7 @@ const (
 type PlanState int32
 
 const (
+	// Never sent.
 	PlanState_PLAN_STATE_UNSPECIFIED PlanState = 0
 	// Not yet accepted, not superseded, not expired: the OMS may accept and execute it.
 	PlanState_PLAN_STATE_OPEN PlanState = 1
@@ -102,6 +103,7 @@ func (PlanState) EnumDescriptor() ([]byte, []int) {
 type AckOutcome int32
 
 const (
+	// Refused with INVALID_ARGUMENT.
 	AckOutcome_ACK_OUTCOME_UNSPECIFIED AckOutcome = 0
 	// The OMS is about to execute the plan (refused if superseded or expired).
 	AckOutcome_ACK_OUTCOME_ACCEPTED AckOutcome = 1
@@ -159,8 +161,9 @@ func (AckOutcome) EnumDescriptor() ([]byte, []int) {
 }
 
 type WatchRebalancePlansRequest struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	PortfolioId string                 `protobuf:"bytes,1,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The portfolio whose plans to follow; the caller needs a trade grant for it.
+	PortfolioId string `protobuf:"bytes,1,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
 	// The sequence of the last plan the subscriber handled; 0 = from the first plan.
 	AfterSequence uint64 `protobuf:"varint,2,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -282,6 +285,7 @@ type isWatchRebalancePlansResponse_Event interface {
 }
 
 type WatchRebalancePlansResponse_Plan struct {
+	// The next plan after the cursor, in sequence order (also those committed while disconnected).
 	Plan *RebalancePlan `protobuf:"bytes,1,opt,name=plan,proto3,oneof"`
 }
 
@@ -349,9 +353,11 @@ func (x *Keepalive) GetLatestSequence() uint64 {
 }
 
 type PlannedOrder struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Strategy string                 `protobuf:"bytes,1,opt,name=strategy,proto3" json:"strategy,omitempty"`
-	Asset    string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The strategy whose position this line moves.
+	Strategy string `protobuf:"bytes,1,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// The instrument, as the gate's orders name it (Order.instrument).
+	Asset string `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
 	// Price the targets were computed at, in the portfolio's base currency per unit.
 	ReferencePrice float64 `protobuf:"fixed64,3,opt,name=reference_price,json=referencePrice,proto3" json:"reference_price,omitempty"`
 	// Units held when the plan was committed.
@@ -448,7 +454,8 @@ func (x *PlannedOrder) GetTargetNotional() float64 {
 type RebalancePlan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stable id: "<portfolio_id>/<sequence>".
-	PlanId      string `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	PlanId string `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	// The portfolio the plan rebalances.
 	PortfolioId string `protobuf:"bytes,2,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
 	// Dense per portfolio, in commit order: the subscriber's cursor.
 	Sequence uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
@@ -457,11 +464,13 @@ type RebalancePlan struct {
 	// The budget version of the previous plan (0 = none): the one this plan replaces.
 	SupersedesBudgetVersion uint32 `protobuf:"varint,5,opt,name=supersedes_budget_version,json=supersedesBudgetVersion,proto3" json:"supersedes_budget_version,omitempty"`
 	// The previous plan's id ("" = none); it is superseded unless it was accepted first.
-	SupersedesPlanId string    `protobuf:"bytes,6,opt,name=supersedes_plan_id,json=supersedesPlanId,proto3" json:"supersedes_plan_id,omitempty"`
-	State            PlanState `protobuf:"varint,7,opt,name=state,proto3,enum=ballast.gate.v1.PlanState" json:"state,omitempty"`
+	SupersedesPlanId string `protobuf:"bytes,6,opt,name=supersedes_plan_id,json=supersedesPlanId,proto3" json:"supersedes_plan_id,omitempty"`
+	// Where the plan stands now: execute only an OPEN plan, after ACCEPTED is acknowledged.
+	State PlanState `protobuf:"varint,7,opt,name=state,proto3,enum=ballast.gate.v1.PlanState" json:"state,omitempty"`
 	// Set when state is SUPERSEDED: the plan that replaced this one.
-	SupersededBy string                 `protobuf:"bytes,8,opt,name=superseded_by,json=supersededBy,proto3" json:"superseded_by,omitempty"`
-	CommittedAt  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=committed_at,json=committedAt,proto3" json:"committed_at,omitempty"`
+	SupersededBy string `protobuf:"bytes,8,opt,name=superseded_by,json=supersededBy,proto3" json:"superseded_by,omitempty"`
+	// When the budget version it implements was committed.
+	CommittedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=committed_at,json=committedAt,proto3" json:"committed_at,omitempty"`
 	// After this the plan may no longer be accepted.
 	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	// The regime of the budget (e.g. "crisis").
@@ -469,8 +478,9 @@ type RebalancePlan struct {
 	// Gross notional / capital the budget targets (1.0 = fully invested).
 	GrossLeverage float64 `protobuf:"fixed64,12,opt,name=gross_leverage,json=grossLeverage,proto3" json:"gross_leverage,omitempty"`
 	// Share of capital the budget keeps in cash, 0..1.
-	CashWeight float64         `protobuf:"fixed64,13,opt,name=cash_weight,json=cashWeight,proto3" json:"cash_weight,omitempty"`
-	Orders     []*PlannedOrder `protobuf:"bytes,14,rep,name=orders,proto3" json:"orders,omitempty"`
+	CashWeight float64 `protobuf:"fixed64,13,opt,name=cash_weight,json=cashWeight,proto3" json:"cash_weight,omitempty"`
+	// One line per (strategy, asset) the budget holds or held: the orders to move from current to target.
+	Orders []*PlannedOrder `protobuf:"bytes,14,rep,name=orders,proto3" json:"orders,omitempty"`
 	// Set when state is ACKNOWLEDGED.
 	AckOutcome    AckOutcome `protobuf:"varint,15,opt,name=ack_outcome,json=ackOutcome,proto3,enum=ballast.gate.v1.AckOutcome" json:"ack_outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -613,9 +623,11 @@ func (x *RebalancePlan) GetAckOutcome() AckOutcome {
 }
 
 type AckRebalancePlanRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PlanId        string                 `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
-	Outcome       AckOutcome             `protobuf:"varint,2,opt,name=outcome,proto3,enum=ballast.gate.v1.AckOutcome" json:"outcome,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RebalancePlan.plan_id; the caller needs a trade grant for its portfolio.
+	PlanId string `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	// What the OMS did (or is about to do); repeating the same outcome is a no-op.
+	Outcome       AckOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=ballast.gate.v1.AckOutcome" json:"outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
