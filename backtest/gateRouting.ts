@@ -92,6 +92,8 @@ export function gateRouter(name: string, opts: { readonly riskChecks: boolean; r
     };
     for (const a of budget.assets)
       fill(a.strategy, a.asset, (current.get(pairKey(a.strategy, a.asset)) ?? 0) / a.referencePrice, a.referencePrice);
+    // The book as it stands, settled once: the plan's orders then queue their moves as the gate's do.
+    exposures.settleRisk();
 
     // Risk-reducing moves first (toward zero), then the rest, each in budget order.
     const moves = budget.assets
