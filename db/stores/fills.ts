@@ -19,27 +19,29 @@ export interface FillRecord {
   readonly reportedAtMs: number;
 }
 
-/**
- * One statement per batch: insert the fills (a re-reported fill_id is skipped) and add exactly the
- * inserted ones to `positions`, so a retried batch never double-counts.
- */
-const FILLS_SQL = `
-  WITH incoming AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::bool[], $10::timestamptz[])
-      AS t(fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at)
-  ), inserted AS (
-    INSERT INTO gate_fills (fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at, replica)
+/** The batch's fills as rows ($1–$10: one array per column). */
+const INCOMING = `SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::bool[], $10::timestamptz[])
+      AS t(fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at)`;
+
+/** Inserts the incoming fills for replica $11; a re-reported fill_id is skipped. Returns what was inserted. */
+const INSERT_FILLS = `INSERT INTO gate_fills (fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at, replica)
     SELECT DISTINCT ON (fill_id) fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at, $11 FROM incoming
     ON CONFLICT (fill_id) DO NOTHING
-    RETURNING portfolio_id, strategy, instrument, side, quantity, price
-  )
-  INSERT INTO positions (portfolio_id, strategy, asset, quantity, avg_price, updated_at)
-  SELECT portfolio_id, strategy, instrument, sum(CASE WHEN side = 'BUY' THEN quantity ELSE -quantity END),
-         sum(quantity * price) / NULLIF(sum(quantity), 0), now()
-  FROM inserted GROUP BY portfolio_id, strategy, instrument
-  ON CONFLICT (portfolio_id, strategy, asset) DO UPDATE
-    SET quantity = positions.quantity + EXCLUDED.quantity,
-        avg_price = COALESCE(EXCLUDED.avg_price, positions.avg_price), updated_at = now()`;
+    RETURNING portfolio_id, strategy, instrument, side, quantity, price`;
+
+/** Adds exactly the inserted fills to `positions`, so a retried batch never double-counts. */
+const MOVE_POSITIONS = `INSERT INTO positions (portfolio_id, strategy, asset, quantity, avg_price, updated_at)
+    SELECT portfolio_id, strategy, instrument, sum(CASE WHEN side = 'BUY' THEN quantity ELSE -quantity END),
+           sum(quantity * price) / NULLIF(sum(quantity), 0), now()
+    FROM inserted GROUP BY portfolio_id, strategy, instrument
+    ON CONFLICT (portfolio_id, strategy, asset) DO UPDATE
+      SET quantity = positions.quantity + EXCLUDED.quantity,
+          avg_price = COALESCE(EXCLUDED.avg_price, positions.avg_price), updated_at = now()`;
+
+/** One statement per batch: insert the fills and move positions by exactly those inserted. */
+const FILLS_SQL = `
+  WITH incoming AS (${INCOMING}), inserted AS (${INSERT_FILLS})
+  ${MOVE_POSITIONS}`;
 
 /**
  * The same, only for fills whose portfolio lease `$12` still holds with the fill's fencing token (gate
@@ -52,22 +54,9 @@ const FENCED_FILLS_SQL = `
     WHERE l.owner = $12
     FOR SHARE OF l
   ), incoming AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::bool[], $10::timestamptz[])
-      AS t(fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at)
+    ${INCOMING}
     WHERE t.portfolio_id IN (SELECT portfolio_id FROM held)
-  ), inserted AS (
-    INSERT INTO gate_fills (fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at, replica)
-    SELECT DISTINCT ON (fill_id) fill_id, portfolio_id, strategy, instrument, side, client_order_id, quantity, price, order_done, reported_at, $11 FROM incoming
-    ON CONFLICT (fill_id) DO NOTHING
-    RETURNING portfolio_id, strategy, instrument, side, quantity, price
-  ), moved AS (
-    INSERT INTO positions (portfolio_id, strategy, asset, quantity, avg_price, updated_at)
-    SELECT portfolio_id, strategy, instrument, sum(CASE WHEN side = 'BUY' THEN quantity ELSE -quantity END),
-           sum(quantity * price) / NULLIF(sum(quantity), 0), now()
-    FROM inserted GROUP BY portfolio_id, strategy, instrument
-    ON CONFLICT (portfolio_id, strategy, asset) DO UPDATE
-      SET quantity = positions.quantity + EXCLUDED.quantity,
-          avg_price = COALESCE(EXCLUDED.avg_price, positions.avg_price), updated_at = now()
+  ), inserted AS (${INSERT_FILLS}), moved AS (${MOVE_POSITIONS}
   )
   SELECT portfolio_id FROM held`;
 
