@@ -162,12 +162,13 @@ describe('console API', () => {
       approver: 'ann',
       expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
     });
+    const detectedAtMs = Date.now() - 90_000; // one clock reading: the response time is exactly 1 000 ms
     await new RegimeChangeStore(pool).record(`${portfolioId}-rc1`, portfolioId, {
       from: 'calm',
       to: 'crisis',
       detectedAsOf: '2026-01-05',
-      detectedAtMs: Date.now() - 90_000,
-      committedAtMs: Date.now() - 89_000,
+      detectedAtMs,
+      committedAtMs: detectedAtMs + 1_000,
       committedVersion: 2,
     } as never);
     await pool.query('INSERT INTO positions (portfolio_id, strategy, asset, quantity) VALUES ($1, $2, $3, $4), ($1, $5, $6, $7)', [
