@@ -147,7 +147,7 @@ test('the gate serves mTLS with an access policy: certificates from the one-shot
     );
     expect(security.tls?.clientCa).toBeDefined();
     expect(Object.entries(security.access ?? {}).filter(([, g]) => g.control)).toEqual([
-      ['ballast-operator', { portfolios: ['*'], strategies: ['*'], control: true }],
+      ['ballast-operator', { portfolios: ['*'], strategies: ['*'], control: true, ingest: true }],
     ]);
     expect(() => checkGateSecurity({ host, tls: security.tls, access: security.access })).not.toThrow();
   } finally {
