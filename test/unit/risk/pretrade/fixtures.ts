@@ -5,6 +5,7 @@ import type { OrderRequest } from '../../../../risk/pretrade/checks';
 import { GateCore } from '../../../../grpc/gate';
 import { buildSnapshot, type LimitOverride } from '../../../../risk/pretrade/snapshot';
 import type { TradingState } from '../../../../risk/kinds';
+import type { ExposureBook } from '../../../../risk/pretrade/exposures';
 
 const c = (x: number) => x as Currency;
 const f = (x: number) => x as Fraction;
@@ -96,5 +97,20 @@ export function fillInto(core: GateCore, strategy: string, instrument: string, q
     quantity: Math.abs(qty),
     price,
     orderDone: true,
+  });
+}
+
+/** A position already held in `book` (a done fill at T0), for the pure checks without a gate core. */
+export function holding(book: ExposureBook, strategy: string, asset: string, qty: number, price: number): void {
+  book.applyFill({
+    strategy,
+    asset,
+    side: qty >= 0 ? 'BUY' : 'SELL',
+    clientOrderId: 'x',
+    fillId: '',
+    quantity: Math.abs(qty),
+    price,
+    orderDone: true,
+    nowMs: T0,
   });
 }

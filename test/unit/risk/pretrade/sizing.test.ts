@@ -7,7 +7,7 @@ import { currency } from '../../../../risk/units';
 import fc from 'fast-check';
 import { evaluateOrder, sizeOrder, type CheckContext, type OrderRequest } from '../../../../risk/pretrade/checks';
 import { ExposureBook } from '../../../../risk/pretrade/exposures';
-import { budget, order, snapshotOf, T0 } from './fixtures';
+import { budget, holding, order, snapshotOf, T0 } from './fixtures';
 
 const policy = { staleReduceAfterMs: 3_600_000, staleHaltAfterMs: 4 * 3_600_000, restrictedInstruments: new Set<string>() };
 
@@ -15,20 +15,6 @@ function context(book: ExposureBook, overrides: Parameters<typeof snapshotOf>[1]
   const snapshot = snapshotOf(budget(), overrides);
   book.reprice(snapshot);
   return { snapshot, portfolioKnown: true, book, nowMs: T0 + 1_000, policy };
-}
-
-function holding(book: ExposureBook, strategy: string, asset: string, qty: number, price: number): void {
-  book.applyFill({
-    strategy,
-    asset,
-    side: qty >= 0 ? 'BUY' : 'SELL',
-    clientOrderId: 'x',
-    fillId: '',
-    quantity: Math.abs(qty),
-    price,
-    orderDone: true,
-    nowMs: T0,
-  });
 }
 
 describe('known answers', () => {
