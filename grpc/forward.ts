@@ -78,6 +78,18 @@ export function forwardedCaller(routing: Routing | undefined, call: { metadata: 
 }
 
 /**
+ * The refusal for a call this replica does not decide: UNAVAILABLE, naming the owner (also in the
+ * trailing metadata) so the client can call it there, or saying why no replica decides now.
+ */
+export function notDecidedHere(route: Exclude<Route, { kind: 'local' }>): Refused {
+  if (route.kind === 'unavailable') return new Refused(grpc.status.UNAVAILABLE, route.why);
+  return new Refused(grpc.status.UNAVAILABLE, `portfolio decided by replica ${route.owner} at ${route.address}: call it there`, {
+    [OWNER_HEADER]: route.owner,
+    [OWNER_ADDRESS_HEADER]: route.address,
+  });
+}
+
+/**
  * Wraps a trade handler: decided here when this replica owns the portfolio, else forwarded (once)
  * or refused UNAVAILABLE naming the owner.
  */
@@ -96,12 +108,7 @@ export function routed<Req, Res>(
     let caller: Caller;
     try {
       caller = authorize(call);
-      if (route.kind === 'unavailable') throw new Refused(grpc.status.UNAVAILABLE, route.why);
-      if (!routing.forwarder || wasForwarded(call))
-        throw new Refused(grpc.status.UNAVAILABLE, `portfolio decided by replica ${route.owner} at ${route.address}: call it there`, {
-          [OWNER_HEADER]: route.owner,
-          [OWNER_ADDRESS_HEADER]: route.address,
-        });
+      if (route.kind === 'unavailable' || !routing.forwarder || wasForwarded(call)) throw notDecidedHere(route);
     } catch (err) {
       callback(toStatus(err, logger));
       return;

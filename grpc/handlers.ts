@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RecommendationView } from '../db/stores/recommendationViews';
 import { type AccessPolicy, type Caller, callerOf, denyControl, denyTrade, denyTrader } from './access';
-import { forwardedCaller, routed, type Routing } from './forward';
+import { forwardedCaller, notDecidedHere, routed, type Routing } from './forward';
 import type { OrderRequest } from '../risk/pretrade/checks';
 import type { GateCore, UtilizationLine } from './gate';
 import type {
@@ -127,9 +127,7 @@ export function evaluateTrade(deps: HandlerDeps, call: Call<EvaluateTradeRequest
  */
 function decideStreamed(deps: HandlerDeps, caller: Caller, call: Listening, message: Order | undefined): Durable<EvaluateTradeResponse> {
   const route = deps.routing?.route(message?.portfolioId ?? '');
-  if (route && route.kind === 'unavailable') throw new Refused(grpc.status.UNAVAILABLE, route.why);
-  if (route && route.kind === 'owner')
-    throw new Refused(grpc.status.UNAVAILABLE, `portfolio decided by replica ${route.owner} at ${route.address}: stream its orders there`);
+  if (route && route.kind !== 'local') throw notDecidedHere(route);
   return decideTrade(deps, caller, call, message);
 }
 
