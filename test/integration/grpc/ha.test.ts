@@ -12,6 +12,7 @@ import { OWNER_ADDRESS_HEADER } from '../../../grpc/forward';
 import type { RunningGate } from '../../../grpc/server';
 import { call, client, type Client, commitFixture, databaseUrl, eventually, gate, newPortfolioId, withPool } from './helpers';
 import { approvedExposure, auditedApprovals, overLimits, randomOrder, seeded, spray } from './haSupport';
+import { openTradeStream } from './tradeStreamClient';
 
 jest.setTimeout(180_000);
 
@@ -132,6 +133,35 @@ test('without forwarding a non-owner answers UNAVAILABLE naming the owner; a gra
     order: randomOrder(pid, `${pid}-a`, seeded(1)),
   });
   expect(retried).toMatchObject({ decision: Decision.DECISION_APPROVE, replayed: true });
+});
+
+test('a streamed order is decided only by the owner: a non-owner answers it UNAVAILABLE naming the owner, the stream goes on', async () => {
+  const pid = newPortfolioId('ha-stream');
+  await withPool((_p, store) => commitFixture(store, pid));
+  const { gates, clients: cs } = await replicas(2);
+  await settled(gates, pid);
+  const owner = await ownerOf(gates, pid);
+  const other = gates.find((g) => g !== owner)!;
+  const elsewhere = openTradeStream(cs[gates.indexOf(other)]);
+  elsewhere.send(randomOrder(pid, `${pid}-s1`, seeded(2)));
+  elsewhere.send(randomOrder(pid, `${pid}-s2`, seeded(3)));
+  const refused = await elsewhere.waitFor(2);
+  for (const a of refused) {
+    expect(a.result?.$case).toBe('error');
+    expect(a.result?.$case === 'error' && a.result.value).toMatchObject({ code: grpc.status.UNAVAILABLE });
+    expect(a.result?.$case === 'error' && a.result.value.message).toContain(owner.address);
+  }
+  elsewhere.end();
+  expect((await elsewhere.status).code).toBe(grpc.status.OK);
+  const here = openTradeStream(cs[gates.indexOf(owner)]);
+  here.send(randomOrder(pid, `${pid}-s1`, seeded(2)));
+  const [decided] = await here.waitFor(1);
+  expect(decided.result?.$case).toBe('decision');
+  here.end();
+  await here.status;
+  expect(await auditedApprovals(pool, pid)).toEqual(
+    new Set(decided.result?.$case === 'decision' && decided.result.value.decision === Decision.DECISION_APPROVE ? [`${pid}-s1`] : []),
+  );
 });
 
 test('a deposed owner cannot write: its decision is refused once another replica holds the token', async () => {
