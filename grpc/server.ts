@@ -42,6 +42,7 @@ import { type GateControls, type GateStores, storageRefusedRows } from './ports'
 import { Quarantine } from './quarantine';
 import { type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
 import { type GateObserver, UNOBSERVED } from './metrics';
+import { DEFAULT_RESERVATION_TTL_MS } from '../risk/pretrade/exposures';
 import { OrderThrottle, type ThrottleConfig } from '../risk/pretrade/throttle';
 import { DEFAULT_WARNING_LEVEL, limitWarningAlert } from '../risk/pretrade/warnings';
 import { type PlanStreamOptions, PlanStreams } from './plans';
@@ -192,7 +193,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   /** Records 1..replayed came from a previous run's spool. */
   let replayed = 0;
   if (!spool) logger.warn('gate started without a data dir: what it acknowledges does not survive a crash');
-  const reservationTtlMs = options.reservationTtlMs ?? 24 * HOUR;
+  const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   const warningLevel = options.warningLevel ?? DEFAULT_WARNING_LEVEL;
   const clock = options.clock ?? Date.now;
   // Gate HA: leases, and fenced Postgres writes in place of the spool for what is acknowledged.

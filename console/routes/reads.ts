@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { diffBudgets } from '../../risk/budgetDiff';
+import { DEFAULT_RESERVATION_TTL_MS } from '../../risk/pretrade/exposures';
 import type { RiskModel } from '../../risk/riskModel';
 import { strategyRiskShares } from '../../risk/strategyRisk';
 import { utilization } from '../../risk/utilization';
@@ -13,8 +14,6 @@ import { regimeTimeline } from '../timeline';
 
 /** Points a timeline window is averaged into: enough for a laptop-wide chart, few enough to send live. */
 const TIMELINE_POINTS = 240;
-/** How long a gate holds an approved order's reservation without a fill or cancel (the gate's default). */
-const RESERVATION_TTL_MS = 24 * 3_600_000;
 /** Working orders read per portfolio (the newest; a gate holds at most 100 000 per portfolio by default). */
 const MAX_WORKING_ORDERS = 100_000;
 /** Risk models kept in memory (a few portfolios' current ones). */
@@ -191,7 +190,7 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
         reads.budgetVersionWithPredecessor(p.id, p.latestVersion),
         ctx.positions.forPortfolio(p.id),
         reads.overrides(p.id, ctx.now()),
-        ctx.approvals.approvedInPortfolio(p.id, ctx.now().getTime() - RESERVATION_TTL_MS, MAX_WORKING_ORDERS),
+        ctx.approvals.approvedInPortfolio(p.id, ctx.now().getTime() - DEFAULT_RESERVATION_TTL_MS, MAX_WORKING_ORDERS),
       ]);
       if (!pair.version) throw new Problem('not-found', `portfolio "${p.id}" has no committed budget yet`);
       const working = approved

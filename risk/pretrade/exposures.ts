@@ -37,6 +37,9 @@ export interface Aggregate {
  * An approved order as remembered for retries: the order (its fingerprint: a retry must match every
  * field) and the answer the gate gave. The portfolio is the book's.
  */
+/** How long an approved order's reservation lives without a fill or cancel report, unless the gate is told otherwise. */
+export const DEFAULT_RESERVATION_TTL_MS = 24 * 3_600_000;
+
 export interface ApprovedAnswer {
   readonly strategy: string;
   readonly instrument: string;
