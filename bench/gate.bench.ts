@@ -89,6 +89,11 @@ const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'metrics', ...(BAS
 interface ServerReady {
   address: string;
 }
+/** A server's CPU since it was ready, and its spool's group commits (a real gate with a data dir). */
+interface ServerCpu {
+  cpuUs: number;
+  spoolSyncs?: { groups: number; records: number; totalUs: number };
+}
 
 export async function run(): Promise<void> {
   if (TLS) console.log(`  mTLS on both servers (certificates in ${benchPki().dir})`);
@@ -225,13 +230,20 @@ async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): 
 async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<void> {
   const perCall: Partial<Record<ServerKind, number>> = {};
   for (const kind of SERVER_KINDS) {
-    const server = spawn(kind, { databaseUrl });
+    const server = spawn(kind, { databaseUrl, dataDir: newDataDir() });
     try {
       const { address } = await message<ServerReady>(server);
       const report = await loadFrom(address, spec);
       server.send('cpu');
-      const { cpuUs } = await message<{ cpuUs: number }>(server);
+      const { cpuUs, spoolSyncs } = await message<ServerCpu>(server);
       perCall[kind] = cpuUs / Math.max(1, report.requests);
+      if (spoolSyncs && kind === 'gate') {
+        const perGroup = spoolSyncs.records / Math.max(1, spoolSyncs.groups);
+        const us = spoolSyncs.totalUs / Math.max(1, spoolSyncs.groups);
+        console.log(
+          `  gate spool: ${spoolSyncs.groups} durable writes, ${perGroup.toFixed(1)} records each, ${us.toFixed(0)} µs per write (mean)`,
+        );
+      }
     } finally {
       await stop(server, 'SIGTERM');
     }
@@ -463,10 +475,20 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
 
 const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-bench-gate-'));
 
+/** GATE_BENCH_PROFILE=<dir>: every child (servers and load clients) writes a V8 CPU profile there (node --cpu-prof) when it stops. */
+const profileArgs = (role: Role): string[] =>
+  process.env.GATE_BENCH_PROFILE
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${process.env.GATE_BENCH_PROFILE}`,
+        `--cpu-prof-name=${role.replace(/ /g, '-')}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
+
 function spawn(role: Role, arg: unknown): ChildProcess {
   // The base checkout's own bench file, as its real gate (same arguments: both read them the same way).
   const [file, as] = role === 'base' ? [join(BASE!, 'dist', 'bench', 'gate.bench.js'), 'gate'] : [__filename, role];
-  return fork(file, [as, JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  return fork(file, [as, JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: profileArgs(role) });
 }
 
 function message<T>(child: ChildProcess): Promise<T> {
@@ -537,17 +559,22 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     );
     return;
   }
-  const address = role === 'empty' ? await startEmptyServer() : await startRealGate(arg, role === 'metrics', role === 'ha');
+  const gate = role === 'empty' ? undefined : await startRealGate(arg, role === 'metrics', role === 'ha');
+  const address = gate?.address ?? (await startEmptyServer());
   const ready = process.cpuUsage();
   process.on('message', (m) => {
     if (m !== 'cpu') return;
     const used = process.cpuUsage(ready);
-    process.send!({ cpuUs: used.user + used.system });
+    process.send!({ cpuUs: used.user + used.system, spoolSyncs: gate?.stats().spoolSyncs } satisfies ServerCpu);
   });
   process.send!({ address } satisfies ServerReady);
 }
 
-async function startRealGate(arg: Record<string, unknown>, withMetrics = false, ha = false): Promise<string> {
+async function startRealGate(
+  arg: Record<string, unknown>,
+  withMetrics = false,
+  ha = false,
+): Promise<Awaited<ReturnType<typeof startGate>>> {
   const registry = withMetrics ? processRegistry() : undefined;
   // A full scrape every second (Prometheus' default is every 15 s): its cost is part of the figure.
   if (registry) setInterval(() => void registry.metrics(), 1_000).unref();
@@ -563,7 +590,7 @@ async function startRealGate(arg: Record<string, unknown>, withMetrics = false, 
     ha: ha ? { leaseTtlMs: 5_000, peerClient: peerClient(), peerIdentities: [DEMO_OMS_IDENTITY] } : undefined,
   });
   process.once('SIGTERM', () => void gate.close().then(() => process.exit(0)));
-  return gate.address;
+  return gate;
 }
 
 /** Same service, same response message as an approving gate; no work at all. */
