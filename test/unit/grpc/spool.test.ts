@@ -57,10 +57,14 @@ test('records appended together share one fdatasync and are delivered only once 
 test('segments are preallocated: full size and zero-filled before the first record goes in', async () => {
   const dir = newDir();
   const { spool } = await opened(dir, 8192);
-  // The one being written and the next, prepared in the background.
   await spool.append('fill', 'r1', { id: 'f1' });
   await spool.sync();
-  for (const name of segments(dir)) expect(statSync(join(dir, name)).size).toBe(8192);
+  // The one written to is full size; the next, prepared in the background, is full size once it is ready.
+  expect(statSync(join(dir, segments(dir)[0])).size).toBe(8192);
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && !(segments(dir).length === 2 && segments(dir).every((n) => statSync(join(dir, n)).size === 8192)))
+    await new Promise((r) => setTimeout(r, 10));
+  expect(segments(dir).map((n) => statSync(join(dir, n)).size)).toEqual([8192, 8192]);
   await spool.close();
 });
 
