@@ -71,6 +71,8 @@ const DURATION_MS = 4_000;
 const WARMUP_MS = 1_500;
 const CONCURRENCY = 32;
 const PORTFOLIO = 'bench-gate';
+/** The same budget without its risk model (no VOL_LIMIT / RISK_BUDGET checks): issue 15's "the ratio does not move". */
+const PORTFOLIO_NO_RISK = 'bench-gate-no-risk';
 /** mTLS on both servers (forked children inherit the variable and the CA directory). */
 const TLS = process.env.GATE_BENCH_TLS === '1';
 const benchPki = (): LocalPki => {
@@ -78,14 +80,14 @@ const benchPki = (): LocalPki => {
   return ensureLocalPki({ dir: process.env.GATE_BENCH_CERTS });
 };
 
-type Role = 'empty' | 'gate' | 'metrics' | 'base' | 'ha' | 'load' | 'stream';
+type Role = 'empty' | 'gate' | 'norisk' | 'metrics' | 'base' | 'ha' | 'load' | 'stream';
 type ServerKind = Exclude<Role, 'load' | 'ha' | 'stream'>;
 const PARTS = new Set((process.env.GATE_BENCH_PARTS ?? 'unary,cpu,core,metrics,audit,stream,ha').split(','));
 const STREAM_ROUNDS = Number(process.env.GATE_BENCH_STREAM_ROUNDS ?? 2);
 /** Orders the streaming client keeps unanswered (the gate's own bound per stream is 1 000). */
 const STREAM_WINDOW = Number(process.env.GATE_BENCH_STREAM_WINDOW ?? 500);
 const BASE = process.env.GATE_BENCH_BASE;
-const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'metrics', ...(BASE ? (['base'] as const) : [])];
+const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'norisk', 'metrics', ...(BASE ? (['base'] as const) : [])];
 interface ServerReady {
   address: string;
 }
@@ -121,7 +123,7 @@ export async function run(): Promise<void> {
       await measureHaCost(databaseUrl, order);
       return;
     }
-    const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], metrics: [], base: [] };
+    const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], norisk: [], metrics: [], base: [] };
     for (let round = 1; PARTS.has('unary') && round <= ROUNDS; round++) {
       for (const kind of SERVER_KINDS) {
         const r = await measure(kind, databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order });
@@ -149,19 +151,28 @@ function printRatios(reports: Record<ServerKind, LoadReport[]>): void {
     p99: med(reports[k].map((r) => r.latencyUs.p99)),
     tput: med(reports[k].map((r) => r.throughputPerSec)),
   });
-  const [e, g, m] = [agg('empty'), agg('gate'), agg('metrics')];
+  const [e, g, n, m] = [agg('empty'), agg('gate'), agg('norisk'), agg('metrics')];
   const b = BASE ? agg('base') : undefined;
   console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
   console.log(`  gate, metrics off:        median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
+  console.log(`  gate, no risk model:      median ${n.p50} µs, p99 ${n.p99} µs, ${n.tput} req/s`);
   console.log(`  gate, metrics on:         median ${m.p50} µs, p99 ${m.p99} µs, ${m.tput} req/s`);
   if (b) console.log(`  base gate (${BASE}): median ${b.p50} µs, p99 ${b.p99} µs, ${b.tput} req/s`);
-  for (const [name, x] of [['metrics off', g], ['metrics on ', m], ...(b ? ([['base gate  ', b]] as const) : [])] as const) {
+  for (const [name, x] of [
+    ['metrics off', g],
+    ['no risk    ', n],
+    ['metrics on ', m],
+    ...(b ? ([['base gate  ', b]] as const) : []),
+  ] as const) {
     console.log(
       `  ratio gate/baseline, ${name}: median ${(x.p50 / e.p50).toFixed(2)}× (goal ≤ 1.1, issue 13), p99 ${(x.p99 / e.p99).toFixed(2)}×, throughput ${(x.tput / e.tput).toFixed(2)}× (goal ≥ 0.9)`,
     );
   }
   console.log(
     `  metrics on / off: median ${(m.p50 / g.p50).toFixed(3)}×, p99 ${(m.p99 / g.p99).toFixed(3)}×, throughput ${(m.tput / g.tput).toFixed(3)}×`,
+  );
+  console.log(
+    `  risk checks on / off (issue 15: the ratio must not move): median ${(g.p50 / n.p50).toFixed(3)}×, p99 ${(g.p99 / n.p99).toFixed(3)}×, throughput ${(g.tput / n.tput).toFixed(3)}×`,
   );
 }
 
@@ -178,11 +189,15 @@ async function measure(kind: ServerKind, databaseUrl: string, spec: LoadSpec): P
   const server = spawn(kind, { databaseUrl, dataDir: newDataDir() });
   try {
     const { address } = await message<ServerReady>(server);
-    return await loadFrom(address, spec);
+    return await loadFrom(address, specFor(kind, spec));
   } finally {
     await stop(server, 'SIGTERM');
   }
 }
+
+/** The 'norisk' gate is the real gate, sent orders of the portfolio whose budget has no risk model. */
+const specFor = (kind: ServerKind, spec: LoadSpec): LoadSpec =>
+  kind === 'norisk' ? { ...spec, order: { ...spec.order, portfolioId: PORTFOLIO_NO_RISK } } : spec;
 
 /**
  * One connection each: unary EvaluateTrade with CONCURRENCY calls in flight, then EvaluateTradeStream
@@ -233,7 +248,7 @@ async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<vo
     const server = spawn(kind, { databaseUrl, dataDir: newDataDir() });
     try {
       const { address } = await message<ServerReady>(server);
-      const report = await loadFrom(address, spec);
+      const report = await loadFrom(address, specFor(kind, spec));
       server.send('cpu');
       const { cpuUs, spoolSyncs } = await message<ServerCpu>(server);
       perCall[kind] = cpuUs / Math.max(1, report.requests);
@@ -252,6 +267,7 @@ async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<vo
   console.log(
     `  server CPU per call (${spec.durationMs / 1000} s load, no warm-up): empty ${e.toFixed(1)} µs, gate ${g.toFixed(1)} µs, gate with metrics ${m.toFixed(1)} µs; ` +
       `gate/empty ${(g / e).toFixed(2)}× off, ${(m / e).toFixed(2)}× on; metrics add ${(m - g).toFixed(1)} µs (${(((m - g) / g) * 100).toFixed(1)} %)` +
+      `; no risk model ${perCall.norisk!.toFixed(1)} µs (risk checks add ${(g - perCall.norisk!).toFixed(1)} µs)` +
       (perCall.base === undefined ? '' : `; base gate ${perCall.base.toFixed(1)} µs (${(perCall.base / e).toFixed(2)}×)`),
   );
 }
@@ -530,6 +546,8 @@ async function commitRealBudget(databaseUrl: string): Promise<{ budget: RiskBudg
     await store.ensurePortfolio(PORTFOLIO);
     await new RiskModelStore(pool).put(riskModel);
     await store.commitBudget(`bench-${Date.now()}`, budget);
+    await store.ensurePortfolio(PORTFOLIO_NO_RISK);
+    await store.commitBudget(`bench-no-risk-${Date.now()}`, { ...budget, portfolioId: PORTFOLIO_NO_RISK, riskLimits: undefined });
   } finally {
     await pool.end();
   }
