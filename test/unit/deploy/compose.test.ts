@@ -16,6 +16,7 @@ import { runCli } from '../../support/cli';
 import { cliTypeName } from '../../../infra/temporal';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/searchAttributes';
 import { temporalServerVersion } from '../../../infra/temporalServer';
+import { defaultGateDataDir } from '../../../processes/gate';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -154,4 +155,22 @@ test('the gate serves mTLS with an access policy: certificates from the one-shot
     process.env = saved;
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the gate's spool and quarantine live on a named volume, so a recreated container replays what it acknowledged", () => {
+  const gate = services.ballast;
+  const saved = process.env.BALLAST_DATA_DIR;
+  let dataDir: string;
+  try {
+    process.env.BALLAST_DATA_DIR = gate.environment?.BALLAST_DATA_DIR;
+    dataDir = defaultGateDataDir();
+  } finally {
+    if (saved === undefined) delete process.env.BALLAST_DATA_DIR;
+    else process.env.BALLAST_DATA_DIR = saved;
+  }
+  const mount = (gate.volumes ?? []).map((v) => v.split(':')).find(([, target]) => dataDir === target || dataDir.startsWith(`${target}/`));
+  expect(mount).toBeDefined();
+  const [source] = mount!;
+  expect(source).not.toMatch(/^[./]/); // a named volume, not a bind mount of the checkout
+  expect(Object.keys((compose as unknown as { volumes: Record<string, unknown> }).volumes)).toContain(source);
 });
