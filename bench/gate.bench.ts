@@ -32,7 +32,7 @@
  * GATE_BENCH_HA_ONLY=1 (or GATE_BENCH_PARTS=ha) runs only that part; GATE_BENCH_HA_ROUNDS sets its rounds (default 2).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -140,6 +140,7 @@ export async function run(): Promise<void> {
     if (PARTS.has('ha')) await measureHaCost(databaseUrl, order);
   } finally {
     await dropDatabase(databaseUrl).catch(() => undefined);
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -489,7 +490,13 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
   }
 }
 
-const newDataDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-bench-gate-'));
+/** Data dirs of this run's gates, removed when the run ends. */
+const dataDirs: string[] = [];
+const newDataDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'ballast-bench-gate-'));
+  dataDirs.push(dir);
+  return dir;
+};
 
 /** GATE_BENCH_PROFILE=<dir>: every child (servers and load clients) writes a V8 CPU profile there (node --cpu-prof) when it stops. */
 const profileArgs = (role: Role): string[] =>
