@@ -178,7 +178,7 @@ export class GateCore {
       result,
     );
     if (result.approved && book) this.settleRiskSoon(book); // after the record: its write starts first
-    return { ...result, recorded, replayed: false };
+    return answered(result, recorded);
   }
 
   /** The original approval again: the same decision, budget version, trading state and risk figures. */
@@ -203,8 +203,10 @@ export class GateCore {
     const book = snapshot ? this.books.get(order.portfolioId) : undefined;
     const result = sizeOrder(order, this.context(order.portfolioId, snapshot, book, now));
     const reasons = result.binding ? [result.binding] : [];
-    const recorded = this.record('SizePosition', order, caller, now, startedNs, 'SIZE', result.quantity, { ...result, reasons });
-    return { ...result, recorded };
+    const { detail, version, state } = result;
+    const recorded = this.record('SizePosition', order, caller, now, startedNs, 'SIZE', result.quantity, { reasons, detail, version, state });
+    const { quantity, binding, explanation, risk } = result;
+    return { quantity, binding, explanation, detail, version, state, risk, recorded };
   }
 
   /** Applies a fill in memory and queues it for Postgres. Returns undefined for a duplicate fill id. */
@@ -434,6 +436,15 @@ export class GateCore {
       latencyUs: Number((process.hrtime.bigint() - startedNs) / 1000n),
     });
   }
+}
+
+/**
+ * A new decision's answer. Fields listed rather than spread: a spread into a fresh literal took a slow
+ * path here (~3 µs a call in the decision core's profile), on every order.
+ */
+function answered(e: Evaluation, recorded: Promise<void>): EvaluateAnswer {
+  const { approved, reasons, explanations, detail, version, state, risk, warnings } = e;
+  return { approved, reasons, explanations, detail, version, state, risk, warnings, recorded, replayed: false };
 }
 
 /** Adds (sign 1) or removes (sign −1) a fill's signed units to its pair in `deltas`, dropping zeros. */

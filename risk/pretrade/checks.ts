@@ -225,7 +225,7 @@ export function orderState(
   policy: CheckPolicy,
 ): OrderState {
   const portfolio = effectiveState(snapshot, nowMs, policy);
-  let result: OrderState = { ...portfolio, scope: 'portfolio' };
+  let result: OrderState = { state: portfolio.state, stale: portfolio.stale, scope: 'portfolio' };
   if (snapshot.scopedStates.size === 0) return result;
   for (const [kind, name] of [
     ['strategy', order.strategy],
@@ -262,7 +262,6 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
     details.push(detail);
   };
   const { state, stale, scope } = orderState(snapshot, order, ctx.nowMs, ctx.policy);
-  const base = { version: snapshot.version, state };
 
   const strategy = snapshot.strategies.get(order.strategy);
   if (!strategy) deny('UNKNOWN_STRATEGY', `strategy "${order.strategy}" is not in budget v${snapshot.version}`);
@@ -301,7 +300,7 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
     hard.push(explained('TRADING_HALTED', STATE_SCOPE[scope], order));
     details.push(`${scopeWords(scope, order)} trading is halted`);
   }
-  if (!strategy || !pair || !(pair.referencePrice > 0)) return { ...base, hard, capacity: [], details };
+  if (!strategy || !pair || !(pair.referencePrice > 0)) return { version: snapshot.version, state, hard, capacity: [], details };
   if (order.price > 0 && Number.isFinite(order.price)) {
     const collar = snapshot.budget.limits.priceCollar;
     const deviation = Math.abs(order.price / pair.referencePrice - 1);
@@ -318,7 +317,7 @@ function assess(order: OrderRequest, ctx: CheckContext): Assessment {
   const usable = order.quantity > 0 && Number.isFinite(order.quantity) && order.price > 0 && Number.isFinite(order.price);
   const capacity = usable ? capacityChecks(order, ctx, snapshot, pair.referencePrice, { state, stale, scope }) : [];
   const risk = usable ? riskChecks(order, ctx, snapshot, pair.referencePrice, deny) : undefined;
-  return { ...base, hard, capacity, details, risk };
+  return { version: snapshot.version, state, hard, capacity, details, risk };
 }
 
 /**
