@@ -55,7 +55,7 @@ export function define(command: Command): void {
         "--target: the calls then go to the portfolio's owner replica, learned from the first answer (docs/gate-ha.md); " +
         '--no-owner-routing calls the targets as given instead (channels spread over them), e.g. to measure the forwarded path.',
     )
-    .requiredOption('--target <host:port[,host:port…]>', 'the gate to call, or a comma list of its HA replicas')
+    .requiredOption('--target <host:port>', 'the gate to call, or a comma list of its HA replicas (host:port,host:port,…)')
     .option('--owner-routing', "call the portfolio's owner replica, learned from the first answer (default with several --target)")
     .option('--no-owner-routing', 'call the targets as given, channels spread over them (default with one --target)')
     .requiredOption('--portfolio <id>', 'the portfolio of the orders')

@@ -7,12 +7,17 @@
  *   - with --no-forward, it follows the redirect and every call is decided by the owner;
  *   - after the owner is SIGKILLed, its next calls are answered by the replica that takes over, and
  *     the last order retried under the same client order id gets its original approval back,
- *     reserved once (the sizing is what it was before the kill).
+ *     reserved once (the sizing is what it was before the kill);
+ *   - the reference OMS given both replicas executes a plan with every order decided by the owner directly.
  */
 import type pg from 'pg';
 import { createPool } from '../../../db/pool';
+import { BudgetStore } from '../../../db/stores/budgets';
+import { RebalancePlanStore } from '../../../db/stores/rebalancePlans';
 import { Decision, type Order, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { OwnerRoutingClient } from '../../../grpc/ownerRouting';
+import { type ReferenceOms, startReferenceOms } from '../../../processes/referenceOms';
+import { rebalancePlan } from '../../../risk/rebalancePlan';
 import { type GateProcess, requireFreshBuild, startGateProcess } from '../../support/gateProcess';
 import { budget } from '../../unit/risk/pretrade/fixtures';
 import { commitFixture, databaseUrl, eventually, newDataDir, newPortfolioId, withPool } from './helpers';
@@ -165,4 +170,35 @@ test('seeded with the non-owner, --no-forward: the client follows the redirect, 
   const rows = await audit(pid);
   expect(ids.map((id) => rows.get(id)?.caller)).toEqual(ids.map(() => 'ballast-demo-oms'));
   expect(new Set(ids.map((id) => rows.get(id)?.replica))).toEqual(new Set([name]));
+});
+
+test('the reference OMS given both replicas (the non-owner first) executes a plan with every order decided by the owner directly', async () => {
+  const pid = newPortfolioId('ha-oms');
+  const replicas = await pair('oms');
+  await withPool((_p, store) => commitFixture(store, pid));
+  const { name, owner, other } = await roles(replicas, pid);
+  const oms: ReferenceOms = startReferenceOms({
+    gateAddress: other.oms.target,
+    gateAddresses: [owner.oms.target],
+    credentials: other.oms.credentials,
+    channelOptions: other.oms.options,
+    portfolioId: pid,
+    seed: 5,
+  });
+  try {
+    const b = budget(pid);
+    const { version } = await new BudgetStore(pool).commitBudget(`${pid}-plan-${Date.now()}`, b);
+    await new RebalancePlanStore(pool).emit(`${pid}:v${version.version}:plan`, pid, (positions) =>
+      rebalancePlan(b, version.version, positions),
+    );
+    const report = await eventually(async () => oms.reports.find((r) => r.budgetVersion === version.version), 30_000);
+    expect(report.outcome).not.toBe('SKIPPED');
+    expect(report.childOrders).toBeGreaterThan(0);
+  } finally {
+    await oms.stop();
+  }
+  // The first trade call (a SizePosition) was forwarded and named the owner; every order went to it.
+  const rows = [...(await audit(pid)).values()];
+  expect(rows.length).toBeGreaterThan(0);
+  expect(rows.filter((r) => r.caller !== 'ballast-demo-oms' || r.replica !== name)).toEqual([]);
 });
