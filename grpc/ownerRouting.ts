@@ -10,6 +10,11 @@
  * rebuilds the used ids from Postgres), ReportFill by fill id, and SizePosition reads only. Only
  * UNAVAILABLE is retried (the replica did not decide: redirect, dead, deposed, takeover under way);
  * every other status (a DENY is an answer, not an error) goes back to the caller as is.
+ *
+ * An owner that failed the client (unreachable, deposed, or silent until the deadline) is forgotten
+ * and, for SHUN_MS, not learned again from a forwarded answer: when the owner's advertised address
+ * (`--peer-address`) cannot be reached from the client, its calls stay on the forwarding replica
+ * instead of trying the owner on every call.
  */
 import * as grpc from '@grpc/grpc-js';
 import { OWNER_ADDRESS_HEADER, type TradeMethod } from './forward';
@@ -47,6 +52,7 @@ type Attempt<Res> =
 
 const FIRST_PAUSE_MS = 50;
 const MAX_PAUSE_MS = 500;
+const SHUN_MS = 10_000;
 
 type Unary = (
   req: unknown,
@@ -59,6 +65,8 @@ export class OwnerRoutingClient {
   private readonly channels = new Map<string, InstanceType<typeof GateServiceClient>>();
   /** Portfolio → the owner's address, as last learned. */
   private readonly owners = new Map<string, string>();
+  /** Owner addresses that failed this client → until when forwarded answers naming them are not believed. */
+  private readonly shunned = new Map<string, number>();
   /** The seed calls start at when no owner is known (moves past a seed that did not answer). */
   private next = 0;
   private readonly maxAttempts: number;
@@ -109,9 +117,11 @@ export class OwnerRoutingClient {
       const outcome = await this.attempt<Res>(method, target, request, endAt);
       switch (outcome.kind) {
         case 'answered':
-          this.owners.set(portfolioId, outcome.owner ?? target);
+          this.shunned.delete(target);
+          this.owners.set(portfolioId, outcome.owner && !this.isShunned(outcome.owner) ? outcome.owner : target);
           return outcome.response;
         case 'failed':
+          if (outcome.error.code === grpc.status.DEADLINE_EXCEEDED) this.forget(portfolioId, target);
           throw outcome.error;
         case 'redirected':
           last = outcome.error;
@@ -120,12 +130,27 @@ export class OwnerRoutingClient {
           break;
         case 'unavailable':
           last = outcome.error;
-          if (this.owners.get(portfolioId) === target) this.owners.delete(portfolioId);
+          this.forget(portfolioId, target);
           target = this.seedAfter(target, tried);
           break;
       }
     }
     throw last ?? deadlineExceeded(method);
+  }
+
+  /** The portfolio's owner failed at `address`: call the seeds, and do not believe hints naming it for a while. */
+  private forget(portfolioId: string, address: string): void {
+    if (this.owners.get(portfolioId) !== address) return;
+    this.owners.delete(portfolioId);
+    this.shunned.set(address, Date.now() + SHUN_MS);
+  }
+
+  private isShunned(address: string): boolean {
+    const until = this.shunned.get(address);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.shunned.delete(address);
+    return false;
   }
 
   /** The next seed after `failed` not tried yet (or, all tried, the first one: a new round after a pause). */

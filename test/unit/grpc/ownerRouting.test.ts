@@ -20,7 +20,9 @@ type Behaviour =
   | { readonly kind: 'decide' }
   | { readonly kind: 'forward'; readonly owner: Replica }
   | { readonly kind: 'redirect'; readonly owner: Replica }
-  | { readonly kind: 'refuse'; readonly code: grpc.status };
+  | { readonly kind: 'refuse'; readonly code: grpc.status }
+  /** Never answers (the call ends at its deadline). */
+  | { readonly kind: 'hang' };
 
 interface Replica {
   readonly name: string;
@@ -36,7 +38,7 @@ let routing: OwnerRoutingClient | undefined;
 afterEach(async () => {
   routing?.close();
   routing = undefined;
-  await Promise.all(replicas.splice(0).map((r) => new Promise<void>((res) => r.server.tryShutdown(() => res()))));
+  replicas.splice(0).forEach((r) => r.server.forceShutdown());
 });
 
 const approve = EvaluateTradeResponse.fromPartial({ decision: Decision.DECISION_APPROVE, budgetVersion: 1 });
@@ -64,6 +66,8 @@ async function replica(name: string, behaviour: Behaviour = { kind: 'decide' }):
           return cb({ code: grpc.status.UNAVAILABLE, details: `call ${b.owner.address}`, metadata: hint(b.owner) });
         case 'refuse':
           return cb({ code: b.code, details: 'refused' });
+        case 'hang':
+          return;
       }
     },
   });
@@ -176,4 +180,32 @@ test('a takeover under way: the client waits between rounds and is answered once
   expect(Date.now() - started).toBeGreaterThanOrEqual(400);
   expect(c.ownerOf('p1')).toBe(b.address);
   expect(a.calls + b.calls).toBeLessThan(20);
+});
+
+test('an owner the client cannot reach is not learned again from forwarded answers: the calls stay on the forwarding replica', async () => {
+  const owner = await replica('owner');
+  const a = await replica('a', { kind: 'forward', owner });
+  owner.server.forceShutdown(); // advertised, but not reachable from this client
+  const c = client([a]);
+  await c.evaluateTrade(order('o1'));
+  expect(c.ownerOf('p1')).toBe(owner.address);
+  await c.evaluateTrade(order('o2')); // the owner fails: back to a, which forwards and names it again
+  expect(c.ownerOf('p1')).toBe(a.address);
+  await c.evaluateTrade(order('o3'));
+  await c.evaluateTrade(order('o4'));
+  expect(a.calls).toBe(4);
+  expect(c.ownerOf('p1')).toBe(a.address);
+});
+
+test('an owner silent until the deadline: DEADLINE_EXCEEDED goes back (not retried, the time is up), and the owner is forgotten', async () => {
+  const owner = await replica('owner', { kind: 'hang' });
+  const a = await replica('a', { kind: 'forward', owner });
+  const c = client([a]);
+  await c.evaluateTrade(order('o1'));
+  await expect(c.evaluateTrade(order('o2'), Date.now() + 300)).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+  expect(owner.calls).toBe(1);
+  expect(c.ownerOf('p1')).toBeUndefined();
+  await c.evaluateTrade(order('o3'));
+  await c.evaluateTrade(order('o4'));
+  expect([a.calls, owner.calls]).toEqual([3, 1]);
 });
