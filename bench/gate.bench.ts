@@ -452,8 +452,9 @@ async function measureAuditLoss(databaseUrl: string, order: LoadSpec['order']): 
  */
 async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
   const spec: LoadSpec = { concurrency: CONCURRENCY, durationMs: 3_000, warmupMs: 1_000, order };
-  const kinds = ['single', 'ha owner', 'ha forwarded'] as const;
-  const reports: Record<(typeof kinds)[number], LoadReport[]> = { single: [], 'ha owner': [], 'ha forwarded': [] };
+  // 'ha routed': the load client is given the non-owner only, routes to the owner learned from the first answer.
+  const kinds = ['single', 'ha owner', 'ha forwarded', 'ha routed'] as const;
+  const reports: Record<(typeof kinds)[number], LoadReport[]> = { single: [], 'ha owner': [], 'ha forwarded': [], 'ha routed': [] };
   console.log(`gate HA cost: ${CONCURRENCY} concurrent EvaluateTrade calls, ${spec.durationMs / 1000}s per run, ${HA_ROUNDS} rounds`);
   for (let round = 1; round <= HA_ROUNDS; round++) {
     for (const kind of kinds) {
@@ -461,17 +462,25 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
         kind === 'single' ? [spawn('gate', { databaseUrl, dataDir: newDataDir() })] : [spawn('ha', { databaseUrl, dataDir: newDataDir() })];
       try {
         let { address } = await message<ServerReady>(servers[0]);
-        if (kind === 'ha forwarded') {
+        if (kind === 'ha forwarded' || kind === 'ha routed') {
           // The first replica owns the portfolio; the load goes to a second one, which forwards.
           servers.push(spawn('ha', { databaseUrl, dataDir: newDataDir() }));
           ({ address } = await message<ServerReady>(servers[1]));
         }
-        const r = await loadFrom(address, spec);
+        const r = kind === 'ha routed' ? await routedLoadFrom(address) : await loadFrom(address, spec);
         reports[kind].push(r);
         console.log(`  round ${round} ${kind.padEnd(12)} ${line(r)}`);
       } finally {
         for (const s of servers.reverse()) await stop(s, 'SIGTERM');
       }
+    }
+  }
+  async function routedLoadFrom(seed: string): Promise<LoadReport> {
+    const client = spawn('load', { ...spec, target: seed, routeToOwner: true });
+    try {
+      return await message<LoadReport>(client);
+    } finally {
+      await stop(client, 'SIGTERM');
     }
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];

@@ -89,9 +89,18 @@ export function notDecidedHere(route: Exclude<Route, { kind: 'local' }>): Refuse
   });
 }
 
+/** The owner hint as trailing metadata: sent with a redirect and with every answer a non-owner forwarded. */
+export function ownerTrailers(route: { readonly owner: string; readonly address: string }): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(OWNER_HEADER, route.owner);
+  md.set(OWNER_ADDRESS_HEADER, route.address);
+  return md;
+}
+
 /**
  * Wraps a trade handler: decided here when this replica owns the portfolio, else forwarded (once)
- * or refused UNAVAILABLE naming the owner.
+ * or refused UNAVAILABLE naming the owner. A forwarded answer carries the owner hint in its trailing
+ * metadata, so a client that routes (grpc/ownerRouting.ts) calls the owner directly from then on.
  */
 export function routed<Req, Res>(
   routing: Routing | undefined,
@@ -116,7 +125,7 @@ export function routed<Req, Res>(
     const deadline = call.getDeadline();
     const finite = Number.isFinite(deadlineMs(deadline)) ? deadline : Date.now() + 30_000;
     routing.forwarder.forward<Res>(method, route.address, call.request, caller, finite).then(
-      (res) => callback(null, res),
+      (res) => callback(null, res, ownerTrailers(route)),
       (err: grpc.ServiceError) =>
         callback({ code: err.code ?? grpc.status.UNAVAILABLE, details: err.details ?? err.message, metadata: err.metadata }),
     );

@@ -6,11 +6,20 @@
 import * as grpc from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
 import { Decision, type EvaluateTradeStreamResponse, GateServiceClient, type Order, Side } from './generated/ballast/gate/v1/gate';
+import { OwnerRoutingClient } from './ownerRouting';
 
 export type LoadKind = 'evaluate' | 'size';
 
 export interface LoadOptions {
+  /** The gate (host:port), or a comma list of replicas: spread over the channels, or the seeds of `routeToOwner`. */
   readonly target: string;
+  /**
+   * Call each portfolio's owner replica directly (grpc/ownerRouting.ts): the targets are seeds, the
+   * owner is learned from the first answer. Off: each channel calls its target as is (a single gate,
+   * or measuring the forwarded path).
+   */
+  readonly routeToOwner?: boolean;
+  readonly channelOptions?: grpc.ClientOptions;
   readonly concurrency: number;
   readonly durationMs: number;
   readonly warmupMs: number;
@@ -82,11 +91,17 @@ export function summarize(h: hdr.Histogram): LatencySummary {
 }
 
 export async function runLoad(options: LoadOptions, onProgress?: (done: number) => void): Promise<LoadReport> {
-  const clients = Array.from(
-    { length: Math.max(1, options.connections) },
-    (_, i) =>
-      // Distinct channel options keep grpc-js from sharing one subchannel across the clients.
-      new GateServiceClient(options.target, options.credentials ?? grpc.credentials.createInsecure(), { 'grpc.ballast_channel': i }),
+  const targets = options.target
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  const credentials = options.credentials ?? grpc.credentials.createInsecure();
+  // Distinct channel options keep grpc-js from sharing one subchannel across the clients.
+  const channelOptions = (i: number): grpc.ClientOptions => ({ ...options.channelOptions, 'grpc.ballast_channel': i });
+  const clients: Sender[] = Array.from({ length: Math.max(1, options.connections) }, (_, i) =>
+    options.routeToOwner
+      ? routedSender(new OwnerRoutingClient({ seeds: targets, credentials, channelOptions: channelOptions(i) }))
+      : plainSender(new GateServiceClient(targets[i % targets.length], credentials, channelOptions(i))),
   );
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const errors: Record<string, number> = {};
@@ -100,12 +115,12 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
   const stopAt = recordFrom + options.durationMs;
   let measuredStart = 0;
 
-  const one = (client: InstanceType<typeof GateServiceClient>): Promise<void> =>
+  const one = (client: Sender): Promise<void> =>
     new Promise((resolve) => {
       const n = ++seq;
       const evaluate = (n * 0.618033988749895) % 1 < evaluateShare; // low-discrepancy, deterministic mix
       const t0 = process.hrtime.bigint();
-      const deadline = { deadline: Date.now() + options.deadlineMs };
+      const deadline = Date.now() + options.deadlineMs;
       const done = (err: grpc.ServiceError | null, decision: string): void => {
         const now = Date.now();
         if (now >= recordFrom) {
@@ -119,14 +134,8 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
         }
         resolve();
       };
-      if (evaluate) {
-        const order = { ...options.order, clientOrderId: prefix + n };
-        client.evaluateTrade({ order }, new grpc.Metadata(), deadline, (err, res) =>
-          done(err, res ? (res.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY') : ''),
-        );
-      } else {
-        client.sizePosition({ order: { ...options.order, clientOrderId: '' } }, new grpc.Metadata(), deadline, (err) => done(err, 'SIZE'));
-      }
+      const order = { ...options.order, clientOrderId: evaluate ? prefix + n : '' };
+      client.send(evaluate ? 'evaluate' : 'size', order, deadline, done);
     });
 
   const progress = onProgress ? setInterval(() => onProgress(recorded), 500) : undefined;
@@ -138,7 +147,36 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
   if (progress) clearInterval(progress);
   const elapsed = Date.now() - (measuredStart || recordFrom);
   clients.forEach((c) => c.close());
-  return loadReport(options.target, options.concurrency, elapsed, recorded, histogram, errors, decisions);
+  return loadReport(targets.join(','), options.concurrency, elapsed, recorded, histogram, errors, decisions);
+}
+
+/** One load channel: a plain client of one replica, or a client that routes to each portfolio's owner. */
+interface Sender {
+  send(kind: LoadKind, order: Order, deadline: number, done: (err: grpc.ServiceError | null, decision: string) => void): void;
+  close(): void;
+}
+
+const decisionOf = (res: { decision: Decision }): string => (res.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY');
+
+function plainSender(client: InstanceType<typeof GateServiceClient>): Sender {
+  return {
+    send: (kind, order, deadline, done) =>
+      kind === 'evaluate'
+        ? client.evaluateTrade({ order }, new grpc.Metadata(), { deadline }, (err, res) => done(err, res ? decisionOf(res) : ''))
+        : client.sizePosition({ order }, new grpc.Metadata(), { deadline }, (err) => done(err, 'SIZE')),
+    close: () => client.close(),
+  };
+}
+
+function routedSender(client: OwnerRoutingClient): Sender {
+  const failed = (done: (err: grpc.ServiceError, decision: string) => void) => (err: grpc.ServiceError) => done(err, '');
+  return {
+    send: (kind, order, deadline, done) =>
+      void (kind === 'evaluate'
+        ? client.evaluateTrade({ order }, deadline).then((res) => done(null, decisionOf(res)), failed(done))
+        : client.sizePosition({ order }, deadline).then(() => done(null, 'SIZE'), failed(done))),
+    close: () => client.close(),
+  };
 }
 
 export const defaultLoadOrder = (portfolioId: string): Omit<Order, 'clientOrderId'> => ({

@@ -13,7 +13,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { Decision, GateServiceClient, type Order, Side } from '../grpc/generated/ballast/gate/v1/gate';
+import {
+  Decision,
+  type EvaluateTradeRequest,
+  type EvaluateTradeResponse,
+  GateServiceClient,
+  type Order,
+  type ReportFillRequest,
+  type ReportFillResponse,
+  Side,
+  type SizePositionRequest,
+  type SizePositionResponse,
+} from '../grpc/generated/ballast/gate/v1/gate';
+import { OwnerRoutingClient } from '../grpc/ownerRouting';
 import {
   AckOutcome,
   PlanServiceClient,
@@ -24,6 +36,13 @@ import {
 
 export interface ReferenceOmsOptions {
   readonly gateAddress: string;
+  /**
+   * Gate HA (docs/gate-ha.md): the other replicas besides `gateAddress` (may be empty). Given, the
+   * trade calls go to the portfolio's owner replica (grpc/ownerRouting.ts: learned from the first
+   * answer, retried at another replica when it is gone), and plans are watched on `gateAddress`, on
+   * the next replica after a stream error. Absent: every call to the one gate at `gateAddress`.
+   */
+  readonly gateAddresses?: readonly string[];
   readonly portfolioId: string;
   readonly credentials?: grpc.ChannelCredentials;
   /** Channel options for the gate's certificate name (processes/gateSecurity.ts `localGateClient`). */
@@ -82,10 +101,40 @@ function unary<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, req: Req)
   );
 }
 
+/** The three trade calls, to one gate or routed to the portfolio's owner replica. */
+interface TradeCalls {
+  sizePosition(req: SizePositionRequest): Promise<SizePositionResponse>;
+  evaluateTrade(req: EvaluateTradeRequest): Promise<EvaluateTradeResponse>;
+  reportFill(req: ReportFillRequest): Promise<ReportFillResponse>;
+  close(): void;
+}
+
+function tradeCalls(options: ReferenceOmsOptions, replicas: readonly string[], credentials: grpc.ChannelCredentials): TradeCalls {
+  if (options.gateAddresses) {
+    const routing = new OwnerRoutingClient({ seeds: replicas, credentials, channelOptions: options.channelOptions });
+    const deadline = (): number => Date.now() + DEADLINE_MS;
+    return {
+      sizePosition: (req) => routing.sizePosition(req, deadline()),
+      evaluateTrade: (req) => routing.evaluateTrade(req, deadline()),
+      reportFill: (req) => routing.reportFill(req, deadline()),
+      close: () => routing.close(),
+    };
+  }
+  const gate = new GateServiceClient(options.gateAddress, credentials, options.channelOptions);
+  return {
+    sizePosition: (req) => unary(gate, gate.sizePosition, req),
+    evaluateTrade: (req) => unary(gate, gate.evaluateTrade, req),
+    reportFill: (req) => unary(gate, gate.reportFill, req),
+    close: () => gate.close(),
+  };
+}
+
 export function startReferenceOms(options: ReferenceOmsOptions): ReferenceOms {
   const credentials = options.credentials ?? grpc.credentials.createInsecure();
-  const gate = new GateServiceClient(options.gateAddress, credentials, options.channelOptions);
-  const plans = new PlanServiceClient(options.gateAddress, credentials, options.channelOptions);
+  const replicas = [...new Set([options.gateAddress, ...(options.gateAddresses ?? [])])];
+  const gate = tradeCalls(options, replicas, credentials);
+  const planClients = replicas.map((a) => new PlanServiceClient(a, credentials, options.channelOptions));
+  let plans = planClients[0];
   const reports: PlanReport[] = [];
   let cursor = options.afterSequence ?? 0;
   let stopped = false;
@@ -114,6 +163,8 @@ export function startReferenceOms(options: ReferenceOmsOptions): ReferenceOms {
     stream.on('error', (err: grpc.ServiceError) => {
       if (stopped) return;
       options.onError?.(err);
+      // That replica may be gone: watch on the next one (with one gate, the same).
+      plans = planClients[(planClients.indexOf(plans) + 1) % planClients.length];
       // Resume after the last plan handled once the queue is through (the cursor then says where).
       reconnect = setTimeout(() => void queue.then(connect), 1_000);
     });
@@ -131,7 +182,7 @@ export function startReferenceOms(options: ReferenceOmsOptions): ReferenceOms {
   const sizeAgainst = async (budgetVersion: number, order: Order) => {
     const deadline = Date.now() + DEADLINE_MS;
     for (;;) {
-      const sized = await unary(gate, gate.sizePosition, { order });
+      const sized = await gate.sizePosition({ order });
       if (sized.budgetVersion >= budgetVersion || Date.now() > deadline) return sized;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -182,13 +233,13 @@ export function startReferenceOms(options: ReferenceOmsOptions): ReferenceOms {
         };
         const sized = await sizeAgainst(plan.budgetVersion, order);
         if (sized.approvedQuantity <= 0) break;
-        const decision = await unary(gate, gate.evaluateTrade, { order: { ...order, quantity: sized.approvedQuantity } });
+        const decision = await gate.evaluateTrade({ order: { ...order, quantity: sized.approvedQuantity } });
         if (decision.decision !== Decision.DECISION_APPROVE) break;
         childOrders += 1;
         // The simulated market fills the whole child order at the reference price, sometimes in two parts.
         const slices = random() < (options.partialFillShare ?? 0.5) ? [0.5, 0.5] : [1];
         for (const [i, share] of slices.entries()) {
-          await unary(gate, gate.reportFill, {
+          await gate.reportFill({
             portfolioId: order.portfolioId,
             strategy: order.strategy,
             instrument: order.instrument,
@@ -227,7 +278,7 @@ export function startReferenceOms(options: ReferenceOmsOptions): ReferenceOms {
       stream?.cancel();
       await queue.catch(() => undefined);
       gate.close();
-      plans.close();
+      planClients.forEach((c) => c.close());
     },
   };
 }

@@ -14,6 +14,8 @@ import { printJson } from '../output';
 
 interface LoadFlags {
   readonly target: string;
+  /** Undefined: route when --target lists several replicas. */
+  readonly ownerRouting?: boolean;
   readonly portfolio: string;
   readonly concurrency: number;
   readonly connections: number;
@@ -49,9 +51,13 @@ export function define(command: Command): void {
     .description(
       'Load-test a running gate: keep --concurrency calls in flight over --connections channels for --duration ' +
         'after an unrecorded --warmup, then print throughput and latency percentiles (µs, successful calls) as JSON. ' +
-        'Fails (exit code 1) when no call succeeded.',
+        'Fails (exit code 1) when no call succeeded. Against gate HA replicas (`ballast gate --ha`), give them all to ' +
+        "--target: the calls then go to the portfolio's owner replica, learned from the first answer (docs/gate-ha.md); " +
+        '--no-owner-routing calls the targets as given instead (channels spread over them), e.g. to measure the forwarded path.',
     )
-    .requiredOption('--target <host:port>', 'the gate to call')
+    .requiredOption('--target <host:port>', 'the gate to call, or a comma list of its HA replicas (host:port,host:port,…)')
+    .option('--owner-routing', "call the portfolio's owner replica, learned from the first answer (default with several --target)")
+    .option('--no-owner-routing', 'call the targets as given, channels spread over them (default with one --target)')
     .requiredOption('--portfolio <id>', 'the portfolio of the orders')
     .addOption(option('--concurrency <n>', 'calls in flight', positiveInteger).default(32))
     .addOption(option('--connections <n>', 'gRPC channels the calls are spread over', positiveInteger).default(1))
@@ -85,6 +91,7 @@ async function load(flags: LoadFlags): Promise<void> {
   const report = await runLoad(
     {
       target: flags.target,
+      routeToOwner: flags.ownerRouting ?? flags.target.includes(','),
       concurrency: flags.concurrency,
       connections: flags.connections,
       durationMs: flags.duration,

@@ -1,7 +1,8 @@
 /**
- * `ballast oms --portfolio ID [--gate HOST:PORT] [--after N]`: the reference OMS (processes/referenceOms.ts)
- * against a running gate: it follows the portfolio's rebalancing plans and executes each one through
- * SizePosition, EvaluateTrade and ReportFill with simulated fills, printing one JSON line per plan.
+ * `ballast oms --portfolio ID [--gate HOST:PORT[,HOST:PORT…]] [--after N]`: the reference OMS
+ * (processes/referenceOms.ts) against a running gate: it follows the portfolio's rebalancing plans and
+ * executes each one through SizePosition, EvaluateTrade and ReportFill with simulated fills, printing
+ * one JSON line per plan. Given several gate HA replicas, it calls the portfolio's owner replica.
  */
 import type { Command } from 'commander';
 import { startReferenceOms } from '../../processes/referenceOms';
@@ -13,16 +14,22 @@ export function define(command: Command): void {
     .description(
       "Run the reference OMS: follow a portfolio's rebalancing plans on a gate (WatchRebalancePlans), execute each " +
         'open plan (SizePosition, EvaluateTrade, simulated partial fills, ReportFill, AckRebalancePlan) and print one ' +
-        'JSON line per plan with the gross exposure after it and its drift from target. Runs until Ctrl-C.',
+        'JSON line per plan with the gross exposure after it and its drift from target. Runs until Ctrl-C. Given several ' +
+        "gate HA replicas (--gate a,b,c), the trade calls go to the portfolio's owner replica (docs/gate-ha.md).",
     )
     .requiredOption('--portfolio <id>', 'the portfolio whose plans to execute')
-    .option('--gate <address>', 'the gate (host:port)', '127.0.0.1:50051')
+    .option('--gate <address>', 'the gate (host:port), or a comma list of its HA replicas', '127.0.0.1:50051')
     .addOption(
       option('--after <sequence>', 'resume after this plan sequence (0 = every plan)', integer(0, Number.MAX_SAFE_INTEGER)).default(0),
     )
     .action(async (flags: { portfolio: string; gate: string; after: number }) => {
+      const [gateAddress, ...others] = flags.gate
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== '');
       const oms = startReferenceOms({
-        gateAddress: flags.gate,
+        gateAddress: gateAddress ?? flags.gate,
+        gateAddresses: others.length > 0 ? others : undefined,
         portfolioId: flags.portfolio,
         afterSequence: flags.after,
         onReport: (report) => void writeOut(`${JSON.stringify(report)}\n`),
