@@ -2,8 +2,8 @@
  * Gate latency and throughput against a same-run baseline: an empty grpc-js unary handler serving the
  * same service definition and the same response message (an APPROVE), versus the real gate fed a budget
  * built by risk/engine from real S&P 500 prices. Server and load client run in separate processes
- * (child_process.fork) so they never share an event loop. Rounds alternate baseline/gate to spread
- * machine noise; the table reports every round and the ratios of medians across rounds.
+ * (child_process.fork) so they never share an event loop. Every round runs every kind, each round
+ * starting one kind later, to spread machine noise and order effects; the table reports every round and the ratios of medians across rounds.
  *
  * GATE_BENCH_BASE=<root of another built checkout> (e.g. a worktree of main after `npm run build`):
  * its gate runs as a fourth server in every round ("base"), so a change's before/after ratios to the
@@ -125,7 +125,9 @@ export async function run(): Promise<void> {
     }
     const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], norisk: [], metrics: [], base: [] };
     for (let round = 1; PARTS.has('unary') && round <= ROUNDS; round++) {
-      for (const kind of SERVER_KINDS) {
+      // Each round starts one kind later: a kind's place in the round (after which server, how much of
+      // gate_decisions already written) is spread over every kind instead of always the same.
+      for (const kind of rotated(SERVER_KINDS, round - 1)) {
         const r = await measure(kind, databaseUrl, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order });
         reports[kind].push(r);
         console.log(`  round ${round} ${kind.padEnd(7)} ${line(r)}`);
@@ -143,6 +145,8 @@ export async function run(): Promise<void> {
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const rotated = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]);
 
 /** Median across rounds of each figure, then gate / baseline, with metrics off and on. */
 function printRatios(reports: Record<ServerKind, LoadReport[]>): void {
