@@ -94,7 +94,14 @@ interface ServerReady {
 /** A server's CPU since it was ready, and its spool's group commits (a real gate with a data dir). */
 interface ServerCpu {
   cpuUs: number;
-  spoolSyncs?: { groups: number; records: number; totalUs: number };
+  spoolSyncs?: DurableWrites;
+  fencedCommits?: DurableWrites;
+}
+/** Group commits: the spool's durable writes (single gate) or the fenced Postgres commits (HA). */
+interface DurableWrites {
+  groups: number;
+  records: number;
+  totalUs: number;
 }
 
 export async function run(): Promise<void> {
@@ -473,7 +480,13 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
         }
         const r = kind === 'ha routed' ? await routedLoadFrom(address) : await loadFrom(address, spec);
         reports[kind].push(r);
-        console.log(`  round ${round} ${kind.padEnd(12)} ${line(r)}`);
+        // What the owner's answers waited for: its spool's durable writes, or its fenced Postgres commits.
+        servers[0].send('cpu');
+        const { spoolSyncs, fencedCommits } = await message<ServerCpu>(servers[0]);
+        const w = kind === 'single' ? spoolSyncs : fencedCommits;
+        const waits =
+          w && w.groups > 0 ? `  ${(w.totalUs / w.groups / 1000).toFixed(2)} ms per group of ${(w.records / w.groups).toFixed(1)}` : '';
+        console.log(`  round ${round} ${kind.padEnd(12)} ${line(r)}${waits}`);
       } finally {
         for (const s of servers.reverse()) await stop(s, 'SIGTERM');
       }
@@ -603,7 +616,12 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
   process.on('message', (m) => {
     if (m !== 'cpu') return;
     const used = process.cpuUsage(ready);
-    process.send!({ cpuUs: used.user + used.system, spoolSyncs: gate?.stats().spoolSyncs } satisfies ServerCpu);
+    const stats = gate?.stats();
+    process.send!({
+      cpuUs: used.user + used.system,
+      spoolSyncs: stats?.spoolSyncs,
+      fencedCommits: stats?.fencedCommits,
+    } satisfies ServerCpu);
   });
   process.send!({ address } satisfies ServerReady);
 }

@@ -237,6 +237,8 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
   private flight: Promise<void> | undefined;
   private scheduled = false;
   written = 0;
+  /** Fenced commits (µs) of the groups so far, as the spool's syncStats: what an answer waits for in HA mode. */
+  readonly commitStats = { groups: 0, records: 0, totalUs: 0, maxUs: 0 };
 
   constructor(
     private readonly write: (rows: readonly T[], tokens: ReadonlyMap<string, number>) => Promise<Set<string>>,
@@ -286,11 +288,13 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
     stale.forEach((p) => p.reject(new LeaseLost(`portfolio ${p.row.portfolioId} changed owner while this was decided`)));
     const rows = group.filter((p) => tokens.get(p.row.portfolioId) === p.token);
     let held: Set<string>;
+    const t0 = process.hrtime.bigint();
     try {
       held = await this.write(
         rows.map((p) => p.row),
         tokens,
       );
+      this.recordCommit(Number((process.hrtime.bigint() - t0) / 1000n), rows.length);
     } catch (err) {
       // Unknown whether Postgres has the rows: stop deciding for these portfolios; a retake rebuilds from what it has.
       for (const id of tokens.keys()) this.leases.lost(id, `write failed: ${(err as Error).message}`);
@@ -309,5 +313,13 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
     }
     this.written += done.length;
     this.onWritten(done);
+  }
+
+  private recordCommit(us: number, records: number): void {
+    const s = this.commitStats;
+    s.groups++;
+    s.records += records;
+    s.totalUs += us;
+    if (us > s.maxUs) s.maxUs = us;
   }
 }

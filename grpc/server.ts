@@ -121,8 +121,17 @@ export interface GateStats {
   readonly fillsQueued: number;
   /** Records in the spool not yet in Postgres. */
   readonly spoolBacklog: number;
-  /** Group commits: how many, records covered, fdatasync time (µs, total and max). */
-  readonly spoolSyncs: { readonly groups: number; readonly records: number; readonly totalUs: number; readonly maxUs: number };
+  /** The spool's group commits: how many, records covered, durable write time (µs, total and max). */
+  readonly spoolSyncs: GroupCommits;
+  /** Gate HA: the fenced Postgres commits of decisions an answer waits for instead (zero for a single gate). */
+  readonly fencedCommits: GroupCommits;
+}
+
+export interface GroupCommits {
+  readonly groups: number;
+  readonly records: number;
+  readonly totalUs: number;
+  readonly maxUs: number;
 }
 
 export interface RunningGate {
@@ -416,6 +425,7 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       fillsQueued: fills.pending,
       spoolBacklog: journal.backlog,
       spoolSyncs: { ...(spool?.syncStats ?? { groups: 0, records: 0, totalUs: 0, maxUs: 0 }) },
+      fencedCommits: { ...(fenced?.decisions.commitStats ?? { groups: 0, records: 0, totalUs: 0, maxUs: 0 }) },
     }),
     close: () =>
       (closing ??= (async () => {
