@@ -97,7 +97,7 @@ export class FillsStore {
 
   /** Writes one batch of fills reported to `replica` and applies the new ones to `positions`. */
   async insert(replica: string, rows: readonly FillRecord[]): Promise<void> {
-    await this.pool.query(FILLS_SQL, fillColumns(replica, rows));
+    await this.pool.query({ name: 'gate-fills-insert', text: FILLS_SQL, values: fillColumns(replica, rows) });
   }
 
   /**
@@ -105,12 +105,11 @@ export class FillsStore {
    * returns the portfolios whose lease was held (fills of the others were not written).
    */
   async insertFenced(replica: string, rows: readonly FillRecord[], tokens: ReadonlyMap<string, number>): Promise<Set<string>> {
-    const { rows: held } = await this.pool.query<{ portfolio_id: string }>(FENCED_FILLS_SQL, [
-      ...fillColumns(replica, rows),
-      replica,
-      [...tokens.keys()],
-      [...tokens.values()],
-    ]);
+    const { rows: held } = await this.pool.query<{ portfolio_id: string }>({
+      name: 'gate-fills-insert-fenced',
+      text: FENCED_FILLS_SQL,
+      values: [...fillColumns(replica, rows), replica, [...tokens.keys()], [...tokens.values()]],
+    });
     return new Set(held.map((r) => r.portfolio_id));
   }
 }

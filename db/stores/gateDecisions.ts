@@ -168,7 +168,7 @@ export class GateDecisionsStore {
 
   /** Writes one batch of decisions made by `replica`, in one statement. */
   async insert(replica: string, rows: readonly DecisionRecord[]): Promise<void> {
-    await this.pool.query(INSERT_SQL, columnsOf(replica, rows));
+    await this.pool.query({ name: 'gate-decisions-insert', text: INSERT_SQL, values: columnsOf(replica, rows) });
   }
 
   /**
@@ -176,12 +176,11 @@ export class GateDecisionsStore {
    * one statement; returns the portfolios whose lease was held (rows of the others were not written).
    */
   async insertFenced(replica: string, rows: readonly DecisionRecord[], tokens: ReadonlyMap<string, number>): Promise<Set<string>> {
-    const { rows: held } = await this.pool.query<{ portfolio_id: string }>(FENCED_INSERT_SQL, [
-      ...columnsOf(replica, rows),
-      [...tokens.keys()],
-      [...tokens.values()],
-      replica,
-    ]);
+    const { rows: held } = await this.pool.query<{ portfolio_id: string }>({
+      name: 'gate-decisions-insert-fenced',
+      text: FENCED_INSERT_SQL,
+      values: [...columnsOf(replica, rows), [...tokens.keys()], [...tokens.values()], replica],
+    });
     return new Set(held.map((r) => r.portfolio_id));
   }
 }
