@@ -2,17 +2,14 @@
  * `ballast load`: drive a running gate with a closed-loop request mix and print throughput and HDR
  * latency percentiles (µs) as JSON on stdout; progress on stderr.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { Side } from '../../grpc/generated/ballast/gate/v1/gate';
 import { type LoadKind, parseMix, runLoad } from '../../grpc/load';
-import { DEMO_OMS_IDENTITY, certsDir } from '../../infra/certs';
-import { type Check, InvalidValue, UsageError, durationMs, oneOf, option, positiveInteger, positiveNumber } from '../flags';
+import { type Check, InvalidValue, durationMs, oneOf, option, positiveInteger, positiveNumber } from '../flags';
+import { type GateClientFlags, addGateClientFlags, gateClientCredentials } from '../gateClientFlags';
 import { printJson } from '../output';
 
-interface LoadFlags {
+interface LoadFlags extends GateClientFlags {
   readonly target: string;
   /** Undefined: route when --target lists several replicas. */
   readonly ownerRouting?: boolean;
@@ -28,12 +25,6 @@ interface LoadFlags {
   readonly side: 'buy' | 'sell';
   readonly quantity: number;
   readonly price: number;
-  readonly tlsCa?: string;
-  readonly tlsCert?: string;
-  readonly tlsKey?: string;
-  readonly plaintext: boolean;
-  readonly certsDir: string;
-  readonly as: string;
 }
 
 const mix: Check<Partial<Record<LoadKind, number>>> = (text) => {
@@ -71,20 +62,8 @@ export function define(command: Command): void {
     .option('--instrument <symbol>', 'the instrument of the orders', 'AAPL')
     .addOption(option('--side <side>', 'buy or sell', side).default('buy'))
     .addOption(option('--quantity <n>', 'order quantity', positiveNumber).default(1))
-    .addOption(option('--price <price>', 'order price', positiveNumber).default(100))
-    .option('--tls-ca <file>', "call over TLS, trusting this CA (PEM) (default: the local CA's files, see --as)")
-    .option('--tls-cert <file>', 'client certificate (PEM) for mTLS; needs --tls-ca and --tls-key')
-    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
-    .addOption(
-      option('--certs-dir <dir>', 'the local CA made by `ballast start` / `ballast gate`').env('BALLAST_CERTS_DIR').default(certsDir()),
-    )
-    .option(
-      '--as <identity>',
-      'without --tls-ca: call as this identity of the local CA (its certificate in --certs-dir)',
-      DEMO_OMS_IDENTITY,
-    )
-    .option('--plaintext', 'call without TLS (a development gate on loopback started in code, e.g. the benchmark)', false)
-    .action(load);
+    .addOption(option('--price <price>', 'order price', positiveNumber).default(100));
+  addGateClientFlags(command).action(load);
 }
 
 async function load(flags: LoadFlags): Promise<void> {
@@ -106,7 +85,7 @@ async function load(flags: LoadFlags): Promise<void> {
         quantity: flags.quantity,
         price: flags.price,
       },
-      credentials: credentials(flags),
+      credentials: gateClientCredentials(flags),
     },
     (done) => process.stderr.write(`\rload: ${done} requests`),
   );
@@ -117,29 +96,4 @@ async function load(flags: LoadFlags): Promise<void> {
     const codes = Object.entries(report.errors).map(([code, n]) => `${code} ×${n}`);
     throw new Error(`no call succeeded (${codes.join(', ')})`);
   }
-}
-
-function credentials(flags: LoadFlags): grpc.ChannelCredentials | undefined {
-  if (flags.plaintext) {
-    if (flags.tlsCa || flags.tlsCert || flags.tlsKey) throw new UsageError('--plaintext and --tls-* exclude each other');
-    return undefined;
-  }
-  if (!flags.tlsCa) {
-    if (flags.tlsCert || flags.tlsKey) throw new UsageError('--tls-cert/--tls-key need --tls-ca');
-    const file = (name: string): Buffer => {
-      const path = join(flags.certsDir, name);
-      if (!existsSync(path))
-        throw new UsageError(
-          `no ${name} in ${flags.certsDir}: run \`ballast certs\` (or --issue ${flags.as}), or pass --tls-ca/--tls-cert/--tls-key`,
-        );
-      return readFileSync(path);
-    };
-    return grpc.credentials.createSsl(file('ca.crt'), file(`${flags.as}.key`), file(`${flags.as}.crt`));
-  }
-  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  return grpc.credentials.createSsl(
-    readFileSync(flags.tlsCa),
-    flags.tlsKey ? readFileSync(flags.tlsKey) : null,
-    flags.tlsCert ? readFileSync(flags.tlsCert) : null,
-  );
 }

@@ -1,12 +1,14 @@
 /**
- * `ballast oms --portfolio ID [--gate HOST:PORT[,HOST:PORT…]] [--after N]`: the reference OMS
+ * `ballast oms --portfolio ID [--gate HOST:PORT[,HOST:PORT…]] [--after N] [TLS flags]`: the reference OMS
  * (processes/referenceOms.ts) against a running gate: it follows the portfolio's rebalancing plans and
  * executes each one through SizePosition, EvaluateTrade and ReportFill with simulated fills, printing
  * one JSON line per plan. Given several gate HA replicas, it calls the portfolio's owner replica.
+ * It calls over mTLS as the local CA's demo OMS by default, as `ballast load` does (cli/gateClientFlags.ts).
  */
 import type { Command } from 'commander';
 import { startReferenceOms } from '../../processes/referenceOms';
 import { integer, option } from '../flags';
+import { type GateClientFlags, addGateClientFlags, gateClientCredentials } from '../gateClientFlags';
 import { writeOut } from '../output';
 
 export function define(command: Command): void {
@@ -21,25 +23,26 @@ export function define(command: Command): void {
     .option('--gate <address>', 'the gate (host:port), or a comma list of its HA replicas', '127.0.0.1:50051')
     .addOption(
       option('--after <sequence>', 'resume after this plan sequence (0 = every plan)', integer(0, Number.MAX_SAFE_INTEGER)).default(0),
-    )
-    .action(async (flags: { portfolio: string; gate: string; after: number }) => {
-      const [gateAddress, ...others] = flags.gate
-        .split(',')
-        .map((a) => a.trim())
-        .filter((a) => a !== '');
-      const oms = startReferenceOms({
-        gateAddress: gateAddress ?? flags.gate,
-        gateAddresses: others.length > 0 ? others : undefined,
-        portfolioId: flags.portfolio,
-        afterSequence: flags.after,
-        onReport: (report) => void writeOut(`${JSON.stringify(report)}\n`),
-        onError: (err) => process.stderr.write(`[oms] ${err.message}; reconnecting\n`),
-      });
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await oms.stop();
-      process.stderr.write(`[oms] stopped after plan sequence ${oms.cursor} (resume with --after ${oms.cursor})\n`);
+    );
+  addGateClientFlags(command).action(async (flags: GateClientFlags & { portfolio: string; gate: string; after: number }) => {
+    const [gateAddress, ...others] = flags.gate
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
+    const oms = startReferenceOms({
+      gateAddress: gateAddress ?? flags.gate,
+      gateAddresses: others.length > 0 ? others : undefined,
+      credentials: gateClientCredentials(flags),
+      portfolioId: flags.portfolio,
+      afterSequence: flags.after,
+      onReport: (report) => void writeOut(`${JSON.stringify(report)}\n`),
+      onError: (err) => process.stderr.write(`[oms] ${err.message}; reconnecting\n`),
     });
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await oms.stop();
+    process.stderr.write(`[oms] stopped after plan sequence ${oms.cursor} (resume with --after ${oms.cursor})\n`);
+  });
 }
