@@ -524,15 +524,20 @@ const newDataDir = (): string => {
   return dir;
 };
 
-/** GATE_BENCH_PROFILE=<dir>: every child (servers and load clients) writes a V8 CPU profile there (node --cpu-prof) when it stops. */
-const profileArgs = (role: Role): string[] =>
-  process.env.GATE_BENCH_PROFILE
+/**
+ * GATE_BENCH_PROFILE=<dir>: every child (servers and load clients) writes a V8 CPU profile there (node
+ * --cpu-prof) when it stops. GATE_BENCH_NODE_ARGS="--trace-deopt …": more Node flags for every child.
+ */
+const profileArgs = (role: Role): string[] => [
+  ...(process.env.GATE_BENCH_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+  ...(process.env.GATE_BENCH_PROFILE
     ? [
         '--cpu-prof',
         `--cpu-prof-dir=${process.env.GATE_BENCH_PROFILE}`,
         `--cpu-prof-name=${role.replace(/ /g, '-')}-${Date.now()}.cpuprofile`,
       ]
-    : [];
+    : []),
+];
 
 function spawn(role: Role, arg: unknown): ChildProcess {
   // The base checkout's own bench file, as its real gate (same arguments: both read them the same way).
