@@ -18,6 +18,7 @@ import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { HeldLease, LeaseRow } from '../db/stores/gateLeases';
 import type { PositionRow } from '../db/stores/positions';
 import type { GateCore, RecordQueue } from './gate';
+import { type GroupCommitTally, tallyGroupCommit } from './spool';
 
 type IdRow = { portfolioId: string; fillId: string; reportedAtMs: number };
 
@@ -238,7 +239,7 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
   private scheduled = false;
   written = 0;
   /** Fenced commits (µs) of the groups so far, as the spool's syncStats: what an answer waits for in HA mode. */
-  readonly commitStats = { groups: 0, records: 0, totalUs: 0, maxUs: 0 };
+  readonly commitStats: GroupCommitTally = { groups: 0, records: 0, totalUs: 0, maxUs: 0 };
 
   constructor(
     private readonly write: (rows: readonly T[], tokens: ReadonlyMap<string, number>) => Promise<Set<string>>,
@@ -294,7 +295,7 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
         rows.map((p) => p.row),
         tokens,
       );
-      this.recordCommit(Number((process.hrtime.bigint() - t0) / 1000n), rows.length);
+      tallyGroupCommit(this.commitStats, t0, rows.length);
     } catch (err) {
       // Unknown whether Postgres has the rows: stop deciding for these portfolios; a retake rebuilds from what it has.
       for (const id of tokens.keys()) this.leases.lost(id, `write failed: ${(err as Error).message}`);
@@ -313,13 +314,5 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
     }
     this.written += done.length;
     this.onWritten(done);
-  }
-
-  private recordCommit(us: number, records: number): void {
-    const s = this.commitStats;
-    s.groups++;
-    s.records += records;
-    s.totalUs += us;
-    if (us > s.maxUs) s.maxUs = us;
   }
 }

@@ -40,7 +40,7 @@ import { gateService } from './handlers';
 import { type ConnectionStats, connectionServerOptions, listen } from './listener';
 import { type GateControls, type GateStores, storageRefusedRows } from './ports';
 import { Quarantine } from './quarantine';
-import { type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
+import { type GroupCommitTally, type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
 import { type GateObserver, UNOBSERVED } from './metrics';
 import { DEFAULT_RESERVATION_TTL_MS } from '../risk/pretrade/exposures';
 import { OrderThrottle, type ThrottleConfig } from '../risk/pretrade/throttle';
@@ -122,16 +122,9 @@ export interface GateStats {
   /** Records in the spool not yet in Postgres. */
   readonly spoolBacklog: number;
   /** The spool's group commits: how many, records covered, durable write time (µs, total and max). */
-  readonly spoolSyncs: GroupCommits;
+  readonly spoolSyncs: Readonly<GroupCommitTally>;
   /** Gate HA: the fenced Postgres commits of decisions an answer waits for instead (zero for a single gate). */
-  readonly fencedCommits: GroupCommits;
-}
-
-export interface GroupCommits {
-  readonly groups: number;
-  readonly records: number;
-  readonly totalUs: number;
-  readonly maxUs: number;
+  readonly fencedCommits: Readonly<GroupCommitTally>;
 }
 
 export interface RunningGate {

@@ -114,6 +114,23 @@ const SPARES = 2;
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
 /** One write per group, durable on return; where O_DSYNC does not exist, write then fdatasync. */
 const O_DSYNC = constants.O_DSYNC ?? 0;
+/** Group commits so far: how many, the records they covered, and the durable wait (µs, total and max). */
+export interface GroupCommitTally {
+  groups: number;
+  records: number;
+  totalUs: number;
+  maxUs: number;
+}
+
+/** Counts one group commit that started at `startedNs` (process.hrtime.bigint()) and covered `records`. */
+export function tallyGroupCommit(tally: GroupCommitTally, startedNs: bigint, records: number): void {
+  const us = Number((process.hrtime.bigint() - startedNs) / 1000n);
+  tally.groups++;
+  tally.records += records;
+  tally.totalUs += us;
+  if (us > tally.maxUs) tally.maxUs = us;
+}
+
 /** Data dirs locked by this process (a second lock from the same pid must fail too). */
 const lockedHere = new Set<string>();
 
@@ -141,7 +158,7 @@ export class Spool implements Journal {
   private collecting: Promise<void> = Promise.resolve();
   failure: Error | undefined;
   /** Durable writes (µs) of the groups so far, for the stats. */
-  readonly syncStats = { groups: 0, records: 0, totalUs: 0, maxUs: 0 };
+  readonly syncStats: GroupCommitTally = { groups: 0, records: 0, totalUs: 0, maxUs: 0 };
 
   constructor(private readonly options: SpoolOptions) {}
 
@@ -230,7 +247,7 @@ export class Spool implements Journal {
     try {
       const t0 = process.hrtime.bigint();
       for (let from = 0; from < frames.length;) from = await this.writeFrames(frames, entries, from);
-      this.recordSync(Number((process.hrtime.bigint() - t0) / 1000n), entries.length);
+      tallyGroupCommit(this.syncStats, t0, entries.length);
       for (const e of entries) {
         this.delivered++;
         this.options.deliver(e);
@@ -273,14 +290,6 @@ export class Spool implements Journal {
     segment.bytes += size;
     for (let i = from; i < to; i++) segment.last[entries[i].kind] = entries[i].seq;
     return to;
-  }
-
-  private recordSync(us: number, records: number): void {
-    const s = this.syncStats;
-    s.groups++;
-    s.records += records;
-    s.totalUs += us;
-    if (us > s.maxUs) s.maxUs = us;
   }
 
   /** Every record of the segment is in Postgres or quarantined. */
