@@ -204,7 +204,12 @@ export class GateCore {
     const result = sizeOrder(order, this.context(order.portfolioId, snapshot, book, now));
     const reasons = result.binding ? [result.binding] : [];
     const { detail, version, state } = result;
-    const recorded = this.record('SizePosition', order, caller, now, startedNs, 'SIZE', result.quantity, { reasons, detail, version, state });
+    const recorded = this.record('SizePosition', order, caller, now, startedNs, 'SIZE', result.quantity, {
+      reasons,
+      detail,
+      version,
+      state,
+    });
     const { quantity, binding, explanation, risk } = result;
     return { quantity, binding, explanation, detail, version, state, risk, recorded };
   }
