@@ -67,6 +67,7 @@ export function define(command: Command): void {
 }
 
 async function load(flags: LoadFlags): Promise<void> {
+  const shown = progress();
   const report = await runLoad(
     {
       target: flags.target,
@@ -87,13 +88,31 @@ async function load(flags: LoadFlags): Promise<void> {
       },
       credentials: gateClientCredentials(flags),
     },
-    (done) => process.stderr.write(`\rload: ${done} requests`),
+    (done) => shown.update(done),
   );
-  process.stderr.write('\n');
+  shown.end();
   await printJson(report);
   const failed = Object.values(report.errors).reduce((sum, n) => sum + n, 0);
   if (report.requests > 0 && failed === report.requests) {
     const codes = Object.entries(report.errors).map(([code, n]) => `${code} ×${n}`);
     throw new Error(`no call succeeded (${codes.join(', ')})`);
   }
+}
+
+/** Requests done so far, on stderr: one line rewritten in place on a terminal, a line every 5 s in a log. */
+function progress(): { update(done: number): void; end(): void } {
+  const tty = process.stderr.isTTY === true;
+  let lastLineAt = 0;
+  return {
+    update(done) {
+      if (tty) process.stderr.write(`\rload: ${done} requests`);
+      else if (Date.now() - lastLineAt >= 5_000) {
+        lastLineAt = Date.now();
+        process.stderr.write(`load: ${done} requests\n`);
+      }
+    },
+    end() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
 }
