@@ -3,6 +3,7 @@
  * are read through the positions store.
  */
 import type pg from 'pg';
+import { boolArray, numberArray, textArray } from '../arrayLiteral';
 import type { Side } from '../../risk/kinds';
 
 export interface FillRecord {
@@ -114,18 +115,19 @@ export class FillsStore {
   }
 }
 
-function fillColumns(replica: string, rows: readonly FillRecord[]): unknown[] {
+/** The batch as one array literal per column (db/arrayLiteral.ts), then the replica. */
+function fillColumns(replica: string, rows: readonly FillRecord[]): string[] {
   return [
-    rows.map((r) => r.fillId),
-    rows.map((r) => r.portfolioId),
-    rows.map((r) => r.strategy),
-    rows.map((r) => r.instrument),
-    rows.map((r) => r.side),
-    rows.map((r) => r.clientOrderId),
-    rows.map((r) => r.quantity),
-    rows.map((r) => r.price),
-    rows.map((r) => r.orderDone),
-    rows.map((r) => new Date(r.reportedAtMs).toISOString()),
+    textArray(rows.map((r) => r.fillId)),
+    textArray(rows.map((r) => r.portfolioId)),
+    textArray(rows.map((r) => r.strategy)),
+    textArray(rows.map((r) => r.instrument)),
+    textArray(rows.map((r) => r.side)),
+    textArray(rows.map((r) => r.clientOrderId)),
+    numberArray(rows.map((r) => r.quantity)),
+    numberArray(rows.map((r) => r.price)),
+    boolArray(rows.map((r) => r.orderDone)),
+    textArray(rows.map((r) => new Date(r.reportedAtMs).toISOString())),
     replica,
   ];
 }

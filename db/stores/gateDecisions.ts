@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { Side, TradingState } from '../../risk/kinds';
+import { numberArray, textArray } from '../arrayLiteral';
 
 /** The RPCs that decide (the table's CHECK lists the same two). */
 export type DecidingRpc = 'EvaluateTrade' | 'SizePosition';
@@ -185,31 +186,29 @@ export class GateDecisionsStore {
   }
 }
 
-function columnsOf(replica: string, rows: readonly DecisionRecord[]): unknown[][] {
-  const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
-  rows.forEach((r, i) => {
-    const values = [
-      r.decisionId,
-      new Date(r.decidedAtMs).toISOString(),
-      replica,
-      r.rpc,
-      r.caller,
-      r.portfolioId,
-      r.strategy,
-      r.instrument,
-      r.side,
-      r.quantity,
-      r.price,
-      r.clientOrderId,
-      r.decision,
-      r.approvedQuantity,
-      r.reasons.join(','),
-      r.detail,
-      r.budgetVersion,
-      r.tradingState,
-      r.latencyUs,
-    ];
-    values.forEach((v, c) => (cols[c][i] = v));
-  });
-  return cols;
+/** The batch as one array literal per column, in COLUMNS order (db/arrayLiteral.ts). */
+function columnsOf(replica: string, rows: readonly DecisionRecord[]): string[] {
+  const text = (f: (r: DecisionRecord) => string): string => textArray(rows.map(f));
+  const numbers = (f: (r: DecisionRecord) => number): string => numberArray(rows.map(f));
+  return [
+    text((r) => r.decisionId),
+    text((r) => new Date(r.decidedAtMs).toISOString()),
+    text(() => replica),
+    text((r) => r.rpc),
+    text((r) => r.caller),
+    text((r) => r.portfolioId),
+    text((r) => r.strategy),
+    text((r) => r.instrument),
+    text((r) => r.side),
+    numbers((r) => r.quantity),
+    numbers((r) => r.price),
+    text((r) => r.clientOrderId),
+    text((r) => r.decision),
+    numbers((r) => r.approvedQuantity),
+    text((r) => r.reasons.join(',')),
+    text((r) => r.detail),
+    numbers((r) => r.budgetVersion),
+    text((r) => r.tradingState),
+    numbers((r) => r.latencyUs),
+  ];
 }
