@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Caller } from './access';
 import { GateServiceClient } from './generated/ballast/gate/v1/gate';
 import type { PeerClient, Route } from './ha';
-import { deadlineMs, Refused, toStatus } from './status';
+import { deadlineMs, Refused, toStatus, trailersOf } from './status';
 
 /** Trailing metadata of a redirect: the owner replica and where to reach it. */
 export const OWNER_HEADER = 'ballast-owner';
@@ -83,19 +83,18 @@ export function forwardedCaller(routing: Routing | undefined, call: { metadata: 
  */
 export function notDecidedHere(route: Exclude<Route, { kind: 'local' }>): Refused {
   if (route.kind === 'unavailable') return new Refused(grpc.status.UNAVAILABLE, route.why);
-  return new Refused(grpc.status.UNAVAILABLE, `portfolio decided by replica ${route.owner} at ${route.address}: call it there`, {
-    [OWNER_HEADER]: route.owner,
-    [OWNER_ADDRESS_HEADER]: route.address,
-  });
+  return new Refused(
+    grpc.status.UNAVAILABLE,
+    `portfolio decided by replica ${route.owner} at ${route.address}: call it there`,
+    ownerHint(route),
+  );
 }
 
-/** The owner hint as trailing metadata: sent with a redirect and with every answer a non-owner forwarded. */
-export function ownerTrailers(route: { readonly owner: string; readonly address: string }): grpc.Metadata {
-  const md = new grpc.Metadata();
-  md.set(OWNER_HEADER, route.owner);
-  md.set(OWNER_ADDRESS_HEADER, route.address);
-  return md;
-}
+/** The owner hint, as trailing metadata of a redirect and of every answer a non-owner forwarded. */
+const ownerHint = (route: { readonly owner: string; readonly address: string }): Record<string, string> => ({
+  [OWNER_HEADER]: route.owner,
+  [OWNER_ADDRESS_HEADER]: route.address,
+});
 
 /**
  * Wraps a trade handler: decided here when this replica owns the portfolio, else forwarded (once)
@@ -125,7 +124,7 @@ export function routed<Req, Res>(
     const deadline = call.getDeadline();
     const finite = Number.isFinite(deadlineMs(deadline)) ? deadline : Date.now() + 30_000;
     routing.forwarder.forward<Res>(method, route.address, call.request, caller, finite).then(
-      (res) => callback(null, res, ownerTrailers(route)),
+      (res) => callback(null, res, trailersOf(ownerHint(route))),
       (err: grpc.ServiceError) =>
         callback({ code: err.code ?? grpc.status.UNAVAILABLE, details: err.details ?? err.message, metadata: err.metadata }),
     );

@@ -43,7 +43,8 @@ export function toStatus(err: unknown, logger: Logger): Partial<grpc.ServiceErro
   return { code: grpc.status.INTERNAL, details: 'internal error' };
 }
 
-function trailersOf(trailers: Readonly<Record<string, string>>): grpc.Metadata {
+/** Trailing metadata from name → value pairs (a refusal's, or a forwarded answer's owner hint). */
+export function trailersOf(trailers: Readonly<Record<string, string>>): grpc.Metadata {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(trailers)) md.set(k, v);
   return md;
