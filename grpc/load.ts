@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
 import { Decision, type EvaluateTradeStreamResponse, GateServiceClient, type Order, Side } from './generated/ballast/gate/v1/gate';
-import { OwnerRoutingClient } from './ownerRouting';
+import { OwnerRoutingClient, replicaAddresses } from './ownerRouting';
 
 export type LoadKind = 'evaluate' | 'size';
 
@@ -91,10 +91,7 @@ export function summarize(h: hdr.Histogram): LatencySummary {
 }
 
 export async function runLoad(options: LoadOptions, onProgress?: (done: number) => void): Promise<LoadReport> {
-  const targets = options.target
-    .split(',')
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
+  const targets = replicaAddresses(options.target);
   const credentials = options.credentials ?? grpc.credentials.createInsecure();
   // Distinct channel options keep grpc-js from sharing one subchannel across the clients.
   const channelOptions = (i: number): grpc.ClientOptions => ({ ...options.channelOptions, 'grpc.ballast_channel': i });

@@ -28,6 +28,14 @@ import {
   type SizePositionResponse,
 } from './generated/ballast/gate/v1/gate';
 
+/** The replicas of a `host:port,host:port,…` list (flags, load targets), blanks dropped. */
+export function replicaAddresses(list: string): string[] {
+  return list
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+}
+
 export interface OwnerRoutingOptions {
   /** Every replica the client is given (host:port); calls for a portfolio with no known owner go here, in turn. */
   readonly seeds: readonly string[];

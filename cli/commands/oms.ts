@@ -6,6 +6,7 @@
  * It calls over mTLS as the local CA's demo OMS by default, as `ballast load` does (cli/gateClientFlags.ts).
  */
 import type { Command } from 'commander';
+import { replicaAddresses } from '../../grpc/ownerRouting';
 import { startReferenceOms } from '../../processes/referenceOms';
 import { integer, option } from '../flags';
 import { type GateClientFlags, addGateClientFlags, gateClientCredentials } from '../gateClientFlags';
@@ -25,10 +26,7 @@ export function define(command: Command): void {
       option('--after <sequence>', 'resume after this plan sequence (0 = every plan)', integer(0, Number.MAX_SAFE_INTEGER)).default(0),
     );
   addGateClientFlags(command).action(async (flags: GateClientFlags & { portfolio: string; gate: string; after: number }) => {
-    const [gateAddress, ...others] = flags.gate
-      .split(',')
-      .map((a) => a.trim())
-      .filter((a) => a !== '');
+    const [gateAddress, ...others] = replicaAddresses(flags.gate);
     const oms = startReferenceOms({
       gateAddress: gateAddress ?? flags.gate,
       gateAddresses: others.length > 0 ? others : undefined,
