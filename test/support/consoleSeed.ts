@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { Desk } from '../../console/desk';
 import { BudgetStore } from '../../db/stores/budgets';
+import type { DecisionRecord } from '../../db/stores/gateDecisions';
 import { MetricsStore } from '../../db/stores/metrics';
 import { OverrideStore } from '../../db/stores/overrides';
 import { RecommendationStore } from '../../db/stores/recommendations';
@@ -19,6 +20,30 @@ import type { AnnualizedVol, Fraction } from '../../risk/units';
 import { budget } from '../unit/risk/pretrade/fixtures';
 
 export const XSS = '<img src=x onerror=alert(1)>';
+
+/** An approved EvaluateTrade of trend/AAPL at 100 on budget v2, as a gate records it; `fields` override. */
+export const decisionRow = (
+  portfolioId: string,
+  fields: Partial<DecisionRecord> & Pick<DecisionRecord, 'decisionId' | 'quantity'>,
+): DecisionRecord => ({
+  decidedAtMs: Date.now() - 1_000,
+  rpc: 'EvaluateTrade',
+  caller: 'oms',
+  portfolioId,
+  strategy: 'trend',
+  instrument: 'AAPL',
+  side: 'BUY',
+  price: 100,
+  clientOrderId: fields.decisionId,
+  decision: 'APPROVE',
+  approvedQuantity: fields.quantity,
+  reasons: [],
+  detail: '',
+  budgetVersion: 2,
+  tradingState: 'ACTIVE',
+  latencyUs: 40,
+  ...fields,
+});
 
 /** AAPL σ 20 %, MSFT σ 20 %, XOM σ 30 %, uncorrelated. */
 export const MODEL = denseRiskModel(

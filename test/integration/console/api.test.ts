@@ -13,6 +13,7 @@ import { PositionsStore } from '../../../db/stores/positions';
 import { AlertStore } from '../../../db/stores/alerts';
 import { BudgetStore } from '../../../db/stores/budgets';
 import { GateDecisionsStore, type DecisionRecord } from '../../../db/stores/gateDecisions';
+import { decisionRow } from '../../support/consoleSeed';
 import { OverrideStore } from '../../../db/stores/overrides';
 import { RecommendationStore } from '../../../db/stores/recommendations';
 import { RegimeChangeStore } from '../../../db/stores/regimeChanges';
@@ -131,26 +132,17 @@ describe('console API', () => {
         message: `alert ${i} ${XSS}`,
         details: {},
       });
-    const decision = (i: number, deny: boolean): DecisionRecord => ({
-      decisionId: `${portfolioId}-d${i}`,
-      decidedAtMs: Date.now() - 1000 + i,
-      rpc: 'EvaluateTrade',
-      caller: 'oms',
-      portfolioId,
-      strategy: 'trend',
-      instrument: 'AAPL',
-      side: 'BUY',
-      quantity: 10,
-      price: 100,
-      clientOrderId: `o${i}`,
-      decision: deny ? 'DENY' : 'APPROVE',
-      approvedQuantity: deny ? 0 : 10,
-      reasons: deny ? ['TRADING_HALTED'] : [],
-      detail: '',
-      budgetVersion: 2,
-      tradingState: 'ACTIVE',
-      latencyUs: 40 + i,
-    });
+    const decision = (i: number, deny: boolean): DecisionRecord =>
+      decisionRow(portfolioId, {
+        decisionId: `${portfolioId}-d${i}`,
+        decidedAtMs: Date.now() - 1000 + i,
+        quantity: 10,
+        clientOrderId: `o${i}`,
+        decision: deny ? 'DENY' : 'APPROVE',
+        approvedQuantity: deny ? 0 : 10,
+        reasons: deny ? ['TRADING_HALTED'] : [],
+        latencyUs: 40 + i,
+      });
     await new GateDecisionsStore(pool).insert(
       'replica-a',
       [0, 1, 2, 3, 4].map((i) => decision(i, i % 2 === 0)),

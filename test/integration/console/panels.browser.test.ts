@@ -15,7 +15,7 @@ import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { MetricsStore } from '../../../db/stores/metrics';
 import { startConsoleProcess } from '../../../processes/console';
 import { launchBrowser, newPerson } from '../../support/browser';
-import { XSS, noDesk, seedPanels } from '../../support/consoleSeed';
+import { XSS, decisionRow, noDesk, seedPanels } from '../../support/consoleSeed';
 import { eventually, testEnv, testPool, uniqueId } from '../../support/env';
 
 describe('console panels in the browser', () => {
@@ -38,26 +38,7 @@ describe('console panels in the browser', () => {
     await leases.heartbeat(`${portfolioId}-gate-b`, '127.0.0.1:2', 600_000, { [portfolioId]: 1 });
     // A working order at the gate: 500 AAPL approved for trend, not filled yet.
     await new GateDecisionsStore(pool).insert(`${portfolioId}-gate-a`, [
-      {
-        decisionId: `${portfolioId}-working`,
-        decidedAtMs: Date.now() - 1_000,
-        rpc: 'EvaluateTrade',
-        caller: 'oms',
-        portfolioId,
-        strategy: 'trend',
-        instrument: 'AAPL',
-        side: 'BUY',
-        quantity: 500,
-        price: 100,
-        clientOrderId: 'working-1',
-        decision: 'APPROVE',
-        approvedQuantity: 500,
-        reasons: [],
-        detail: '',
-        budgetVersion: 2,
-        tradingState: 'ACTIVE',
-        latencyUs: 40,
-      },
+      decisionRow(portfolioId, { decisionId: `${portfolioId}-working`, clientOrderId: 'working-1', quantity: 500 }),
     ]);
     server = await start();
     browser = await launchBrowser();
