@@ -5,7 +5,7 @@ import type { OrderRequest } from '../../../../risk/pretrade/checks';
 import { GateCore } from '../../../../grpc/gate';
 import { buildSnapshot, type LimitOverride } from '../../../../risk/pretrade/snapshot';
 import type { TradingState } from '../../../../risk/kinds';
-import type { ExposureBook } from '../../../../risk/pretrade/exposures';
+import { ExposureBook } from '../../../../risk/pretrade/exposures';
 
 const c = (x: number) => x as Currency;
 const f = (x: number) => x as Fraction;
@@ -113,4 +113,24 @@ export function holding(book: ExposureBook, strategy: string, asset: string, qty
     orderDone: true,
     nowMs: T0,
   });
+}
+
+/** The pairs the sizing property tests trade: strategy, instrument, reference price (in the fixture budget). */
+export const PROPERTY_PAIRS = [
+  ['trend', 'AAPL', 100],
+  ['trend', 'MSFT', 200],
+  ['carry', 'XOM', 50],
+] as const;
+
+/**
+ * A book holding `positions[i]` of PROPERTY_PAIRS[i], with `reserved[i]` more working on alternate
+ * sides (a sell on even pairs, a buy on odd ones): the random starting point of the property tests.
+ */
+export function propertyBook(positions: readonly number[], reserved: readonly number[]): ExposureBook {
+  const book = new ExposureBook('p1');
+  PROPERTY_PAIRS.forEach(([s, a, ref], i) => {
+    holding(book, s, a, positions[i], ref);
+    if (reserved[i] > 0) book.reserve(`r${i}`, s, a, i % 2 ? 'BUY' : 'SELL', reserved[i], ref, T0, 60_000);
+  });
+  return book;
 }

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { evaluateOrder, sizeOrder, type CheckContext, type OrderRequest } from '../../../../risk/pretrade/checks';
 import { ExposureBook } from '../../../../risk/pretrade/exposures';
 import { roundDownToLots } from '../../../../risk/pretrade/lots';
-import { budget, holding, order, snapshotOf, T0 } from './fixtures';
+import { PROPERTY_PAIRS, budget, holding, order, propertyBook, snapshotOf, T0 } from './fixtures';
 
 const policy = { staleReduceAfterMs: 3_600_000, staleHaltAfterMs: 4 * 3_600_000, restrictedInstruments: new Set<string>() };
 
@@ -59,11 +59,6 @@ describe('SizePosition with lot sizes', () => {
 });
 
 describe('property: the size is the largest whole-lot quantity that passes', () => {
-  const pairs = [
-    ['trend', 'AAPL', 100],
-    ['trend', 'MSFT', 200],
-    ['carry', 'XOM', 50],
-  ] as const;
   test('random positions, reservations, sides, sizes and lot sizes', () => {
     fc.assert(
       fc.property(
@@ -75,12 +70,8 @@ describe('property: the size is the largest whole-lot quantity that passes', () 
         fc.constantFrom(1, 7, 25, 100, 0.5, 0.01),
         fc.constantFrom<'ACTIVE' | 'REDUCING'>('ACTIVE', 'REDUCING'),
         (positions, reserved, which, buy, qty, lot, state) => {
-          const book = new ExposureBook('p1');
-          pairs.forEach(([s, a, ref], i) => {
-            holding(book, s, a, positions[i], ref);
-            if (reserved[i] > 0) book.reserve(`r${i}`, s, a, i % 2 ? 'BUY' : 'SELL', reserved[i], ref, T0, 60_000);
-          });
-          const [strategy, instrument, ref] = pairs[which];
+          const book = propertyBook(positions, reserved);
+          const [strategy, instrument, ref] = PROPERTY_PAIRS[which];
           const o: OrderRequest = order({ strategy, instrument, price: ref, side: buy ? 'BUY' : 'SELL', quantity: qty });
           const ctx = context(book, { [instrument]: lot }, state);
           const sized = sizeOrder(o, ctx).quantity;

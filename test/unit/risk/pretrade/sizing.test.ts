@@ -7,7 +7,7 @@ import { currency } from '../../../../risk/units';
 import fc from 'fast-check';
 import { evaluateOrder, sizeOrder, type CheckContext, type OrderRequest } from '../../../../risk/pretrade/checks';
 import { ExposureBook } from '../../../../risk/pretrade/exposures';
-import { budget, holding, order, snapshotOf, T0 } from './fixtures';
+import { PROPERTY_PAIRS, budget, holding, order, propertyBook, snapshotOf, T0 } from './fixtures';
 
 const policy = { staleReduceAfterMs: 3_600_000, staleHaltAfterMs: 4 * 3_600_000, restrictedInstruments: new Set<string>() };
 
@@ -62,11 +62,6 @@ describe('known answers', () => {
 });
 
 describe('property: size is approved, 1 % more is denied for the named limit', () => {
-  const pairs = [
-    ['trend', 'AAPL', 100],
-    ['trend', 'MSFT', 200],
-    ['carry', 'XOM', 50],
-  ] as const;
   test('random positions, reservations, sides and sizes', () => {
     fc.assert(
       fc.property(
@@ -77,12 +72,8 @@ describe('property: size is approved, 1 % more is denied for the named limit', (
         fc.double({ min: 1, max: 10_000, noNaN: true }),
         fc.constantFrom<'ACTIVE' | 'REDUCING'>('ACTIVE', 'REDUCING'),
         (positions, reserved, which, buy, qty, state) => {
-          const book = new ExposureBook('p1');
-          pairs.forEach(([s, a, ref], i) => {
-            holding(book, s, a, positions[i], ref);
-            if (reserved[i] > 0) book.reserve(`r${i}`, s, a, i % 2 ? 'BUY' : 'SELL', reserved[i], ref, T0, 60_000);
-          });
-          const [strategy, instrument, ref] = pairs[which];
+          const book = propertyBook(positions, reserved);
+          const [strategy, instrument, ref] = PROPERTY_PAIRS[which];
           const o: OrderRequest = order({ strategy, instrument, price: ref, side: buy ? 'BUY' : 'SELL', quantity: qty });
           const ctx = context(book, { state });
           const sized = sizeOrder(o, ctx);
