@@ -63,12 +63,13 @@ import { buildBudgetWithModel } from '../risk/engine';
 import type { RiskModel } from '../risk/riskModel';
 import { RiskModelStore } from '../db/stores/riskModels';
 import { sliceTable } from '../risk/timeseries';
+import { type CpuPerCall, cpuLine, cpuWindow, processCpuAvailable } from './processCpu';
 
 const ROUNDS = Number(process.env.GATE_BENCH_ROUNDS ?? 3);
 const HA_ONLY = process.env.GATE_BENCH_HA_ONLY === '1';
 const HA_ROUNDS = Number(process.env.GATE_BENCH_HA_ROUNDS ?? 2);
-const DURATION_MS = 4_000;
-const WARMUP_MS = 1_500;
+const DURATION_MS = Number(process.env.GATE_BENCH_DURATION_MS ?? 4_000);
+const WARMUP_MS = Number(process.env.GATE_BENCH_WARMUP_MS ?? 1_500);
 const CONCURRENCY = 32;
 const PORTFOLIO = 'bench-gate';
 /** The same budget without its risk model (no VOL_LIMIT / RISK_BUDGET checks): issue 15's "the ratio does not move". */
@@ -87,9 +88,16 @@ const STREAM_ROUNDS = Number(process.env.GATE_BENCH_STREAM_ROUNDS ?? 2);
 /** Orders the streaming client keeps unanswered (the gate's own bound per stream is 1 000). */
 const STREAM_WINDOW = Number(process.env.GATE_BENCH_STREAM_WINDOW ?? 500);
 const BASE = process.env.GATE_BENCH_BASE;
-const SERVER_KINDS: readonly ServerKind[] = ['empty', 'gate', 'norisk', 'metrics', ...(BASE ? (['base'] as const) : [])];
+/** GATE_BENCH_KINDS=empty,gate,base: only these servers in the unary rounds (an A/B run with more, shorter rounds). */
+const SERVER_KINDS: readonly ServerKind[] = (['empty', 'gate', 'norisk', 'metrics', ...(BASE ? (['base'] as const) : [])] as const).filter(
+  (k) => process.env.GATE_BENCH_KINDS?.split(',').includes(k) ?? true,
+);
 interface ServerReady {
   address: string;
+}
+/** A load client's warm-up is over: what it measures from now on counts. */
+interface Recording {
+  recording: true;
 }
 /** A server's CPU since it was ready, and its spool's group commits (a real gate with a data dir). */
 interface ServerCpu {
@@ -130,7 +138,7 @@ export async function run(): Promise<void> {
       await measureHaCost(databaseUrl, order);
       return;
     }
-    const reports: Record<ServerKind, LoadReport[]> = { empty: [], gate: [], norisk: [], metrics: [], base: [] };
+    const reports: Record<ServerKind, Measured[]> = { empty: [], gate: [], norisk: [], metrics: [], base: [] };
     for (let round = 1; PARTS.has('unary') && round <= ROUNDS; round++) {
       // Each round starts one kind later: a kind's place in the round (after which server, how much of
       // gate_decisions already written) is spread over every kind instead of always the same.
@@ -155,53 +163,80 @@ export async function run(): Promise<void> {
 
 const rotated = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]);
 
-/** Median across rounds of each figure, then gate / baseline, with metrics off and on. */
-function printRatios(reports: Record<ServerKind, LoadReport[]>): void {
+/**
+ * Median across rounds of each figure, then each kind / baseline (metrics off and on, no risk model,
+ * base checkout); and the paired form: each round's ratio to that round's empty handler, median over
+ * rounds, which cancels the machine's drift between rounds (its speed moved by 1.3× within minutes).
+ */
+function printRatios(reports: Record<ServerKind, Measured[]>): void {
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   const agg = (k: ServerKind) => ({
     p50: med(reports[k].map((r) => r.latencyUs.p50)),
     p99: med(reports[k].map((r) => r.latencyUs.p99)),
     tput: med(reports[k].map((r) => r.throughputPerSec)),
   });
-  const [e, g, n, m] = [agg('empty'), agg('gate'), agg('norisk'), agg('metrics')];
-  const b = BASE ? agg('base') : undefined;
-  console.log(`  baseline (empty handler): median ${e.p50} µs, p99 ${e.p99} µs, ${e.tput} req/s`);
-  console.log(`  gate, metrics off:        median ${g.p50} µs, p99 ${g.p99} µs, ${g.tput} req/s`);
-  console.log(`  gate, no risk model:      median ${n.p50} µs, p99 ${n.p99} µs, ${n.tput} req/s`);
-  console.log(`  gate, metrics on:         median ${m.p50} µs, p99 ${m.p99} µs, ${m.tput} req/s`);
-  if (b) console.log(`  base gate (${BASE}): median ${b.p50} µs, p99 ${b.p99} µs, ${b.tput} req/s`);
-  for (const [name, x] of [
-    ['metrics off', g],
-    ['no risk    ', n],
-    ['metrics on ', m],
-    ...(b ? ([['base gate  ', b]] as const) : []),
-  ] as const) {
+  const labels: Record<ServerKind, string> = {
+    empty: 'baseline (empty handler)',
+    gate: 'gate, metrics off',
+    norisk: 'gate, no risk model',
+    metrics: 'gate, metrics on',
+    base: `base gate (${BASE})`,
+  };
+  const kinds = SERVER_KINDS.filter((k) => reports[k].length > 0);
+  for (const k of kinds) {
+    const x = agg(k);
+    console.log(`  ${`${labels[k]}:`.padEnd(26)} median ${x.p50} µs, p99 ${x.p99} µs, ${x.tput} req/s`);
+    const cpu = medianCpu(reports[k]);
+    if (cpu) console.log(`  ${''.padEnd(26)} ${cpuLine(cpu)} (medians over rounds)`);
+  }
+  if (!kinds.includes('empty')) return;
+  const e = agg('empty');
+  for (const k of kinds.filter((k) => k !== 'empty')) {
+    const x = agg(k);
+    const paired = (f: (r: LoadReport) => number) => med(reports[k].map((r, i) => f(r) / f(reports.empty[i])));
     console.log(
-      `  ratio gate/baseline, ${name}: median ${(x.p50 / e.p50).toFixed(2)}× (goal ≤ 1.1, issue 13), p99 ${(x.p99 / e.p99).toFixed(2)}×, throughput ${(x.tput / e.tput).toFixed(2)}× (goal ≥ 0.9)`,
+      `  ratio ${labels[k]} / baseline: median ${(x.p50 / e.p50).toFixed(2)}× (goal ≤ 1.1, issue 13), p99 ${(x.p99 / e.p99).toFixed(2)}×, throughput ${(x.tput / e.tput).toFixed(2)}× (goal ≥ 0.9); paired by round: median ${paired((r) => r.latencyUs.p50).toFixed(2)}×, throughput ${paired((r) => r.throughputPerSec).toFixed(2)}×`,
     );
   }
-  console.log(
-    `  metrics on / off: median ${(m.p50 / g.p50).toFixed(3)}×, p99 ${(m.p99 / g.p99).toFixed(3)}×, throughput ${(m.tput / g.tput).toFixed(3)}×`,
-  );
-  console.log(
-    `  risk checks on / off (issue 15: the ratio must not move): median ${(g.p50 / n.p50).toFixed(3)}×, p99 ${(g.p99 / n.p99).toFixed(3)}×, throughput ${(g.tput / n.tput).toFixed(3)}×`,
-  );
+  const pair = (a: ServerKind, b: ServerKind, what: string): void => {
+    if (!kinds.includes(a) || !kinds.includes(b)) return;
+    const [x, y] = [agg(a), agg(b)];
+    console.log(
+      `  ${what}: median ${(x.p50 / y.p50).toFixed(3)}×, p99 ${(x.p99 / y.p99).toFixed(3)}×, throughput ${(x.tput / y.tput).toFixed(3)}×`,
+    );
+  };
+  pair('metrics', 'gate', 'metrics on / off');
+  pair('gate', 'norisk', 'risk checks on / off (issue 15: the ratio must not move)');
 }
 
-function line(r: LoadReport): string {
+function line(r: Measured): string {
   const errors = Object.entries(r.errors)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  return `${String(r.throughputPerSec).padStart(6)} req/s  p50 ${r.latencyUs.p50} µs  p90 ${r.latencyUs.p90} µs  p99 ${r.latencyUs.p99} µs  max ${r.latencyUs.max} µs${errors ? `  errors ${errors}` : ''}`;
+  return `${String(r.throughputPerSec).padStart(6)} req/s  p50 ${r.latencyUs.p50} µs  p90 ${r.latencyUs.p90} µs  p99 ${r.latencyUs.p99} µs  max ${r.latencyUs.max} µs${errors ? `  errors ${errors}` : ''}${r.cpu ? `  ${cpuLine(r.cpu)}` : ''}`;
+}
+
+/** Each CPU figure's median over the rounds (undefined where /proc is not there). */
+function medianCpu(rs: readonly Measured[]): CpuPerCall | undefined {
+  const cpus = rs.map((r) => r.cpu).filter((c): c is CpuPerCall => c !== undefined);
+  if (cpus.length === 0) return undefined;
+  const med = (f: (c: CpuPerCall) => number): number => [...cpus.map(f)].sort((a, b) => a - b)[Math.floor((cpus.length - 1) / 2)];
+  return {
+    serverUs: med((c) => c.serverUs),
+    clientUs: med((c) => c.clientUs),
+    postgresUs: med((c) => c.postgresUs),
+    machineIdle: med((c) => c.machineIdle),
+    clientBusy: med((c) => c.clientBusy),
+  };
 }
 
 type LoadSpec = Pick<LoadOptions, 'concurrency' | 'durationMs' | 'warmupMs' | 'order'>;
 
-async function measure(kind: ServerKind, databaseUrl: string, spec: LoadSpec): Promise<LoadReport> {
+async function measure(kind: ServerKind, databaseUrl: string, spec: LoadSpec): Promise<Measured> {
   const server = spawn(kind, { databaseUrl, dataDir: newDataDir() });
   try {
     const { address } = await message<ServerReady>(server);
-    return await loadFrom(address, specFor(kind, spec));
+    return await loadFrom(address, specFor(kind, spec), server.pid);
   } finally {
     await stop(server, 'SIGTERM');
   }
@@ -221,18 +256,13 @@ async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): 
     `stream vs unary, one connection each, ${DURATION_MS / 1000}s after ${WARMUP_MS / 1000}s warm-up, ${STREAM_ROUNDS} rounds: unary ${CONCURRENCY} in flight, stream ${STREAM_WINDOW} in flight`,
   );
   const spec = { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order };
-  const runs: Record<'unary' | 'stream', LoadReport[]> = { unary: [], stream: [] };
+  const runs: Record<'unary' | 'stream', Measured[]> = { unary: [], stream: [] };
   for (let round = 1; round <= STREAM_ROUNDS; round++) {
     for (const kind of ['unary', 'stream'] as const) {
       const server = spawn('gate', { databaseUrl, dataDir: newDataDir() });
       try {
         const { address } = await message<ServerReady>(server);
-        const client = spawn(kind === 'unary' ? 'load' : 'stream', { ...spec, target: address });
-        try {
-          runs[kind].push(await message<LoadReport>(client));
-        } finally {
-          await stop(client, 'SIGTERM');
-        }
+        runs[kind].push(await runClient(kind === 'unary' ? 'load' : 'stream', { ...spec, target: address }, server.pid));
       } finally {
         await stop(server, 'SIGTERM');
       }
@@ -247,6 +277,10 @@ async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): 
   }));
   console.log(`  unary:  ${u.tput} req/s, median ${u.p50} µs, p99 ${u.p99} µs`);
   console.log(`  stream: ${st.tput} orders/s, median ${st.p50} µs, p99 ${st.p99} µs (per order, write to answer)`);
+  for (const kind of ['unary', 'stream'] as const) {
+    const cpu = medianCpu(runs[kind]);
+    if (cpu) console.log(`  ${kind.padEnd(6)}  ${cpuLine(cpu)} (per ${kind === 'unary' ? 'call' : 'order'}, medians)`);
+  }
   console.log(`  stream / unary throughput on one connection: ${(st.tput / u.tput).toFixed(2)}× (goal ≥ 5)`);
 }
 
@@ -291,10 +325,28 @@ async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<vo
   );
 }
 
-async function loadFrom(address: string, spec: LoadSpec): Promise<LoadReport> {
-  const client = spawn('load', { ...spec, target: address });
+/** A load report, with where the CPU went while it recorded when the server's process is known (Linux). */
+type Measured = LoadReport & { readonly cpu?: CpuPerCall };
+
+const loadFrom = (address: string, spec: LoadSpec, serverPid?: number): Promise<Measured> =>
+  runClient('load', { ...spec, target: address }, serverPid);
+
+/**
+ * Runs a load client child to its report. The child says when its warm-up ends (`recording`); the CPU
+ * of the server, the client and Postgres is read then and at the report, over the same window.
+ */
+async function runClient(role: 'load' | 'stream', arg: LoadSpec & Record<string, unknown>, serverPid?: number): Promise<Measured> {
+  const client = spawn(role, arg);
   try {
-    return await message<LoadReport>(client);
+    let window: ReturnType<typeof cpuWindow> | undefined;
+    const report = await new Promise<LoadReport>((resolve, reject) => {
+      client.on('message', (m: LoadReport | Recording) => {
+        if (!('recording' in m)) resolve(m);
+        else if (serverPid !== undefined && client.pid !== undefined && processCpuAvailable()) window = cpuWindow(serverPid, client.pid);
+      });
+      client.once('exit', (code) => reject(new Error(`bench load client exited (${code}) before reporting`)));
+    });
+    return { ...report, cpu: window?.end(report.requests, report.durationMs) };
   } finally {
     await stop(client, 'SIGTERM');
   }
@@ -480,7 +532,7 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
   const spec: LoadSpec = { concurrency: CONCURRENCY, durationMs: 3_000, warmupMs: 1_000, order };
   // 'ha routed': the load client is given the non-owner only, routes to the owner learned from the first answer.
   const kinds = ['single', 'ha owner', 'ha forwarded', 'ha routed'] as const;
-  const reports: Record<(typeof kinds)[number], LoadReport[]> = { single: [], 'ha owner': [], 'ha forwarded': [], 'ha routed': [] };
+  const reports: Record<(typeof kinds)[number], Measured[]> = { single: [], 'ha owner': [], 'ha forwarded': [], 'ha routed': [] };
   console.log(`gate HA cost: ${CONCURRENCY} concurrent EvaluateTrade calls, ${spec.durationMs / 1000}s per run, ${HA_ROUNDS} rounds`);
   for (let round = 1; round <= HA_ROUNDS; round++) {
     for (const kind of kinds) {
@@ -493,7 +545,9 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
           servers.push(spawn('ha', { databaseUrl, dataDir: newDataDir() }));
           ({ address } = await message<ServerReady>(servers[1]));
         }
-        const r = kind === 'ha routed' ? await routedLoadFrom(address) : await loadFrom(address, spec);
+        // The CPU figures name one server: only where that one answers every call.
+        const measured = kind === 'single' || kind === 'ha owner' ? servers[0].pid : undefined;
+        const r = await runClient('load', { ...spec, target: address, routeToOwner: kind === 'ha routed' }, measured);
         reports[kind].push(r);
         // What the owner's answers waited for: its spool's durable writes, or its fenced Postgres commits.
         servers[0].send('cpu');
@@ -505,14 +559,6 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
       } finally {
         for (const s of servers.reverse()) await stop(s, 'SIGTERM');
       }
-    }
-  }
-  async function routedLoadFrom(seed: string): Promise<LoadReport> {
-    const client = spawn('load', { ...spec, target: seed, routeToOwner: true });
-    try {
-      return await message<LoadReport>(client);
-    } finally {
-      await stop(client, 'SIGTERM');
     }
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -614,6 +660,8 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     const oms = pki?.clients[DEMO_OMS_IDENTITY];
     const credentials =
       pki && oms ? grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(oms.keyFile), readFileSync(oms.certFile)) : undefined;
+    // The parent reads the CPU counters from here on (runClient).
+    setTimeout(() => process.send!({ recording: true } satisfies Recording), (arg as unknown as LoadSpec).warmupMs);
     if (role === 'stream') {
       const spec = arg as unknown as LoadSpec & { target: string };
       process.send!(await runStreamLoad({ ...spec, inFlight: STREAM_WINDOW, deadlineMs: 5_000, credentials }));
