@@ -222,6 +222,9 @@ export class PortfolioLeases {
   }
 }
 
+/** Default of FencedRecorder's `eagerGroupRows`, the spool's default (grpc/spool.ts). */
+const EAGER_GROUP_ROWS = 16;
+
 interface Pending<T> {
   readonly row: T;
   readonly token: number;
@@ -231,7 +234,9 @@ interface Pending<T> {
 
 /**
  * The core's record queue in HA mode: a row is acknowledged once Postgres committed it under its
- * portfolio's fencing token. Rows arriving while a statement is in flight form the next group.
+ * portfolio's fencing token. Rows arriving while a statement is in flight form the next group. With
+ * none in flight, a group goes at the end of the event loop's turn or once it holds `eagerGroupRows`,
+ * as the spool's groups do (grpc/spool.ts): a burst's first commit overlaps deciding the rest.
  */
 export class FencedRecorder<T extends { readonly portfolioId: string }> implements RecordQueue<T> {
   private queue: Pending<T>[] = [];
@@ -245,6 +250,7 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
     private readonly write: (rows: readonly T[], tokens: ReadonlyMap<string, number>) => Promise<Set<string>>,
     private readonly leases: Pick<PortfolioLeases, 'token' | 'lost'>,
     private readonly onWritten: (rows: readonly T[]) => void = () => undefined,
+    private readonly eagerGroupRows = EAGER_GROUP_ROWS,
   ) {}
 
   push(row: T): Promise<void> {
@@ -252,7 +258,8 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
     if (token === undefined) return Promise.reject(new LeaseLost(`this replica no longer holds portfolio ${row.portfolioId}`));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ row, token, resolve, reject });
-      this.schedule();
+      if (!this.flight && this.queue.length >= this.eagerGroupRows) this.start();
+      else this.schedule();
     });
   }
 
@@ -271,10 +278,15 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
     // Let every call of this turn of the event loop join the group.
     setImmediate(() => {
       this.scheduled = false;
-      this.flight = this.flush().finally(() => {
-        this.flight = undefined;
-        if (this.queue.length > 0) this.schedule();
-      });
+      // An eager group may have gone meanwhile: its end schedules what is left.
+      if (!this.flight) this.start();
+    });
+  }
+
+  private start(): void {
+    this.flight = this.flush().finally(() => {
+      this.flight = undefined;
+      if (this.queue.length > 0) this.schedule();
     });
   }
 

@@ -12,7 +12,11 @@
  *   at a record of the file's earlier life (another segment number) and at a torn record.
  * - Group commit, pipelined: records appended while one group's write is in flight form the next
  *   group, written as soon as that write returns, so one durable write covers every call of a burst;
- *   each call's answer waits for its own group.
+ *   each call's answer waits for its own group. With no write in flight, a group is written at the end
+ *   of the event loop's turn or once it holds `eagerGroupRecords`, whichever comes first: a burst read
+ *   in one turn (a closed-loop OMS's next 32 orders) then starts its first write while the rest is
+ *   still being decided, and the OMS gets those answers while the gate decides, instead of the two
+ *   taking turns (gate bench: gate/empty 1.43–1.47× → 1.05–1.19×, paired rounds).
  * - Only durable records are handed on (`deliver`) to the Postgres writers (grpc/batchWriter.ts),
  *   which write them idempotently (decision id / fill id, ON CONFLICT DO NOTHING) and report them
  *   handled (written or quarantined) in order (`handled`).
@@ -77,6 +81,12 @@ export interface SpoolOptions {
   readonly deliver: (entry: SpoolEntry) => void;
   /** Size of each preallocated segment file. Default 4 MiB (about 10 000 records). */
   readonly segmentBytes?: number;
+  /**
+   * While no write is in flight, a group is written as soon as it holds this many records instead of
+   * at the end of the event loop's turn: the first calls of a burst then wait for their own write
+   * (which overlaps the deciding of the rest), not for the whole burst. Default 16.
+   */
+  readonly eagerGroupRecords?: number;
 }
 
 /** What a start found: records replayed, and torn records skipped (at most one per segment). */
@@ -114,6 +124,8 @@ const SPARES = 2;
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
 /** One write per group, durable on return; where O_DSYNC does not exist, write then fdatasync. */
 const O_DSYNC = constants.O_DSYNC ?? 0;
+/** Default of `SpoolOptions.eagerGroupRecords`: the best of 4, 8, 16 in paired gate bench runs (docs/gate.md). */
+const EAGER_GROUP_RECORDS = 16;
 /** Group commits so far: how many, the records they covered, and the durable wait (µs, total and max). */
 export interface GroupCommitTally {
   groups: number;
@@ -153,6 +165,7 @@ export class Spool implements Journal {
   private group: Group | undefined;
   private flight: Promise<void> | undefined;
   private writing = false;
+  private scheduled = false;
   private closed = false;
   /** Recycling and deletion run one at a time, off the write path. */
   private collecting: Promise<void> = Promise.resolve();
@@ -196,13 +209,24 @@ export class Spool implements Journal {
       );
     this.frames.push(frame);
     this.entries.push({ kind, seq: ++this.seq, replica, row });
-    this.group ??= newGroup();
+    const group = (this.group ??= newGroup());
     if (!this.writing) {
-      this.writing = true;
-      // Let every call arriving in this turn of the event loop join the group.
-      setImmediate(() => void this.writeGroup());
+      if (this.frames.length >= (this.options.eagerGroupRecords ?? EAGER_GROUP_RECORDS)) {
+        this.writing = true;
+        void this.writeGroup();
+      } else if (!this.scheduled) {
+        this.scheduled = true;
+        // Let every call arriving in this turn of the event loop join the group.
+        setImmediate(() => {
+          this.scheduled = false;
+          if (!this.writing && this.frames.length > 0) {
+            this.writing = true;
+            void this.writeGroup();
+          }
+        });
+      }
     }
-    return this.group.promise;
+    return group.promise;
   }
 
   sync(): Promise<void> {

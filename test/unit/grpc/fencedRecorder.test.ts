@@ -19,10 +19,19 @@ function leases(tokens: Record<string, number>) {
   };
 }
 
-function recorder(tokens: Record<string, number>, write: (rows: readonly Row[], t: ReadonlyMap<string, number>) => Promise<Set<string>>) {
+function recorder(
+  tokens: Record<string, number>,
+  write: (rows: readonly Row[], t: ReadonlyMap<string, number>) => Promise<Set<string>>,
+  eagerGroupRows?: number,
+) {
   const l = leases(tokens);
   const written: Row[] = [];
-  const r = new FencedRecorder<Row>(write, { token: l.token, lost: (id) => l.lostLease(id) }, (rows) => written.push(...rows));
+  const r = new FencedRecorder<Row>(
+    write,
+    { token: l.token, lost: (id) => l.lostLease(id) },
+    (rows) => written.push(...rows),
+    eagerGroupRows,
+  );
   return { r, lost: l.lost, written };
 }
 
@@ -79,4 +88,22 @@ test('rows arriving while a statement is in flight form the next group; sync wai
   release();
   await Promise.all([first, ...later, synced]);
   expect(groups).toEqual([1, 2]);
+});
+
+test('a burst starts its first statement once the group holds eagerGroupRows; the rest is the next group', async () => {
+  const groups: number[] = [];
+  const { r, written } = recorder(
+    { a: 1 },
+    async (rows) => {
+      groups.push(rows.length);
+      return new Set(['a']);
+    },
+    4,
+  );
+  // Ten rows pushed in one turn: the first four are already being written when the fifth arrives.
+  const acks = Array.from({ length: 10 }, (_, n) => r.push({ portfolioId: 'a', n }));
+  expect(groups).toEqual([4]);
+  await Promise.all(acks);
+  expect(groups).toEqual([4, 6]);
+  expect(written.map((w) => w.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });

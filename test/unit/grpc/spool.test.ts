@@ -36,9 +36,9 @@ function crashCopy(from: string): string {
   return dir;
 }
 
-async function opened(dir: string, segmentBytes?: number) {
+async function opened(dir: string, segmentBytes?: number, eagerGroupRecords?: number) {
   const delivered: SpoolEntry[] = [];
-  const spool = new Spool({ dir, logger, deliver: (e) => delivered.push(e), segmentBytes });
+  const spool = new Spool({ dir, logger, deliver: (e) => delivered.push(e), segmentBytes, eagerGroupRecords });
   const recovered = await spool.open();
   return { spool, delivered, recovered };
 }
@@ -50,6 +50,22 @@ test('records appended together share one fdatasync and are delivered only once 
   await Promise.all(acks);
   expect(ids(delivered)).toEqual(['f1', 'f2', 'f3']);
   expect(spool.syncStats).toMatchObject({ groups: 1, records: 3 });
+  spool.handled(delivered);
+  await spool.close();
+});
+
+test('a burst starts its first write once the group holds eagerGroupRecords, before the burst ends; the rest is the next group', async () => {
+  const { spool, delivered } = await opened(newDir(), undefined, 8);
+  const order: string[] = [];
+  // Twenty records appended in one turn of the event loop, as grpc-js hands over a burst read at once.
+  const acks = Array.from({ length: 20 }, (_, i) => spool.append('fill', 'r1', { id: `f${i}` }).then(() => order.push(`f${i}`)));
+  expect(spool.syncStats.groups).toBe(0);
+  await acks[0];
+  // The first eight were acknowledged on their own write, before the other twelve were durable.
+  expect(order).toEqual(Array.from({ length: 8 }, (_, i) => `f${i}`));
+  await Promise.all(acks);
+  expect(spool.syncStats).toMatchObject({ groups: 2, records: 20 });
+  expect(ids(delivered)).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}`));
   spool.handled(delivered);
   await spool.close();
 });
