@@ -536,6 +536,7 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
   console.log(`gate HA cost: ${CONCURRENCY} concurrent EvaluateTrade calls, ${spec.durationMs / 1000}s per run, ${HA_ROUNDS} rounds`);
   for (let round = 1; round <= HA_ROUNDS; round++) {
     for (const kind of kinds) {
+      await withoutEarlierDecisions(databaseUrl);
       const servers =
         kind === 'single' ? [spawn('gate', { databaseUrl, dataDir: newDataDir() })] : [spawn('ha', { databaseUrl, dataDir: newDataDir() })];
       try {
@@ -577,6 +578,22 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
       `  ratio ${kind}/single: median ${(x.p50 / single.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(x.p99 / single.p99).toFixed(2)}×, ` +
         `throughput ${(x.tput / single.tput).toFixed(2)}×${failed > 0 ? ` (${failed} round(s) with failed calls left out)` : ''}`,
     );
+  }
+}
+
+/**
+ * Empties the scratch database's audit before an HA kind starts. An HA owner rebuilds the working
+ * orders of every replica that ever decided its portfolio (docs/gate-ha.md), and the bench's orders are
+ * never filled: after the unary part it adopted 100 000+ working orders (1.1–1.3 s, and the portfolio at
+ * its RESERVATION_CAP, every order denied) while a single gate's fresh replica rebuilt none. Each kind
+ * now starts as the single gate does, from nothing.
+ */
+async function withoutEarlierDecisions(databaseUrl: string): Promise<void> {
+  const pool = createPool(databaseUrl, 1);
+  try {
+    await pool.query('TRUNCATE gate_decisions, gate_fills');
+  } finally {
+    await pool.end();
   }
 }
 
