@@ -607,6 +607,10 @@ const newDataDir = (): string => {
 
 /**
  * GATE_BENCH_LOG_LEVEL=warn: the gates' log level (default error), e.g. to see why an HA route was unavailable.
+ * GATE_BENCH_KINDS=empty,gate,base, GATE_BENCH_DURATION_MS, GATE_BENCH_WARMUP_MS: fewer kinds, shorter rounds, for
+ * A/B runs with many rounds; the ratios are also printed paired by round (each round's ratio to its own empty handler).
+ * Every load also prints the CPU per call of the server, the client and Postgres, and the machine's idle share
+ * (bench/processCpu.ts): what bounds the loop.
  * GATE_BENCH_PROFILE=<dir>: every child (servers and load clients) writes a V8 CPU profile there (node
  * --cpu-prof) when it stops. GATE_BENCH_NODE_ARGS="--trace-deopt …": more Node flags for every child.
  */
