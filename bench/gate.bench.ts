@@ -163,17 +163,19 @@ export async function run(): Promise<void> {
 
 const rotated = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]);
 
+/** The median of a round's figures (the lower middle one for an even count). */
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
 /**
  * Median across rounds of each figure, then each kind / baseline (metrics off and on, no risk model,
  * base checkout); and the paired form: each round's ratio to that round's empty handler, median over
  * rounds, which cancels the machine's drift between rounds (its speed moved by 1.3× within minutes).
  */
 function printRatios(reports: Record<ServerKind, Measured[]>): void {
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   const agg = (k: ServerKind) => ({
-    p50: med(reports[k].map((r) => r.latencyUs.p50)),
-    p99: med(reports[k].map((r) => r.latencyUs.p99)),
-    tput: med(reports[k].map((r) => r.throughputPerSec)),
+    p50: median(reports[k].map((r) => r.latencyUs.p50)),
+    p99: median(reports[k].map((r) => r.latencyUs.p99)),
+    tput: median(reports[k].map((r) => r.throughputPerSec)),
   });
   const labels: Record<ServerKind, string> = {
     empty: 'baseline (empty handler)',
@@ -193,7 +195,7 @@ function printRatios(reports: Record<ServerKind, Measured[]>): void {
   const e = agg('empty');
   for (const k of kinds.filter((k) => k !== 'empty')) {
     const x = agg(k);
-    const paired = (f: (r: LoadReport) => number) => med(reports[k].map((r, i) => f(r) / f(reports.empty[i])));
+    const paired = (f: (r: LoadReport) => number) => median(reports[k].map((r, i) => f(r) / f(reports.empty[i])));
     console.log(
       `  ratio ${labels[k]} / baseline: median ${(x.p50 / e.p50).toFixed(2)}× (goal ≤ 1.1, issue 13), p99 ${(x.p99 / e.p99).toFixed(2)}×, throughput ${(x.tput / e.tput).toFixed(2)}× (goal ≥ 0.9); paired by round: median ${paired((r) => r.latencyUs.p50).toFixed(2)}×, throughput ${paired((r) => r.throughputPerSec).toFixed(2)}×`,
     );
@@ -220,13 +222,13 @@ function line(r: Measured): string {
 function medianCpu(rs: readonly Measured[]): CpuPerCall | undefined {
   const cpus = rs.map((r) => r.cpu).filter((c): c is CpuPerCall => c !== undefined);
   if (cpus.length === 0) return undefined;
-  const med = (f: (c: CpuPerCall) => number): number => [...cpus.map(f)].sort((a, b) => a - b)[Math.floor((cpus.length - 1) / 2)];
+  const of = (f: (c: CpuPerCall) => number): number => median(cpus.map(f));
   return {
-    serverUs: med((c) => c.serverUs),
-    clientUs: med((c) => c.clientUs),
-    postgresUs: med((c) => c.postgresUs),
-    machineIdle: med((c) => c.machineIdle),
-    clientBusy: med((c) => c.clientBusy),
+    serverUs: of((c) => c.serverUs),
+    clientUs: of((c) => c.clientUs),
+    postgresUs: of((c) => c.postgresUs),
+    machineIdle: of((c) => c.machineIdle),
+    clientBusy: of((c) => c.clientBusy),
   };
 }
 
@@ -269,11 +271,10 @@ async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): 
       console.log(`  round ${round} ${kind.padEnd(7)} ${line(runs[kind][runs[kind].length - 1])}`);
     }
   }
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   const [u, st] = [runs.unary, runs.stream].map((rs) => ({
-    tput: med(rs.map((r) => r.throughputPerSec)),
-    p50: med(rs.map((r) => r.latencyUs.p50)),
-    p99: med(rs.map((r) => r.latencyUs.p99)),
+    tput: median(rs.map((r) => r.throughputPerSec)),
+    p50: median(rs.map((r) => r.latencyUs.p50)),
+    p99: median(rs.map((r) => r.latencyUs.p99)),
   }));
   console.log(`  unary:  ${u.tput} req/s, median ${u.p50} µs, p99 ${u.p99} µs`);
   console.log(`  stream: ${st.tput} orders/s, median ${st.p50} µs, p99 ${st.p99} µs (per order, write to answer)`);
@@ -562,13 +563,12 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
       }
     }
   }
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   // A round whose calls failed measured something else (its latencies are of the few that succeeded).
   const clean = (k: (typeof kinds)[number]): Measured[] => reports[k].filter((r) => Object.keys(r.errors).length === 0);
   const agg = (k: (typeof kinds)[number]) => ({
-    p50: med(clean(k).map((r) => r.latencyUs.p50)),
-    p99: med(clean(k).map((r) => r.latencyUs.p99)),
-    tput: med(clean(k).map((r) => r.throughputPerSec)),
+    p50: median(clean(k).map((r) => r.latencyUs.p50)),
+    p99: median(clean(k).map((r) => r.latencyUs.p99)),
+    tput: median(clean(k).map((r) => r.throughputPerSec)),
   });
   const single = agg('single');
   for (const kind of kinds.slice(1)) {

@@ -18,7 +18,7 @@ import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
 import type { HeldLease, LeaseRow } from '../db/stores/gateLeases';
 import type { PositionRow } from '../db/stores/positions';
 import type { GateCore, RecordQueue } from './gate';
-import { type GroupCommitTally, tallyGroupCommit } from './spool';
+import { EAGER_GROUP_RECORDS, type GroupCommitTally, tallyGroupCommit } from './spool';
 
 type IdRow = { portfolioId: string; fillId: string; reportedAtMs: number };
 
@@ -222,9 +222,6 @@ export class PortfolioLeases {
   }
 }
 
-/** Default of FencedRecorder's `eagerGroupRows`, the spool's default (grpc/spool.ts). */
-const EAGER_GROUP_ROWS = 16;
-
 interface Pending<T> {
   readonly row: T;
   readonly token: number;
@@ -250,7 +247,7 @@ export class FencedRecorder<T extends { readonly portfolioId: string }> implemen
     private readonly write: (rows: readonly T[], tokens: ReadonlyMap<string, number>) => Promise<Set<string>>,
     private readonly leases: Pick<PortfolioLeases, 'token' | 'lost'>,
     private readonly onWritten: (rows: readonly T[]) => void = () => undefined,
-    private readonly eagerGroupRows = EAGER_GROUP_ROWS,
+    private readonly eagerGroupRows = EAGER_GROUP_RECORDS,
   ) {}
 
   push(row: T): Promise<void> {

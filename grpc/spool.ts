@@ -124,8 +124,8 @@ const SPARES = 2;
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
 /** One write per group, durable on return; where O_DSYNC does not exist, write then fdatasync. */
 const O_DSYNC = constants.O_DSYNC ?? 0;
-/** Default of `SpoolOptions.eagerGroupRecords`: the best of 4, 8, 16 in paired gate bench runs (docs/gate.md). */
-const EAGER_GROUP_RECORDS = 16;
+/** Default of `SpoolOptions.eagerGroupRecords` (and of HA's fenced recorder): the best of 4, 8, 16 in paired gate bench runs (docs/gate.md). */
+export const EAGER_GROUP_RECORDS = 16;
 /** Group commits so far: how many, the records they covered, and the durable wait (µs, total and max). */
 export interface GroupCommitTally {
   groups: number;
