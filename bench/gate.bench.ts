@@ -43,6 +43,8 @@ import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
 import {
   Decision,
   type EvaluateTradeResponse,
+  type EvaluateTradeStreamRequest,
+  type EvaluateTradeStreamResponse,
   GateServiceService,
   type ReasonCode,
   Side,
@@ -258,31 +260,49 @@ async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): 
     `stream vs unary, one connection each, ${DURATION_MS / 1000}s after ${WARMUP_MS / 1000}s warm-up, ${STREAM_ROUNDS} rounds: unary ${CONCURRENCY} in flight, stream ${STREAM_WINDOW} in flight`,
   );
   const spec = { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order };
-  const runs: Record<'unary' | 'stream', Measured[]> = { unary: [], stream: [] };
+  // `empty`: the empty handler's stream (each order answered at once): what gRPC alone costs per streamed order.
+  // `base`: the GATE_BENCH_BASE checkout's gate, streamed the same way (a change's before/after in one run).
+  const runs: Record<'unary' | 'stream' | 'empty' | 'base', Measured[]> = { unary: [], stream: [], empty: [], base: [] };
+  const kinds = BASE ? (['unary', 'stream', 'empty', 'base'] as const) : (['unary', 'stream', 'empty'] as const);
   for (let round = 1; round <= STREAM_ROUNDS; round++) {
-    for (const kind of ['unary', 'stream'] as const) {
-      const server = spawn('gate', { databaseUrl, dataDir: newDataDir() });
+    for (const kind of kinds) {
+      const server = spawn(kind === 'stream' || kind === 'unary' ? 'gate' : kind, { databaseUrl, dataDir: newDataDir() });
       try {
         const { address } = await message<ServerReady>(server);
         runs[kind].push(await runClient(kind === 'unary' ? 'load' : 'stream', { ...spec, target: address }, server.pid));
+        server.send('cpu');
+        const { spoolSyncs } = await message<ServerCpu>(server);
+        console.log(`  round ${round} ${kind.padEnd(7)} ${line(runs[kind][runs[kind].length - 1])}${groupLine(spoolSyncs)}`);
       } finally {
         await stop(server, 'SIGTERM');
       }
-      console.log(`  round ${round} ${kind.padEnd(7)} ${line(runs[kind][runs[kind].length - 1])}`);
     }
   }
-  const [u, st] = [runs.unary, runs.stream].map((rs) => ({
+  const [u, st, empty] = [runs.unary, runs.stream, runs.empty].map((rs) => ({
     tput: median(rs.map((r) => r.throughputPerSec)),
     p50: median(rs.map((r) => r.latencyUs.p50)),
     p99: median(rs.map((r) => r.latencyUs.p99)),
   }));
   console.log(`  unary:  ${u.tput} req/s, median ${u.p50} µs, p99 ${u.p99} µs`);
   console.log(`  stream: ${st.tput} orders/s, median ${st.p50} µs, p99 ${st.p99} µs (per order, write to answer)`);
-  for (const kind of ['unary', 'stream'] as const) {
+  console.log(
+    `  empty handler's stream: ${empty.tput} orders/s, median ${empty.p50} µs, p99 ${empty.p99} µs; the gate's stream runs at ${((st.tput / empty.tput) * 100).toFixed(0)} % of it`,
+  );
+  if (BASE) {
+    const base = median(runs.base.map((r) => r.throughputPerSec));
+    const paired = median(runs.stream.map((r, i) => r.throughputPerSec / runs.base[i].throughputPerSec));
+    console.log(
+      `  base gate's stream: ${base} orders/s; this gate / base ${(st.tput / base).toFixed(2)}× (paired by round ${paired.toFixed(2)}×)`,
+    );
+  }
+  const pairedRatio = median(runs.stream.map((r, i) => r.throughputPerSec / runs.unary[i].throughputPerSec));
+  for (const kind of kinds) {
     const cpu = medianCpu(runs[kind]);
     if (cpu) console.log(`  ${kind.padEnd(6)}  ${cpuLine(cpu)} (per ${kind === 'unary' ? 'call' : 'order'}, medians)`);
   }
-  console.log(`  stream / unary throughput on one connection: ${(st.tput / u.tput).toFixed(2)}× (goal ≥ 5)`);
+  console.log(
+    `  stream / unary throughput on one connection: ${(st.tput / u.tput).toFixed(2)}× (goal ≥ 5); paired by round ${pairedRatio.toFixed(2)}×`,
+  );
 }
 
 /**
@@ -325,6 +345,12 @@ async function measureServerCpu(databaseUrl: string, spec: LoadSpec): Promise<vo
       (perCall.base === undefined ? '' : `; base gate ${perCall.base.toFixed(1)} µs (${(perCall.base / e).toFixed(2)}×)`),
   );
 }
+
+/** A gate's durable writes since it was ready: how long each took and how many records it carried. */
+const groupLine = (w: DurableWrites | undefined): string =>
+  w && w.groups > 0
+    ? `  ${(w.totalUs / w.groups / 1000).toFixed(2)} ms per group of ${(w.records / w.groups).toFixed(1)} (${w.groups} groups)`
+    : '';
 
 /** A load report, with where the CPU went while it recorded when the server's process is known (Linux). */
 type Measured = LoadReport & { readonly cpu?: CpuPerCall };
@@ -554,10 +580,7 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
         // What the owner's answers waited for: its spool's durable writes, or its fenced Postgres commits.
         servers[0].send('cpu');
         const { spoolSyncs, fencedCommits } = await message<ServerCpu>(servers[0]);
-        const w = kind === 'single' ? spoolSyncs : fencedCommits;
-        const waits =
-          w && w.groups > 0 ? `  ${(w.totalUs / w.groups / 1000).toFixed(2)} ms per group of ${(w.records / w.groups).toFixed(1)}` : '';
-        console.log(`  round ${round} ${kind.padEnd(12)} ${line(r)}${waits}`);
+        console.log(`  round ${round} ${kind.padEnd(12)} ${line(r)}${groupLine(kind === 'single' ? spoolSyncs : fencedCommits)}`);
       } finally {
         for (const s of servers.reverse()) await stop(s, 'SIGTERM');
       }
@@ -766,6 +789,19 @@ async function startEmptyServer(): Promise<string> {
     getRecommendations: unimplemented,
     triggerRebalance: unimplemented,
     overrideLimit: unimplemented,
+    // Each order answered at once with the same APPROVE: the streaming path's transport floor.
+    evaluateTradeStream: (call: grpc.ServerDuplexStream<EvaluateTradeStreamRequest, EvaluateTradeStreamResponse>) => {
+      let sequence = 0;
+      call.on('data', (m: EvaluateTradeStreamRequest) =>
+        call.write({
+          sequence: ++sequence,
+          portfolioId: m.order?.portfolioId ?? '',
+          clientOrderId: m.order?.clientOrderId ?? '',
+          result: { $case: 'decision', value: approve },
+        }),
+      );
+      call.on('end', () => call.end());
+    },
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', emptyServerCredentials(), (err, p) => (err ? reject(err) : resolve(p))),

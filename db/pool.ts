@@ -12,17 +12,40 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
 
 /** Runs `fn` in a transaction, committing on success and rolling back on any error. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
+  return withClient(pool, async (client) => {
     await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/**
+ * Runs `fn` on one client of the pool. A checked-out client whose connection dies emits 'error', which
+ * would crash the process with nobody listening: the error is taken here, `fn`'s pending query fails
+ * with it, and the client is destroyed instead of going back to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    return await fn(client);
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // An error without a SQLSTATE is the connection's, not the statement's: do not reuse that client.
+    if (typeof (err as { code?: unknown }).code !== 'string') broken ??= err as Error;
     throw err;
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    client.release(broken);
   }
 }
 

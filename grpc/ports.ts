@@ -5,7 +5,7 @@
  */
 import type { RefusalKind } from '../risk/kinds';
 import type { FillRecord } from '../db/stores/fills';
-import type { ApprovedOrder, DecisionRecord } from '../db/stores/gateDecisions';
+import type { ApprovedOrder, DecisionLine, DecisionRecord } from '../db/stores/gateDecisions';
 import type { GateSnapshotRow } from '../db/stores/gateSnapshots';
 import type { PortfolioChangeFeed } from '../db/notifications';
 import type { PositionRow } from '../db/stores/positions';
@@ -13,9 +13,16 @@ import type { RecommendationView } from '../db/stores/recommendationViews';
 import type { LimitOverrideRequest } from '../risk/budget';
 import type { Alert } from '../risk/records';
 
-/** The audit trail: every decision, in batches (db/stores/gateDecisions.ts). */
+/**
+ * The audit trail: every decision, in batches (db/stores/gateDecisions.ts). A decision is encoded once,
+ * when it is made: the spool keeps the encoded line and the batch writes those lines as they are.
+ */
 export interface DecisionSink {
-  insert(replica: string, rows: readonly DecisionRecord[]): Promise<void>;
+  encode(replica: string, row: DecisionRecord): DecisionLine;
+  /** What `encode` was given (a quarantined row is kept readable). */
+  decode(line: DecisionLine): { replica: string; record: DecisionRecord };
+  /** Writes a batch; a row already written (a replayed spool) is skipped. */
+  insertLines(lines: readonly DecisionLine[]): Promise<void>;
   /** Approved orders of a replica since a time, oldest first, with their fills: rebuilt at start. Optional (stand-ins). */
   approvedSince?(replica: string, sinceMs: number, limit: number): Promise<readonly ApprovedOrder[]>;
 }

@@ -27,7 +27,7 @@ import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descripto
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { FillRecord } from '../db/stores/fills';
-import type { DecisionRecord } from '../db/stores/gateDecisions';
+import type { DecisionLine, DecisionRecord } from '../db/stores/gateDecisions';
 import { repoRoot } from '../lib/paths';
 import type { AccessPolicy } from './access';
 import { BatchWriter } from './batchWriter';
@@ -155,17 +155,18 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const replica = options.replicaId ?? (options.dataDir ? await stableReplicaId(options.dataDir) : `${hostname()}:${process.pid}`);
   const quarantine = new Quarantine({ dataDir: options.dataDir, replica, logger, alerts: stores.alerts });
   const observer = options.observer ?? UNOBSERVED;
-  const audit = new BatchWriter<SpoolEntry<DecisionRecord>>({
+  const audit = new BatchWriter<SpoolEntry<DecisionLine>>({
     name: 'audit',
-    write: observer.timeFlush('audit', (rows: readonly SpoolEntry<DecisionRecord>[]) =>
-      byReplica(rows, (r, batch) => stores.decisions.insert(r, batch)),
-    ),
+    write: observer.timeFlush('audit', (rows: readonly SpoolEntry<DecisionLine>[]) => stores.decisions.insertLines(rows.map((e) => e.row))),
     flushIntervalMs: options.auditFlushIntervalMs ?? 50,
     maxBatch: 5_000,
     maxQueue: options.auditMaxQueue ?? 200_000,
     logger,
     isRejection: storageRefusedRows,
-    quarantine: ({ row }, err) => quarantine.keep('decision', { portfolioId: row.portfolioId, id: row.decisionId }, row, err),
+    quarantine: ({ row }, err) => {
+      const { record } = stores.decisions.decode(row);
+      return quarantine.keep('decision', { portfolioId: record.portfolioId, id: record.decisionId }, record, err);
+    },
     onHandled: (rows) => journal.handled(rows),
   });
   const fills = new BatchWriter<SpoolEntry<FillRecord>>({
@@ -185,9 +186,14 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       core.fillsWritten(rows.filter((e) => e.seq > replayed).map((e) => e.row));
     },
   });
+  /** A spooled decision as its line; spools written before decisions were encoded once hold the record itself. */
+  const encodedDecision = (entry: SpoolEntry): SpoolEntry<DecisionLine> =>
+    typeof entry.row === 'string'
+      ? (entry as SpoolEntry<DecisionLine>)
+      : { ...entry, row: stores.decisions.encode(entry.replica, entry.row as DecisionRecord) };
   // Only durable records reach the Postgres writers.
   const deliver = (entry: SpoolEntry): void => {
-    if (entry.kind === 'decision') audit.push(entry as SpoolEntry<DecisionRecord>);
+    if (entry.kind === 'decision') audit.push(encodedDecision(entry));
     else fills.push(entry as SpoolEntry<FillRecord>);
   };
   const spool = options.dataDir ? new Spool({ dir: options.dataDir, logger, deliver }) : undefined;
@@ -223,7 +229,9 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     reservationTtlMs,
     idMemoryMs: ID_MEMORY_MS,
     maxRememberedIds: MAX_REMEMBERED_IDS,
-    audit: observer.countDecisions(fenced?.decisions ?? { push: (row) => journal.append('decision', replica, row) }),
+    audit: observer.countDecisions(
+      fenced?.decisions ?? { push: (row) => journal.append('decision', replica, stores.decisions.encode(replica, row)) },
+    ),
     fills: fenced?.fills ?? { push: (row) => journal.append('fill', replica, row) },
     durable: fenced ? fenced.sync : () => journal.sync(),
     throttle: options.throttle && new OrderThrottle(options.throttle),

@@ -506,8 +506,10 @@ function parseRecord(text: string): Omit<SpoolEntry, 'seq'> | undefined {
   try {
     const v = JSON.parse(text) as { k?: unknown; r?: unknown; v?: unknown };
     const kind = typeof v.k === 'string' ? TAG_KIND[v.k] : undefined;
-    if (!kind || typeof v.r !== 'string' || typeof v.v !== 'object' || v.v === null) return undefined;
-    return { kind, replica: v.r, row: v.v };
+    // A row is an object (fills; decisions before they were encoded once) or a string (an encoded decision).
+    const row = (typeof v.v === 'object' && v.v !== null) || typeof v.v === 'string' ? v.v : undefined;
+    if (!kind || typeof v.r !== 'string' || row === undefined) return undefined;
+    return { kind, replica: v.r, row };
   } catch {
     return undefined;
   }

@@ -1,11 +1,20 @@
 /**
  * The gate's audit trail (`gate_decisions`): every EvaluateTrade / SizePosition decision, written in
- * batches off the request path with one multi-row `INSERT … SELECT FROM unnest(…)` per batch,
- * idempotent by decision id (a batch replayed from the gate's spool after a crash is written once).
+ * batches off the request path, idempotent by decision id (a batch replayed from the gate's spool
+ * after a crash is written once).
+ *
+ * A decision is encoded once, as its `COPY` text line (`decisionLine`), when the gate makes it: the
+ * gate's spool keeps that line and the batch goes to Postgres as those lines, in one `COPY`. COPY has no
+ * ON CONFLICT, so a batch holding a row already written (a spool replay) fails as a whole with
+ * unique_violation and is written again through a temporary table with `ON CONFLICT DO NOTHING`.
+ * HA's fenced writes (`insertFenced`) stay one `INSERT … SELECT FROM unnest(…)`: their lease check
+ * must be the same statement.
  */
 import type pg from 'pg';
 import type { Side, TradingState } from '../../risk/kinds';
 import { numberArray, textArray } from '../arrayLiteral';
+import { copyIn, copyText, uncopyText } from '../copyText';
+import { withClient } from '../pool';
 
 /** The RPCs that decide (the table's CHECK lists the same two). */
 export type DecidingRpc = 'EvaluateTrade' | 'SizePosition';
@@ -35,6 +44,9 @@ export interface DecisionRecord {
   readonly latencyUs: number;
 }
 
+/** A decision as one `COPY` text line of gate_decisions (newline included), made by `decisionLine` only. */
+export type DecisionLine = string & { readonly __decisionLine: unique symbol };
+
 const COLUMNS = [
   ['decision_id', 'text'],
   ['decided_at', 'timestamptz'],
@@ -56,12 +68,21 @@ const COLUMNS = [
   ['trading_state', 'text'],
   ['latency_us', 'int4'],
 ] as const;
+const COLUMN_LIST = COLUMNS.map(([c]) => c).join(', ');
 
 // reasons travel as one comma-joined text per row (unnest cannot take a ragged 2-D array).
-const INSERT_SQL = `INSERT INTO gate_decisions (${COLUMNS.map(([c]) => c).join(', ')})
+const INSERT_SQL = `INSERT INTO gate_decisions (${COLUMN_LIST})
   SELECT ${COLUMNS.map(([c]) => (c === 'reasons' ? "COALESCE(string_to_array(NULLIF(reasons, ''), ','), '{}')" : c)).join(', ')}
-  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS.map(([c]) => c).join(', ')})
+  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMN_LIST})
   ON CONFLICT (decision_id) DO NOTHING`;
+
+const COPY_SQL = `COPY gate_decisions (${COLUMN_LIST}) FROM STDIN`;
+/** Where a batch holding already-written rows goes first (dropped at commit), to be inserted ON CONFLICT DO NOTHING. */
+const REPLAYED_TABLE_SQL = `CREATE TEMP TABLE gate_decisions_replayed ON COMMIT DROP AS SELECT ${COLUMN_LIST} FROM gate_decisions WITH NO DATA`;
+const COPY_REPLAYED_SQL = `COPY gate_decisions_replayed (${COLUMN_LIST}) FROM STDIN`;
+const INSERT_REPLAYED_SQL = `INSERT INTO gate_decisions (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM gate_decisions_replayed
+  ON CONFLICT (decision_id) DO NOTHING`;
+const UNIQUE_VIOLATION = '23505';
 
 /** An order a replica approved, with what its fills (reported to any replica) did to it since. */
 export interface ApprovedOrder {
@@ -119,6 +140,9 @@ const APPROVED_IN_PORTFOLIO_SQL = APPROVED_SQL.replace('%SCOPE%', 'portfolio_id 
 export class GateDecisionsStore {
   constructor(private readonly pool: pg.Pool) {}
 
+  readonly encode = decisionLine;
+  readonly decode = parseDecisionLine;
+
   /**
    * The orders `replica` approved after `sinceMs` (the newest `limit`), oldest first, each with its
    * filled units and whether it is done: what a restarting gate rebuilds its reservations and
@@ -167,9 +191,35 @@ export class GateDecisionsStore {
     }));
   }
 
-  /** Writes one batch of decisions made by `replica`, in one statement. */
+  /** Writes one batch of decisions made by `replica` (encodes them, then `insertLines`). */
   async insert(replica: string, rows: readonly DecisionRecord[]): Promise<void> {
-    await this.pool.query({ name: 'gate-decisions-insert', text: INSERT_SQL, values: columnsOf(replica, rows) });
+    await this.insertLines(rows.map((r) => decisionLine(replica, r)));
+  }
+
+  /** Writes one batch of encoded decisions in one COPY; rows already written (a replayed batch) are skipped. */
+  async insertLines(lines: readonly DecisionLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    await withClient(this.pool, (client) =>
+      copyIn(client, COPY_SQL, text).catch(async (err: unknown) => {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        await this.insertReplayed(client, text);
+      }),
+    );
+  }
+
+  /** The batch through a temporary table, skipping rows whose decision id is already written. */
+  private async insertReplayed(client: pg.PoolClient, text: string): Promise<void> {
+    await client.query('BEGIN');
+    try {
+      await client.query(REPLAYED_TABLE_SQL);
+      await copyIn(client, COPY_REPLAYED_SQL, text);
+      await client.query(INSERT_REPLAYED_SQL);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -211,4 +261,43 @@ function columnsOf(replica: string, rows: readonly DecisionRecord[]): string[] {
     text((r) => r.tradingState),
     numbers((r) => r.latencyUs),
   ];
+}
+
+/** The decision as its gate_decisions row in `COPY` text format, in COLUMNS order, newline included. */
+export function decisionLine(replica: string, r: DecisionRecord): DecisionLine {
+  const t = copyText;
+  const when = new Date(r.decidedAtMs).toISOString();
+  return (`${t(r.decisionId)}\t${when}\t${t(replica)}\t${r.rpc}\t${t(r.caller)}\t${t(r.portfolioId)}\t` +
+    `${t(r.strategy)}\t${t(r.instrument)}\t${r.side}\t${r.quantity}\t${r.price}\t${t(r.clientOrderId)}\t` +
+    `${r.decision}\t${r.approvedQuantity}\t${t(textArray(r.reasons))}\t${t(r.detail)}\t${r.budgetVersion}\t` +
+    `${r.tradingState}\t${r.latencyUs}\n`) as DecisionLine;
+}
+
+/** The replica and decision `decisionLine` encoded (a quarantined row is kept readable; stand-in stores). */
+export function parseDecisionLine(line: DecisionLine): { replica: string; record: DecisionRecord } {
+  const c = line.replace(/\n$/, '').split('\t').map(uncopyText);
+  if (c.length !== COLUMNS.length) throw new Error(`a decision line has ${c.length} columns, not ${COLUMNS.length}`);
+  return {
+    replica: c[2],
+    record: {
+      decisionId: c[0],
+      decidedAtMs: Date.parse(c[1]),
+      rpc: c[3] as DecidingRpc,
+      caller: c[4],
+      portfolioId: c[5],
+      strategy: c[6],
+      instrument: c[7],
+      side: c[8] as Side,
+      quantity: Number(c[9]),
+      price: Number(c[10]),
+      clientOrderId: c[11],
+      decision: c[12] as DecisionKind,
+      approvedQuantity: Number(c[13]),
+      reasons: [...c[14].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, '$1')),
+      detail: c[15],
+      budgetVersion: Number(c[16]),
+      tradingState: c[17] as TradingState,
+      latencyUs: Number(c[18]),
+    },
+  };
 }

@@ -9,7 +9,23 @@ import { type FillRecord, FillsStore } from '../../../db/stores/fills';
 import { PortfolioStore } from '../../../db/stores/portfolios';
 import { testPool, uniqueId } from '../../support/env';
 
-const HOSTILE = ['say "hi"', 'C:\\dir\\', 'a,b', '{x}', 'NULL', '', ' sp ', 'é€😀', '\\"'];
+// Array-literal trouble (quotes, backslashes, commas, braces, NULL) and COPY-text trouble (tabs, line
+// breaks, the \N null marker, an escape sequence written literally).
+const HOSTILE = [
+  'say "hi"',
+  'C:\\dir\\',
+  'a,b',
+  '{x}',
+  'NULL',
+  '',
+  ' sp ',
+  'é€😀',
+  '\\"',
+  'tab\there',
+  'two\nlines\r\n',
+  '\\N',
+  'back\\tslash',
+];
 
 let pool: pg.Pool;
 beforeAll(() => {
@@ -17,11 +33,8 @@ beforeAll(() => {
 });
 afterAll(() => pool.end());
 
-test('decisions: every text and number column round-trips', async () => {
-  const portfolioId = uniqueId('audit');
-  await new PortfolioStore(pool).ensure(portfolioId);
-  const at = Date.UTC(2026, 10, 29, 12, 0, 0, 123);
-  const rows: DecisionRecord[] = HOSTILE.map((s, i) => ({
+const hostileDecisions = (portfolioId: string, at: number): DecisionRecord[] =>
+  HOSTILE.map((s, i) => ({
     decisionId: `${portfolioId}-${i}`,
     decidedAtMs: at + i,
     rpc: 'EvaluateTrade',
@@ -41,11 +54,16 @@ test('decisions: every text and number column round-trips', async () => {
     tradingState: 'ACTIVE',
     latencyUs: 42 + i,
   }));
+
+test('decisions: every text and number column round-trips', async () => {
+  const portfolioId = uniqueId('audit');
+  await new PortfolioStore(pool).ensure(portfolioId);
+  const rows = hostileDecisions(portfolioId, Date.UTC(2026, 10, 29, 12, 0, 0, 123));
   await new GateDecisionsStore(pool).insert('replica "r\\1"', rows);
   const { rows: stored } = await pool.query(
     `SELECT decision_id, (extract(epoch FROM decided_at) * 1000)::float8 AS at_ms, replica, caller, strategy, instrument, side,
             quantity, price, client_order_id, decision, approved_quantity, reasons, detail, budget_version, latency_us
-     FROM gate_decisions WHERE portfolio_id = $1 ORDER BY decision_id`,
+     FROM gate_decisions WHERE portfolio_id = $1 ORDER BY decided_at`,
     [portfolioId],
   );
   expect(stored).toEqual(
@@ -68,6 +86,38 @@ test('decisions: every text and number column round-trips', async () => {
       latency_us: r.latencyUs,
     })),
   );
+});
+
+test('decisions: a batch written again (a replayed spool) adds nothing; one mixing written and new rows adds the new ones once', async () => {
+  const portfolioId = uniqueId('replayed');
+  await new PortfolioStore(pool).ensure(portfolioId);
+  const store = new GateDecisionsStore(pool);
+  const rows = hostileDecisions(portfolioId, Date.UTC(2026, 10, 30, 9, 0, 0, 0));
+  const lines = rows.map((r) => store.encode('r1', r));
+  const stored = async (): Promise<Array<{ decision_id: string; n: number }>> =>
+    (
+      await pool.query<{ decision_id: string; n: number }>(
+        'SELECT decision_id, count(*)::int AS n FROM gate_decisions WHERE portfolio_id = $1 GROUP BY decision_id ORDER BY decision_id',
+        [portfolioId],
+      )
+    ).rows;
+  await store.insertLines(lines.slice(0, 4));
+  await store.insertLines(lines.slice(0, 4));
+  expect(await stored()).toEqual(rows.slice(0, 4).map((r) => ({ decision_id: r.decisionId, n: 1 })));
+  await store.insertLines([...lines.slice(2), lines[2]]);
+  expect(await stored()).toEqual(
+    rows.map((r) => ({ decision_id: r.decisionId, n: 1 })).sort((a, b) => (a.decision_id < b.decision_id ? -1 : 1)),
+  );
+  // The same client still writes the plain way afterwards (the replay's temporary table went with its commit).
+  const next = { ...rows[0], decisionId: `${portfolioId}-next` };
+  await store.insert('r1', [next]);
+  expect((await stored()).map((r) => r.decision_id)).toContain(next.decisionId);
+});
+
+test('decisions: a line decodes to the replica and decision it encodes', () => {
+  const store = new GateDecisionsStore(pool);
+  for (const r of hostileDecisions('p\t1', Date.UTC(2026, 10, 30, 9, 0, 0, 7)))
+    expect(store.decode(store.encode('replica\t"r\\1"', r))).toEqual({ replica: 'replica\t"r\\1"', record: r });
 });
 
 test('fills: every text, number and boolean column round-trips', async () => {

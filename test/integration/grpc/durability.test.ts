@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ReportFillRequest, ReportFillResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { Side } from '../../../grpc/generated/ballast/gate/v1/gate';
+import type { DecisionRecord } from '../../../db/stores/gateDecisions';
 import type { RunningGate } from '../../../grpc/server';
-import { call, client, commitFixture, eventually, gate, newDataDir, newPortfolioId, withPool } from './helpers';
+import { Spool } from '../../../grpc/spool';
+import { buy, call, client, commitFixture, eventually, gate, newDataDir, newPortfolioId, quietLogger, withPool } from './helpers';
 
 const running: RunningGate[] = [];
 const clients: grpc.Client[] = [];
@@ -93,4 +95,94 @@ test('the 1e-300 fill is refused; a row Postgres refuses is quarantined and the 
   } finally {
     await withPool((pool) => pool.query(`ALTER TABLE gate_fills DROP CONSTRAINT "poison_${pid}"`));
   }
+});
+
+test('a decision Postgres refuses is quarantined, readable, and the decisions of its batch around it are written', async () => {
+  const pid = newPortfolioId('poison-d');
+  const poison = `${pid}-o3`;
+  await withPool(async (pool, store) => {
+    await commitFixture(store, pid);
+    await pool.query(`ALTER TABLE gate_decisions ADD CONSTRAINT "poison_${pid}" CHECK (client_order_id <> '${poison}') NOT VALID`);
+  });
+  try {
+    const dataDir = newDataDir();
+    const g = await gate({ dataDir });
+    running.push(g);
+    const c = client(g.address);
+    clients.push(c);
+    // Five orders in one batch (one 50 ms flush): one COPY, refused as a whole, split down to the third.
+    const ids = [1, 2, 3, 4, 5].map((i) => `${pid}-o${i}`);
+    await Promise.all(ids.map((id) => call(c, 'evaluateTrade', { order: buy(pid, { clientOrderId: id, quantity: 1 }) })));
+    const stored = await eventually(
+      () =>
+        withPool(async (pool) => {
+          const { rows } = await pool.query<{ client_order_id: string }>(
+            'SELECT client_order_id FROM gate_decisions WHERE portfolio_id = $1 ORDER BY client_order_id',
+            [pid],
+          );
+          return rows.length === 4 ? rows.map((r) => r.client_order_id) : undefined;
+        }),
+      10_000,
+    );
+    expect(stored).toEqual(ids.filter((id) => id !== poison));
+    expect(g.stats()).toMatchObject({ quarantined: 1 });
+    const kept = readFileSync(join(dataDir, 'quarantine.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; sqlstate: string; row: unknown });
+    expect(kept).toEqual([
+      expect.objectContaining({
+        kind: 'decision',
+        sqlstate: '23514',
+        row: expect.objectContaining({ clientOrderId: poison, portfolioId: pid, decision: 'APPROVE', quantity: 1 }),
+      }),
+    ]);
+  } finally {
+    await withPool((pool) => pool.query(`ALTER TABLE gate_decisions DROP CONSTRAINT "poison_${pid}"`));
+  }
+});
+
+test('a spool of the earlier format (decisions as JSON objects) is replayed into Postgres at start', async () => {
+  const pid = newPortfolioId('legacy');
+  await withPool((_pool, store) => commitFixture(store, pid));
+  const dataDir = newDataDir();
+  const replica = `legacy-${pid}`;
+  // What a gate before the one-encoding change left: the record object itself in the spool.
+  const spool = new Spool({ dir: dataDir, logger: quietLogger, deliver: () => undefined });
+  await spool.open();
+  const record: DecisionRecord = {
+    decisionId: `${pid}-d1`,
+    decidedAtMs: Date.UTC(2026, 10, 30, 8, 0, 0, 5),
+    rpc: 'EvaluateTrade',
+    caller: 'oms\tdesk',
+    portfolioId: pid,
+    strategy: 'trend',
+    instrument: 'AAPL',
+    side: 'BUY',
+    quantity: 3,
+    price: 100,
+    clientOrderId: `${pid}-legacy`,
+    decision: 'DENY',
+    approvedQuantity: 0,
+    reasons: ['POSITION_LIMIT'],
+    detail: 'line one\nline two',
+    budgetVersion: 1,
+    tradingState: 'ACTIVE',
+    latencyUs: 9,
+  };
+  await spool.append('decision', replica, record);
+  await spool.close();
+  const g = await gate({ dataDir, replicaId: replica });
+  running.push(g);
+  const row = await eventually(
+    () =>
+      withPool(async (pool) => {
+        const { rows } = await pool.query('SELECT replica, caller, reasons, detail FROM gate_decisions WHERE decision_id = $1', [
+          record.decisionId,
+        ]);
+        return rows[0] as Record<string, unknown> | undefined;
+      }),
+    10_000,
+  );
+  expect(row).toEqual({ replica, caller: 'oms\tdesk', reasons: ['POSITION_LIMIT'], detail: 'line one\nline two' });
 });

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type { PortfolioChangeListener } from '../../../db/notifications';
 import type { FillRecord } from '../../../db/stores/fills';
-import type { DecisionRecord } from '../../../db/stores/gateDecisions';
+import { type DecisionRecord, decisionLine, parseDecisionLine } from '../../../db/stores/gateDecisions';
 import type { GateSnapshotRow } from '../../../db/stores/gateSnapshots';
 import { type EvaluateTradeResponse, ReasonCode, Side } from '../../../grpc/generated/ballast/gate/v1/gate';
 import type { GateStores } from '../../../grpc/ports';
@@ -28,7 +28,12 @@ function standIns() {
     overrides: [],
   };
   const stores: GateStores = {
-    decisions: { insert: async (replica, rows) => void decided.push(...rows.map((r): [string, DecisionRecord] => [replica, r])) },
+    decisions: {
+      encode: decisionLine,
+      decode: parseDecisionLine,
+      insertLines: async (lines) =>
+        void decided.push(...lines.map(parseDecisionLine).map(({ replica, record }): [string, DecisionRecord] => [replica, record])),
+    },
     fills: { insert: async (_replica, rows) => void filled.push(...rows) },
     snapshots: {
       read: async () => {
@@ -103,13 +108,14 @@ test('answers UNAVAILABLE until the first full load, then serves after a change 
 test('a Postgres outage longer than the backlog holds turns health NOT_SERVING and refuses trades; it serves again once written', async () => {
   const s = standIns();
   let down = true;
-  const insert = s.stores.decisions.insert;
+  const insertLines = s.stores.decisions.insertLines;
   const stores: GateStores = {
     ...s.stores,
     decisions: {
-      insert: async (replica, rows) => {
+      ...s.stores.decisions,
+      insertLines: async (lines) => {
         if (down) throw new Error('connection refused');
-        await insert(replica, rows);
+        await insertLines(lines);
       },
     },
   };

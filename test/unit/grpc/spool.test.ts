@@ -187,6 +187,22 @@ test('records not handled at close stay for the next start; handled ones are not
   await c.spool.close();
 });
 
+test('a record whose row is a string (an encoded decision) comes back as that string, beside object rows', async () => {
+  const dir = newDir();
+  const a = await opened(dir);
+  const line = 'd-1\t2026-11-30T08:00:00.000Z\tr1\tEvaluateTrade\toms \\t "desk"\n';
+  await Promise.all([a.spool.append('decision', 'r1', line), a.spool.append('fill', 'r1', { id: 'f1' })]);
+  await a.spool.close();
+  const b = await opened(dir);
+  expect(b.recovered).toEqual({ replayed: 2, torn: 0 });
+  expect(b.delivered.map(({ kind, replica, row }) => ({ kind, replica, row }))).toEqual([
+    { kind: 'decision', replica: 'r1', row: line },
+    { kind: 'fill', replica: 'r1', row: { id: 'f1' } },
+  ]);
+  b.spool.handled(b.delivered);
+  await b.spool.close();
+});
+
 test('segments of the earlier append-only format are replayed, a torn last line skipped, and deleted once handled', async () => {
   const dir = newDir();
   const legacy = 'segment-000000000003.jsonl';
