@@ -5,14 +5,18 @@
  *
  * Text format: one line per row, columns separated by tabs; in a value, `\` `\t` `\n` `\r` are written
  * as `\\` `\t` `\n` `\r`, so a value can never read as the NULL marker `\N` or end its column early.
- * pg-copy-streams does the protocol (CopyData messages): node-postgres has no COPY of its own.
+ *
+ * node-postgres has no COPY of its own; a query object it runs (a Submittable) may answer the server's
+ * CopyInResponse. `CopyIn` sends the whole payload and CopyDone at once, then settles on the server's
+ * answer. pg-copy-streams, the usual library, was tried and dropped: after the server refused a row it
+ * may still write from a socket callback to the connection it has let go, and throw there (its open
+ * issue #171), which would crash the gate when Postgres refuses a batch (a constraint, a full disk).
  */
-import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 const ESCAPED: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const UNESCAPED: Readonly<Record<string, string>> = { '\\': '\\', t: '\t', n: '\n', r: '\r' };
 
 /** A text value as one COPY column (no tabs, newlines or lone backslashes left). */
 export function copyText(value: string): string {
@@ -21,12 +25,61 @@ export function copyText(value: string): string {
 
 /** The value `copyText` wrote. */
 export function uncopyText(column: string): string {
-  return column.includes('\\') ? column.replace(/\\([\\tnr])/g, (_, c: string) => ({ '\\': '\\', t: '\t', n: '\n', r: '\r' })[c]!) : column;
+  return column.includes('\\') ? column.replace(/\\([\\tnr])/g, (_, c: string) => UNESCAPED[c]) : column;
 }
 
-/** Sends `text` (whole lines) to `COPY … FROM STDIN` on `client`; resolves once Postgres has taken every row. */
-export async function copyIn(client: pg.ClientBase, sql: string, text: string): Promise<void> {
-  const stream = client.query(copyFrom(sql));
-  stream.end(text);
-  await finished(stream);
+/** Runs `sql` (a `COPY … FROM STDIN`) with `text` (whole lines) on `client`; resolves once Postgres has taken every row. */
+export function copyIn(client: pg.ClientBase, sql: string, text: string): Promise<void> {
+  return client.query(new CopyIn(sql, text)).done;
+}
+
+/** The parts of node-postgres' connection a COPY FROM uses (pg/lib/connection.js; not in its type declarations). */
+interface CopyConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/** One COPY FROM STDIN as a node-postgres query object: the client calls these handlers in protocol order. */
+class CopyIn implements pg.Submittable {
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (err: Error) => void;
+
+  constructor(
+    private readonly sql: string,
+    private readonly payload: string,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  submit(connection: pg.Connection): void {
+    (connection as unknown as CopyConnection).query(this.sql);
+  }
+
+  /** The server is ready for rows: all of them, then CopyDone, buffered at once (nothing waits on the socket). */
+  handleCopyInResponse(connection: CopyConnection): void {
+    connection.sendCopyFromChunk(Buffer.from(this.payload));
+    connection.endCopyFrom();
+  }
+
+  /** The server refused the statement or a row, or the connection died: the client forgets this query after this. */
+  handleError(err: Error): void {
+    this.reject(err);
+  }
+
+  handleReadyForQuery(): void {
+    this.resolve();
+  }
+
+  // The other messages a query object may be handed; a COPY FROM needs nothing from them.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleCommandComplete(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
 }

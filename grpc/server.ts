@@ -163,9 +163,11 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     maxQueue: options.auditMaxQueue ?? 200_000,
     logger,
     isRejection: storageRefusedRows,
-    quarantine: ({ row }, err) => {
-      const { record } = stores.decisions.decode(row);
-      return quarantine.keep('decision', { portfolioId: record.portfolioId, id: record.decisionId }, record, err);
+    quarantine: ({ row, seq }, err) => {
+      // Kept readable as the record; a line that does not decode (never seen: lines are checksummed) is kept as it is.
+      const record = decodedOrUndefined(stores.decisions, row);
+      const key = record ? { portfolioId: record.portfolioId, id: record.decisionId } : { portfolioId: '', id: `${replica}-seq-${seq}` };
+      return quarantine.keep('decision', key, record ?? row, err);
     },
     onHandled: (rows) => journal.handled(rows),
   });
@@ -462,6 +464,14 @@ function haRecorders(ha: HaOptions, replica: string, leases: PortfolioLeases, co
     (rows) => core().fillsWritten(rows),
   );
   return { decisions, fills, sync: () => Promise.all([decisions.sync(), fills.sync()]).then(() => undefined) };
+}
+
+function decodedOrUndefined(decisions: GateStores['decisions'], line: DecisionLine): DecisionRecord | undefined {
+  try {
+    return decisions.decode(line).record;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes a batch as one insert per replica that made its rows (replayed rows keep their replica). */

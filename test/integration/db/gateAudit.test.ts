@@ -114,6 +114,32 @@ test('decisions: a batch written again (a replayed spool) adds nothing; one mixi
   expect((await stored()).map((r) => r.decision_id)).toContain(next.decisionId);
 });
 
+test('decisions: a batch of megabytes refused at its second row fails whole, the connection goes on; one holding a written row is written once', async () => {
+  const portfolioId = uniqueId('big');
+  await new PortfolioStore(pool).ensure(portfolioId);
+  const store = new GateDecisionsStore(pool);
+  const at = Date.UTC(2026, 10, 30, 10, 0, 0, 0);
+  const row = hostileDecisions(portfolioId, at)[0];
+  // 20 000 rows (about 5 MB): the server refuses row 2 long before the client has sent the rest.
+  const lines = Array.from({ length: 20_000 }, (_, i) =>
+    store.encode('r1', { ...row, decisionId: `${portfolioId}-${i}`, clientOrderId: `${portfolioId}-o${i}`, decidedAtMs: at + i }),
+  );
+  const count = async (): Promise<number> =>
+    (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM gate_decisions WHERE portfolio_id = $1', [portfolioId])).rows[0].n;
+  await pool.query(
+    `ALTER TABLE gate_decisions ADD CONSTRAINT "refuse_${portfolioId}" CHECK (client_order_id <> '${portfolioId}-o1') NOT VALID`,
+  );
+  try {
+    await expect(store.insertLines(lines)).rejects.toMatchObject({ code: '23514' });
+    expect(await count()).toBe(0);
+  } finally {
+    await pool.query(`ALTER TABLE gate_decisions DROP CONSTRAINT "refuse_${portfolioId}"`);
+  }
+  await store.insertLines(lines.slice(1, 2));
+  await store.insertLines(lines);
+  expect(await count()).toBe(lines.length);
+});
+
 test('decisions: a line decodes to the replica and decision it encodes', () => {
   const store = new GateDecisionsStore(pool);
   for (const r of hostileDecisions('p\t1', Date.UTC(2026, 10, 30, 9, 0, 0, 7)))
