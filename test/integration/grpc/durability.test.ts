@@ -33,13 +33,20 @@ const fill = (portfolioId: string, fillId: string, r: Partial<ReportFillRequest>
   ...r,
 });
 
-test('the 1e-300 fill is refused; a row Postgres refuses is quarantined and the fills after it are written', async () => {
-  const pid = newPortfolioId('poison');
-  const poison = `${pid}-f3`;
+/**
+ * A gate on a new data dir whose Postgres refuses the row of `table` whose `column` is `refused`, though
+ * the gate accepts it (a constraint naming that one value, NOT VALID: old rows unchecked); dropped after `fn`.
+ */
+async function withRefusedRow(
+  pid: string,
+  table: 'gate_fills' | 'gate_decisions',
+  column: string,
+  refused: string,
+  fn: (g: RunningGate, c: ReturnType<typeof client>, dataDir: string) => Promise<void>,
+): Promise<void> {
   await withPool(async (pool, store) => {
     await commitFixture(store, pid);
-    // A row Postgres refuses though the gate accepts it: a constraint naming this one fill (NOT VALID: old rows unchecked).
-    await pool.query(`ALTER TABLE gate_fills ADD CONSTRAINT "poison_${pid}" CHECK (fill_id <> '${poison}') NOT VALID`);
+    await pool.query(`ALTER TABLE ${table} ADD CONSTRAINT "refuse_${pid}" CHECK (${column} <> '${refused}') NOT VALID`);
   });
   try {
     const dataDir = newDataDir();
@@ -47,6 +54,34 @@ test('the 1e-300 fill is refused; a row Postgres refuses is quarantined and the 
     running.push(g);
     const c = client(g.address);
     clients.push(c);
+    await fn(g, c, dataDir);
+  } finally {
+    await withPool((pool) => pool.query(`ALTER TABLE ${table} DROP CONSTRAINT "refuse_${pid}"`));
+  }
+}
+
+/** The portfolio's ids in `table`'s `column`, sorted, once there are `count` of them. */
+const storedIds = (table: 'gate_fills' | 'gate_decisions', column: string, pid: string, count: number): Promise<string[]> =>
+  eventually(
+    () =>
+      withPool(async (pool) => {
+        const { rows } = await pool.query<{ id: string }>(`SELECT ${column} AS id FROM ${table} WHERE portfolio_id = $1 ORDER BY 1`, [pid]);
+        return rows.length === count ? rows.map((r) => r.id) : undefined;
+      }),
+    10_000,
+  );
+
+/** What the gate kept in its quarantine file. */
+const quarantined = (dataDir: string): Array<{ kind: string; sqlstate: string; row: unknown }> =>
+  readFileSync(join(dataDir, 'quarantine.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; sqlstate: string; row: unknown });
+
+test('the 1e-300 fill is refused; a row Postgres refuses is quarantined and the fills after it are written', async () => {
+  const pid = newPortfolioId('poison');
+  const poison = `${pid}-f3`;
+  await withRefusedRow(pid, 'gate_fills', 'fill_id', poison, async (g, c, dataDir) => {
     const tiny = call<unknown, ReportFillResponse>(c, 'reportFill', fill(pid, `${pid}-tiny`, { quantity: 1e-300, price: 1e-300 }));
     await expect(tiny).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
@@ -58,24 +93,9 @@ test('the 1e-300 fill is refused; a row Postgres refuses is quarantined and the 
     // Five fills in one batch (sent together, well inside one 50 ms flush), the third refused by Postgres.
     const ids = [1, 2, 3, 4, 5].map((i) => `${pid}-f${i}`);
     await Promise.all(ids.map((id) => call<unknown, ReportFillResponse>(c, 'reportFill', fill(pid, id))));
-    const stored = await eventually(
-      () =>
-        withPool(async (pool) => {
-          const { rows } = await pool.query<{ fill_id: string }>(
-            'SELECT fill_id FROM gate_fills WHERE portfolio_id = $1 ORDER BY fill_id',
-            [pid],
-          );
-          return rows.length === 4 ? rows.map((r) => r.fill_id) : undefined;
-        }),
-      10_000,
-    );
-    expect(stored).toEqual(ids.filter((id) => id !== poison));
+    expect(await storedIds('gate_fills', 'fill_id', pid, 4)).toEqual(ids.filter((id) => id !== poison));
     expect(g.stats()).toMatchObject({ quarantined: 1, fillsQueued: 0 });
-    const kept = readFileSync(join(dataDir, 'quarantine.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { kind: string; sqlstate: string; row: { fillId: string } });
-    expect(kept).toEqual([
+    expect(quarantined(dataDir)).toEqual([
       expect.objectContaining({ kind: 'fill', sqlstate: '23514', row: expect.objectContaining({ fillId: poison, quantity: 10 }) }),
     ]);
     const alert = await eventually(
@@ -92,54 +112,26 @@ test('the 1e-300 fill is refused; a row Postgres refuses is quarantined and the 
     // Positions hold the four written fills only.
     const position = await withPool((pool) => pool.query('SELECT quantity FROM positions WHERE portfolio_id = $1', [pid]));
     expect(position.rows).toEqual([{ quantity: 40 }]);
-  } finally {
-    await withPool((pool) => pool.query(`ALTER TABLE gate_fills DROP CONSTRAINT "poison_${pid}"`));
-  }
+  });
 });
 
 test('a decision Postgres refuses is quarantined, readable, and the decisions of its batch around it are written', async () => {
   const pid = newPortfolioId('poison-d');
   const poison = `${pid}-o3`;
-  await withPool(async (pool, store) => {
-    await commitFixture(store, pid);
-    await pool.query(`ALTER TABLE gate_decisions ADD CONSTRAINT "poison_${pid}" CHECK (client_order_id <> '${poison}') NOT VALID`);
-  });
-  try {
-    const dataDir = newDataDir();
-    const g = await gate({ dataDir });
-    running.push(g);
-    const c = client(g.address);
-    clients.push(c);
+  await withRefusedRow(pid, 'gate_decisions', 'client_order_id', poison, async (g, c, dataDir) => {
     // Five orders in one batch (one 50 ms flush): one COPY, refused as a whole, split down to the third.
     const ids = [1, 2, 3, 4, 5].map((i) => `${pid}-o${i}`);
     await Promise.all(ids.map((id) => call(c, 'evaluateTrade', { order: buy(pid, { clientOrderId: id, quantity: 1 }) })));
-    const stored = await eventually(
-      () =>
-        withPool(async (pool) => {
-          const { rows } = await pool.query<{ client_order_id: string }>(
-            'SELECT client_order_id FROM gate_decisions WHERE portfolio_id = $1 ORDER BY client_order_id',
-            [pid],
-          );
-          return rows.length === 4 ? rows.map((r) => r.client_order_id) : undefined;
-        }),
-      10_000,
-    );
-    expect(stored).toEqual(ids.filter((id) => id !== poison));
+    expect(await storedIds('gate_decisions', 'client_order_id', pid, 4)).toEqual(ids.filter((id) => id !== poison));
     expect(g.stats()).toMatchObject({ quarantined: 1 });
-    const kept = readFileSync(join(dataDir, 'quarantine.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { kind: string; sqlstate: string; row: unknown });
-    expect(kept).toEqual([
+    expect(quarantined(dataDir)).toEqual([
       expect.objectContaining({
         kind: 'decision',
         sqlstate: '23514',
         row: expect.objectContaining({ clientOrderId: poison, portfolioId: pid, decision: 'APPROVE', quantity: 1 }),
       }),
     ]);
-  } finally {
-    await withPool((pool) => pool.query(`ALTER TABLE gate_decisions DROP CONSTRAINT "poison_${pid}"`));
-  }
+  });
 });
 
 test('a spool of the earlier format (decisions as JSON objects) is replayed into Postgres at start', async () => {
