@@ -168,17 +168,20 @@ const rotated = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i
 /** The median of a round's figures (the lower middle one for an even count). */
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
+/** A kind's median latency (p50, p99) and throughput over its rounds. */
+const medians = (rs: readonly LoadReport[]): { p50: number; p99: number; tput: number } => ({
+  p50: median(rs.map((r) => r.latencyUs.p50)),
+  p99: median(rs.map((r) => r.latencyUs.p99)),
+  tput: median(rs.map((r) => r.throughputPerSec)),
+});
+
 /**
  * Median across rounds of each figure, then each kind / baseline (metrics off and on, no risk model,
  * base checkout); and the paired form: each round's ratio to that round's empty handler, median over
  * rounds, which cancels the machine's drift between rounds (its speed moved by 1.3× within minutes).
  */
 function printRatios(reports: Record<ServerKind, Measured[]>): void {
-  const agg = (k: ServerKind) => ({
-    p50: median(reports[k].map((r) => r.latencyUs.p50)),
-    p99: median(reports[k].map((r) => r.latencyUs.p99)),
-    tput: median(reports[k].map((r) => r.throughputPerSec)),
-  });
+  const agg = (k: ServerKind) => medians(reports[k]);
   const labels: Record<ServerKind, string> = {
     empty: 'baseline (empty handler)',
     gate: 'gate, metrics off',
@@ -278,11 +281,7 @@ async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): 
       }
     }
   }
-  const [u, st, empty] = [runs.unary, runs.stream, runs.empty].map((rs) => ({
-    tput: median(rs.map((r) => r.throughputPerSec)),
-    p50: median(rs.map((r) => r.latencyUs.p50)),
-    p99: median(rs.map((r) => r.latencyUs.p99)),
-  }));
+  const [u, st, empty] = [runs.unary, runs.stream, runs.empty].map(medians);
   console.log(`  unary:  ${u.tput} req/s, median ${u.p50} µs, p99 ${u.p99} µs`);
   console.log(`  stream: ${st.tput} orders/s, median ${st.p50} µs, p99 ${st.p99} µs (per order, write to answer)`);
   console.log(
@@ -588,11 +587,7 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
   }
   // A round whose calls failed measured something else (its latencies are of the few that succeeded).
   const clean = (k: (typeof kinds)[number]): Measured[] => reports[k].filter((r) => Object.keys(r.errors).length === 0);
-  const agg = (k: (typeof kinds)[number]) => ({
-    p50: median(clean(k).map((r) => r.latencyUs.p50)),
-    p99: median(clean(k).map((r) => r.latencyUs.p99)),
-    tput: median(clean(k).map((r) => r.throughputPerSec)),
-  });
+  const agg = (k: (typeof kinds)[number]) => medians(clean(k));
   const single = agg('single');
   for (const kind of kinds.slice(1)) {
     const x = agg(kind);

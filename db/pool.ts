@@ -12,17 +12,20 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
 
 /** Runs `fn` in a transaction, committing on success and rolling back on any error. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client) => {
-    await client.query('BEGIN');
-    try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  });
+  return withClient(pool, (client) => transactionOn(client, () => fn(client)));
+}
+
+/** Runs `fn` in a transaction on a client already checked out (`withClient`), as `inTransaction` does. */
+export async function transactionOn<T>(client: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }
 
 /**

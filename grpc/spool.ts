@@ -211,18 +211,13 @@ export class Spool implements Journal {
     this.entries.push({ kind, seq: ++this.seq, replica, row });
     const group = (this.group ??= newGroup());
     if (!this.writing) {
-      if (this.frames.length >= (this.options.eagerGroupRecords ?? EAGER_GROUP_RECORDS)) {
-        this.writing = true;
-        void this.writeGroup();
-      } else if (!this.scheduled) {
+      if (this.frames.length >= (this.options.eagerGroupRecords ?? EAGER_GROUP_RECORDS)) this.startWrite();
+      else if (!this.scheduled) {
         this.scheduled = true;
         // Let every call arriving in this turn of the event loop join the group.
         setImmediate(() => {
           this.scheduled = false;
-          if (!this.writing && this.frames.length > 0) {
-            this.writing = true;
-            void this.writeGroup();
-          }
+          if (!this.writing && this.frames.length > 0) this.startWrite();
         });
       }
     }
@@ -259,6 +254,11 @@ export class Spool implements Journal {
       );
     }
     await unlock(this.options.dir);
+  }
+
+  private startWrite(): void {
+    this.writing = true;
+    void this.writeGroup();
   }
 
   private async writeGroup(): Promise<void> {

@@ -14,7 +14,7 @@ import type pg from 'pg';
 import type { Side, TradingState } from '../../risk/kinds';
 import { numberArray, textArray } from '../arrayLiteral';
 import { copyIn, copyText, uncopyText } from '../copyText';
-import { withClient } from '../pool';
+import { transactionOn, withClient } from '../pool';
 
 /** The RPCs that decide (the table's CHECK lists the same two). */
 export type DecidingRpc = 'EvaluateTrade' | 'SizePosition';
@@ -209,17 +209,12 @@ export class GateDecisionsStore {
   }
 
   /** The batch through a temporary table, skipping rows whose decision id is already written. */
-  private async insertReplayed(client: pg.PoolClient, text: string): Promise<void> {
-    await client.query('BEGIN');
-    try {
+  private insertReplayed(client: pg.PoolClient, text: string): Promise<void> {
+    return transactionOn(client, async () => {
       await client.query(REPLAYED_TABLE_SQL);
       await copyIn(client, COPY_REPLAYED_SQL, text);
       await client.query(INSERT_REPLAYED_SQL);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   /**
