@@ -43,6 +43,8 @@ import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
 import {
   Decision,
   type EvaluateTradeResponse,
+  type EvaluateTradeBatchStreamRequest,
+  type EvaluateTradeBatchStreamResponse,
   type EvaluateTradeStreamRequest,
   type EvaluateTradeStreamResponse,
   GateServiceService,
@@ -89,6 +91,8 @@ const PARTS = new Set((process.env.GATE_BENCH_PARTS ?? 'unary,cpu,core,metrics,a
 const STREAM_ROUNDS = Number(process.env.GATE_BENCH_STREAM_ROUNDS ?? 2);
 /** Orders the streaming client keeps unanswered (the gate's own bound per stream is 1 000). */
 const STREAM_WINDOW = Number(process.env.GATE_BENCH_STREAM_WINDOW ?? 500);
+/** Orders per message on EvaluateTradeBatchStream (the `batched` kinds of the stream part). */
+const STREAM_BATCH = Number(process.env.GATE_BENCH_STREAM_BATCH ?? 100);
 const BASE = process.env.GATE_BENCH_BASE;
 /** GATE_BENCH_KINDS=empty,gate,base: only these servers in the unary rounds (an A/B run with more, shorter rounds). */
 const SERVER_KINDS: readonly ServerKind[] = (['empty', 'gate', 'norisk', 'metrics', ...(BASE ? (['base'] as const) : [])] as const).filter(
@@ -255,33 +259,40 @@ const specFor = (kind: ServerKind, spec: LoadSpec): LoadSpec =>
 
 /**
  * One connection each: unary EvaluateTrade with CONCURRENCY calls in flight, then EvaluateTradeStream
- * with STREAM_WINDOW orders in flight, alternating, each against a fresh real gate (its own data dir and
- * replica name, so no round inherits another's working orders). Every answer waits for its fdatasync.
+ * and EvaluateTradeBatchStream (STREAM_BATCH orders a message) with STREAM_WINDOW orders in flight,
+ * alternating, each against a fresh real gate (its own data dir and replica name, so no round inherits
+ * another's working orders). Every answer waits for its fdatasync.
  */
+type StreamKind = 'unary' | 'stream' | 'batched' | 'empty' | 'empty batched' | 'base';
+const streamServer = (kind: StreamKind): ServerKind =>
+  kind === 'empty' || kind === 'empty batched' ? 'empty' : kind === 'base' ? 'base' : 'gate';
+const batchOf = (kind: StreamKind): number | undefined => (kind === 'batched' || kind === 'empty batched' ? STREAM_BATCH : undefined);
+
 async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): Promise<void> {
   console.log(
-    `stream vs unary, one connection each, ${DURATION_MS / 1000}s after ${WARMUP_MS / 1000}s warm-up, ${STREAM_ROUNDS} rounds: unary ${CONCURRENCY} in flight, stream ${STREAM_WINDOW} in flight`,
+    `stream vs unary, one connection each, ${DURATION_MS / 1000}s after ${WARMUP_MS / 1000}s warm-up, ${STREAM_ROUNDS} rounds: unary ${CONCURRENCY} in flight, streams ${STREAM_WINDOW} in flight (batched: ${STREAM_BATCH} orders a message)`,
   );
   const spec = { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS, order };
   // `empty`: the empty handler's stream (each order answered at once): what gRPC alone costs per streamed order.
   // `base`: the GATE_BENCH_BASE checkout's gate, streamed the same way (a change's before/after in one run).
-  const runs: Record<'unary' | 'stream' | 'empty' | 'base', Measured[]> = { unary: [], stream: [], empty: [], base: [] };
-  const kinds = BASE ? (['unary', 'stream', 'empty', 'base'] as const) : (['unary', 'stream', 'empty'] as const);
+  const runs: Record<StreamKind, Measured[]> = { unary: [], stream: [], batched: [], empty: [], 'empty batched': [], base: [] };
+  const kinds: StreamKind[] = ['unary', 'stream', 'batched', 'empty', 'empty batched', ...(BASE ? (['base'] as const) : [])];
   for (let round = 1; round <= STREAM_ROUNDS; round++) {
     for (const kind of kinds) {
-      const server = spawn(kind === 'stream' || kind === 'unary' ? 'gate' : kind, { databaseUrl, dataDir: newDataDir() });
+      const server = spawn(streamServer(kind), { databaseUrl, dataDir: newDataDir() });
       try {
         const { address } = await message<ServerReady>(server);
-        runs[kind].push(await runClient(kind === 'unary' ? 'load' : 'stream', { ...spec, target: address }, server.pid));
+        const client = kind === 'unary' ? 'load' : 'stream';
+        runs[kind].push(await runClient(client, { ...spec, target: address, batch: batchOf(kind) }, server.pid));
         server.send('cpu');
         const { spoolSyncs } = await message<ServerCpu>(server);
-        console.log(`  round ${round} ${kind.padEnd(7)} ${line(runs[kind][runs[kind].length - 1])}${groupLine(spoolSyncs)}`);
+        console.log(`  round ${round} ${kind.padEnd(13)} ${line(runs[kind][runs[kind].length - 1])}${groupLine(spoolSyncs)}`);
       } finally {
         await stop(server, 'SIGTERM');
       }
     }
   }
-  const [u, st, empty] = [runs.unary, runs.stream, runs.empty].map(medians);
+  const [u, st, batched, empty, emptyBatched] = [runs.unary, runs.stream, runs.batched, runs.empty, runs['empty batched']].map(medians);
   console.log(`  unary:  ${u.tput} req/s, median ${u.p50} µs, p99 ${u.p99} µs`);
   console.log(`  stream: ${st.tput} orders/s, median ${st.p50} µs, p99 ${st.p99} µs (per order, write to answer)`);
   console.log(
@@ -294,13 +305,20 @@ async function measureStreaming(databaseUrl: string, order: LoadSpec['order']): 
       `  base gate's stream: ${base} orders/s; this gate / base ${(st.tput / base).toFixed(2)}× (paired by round ${paired.toFixed(2)}×)`,
     );
   }
-  const pairedRatio = median(runs.stream.map((r, i) => r.throughputPerSec / runs.unary[i].throughputPerSec));
+  console.log(`  batched stream: ${batched.tput} orders/s, median ${batched.p50} µs, p99 ${batched.p99} µs (per order, write to answer)`);
+  console.log(
+    `  empty handler's batched stream: ${emptyBatched.tput} orders/s, median ${emptyBatched.p50} µs, p99 ${emptyBatched.p99} µs; the gate's batched stream runs at ${((batched.tput / emptyBatched.tput) * 100).toFixed(0)} % of it`,
+  );
+  const paired = (of: Measured[]): string => median(of.map((r, i) => r.throughputPerSec / runs.unary[i].throughputPerSec)).toFixed(2);
   for (const kind of kinds) {
     const cpu = medianCpu(runs[kind]);
-    if (cpu) console.log(`  ${kind.padEnd(6)}  ${cpuLine(cpu)} (per ${kind === 'unary' ? 'call' : 'order'}, medians)`);
+    if (cpu) console.log(`  ${kind.padEnd(13)}  ${cpuLine(cpu)} (per ${kind === 'unary' ? 'call' : 'order'}, medians)`);
   }
   console.log(
-    `  stream / unary throughput on one connection: ${(st.tput / u.tput).toFixed(2)}× (goal ≥ 5); paired by round ${pairedRatio.toFixed(2)}×`,
+    `  stream / unary throughput on one connection: ${(st.tput / u.tput).toFixed(2)}× (goal ≥ 5); paired by round ${paired(runs.stream)}×`,
+  );
+  console.log(
+    `  batched stream / unary throughput on one connection: ${(batched.tput / u.tput).toFixed(2)}× (goal ≥ 5); paired by round ${paired(runs.batched)}×`,
   );
 }
 
@@ -706,7 +724,7 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     // The parent reads the CPU counters from here on (runClient).
     setTimeout(() => process.send!({ recording: true } satisfies Recording), (arg as unknown as LoadSpec).warmupMs);
     if (role === 'stream') {
-      const spec = arg as unknown as LoadSpec & { target: string };
+      const spec = arg as unknown as LoadSpec & { target: string; batch?: number };
       process.send!(await runStreamLoad({ ...spec, inFlight: STREAM_WINDOW, deadlineMs: 5_000, credentials }));
       return;
     }
@@ -793,6 +811,21 @@ async function startEmptyServer(): Promise<string> {
           portfolioId: m.order?.portfolioId ?? '',
           clientOrderId: m.order?.clientOrderId ?? '',
           result: { $case: 'decision', value: approve },
+        }),
+      );
+      call.on('end', () => call.end());
+    },
+    // Each batch answered at once with as many APPROVEs, in one message: the batched path's transport floor.
+    evaluateTradeBatchStream: (call: grpc.ServerDuplexStream<EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse>) => {
+      let sequence = 0;
+      call.on('data', (m: EvaluateTradeBatchStreamRequest) =>
+        call.write({
+          answers: m.orders.map((o) => ({
+            sequence: ++sequence,
+            portfolioId: o.portfolioId,
+            clientOrderId: o.clientOrderId,
+            result: { $case: 'decision', value: approve },
+          })),
         }),
       );
       call.on('end', () => call.end());

@@ -43,7 +43,7 @@ import { ControlRefused, type GateControls, RebalanceAlreadyRunning } from './po
 import { decisionCode, LIMIT_MEASURE_CODE, LIMIT_SCOPE_CODE, REASON_CODE, TRADING_STATE_CODE } from './protoEnums';
 import { parseFill, parseOrder, parseOverride, parseRebalanceReason, parseRequestId, recommendationLimit, requireId } from './requests';
 import { deadlineMs, type Durable, InvalidArgument, Refused, unary, unaryAsync, unaryDurable } from './status';
-import { type Listening, TradeStreams } from './tradeStream';
+import { BATCHED, type DecideOrder, type Listening, ONE_PER_MESSAGE, TradeStreams } from './tradeStream';
 import { budgetMessage, recommendationPayload } from './payloads';
 import { timestamp } from './plans';
 
@@ -71,6 +71,8 @@ type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
 export function gateService(deps: HandlerDeps): GateServiceServer {
   const { logger } = deps;
   const streams = deps.streams ?? new TradeStreams({ logger });
+  const admitTrader = (caller: Caller): void => authorize(denyTrader(deps.access, caller));
+  const decideOrder: DecideOrder = (caller, listening, order) => decideStreamed(deps, caller, listening, order);
   return {
     evaluateTrade: routed(
       deps.routing,
@@ -107,12 +109,8 @@ export function gateService(deps: HandlerDeps): GateServiceServer {
     triggerRebalance: unaryAsync(logger, (call) => triggerRebalance(deps, call)),
     overrideLimit: unaryAsync(logger, (call) => overrideLimit(deps, call)),
     // The same decision per order as evaluateTrade, over one stream (grpc/tradeStream.ts).
-    evaluateTradeStream: (call) =>
-      streams.serve(
-        call,
-        (caller) => authorize(denyTrader(deps.access, caller)),
-        (caller, listening, order) => decideStreamed(deps, caller, listening, order),
-      ),
+    evaluateTradeStream: (call) => streams.serve(call, ONE_PER_MESSAGE, admitTrader, decideOrder),
+    evaluateTradeBatchStream: (call) => streams.serve(call, BATCHED, admitTrader, decideOrder),
   };
 }
 

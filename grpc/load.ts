@@ -5,7 +5,14 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
-import { Decision, type EvaluateTradeStreamResponse, GateServiceClient, type Order, Side } from './generated/ballast/gate/v1/gate';
+import {
+  Decision,
+  type EvaluateTradeBatchStreamResponse,
+  type EvaluateTradeStreamResponse,
+  GateServiceClient,
+  type Order,
+  Side,
+} from './generated/ballast/gate/v1/gate';
 import { OwnerRoutingClient, replicaAddresses } from './ownerRouting';
 
 export type LoadKind = 'evaluate' | 'size';
@@ -188,11 +195,41 @@ export const defaultLoadOrder = (portfolioId: string): Omit<Order, 'clientOrderI
 export interface StreamLoadOptions extends Omit<LoadOptions, 'mix' | 'connections' | 'concurrency'> {
   /** Orders sent and not yet answered on the stream (the client's own window). */
   readonly inFlight: number;
+  /** Up to this many orders per message on EvaluateTradeBatchStream; absent: EvaluateTradeStream, one per message. */
+  readonly batch?: number;
+}
+
+/** One trade stream as the load sees it: orders out, answers in, whatever the framing. */
+interface LoadStream {
+  send(orders: Order[]): void;
+  /** The call itself, for its status, errors and half-close. */
+  readonly call: NodeJS.EventEmitter & { end(): void };
+  onAnswers(handle: (answers: readonly EvaluateTradeStreamResponse[]) => void): void;
+}
+
+function openLoadStream(client: GateServiceClient, deadline: number, batch: number | undefined): LoadStream {
+  if (batch === undefined) {
+    const call = client.evaluateTradeStream({ deadline });
+    return {
+      call,
+      send: (orders) => orders.forEach((order) => call.write({ order })),
+      onAnswers: (handle) => call.on('data', (a: EvaluateTradeStreamResponse) => handle([a])),
+    };
+  }
+  const call = client.evaluateTradeBatchStream({ deadline });
+  return {
+    call,
+    send: (orders) => {
+      for (let i = 0; i < orders.length; i += batch) call.write({ orders: orders.slice(i, i + batch) });
+    },
+    onAnswers: (handle) => call.on('data', (m: EvaluateTradeBatchStreamResponse) => handle(m.answers)),
+  };
 }
 
 /**
- * EvaluateTradeStream load: one stream on one connection keeping `inFlight` orders unanswered, a new
- * order sent for each answer. Latency per order: from its write to its answer. Same report as runLoad.
+ * Trade stream load: one stream on one connection keeping `inFlight` orders unanswered, a new order
+ * sent for each answer (packed up to `batch` to a message on the batched RPC). Latency per order: from
+ * its write to its answer. Same report as runLoad.
  */
 export async function runStreamLoad(options: StreamLoadOptions): Promise<LoadReport> {
   const client = new GateServiceClient(options.target, options.credentials ?? grpc.credentials.createInsecure());
@@ -206,37 +243,44 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<LoadRep
   const stopAt = recordFrom + options.durationMs;
   let seq = 0;
   let recorded = 0;
-  const call = client.evaluateTradeStream({ deadline: stopAt + options.deadlineMs });
-  const send = (): void => {
-    const n = ++seq;
-    sentAt.set(n, process.hrtime.bigint());
-    call.write({ order: { ...options.order, clientOrderId: prefix + n } });
+  const stream = openLoadStream(client, stopAt + options.deadlineMs, options.batch);
+  const send = (count: number): void => {
+    const now = process.hrtime.bigint();
+    const orders: Order[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = ++seq;
+      sentAt.set(n, now);
+      orders.push({ ...options.order, clientOrderId: prefix + n });
+    }
+    stream.send(orders);
+  };
+  const record = (a: EvaluateTradeStreamResponse, now: number): void => {
+    const t0 = sentAt.get(a.sequence);
+    sentAt.delete(a.sequence);
+    if (now < recordFrom || t0 === undefined) return;
+    if (a.result?.$case === 'decision') {
+      histogram.recordValue(Math.max(1, Number((process.hrtime.bigint() - t0) / 1000n)));
+      const d = a.result.value.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY';
+      decisions[d] = (decisions[d] ?? 0) + 1;
+    } else {
+      const code = grpc.status[a.result?.value.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
+      errors[code] = (errors[code] ?? 0) + 1;
+    }
+    recorded++;
   };
   const ended = new Promise<void>((resolve) => {
-    call.on('data', (a: EvaluateTradeStreamResponse) => {
+    stream.onAnswers((answers) => {
       const now = Date.now();
-      const t0 = sentAt.get(a.sequence);
-      sentAt.delete(a.sequence);
-      if (now >= recordFrom && t0 !== undefined) {
-        if (a.result?.$case === 'decision') {
-          histogram.recordValue(Math.max(1, Number((process.hrtime.bigint() - t0) / 1000n)));
-          const d = a.result.value.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY';
-          decisions[d] = (decisions[d] ?? 0) + 1;
-        } else {
-          const code = grpc.status[a.result?.value.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
-          errors[code] = (errors[code] ?? 0) + 1;
-        }
-        recorded++;
-      }
-      if (now < stopAt) send();
-      else if (sentAt.size === 0) call.end();
+      for (const a of answers) record(a, now);
+      if (now < stopAt) send(answers.length);
+      else if (sentAt.size === 0) stream.call.end();
     });
-    call.on('error', (err: grpc.ServiceError) => {
+    stream.call.on('error', (err: grpc.ServiceError) => {
       errors[grpc.status[err.code]] = (errors[grpc.status[err.code]] ?? 0) + 1;
     });
-    call.on('status', () => resolve());
+    stream.call.on('status', () => resolve());
   });
-  for (let i = 0; i < options.inFlight; i++) send();
+  send(options.inFlight);
   await ended;
   // The whole recording window, up to the last answer: timing from the first answer instead inflated
   // throughput whenever answers came in a burst after a stall.

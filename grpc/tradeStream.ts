@@ -1,15 +1,17 @@
 /**
- * EvaluateTradeStream: EvaluateTrade over one bidirectional stream, for OMSs that send thousands of
- * orders a second over one connection. Each order takes exactly the unary path (handlers.ts
- * `decideTrade`: parse, admit, decide, reserve, record) and its answer is written only once its record
- * is durable (`recorded`), as the unary answer is.
+ * EvaluateTradeStream and EvaluateTradeBatchStream: EvaluateTrade over one bidirectional stream, for
+ * OMSs that send thousands of orders a second over one connection. Each order takes exactly the unary
+ * path (handlers.ts `decideTrade`: parse, admit, decide, reserve, record) and its answer is written only
+ * once its record is durable (`recorded`), as the unary answer is. The two RPCs differ only in their
+ * framing: one order and one answer per message, or several (`ONE_PER_MESSAGE`, `BATCHED`).
  *
  * Answers leave in the order the orders came (a FIFO of slots): an answer never overtakes an earlier
  * one still waiting for its fdatasync, and a message without an id is still matched by its sequence.
  *
- * Flow control: at most `maxInFlight` orders per stream are read but not yet handed to gRPC. At the cap
- * the stream stops reading; grpc-js then stops reading the HTTP/2 stream and flow control holds the
- * sender. A reader too slow to take its answers fills gRPC's write buffer ('drain' not yet emitted),
+ * Flow control: at most `maxInFlight` orders per stream are read but not yet handed to gRPC (plus, on
+ * the batched RPC, the rest of the batch that crossed it: a batch holds at most `maxInFlight` orders). At
+ * the cap the stream stops reading; grpc-js then stops reading the HTTP/2 stream and flow control holds
+ * the sender. A reader too slow to take its answers fills gRPC's write buffer ('drain' not yet emitted),
  * which stops the slots from draining, which stops the reading: what one stream holds in memory is
  * bounded whatever the peer does. Reading resumes below half the cap (no pause/resume thrash).
  *
@@ -21,6 +23,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type Caller, callerOf } from './access';
 import type {
+  EvaluateTradeBatchStreamRequest,
+  EvaluateTradeBatchStreamResponse,
   EvaluateTradeResponse,
   EvaluateTradeStreamRequest,
   EvaluateTradeStreamResponse,
@@ -49,12 +53,36 @@ export type DecideOrder = (caller: Caller, call: Listening, order: Order | undef
 export type AdmitTrader = (caller: Caller) => void;
 
 export type TradeStreamCall = grpc.ServerDuplexStream<EvaluateTradeStreamRequest, EvaluateTradeStreamResponse>;
+export type BatchStreamCall = grpc.ServerDuplexStream<EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse>;
 
 type Result = NonNullable<EvaluateTradeStreamResponse['result']>;
 
+/** How a trade stream's messages carry orders and answers. */
+export interface Framing<Req, Res> {
+  /** The orders a message carries, in order (`undefined`: a message that carried none where one was due). */
+  orders(message: Req): ReadonlyArray<Order | undefined>;
+  /** At most this many ready answers go in one message. */
+  readonly answersPerMessage: number;
+  message(answers: EvaluateTradeStreamResponse[]): Res;
+}
+
+/** EvaluateTradeStream: one order per message (a message without one is answered with an error), one answer per message. */
+export const ONE_PER_MESSAGE: Framing<EvaluateTradeStreamRequest, EvaluateTradeStreamResponse> = {
+  orders: (m) => [m.order],
+  answersPerMessage: 1,
+  message: (answers) => answers[0],
+};
+
+/** EvaluateTradeBatchStream: the orders of a batch; every answer ready at once in one message. */
+export const BATCHED: Framing<EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse> = {
+  orders: (m) => m.orders,
+  answersPerMessage: Number.POSITIVE_INFINITY,
+  message: (answers) => ({ answers }),
+};
+
 /** The open trade streams of one gate: opening one, and ending them all when the gate stops. */
 export class TradeStreams {
-  private readonly open = new Set<TradeStream>();
+  private readonly open = new Set<{ shutdown(graceMs: number): Promise<void> }>();
   private closed = false;
 
   constructor(private readonly options: TradeStreamOptions) {}
@@ -63,7 +91,7 @@ export class TradeStreams {
     return this.open.size;
   }
 
-  serve(call: TradeStreamCall, admit: AdmitTrader, decide: DecideOrder): void {
+  serve<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, framing: Framing<Req, Res>, admit: AdmitTrader, decide: DecideOrder): void {
     const { logger } = this.options;
     try {
       if (this.closed) throw new Refused(grpc.status.UNAVAILABLE, 'gate stopping');
@@ -72,7 +100,7 @@ export class TradeStreams {
       const caller = callerOf(call);
       admit(caller);
       const maxInFlight = this.options.maxInFlight ?? DEFAULT_STREAM_MAX_IN_FLIGHT;
-      const stream: TradeStream = new TradeStream(call, caller, decide, maxInFlight, logger, () => this.open.delete(stream));
+      const stream = new TradeStream(call, framing, caller, decide, maxInFlight, logger, () => this.open.delete(stream));
       this.open.add(stream);
     } catch (err) {
       call.emit('error', toStatus(err, logger));
@@ -94,25 +122,27 @@ interface Slot {
   result?: Result;
 }
 
-class TradeStream {
+class TradeStream<Req, Res> {
   private readonly slots: Slot[] = [];
   private sequence = 0;
   /** gRPC's write buffer is full: write again on 'drain'. */
   private blocked = false;
   private paused = false;
+  private flushQueued = false;
   private halfClosed = false;
   private stopping: { resolve: () => void; timer: NodeJS.Timeout } | undefined;
   private ended = false;
 
   constructor(
-    private readonly call: TradeStreamCall,
+    private readonly call: grpc.ServerDuplexStream<Req, Res>,
+    private readonly framing: Framing<Req, Res>,
     private readonly caller: Caller,
     private readonly decide: DecideOrder,
     private readonly maxInFlight: number,
     private readonly logger: Logger,
     private readonly onEnd: () => void,
   ) {
-    call.on('data', (message: EvaluateTradeStreamRequest) => this.receive(message));
+    call.on('data', (message: Req) => this.receive(message));
     call.on('end', () => {
       this.halfClosed = true;
       this.flush();
@@ -138,12 +168,22 @@ class TradeStream {
     });
   }
 
-  private receive(message: EvaluateTradeStreamRequest): void {
+  private receive(message: Req): void {
     // Read before the stream paused for a shutdown: not decided; the client retries it elsewhere.
     if (this.ended || this.stopping) return;
-    const order = message.order;
-    const slot: Slot = { sequence: ++this.sequence, portfolioId: order?.portfolioId ?? '', clientOrderId: order?.clientOrderId ?? '' };
-    this.slots.push(slot);
+    const orders = this.framing.orders(message);
+    const tooMany = orders.length > this.maxInFlight ? batchTooLarge(orders.length, this.maxInFlight) : undefined;
+    for (const order of orders) this.slots.push(tooMany ? this.refused(order, tooMany) : this.decided(order));
+    if (this.slots.length >= this.maxInFlight && !this.paused) {
+      this.paused = true;
+      this.call.pause();
+    }
+    this.flush();
+  }
+
+  /** An order decided here: its slot is answered once the decision is durable. */
+  private decided(order: Order | undefined): Slot {
+    const slot = this.slotFor(order);
     try {
       const out = this.decide(this.caller, this.call, order);
       out.recorded.then(
@@ -155,27 +195,39 @@ class TradeStream {
           }),
       );
     } catch (err) {
-      const status = toStatus(err, this.logger);
-      slot.result = { $case: 'error', value: { code: status.code ?? grpc.status.INTERNAL, message: status.details ?? '' } };
+      slot.result = errorResult(toStatus(err, this.logger));
     }
-    if (this.slots.length >= this.maxInFlight && !this.paused) {
-      this.paused = true;
-      this.call.pause();
-    }
-    this.flush();
+    return slot;
+  }
+
+  /** An order answered with an error without being decided. */
+  private refused(order: Order | undefined, status: Partial<grpc.StatusObject>): Slot {
+    const slot = this.slotFor(order);
+    slot.result = errorResult(status);
+    return slot;
+  }
+
+  private slotFor(order: Order | undefined): Slot {
+    return { sequence: ++this.sequence, portfolioId: order?.portfolioId ?? '', clientOrderId: order?.clientOrderId ?? '' };
   }
 
   private settle(slot: Slot, result: Result): void {
     slot.result = result;
-    this.flush();
+    // The orders of one durable group settle one after another in this microtask checkpoint: flush
+    // once after the last of them, so their answers leave together (one message on the batched RPC).
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
   }
 
   /** Writes every answer at the head that is ready, while gRPC takes them; resumes reading; ends when done. */
   private flush(): void {
     if (this.ended) return;
     while (!this.blocked && this.slots.length > 0 && this.slots[0].result) {
-      const { sequence, portfolioId, clientOrderId, result } = this.slots.shift()!;
-      if (!this.call.write({ sequence, portfolioId, clientOrderId, result })) this.blocked = true;
+      if (!this.call.write(this.framing.message(this.takeReady()))) this.blocked = true;
     }
     if (this.paused && !this.stopping && !this.blocked && this.slots.length <= this.maxInFlight / 2) {
       this.paused = false;
@@ -188,6 +240,16 @@ class TradeStream {
       this.stop();
       this.call.end();
     }
+  }
+
+  /** The answers ready at the head, up to one message's worth, taken out of their slots. */
+  private takeReady(): EvaluateTradeStreamResponse[] {
+    const answers: EvaluateTradeStreamResponse[] = [];
+    while (answers.length < this.framing.answersPerMessage && this.slots.length > 0 && this.slots[0].result) {
+      const { sequence, portfolioId, clientOrderId, result } = this.slots.shift()!;
+      answers.push({ sequence, portfolioId, clientOrderId, result });
+    }
+    return answers;
   }
 
   private end(status: Partial<grpc.StatusObject>): void {
@@ -207,3 +269,13 @@ class TradeStream {
     this.onEnd();
   }
 }
+
+const errorResult = (status: Partial<grpc.StatusObject>): Result => ({
+  $case: 'error',
+  value: { code: status.code ?? grpc.status.INTERNAL, message: status.details ?? '' },
+});
+
+const batchTooLarge = (orders: number, max: number): Partial<grpc.StatusObject> => ({
+  code: grpc.status.INVALID_ARGUMENT,
+  details: `a batch of ${orders} orders: at most ${max} per batch on this gate (not decided; send them in smaller batches)`,
+});

@@ -5,6 +5,8 @@
  * stream goes on; an identity the policy does not know is refused, one without a grant for the order's
  * portfolio gets PERMISSION_DENIED for that order only; a retry by client order id is answered with the
  * original decision whichever path (stream or unary) decided first, and reserves nothing twice.
+ * EvaluateTradeBatchStream decides the same way, with answers numbered across batches and sent together
+ * as their group becomes durable; a batch over the in-flight bound is answered INVALID_ARGUMENT order by order.
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +23,7 @@ import {
 import { issueCertificate } from '../../../infra/certs';
 import { type GateProcess, requireFreshBuild, startGateProcess, testPkiDir } from '../../support/gateProcess';
 import { buy, call, client, type Client, commitFixture, databaseUrl, eventually, newDataDir, newPortfolioId, withPool } from './helpers';
-import { openTradeStream } from './tradeStreamClient';
+import { openBatchStream, openTradeStream } from './tradeStreamClient';
 
 jest.setTimeout(180_000);
 
@@ -30,6 +32,8 @@ const unaryTwin = newPortfolioId('stream-twin');
 const retried = newPortfolioId('stream-retry');
 const deskB = newPortfolioId('stream-desk-b');
 const slow = newPortfolioId('stream-slow');
+const batched = newPortfolioId('stream-batched');
+const batchedTwin = newPortfolioId('stream-batched-twin');
 let gate: GateProcess;
 let oms: Client;
 const clients: Client[] = [];
@@ -47,7 +51,7 @@ function as(identity: string): Client {
 beforeAll(async () => {
   requireFreshBuild(['grpc/handlers.ts', 'grpc/tradeStream.ts', 'grpc/server.ts']);
   await withPool(async (_p, store) => {
-    for (const pid of [streamed, unaryTwin, retried, deskB, slow]) await commitFixture(store, pid);
+    for (const pid of [streamed, unaryTwin, retried, deskB, slow, batched, batchedTwin]) await commitFixture(store, pid);
   });
   const accessFile = join(testPkiDir(), 'stream-access.yaml');
   writeFileSync(
@@ -226,6 +230,65 @@ test('a reader that does not read for a while gets every answer, in order, once 
       Number((await pool.query('SELECT count(*) AS n FROM gate_decisions WHERE portfolio_id = $1', [slow])).rows[0].n),
     );
   expect(await eventually(async () => ((await audited()) === n ? n : undefined), 15_000)).toBe(n);
+});
+
+/** The client order ids of `portfolioId` in the audit. */
+const auditedIds = (portfolioId: string): Promise<Set<string>> =>
+  withPool(async (pool) => {
+    const { rows } = await pool.query<{ id: string }>('SELECT client_order_id AS id FROM gate_decisions WHERE portfolio_id = $1', [
+      portfolioId,
+    ]);
+    return new Set(rows.map((r) => r.id));
+  });
+
+test('the batched stream decides exactly as unary, numbers answers across batches, sends a group together, audits each', async () => {
+  const flow = orderFlow(batched);
+  const stream = openBatchStream(oms);
+  for (const [from, to] of [
+    [0, 1],
+    [1, 8],
+    [8, 38],
+    [38, 80],
+  ])
+    stream.send(flow.slice(from, to));
+  stream.end();
+  const answers = await stream.waitFor(flow.length);
+  expect((await stream.status).code).toBe(grpc.status.OK);
+  expect(answers.map((a) => [a.sequence, a.portfolioId, a.clientOrderId])).toEqual(flow.map((o, i) => [i + 1, batched, o.clientOrderId]));
+  // Answers that became durable together left in one message.
+  expect(stream.messages.length).toBeLessThan(answers.length);
+
+  const unary: EvaluateTradeResponse[] = [];
+  for (const o of orderFlow(batchedTwin)) unary.push(await evaluate(oms, o));
+  const decided = answers.map((a) => (a.result?.$case === 'decision' ? a.result.value : undefined));
+  expect(decided.map((d) => comparable(d, batched))).toEqual(unary.map((u) => comparable(u, batchedTwin)));
+  const decidedIds = answers.filter((a) => a.result?.$case === 'decision' && a.clientOrderId !== '').map((a) => a.clientOrderId);
+  const audited = await eventually(async () => {
+    const ids = await auditedIds(batched);
+    return decidedIds.every((id) => ids.has(id)) ? ids : undefined;
+  }, 15_000);
+  expect(audited.size).toBeGreaterThan(0);
+});
+
+test('a batch over the gate message limit ends the stream RESOURCE_EXHAUSTED with none of it decided; a stranger is refused', async () => {
+  // The in-flight bound per batch (1 000 orders) is checked order by order in test/unit/grpc/tradeStream.test.ts;
+  // with the gate's 64 KiB message limit, a batch of 1 000 orders of this size never arrives at all.
+  const stream = openBatchStream(oms);
+  stream.send([buy(batched, { quantity: 0.001, clientOrderId: 'before-too-large' })]);
+  expect((await stream.waitFor(1))[0].result?.$case).toBe('decision');
+  const tooLarge = Array.from({ length: 1_000 }, (_, i) => buy(batched, { quantity: 0.001, clientOrderId: `too-large-${i}` }));
+  stream.send(tooLarge);
+  const status = await stream.status;
+  expect(status).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringContaining('larger than max') });
+  const ids = await eventually(async () => {
+    const audited = await auditedIds(batched);
+    return audited.has('before-too-large') ? audited : undefined;
+  }, 15_000);
+  expect(tooLarge.filter((o) => ids.has(o.clientOrderId))).toEqual([]);
+
+  const stranger = openBatchStream(as('stranger'));
+  stranger.send([buy(batched)]);
+  await expect(stranger.waitFor(1, 10_000)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
 });
 
 test('GetCurrentBudget answers the typed budget and its commit time beside the JSON kept for existing clients', async () => {

@@ -1,6 +1,11 @@
-/** A small EvaluateTradeStream client for the tests: send orders, collect answers, wait for the status. */
+/** Small EvaluateTradeStream and EvaluateTradeBatchStream clients for the tests: send orders, collect answers, wait for the status. */
 import type * as grpc from '@grpc/grpc-js';
-import type { EvaluateTradeStreamRequest, EvaluateTradeStreamResponse, Order } from '../../../grpc/generated/ballast/gate/v1/gate';
+import type {
+  EvaluateTradeBatchStreamResponse,
+  EvaluateTradeStreamRequest,
+  EvaluateTradeStreamResponse,
+  Order,
+} from '../../../grpc/generated/ballast/gate/v1/gate';
 import type { Client } from './helpers';
 
 export interface TradeStreamClient {
@@ -15,14 +20,37 @@ export interface TradeStreamClient {
   cancel(): void;
 }
 
+export interface BatchStreamClient extends Omit<TradeStreamClient, 'send'> {
+  /** The answer messages as they came (each a batch of answers); `answers` holds them flattened. */
+  readonly messages: EvaluateTradeBatchStreamResponse[];
+  send(orders: Order[]): void;
+}
+
 export function openTradeStream(c: Client): TradeStreamClient {
   const call = c.evaluateTradeStream();
+  return {
+    ...collect(call, (a: EvaluateTradeStreamResponse) => [a]),
+    send: (order) => void call.write({ order } as EvaluateTradeStreamRequest),
+  };
+}
+
+export function openBatchStream(c: Client): BatchStreamClient {
+  const call = c.evaluateTradeBatchStream();
+  const messages: EvaluateTradeBatchStreamResponse[] = [];
+  const collected = collect(call, (m: EvaluateTradeBatchStreamResponse) => (messages.push(m), m.answers));
+  return { ...collected, messages, send: (orders) => void call.write({ orders }) };
+}
+
+function collect<M>(
+  call: grpc.ClientDuplexStream<never, M>,
+  answersOf: (message: M) => EvaluateTradeStreamResponse[],
+): Omit<TradeStreamClient, 'send'> {
   const answers: EvaluateTradeStreamResponse[] = [];
   let ended: grpc.StatusObject | undefined;
   const listeners = new Set<() => void>();
   const notify = (): void => listeners.forEach((l) => l());
-  call.on('data', (a: EvaluateTradeStreamResponse) => {
-    answers.push(a);
+  call.on('data', (m: M) => {
+    answers.push(...answersOf(m));
     notify();
   });
   // Errors also arrive as the status; without a listener an error event would throw.
@@ -37,7 +65,6 @@ export function openTradeStream(c: Client): TradeStreamClient {
   return {
     answers,
     status,
-    send: (order) => void call.write({ order } as EvaluateTradeStreamRequest),
     end: () => call.end(),
     cancel: () => call.cancel(),
     waitFor: (n, timeoutMs = 20_000) =>

@@ -7,13 +7,18 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type { Caller } from '../../../grpc/access';
-import type { EvaluateTradeResponse, EvaluateTradeStreamResponse, Order } from '../../../grpc/generated/ballast/gate/v1/gate';
+import type {
+  EvaluateTradeBatchStreamResponse,
+  EvaluateTradeResponse,
+  EvaluateTradeStreamResponse,
+  Order,
+} from '../../../grpc/generated/ballast/gate/v1/gate';
 import { Decision } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { InvalidArgument, Refused } from '../../../grpc/status';
-import { type TradeStreamCall, TradeStreams } from '../../../grpc/tradeStream';
+import { BATCHED, type BatchStreamCall, ONE_PER_MESSAGE, type TradeStreamCall, TradeStreams } from '../../../grpc/tradeStream';
 
-class FakeCall extends EventEmitter {
-  readonly written: EvaluateTradeStreamResponse[] = [];
+class FakeCall<Res = EvaluateTradeStreamResponse> extends EventEmitter {
+  readonly written: Res[] = [];
   paused = false;
   accepting = true;
   cancelled = false;
@@ -33,7 +38,7 @@ class FakeCall extends EventEmitter {
   resume(): void {
     this.paused = false;
   }
-  write(m: EvaluateTradeStreamResponse): boolean {
+  write(m: Res): boolean {
     this.written.push(m);
     return this.accepting;
   }
@@ -44,6 +49,12 @@ class FakeCall extends EventEmitter {
   send(order: Order | undefined): boolean {
     if (this.paused) return false;
     this.emit('data', { order });
+    return true;
+  }
+  /** The peer sends a batch of orders, if the stream is reading. */
+  sendBatch(orders: Order[]): boolean {
+    if (this.paused) return false;
+    this.emit('data', { orders });
     return true;
   }
 }
@@ -69,16 +80,38 @@ const approve: EvaluateTradeResponse = {
   warnings: [],
 };
 
-function open(maxInFlight: number, decide = (_o: Order | undefined) => ({ response: approve, recorded: Promise.resolve() })) {
+type Decide = (o: Order | undefined) => { response: EvaluateTradeResponse; recorded: Promise<void> };
+const approveAtOnce: Decide = () => ({ response: approve, recorded: Promise.resolve() });
+
+function open(maxInFlight: number, decide: Decide = approveAtOnce) {
   const call = new FakeCall();
   const streams = new TradeStreams({ logger, maxInFlight });
   streams.serve(
     call as unknown as TradeStreamCall,
+    ONE_PER_MESSAGE,
     () => undefined,
     (_c: Caller, _l, o) => decide(o),
   );
   return { call, streams };
 }
+
+function openBatched(maxInFlight: number, decide: Decide = approveAtOnce) {
+  const call = new FakeCall<EvaluateTradeBatchStreamResponse>();
+  const decided: string[] = [];
+  const streams = new TradeStreams({ logger, maxInFlight });
+  streams.serve(
+    call as unknown as BatchStreamCall,
+    BATCHED,
+    () => undefined,
+    (_c: Caller, _l, o) => {
+      decided.push(o?.clientOrderId ?? '');
+      return decide(o);
+    },
+  );
+  return { call, streams, decided };
+}
+
+const orders = (from: number, n: number): Order[] => Array.from({ length: n }, (_, i) => order(from + i));
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
@@ -157,4 +190,72 @@ test('a half-close ends the stream OK once every answer is written; close() ends
   // What was read is answered first, then the status.
   expect(second.call.written).toHaveLength(1);
   expect(second.call.status?.code).toBe(grpc.status.UNAVAILABLE);
+});
+
+describe('EvaluateTradeBatchStream', () => {
+  test('the answers that become durable together leave as one message, in order, numbered across batches', async () => {
+    const gates: Array<() => void> = [];
+    const { call } = openBatched(100, () => ({ response: approve, recorded: new Promise<void>((r) => gates.push(r)) }));
+    call.sendBatch(orders(1, 3));
+    call.sendBatch(orders(4, 2));
+    await settle();
+    expect(call.written).toEqual([]);
+    gates.slice(0, 3).forEach((g) => g()); // the first batch's group is durable
+    await settle();
+    gates[4](); // the fifth waits behind the fourth
+    await settle();
+    gates[3]();
+    await settle();
+    expect(call.written.map((m) => m.answers.map((a) => [a.sequence, a.clientOrderId, a.result?.$case]))).toEqual([
+      [
+        [1, 'o-1', 'decision'],
+        [2, 'o-2', 'decision'],
+        [3, 'o-3', 'decision'],
+      ],
+      [
+        [4, 'o-4', 'decision'],
+        [5, 'o-5', 'decision'],
+      ],
+    ]);
+  });
+
+  test('a batch of more orders than the in-flight bound: each answered INVALID_ARGUMENT, none decided, and the stream goes on', async () => {
+    const { call, decided } = openBatched(10);
+    call.sendBatch(orders(1, 11));
+    call.sendBatch(orders(12, 10));
+    await settle();
+    expect(decided).toEqual(orders(12, 10).map((o) => o.clientOrderId));
+    const answers = call.written.flatMap((m) => m.answers);
+    expect(answers.map((a) => a.sequence)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    const refused = answers.slice(0, 11).map((a) => (a.result?.$case === 'error' ? a.result.value : undefined));
+    expect(refused.every((e) => e?.code === grpc.status.INVALID_ARGUMENT && e.message.includes('at most 10 per batch'))).toBe(true);
+    expect(answers.slice(11).every((a) => a.result?.$case === 'decision')).toBe(true);
+  });
+
+  test('an empty batch is ignored: no answer, no sequence number', async () => {
+    const { call } = openBatched(10);
+    call.sendBatch([]);
+    call.sendBatch([order(1)]);
+    await settle();
+    expect(call.written.flatMap((m) => m.answers).map((a) => [a.sequence, a.clientOrderId])).toEqual([[1, 'o-1']]);
+  });
+
+  test('a peer that never reads: reading stops once a batch reaches the bound, and resumes below half after the drain', async () => {
+    const { call } = openBatched(100);
+    call.accepting = false;
+    let batches = 0;
+    while (batches < 1_000 && call.sendBatch(orders(batches * 30, 30))) {
+      batches++;
+      await settle();
+    }
+    // The first batch went to gRPC as one message (its buffer then reported full); reading stopped at the
+    // batch that took the answers waiting in the stream past the bound of 100 (4 × 30 = 120; 150 read in all).
+    expect(batches).toBe(5);
+    expect(call.paused).toBe(true);
+    expect(call.written.map((m) => m.answers.length)).toEqual([30]);
+    call.accepting = true;
+    call.emit('drain');
+    expect(call.written.flatMap((m) => m.answers).map((a) => a.sequence)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(call.paused).toBe(false);
+  });
 });

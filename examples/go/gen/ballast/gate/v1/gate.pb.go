@@ -1186,6 +1186,98 @@ func (*EvaluateTradeStreamResponse_Decision) isEvaluateTradeStreamResponse_Resul
 
 func (*EvaluateTradeStreamResponse_Error) isEvaluateTradeStreamResponse_Result() {}
 
+// Orders on an EvaluateTradeBatchStream, decided in this order.
+type EvaluateTradeBatchStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Each exactly as in EvaluateTradeRequest (client_order_id required). At most the stream's in-flight
+	// bound (1 000 by default) per batch.
+	Orders        []*Order `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluateTradeBatchStreamRequest) Reset() {
+	*x = EvaluateTradeBatchStreamRequest{}
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluateTradeBatchStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluateTradeBatchStreamRequest) ProtoMessage() {}
+
+func (x *EvaluateTradeBatchStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluateTradeBatchStreamRequest.ProtoReflect.Descriptor instead.
+func (*EvaluateTradeBatchStreamRequest) Descriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EvaluateTradeBatchStreamRequest) GetOrders() []*Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+// Answers on an EvaluateTradeBatchStream, each as EvaluateTradeStream sends it, in the order the orders were sent.
+type EvaluateTradeBatchStreamResponse struct {
+	state         protoimpl.MessageState         `protogen:"open.v1"`
+	Answers       []*EvaluateTradeStreamResponse `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluateTradeBatchStreamResponse) Reset() {
+	*x = EvaluateTradeBatchStreamResponse{}
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluateTradeBatchStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluateTradeBatchStreamResponse) ProtoMessage() {}
+
+func (x *EvaluateTradeBatchStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluateTradeBatchStreamResponse.ProtoReflect.Descriptor instead.
+func (*EvaluateTradeBatchStreamResponse) Descriptor() ([]byte, []int) {
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EvaluateTradeBatchStreamResponse) GetAnswers() []*EvaluateTradeStreamResponse {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
 // Why no decision was made for one streamed order.
 type OrderError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1202,7 +1294,7 @@ type OrderError struct {
 
 func (x *OrderError) Reset() {
 	*x = OrderError{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1306,7 @@ func (x *OrderError) String() string {
 func (*OrderError) ProtoMessage() {}
 
 func (x *OrderError) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[7]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1319,7 @@ func (x *OrderError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderError.ProtoReflect.Descriptor instead.
 func (*OrderError) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{7}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OrderError) GetCode() int32 {
@@ -1254,7 +1346,7 @@ type SizePositionRequest struct {
 
 func (x *SizePositionRequest) Reset() {
 	*x = SizePositionRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1358,7 @@ func (x *SizePositionRequest) String() string {
 func (*SizePositionRequest) ProtoMessage() {}
 
 func (x *SizePositionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[8]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1371,7 @@ func (x *SizePositionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizePositionRequest.ProtoReflect.Descriptor instead.
 func (*SizePositionRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{8}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SizePositionRequest) GetOrder() *Order {
@@ -1313,7 +1405,7 @@ type SizePositionResponse struct {
 
 func (x *SizePositionResponse) Reset() {
 	*x = SizePositionResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1417,7 @@ func (x *SizePositionResponse) String() string {
 func (*SizePositionResponse) ProtoMessage() {}
 
 func (x *SizePositionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[9]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1430,7 @@ func (x *SizePositionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizePositionResponse.ProtoReflect.Descriptor instead.
 func (*SizePositionResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{9}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SizePositionResponse) GetApprovedQuantity() float64 {
@@ -1416,7 +1508,7 @@ type ReportFillRequest struct {
 
 func (x *ReportFillRequest) Reset() {
 	*x = ReportFillRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1520,7 @@ func (x *ReportFillRequest) String() string {
 func (*ReportFillRequest) ProtoMessage() {}
 
 func (x *ReportFillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[10]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1533,7 @@ func (x *ReportFillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportFillRequest.ProtoReflect.Descriptor instead.
 func (*ReportFillRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{10}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReportFillRequest) GetPortfolioId() string {
@@ -1519,7 +1611,7 @@ type ReportFillResponse struct {
 
 func (x *ReportFillResponse) Reset() {
 	*x = ReportFillResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1623,7 @@ func (x *ReportFillResponse) String() string {
 func (*ReportFillResponse) ProtoMessage() {}
 
 func (x *ReportFillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[11]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1636,7 @@ func (x *ReportFillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportFillResponse.ProtoReflect.Descriptor instead.
 func (*ReportFillResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{11}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReportFillResponse) GetDuplicate() bool {
@@ -1571,7 +1663,7 @@ type GetCurrentBudgetRequest struct {
 
 func (x *GetCurrentBudgetRequest) Reset() {
 	*x = GetCurrentBudgetRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1675,7 @@ func (x *GetCurrentBudgetRequest) String() string {
 func (*GetCurrentBudgetRequest) ProtoMessage() {}
 
 func (x *GetCurrentBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[12]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1688,7 @@ func (x *GetCurrentBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCurrentBudgetRequest.ProtoReflect.Descriptor instead.
 func (*GetCurrentBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{12}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetCurrentBudgetRequest) GetPortfolioId() string {
@@ -1631,7 +1723,7 @@ type GetCurrentBudgetResponse struct {
 
 func (x *GetCurrentBudgetResponse) Reset() {
 	*x = GetCurrentBudgetResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1735,7 @@ func (x *GetCurrentBudgetResponse) String() string {
 func (*GetCurrentBudgetResponse) ProtoMessage() {}
 
 func (x *GetCurrentBudgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[13]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1748,7 @@ func (x *GetCurrentBudgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCurrentBudgetResponse.ProtoReflect.Descriptor instead.
 func (*GetCurrentBudgetResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{13}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetCurrentBudgetResponse) GetBudgetVersion() int32 {
@@ -1730,7 +1822,7 @@ type Budget struct {
 
 func (x *Budget) Reset() {
 	*x = Budget{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1834,7 @@ func (x *Budget) String() string {
 func (*Budget) ProtoMessage() {}
 
 func (x *Budget) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[14]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1847,7 @@ func (x *Budget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Budget.ProtoReflect.Descriptor instead.
 func (*Budget) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{14}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Budget) GetPortfolioId() string {
@@ -1844,7 +1936,7 @@ type BudgetLimits struct {
 
 func (x *BudgetLimits) Reset() {
 	*x = BudgetLimits{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +1948,7 @@ func (x *BudgetLimits) String() string {
 func (*BudgetLimits) ProtoMessage() {}
 
 func (x *BudgetLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[15]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +1961,7 @@ func (x *BudgetLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetLimits.ProtoReflect.Descriptor instead.
 func (*BudgetLimits) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{15}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BudgetLimits) GetCapital() float64 {
@@ -1940,7 +2032,7 @@ type StrategyBudget struct {
 
 func (x *StrategyBudget) Reset() {
 	*x = StrategyBudget{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2044,7 @@ func (x *StrategyBudget) String() string {
 func (*StrategyBudget) ProtoMessage() {}
 
 func (x *StrategyBudget) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[16]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2057,7 @@ func (x *StrategyBudget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyBudget.ProtoReflect.Descriptor instead.
 func (*StrategyBudget) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{16}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StrategyBudget) GetStrategy() string {
@@ -2030,7 +2122,7 @@ type AssetBudget struct {
 
 func (x *AssetBudget) Reset() {
 	*x = AssetBudget{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2134,7 @@ func (x *AssetBudget) String() string {
 func (*AssetBudget) ProtoMessage() {}
 
 func (x *AssetBudget) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[17]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2147,7 @@ func (x *AssetBudget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssetBudget.ProtoReflect.Descriptor instead.
 func (*AssetBudget) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{17}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AssetBudget) GetStrategy() string {
@@ -2138,7 +2230,7 @@ type BudgetRiskLimits struct {
 
 func (x *BudgetRiskLimits) Reset() {
 	*x = BudgetRiskLimits{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2242,7 @@ func (x *BudgetRiskLimits) String() string {
 func (*BudgetRiskLimits) ProtoMessage() {}
 
 func (x *BudgetRiskLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[18]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2255,7 @@ func (x *BudgetRiskLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetRiskLimits.ProtoReflect.Descriptor instead.
 func (*BudgetRiskLimits) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{18}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BudgetRiskLimits) GetModelId() string {
@@ -2204,7 +2296,7 @@ type GetUtilizationRequest struct {
 
 func (x *GetUtilizationRequest) Reset() {
 	*x = GetUtilizationRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[19]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2308,7 @@ func (x *GetUtilizationRequest) String() string {
 func (*GetUtilizationRequest) ProtoMessage() {}
 
 func (x *GetUtilizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[19]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2321,7 @@ func (x *GetUtilizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUtilizationRequest.ProtoReflect.Descriptor instead.
 func (*GetUtilizationRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{19}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetUtilizationRequest) GetPortfolioId() string {
@@ -2257,7 +2349,7 @@ type Utilization struct {
 
 func (x *Utilization) Reset() {
 	*x = Utilization{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[20]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2361,7 @@ func (x *Utilization) String() string {
 func (*Utilization) ProtoMessage() {}
 
 func (x *Utilization) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[20]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2374,7 @@ func (x *Utilization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Utilization.ProtoReflect.Descriptor instead.
 func (*Utilization) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{20}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Utilization) GetStrategy() string {
@@ -2340,7 +2432,7 @@ type GetUtilizationResponse struct {
 
 func (x *GetUtilizationResponse) Reset() {
 	*x = GetUtilizationResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[21]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2444,7 @@ func (x *GetUtilizationResponse) String() string {
 func (*GetUtilizationResponse) ProtoMessage() {}
 
 func (x *GetUtilizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[21]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2457,7 @@ func (x *GetUtilizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUtilizationResponse.ProtoReflect.Descriptor instead.
 func (*GetUtilizationResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{21}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetUtilizationResponse) GetBudgetVersion() int32 {
@@ -2426,7 +2518,7 @@ type RiskUtilization struct {
 
 func (x *RiskUtilization) Reset() {
 	*x = RiskUtilization{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[22]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2530,7 @@ func (x *RiskUtilization) String() string {
 func (*RiskUtilization) ProtoMessage() {}
 
 func (x *RiskUtilization) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[22]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2543,7 @@ func (x *RiskUtilization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RiskUtilization.ProtoReflect.Descriptor instead.
 func (*RiskUtilization) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{22}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RiskUtilization) GetVol() float64 {
@@ -2498,7 +2590,7 @@ type StrategyRisk struct {
 
 func (x *StrategyRisk) Reset() {
 	*x = StrategyRisk{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[23]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2602,7 @@ func (x *StrategyRisk) String() string {
 func (*StrategyRisk) ProtoMessage() {}
 
 func (x *StrategyRisk) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[23]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2615,7 @@ func (x *StrategyRisk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyRisk.ProtoReflect.Descriptor instead.
 func (*StrategyRisk) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{23}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StrategyRisk) GetStrategy() string {
@@ -2566,7 +2658,7 @@ type GetRecommendationsRequest struct {
 
 func (x *GetRecommendationsRequest) Reset() {
 	*x = GetRecommendationsRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[24]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2578,7 +2670,7 @@ func (x *GetRecommendationsRequest) String() string {
 func (*GetRecommendationsRequest) ProtoMessage() {}
 
 func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[24]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2591,7 +2683,7 @@ func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecommendationsRequest.ProtoReflect.Descriptor instead.
 func (*GetRecommendationsRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{24}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetRecommendationsRequest) GetPortfolioId() string {
@@ -2634,7 +2726,7 @@ type Recommendation struct {
 
 func (x *Recommendation) Reset() {
 	*x = Recommendation{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[25]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2646,7 +2738,7 @@ func (x *Recommendation) String() string {
 func (*Recommendation) ProtoMessage() {}
 
 func (x *Recommendation) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[25]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2659,7 +2751,7 @@ func (x *Recommendation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recommendation.ProtoReflect.Descriptor instead.
 func (*Recommendation) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{25}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Recommendation) GetId() string {
@@ -2730,7 +2822,7 @@ type RecommendationPayload struct {
 
 func (x *RecommendationPayload) Reset() {
 	*x = RecommendationPayload{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[26]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2742,7 +2834,7 @@ func (x *RecommendationPayload) String() string {
 func (*RecommendationPayload) ProtoMessage() {}
 
 func (x *RecommendationPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[26]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2755,7 +2847,7 @@ func (x *RecommendationPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendationPayload.ProtoReflect.Descriptor instead.
 func (*RecommendationPayload) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{26}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecommendationPayload) GetSummary() *ProposalSummary {
@@ -2812,7 +2904,7 @@ type ProposalSummary struct {
 
 func (x *ProposalSummary) Reset() {
 	*x = ProposalSummary{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[27]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2824,7 +2916,7 @@ func (x *ProposalSummary) String() string {
 func (*ProposalSummary) ProtoMessage() {}
 
 func (x *ProposalSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[27]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2837,7 +2929,7 @@ func (x *ProposalSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposalSummary.ProtoReflect.Descriptor instead.
 func (*ProposalSummary) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{27}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ProposalSummary) GetRegimeBefore() string {
@@ -2946,7 +3038,7 @@ type RecommendationDetail struct {
 
 func (x *RecommendationDetail) Reset() {
 	*x = RecommendationDetail{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[28]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3050,7 @@ func (x *RecommendationDetail) String() string {
 func (*RecommendationDetail) ProtoMessage() {}
 
 func (x *RecommendationDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[28]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3063,7 @@ func (x *RecommendationDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendationDetail.ProtoReflect.Descriptor instead.
 func (*RecommendationDetail) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{28}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RecommendationDetail) GetAsOf() *timestamppb.Timestamp {
@@ -3095,7 +3187,7 @@ type Allocation struct {
 
 func (x *Allocation) Reset() {
 	*x = Allocation{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[29]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3199,7 @@ func (x *Allocation) String() string {
 func (*Allocation) ProtoMessage() {}
 
 func (x *Allocation) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[29]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3212,7 @@ func (x *Allocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Allocation.ProtoReflect.Descriptor instead.
 func (*Allocation) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{29}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Allocation) GetNotionals() map[string]float64 {
@@ -3170,7 +3262,7 @@ type AssetDelta struct {
 
 func (x *AssetDelta) Reset() {
 	*x = AssetDelta{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[30]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3182,7 +3274,7 @@ func (x *AssetDelta) String() string {
 func (*AssetDelta) ProtoMessage() {}
 
 func (x *AssetDelta) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[30]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3195,7 +3287,7 @@ func (x *AssetDelta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssetDelta.ProtoReflect.Descriptor instead.
 func (*AssetDelta) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{30}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AssetDelta) GetAsset() string {
@@ -3268,7 +3360,7 @@ type TriggerReading struct {
 
 func (x *TriggerReading) Reset() {
 	*x = TriggerReading{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[31]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3280,7 +3372,7 @@ func (x *TriggerReading) String() string {
 func (*TriggerReading) ProtoMessage() {}
 
 func (x *TriggerReading) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[31]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3293,7 +3385,7 @@ func (x *TriggerReading) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerReading.ProtoReflect.Descriptor instead.
 func (*TriggerReading) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{31}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TriggerReading) GetKind() string {
@@ -3348,7 +3440,7 @@ type GetRecommendationsResponse struct {
 
 func (x *GetRecommendationsResponse) Reset() {
 	*x = GetRecommendationsResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[32]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3360,7 +3452,7 @@ func (x *GetRecommendationsResponse) String() string {
 func (*GetRecommendationsResponse) ProtoMessage() {}
 
 func (x *GetRecommendationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[32]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3373,7 +3465,7 @@ func (x *GetRecommendationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecommendationsResponse.ProtoReflect.Descriptor instead.
 func (*GetRecommendationsResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{32}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetRecommendationsResponse) GetRecommendations() []*Recommendation {
@@ -3398,7 +3490,7 @@ type TriggerRebalanceRequest struct {
 
 func (x *TriggerRebalanceRequest) Reset() {
 	*x = TriggerRebalanceRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[33]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3410,7 +3502,7 @@ func (x *TriggerRebalanceRequest) String() string {
 func (*TriggerRebalanceRequest) ProtoMessage() {}
 
 func (x *TriggerRebalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[33]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3423,7 +3515,7 @@ func (x *TriggerRebalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerRebalanceRequest.ProtoReflect.Descriptor instead.
 func (*TriggerRebalanceRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{33}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TriggerRebalanceRequest) GetPortfolioId() string {
@@ -3457,7 +3549,7 @@ type TriggerRebalanceResponse struct {
 
 func (x *TriggerRebalanceResponse) Reset() {
 	*x = TriggerRebalanceResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[34]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3469,7 +3561,7 @@ func (x *TriggerRebalanceResponse) String() string {
 func (*TriggerRebalanceResponse) ProtoMessage() {}
 
 func (x *TriggerRebalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[34]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3482,7 +3574,7 @@ func (x *TriggerRebalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerRebalanceResponse.ProtoReflect.Descriptor instead.
 func (*TriggerRebalanceResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{34}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TriggerRebalanceResponse) GetWorkflowId() string {
@@ -3520,7 +3612,7 @@ type OverrideLimitRequest struct {
 
 func (x *OverrideLimitRequest) Reset() {
 	*x = OverrideLimitRequest{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[35]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3532,7 +3624,7 @@ func (x *OverrideLimitRequest) String() string {
 func (*OverrideLimitRequest) ProtoMessage() {}
 
 func (x *OverrideLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[35]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3545,7 +3637,7 @@ func (x *OverrideLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideLimitRequest.ProtoReflect.Descriptor instead.
 func (*OverrideLimitRequest) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{35}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *OverrideLimitRequest) GetPortfolioId() string {
@@ -3621,7 +3713,7 @@ type OverrideLimitResponse struct {
 
 func (x *OverrideLimitResponse) Reset() {
 	*x = OverrideLimitResponse{}
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[36]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3633,7 +3725,7 @@ func (x *OverrideLimitResponse) String() string {
 func (*OverrideLimitResponse) ProtoMessage() {}
 
 func (x *OverrideLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ballast_gate_v1_gate_proto_msgTypes[36]
+	mi := &file_ballast_gate_v1_gate_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3646,7 +3738,7 @@ func (x *OverrideLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideLimitResponse.ProtoReflect.Descriptor instead.
 func (*OverrideLimitResponse) Descriptor() ([]byte, []int) {
-	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{36}
+	return file_ballast_gate_v1_gate_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *OverrideLimitResponse) GetOverrideId() int64 {
@@ -3718,7 +3810,11 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\x0fclient_order_id\x18\x03 \x01(\tR\rclientOrderId\x12D\n" +
 	"\bdecision\x18\x04 \x01(\v2&.ballast.gate.v1.EvaluateTradeResponseH\x00R\bdecision\x123\n" +
 	"\x05error\x18\x05 \x01(\v2\x1b.ballast.gate.v1.OrderErrorH\x00R\x05errorB\b\n" +
-	"\x06result\":\n" +
+	"\x06result\"Q\n" +
+	"\x1fEvaluateTradeBatchStreamRequest\x12.\n" +
+	"\x06orders\x18\x01 \x03(\v2\x16.ballast.gate.v1.OrderR\x06orders\"j\n" +
+	" EvaluateTradeBatchStreamResponse\x12F\n" +
+	"\aanswers\x18\x01 \x03(\v2,.ballast.gate.v1.EvaluateTradeStreamResponseR\aanswers\":\n" +
 	"\n" +
 	"OrderError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
@@ -4013,7 +4109,7 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"!LIMIT_FIELD_MAX_POSITION_NOTIONAL\x10\x01\x12\"\n" +
 	"\x1eLIMIT_FIELD_MAX_GROSS_NOTIONAL\x10\x02\x12 \n" +
 	"\x1cLIMIT_FIELD_MAX_NET_NOTIONAL\x10\x03\x12\"\n" +
-	"\x1eLIMIT_FIELD_MAX_ORDER_NOTIONAL\x10\x042\x9b\a\n" +
+	"\x1eLIMIT_FIELD_MAX_ORDER_NOTIONAL\x10\x042\xa1\b\n" +
 	"\vGateService\x12^\n" +
 	"\rEvaluateTrade\x12%.ballast.gate.v1.EvaluateTradeRequest\x1a&.ballast.gate.v1.EvaluateTradeResponse\x12[\n" +
 	"\fSizePosition\x12$.ballast.gate.v1.SizePositionRequest\x1a%.ballast.gate.v1.SizePositionResponse\x12U\n" +
@@ -4024,7 +4120,8 @@ const file_ballast_gate_v1_gate_proto_rawDesc = "" +
 	"\x12GetRecommendations\x12*.ballast.gate.v1.GetRecommendationsRequest\x1a+.ballast.gate.v1.GetRecommendationsResponse\x12g\n" +
 	"\x10TriggerRebalance\x12(.ballast.gate.v1.TriggerRebalanceRequest\x1a).ballast.gate.v1.TriggerRebalanceResponse\x12^\n" +
 	"\rOverrideLimit\x12%.ballast.gate.v1.OverrideLimitRequest\x1a&.ballast.gate.v1.OverrideLimitResponse\x12t\n" +
-	"\x13EvaluateTradeStream\x12+.ballast.gate.v1.EvaluateTradeStreamRequest\x1a,.ballast.gate.v1.EvaluateTradeStreamResponse(\x010\x01Bk\n" +
+	"\x13EvaluateTradeStream\x12+.ballast.gate.v1.EvaluateTradeStreamRequest\x1a,.ballast.gate.v1.EvaluateTradeStreamResponse(\x010\x01\x12\x83\x01\n" +
+	"\x18EvaluateTradeBatchStream\x120.ballast.gate.v1.EvaluateTradeBatchStreamRequest\x1a1.ballast.gate.v1.EvaluateTradeBatchStreamResponse(\x010\x01Bk\n" +
 	"\x12io.ballast.gate.v1P\x01ZAgithub.com/ballast/ballast/examples/go/gen/ballast/gate/v1;gatev1\xaa\x02\x0fBallast.Gate.V1b\x06proto3"
 
 var (
@@ -4040,55 +4137,57 @@ func file_ballast_gate_v1_gate_proto_rawDescGZIP() []byte {
 }
 
 var file_ballast_gate_v1_gate_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_ballast_gate_v1_gate_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_ballast_gate_v1_gate_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_ballast_gate_v1_gate_proto_goTypes = []any{
-	(Side)(0),                           // 0: ballast.gate.v1.Side
-	(Decision)(0),                       // 1: ballast.gate.v1.Decision
-	(ReasonCode)(0),                     // 2: ballast.gate.v1.ReasonCode
-	(LimitScope)(0),                     // 3: ballast.gate.v1.LimitScope
-	(LimitMeasure)(0),                   // 4: ballast.gate.v1.LimitMeasure
-	(TradingState)(0),                   // 5: ballast.gate.v1.TradingState
-	(LimitField)(0),                     // 6: ballast.gate.v1.LimitField
-	(*ReasonExplanation)(nil),           // 7: ballast.gate.v1.ReasonExplanation
-	(*Order)(nil),                       // 8: ballast.gate.v1.Order
-	(*EvaluateTradeRequest)(nil),        // 9: ballast.gate.v1.EvaluateTradeRequest
-	(*EvaluateTradeResponse)(nil),       // 10: ballast.gate.v1.EvaluateTradeResponse
-	(*RiskFigures)(nil),                 // 11: ballast.gate.v1.RiskFigures
-	(*EvaluateTradeStreamRequest)(nil),  // 12: ballast.gate.v1.EvaluateTradeStreamRequest
-	(*EvaluateTradeStreamResponse)(nil), // 13: ballast.gate.v1.EvaluateTradeStreamResponse
-	(*OrderError)(nil),                  // 14: ballast.gate.v1.OrderError
-	(*SizePositionRequest)(nil),         // 15: ballast.gate.v1.SizePositionRequest
-	(*SizePositionResponse)(nil),        // 16: ballast.gate.v1.SizePositionResponse
-	(*ReportFillRequest)(nil),           // 17: ballast.gate.v1.ReportFillRequest
-	(*ReportFillResponse)(nil),          // 18: ballast.gate.v1.ReportFillResponse
-	(*GetCurrentBudgetRequest)(nil),     // 19: ballast.gate.v1.GetCurrentBudgetRequest
-	(*GetCurrentBudgetResponse)(nil),    // 20: ballast.gate.v1.GetCurrentBudgetResponse
-	(*Budget)(nil),                      // 21: ballast.gate.v1.Budget
-	(*BudgetLimits)(nil),                // 22: ballast.gate.v1.BudgetLimits
-	(*StrategyBudget)(nil),              // 23: ballast.gate.v1.StrategyBudget
-	(*AssetBudget)(nil),                 // 24: ballast.gate.v1.AssetBudget
-	(*BudgetRiskLimits)(nil),            // 25: ballast.gate.v1.BudgetRiskLimits
-	(*GetUtilizationRequest)(nil),       // 26: ballast.gate.v1.GetUtilizationRequest
-	(*Utilization)(nil),                 // 27: ballast.gate.v1.Utilization
-	(*GetUtilizationResponse)(nil),      // 28: ballast.gate.v1.GetUtilizationResponse
-	(*RiskUtilization)(nil),             // 29: ballast.gate.v1.RiskUtilization
-	(*StrategyRisk)(nil),                // 30: ballast.gate.v1.StrategyRisk
-	(*GetRecommendationsRequest)(nil),   // 31: ballast.gate.v1.GetRecommendationsRequest
-	(*Recommendation)(nil),              // 32: ballast.gate.v1.Recommendation
-	(*RecommendationPayload)(nil),       // 33: ballast.gate.v1.RecommendationPayload
-	(*ProposalSummary)(nil),             // 34: ballast.gate.v1.ProposalSummary
-	(*RecommendationDetail)(nil),        // 35: ballast.gate.v1.RecommendationDetail
-	(*Allocation)(nil),                  // 36: ballast.gate.v1.Allocation
-	(*AssetDelta)(nil),                  // 37: ballast.gate.v1.AssetDelta
-	(*TriggerReading)(nil),              // 38: ballast.gate.v1.TriggerReading
-	(*GetRecommendationsResponse)(nil),  // 39: ballast.gate.v1.GetRecommendationsResponse
-	(*TriggerRebalanceRequest)(nil),     // 40: ballast.gate.v1.TriggerRebalanceRequest
-	(*TriggerRebalanceResponse)(nil),    // 41: ballast.gate.v1.TriggerRebalanceResponse
-	(*OverrideLimitRequest)(nil),        // 42: ballast.gate.v1.OverrideLimitRequest
-	(*OverrideLimitResponse)(nil),       // 43: ballast.gate.v1.OverrideLimitResponse
-	nil,                                 // 44: ballast.gate.v1.Allocation.NotionalsEntry
-	nil,                                 // 45: ballast.gate.v1.Allocation.WeightsEntry
-	(*timestamppb.Timestamp)(nil),       // 46: google.protobuf.Timestamp
+	(Side)(0),                                // 0: ballast.gate.v1.Side
+	(Decision)(0),                            // 1: ballast.gate.v1.Decision
+	(ReasonCode)(0),                          // 2: ballast.gate.v1.ReasonCode
+	(LimitScope)(0),                          // 3: ballast.gate.v1.LimitScope
+	(LimitMeasure)(0),                        // 4: ballast.gate.v1.LimitMeasure
+	(TradingState)(0),                        // 5: ballast.gate.v1.TradingState
+	(LimitField)(0),                          // 6: ballast.gate.v1.LimitField
+	(*ReasonExplanation)(nil),                // 7: ballast.gate.v1.ReasonExplanation
+	(*Order)(nil),                            // 8: ballast.gate.v1.Order
+	(*EvaluateTradeRequest)(nil),             // 9: ballast.gate.v1.EvaluateTradeRequest
+	(*EvaluateTradeResponse)(nil),            // 10: ballast.gate.v1.EvaluateTradeResponse
+	(*RiskFigures)(nil),                      // 11: ballast.gate.v1.RiskFigures
+	(*EvaluateTradeStreamRequest)(nil),       // 12: ballast.gate.v1.EvaluateTradeStreamRequest
+	(*EvaluateTradeStreamResponse)(nil),      // 13: ballast.gate.v1.EvaluateTradeStreamResponse
+	(*EvaluateTradeBatchStreamRequest)(nil),  // 14: ballast.gate.v1.EvaluateTradeBatchStreamRequest
+	(*EvaluateTradeBatchStreamResponse)(nil), // 15: ballast.gate.v1.EvaluateTradeBatchStreamResponse
+	(*OrderError)(nil),                       // 16: ballast.gate.v1.OrderError
+	(*SizePositionRequest)(nil),              // 17: ballast.gate.v1.SizePositionRequest
+	(*SizePositionResponse)(nil),             // 18: ballast.gate.v1.SizePositionResponse
+	(*ReportFillRequest)(nil),                // 19: ballast.gate.v1.ReportFillRequest
+	(*ReportFillResponse)(nil),               // 20: ballast.gate.v1.ReportFillResponse
+	(*GetCurrentBudgetRequest)(nil),          // 21: ballast.gate.v1.GetCurrentBudgetRequest
+	(*GetCurrentBudgetResponse)(nil),         // 22: ballast.gate.v1.GetCurrentBudgetResponse
+	(*Budget)(nil),                           // 23: ballast.gate.v1.Budget
+	(*BudgetLimits)(nil),                     // 24: ballast.gate.v1.BudgetLimits
+	(*StrategyBudget)(nil),                   // 25: ballast.gate.v1.StrategyBudget
+	(*AssetBudget)(nil),                      // 26: ballast.gate.v1.AssetBudget
+	(*BudgetRiskLimits)(nil),                 // 27: ballast.gate.v1.BudgetRiskLimits
+	(*GetUtilizationRequest)(nil),            // 28: ballast.gate.v1.GetUtilizationRequest
+	(*Utilization)(nil),                      // 29: ballast.gate.v1.Utilization
+	(*GetUtilizationResponse)(nil),           // 30: ballast.gate.v1.GetUtilizationResponse
+	(*RiskUtilization)(nil),                  // 31: ballast.gate.v1.RiskUtilization
+	(*StrategyRisk)(nil),                     // 32: ballast.gate.v1.StrategyRisk
+	(*GetRecommendationsRequest)(nil),        // 33: ballast.gate.v1.GetRecommendationsRequest
+	(*Recommendation)(nil),                   // 34: ballast.gate.v1.Recommendation
+	(*RecommendationPayload)(nil),            // 35: ballast.gate.v1.RecommendationPayload
+	(*ProposalSummary)(nil),                  // 36: ballast.gate.v1.ProposalSummary
+	(*RecommendationDetail)(nil),             // 37: ballast.gate.v1.RecommendationDetail
+	(*Allocation)(nil),                       // 38: ballast.gate.v1.Allocation
+	(*AssetDelta)(nil),                       // 39: ballast.gate.v1.AssetDelta
+	(*TriggerReading)(nil),                   // 40: ballast.gate.v1.TriggerReading
+	(*GetRecommendationsResponse)(nil),       // 41: ballast.gate.v1.GetRecommendationsResponse
+	(*TriggerRebalanceRequest)(nil),          // 42: ballast.gate.v1.TriggerRebalanceRequest
+	(*TriggerRebalanceResponse)(nil),         // 43: ballast.gate.v1.TriggerRebalanceResponse
+	(*OverrideLimitRequest)(nil),             // 44: ballast.gate.v1.OverrideLimitRequest
+	(*OverrideLimitResponse)(nil),            // 45: ballast.gate.v1.OverrideLimitResponse
+	nil,                                      // 46: ballast.gate.v1.Allocation.NotionalsEntry
+	nil,                                      // 47: ballast.gate.v1.Allocation.WeightsEntry
+	(*timestamppb.Timestamp)(nil),            // 48: google.protobuf.Timestamp
 }
 var file_ballast_gate_v1_gate_proto_depIdxs = []int32{
 	2,  // 0: ballast.gate.v1.ReasonExplanation.reason:type_name -> ballast.gate.v1.ReasonCode
@@ -4104,63 +4203,67 @@ var file_ballast_gate_v1_gate_proto_depIdxs = []int32{
 	7,  // 10: ballast.gate.v1.EvaluateTradeResponse.warnings:type_name -> ballast.gate.v1.ReasonExplanation
 	8,  // 11: ballast.gate.v1.EvaluateTradeStreamRequest.order:type_name -> ballast.gate.v1.Order
 	10, // 12: ballast.gate.v1.EvaluateTradeStreamResponse.decision:type_name -> ballast.gate.v1.EvaluateTradeResponse
-	14, // 13: ballast.gate.v1.EvaluateTradeStreamResponse.error:type_name -> ballast.gate.v1.OrderError
-	8,  // 14: ballast.gate.v1.SizePositionRequest.order:type_name -> ballast.gate.v1.Order
-	2,  // 15: ballast.gate.v1.SizePositionResponse.binding_limit:type_name -> ballast.gate.v1.ReasonCode
-	5,  // 16: ballast.gate.v1.SizePositionResponse.trading_state:type_name -> ballast.gate.v1.TradingState
-	11, // 17: ballast.gate.v1.SizePositionResponse.risk:type_name -> ballast.gate.v1.RiskFigures
-	7,  // 18: ballast.gate.v1.SizePositionResponse.explanations:type_name -> ballast.gate.v1.ReasonExplanation
-	0,  // 19: ballast.gate.v1.ReportFillRequest.side:type_name -> ballast.gate.v1.Side
-	5,  // 20: ballast.gate.v1.GetCurrentBudgetResponse.trading_state:type_name -> ballast.gate.v1.TradingState
-	21, // 21: ballast.gate.v1.GetCurrentBudgetResponse.budget:type_name -> ballast.gate.v1.Budget
-	46, // 22: ballast.gate.v1.GetCurrentBudgetResponse.committed_time:type_name -> google.protobuf.Timestamp
-	46, // 23: ballast.gate.v1.Budget.as_of:type_name -> google.protobuf.Timestamp
-	22, // 24: ballast.gate.v1.Budget.limits:type_name -> ballast.gate.v1.BudgetLimits
-	23, // 25: ballast.gate.v1.Budget.strategies:type_name -> ballast.gate.v1.StrategyBudget
-	24, // 26: ballast.gate.v1.Budget.assets:type_name -> ballast.gate.v1.AssetBudget
-	25, // 27: ballast.gate.v1.Budget.risk_limits:type_name -> ballast.gate.v1.BudgetRiskLimits
-	27, // 28: ballast.gate.v1.GetUtilizationResponse.gross:type_name -> ballast.gate.v1.Utilization
-	27, // 29: ballast.gate.v1.GetUtilizationResponse.net:type_name -> ballast.gate.v1.Utilization
-	27, // 30: ballast.gate.v1.GetUtilizationResponse.strategies:type_name -> ballast.gate.v1.Utilization
-	27, // 31: ballast.gate.v1.GetUtilizationResponse.assets:type_name -> ballast.gate.v1.Utilization
-	29, // 32: ballast.gate.v1.GetUtilizationResponse.risk:type_name -> ballast.gate.v1.RiskUtilization
-	30, // 33: ballast.gate.v1.RiskUtilization.strategies:type_name -> ballast.gate.v1.StrategyRisk
-	33, // 34: ballast.gate.v1.Recommendation.payload:type_name -> ballast.gate.v1.RecommendationPayload
-	46, // 35: ballast.gate.v1.Recommendation.created_time:type_name -> google.protobuf.Timestamp
-	34, // 36: ballast.gate.v1.RecommendationPayload.summary:type_name -> ballast.gate.v1.ProposalSummary
-	35, // 37: ballast.gate.v1.RecommendationPayload.detail:type_name -> ballast.gate.v1.RecommendationDetail
-	38, // 38: ballast.gate.v1.RecommendationPayload.triggers:type_name -> ballast.gate.v1.TriggerReading
-	46, // 39: ballast.gate.v1.RecommendationDetail.as_of:type_name -> google.protobuf.Timestamp
-	36, // 40: ballast.gate.v1.RecommendationDetail.current:type_name -> ballast.gate.v1.Allocation
-	36, // 41: ballast.gate.v1.RecommendationDetail.target:type_name -> ballast.gate.v1.Allocation
-	37, // 42: ballast.gate.v1.RecommendationDetail.deltas:type_name -> ballast.gate.v1.AssetDelta
-	44, // 43: ballast.gate.v1.Allocation.notionals:type_name -> ballast.gate.v1.Allocation.NotionalsEntry
-	45, // 44: ballast.gate.v1.Allocation.weights:type_name -> ballast.gate.v1.Allocation.WeightsEntry
-	32, // 45: ballast.gate.v1.GetRecommendationsResponse.recommendations:type_name -> ballast.gate.v1.Recommendation
-	6,  // 46: ballast.gate.v1.OverrideLimitRequest.field:type_name -> ballast.gate.v1.LimitField
-	9,  // 47: ballast.gate.v1.GateService.EvaluateTrade:input_type -> ballast.gate.v1.EvaluateTradeRequest
-	15, // 48: ballast.gate.v1.GateService.SizePosition:input_type -> ballast.gate.v1.SizePositionRequest
-	17, // 49: ballast.gate.v1.GateService.ReportFill:input_type -> ballast.gate.v1.ReportFillRequest
-	19, // 50: ballast.gate.v1.GateService.GetCurrentBudget:input_type -> ballast.gate.v1.GetCurrentBudgetRequest
-	26, // 51: ballast.gate.v1.GateService.GetUtilization:input_type -> ballast.gate.v1.GetUtilizationRequest
-	31, // 52: ballast.gate.v1.GateService.GetRecommendations:input_type -> ballast.gate.v1.GetRecommendationsRequest
-	40, // 53: ballast.gate.v1.GateService.TriggerRebalance:input_type -> ballast.gate.v1.TriggerRebalanceRequest
-	42, // 54: ballast.gate.v1.GateService.OverrideLimit:input_type -> ballast.gate.v1.OverrideLimitRequest
-	12, // 55: ballast.gate.v1.GateService.EvaluateTradeStream:input_type -> ballast.gate.v1.EvaluateTradeStreamRequest
-	10, // 56: ballast.gate.v1.GateService.EvaluateTrade:output_type -> ballast.gate.v1.EvaluateTradeResponse
-	16, // 57: ballast.gate.v1.GateService.SizePosition:output_type -> ballast.gate.v1.SizePositionResponse
-	18, // 58: ballast.gate.v1.GateService.ReportFill:output_type -> ballast.gate.v1.ReportFillResponse
-	20, // 59: ballast.gate.v1.GateService.GetCurrentBudget:output_type -> ballast.gate.v1.GetCurrentBudgetResponse
-	28, // 60: ballast.gate.v1.GateService.GetUtilization:output_type -> ballast.gate.v1.GetUtilizationResponse
-	39, // 61: ballast.gate.v1.GateService.GetRecommendations:output_type -> ballast.gate.v1.GetRecommendationsResponse
-	41, // 62: ballast.gate.v1.GateService.TriggerRebalance:output_type -> ballast.gate.v1.TriggerRebalanceResponse
-	43, // 63: ballast.gate.v1.GateService.OverrideLimit:output_type -> ballast.gate.v1.OverrideLimitResponse
-	13, // 64: ballast.gate.v1.GateService.EvaluateTradeStream:output_type -> ballast.gate.v1.EvaluateTradeStreamResponse
-	56, // [56:65] is the sub-list for method output_type
-	47, // [47:56] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	16, // 13: ballast.gate.v1.EvaluateTradeStreamResponse.error:type_name -> ballast.gate.v1.OrderError
+	8,  // 14: ballast.gate.v1.EvaluateTradeBatchStreamRequest.orders:type_name -> ballast.gate.v1.Order
+	13, // 15: ballast.gate.v1.EvaluateTradeBatchStreamResponse.answers:type_name -> ballast.gate.v1.EvaluateTradeStreamResponse
+	8,  // 16: ballast.gate.v1.SizePositionRequest.order:type_name -> ballast.gate.v1.Order
+	2,  // 17: ballast.gate.v1.SizePositionResponse.binding_limit:type_name -> ballast.gate.v1.ReasonCode
+	5,  // 18: ballast.gate.v1.SizePositionResponse.trading_state:type_name -> ballast.gate.v1.TradingState
+	11, // 19: ballast.gate.v1.SizePositionResponse.risk:type_name -> ballast.gate.v1.RiskFigures
+	7,  // 20: ballast.gate.v1.SizePositionResponse.explanations:type_name -> ballast.gate.v1.ReasonExplanation
+	0,  // 21: ballast.gate.v1.ReportFillRequest.side:type_name -> ballast.gate.v1.Side
+	5,  // 22: ballast.gate.v1.GetCurrentBudgetResponse.trading_state:type_name -> ballast.gate.v1.TradingState
+	23, // 23: ballast.gate.v1.GetCurrentBudgetResponse.budget:type_name -> ballast.gate.v1.Budget
+	48, // 24: ballast.gate.v1.GetCurrentBudgetResponse.committed_time:type_name -> google.protobuf.Timestamp
+	48, // 25: ballast.gate.v1.Budget.as_of:type_name -> google.protobuf.Timestamp
+	24, // 26: ballast.gate.v1.Budget.limits:type_name -> ballast.gate.v1.BudgetLimits
+	25, // 27: ballast.gate.v1.Budget.strategies:type_name -> ballast.gate.v1.StrategyBudget
+	26, // 28: ballast.gate.v1.Budget.assets:type_name -> ballast.gate.v1.AssetBudget
+	27, // 29: ballast.gate.v1.Budget.risk_limits:type_name -> ballast.gate.v1.BudgetRiskLimits
+	29, // 30: ballast.gate.v1.GetUtilizationResponse.gross:type_name -> ballast.gate.v1.Utilization
+	29, // 31: ballast.gate.v1.GetUtilizationResponse.net:type_name -> ballast.gate.v1.Utilization
+	29, // 32: ballast.gate.v1.GetUtilizationResponse.strategies:type_name -> ballast.gate.v1.Utilization
+	29, // 33: ballast.gate.v1.GetUtilizationResponse.assets:type_name -> ballast.gate.v1.Utilization
+	31, // 34: ballast.gate.v1.GetUtilizationResponse.risk:type_name -> ballast.gate.v1.RiskUtilization
+	32, // 35: ballast.gate.v1.RiskUtilization.strategies:type_name -> ballast.gate.v1.StrategyRisk
+	35, // 36: ballast.gate.v1.Recommendation.payload:type_name -> ballast.gate.v1.RecommendationPayload
+	48, // 37: ballast.gate.v1.Recommendation.created_time:type_name -> google.protobuf.Timestamp
+	36, // 38: ballast.gate.v1.RecommendationPayload.summary:type_name -> ballast.gate.v1.ProposalSummary
+	37, // 39: ballast.gate.v1.RecommendationPayload.detail:type_name -> ballast.gate.v1.RecommendationDetail
+	40, // 40: ballast.gate.v1.RecommendationPayload.triggers:type_name -> ballast.gate.v1.TriggerReading
+	48, // 41: ballast.gate.v1.RecommendationDetail.as_of:type_name -> google.protobuf.Timestamp
+	38, // 42: ballast.gate.v1.RecommendationDetail.current:type_name -> ballast.gate.v1.Allocation
+	38, // 43: ballast.gate.v1.RecommendationDetail.target:type_name -> ballast.gate.v1.Allocation
+	39, // 44: ballast.gate.v1.RecommendationDetail.deltas:type_name -> ballast.gate.v1.AssetDelta
+	46, // 45: ballast.gate.v1.Allocation.notionals:type_name -> ballast.gate.v1.Allocation.NotionalsEntry
+	47, // 46: ballast.gate.v1.Allocation.weights:type_name -> ballast.gate.v1.Allocation.WeightsEntry
+	34, // 47: ballast.gate.v1.GetRecommendationsResponse.recommendations:type_name -> ballast.gate.v1.Recommendation
+	6,  // 48: ballast.gate.v1.OverrideLimitRequest.field:type_name -> ballast.gate.v1.LimitField
+	9,  // 49: ballast.gate.v1.GateService.EvaluateTrade:input_type -> ballast.gate.v1.EvaluateTradeRequest
+	17, // 50: ballast.gate.v1.GateService.SizePosition:input_type -> ballast.gate.v1.SizePositionRequest
+	19, // 51: ballast.gate.v1.GateService.ReportFill:input_type -> ballast.gate.v1.ReportFillRequest
+	21, // 52: ballast.gate.v1.GateService.GetCurrentBudget:input_type -> ballast.gate.v1.GetCurrentBudgetRequest
+	28, // 53: ballast.gate.v1.GateService.GetUtilization:input_type -> ballast.gate.v1.GetUtilizationRequest
+	33, // 54: ballast.gate.v1.GateService.GetRecommendations:input_type -> ballast.gate.v1.GetRecommendationsRequest
+	42, // 55: ballast.gate.v1.GateService.TriggerRebalance:input_type -> ballast.gate.v1.TriggerRebalanceRequest
+	44, // 56: ballast.gate.v1.GateService.OverrideLimit:input_type -> ballast.gate.v1.OverrideLimitRequest
+	12, // 57: ballast.gate.v1.GateService.EvaluateTradeStream:input_type -> ballast.gate.v1.EvaluateTradeStreamRequest
+	14, // 58: ballast.gate.v1.GateService.EvaluateTradeBatchStream:input_type -> ballast.gate.v1.EvaluateTradeBatchStreamRequest
+	10, // 59: ballast.gate.v1.GateService.EvaluateTrade:output_type -> ballast.gate.v1.EvaluateTradeResponse
+	18, // 60: ballast.gate.v1.GateService.SizePosition:output_type -> ballast.gate.v1.SizePositionResponse
+	20, // 61: ballast.gate.v1.GateService.ReportFill:output_type -> ballast.gate.v1.ReportFillResponse
+	22, // 62: ballast.gate.v1.GateService.GetCurrentBudget:output_type -> ballast.gate.v1.GetCurrentBudgetResponse
+	30, // 63: ballast.gate.v1.GateService.GetUtilization:output_type -> ballast.gate.v1.GetUtilizationResponse
+	41, // 64: ballast.gate.v1.GateService.GetRecommendations:output_type -> ballast.gate.v1.GetRecommendationsResponse
+	43, // 65: ballast.gate.v1.GateService.TriggerRebalance:output_type -> ballast.gate.v1.TriggerRebalanceResponse
+	45, // 66: ballast.gate.v1.GateService.OverrideLimit:output_type -> ballast.gate.v1.OverrideLimitResponse
+	13, // 67: ballast.gate.v1.GateService.EvaluateTradeStream:output_type -> ballast.gate.v1.EvaluateTradeStreamResponse
+	15, // 68: ballast.gate.v1.GateService.EvaluateTradeBatchStream:output_type -> ballast.gate.v1.EvaluateTradeBatchStreamResponse
+	59, // [59:69] is the sub-list for method output_type
+	49, // [49:59] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_ballast_gate_v1_gate_proto_init() }
@@ -4173,17 +4276,17 @@ func file_ballast_gate_v1_gate_proto_init() {
 		(*EvaluateTradeStreamResponse_Decision)(nil),
 		(*EvaluateTradeStreamResponse_Error)(nil),
 	}
-	file_ballast_gate_v1_gate_proto_msgTypes[26].OneofWrappers = []any{}
-	file_ballast_gate_v1_gate_proto_msgTypes[27].OneofWrappers = []any{}
 	file_ballast_gate_v1_gate_proto_msgTypes[28].OneofWrappers = []any{}
-	file_ballast_gate_v1_gate_proto_msgTypes[31].OneofWrappers = []any{}
+	file_ballast_gate_v1_gate_proto_msgTypes[29].OneofWrappers = []any{}
+	file_ballast_gate_v1_gate_proto_msgTypes[30].OneofWrappers = []any{}
+	file_ballast_gate_v1_gate_proto_msgTypes[33].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ballast_gate_v1_gate_proto_rawDesc), len(file_ballast_gate_v1_gate_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,15 +37,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	GateService_EvaluateTrade_FullMethodName       = "/ballast.gate.v1.GateService/EvaluateTrade"
-	GateService_SizePosition_FullMethodName        = "/ballast.gate.v1.GateService/SizePosition"
-	GateService_ReportFill_FullMethodName          = "/ballast.gate.v1.GateService/ReportFill"
-	GateService_GetCurrentBudget_FullMethodName    = "/ballast.gate.v1.GateService/GetCurrentBudget"
-	GateService_GetUtilization_FullMethodName      = "/ballast.gate.v1.GateService/GetUtilization"
-	GateService_GetRecommendations_FullMethodName  = "/ballast.gate.v1.GateService/GetRecommendations"
-	GateService_TriggerRebalance_FullMethodName    = "/ballast.gate.v1.GateService/TriggerRebalance"
-	GateService_OverrideLimit_FullMethodName       = "/ballast.gate.v1.GateService/OverrideLimit"
-	GateService_EvaluateTradeStream_FullMethodName = "/ballast.gate.v1.GateService/EvaluateTradeStream"
+	GateService_EvaluateTrade_FullMethodName            = "/ballast.gate.v1.GateService/EvaluateTrade"
+	GateService_SizePosition_FullMethodName             = "/ballast.gate.v1.GateService/SizePosition"
+	GateService_ReportFill_FullMethodName               = "/ballast.gate.v1.GateService/ReportFill"
+	GateService_GetCurrentBudget_FullMethodName         = "/ballast.gate.v1.GateService/GetCurrentBudget"
+	GateService_GetUtilization_FullMethodName           = "/ballast.gate.v1.GateService/GetUtilization"
+	GateService_GetRecommendations_FullMethodName       = "/ballast.gate.v1.GateService/GetRecommendations"
+	GateService_TriggerRebalance_FullMethodName         = "/ballast.gate.v1.GateService/TriggerRebalance"
+	GateService_OverrideLimit_FullMethodName            = "/ballast.gate.v1.GateService/OverrideLimit"
+	GateService_EvaluateTradeStream_FullMethodName      = "/ballast.gate.v1.GateService/EvaluateTradeStream"
+	GateService_EvaluateTradeBatchStream_FullMethodName = "/ballast.gate.v1.GateService/EvaluateTradeBatchStream"
 )
 
 // GateServiceClient is the client API for GateService service.
@@ -75,6 +76,15 @@ type GateServiceClient interface {
 	// The stream ends OK once the client half-closes and every answer is sent; UNAVAILABLE when the gate
 	// stops; PERMISSION_DENIED at once for an identity the access policy does not know.
 	EvaluateTradeStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EvaluateTradeStreamRequest, EvaluateTradeStreamResponse], error)
+	// EvaluateTradeStream with orders and answers packed several to a message, for OMSs at tens of
+	// thousands of orders a second: gRPC's cost per message (framing, HTTP/2, a callback each side) is then
+	// paid once per batch instead of once per order. Each order of a batch is decided, recorded and
+	// answered exactly as on EvaluateTradeStream (the same sequence numbering: the n-th order sent gets
+	// sequence n, whatever the batches); an answer batch holds every answer that became ready together
+	// (the orders of one durable group), in order, and never waits for more. A batch of more orders than
+	// the stream's in-flight bound has each order answered INVALID_ARGUMENT, not decided. An empty batch
+	// is ignored.
+	EvaluateTradeBatchStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse], error)
 }
 
 type gateServiceClient struct {
@@ -178,6 +188,19 @@ func (c *gateServiceClient) EvaluateTradeStream(ctx context.Context, opts ...grp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GateService_EvaluateTradeStreamClient = grpc.BidiStreamingClient[EvaluateTradeStreamRequest, EvaluateTradeStreamResponse]
 
+func (c *gateServiceClient) EvaluateTradeBatchStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &GateService_ServiceDesc.Streams[1], GateService_EvaluateTradeBatchStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GateService_EvaluateTradeBatchStreamClient = grpc.BidiStreamingClient[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse]
+
 // GateServiceServer is the server API for GateService service.
 // All implementations must embed UnimplementedGateServiceServer
 // for forward compatibility.
@@ -205,6 +228,15 @@ type GateServiceServer interface {
 	// The stream ends OK once the client half-closes and every answer is sent; UNAVAILABLE when the gate
 	// stops; PERMISSION_DENIED at once for an identity the access policy does not know.
 	EvaluateTradeStream(grpc.BidiStreamingServer[EvaluateTradeStreamRequest, EvaluateTradeStreamResponse]) error
+	// EvaluateTradeStream with orders and answers packed several to a message, for OMSs at tens of
+	// thousands of orders a second: gRPC's cost per message (framing, HTTP/2, a callback each side) is then
+	// paid once per batch instead of once per order. Each order of a batch is decided, recorded and
+	// answered exactly as on EvaluateTradeStream (the same sequence numbering: the n-th order sent gets
+	// sequence n, whatever the batches); an answer batch holds every answer that became ready together
+	// (the orders of one durable group), in order, and never waits for more. A batch of more orders than
+	// the stream's in-flight bound has each order answered INVALID_ARGUMENT, not decided. An empty batch
+	// is ignored.
+	EvaluateTradeBatchStream(grpc.BidiStreamingServer[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse]) error
 	mustEmbedUnimplementedGateServiceServer()
 }
 
@@ -241,6 +273,9 @@ func (UnimplementedGateServiceServer) OverrideLimit(context.Context, *OverrideLi
 }
 func (UnimplementedGateServiceServer) EvaluateTradeStream(grpc.BidiStreamingServer[EvaluateTradeStreamRequest, EvaluateTradeStreamResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method EvaluateTradeStream not implemented")
+}
+func (UnimplementedGateServiceServer) EvaluateTradeBatchStream(grpc.BidiStreamingServer[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method EvaluateTradeBatchStream not implemented")
 }
 func (UnimplementedGateServiceServer) mustEmbedUnimplementedGateServiceServer() {}
 func (UnimplementedGateServiceServer) testEmbeddedByValue()                     {}
@@ -414,6 +449,13 @@ func _GateService_EvaluateTradeStream_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GateService_EvaluateTradeStreamServer = grpc.BidiStreamingServer[EvaluateTradeStreamRequest, EvaluateTradeStreamResponse]
 
+func _GateService_EvaluateTradeBatchStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(GateServiceServer).EvaluateTradeBatchStream(&grpc.GenericServerStream[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GateService_EvaluateTradeBatchStreamServer = grpc.BidiStreamingServer[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse]
+
 // GateService_ServiceDesc is the grpc.ServiceDesc for GateService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -458,6 +500,12 @@ var GateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "EvaluateTradeStream",
 			Handler:       _GateService_EvaluateTradeStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "EvaluateTradeBatchStream",
+			Handler:       _GateService_EvaluateTradeBatchStream_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},
