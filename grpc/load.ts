@@ -231,7 +231,7 @@ function openLoadStream(client: GateServiceClient, deadline: number, batch: numb
  * sent for each answer (packed up to `batch` to a message on the batched RPC). Latency per order: from
  * its write to its answer. Same report as runLoad.
  */
-export async function runStreamLoad(options: StreamLoadOptions): Promise<LoadReport> {
+export async function runStreamLoad(options: StreamLoadOptions, onProgress?: (done: number) => void): Promise<LoadReport> {
   const client = new GateServiceClient(options.target, options.credentials ?? grpc.credentials.createInsecure());
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const errors: Record<string, number> = {};
@@ -280,8 +280,10 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<LoadRep
     });
     stream.call.on('status', () => resolve());
   });
+  const progress = onProgress ? setInterval(() => onProgress(recorded), 500) : undefined;
   send(options.inFlight);
   await ended;
+  if (progress) clearInterval(progress);
   // The whole recording window, up to the last answer: timing from the first answer instead inflated
   // throughput whenever answers came in a burst after a stall.
   const elapsed = Date.now() - recordFrom;

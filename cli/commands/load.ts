@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { Side } from '../../grpc/generated/ballast/gate/v1/gate';
-import { type LoadKind, parseMix, runLoad } from '../../grpc/load';
-import { type Check, InvalidValue, durationMs, oneOf, option, positiveInteger, positiveNumber } from '../flags';
+import { type LoadKind, type LoadOptions, type LoadReport, parseMix, runLoad, runStreamLoad } from '../../grpc/load';
+import { type Check, InvalidValue, UsageError, durationMs, oneOf, option, positiveInteger, positiveNumber } from '../flags';
 import { type GateClientFlags, addGateClientFlags, gateClientCredentials } from '../gateClientFlags';
 import { printJson } from '../output';
 
@@ -16,6 +16,8 @@ interface LoadFlags extends GateClientFlags {
   readonly portfolio: string;
   readonly concurrency: number;
   readonly connections: number;
+  readonly stream?: boolean;
+  readonly batch?: number;
   readonly duration: number;
   readonly warmup: number;
   readonly deadline: number;
@@ -44,7 +46,9 @@ export function define(command: Command): void {
         'after an unrecorded --warmup, then print throughput and latency percentiles (µs, successful calls) as JSON. ' +
         'Fails (exit code 1) when no call succeeded. Against gate HA replicas (`ballast gate --ha`), give them all to ' +
         "--target: the calls then go to the portfolio's owner replica, learned from the first answer (docs/gate-ha.md); " +
-        '--no-owner-routing calls the targets as given instead (channels spread over them), e.g. to measure the forwarded path.',
+        '--no-owner-routing calls the targets as given instead (channels spread over them), e.g. to measure the forwarded path. ' +
+        '--stream sends the orders over one EvaluateTradeStream instead (--concurrency orders unanswered), --batch <n> over ' +
+        'one EvaluateTradeBatchStream, n orders a message.',
     )
     .requiredOption('--target <host:port>', 'the gate to call, or a comma list of its HA replicas (host:port,host:port,…)')
     .option('--owner-routing', "call the portfolio's owner replica, learned from the first answer (default with several --target)")
@@ -52,6 +56,8 @@ export function define(command: Command): void {
     .requiredOption('--portfolio <id>', 'the portfolio of the orders')
     .addOption(option('--concurrency <n>', 'calls in flight', positiveInteger).default(32))
     .addOption(option('--connections <n>', 'gRPC channels the calls are spread over', positiveInteger).default(1))
+    .option('--stream', 'EvaluateTrade over one EvaluateTradeStream: --concurrency orders unanswered, one order a message')
+    .addOption(option('--batch <n>', 'EvaluateTrade over one EvaluateTradeBatchStream, n orders a message', positiveInteger))
     .addOption(option('--duration <duration>', 'how long to record', durationMs).default(durationMs('10s'), '10s'))
     .addOption(option('--warmup <duration>', 'how long to run before recording', durationMs).default(durationMs('1s'), '1s'))
     .addOption(option('--deadline <duration>', 'deadline of each call', durationMs).default(durationMs('5s'), '5s'))
@@ -68,28 +74,28 @@ export function define(command: Command): void {
 
 async function load(flags: LoadFlags): Promise<void> {
   const shown = progress();
-  const report = await runLoad(
-    {
-      target: flags.target,
-      routeToOwner: flags.ownerRouting ?? flags.target.includes(','),
-      concurrency: flags.concurrency,
-      connections: flags.connections,
-      durationMs: flags.duration,
-      warmupMs: flags.warmup,
-      deadlineMs: flags.deadline,
-      mix: flags.mix,
-      order: {
-        portfolioId: flags.portfolio,
-        strategy: flags.strategy,
-        instrument: flags.instrument,
-        side: flags.side === 'buy' ? Side.SIDE_BUY : Side.SIDE_SELL,
-        quantity: flags.quantity,
-        price: flags.price,
-      },
-      credentials: gateClientCredentials(flags),
+  const options: LoadOptions = {
+    target: flags.target,
+    routeToOwner: flags.ownerRouting ?? flags.target.includes(','),
+    concurrency: flags.concurrency,
+    connections: flags.connections,
+    durationMs: flags.duration,
+    warmupMs: flags.warmup,
+    deadlineMs: flags.deadline,
+    mix: flags.mix,
+    order: {
+      portfolioId: flags.portfolio,
+      strategy: flags.strategy,
+      instrument: flags.instrument,
+      side: flags.side === 'buy' ? Side.SIDE_BUY : Side.SIDE_SELL,
+      quantity: flags.quantity,
+      price: flags.price,
     },
-    (done) => shown.update(done),
-  );
+    credentials: gateClientCredentials(flags),
+  };
+  const report = await (flags.stream || flags.batch !== undefined
+    ? streamLoad(flags, options, (done) => shown.update(done))
+    : runLoad(options, (done) => shown.update(done)));
   shown.end();
   await printJson(report);
   const failed = Object.values(report.errors).reduce((sum, n) => sum + n, 0);
@@ -97,6 +103,15 @@ async function load(flags: LoadFlags): Promise<void> {
     const codes = Object.entries(report.errors).map(([code, n]) => `${code} ×${n}`);
     throw new Error(`no call succeeded (${codes.join(', ')})`);
   }
+}
+
+/** --stream / --batch: one trade stream to one gate, EvaluateTrade only. */
+function streamLoad(flags: LoadFlags, options: LoadOptions, onProgress: (done: number) => void): Promise<LoadReport> {
+  if (flags.target.includes(','))
+    throw new UsageError('--stream and --batch take one --target: a stream is opened to the owner replica itself');
+  if ((flags.mix.size ?? 0) > 0) throw new UsageError('--stream and --batch send EvaluateTrade orders only: drop --mix');
+  if (flags.connections !== 1) throw new UsageError('--stream and --batch use one connection: drop --connections');
+  return runStreamLoad({ ...options, inFlight: flags.concurrency, batch: flags.batch }, onProgress);
 }
 
 /** Requests done so far, on stderr: one line rewritten in place on a terminal, a line every 5 s in a log. */

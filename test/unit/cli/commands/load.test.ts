@@ -13,6 +13,10 @@ test.each([
   [['--target', 'x:1', '--portfolio', 'p', '--tls-cert', 'c'], /need --tls-ca/],
   [['--target', 'x:1', '--portfolio', 'p', '--certs-dir', '/nonexistent'], /no ca.crt in \/nonexistent: run `ballast certs`/],
   [['--target', 'x:1', '--portfolio', 'p', '--plaintext', '--tls-ca', 'ca'], /--plaintext and --tls-\* exclude each other/],
+  [['--target', 'x:1', '--portfolio', 'p', '--batch', '0'], /--batch must be a positive integer, got "0"/],
+  [['--target', 'x:1,y:2', '--portfolio', 'p', '--plaintext', '--stream'], /--stream and --batch take one --target/],
+  [['--target', 'x:1', '--portfolio', 'p', '--plaintext', '--batch', '50', '--mix', 'size=1'], /EvaluateTrade orders only: drop --mix/],
+  [['--target', 'x:1', '--portfolio', 'p', '--plaintext', '--stream', '--connections', '2'], /use one connection: drop --connections/],
 ])('ballast load %j → UsageError', async (argv, message) => {
   const err = await runCli(['load', ...argv]).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(UsageError);
