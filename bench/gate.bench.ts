@@ -49,6 +49,7 @@ import {
   type EvaluateTradeStreamResponse,
   GateServiceService,
   type ReasonCode,
+  RiskFigures,
   Side,
   TradingState,
 } from '../grpc/generated/ballast/gate/v1/gate';
@@ -134,6 +135,7 @@ export async function run(): Promise<void> {
       price: pair.referencePrice,
       quantity: pair.maxPositionNotional / pair.referencePrice / 1e7,
     };
+    emptyAnswerRisk = answeredRiskFigures(budget, riskModel, order);
     console.log(
       `gate: ${CONCURRENCY} concurrent EvaluateTrade calls, ${DURATION_MS / 1000}s per round after ${WARMUP_MS / 1000}s warm-up, ${ROUNDS} rounds`,
     );
@@ -396,6 +398,32 @@ async function runClient(role: 'load' | 'stream', arg: LoadSpec & Record<string,
   }
 }
 
+/** A decision core in this process holding the bench's budget, with its risk model or without it. */
+function benchCore(budget: RiskBudget, riskModel: RiskModel, withRisk: boolean): GateCore {
+  const core = new GateCore({
+    policy: { staleReduceAfterMs: 86_400_000 * 365, staleHaltAfterMs: 86_400_000 * 366, restrictedInstruments: new Set() },
+    clock: Date.now,
+    reservationTtlMs: 60_000,
+    idMemoryMs: 86_400_000,
+  });
+  const b = withRisk ? budget : { ...budget, riskLimits: undefined };
+  const stored = { portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget: b };
+  core.install(buildSnapshot(stored, 'ACTIVE', [], undefined, withRisk ? riskModel : undefined));
+  return core;
+}
+
+/**
+ * The risk figures the gate answers the bench's order with (proto bytes, base64): the empty handler
+ * answers with them too, so both servers send the same message and the ratio counts the gate's work,
+ * not the size of its answer.
+ */
+function answeredRiskFigures(budget: RiskBudget, riskModel: RiskModel, order: LoadSpec['order']): string {
+  const side = order.side === Side.SIDE_BUY ? 'BUY' : 'SELL';
+  const r = benchCore(budget, riskModel, true).evaluate({ ...order, side, clientOrderId: 'figures' }, 'bench', process.hrtime.bigint());
+  if (!r.approved || !r.risk) throw new Error('the bench order must be approved with risk figures');
+  return Buffer.from(RiskFigures.encode(r.risk).finish()).toString('base64');
+}
+
 /** The decision itself, in-process (no gRPC, no audit I/O): what the gate adds to a call. */
 function measureCore(budget: RiskBudget, riskModel: RiskModel, order: LoadSpec['order']): void {
   const side = order.side === Side.SIDE_BUY ? 'BUY' : 'SELL';
@@ -403,15 +431,7 @@ function measureCore(budget: RiskBudget, riskModel: RiskModel, order: LoadSpec['
   const orders = Array.from({ length: n }, (_, i) => ({ ...order, side, clientOrderId: `core-${i}` }) as const);
   // With the budget's risk model and without it (the same budget, no riskLimits), alternating, the fastest of 3 each.
   const time = (withRisk: boolean): { evaluate: number; size: number } => {
-    const core = new GateCore({
-      policy: { staleReduceAfterMs: 86_400_000 * 365, staleHaltAfterMs: 86_400_000 * 366, restrictedInstruments: new Set() },
-      clock: Date.now,
-      reservationTtlMs: 60_000,
-      idMemoryMs: 86_400_000,
-    });
-    const b = withRisk ? budget : { ...budget, riskLimits: undefined };
-    const stored = { portfolioId: PORTFOLIO, version: 1, committedAt: new Date().toISOString(), budget: b };
-    core.install(buildSnapshot(stored, 'ACTIVE', [], undefined, withRisk ? riskModel : undefined));
+    const core = benchCore(budget, riskModel, withRisk);
     const t0 = process.hrtime.bigint();
     for (const o of orders) core.evaluate(o, 'bench', t0);
     const t1 = process.hrtime.bigint();
@@ -661,10 +681,14 @@ const profileArgs = (role: Role): string[] => [
     : []),
 ];
 
-function spawn(role: Role, arg: unknown): ChildProcess {
+/** What the empty handler answers with: the gate's risk figures for the bench's order (set once the budget is committed). */
+let emptyAnswerRisk: string | undefined;
+
+function spawn(role: Role, arg: Record<string, unknown>): ChildProcess {
   // The base checkout's own bench file, as its real gate (same arguments: both read them the same way).
   const [file, as] = role === 'base' ? [join(BASE!, 'dist', 'bench', 'gate.bench.js'), 'gate'] : [__filename, role];
-  return fork(file, [as, JSON.stringify(arg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: profileArgs(role) });
+  const args = role === 'empty' ? { ...arg, risk: emptyAnswerRisk } : arg;
+  return fork(file, [as, JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: profileArgs(role) });
 }
 
 function message<T>(child: ChildProcess): Promise<T> {
@@ -740,7 +764,7 @@ async function child(role: Role, arg: Record<string, unknown>): Promise<void> {
     return;
   }
   const gate = role === 'empty' ? undefined : await startRealGate(arg, role === 'metrics', role === 'ha');
-  const address = gate?.address ?? (await startEmptyServer());
+  const address = gate?.address ?? (await startEmptyServer(arg.risk as string | undefined));
   const ready = process.cpuUsage();
   process.on('message', (m) => {
     if (m !== 'cpu') return;
@@ -778,8 +802,8 @@ async function startRealGate(
   return gate;
 }
 
-/** Same service, same response message as an approving gate; no work at all. */
-async function startEmptyServer(): Promise<string> {
+/** Same service, same response message as an approving gate (`risk`: its risk figures, base64 proto); no work at all. */
+async function startEmptyServer(risk: string | undefined): Promise<string> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
   // Typed as the response so a field added to the proto must be added here (a missing repeated field fails to encode).
   const approve: EvaluateTradeResponse = {
@@ -791,6 +815,7 @@ async function startEmptyServer(): Promise<string> {
     explanations: [],
     replayed: false,
     warnings: [],
+    risk: risk === undefined ? undefined : RiskFigures.decode(Buffer.from(risk, 'base64')),
   };
   const unimplemented: grpc.handleUnaryCall<unknown, never> = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED });
   server.addService(GateServiceService, {

@@ -7,12 +7,12 @@ import * as grpc from '@grpc/grpc-js';
 import type pg from 'pg';
 import { createPool } from '../../../db/pool';
 import { GateLeaseStore } from '../../../db/stores/gateLeases';
-import { Decision, type EvaluateTradeResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
+import { Decision, type EvaluateTradeResponse, type EvaluateTradeStreamResponse } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { OWNER_ADDRESS_HEADER } from '../../../grpc/forward';
 import type { RunningGate } from '../../../grpc/server';
 import { call, client, type Client, commitFixture, databaseUrl, eventually, gate, newPortfolioId, withPool } from './helpers';
 import { approvedExposure, auditedApprovals, overLimits, randomOrder, seeded, spray } from './haSupport';
-import { openTradeStream } from './tradeStreamClient';
+import { openBatchStream, openTradeStream } from './tradeStreamClient';
 
 jest.setTimeout(180_000);
 
@@ -135,7 +135,7 @@ test('without forwarding a non-owner answers UNAVAILABLE naming the owner; a gra
   expect(retried).toMatchObject({ decision: Decision.DECISION_APPROVE, replayed: true });
 });
 
-test('a streamed order is decided only by the owner: a non-owner answers it UNAVAILABLE naming the owner, the stream goes on', async () => {
+test('a streamed order is decided only by the owner: a non-owner answers it UNAVAILABLE naming the owner (batched too), the stream goes on', async () => {
   const pid = newPortfolioId('ha-stream');
   await withPool((_p, store) => commitFixture(store, pid));
   const { gates, clients: cs } = await replicas(2);
@@ -145,14 +145,22 @@ test('a streamed order is decided only by the owner: a non-owner answers it UNAV
   const elsewhere = openTradeStream(cs[gates.indexOf(other)]);
   elsewhere.send(randomOrder(pid, `${pid}-s1`, seeded(2)));
   elsewhere.send(randomOrder(pid, `${pid}-s2`, seeded(3)));
-  const refused = await elsewhere.waitFor(2);
-  for (const a of refused) {
-    expect(a.result?.$case).toBe('error');
-    expect(a.result?.$case === 'error' && a.result.value).toMatchObject({ code: grpc.status.UNAVAILABLE });
-    expect(a.result?.$case === 'error' && a.result.value.message).toContain(owner.address);
-  }
+  const expectRedirected = (answers: readonly EvaluateTradeStreamResponse[]): void => {
+    for (const a of answers) {
+      expect(a.result?.$case).toBe('error');
+      expect(a.result?.$case === 'error' && a.result.value).toMatchObject({ code: grpc.status.UNAVAILABLE });
+      expect(a.result?.$case === 'error' && a.result.value.message).toContain(owner.address);
+    }
+  };
+  expectRedirected(await elsewhere.waitFor(2));
   elsewhere.end();
   expect((await elsewhere.status).code).toBe(grpc.status.OK);
+  // The batched stream alike: each order of a batch refused, naming the owner.
+  const batchedElsewhere = openBatchStream(cs[gates.indexOf(other)]);
+  batchedElsewhere.send([randomOrder(pid, `${pid}-b1`, seeded(4)), randomOrder(pid, `${pid}-b2`, seeded(5))]);
+  expectRedirected(await batchedElsewhere.waitFor(2));
+  batchedElsewhere.end();
+  expect((await batchedElsewhere.status).code).toBe(grpc.status.OK);
   const here = openTradeStream(cs[gates.indexOf(owner)]);
   here.send(randomOrder(pid, `${pid}-s1`, seeded(2)));
   const [decided] = await here.waitFor(1);
