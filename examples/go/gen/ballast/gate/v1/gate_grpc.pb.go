@@ -83,7 +83,8 @@ type GateServiceClient interface {
 	// sequence n, whatever the batches); an answer batch holds every answer that became ready together
 	// (the orders of one durable group), in order, and never waits for more. A batch of more orders than
 	// the stream's in-flight bound has each order answered INVALID_ARGUMENT, not decided. An empty batch
-	// is ignored.
+	// is ignored. A message over the gate's receive limit (64 KiB by default: about 800 orders) ends the
+	// stream with RESOURCE_EXHAUSTED, none of it decided.
 	EvaluateTradeBatchStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse], error)
 }
 
@@ -235,7 +236,8 @@ type GateServiceServer interface {
 	// sequence n, whatever the batches); an answer batch holds every answer that became ready together
 	// (the orders of one durable group), in order, and never waits for more. A batch of more orders than
 	// the stream's in-flight bound has each order answered INVALID_ARGUMENT, not decided. An empty batch
-	// is ignored.
+	// is ignored. A message over the gate's receive limit (64 KiB by default: about 800 orders) ends the
+	// stream with RESOURCE_EXHAUSTED, none of it decided.
 	EvaluateTradeBatchStream(grpc.BidiStreamingServer[EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse]) error
 	mustEmbedUnimplementedGateServiceServer()
 }
