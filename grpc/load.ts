@@ -8,9 +8,11 @@ import * as hdr from 'hdr-histogram-js';
 import {
   Decision,
   type EvaluateTradeBatchStreamResponse,
+  type EvaluateTradeResponse,
   type EvaluateTradeStreamResponse,
   GateServiceClient,
   type Order,
+  reasonCodeToJSON,
   Side,
 } from './generated/ballast/gate/v1/gate';
 import { OwnerRoutingClient, replicaAddresses } from './ownerRouting';
@@ -57,6 +59,33 @@ export interface LoadReport {
   readonly latencyUs: LatencySummary;
   readonly errors: Readonly<Record<string, number>>;
   readonly decisions: Readonly<Record<string, number>>;
+  /** How often each reason came with a DENY (a denial with several reasons counts once for each). */
+  readonly denialReasons: Readonly<Record<string, number>>;
+}
+
+/** An answer as the load counts it: an EvaluateTrade decision, or a SizePosition answer. */
+type Answer = Pick<EvaluateTradeResponse, 'decision' | 'reasons'> | 'SIZE';
+
+/** What the recorded answers came to: failed calls by status, decisions by kind, denials by reason. */
+class Tally {
+  readonly errors: Record<string, number> = {};
+  readonly decisions: Record<string, number> = {};
+  readonly denialReasons: Record<string, number> = {};
+
+  failed(code: grpc.status): void {
+    const name = grpc.status[code] ?? 'UNKNOWN';
+    this.errors[name] = (this.errors[name] ?? 0) + 1;
+  }
+
+  answered(answer: Answer): void {
+    const kind = answer === 'SIZE' ? 'SIZE' : answer.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY';
+    this.decisions[kind] = (this.decisions[kind] ?? 0) + 1;
+    if (kind !== 'DENY' || answer === 'SIZE') return;
+    for (const code of answer.reasons) {
+      const reason = reasonCodeToJSON(code).replace(/^REASON_CODE_/, '');
+      this.denialReasons[reason] = (this.denialReasons[reason] ?? 0) + 1;
+    }
+  }
 }
 
 function loadReport(
@@ -65,11 +94,21 @@ function loadReport(
   elapsedMs: number,
   requests: number,
   histogram: hdr.Histogram,
-  errors: Record<string, number>,
-  decisions: Record<string, number>,
+  tally: Tally,
 ): LoadReport {
   const throughputPerSec = Math.round((requests / elapsedMs) * 1000);
-  return { target, concurrency, durationMs: elapsedMs, requests, throughputPerSec, latencyUs: summarize(histogram), errors, decisions };
+  const { errors, decisions, denialReasons } = tally;
+  return {
+    target,
+    concurrency,
+    durationMs: elapsedMs,
+    requests,
+    throughputPerSec,
+    latencyUs: summarize(histogram),
+    errors,
+    decisions,
+    denialReasons,
+  };
 }
 
 export function parseMix(text: string): Partial<Record<LoadKind, number>> {
@@ -108,8 +147,7 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
       : plainSender(new GateServiceClient(targets[i % targets.length], credentials, channelOptions(i))),
   );
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const errors: Record<string, number> = {};
-  const decisions: Record<string, number> = {};
+  const tally = new Tally();
   const evaluateShare = (options.mix.evaluate ?? 0) / ((options.mix.evaluate ?? 0) + (options.mix.size ?? 0));
   const prefix = `load-${process.pid}-${Date.now().toString(36)}-`;
   let seq = 0;
@@ -124,13 +162,13 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
       const evaluate = (n * 0.618033988749895) % 1 < evaluateShare; // low-discrepancy, deterministic mix
       const t0 = process.hrtime.bigint();
       const deadline = Date.now() + options.deadlineMs;
-      const done = (err: grpc.ServiceError | null, decision: string): void => {
+      const done = (err: grpc.ServiceError | null, answer: Answer | undefined): void => {
         const now = Date.now();
         if (now >= recordFrom) {
-          if (err) errors[grpc.status[err.code]] = (errors[grpc.status[err.code]] ?? 0) + 1;
+          if (err || !answer) tally.failed(err?.code ?? grpc.status.UNKNOWN);
           else {
             histogram.recordValue(Math.max(1, Number((process.hrtime.bigint() - t0) / 1000n)));
-            decisions[decision] = (decisions[decision] ?? 0) + 1;
+            tally.answered(answer);
           }
           recorded++;
         }
@@ -151,33 +189,31 @@ export async function runLoad(options: LoadOptions, onProgress?: (done: number) 
   // throughput whenever answers came in a burst after a stall.
   const elapsed = Date.now() - recordFrom;
   clients.forEach((c) => c.close());
-  return loadReport(targets.join(','), options.concurrency, elapsed, recorded, histogram, errors, decisions);
+  return loadReport(targets.join(','), options.concurrency, elapsed, recorded, histogram, tally);
 }
 
 /** One load channel: a plain client of one replica, or a client that routes to each portfolio's owner. */
 interface Sender {
-  send(kind: LoadKind, order: Order, deadline: number, done: (err: grpc.ServiceError | null, decision: string) => void): void;
+  send(kind: LoadKind, order: Order, deadline: number, done: (err: grpc.ServiceError | null, answer: Answer | undefined) => void): void;
   close(): void;
 }
-
-const decisionOf = (res: { decision: Decision }): string => (res.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY');
 
 function plainSender(client: InstanceType<typeof GateServiceClient>): Sender {
   return {
     send: (kind, order, deadline, done) =>
       kind === 'evaluate'
-        ? client.evaluateTrade({ order }, new grpc.Metadata(), { deadline }, (err, res) => done(err, res ? decisionOf(res) : ''))
+        ? client.evaluateTrade({ order }, new grpc.Metadata(), { deadline }, (err, res) => done(err, res))
         : client.sizePosition({ order }, new grpc.Metadata(), { deadline }, (err) => done(err, 'SIZE')),
     close: () => client.close(),
   };
 }
 
 function routedSender(client: OwnerRoutingClient): Sender {
-  const failed = (done: (err: grpc.ServiceError, decision: string) => void) => (err: grpc.ServiceError) => done(err, '');
+  const failed = (done: (err: grpc.ServiceError, answer: undefined) => void) => (err: grpc.ServiceError) => done(err, undefined);
   return {
     send: (kind, order, deadline, done) =>
       void (kind === 'evaluate'
-        ? client.evaluateTrade({ order }, deadline).then((res) => done(null, decisionOf(res)), failed(done))
+        ? client.evaluateTrade({ order }, deadline).then((res) => done(null, res), failed(done))
         : client.sizePosition({ order }, deadline).then(() => done(null, 'SIZE'), failed(done))),
     close: () => client.close(),
   };
@@ -234,8 +270,7 @@ function openLoadStream(client: GateServiceClient, deadline: number, batch: numb
 export async function runStreamLoad(options: StreamLoadOptions, onProgress?: (done: number) => void): Promise<LoadReport> {
   const client = new GateServiceClient(options.target, options.credentials ?? grpc.credentials.createInsecure());
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const errors: Record<string, number> = {};
-  const decisions: Record<string, number> = {};
+  const tally = new Tally();
   const prefix = `stream-${process.pid}-${Date.now().toString(36)}-`;
   const sentAt = new Map<number, bigint>();
   const start = Date.now();
@@ -260,12 +295,8 @@ export async function runStreamLoad(options: StreamLoadOptions, onProgress?: (do
     if (now < recordFrom || t0 === undefined) return;
     if (a.result?.$case === 'decision') {
       histogram.recordValue(Math.max(1, Number((process.hrtime.bigint() - t0) / 1000n)));
-      const d = a.result.value.decision === Decision.DECISION_APPROVE ? 'APPROVE' : 'DENY';
-      decisions[d] = (decisions[d] ?? 0) + 1;
-    } else {
-      const code = grpc.status[a.result?.value.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
-      errors[code] = (errors[code] ?? 0) + 1;
-    }
+      tally.answered(a.result.value);
+    } else tally.failed(a.result?.value.code ?? grpc.status.UNKNOWN);
     recorded++;
   };
   const ended = new Promise<void>((resolve) => {
@@ -275,9 +306,7 @@ export async function runStreamLoad(options: StreamLoadOptions, onProgress?: (do
       if (now < stopAt) send(answers.length);
       else if (sentAt.size === 0) stream.call.end();
     });
-    stream.call.on('error', (err: grpc.ServiceError) => {
-      errors[grpc.status[err.code]] = (errors[grpc.status[err.code]] ?? 0) + 1;
-    });
+    stream.call.on('error', (err: grpc.ServiceError) => tally.failed(err.code));
     stream.call.on('status', () => resolve());
   });
   const progress = onProgress ? setInterval(() => onProgress(recorded), 500) : undefined;
@@ -288,5 +317,5 @@ export async function runStreamLoad(options: StreamLoadOptions, onProgress?: (do
   // throughput whenever answers came in a burst after a stall.
   const elapsed = Date.now() - recordFrom;
   client.close();
-  return loadReport(options.target, options.inFlight, elapsed, recorded, histogram, errors, decisions);
+  return loadReport(options.target, options.inFlight, elapsed, recorded, histogram, tally);
 }

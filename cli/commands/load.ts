@@ -98,11 +98,23 @@ async function load(flags: LoadFlags): Promise<void> {
     : runLoad(options, (done) => shown.update(done)));
   shown.end();
   await printJson(report);
+  warnIfAllDenied(report);
   const failed = Object.values(report.errors).reduce((sum, n) => sum + n, 0);
   if (report.requests > 0 && failed === report.requests) {
     const codes = Object.entries(report.errors).map(([code, n]) => `${code} ×${n}`);
     throw new Error(`no call succeeded (${codes.join(', ')})`);
   }
+}
+
+/** Every order denied measures the denial path only: say why, on stderr, beside the JSON. */
+function warnIfAllDenied(report: LoadReport): void {
+  if ((report.decisions.DENY ?? 0) === 0 || (report.decisions.APPROVE ?? 0) > 0) return;
+  const reasons = Object.entries(report.denialReasons)
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `${reason} ×${n}`);
+  process.stderr.write(
+    `load: every order was denied (${reasons.join(', ')}): check --strategy, --instrument, --price and --quantity against the portfolio's budget\n`,
+  );
 }
 
 /** --stream / --batch: one trade stream to one gate, EvaluateTrade only. */
