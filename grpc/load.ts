@@ -11,6 +11,7 @@ import {
   type EvaluateTradeResponse,
   type EvaluateTradeStreamResponse,
   GateServiceClient,
+  type GetCurrentBudgetResponse,
   type Order,
   reasonCodeToJSON,
   Side,
@@ -227,6 +228,51 @@ export const defaultLoadOrder = (portfolioId: string): Omit<Order, 'clientOrderI
   quantity: 1,
   price: 100,
 });
+
+/** The order's fields the caller chose; what is left out is taken from the portfolio's budget. */
+export interface LoadOrderChoice {
+  readonly strategy?: string;
+  readonly instrument?: string;
+  readonly price?: number;
+}
+
+/**
+ * The strategy, instrument and price of a load's orders, filled in from the portfolio's current budget
+ * (GetCurrentBudget): its first (strategy, asset) pair matching what was chosen, with room under its
+ * position limit, at its reference price (the collar's centre). Throws when the gate has no such pair.
+ */
+export async function orderFromBudget(
+  target: string,
+  credentials: grpc.ChannelCredentials | undefined,
+  portfolioId: string,
+  chosen: LoadOrderChoice,
+): Promise<{ strategy: string; instrument: string; price: number; budgetVersion: number }> {
+  const client = new GateServiceClient(target, credentials ?? grpc.credentials.createInsecure());
+  try {
+    const response = await new Promise<GetCurrentBudgetResponse>((resolve, reject) =>
+      client.getCurrentBudget({ portfolioId }, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
+        err || !res ? reject(err ?? new Error('no answer')) : resolve(res),
+      ),
+    );
+    const pair = response.budget?.assets.find(
+      (a) =>
+        a.maxPositionNotional > 0 &&
+        a.referencePrice > 0 &&
+        (chosen.strategy === undefined || a.strategy === chosen.strategy) &&
+        (chosen.instrument === undefined || a.asset === chosen.instrument),
+    );
+    if (!pair)
+      throw new Error(`budget v${response.budgetVersion} of ${portfolioId} has no pair with room matching ${JSON.stringify(chosen)}`);
+    return {
+      strategy: pair.strategy,
+      instrument: pair.asset,
+      price: chosen.price ?? pair.referencePrice,
+      budgetVersion: response.budgetVersion,
+    };
+  } finally {
+    client.close();
+  }
+}
 
 export interface StreamLoadOptions extends Omit<LoadOptions, 'mix' | 'connections' | 'concurrency'> {
   /** Orders sent and not yet answered on the stream (the client's own window). */

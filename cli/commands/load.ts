@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { Side } from '../../grpc/generated/ballast/gate/v1/gate';
-import { type LoadKind, type LoadOptions, type LoadReport, parseMix, runLoad, runStreamLoad } from '../../grpc/load';
+import type * as grpc from '@grpc/grpc-js';
+import { type LoadKind, type LoadOptions, type LoadReport, orderFromBudget, parseMix, runLoad, runStreamLoad } from '../../grpc/load';
 import { type Check, InvalidValue, UsageError, durationMs, oneOf, option, positiveInteger, positiveNumber } from '../flags';
 import { type GateClientFlags, addGateClientFlags, gateClientCredentials } from '../gateClientFlags';
 import { printJson } from '../output';
@@ -22,11 +23,12 @@ interface LoadFlags extends GateClientFlags {
   readonly warmup: number;
   readonly deadline: number;
   readonly mix: Partial<Record<LoadKind, number>>;
-  readonly strategy: string;
-  readonly instrument: string;
+  /** Undefined (with instrument and price): taken from the portfolio's budget. */
+  readonly strategy?: string;
+  readonly instrument?: string;
   readonly side: 'buy' | 'sell';
   readonly quantity: number;
-  readonly price: number;
+  readonly price?: number;
 }
 
 const mix: Check<Partial<Record<LoadKind, number>>> = (text) => {
@@ -64,15 +66,19 @@ export function define(command: Command): void {
     .addOption(
       option('--mix <weights>', 'relative weights of EvaluateTrade and SizePosition calls', mix).default({ evaluate: 100 }, 'evaluate=100'),
     )
-    .option('--strategy <name>', 'the strategy of the orders', 'trend')
-    .option('--instrument <symbol>', 'the instrument of the orders', 'AAPL')
+    .option('--strategy <name>', "the strategy of the orders (default: the first pair of the portfolio's budget)")
+    .option('--instrument <symbol>', "the instrument of the orders (default: the first pair of the portfolio's budget)")
     .addOption(option('--side <side>', 'buy or sell', side).default('buy'))
     .addOption(option('--quantity <n>', 'order quantity', positiveNumber).default(1))
-    .addOption(option('--price <price>', 'order price', positiveNumber).default(100));
+    .addOption(option('--price <price>', "order price (default: the pair's reference price in the budget)", positiveNumber));
   addGateClientFlags(command).action(load);
 }
 
 async function load(flags: LoadFlags): Promise<void> {
+  const streamed = flags.stream === true || flags.batch !== undefined;
+  if (streamed) checkStreamFlags(flags);
+  const credentials = gateClientCredentials(flags);
+  const order = await loadOrder(flags, credentials);
   const shown = progress();
   const options: LoadOptions = {
     target: flags.target,
@@ -84,17 +90,15 @@ async function load(flags: LoadFlags): Promise<void> {
     deadlineMs: flags.deadline,
     mix: flags.mix,
     order: {
+      ...order,
       portfolioId: flags.portfolio,
-      strategy: flags.strategy,
-      instrument: flags.instrument,
       side: flags.side === 'buy' ? Side.SIDE_BUY : Side.SIDE_SELL,
       quantity: flags.quantity,
-      price: flags.price,
     },
-    credentials: gateClientCredentials(flags),
+    credentials,
   };
-  const report = await (flags.stream || flags.batch !== undefined
-    ? streamLoad(flags, options, (done) => shown.update(done))
+  const report = await (streamed
+    ? runStreamLoad({ ...options, inFlight: flags.concurrency, batch: flags.batch }, (done) => shown.update(done))
     : runLoad(options, (done) => shown.update(done)));
   shown.end();
   await printJson(report);
@@ -104,6 +108,28 @@ async function load(flags: LoadFlags): Promise<void> {
     const codes = Object.entries(report.errors).map(([code, n]) => `${code} ×${n}`);
     throw new Error(`no call succeeded (${codes.join(', ')})`);
   }
+}
+
+/**
+ * The orders' strategy, instrument and price: as given, or, for what was left out, the first matching
+ * pair of the portfolio's current budget at its reference price (said on stderr).
+ */
+async function loadOrder(
+  flags: LoadFlags,
+  credentials: grpc.ChannelCredentials | undefined,
+): Promise<{ strategy: string; instrument: string; price: number }> {
+  const { strategy, instrument, price } = flags;
+  if (strategy !== undefined && instrument !== undefined && price !== undefined) return { strategy, instrument, price };
+  const target = flags.target.split(',')[0].trim();
+  const chosen = await orderFromBudget(target, credentials, flags.portfolio, { strategy, instrument, price }).catch((err: Error) => {
+    throw new UsageError(
+      `could not take the orders from ${flags.portfolio}'s budget at ${target} (${err.message}): give --strategy, --instrument and --price`,
+    );
+  });
+  process.stderr.write(
+    `load: orders ${chosen.strategy}/${chosen.instrument} @ ${chosen.price} from budget v${chosen.budgetVersion} of ${flags.portfolio}\n`,
+  );
+  return { strategy: chosen.strategy, instrument: chosen.instrument, price: chosen.price };
 }
 
 /** Every order denied measures the denial path only: say why, on stderr, beside the JSON. */
@@ -118,12 +144,11 @@ function warnIfAllDenied(report: LoadReport): void {
 }
 
 /** --stream / --batch: one trade stream to one gate, EvaluateTrade only. */
-function streamLoad(flags: LoadFlags, options: LoadOptions, onProgress: (done: number) => void): Promise<LoadReport> {
+function checkStreamFlags(flags: LoadFlags): void {
   if (flags.target.includes(','))
     throw new UsageError('--stream and --batch take one --target: a stream is opened to the owner replica itself');
   if ((flags.mix.size ?? 0) > 0) throw new UsageError('--stream and --batch send EvaluateTrade orders only: drop --mix');
   if (flags.connections !== 1) throw new UsageError('--stream and --batch use one connection: drop --connections');
-  return runStreamLoad({ ...options, inFlight: flags.concurrency, batch: flags.batch }, onProgress);
 }
 
 /** Requests done so far, on stderr: one line rewritten in place on a terminal, a line every 5 s in a log. */

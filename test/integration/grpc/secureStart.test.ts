@@ -123,7 +123,7 @@ test('ballast gate: mTLS and the local policy by default; control only for the o
   // The demo OMS trades; a caller outside the CA cannot.
   expect(await codeOf(call(as(address, DEMO_OMS_IDENTITY), 'evaluateTrade', { order: buy(pid) }))).toBe(-1);
   // `ballast load` calls with the local CA's demo OMS certificate by default.
-  const report = await runCliJson<{ requests: number; errors: Record<string, number> }>([
+  const report = await runCliJson<{ requests: number; errors: Record<string, number>; decisions: Record<string, number> }>([
     'load',
     '--target',
     address,
@@ -140,6 +140,8 @@ test('ballast gate: mTLS and the local policy by default; control only for the o
   ]);
   expect(report.requests).toBeGreaterThan(0);
   expect(report.errors).toEqual({});
+  // Its orders come from the portfolio's budget (GetCurrentBudget, under the same certificate): approved.
+  expect(report.decisions.APPROVE).toBeGreaterThan(0);
   expect(await codeOf(call(as(address, 'plaintext'), 'evaluateTrade', { order: buy(pid) }))).toBe(grpc.status.UNAVAILABLE);
   await expectControlRefused(address, pid);
   // The operator reaches Temporal: the rebalance workflow starts.

@@ -1,5 +1,17 @@
-/** Flag validation of `ballast load`: user errors are UsageErrors, caught before any call is made. */
+/**
+ * Flag validation of `ballast load`: user errors are UsageErrors, caught before any call is made. And
+ * the orders' strategy, instrument and price, when not given, come from the portfolio's budget.
+ */
+import * as grpc from '@grpc/grpc-js';
 import { UsageError } from '../../../../cli/flags';
+import {
+  Decision,
+  type EvaluateTradeRequest,
+  EvaluateTradeResponse,
+  GateServiceService,
+  GetCurrentBudgetResponse,
+  type Order,
+} from '../../../../grpc/generated/ballast/gate/v1/gate';
 import { parseMix } from '../../../../grpc/load';
 import { runCli } from '../../../support/cli';
 
@@ -28,4 +40,64 @@ test('parseMix (behind --mix) reads weights and rejects nonsense', () => {
   expect(parseMix('size')).toEqual({ size: 1 });
   expect(() => parseMix('evaluate=0')).toThrow(/at least one positive weight/);
   expect(() => parseMix('evaluate=-1')).toThrow(/must be evaluate=/);
+});
+
+describe('orders from the budget', () => {
+  let server: grpc.Server | undefined;
+  afterEach(() => server?.forceShutdown());
+
+  /** A stand-in gate with a budget of three pairs (the first without room); it approves and keeps the orders it saw. */
+  async function gate(): Promise<{ target: string; seen: Order[] }> {
+    const seen: Order[] = [];
+    const asset = (strategy: string, a: string, maxPositionNotional: number, referencePrice: number) => ({
+      strategy,
+      asset: a,
+      maxPositionNotional,
+      referencePrice,
+    });
+    const budget = GetCurrentBudgetResponse.fromPartial({
+      budgetVersion: 7,
+      budget: {
+        assets: [asset('core', 'CASH', 0, 1), asset('core', 'US_EQUITY', 1e6, 412.5), asset('macro', 'GOLD', 2e5, 1_980)],
+      },
+    });
+    server = new grpc.Server();
+    server.addService(GateServiceService, {
+      getCurrentBudget: (call: grpc.ServerUnaryCall<{ portfolioId: string }, unknown>, cb: grpc.sendUnaryData<GetCurrentBudgetResponse>) =>
+        call.request.portfolioId === 'demo' ? cb(null, budget) : cb({ code: grpc.status.FAILED_PRECONDITION, details: 'no budget' }),
+      evaluateTrade: (call: grpc.ServerUnaryCall<EvaluateTradeRequest, unknown>, cb: grpc.sendUnaryData<EvaluateTradeResponse>) => {
+        seen.push(call.request.order!);
+        cb(null, EvaluateTradeResponse.fromPartial({ decision: Decision.DECISION_APPROVE }));
+      },
+    });
+    const port = await new Promise<number>((res, rej) =>
+      server!.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))),
+    );
+    return { target: `127.0.0.1:${port}`, seen };
+  }
+
+  const load = (target: string, ...more: string[]) =>
+    runCli(['load', '--target', target, '--plaintext', '--duration', '200ms', '--warmup', '50ms', '--concurrency', '2', ...more]);
+
+  test('none given: the first pair with room, at its reference price, said on stderr', async () => {
+    const { target, seen } = await gate();
+    const { stderr } = await load(target, '--portfolio', 'demo');
+    expect(new Set(seen.map((o) => `${o.strategy}/${o.instrument}@${o.price}`))).toEqual(new Set(['core/US_EQUITY@412.5']));
+    expect(stderr).toContain('load: orders core/US_EQUITY @ 412.5 from budget v7 of demo');
+  });
+
+  test('a strategy given: its first pair; a price given: that price', async () => {
+    const { target, seen } = await gate();
+    await load(target, '--portfolio', 'demo', '--strategy', 'macro', '--price', '2000');
+    expect(new Set(seen.map((o) => `${o.strategy}/${o.instrument}@${o.price}`))).toEqual(new Set(['macro/GOLD@2000']));
+  });
+
+  test('everything given: no budget is read; no budget to read: a UsageError naming the flags', async () => {
+    const { target, seen } = await gate();
+    await load(target, '--portfolio', 'other', '--strategy', 's', '--instrument', 'i', '--price', '1');
+    expect(seen.length).toBeGreaterThan(0);
+    const err = await load(target, '--portfolio', 'other').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/could not take the orders from other's budget .*give --strategy, --instrument and --price/);
+  });
 });
