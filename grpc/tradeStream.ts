@@ -73,10 +73,16 @@ export const ONE_PER_MESSAGE: Framing<EvaluateTradeStreamRequest, EvaluateTradeS
   message: (answers) => answers[0],
 };
 
-/** EvaluateTradeBatchStream: the orders of a batch; every answer ready at once in one message. */
+/**
+ * Answers per message on EvaluateTradeBatchStream: keeps a message of denials with their explanations
+ * (~0.5 KB each) near 0.5 MB, well inside the 4 MB clients accept by default.
+ */
+export const MAX_ANSWERS_PER_MESSAGE = 1_000;
+
+/** EvaluateTradeBatchStream: the orders of a batch; the answers ready at once in one message (up to the cap). */
 export const BATCHED: Framing<EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse> = {
   orders: (m) => m.orders,
-  answersPerMessage: Number.POSITIVE_INFINITY,
+  answersPerMessage: MAX_ANSWERS_PER_MESSAGE,
   message: (answers) => ({ answers }),
 };
 

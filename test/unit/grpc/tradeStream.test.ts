@@ -15,7 +15,14 @@ import type {
 } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { Decision } from '../../../grpc/generated/ballast/gate/v1/gate';
 import { InvalidArgument, Refused } from '../../../grpc/status';
-import { BATCHED, type BatchStreamCall, ONE_PER_MESSAGE, type TradeStreamCall, TradeStreams } from '../../../grpc/tradeStream';
+import {
+  BATCHED,
+  type BatchStreamCall,
+  MAX_ANSWERS_PER_MESSAGE,
+  ONE_PER_MESSAGE,
+  type TradeStreamCall,
+  TradeStreams,
+} from '../../../grpc/tradeStream';
 
 class FakeCall<Res = EvaluateTradeStreamResponse> extends EventEmitter {
   readonly written: Res[] = [];
@@ -230,6 +237,18 @@ describe('EvaluateTradeBatchStream', () => {
     const refused = answers.slice(0, 11).map((a) => (a.result?.$case === 'error' ? a.result.value : undefined));
     expect(refused.every((e) => e?.code === grpc.status.INVALID_ARGUMENT && e.message.includes('at most 10 per batch'))).toBe(true);
     expect(answers.slice(11).every((a) => a.result?.$case === 'decision')).toBe(true);
+  });
+
+  test('answers ready together beyond the per-message cap leave in several messages, in order', async () => {
+    const gates: Array<() => void> = [];
+    const n = MAX_ANSWERS_PER_MESSAGE + 200;
+    const { call } = openBatched(2 * n, () => ({ response: approve, recorded: new Promise<void>((r) => gates.push(r)) }));
+    call.sendBatch(orders(0, n));
+    await settle();
+    gates.forEach((g) => g());
+    await settle();
+    expect(call.written.map((m) => m.answers.length)).toEqual([MAX_ANSWERS_PER_MESSAGE, 200]);
+    expect(call.written.flatMap((m) => m.answers).map((a) => a.sequence)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   });
 
   test('an empty batch is ignored: no answer, no sequence number', async () => {

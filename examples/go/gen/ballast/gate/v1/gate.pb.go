@@ -1234,6 +1234,7 @@ func (x *EvaluateTradeBatchStreamRequest) GetOrders() []*Order {
 }
 
 // Answers on an EvaluateTradeBatchStream, each as EvaluateTradeStream sends it, in the order the orders were sent.
+// At most 1 000 answers a message (about 0.5 MB at most).
 type EvaluateTradeBatchStreamResponse struct {
 	state         protoimpl.MessageState         `protogen:"open.v1"`
 	Answers       []*EvaluateTradeStreamResponse `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
