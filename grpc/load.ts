@@ -17,6 +17,7 @@ import {
   Side,
 } from './generated/ballast/gate/v1/gate';
 import { OwnerRoutingClient, replicaAddresses } from './ownerRouting';
+import { callUnary } from './unaryCall';
 
 export type LoadKind = 'evaluate' | 'size';
 
@@ -249,11 +250,7 @@ export async function orderFromBudget(
 ): Promise<{ strategy: string; instrument: string; price: number; budgetVersion: number }> {
   const client = new GateServiceClient(target, credentials ?? grpc.credentials.createInsecure());
   try {
-    const response = await new Promise<GetCurrentBudgetResponse>((resolve, reject) =>
-      client.getCurrentBudget({ portfolioId }, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
-        err || !res ? reject(err ?? new Error('no answer')) : resolve(res),
-      ),
-    );
+    const response: GetCurrentBudgetResponse = await callUnary(client, client.getCurrentBudget, { portfolioId }, 10_000);
     const pair = response.budget?.assets.find(
       (a) =>
         a.maxPositionNotional > 0 &&

@@ -26,6 +26,7 @@ import {
   type SizePositionResponse,
 } from '../grpc/generated/ballast/gate/v1/gate';
 import { OwnerRoutingClient } from '../grpc/ownerRouting';
+import { callUnary, type UnaryMethod } from '../grpc/unaryCall';
 import {
   AckOutcome,
   PlanServiceClient,
@@ -84,22 +85,11 @@ export interface ReferenceOms {
   stop(): Promise<void>;
 }
 
-type Unary<Req, Res> = (
-  req: Req,
-  md: grpc.Metadata,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: Res) => void,
-) => unknown;
 const DEADLINE_MS = 5_000;
 const MAX_CHILD_ORDERS_PER_LINE = 200;
 
-function unary<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method.call(client, req, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, res) =>
-      err ? reject(err) : resolve(res as Res),
-    ),
-  );
-}
+const unary = <Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, req: Req): Promise<Res> =>
+  callUnary(client, method, req, DEADLINE_MS);
 
 /** The three trade calls, to one gate or routed to the portfolio's owner replica. */
 interface TradeCalls {
