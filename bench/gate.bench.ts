@@ -48,6 +48,7 @@ import {
   type EvaluateTradeStreamRequest,
   type EvaluateTradeStreamResponse,
   GateServiceService,
+  type Order,
   type ReasonCode,
   RiskFigures,
   Side,
@@ -818,6 +819,16 @@ async function startEmptyServer(risk: string | undefined): Promise<string> {
     risk: risk === undefined ? undefined : RiskFigures.decode(Buffer.from(risk, 'base64')),
   };
   const unimplemented: grpc.handleUnaryCall<unknown, never> = (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED });
+  /** One stream's answers: each order approved, numbered in the order they came. */
+  const approving = (): ((order: Order | undefined) => EvaluateTradeStreamResponse) => {
+    let sequence = 0;
+    return (order) => ({
+      sequence: ++sequence,
+      portfolioId: order?.portfolioId ?? '',
+      clientOrderId: order?.clientOrderId ?? '',
+      result: { $case: 'decision', value: approve },
+    });
+  };
   server.addService(GateServiceService, {
     evaluateTrade: (_call: unknown, cb: grpc.sendUnaryData<typeof approve>) => cb(null, approve),
     sizePosition: unimplemented,
@@ -829,30 +840,14 @@ async function startEmptyServer(risk: string | undefined): Promise<string> {
     overrideLimit: unimplemented,
     // Each order answered at once with the same APPROVE: the streaming path's transport floor.
     evaluateTradeStream: (call: grpc.ServerDuplexStream<EvaluateTradeStreamRequest, EvaluateTradeStreamResponse>) => {
-      let sequence = 0;
-      call.on('data', (m: EvaluateTradeStreamRequest) =>
-        call.write({
-          sequence: ++sequence,
-          portfolioId: m.order?.portfolioId ?? '',
-          clientOrderId: m.order?.clientOrderId ?? '',
-          result: { $case: 'decision', value: approve },
-        }),
-      );
+      const answer = approving();
+      call.on('data', (m: EvaluateTradeStreamRequest) => call.write(answer(m.order)));
       call.on('end', () => call.end());
     },
     // Each batch answered at once with as many APPROVEs, in one message: the batched path's transport floor.
     evaluateTradeBatchStream: (call: grpc.ServerDuplexStream<EvaluateTradeBatchStreamRequest, EvaluateTradeBatchStreamResponse>) => {
-      let sequence = 0;
-      call.on('data', (m: EvaluateTradeBatchStreamRequest) =>
-        call.write({
-          answers: m.orders.map((o) => ({
-            sequence: ++sequence,
-            portfolioId: o.portfolioId,
-            clientOrderId: o.clientOrderId,
-            result: { $case: 'decision', value: approve },
-          })),
-        }),
-      );
+      const answer = approving();
+      call.on('data', (m: EvaluateTradeBatchStreamRequest) => call.write({ answers: m.orders.map(answer) }));
       call.on('end', () => call.end());
     },
   });
