@@ -30,7 +30,17 @@ export function uncopyText(column: string): string {
 
 /** Runs `sql` (a `COPY … FROM STDIN`) with `text` (whole lines) on `client`; resolves once Postgres has taken every row. */
 export function copyIn(client: pg.ClientBase, sql: string, text: string): Promise<void> {
-  return client.query(new CopyIn(sql, text)).done;
+  return client.query(new CopyIn(sql, text, 'on-copy-response')).done;
+}
+
+/**
+ * Runs `sql`, statements ending in one `COPY … FROM STDIN`, as one simple query (one implicit
+ * transaction), with `text` sent at once behind the query: one round trip instead of two. Should a
+ * statement before the COPY fail, Postgres drops the rows unread (the protocol ignores CopyData and
+ * CopyDone outside copy-in mode) and the promise rejects with that error.
+ */
+export function copyInBehind(client: pg.ClientBase, sql: string, text: string): Promise<void> {
+  return client.query(new CopyIn(sql, text, 'with-query')).done;
 }
 
 /** The parts of node-postgres' connection a COPY FROM uses (pg/lib/connection.js; not in its type declarations). */
@@ -49,6 +59,8 @@ class CopyIn implements pg.Submittable {
   constructor(
     private readonly sql: string,
     private readonly payload: string,
+    /** When the rows go: once the server asks for them, or right behind the query (`copyInBehind`). */
+    private readonly send: 'on-copy-response' | 'with-query',
   ) {
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -57,11 +69,18 @@ class CopyIn implements pg.Submittable {
   }
 
   submit(connection: pg.Connection): void {
-    (connection as unknown as CopyConnection).query(this.sql);
+    const c = connection as unknown as CopyConnection;
+    c.query(this.sql);
+    if (this.send === 'with-query') this.sendRows(c);
   }
 
-  /** The server is ready for rows: all of them, then CopyDone, buffered at once (nothing waits on the socket). */
+  /** The server is ready for rows. */
   handleCopyInResponse(connection: CopyConnection): void {
+    if (this.send === 'on-copy-response') this.sendRows(connection);
+  }
+
+  /** All of them, then CopyDone, buffered at once (nothing waits on the socket). */
+  private sendRows(connection: CopyConnection): void {
     connection.sendCopyFromChunk(Buffer.from(this.payload));
     connection.endCopyFrom();
   }

@@ -7,13 +7,13 @@
  * gate's spool keeps that line and the batch goes to Postgres as those lines, in one `COPY`. COPY has no
  * ON CONFLICT, so a batch holding a row already written (a spool replay) fails as a whole with
  * unique_violation and is written again through a temporary table with `ON CONFLICT DO NOTHING`.
- * HA's fenced writes (`insertFenced`) stay one `INSERT … SELECT FROM unnest(…)`: their lease check
- * must be the same statement.
+ * HA's fenced writes (`insertFenced`) are the same lines behind a lease check, in one transaction and
+ * one round trip: `SELECT ballast_gate_fence(…); COPY …` (db/migrations/…_gate_fence.sql).
  */
-import type pg from 'pg';
+import pg from 'pg';
 import type { Side, TradingState } from '../../risk/kinds';
 import { numberArray, textArray } from '../arrayLiteral';
-import { copyIn, copyText, uncopyText } from '../copyText';
+import { copyIn, copyInBehind, copyText, uncopyText } from '../copyText';
 import { transactionOn, withClient } from '../pool';
 
 /** The RPCs that decide (the table's CHECK lists the same two). */
@@ -83,6 +83,8 @@ const COPY_REPLAYED_SQL = `COPY gate_decisions_replayed (${COLUMN_LIST}) FROM ST
 const INSERT_REPLAYED_SQL = `INSERT INTO gate_decisions (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM gate_decisions_replayed
   ON CONFLICT (decision_id) DO NOTHING`;
 const UNIQUE_VIOLATION = '23505';
+/** `ballast_gate_fence` refused the group: a lease of it is no longer the writer's, under its token. */
+const FENCE_REFUSED = 'BLF01';
 
 /** An order a replica approved, with what its fills (reported to any replica) did to it since. */
 export interface ApprovedOrder {
@@ -104,9 +106,20 @@ export interface ApprovedOrder {
 }
 
 /**
- * The same insert, only for rows whose portfolio lease `replica` still holds with the row's fencing
- * token (gate HA): the lease row is locked FOR SHARE, so a takeover waits for this statement and a
- * write after a takeover finds the new token. Returns the portfolios whose rows were accepted.
+ * The group's fence, then its rows, as one simple query (one implicit transaction; literals inlined, a
+ * simple query takes no parameters). The fence locks the lease rows FOR SHARE until the COPY commits,
+ * so a takeover waits for the group and a write after a takeover finds the new token.
+ */
+function fencedCopySql(replica: string, tokens: ReadonlyMap<string, number>): string {
+  const portfolios = pg.escapeLiteral(textArray([...tokens.keys()]));
+  const fencing = pg.escapeLiteral(numberArray([...tokens.values()]));
+  return `SELECT ballast_gate_fence(${pg.escapeLiteral(replica)}, ${portfolios}::text[], ${fencing}::int8[]); ${COPY_SQL}`;
+}
+
+/**
+ * The insert for a group the fence refused, or holding a row already written: only the rows whose
+ * portfolio lease `replica` still holds with the row's fencing token, the lease row locked FOR SHARE as
+ * by the fence. Returns the portfolios whose rows were accepted.
  */
 const FENCED_INSERT_SQL = `WITH held AS (
     SELECT l.portfolio_id FROM gate_leases l
@@ -218,10 +231,32 @@ export class GateDecisionsStore {
   }
 
   /**
-   * Writes the rows whose portfolio lease `replica` holds with the given fencing token (gate HA), in
-   * one statement; returns the portfolios whose lease was held (rows of the others were not written).
+   * Writes the rows whose portfolio lease `replica` holds with the given fencing token (gate HA);
+   * returns the portfolios whose lease was held (rows of the others were not written). The common case,
+   * every lease held, is one round trip (`fencedCopySql`); a group the fence refuses, or that holds a row
+   * already written, goes again through `insertFencedByPortfolio`, which writes the portfolios still held.
    */
   async insertFenced(replica: string, rows: readonly DecisionRecord[], tokens: ReadonlyMap<string, number>): Promise<Set<string>> {
+    const text = rows.map((r) => decisionLine(replica, r)).join('');
+    try {
+      await withClient(this.pool, (client) => copyInBehind(client, fencedCopySql(replica, tokens), text));
+      return new Set(tokens.keys());
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== FENCE_REFUSED && code !== UNIQUE_VIOLATION) throw err;
+      return this.insertFencedByPortfolio(replica, rows, tokens);
+    }
+  }
+
+  /**
+   * `insertFenced` as one `INSERT … SELECT FROM unnest(…)` that writes only the portfolios still held:
+   * `insertFenced`'s way when the fence refuses a group (and the one before it; bench/haFence.bench.ts).
+   */
+  async insertFencedByPortfolio(
+    replica: string,
+    rows: readonly DecisionRecord[],
+    tokens: ReadonlyMap<string, number>,
+  ): Promise<Set<string>> {
     const { rows: held } = await this.pool.query<{ portfolio_id: string }>({
       name: 'gate-decisions-insert-fenced',
       text: FENCED_INSERT_SQL,

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { type DecisionRecord, GateDecisionsStore } from '../../../db/stores/gateDecisions';
 import { type FillRecord, FillsStore } from '../../../db/stores/fills';
+import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { PortfolioStore } from '../../../db/stores/portfolios';
 import { testPool, uniqueId } from '../../support/env';
 
@@ -138,6 +139,67 @@ test('decisions: a batch of megabytes refused at its second row fails whole, the
   await store.insertLines(lines.slice(1, 2));
   await store.insertLines(lines);
   expect(await count()).toBe(lines.length);
+});
+
+describe('decisions written fenced (gate HA)', () => {
+  // A replica name a simple query must quote (the fence's literals are inlined).
+  const REPLICA = `gate "a" 'b' \\`;
+  const stored = async (portfolioId: string): Promise<string[]> =>
+    (
+      await pool.query<{ decision_id: string }>('SELECT decision_id FROM gate_decisions WHERE portfolio_id = $1 ORDER BY decision_id', [
+        portfolioId,
+      ])
+    ).rows.map((r) => r.decision_id);
+  const takeTwo = async (): Promise<{ a: string; b: string; tokens: Map<string, number> }> => {
+    const [a, b] = [uniqueId('fence-a'), uniqueId('fence-b')];
+    const leases = new GateLeaseStore(pool);
+    const tokens = new Map<string, number>();
+    for (const p of [a, b]) {
+      await new PortfolioStore(pool).ensure(p);
+      tokens.set(p, (await leases.acquire(p, REPLICA, 'localhost:1', 60_000, null))!);
+    }
+    return { a, b, tokens };
+  };
+  const at = Date.UTC(2026, 10, 30, 11, 0, 0, 0);
+
+  test('a group whose every lease is held under its token is written whole, every column as given', async () => {
+    const { a, b, tokens } = await takeTwo();
+    const rows = [...hostileDecisions(a, at), ...hostileDecisions(b, at)];
+    const store = new GateDecisionsStore(pool);
+    expect(await store.insertFenced(REPLICA, rows, tokens)).toEqual(new Set([a, b]));
+    expect(await stored(a)).toEqual(
+      rows
+        .filter((r) => r.portfolioId === a)
+        .map((r) => r.decisionId)
+        .sort(),
+    );
+    const { rows: written } = await pool.query<{ replica: string; caller: string; reasons: string[] }>(
+      'SELECT replica, caller, reasons FROM gate_decisions WHERE portfolio_id = $1 ORDER BY decided_at',
+      [b],
+    );
+    expect(written).toEqual(hostileDecisions(b, at).map((r) => ({ replica: REPLICA, caller: r.caller, reasons: r.reasons })));
+  });
+
+  test('after a takeover of one portfolio, its rows are refused and the other portfolio of the group is still written', async () => {
+    const { a, b, tokens } = await takeTwo();
+    // Another replica takes b over once the lease has lapsed: b's token moves on.
+    await pool.query("UPDATE gate_leases SET expires_at = now() - interval '1 second' WHERE portfolio_id = $1", [b]);
+    expect(await new GateLeaseStore(pool).acquire(b, 'gate-other', 'localhost:2', 60_000, null)).toBe(tokens.get(b)! + 1);
+    const rows = [...hostileDecisions(a, at), ...hostileDecisions(b, at)];
+    expect(await new GateDecisionsStore(pool).insertFenced(REPLICA, rows, tokens)).toEqual(new Set([a]));
+    expect(await stored(a)).toHaveLength(HOSTILE.length);
+    expect(await stored(b)).toEqual([]);
+  });
+
+  test('a group holding a row already written writes the rest once', async () => {
+    const { a, tokens } = await takeTwo();
+    const rows = hostileDecisions(a, at);
+    const store = new GateDecisionsStore(pool);
+    const only = new Map([[a, tokens.get(a)!]]);
+    await store.insertFenced(REPLICA, rows.slice(0, 3), only);
+    expect(await store.insertFenced(REPLICA, rows, only)).toEqual(new Set([a]));
+    expect(await stored(a)).toEqual(rows.map((r) => r.decisionId).sort());
+  });
 });
 
 test('decisions: a line decodes to the replica and decision it encodes', () => {
