@@ -237,6 +237,7 @@ function medianCpu(rs: readonly Measured[]): CpuPerCall | undefined {
   const of = (f: (c: CpuPerCall) => number): number => median(cpus.map(f));
   return {
     serverUs: of((c) => c.serverUs),
+    othersUs: cpus.every((c) => c.othersUs !== undefined) ? of((c) => c.othersUs!) : undefined,
     clientUs: of((c) => c.clientUs),
     postgresUs: of((c) => c.postgresUs),
     machineIdle: of((c) => c.machineIdle),
@@ -382,14 +383,20 @@ const loadFrom = (address: string, spec: LoadSpec, serverPid?: number): Promise<
  * Runs a load client child to its report. The child says when its warm-up ends (`recording`); the CPU
  * of the server, the client and Postgres is read then and at the report, over the same window.
  */
-async function runClient(role: 'load' | 'stream', arg: LoadSpec & Record<string, unknown>, serverPid?: number): Promise<Measured> {
+async function runClient(
+  role: 'load' | 'stream',
+  arg: LoadSpec & Record<string, unknown>,
+  serverPid?: number,
+  otherPids: readonly number[] = [],
+): Promise<Measured> {
   const client = spawn(role, arg);
   try {
     let window: ReturnType<typeof cpuWindow> | undefined;
     const report = await new Promise<LoadReport>((resolve, reject) => {
       client.on('message', (m: LoadReport | Recording) => {
         if (!('recording' in m)) resolve(m);
-        else if (serverPid !== undefined && client.pid !== undefined && processCpuAvailable()) window = cpuWindow(serverPid, client.pid);
+        else if (serverPid !== undefined && client.pid !== undefined && processCpuAvailable())
+          window = cpuWindow(serverPid, client.pid, otherPids);
       });
       client.once('exit', (code) => reject(new Error(`bench load client exited (${code}) before reporting`)));
     });
@@ -611,9 +618,11 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
           servers.push(spawn('ha', { databaseUrl, dataDir: newDataDir() }));
           ({ address } = await message<ServerReady>(servers[1]));
         }
-        // The CPU figures name one server: only where that one answers every call.
-        const measured = kind === 'single' || kind === 'ha owner' ? servers[0].pid : undefined;
-        const r = await runClient('load', { ...spec, target: address, routeToOwner: kind === 'ha routed' }, measured);
+        // The CPU figures name one server: only where that one answers every call (a routed client's
+        // calls go to the owner after the first; the other replica's CPU is shown beside it).
+        const measured = kind === 'ha forwarded' ? undefined : servers[0].pid;
+        const others = kind === 'ha routed' ? [servers[1].pid!] : [];
+        const r = await runClient('load', { ...spec, target: address, routeToOwner: kind === 'ha routed' }, measured, others);
         reports[kind].push(r);
         // What the owner's answers waited for: its spool's durable writes, or its fenced Postgres commits.
         servers[0].send('cpu');

@@ -10,6 +10,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 /** CPU milliseconds (user + system) of each party, and the machine's idle and total jiffies, at one instant. */
 interface CpuSnapshot {
   readonly serverMs: number;
+  /** Other servers of the run (an HA replica that only renews its leases while the client calls the owner). */
+  readonly othersMs: number;
   readonly clientMs: number;
   readonly postgresMs: number;
   readonly idleJiffies: number;
@@ -19,6 +21,8 @@ interface CpuSnapshot {
 /** Per call (or streamed order) over a window, and the machine's idle share in it. */
 export interface CpuPerCall {
   readonly serverUs: number;
+  /** The other servers' CPU per call (undefined: the run had none). */
+  readonly othersUs: number | undefined;
   readonly clientUs: number;
   readonly postgresUs: number;
   /** 0..1 */
@@ -33,7 +37,7 @@ const TICK_MS = 10;
 
 export const processCpuAvailable = (): boolean => existsSync(`${PROC}/stat`);
 
-function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number): number {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const fields = readFileSync(`${PROC}/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -56,10 +60,11 @@ function postgresCpuMs(): number {
   return ms;
 }
 
-function snapshot(serverPid: number, clientPid: number): CpuSnapshot {
+function snapshot(serverPid: number, clientPid: number, otherPids: readonly number[]): CpuSnapshot {
   const jiffies = readFileSync(`${PROC}/stat`, 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
   return {
     serverMs: processCpuMs(serverPid),
+    othersMs: otherPids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
     clientMs: processCpuMs(clientPid),
     postgresMs: postgresCpuMs(),
     idleJiffies: jiffies[3] + jiffies[4],
@@ -68,14 +73,19 @@ function snapshot(serverPid: number, clientPid: number): CpuSnapshot {
 }
 
 /** Starts a window now; `end(calls, elapsedMs)` returns the CPU per call over it. */
-export function cpuWindow(serverPid: number, clientPid: number): { end(calls: number, elapsedMs: number): CpuPerCall } {
-  const start = snapshot(serverPid, clientPid);
+export function cpuWindow(
+  serverPid: number,
+  clientPid: number,
+  otherPids: readonly number[] = [],
+): { end(calls: number, elapsedMs: number): CpuPerCall } {
+  const start = snapshot(serverPid, clientPid, otherPids);
   return {
     end(calls, elapsedMs) {
-      const end = snapshot(serverPid, clientPid);
+      const end = snapshot(serverPid, clientPid, otherPids);
       const per = (a: number, b: number): number => ((b - a) * 1000) / Math.max(1, calls);
       return {
         serverUs: per(start.serverMs, end.serverMs),
+        othersUs: otherPids.length > 0 ? per(start.othersMs, end.othersMs) : undefined,
         clientUs: per(start.clientMs, end.clientMs),
         postgresUs: per(start.postgresMs, end.postgresMs),
         machineIdle: (end.idleJiffies - start.idleJiffies) / Math.max(1, end.totalJiffies - start.totalJiffies),
@@ -86,5 +96,6 @@ export function cpuWindow(serverPid: number, clientPid: number): { end(calls: nu
 }
 
 export function cpuLine(c: CpuPerCall): string {
-  return `cpu/call: server ${c.serverUs.toFixed(0)} µs, client ${c.clientUs.toFixed(0)} µs (${(100 * c.clientBusy).toFixed(0)} % of a core), postgres ${c.postgresUs.toFixed(0)} µs; machine idle ${(100 * c.machineIdle).toFixed(0)} %`;
+  const others = c.othersUs === undefined ? '' : ` (other replica ${c.othersUs.toFixed(0)} µs)`;
+  return `cpu/call: server ${c.serverUs.toFixed(0)} µs${others}, client ${c.clientUs.toFixed(0)} µs (${(100 * c.clientBusy).toFixed(0)} % of a core), postgres ${c.postgresUs.toFixed(0)} µs; machine idle ${(100 * c.machineIdle).toFixed(0)} %`;
 }
