@@ -35,8 +35,26 @@ export interface MetricsSummary {
 export class MetricsStore {
   constructor(private readonly pool: pg.Pool) {}
 
+  /**
+   * Writes a cycle's points in one statement, so a reader sees all of them or none (a reader that saw
+   * the cycle's risk utilization could otherwise miss its realized vol); non-finite values are skipped.
+   */
   async record(points: readonly MetricPoint[]): Promise<void> {
-    for (const p of points) await recordMetricIn(this.pool, p);
+    const finite = points.filter((p) => Number.isFinite(p.value));
+    if (finite.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO metrics (idempotency_key, portfolio_id, name, value, labels, observed_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::timestamptz[])
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [
+        finite.map((p) => p.idempotencyKey),
+        finite.map((p) => p.portfolioId),
+        finite.map((p) => p.name),
+        finite.map((p) => p.value),
+        finite.map((p) => JSON.stringify(p.labels)),
+        finite.map((p) => p.observedAt.toISOString()),
+      ],
+    );
   }
 
   summary(portfolioId: string, sinceMs: number): Promise<MetricsSummary> {
