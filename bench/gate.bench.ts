@@ -607,7 +607,9 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
   const reports: Record<(typeof kinds)[number], Measured[]> = { single: [], 'ha owner': [], 'ha forwarded': [], 'ha routed': [] };
   console.log(`gate HA cost: ${CONCURRENCY} concurrent EvaluateTrade calls, ${spec.durationMs / 1000}s per run, ${HA_ROUNDS} rounds`);
   for (let round = 1; round <= HA_ROUNDS; round++) {
-    for (const kind of kinds) {
+    // Each round starts one kind later, as the unary part does: in a fixed order the routed kind always
+    // ran last, right after the forwarded one, so any drift or teardown effect landed on it alone.
+    for (const kind of rotated(kinds, round - 1)) {
       await withoutEarlierDecisions(databaseUrl);
       const servers =
         kind === 'single' ? [spawn('gate', { databaseUrl, dataDir: newDataDir() })] : [spawn('ha', { databaseUrl, dataDir: newDataDir() })];

@@ -7,7 +7,7 @@
  *
  * - `PortfolioLeases` takes, renews and loses leases (every ttl/3), rebuilds a book on takeover, and
  *   records the replica's heartbeat and budget versions.
- * - `FencedRecorder` is the core's record queue in HA mode: group commit to Postgres (one statement
+ * - `FencedRecorder` is the core's record queue in HA mode: group commit to Postgres (one transaction
  *   per group), each row fenced by the token its portfolio had when it was decided.
  */
 import { setImmediate } from 'node:timers';
