@@ -178,8 +178,11 @@ test('a deposed owner cannot write: its decision is refused once another replica
   const { gates, clients: cs } = await replicas(1);
   await ownerOf(gates, pid);
   // Another replica takes the lease behind the owner's back (as if the owner had stalled past its TTL).
-  await pool.query(`UPDATE gate_leases SET expires_at = now() - interval '1 second' WHERE portfolio_id = $1`, [pid]);
-  const token = await new GateLeaseStore(pool).acquire(pid, 'intruder', '127.0.0.1:1', 60_000, null);
+  // The owner's lease round may renew between the expiry and the take (seen once): then expire it again.
+  const token = await eventually(async () => {
+    await pool.query(`UPDATE gate_leases SET expires_at = now() - interval '1 second' WHERE portfolio_id = $1`, [pid]);
+    return new GateLeaseStore(pool).acquire(pid, 'intruder', '127.0.0.1:1', 60_000, null);
+  }, 10_000);
   expect(token).toBeGreaterThan(1);
   const err = await call<unknown, EvaluateTradeResponse>(cs[0], 'evaluateTrade', { order: randomOrder(pid, `${pid}-x`, seeded(2)) }).catch(
     (e: grpc.ServiceError) => e,
