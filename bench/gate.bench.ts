@@ -639,12 +639,18 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
   const clean = (k: (typeof kinds)[number]): Measured[] => reports[k].filter((r) => Object.keys(r.errors).length === 0);
   const agg = (k: (typeof kinds)[number]) => medians(clean(k));
   const single = agg('single');
+  const isClean = (r: Measured): boolean => Object.keys(r.errors).length === 0;
   for (const kind of kinds.slice(1)) {
     const x = agg(kind);
     const failed = reports[kind].length - clean(kind).length;
+    // Each round's ratio to that round's single gate (rounds where both answered cleanly), median over
+    // rounds: on a host whose speed drifts between rounds it moves less than the ratio of medians.
+    const rounds = reports[kind].flatMap((r, i) => (isClean(r) && isClean(reports.single[i]) ? [[r, reports.single[i]] as const] : []));
+    const paired = (f: (r: Measured) => number): string => median(rounds.map(([r, s]) => f(r) / f(s))).toFixed(2);
     console.log(
       `  ratio ${kind}/single: median ${(x.p50 / single.p50).toFixed(2)}× (target ≤ 1.2), p99 ${(x.p99 / single.p99).toFixed(2)}×, ` +
-        `throughput ${(x.tput / single.tput).toFixed(2)}×${failed > 0 ? ` (${failed} round(s) with failed calls left out)` : ''}`,
+        `throughput ${(x.tput / single.tput).toFixed(2)}×; paired by round: median ${paired((r) => r.latencyUs.p50)}×, ` +
+        `throughput ${paired((r) => r.throughputPerSec)}×${failed > 0 ? ` (${failed} round(s) with failed calls left out)` : ''}`,
     );
   }
 }
