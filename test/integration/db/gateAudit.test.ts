@@ -8,7 +8,8 @@ import { type DecisionRecord, GateDecisionsStore } from '../../../db/stores/gate
 import { type FillRecord, FillsStore } from '../../../db/stores/fills';
 import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { PortfolioStore } from '../../../db/stores/portfolios';
-import { testPool, uniqueId } from '../../support/env';
+import { createPool } from '../../../db/pool';
+import { testEnv, testPool, uniqueId } from '../../support/env';
 
 // Array-literal trouble (quotes, backslashes, commas, braces, NULL) and COPY-text trouble (tabs, line
 // breaks, the \N null marker, an escape sequence written literally).
@@ -185,10 +186,23 @@ describe('decisions written fenced (gate HA)', () => {
     // Another replica takes b over once the lease has lapsed: b's token moves on.
     await pool.query("UPDATE gate_leases SET expires_at = now() - interval '1 second' WHERE portfolio_id = $1", [b]);
     expect(await new GateLeaseStore(pool).acquire(b, 'gate-other', 'localhost:2', 60_000, null)).toBe(tokens.get(b)! + 1);
-    const rows = [...hostileDecisions(a, at), ...hostileDecisions(b, at)];
-    expect(await new GateDecisionsStore(pool).insertFenced(REPLICA, rows, tokens)).toEqual(new Set([a]));
-    expect(await stored(a)).toHaveLength(HOSTILE.length);
-    expect(await stored(b)).toEqual([]);
+    // b's rows make the group about a megabyte, more than a socket buffer: Postgres drops them as they arrive.
+    const many = Array.from({ length: 5_000 }, (_, i) => ({ ...hostileDecisions(b, at)[0], decisionId: `${b}-many-${i}` }));
+    const rows = [...hostileDecisions(a, at), ...hostileDecisions(b, at), ...many];
+    // One connection: the refused group's rows, sent behind the fence, must not linger on it.
+    const single = createPool(testEnv().databaseUrl, 1);
+    try {
+      const store = new GateDecisionsStore(single);
+      expect(await store.insertFenced(REPLICA, rows, tokens)).toEqual(new Set([a]));
+      expect(await stored(a)).toHaveLength(HOSTILE.length);
+      expect(await stored(b)).toEqual([]);
+      // The same connection goes on: a's next group is written whole.
+      const next = hostileDecisions(a, at + 1_000).map((r) => ({ ...r, decisionId: `${r.decisionId}-next` }));
+      expect(await store.insertFenced(REPLICA, next, new Map([[a, tokens.get(a)!]]))).toEqual(new Set([a]));
+      expect(await stored(a)).toHaveLength(2 * HOSTILE.length);
+    } finally {
+      await single.end();
+    }
   });
 
   test('a group holding a row already written writes the rest once', async () => {
