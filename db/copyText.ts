@@ -36,8 +36,8 @@ export function copyIn(client: pg.ClientBase, sql: string, text: string): Promis
 /**
  * Runs `sql`, statements ending in one `COPY … FROM STDIN`, as one simple query (one implicit
  * transaction), with `text` sent at once behind the query: one round trip instead of two. Should a
- * statement before the COPY fail, Postgres drops the rows unread (the protocol ignores CopyData and
- * CopyDone outside copy-in mode) and the promise rejects with that error.
+ * statement before the COPY fail, Postgres reads the rows and discards them (the protocol ignores
+ * CopyData and CopyDone outside copy-in mode) and the promise rejects with that error.
  */
 export function copyInBehind(client: pg.ClientBase, sql: string, text: string): Promise<void> {
   return client.query(new CopyIn(sql, text, 'with-query')).done;

@@ -17,7 +17,8 @@ BEGIN
     WHERE l.owner = replica
     FOR SHARE OF l
   ) locked;
-  IF held <> cardinality(portfolios) THEN
+  -- NULL arrays count as refused, not as nothing to check.
+  IF portfolios IS NULL OR held IS DISTINCT FROM cardinality(portfolios) THEN
     RAISE EXCEPTION USING ERRCODE = 'BLF01',
       MESSAGE = format('replica %s no longer holds every lease of the group (%s of %s)', replica, held, cardinality(portfolios));
   END IF;

@@ -237,6 +237,9 @@ export class GateDecisionsStore {
    * already written, goes again through `insertFencedByPortfolio`, which writes the portfolios still held.
    */
   async insertFenced(replica: string, rows: readonly DecisionRecord[], tokens: ReadonlyMap<string, number>): Promise<Set<string>> {
+    // The fence checks the tokens' portfolios and the COPY writes every row: a row of another portfolio
+    // (no caller sends one) takes the statement that writes only what is held.
+    if (rows.some((r) => !tokens.has(r.portfolioId))) return this.insertFencedByPortfolio(replica, rows, tokens);
     const text = rows.map((r) => decisionLine(replica, r)).join('');
     try {
       await withClient(this.pool, (client) => copyInBehind(client, fencedCopySql(replica, tokens), text));

@@ -57,37 +57,45 @@ const hostileDecisions = (portfolioId: string, at: number): DecisionRecord[] =>
     latencyUs: 42 + i,
   }));
 
+/** A portfolio's decisions as Postgres holds them, every column, oldest first. */
+const writtenColumns = async (portfolioId: string): Promise<unknown[]> =>
+  (
+    await pool.query(
+      `SELECT decision_id, (extract(epoch FROM decided_at) * 1000)::float8 AS at_ms, replica, caller, strategy, instrument, side,
+              quantity, price, client_order_id, decision, approved_quantity, reasons, detail, budget_version, trading_state, latency_us
+       FROM gate_decisions WHERE portfolio_id = $1 ORDER BY decided_at`,
+      [portfolioId],
+    )
+  ).rows;
+
+/** What `writtenColumns` must read for these decisions written by `replica`. */
+const asWritten = (replica: string, rows: readonly DecisionRecord[]): unknown[] =>
+  rows.map((r) => ({
+    decision_id: r.decisionId,
+    at_ms: r.decidedAtMs,
+    replica,
+    caller: r.caller,
+    strategy: r.strategy,
+    instrument: r.instrument,
+    side: r.side,
+    quantity: r.quantity,
+    price: r.price,
+    client_order_id: r.clientOrderId,
+    decision: r.decision,
+    approved_quantity: r.approvedQuantity,
+    reasons: r.reasons,
+    detail: r.detail,
+    budget_version: r.budgetVersion,
+    trading_state: r.tradingState,
+    latency_us: r.latencyUs,
+  }));
+
 test('decisions: every text and number column round-trips', async () => {
   const portfolioId = uniqueId('audit');
   await new PortfolioStore(pool).ensure(portfolioId);
   const rows = hostileDecisions(portfolioId, Date.UTC(2026, 10, 29, 12, 0, 0, 123));
   await new GateDecisionsStore(pool).insert('replica "r\\1"', rows);
-  const { rows: stored } = await pool.query(
-    `SELECT decision_id, (extract(epoch FROM decided_at) * 1000)::float8 AS at_ms, replica, caller, strategy, instrument, side,
-            quantity, price, client_order_id, decision, approved_quantity, reasons, detail, budget_version, latency_us
-     FROM gate_decisions WHERE portfolio_id = $1 ORDER BY decided_at`,
-    [portfolioId],
-  );
-  expect(stored).toEqual(
-    rows.map((r) => ({
-      decision_id: r.decisionId,
-      at_ms: r.decidedAtMs,
-      replica: 'replica "r\\1"',
-      caller: r.caller,
-      strategy: r.strategy,
-      instrument: r.instrument,
-      side: r.side,
-      quantity: r.quantity,
-      price: r.price,
-      client_order_id: r.clientOrderId,
-      decision: r.decision,
-      approved_quantity: r.approvedQuantity,
-      reasons: r.reasons,
-      detail: r.detail,
-      budget_version: r.budgetVersion,
-      latency_us: r.latencyUs,
-    })),
-  );
+  expect(await writtenColumns(portfolioId)).toEqual(asWritten('replica "r\\1"', rows));
 });
 
 test('decisions: a batch written again (a replayed spool) adds nothing; one mixing written and new rows adds the new ones once', async () => {
@@ -163,22 +171,18 @@ describe('decisions written fenced (gate HA)', () => {
   };
   const at = Date.UTC(2026, 10, 30, 11, 0, 0, 0);
 
-  test('a group whose every lease is held under its token is written whole, every column as given', async () => {
+  /** The store, with its fallback watched: the one-round-trip path must be the one that wrote. */
+  const watchedStore = (p: pg.Pool = pool): { store: GateDecisionsStore; fallbacks: jest.SpyInstance } => {
+    const store = new GateDecisionsStore(p);
+    return { store, fallbacks: jest.spyOn(store, 'insertFencedByPortfolio') };
+  };
+
+  test('a group whose every lease is held under its token is written whole in one round trip, every column as given', async () => {
     const { a, b, tokens } = await takeTwo();
-    const rows = [...hostileDecisions(a, at), ...hostileDecisions(b, at)];
-    const store = new GateDecisionsStore(pool);
-    expect(await store.insertFenced(REPLICA, rows, tokens)).toEqual(new Set([a, b]));
-    expect(await stored(a)).toEqual(
-      rows
-        .filter((r) => r.portfolioId === a)
-        .map((r) => r.decisionId)
-        .sort(),
-    );
-    const { rows: written } = await pool.query<{ replica: string; caller: string; reasons: string[] }>(
-      'SELECT replica, caller, reasons FROM gate_decisions WHERE portfolio_id = $1 ORDER BY decided_at',
-      [b],
-    );
-    expect(written).toEqual(hostileDecisions(b, at).map((r) => ({ replica: REPLICA, caller: r.caller, reasons: r.reasons })));
+    const { store, fallbacks } = watchedStore();
+    expect(await store.insertFenced(REPLICA, [...hostileDecisions(a, at), ...hostileDecisions(b, at)], tokens)).toEqual(new Set([a, b]));
+    expect(fallbacks).not.toHaveBeenCalled();
+    for (const p of [a, b]) expect(await writtenColumns(p)).toEqual(asWritten(REPLICA, hostileDecisions(p, at)));
   });
 
   test('after a takeover of one portfolio, its rows are refused and the other portfolio of the group is still written', async () => {
@@ -192,13 +196,15 @@ describe('decisions written fenced (gate HA)', () => {
     // One connection: the refused group's rows, sent behind the fence, must not linger on it.
     const single = createPool(testEnv().databaseUrl, 1);
     try {
-      const store = new GateDecisionsStore(single);
+      const { store, fallbacks } = watchedStore(single);
       expect(await store.insertFenced(REPLICA, rows, tokens)).toEqual(new Set([a]));
+      expect(fallbacks).toHaveBeenCalledTimes(1);
       expect(await stored(a)).toHaveLength(HOSTILE.length);
       expect(await stored(b)).toEqual([]);
       // The same connection goes on: a's next group is written whole.
       const next = hostileDecisions(a, at + 1_000).map((r) => ({ ...r, decisionId: `${r.decisionId}-next` }));
       expect(await store.insertFenced(REPLICA, next, new Map([[a, tokens.get(a)!]]))).toEqual(new Set([a]));
+      expect(fallbacks).toHaveBeenCalledTimes(1);
       expect(await stored(a)).toHaveLength(2 * HOSTILE.length);
     } finally {
       await single.end();
@@ -208,13 +214,56 @@ describe('decisions written fenced (gate HA)', () => {
   test('a group holding a row already written writes the rest once', async () => {
     const { a, tokens } = await takeTwo();
     const rows = hostileDecisions(a, at);
-    const store = new GateDecisionsStore(pool);
+    const { store, fallbacks } = watchedStore();
     const only = new Map([[a, tokens.get(a)!]]);
     await store.insertFenced(REPLICA, rows.slice(0, 3), only);
+    expect(fallbacks).not.toHaveBeenCalled();
     expect(await store.insertFenced(REPLICA, rows, only)).toEqual(new Set([a]));
+    expect(fallbacks).toHaveBeenCalledTimes(1);
     expect(await stored(a)).toEqual(rows.map((r) => r.decisionId).sort());
   });
+
+  test('a row of a portfolio the tokens do not name is not written; the rest of the group is', async () => {
+    const { a, b, tokens } = await takeTwo();
+    const { store } = watchedStore();
+    const onlyA = new Map([[a, tokens.get(a)!]]);
+    expect(await store.insertFenced(REPLICA, [...hostileDecisions(a, at), hostileDecisions(b, at)[0]], onlyA)).toEqual(new Set([a]));
+    expect(await stored(a)).toHaveLength(HOSTILE.length);
+    expect(await stored(b)).toEqual([]);
+  });
+
+  test('a group that meets a takeover in progress waits for it, then is refused', async () => {
+    const { a, tokens } = await takeTwo();
+    const onlyA = new Map([[a, tokens.get(a)!]]);
+    // The takeover: another replica's transaction holds a's lease row and moves its token on.
+    const takeover = await pool.connect();
+    try {
+      await takeover.query('BEGIN');
+      await takeover.query('SELECT 1 FROM gate_leases WHERE portfolio_id = $1 FOR UPDATE', [a]);
+      const { store, fallbacks } = watchedStore();
+      const write = store.insertFenced(REPLICA, hostileDecisions(a, at), onlyA);
+      // The group's fence waits for the lease row.
+      await waitFor(async () => {
+        const { rows } = await pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT ballast_gate_fence(%'",
+        );
+        return rows[0].n === 1;
+      });
+      await takeover.query("UPDATE gate_leases SET owner = 'gate-other', fencing_token = fencing_token + 1 WHERE portfolio_id = $1", [a]);
+      await takeover.query('COMMIT');
+      expect(await write).toEqual(new Set());
+      expect(fallbacks).toHaveBeenCalledTimes(1);
+      expect(await stored(a)).toEqual([]);
+    } finally {
+      takeover.release();
+    }
+  });
 });
+
+const waitFor = async (probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+  for (const start = Date.now(); !(await probe()); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() - start > timeoutMs) throw new Error(`not met within ${timeoutMs} ms`);
+};
 
 test('decisions: a line decodes to the replica and decision it encodes', () => {
   const store = new GateDecisionsStore(pool);
