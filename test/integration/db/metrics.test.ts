@@ -33,7 +33,7 @@ const cycle = (portfolioId: string, key: string): MetricPoint[] => {
   });
   return [
     point('risk_utilization', 0.5, { scope: 'total' }),
-    point('risk_utilization', 0.25, { scope: 'strategy', strategy: 'core "x"' }),
+    point('risk_utilization', 0.25, { scope: 'strategy', strategy: 'core "x" \\ {y}' }),
     point('book_realized_vol', 0.12),
     point('return_per_risk', Number.NaN),
     point('index_realized_vol', 0.2),
@@ -49,7 +49,7 @@ test("a cycle's points are written once, as given, without the non-finite ones",
   expect(await stored(portfolioId)).toEqual([
     { name: 'book_realized_vol', value: 0.12, labels: {} },
     { name: 'index_realized_vol', value: 0.2, labels: {} },
-    { name: 'risk_utilization', value: 0.25, labels: { scope: 'strategy', strategy: 'core "x"' } },
+    { name: 'risk_utilization', value: 0.25, labels: { scope: 'strategy', strategy: 'core "x" \\ {y}' } },
     { name: 'risk_utilization', value: 0.5, labels: { scope: 'total' } },
   ]);
 });
