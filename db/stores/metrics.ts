@@ -37,24 +37,10 @@ export class MetricsStore {
 
   /**
    * Writes a cycle's points in one statement, so a reader sees all of them or none (a reader that saw
-   * the cycle's risk utilization could otherwise miss its realized vol); non-finite values are skipped.
+   * the cycle's risk utilization could otherwise miss its realized vol).
    */
-  async record(points: readonly MetricPoint[]): Promise<void> {
-    const finite = points.filter((p) => Number.isFinite(p.value));
-    if (finite.length === 0) return;
-    await this.pool.query(
-      `INSERT INTO metrics (idempotency_key, portfolio_id, name, value, labels, observed_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::timestamptz[])
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-      [
-        finite.map((p) => p.idempotencyKey),
-        finite.map((p) => p.portfolioId),
-        finite.map((p) => p.name),
-        finite.map((p) => p.value),
-        finite.map((p) => JSON.stringify(p.labels)),
-        finite.map((p) => p.observedAt.toISOString()),
-      ],
-    );
+  record(points: readonly MetricPoint[]): Promise<void> {
+    return recordMetricsIn(this.pool, points);
   }
 
   summary(portfolioId: string, sinceMs: number): Promise<MetricsSummary> {
@@ -62,13 +48,27 @@ export class MetricsStore {
   }
 }
 
-/** Writes one point inside the caller's transaction; a non-finite value is not a measurement and is skipped. */
-export async function recordMetricIn(db: Queryable, p: MetricPoint): Promise<void> {
-  if (!Number.isFinite(p.value)) return;
+/** Writes one point inside the caller's transaction. */
+export function recordMetricIn(db: Queryable, p: MetricPoint): Promise<void> {
+  return recordMetricsIn(db, [p]);
+}
+
+/** Writes the points in one statement, each once per idempotency key; a non-finite value is not a measurement and is skipped. */
+async function recordMetricsIn(db: Queryable, points: readonly MetricPoint[]): Promise<void> {
+  const finite = points.filter((p) => Number.isFinite(p.value));
+  if (finite.length === 0) return;
   await db.query(
-    `INSERT INTO metrics (idempotency_key, portfolio_id, name, value, labels, observed_at) VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO metrics (idempotency_key, portfolio_id, name, value, labels, observed_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::timestamptz[])
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [p.idempotencyKey, p.portfolioId, p.name, p.value, JSON.stringify(p.labels), p.observedAt],
+    [
+      finite.map((p) => p.idempotencyKey),
+      finite.map((p) => p.portfolioId),
+      finite.map((p) => p.name),
+      finite.map((p) => p.value),
+      finite.map((p) => JSON.stringify(p.labels)),
+      finite.map((p) => p.observedAt.toISOString()),
+    ],
   );
 }
 

@@ -3,7 +3,8 @@
  * idempotency key, labels and values as given, non-finite values left out.
  */
 import type pg from 'pg';
-import { type MetricPoint, MetricsStore } from '../../../db/stores/metrics';
+import { type MetricPoint, MetricsStore, recordMetricIn } from '../../../db/stores/metrics';
+import { inTransaction } from '../../../db/pool';
 import { PortfolioStore } from '../../../db/stores/portfolios';
 import { testPool, uniqueId } from '../../support/env';
 
@@ -62,4 +63,22 @@ test('a cycle with one point Postgres refuses is written not at all: a reader ne
   const refused = [...points.slice(0, -1), { ...points[points.length - 1], portfolioId: null as unknown as string }];
   await expect(new MetricsStore(pool).record(refused)).rejects.toMatchObject({ code: '23502' });
   expect(await stored(portfolioId)).toEqual([]);
+});
+
+test("one point in the caller's transaction (an override, a regime change) is written with it, or not at all", async () => {
+  const portfolioId = uniqueId('metrics');
+  await new PortfolioStore(pool).ensure(portfolioId);
+  const [point, , , notFinite] = cycle(portfolioId, 'c3');
+  await expect(
+    inTransaction(pool, async (client) => {
+      await recordMetricIn(client, point);
+      throw new Error('the caller gives up');
+    }),
+  ).rejects.toThrow('the caller gives up');
+  expect(await stored(portfolioId)).toEqual([]);
+  await inTransaction(pool, async (client) => {
+    await recordMetricIn(client, point);
+    await recordMetricIn(client, notFinite);
+  });
+  expect(await stored(portfolioId)).toEqual([{ name: 'risk_utilization', value: 0.5, labels: { scope: 'total' } }]);
 });
