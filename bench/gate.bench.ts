@@ -636,10 +636,10 @@ async function measureHaCost(databaseUrl: string, order: LoadSpec['order']): Pro
     }
   }
   // A round whose calls failed measured something else (its latencies are of the few that succeeded).
-  const clean = (k: (typeof kinds)[number]): Measured[] => reports[k].filter((r) => Object.keys(r.errors).length === 0);
+  const isClean = (r: Measured): boolean => Object.keys(r.errors).length === 0;
+  const clean = (k: (typeof kinds)[number]): Measured[] => reports[k].filter(isClean);
   const agg = (k: (typeof kinds)[number]) => medians(clean(k));
   const single = agg('single');
-  const isClean = (r: Measured): boolean => Object.keys(r.errors).length === 0;
   for (const kind of kinds.slice(1)) {
     const x = agg(kind);
     const failed = reports[kind].length - clean(kind).length;

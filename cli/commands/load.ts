@@ -7,6 +7,7 @@ import { Side } from '../../grpc/generated/ballast/gate/v1/gate';
 import type * as grpc from '@grpc/grpc-js';
 import { type LoadKind, type LoadOptions, type LoadReport, orderFromBudget, parseMix, runLoad, runStreamLoad } from '../../grpc/load';
 import { type Check, InvalidValue, UsageError, durationMs, oneOf, option, positiveInteger, positiveNumber } from '../flags';
+import { replicaAddresses } from '../../grpc/ownerRouting';
 import { type GateClientFlags, addGateClientFlags, gateClientCredentials } from '../gateClientFlags';
 import { printJson } from '../output';
 
@@ -120,7 +121,7 @@ async function loadOrder(
 ): Promise<{ strategy: string; instrument: string; price: number }> {
   const { strategy, instrument, price } = flags;
   if (strategy !== undefined && instrument !== undefined && price !== undefined) return { strategy, instrument, price };
-  const target = flags.target.split(',')[0].trim();
+  const target = replicaAddresses(flags.target)[0];
   const chosen = await orderFromBudget(target, credentials, flags.portfolio, { strategy, instrument, price }).catch((err: Error) => {
     throw new UsageError(
       `could not take the orders from ${flags.portfolio}'s budget at ${target} (${err.message}): give --strategy, --instrument and --price`,
