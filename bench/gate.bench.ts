@@ -14,6 +14,9 @@
  *
  * Goal (issue 13): gate median ≤ 1.1× baseline, throughput ≥ 0.9× baseline (issue 5 asked 1.2× / 0.8×); p99 reported.
  *
+ * GATE_BENCH_PIN=0/1: load clients on CPU 0, servers (and their threads) on CPU 1, through taskset, so
+ * the load generator does not compete with the server it measures; Postgres stays unpinned.
+ *
  * GATE_BENCH_TLS=1: both servers serve mTLS with a local CA (infra/certs.ts) and the client presents a
  * certificate, as every shipped start mode does (the gate with its access policy).
  *
@@ -702,11 +705,19 @@ const profileArgs = (role: Role): string[] => [
 /** What the empty handler answers with: the gate's risk figures for the bench's order (set once the budget is committed). */
 let emptyAnswerRisk: string | undefined;
 
+/** GATE_BENCH_PIN=<client cpus>/<server cpus> (e.g. 0/1): load clients and servers on cores of their own (taskset). */
+const PIN = process.env.GATE_BENCH_PIN?.split('/');
+const pinnedCpus = (role: Role): string | undefined => (PIN ? (role === 'load' || role === 'stream' ? PIN[0] : PIN[1]) : undefined);
+
 function spawn(role: Role, arg: Record<string, unknown>): ChildProcess {
   // The base checkout's own bench file, as its real gate (same arguments: both read them the same way).
   const [file, as] = role === 'base' ? [join(BASE!, 'dist', 'bench', 'gate.bench.js'), 'gate'] : [__filename, role];
   const args = role === 'empty' ? { ...arg, risk: emptyAnswerRisk } : arg;
-  return fork(file, [as, JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: profileArgs(role) });
+  const cpus = pinnedCpus(role);
+  const options = cpus
+    ? { execPath: 'taskset', execArgv: ['-c', cpus, process.execPath, ...profileArgs(role)] }
+    : { execArgv: profileArgs(role) };
+  return fork(file, [as, JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...options });
 }
 
 function message<T>(child: ChildProcess): Promise<T> {
