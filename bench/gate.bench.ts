@@ -706,7 +706,14 @@ const profileArgs = (role: Role): string[] => [
 let emptyAnswerRisk: string | undefined;
 
 /** GATE_BENCH_PIN=<client cpus>/<server cpus> (e.g. 0/1): load clients and servers on cores of their own (taskset). */
-const PIN = process.env.GATE_BENCH_PIN?.split('/');
+const PIN = ((pin) => {
+  if (pin === undefined) return undefined;
+  const parts = pin.split('/');
+  if (parts.length !== 2 || !parts.every((cpus) => /^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus))) {
+    throw new Error(`GATE_BENCH_PIN=${pin}: expected <client cpus>/<server cpus> as taskset lists them, e.g. 0/1 or 0-1/2-3`);
+  }
+  return parts;
+})(process.env.GATE_BENCH_PIN);
 const pinnedCpus = (role: Role): string | undefined => (PIN ? (role === 'load' || role === 'stream' ? PIN[0] : PIN[1]) : undefined);
 
 function spawn(role: Role, arg: Record<string, unknown>): ChildProcess {
