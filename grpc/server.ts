@@ -15,7 +15,8 @@
  * reconciliation (30 s), and the batched audit and fill writes from the spool to Postgres.
  *
  * Health is NOT_SERVING whenever the gate could not record what it would acknowledge: the spool
- * failed, or a Postgres outage outlasted what the queues hold (the backlog high-water marks).
+ * failed, or a Postgres outage outlasted what the queues hold (the backlog high-water marks;
+ * recordQueues.ts, gateHealth.ts).
  */
 import { hostname } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,23 +25,24 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descriptor';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { FillRecord } from '../db/stores/fills';
-import type { DecisionLine, DecisionRecord } from '../db/stores/gateDecisions';
+import type { DecisionRecord } from '../db/stores/gateDecisions';
 import { repoRoot } from '../lib/paths';
 import type { AccessPolicy } from './access';
-import { BatchWriter } from './batchWriter';
-import { GateCore } from './gate';
+import { GateCore, type GateCoreOptions } from './gate';
+import { GateHealth } from './gateHealth';
 import { GateServiceService } from './generated/ballast/gate/v1/gate';
 import { PlanServiceService } from './generated/ballast/gate/v1/plans';
 import { MarketDataServiceService } from './generated/ballast/gate/v1/market';
 import { type IngestPorts, marketDataService } from './ingest';
-import { gateService } from './handlers';
+import { gateService, type HandlerDeps } from './handlers';
 import { type ConnectionStats, connectionServerOptions, listen } from './listener';
-import { type GateControls, type GateStores, storageRefusedRows } from './ports';
+import type { GateControls, GateStores } from './ports';
 import { Quarantine } from './quarantine';
-import { type GroupCommitTally, type Journal, MemoryJournal, Spool, type SpoolEntry, stableReplicaId } from './spool';
+import { type GroupCommitTally, stableReplicaId } from './spool';
+import { type RecordQueues, recordQueues } from './recordQueues';
 import { type GateObserver, UNOBSERVED } from './metrics';
 import { DEFAULT_RESERVATION_TTL_MS } from '../risk/pretrade/exposures';
 import { OrderThrottle, type ThrottleConfig } from '../risk/pretrade/throttle';
@@ -139,7 +141,6 @@ export interface RunningGate {
   stats(): GateStats;
 }
 
-export const GATE_SERVICE_NAME = 'ballast.gate.v1.GateService';
 const HOUR = 3_600_000;
 const INITIAL_POSITION_READS = 5;
 const ID_MEMORY_MS = 24 * HOUR;
@@ -155,56 +156,22 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
   const replica = options.replicaId ?? (options.dataDir ? await stableReplicaId(options.dataDir) : `${hostname()}:${process.pid}`);
   const quarantine = new Quarantine({ dataDir: options.dataDir, replica, logger, alerts: stores.alerts });
   const observer = options.observer ?? UNOBSERVED;
-  const audit = new BatchWriter<SpoolEntry<DecisionLine>>({
-    name: 'audit',
-    write: observer.timeFlush('audit', (rows: readonly SpoolEntry<DecisionLine>[]) => stores.decisions.insertLines(rows.map((e) => e.row))),
-    flushIntervalMs: options.auditFlushIntervalMs ?? 50,
-    maxBatch: 5_000,
-    maxQueue: options.auditMaxQueue ?? 200_000,
-    logger,
-    isRejection: storageRefusedRows,
-    quarantine: ({ row, seq }, err) => {
-      // Kept readable as the record; a line that does not decode (never seen: lines are checksummed) is kept as it is.
-      const record = decodedOrUndefined(stores.decisions, row);
-      const key = record ? { portfolioId: record.portfolioId, id: record.decisionId } : { portfolioId: '', id: `${replica}-seq-${seq}` };
-      return quarantine.keep('decision', key, record ?? row, err);
-    },
-    onHandled: (rows) => journal.handled(rows),
-  });
-  const fills = new BatchWriter<SpoolEntry<FillRecord>>({
-    name: 'fills',
-    write: observer.timeFlush('fills', (rows: readonly SpoolEntry<FillRecord>[]) =>
-      byReplica(rows, (r, batch) => stores.fills.insert(r, batch)),
-    ),
-    flushIntervalMs: 50,
-    maxBatch: 2_000,
-    maxQueue: 1_000_000,
-    logger,
-    isRejection: storageRefusedRows,
-    quarantine: ({ row }, err) => quarantine.keep('fill', { portfolioId: row.portfolioId, id: row.fillId }, row, err),
-    onHandled: (rows) => {
-      journal.handled(rows);
-      // Replayed fills were never applied in this process's memory (the positions read brings them).
-      core.fillsWritten(rows.filter((e) => e.seq > replayed).map((e) => e.row));
-    },
-  });
-  /** A spooled decision as its line; spools written before decisions were encoded once hold the record itself. */
-  const encodedDecision = (entry: SpoolEntry): SpoolEntry<DecisionLine> =>
-    typeof entry.row === 'string'
-      ? (entry as SpoolEntry<DecisionLine>)
-      : { ...entry, row: stores.decisions.encode(entry.replica, entry.row as DecisionRecord) };
-  // Only durable records reach the Postgres writers.
-  const deliver = (entry: SpoolEntry): void => {
-    if (entry.kind === 'decision') audit.push(encodedDecision(entry));
-    else fills.push(entry as SpoolEntry<FillRecord>);
-  };
-  const spool = options.dataDir ? new Spool({ dir: options.dataDir, logger, deliver }) : undefined;
-  const journal: Journal = spool ?? new MemoryJournal(deliver);
   /** Records 1..replayed came from a previous run's spool. */
   let replayed = 0;
-  if (!spool) logger.warn('gate started without a data dir: what it acknowledges does not survive a crash');
+  const records = recordQueues({
+    stores,
+    replica,
+    quarantine,
+    observer,
+    logger,
+    dataDir: options.dataDir,
+    auditFlushIntervalMs: options.auditFlushIntervalMs,
+    auditMaxQueue: options.auditMaxQueue,
+    // Replayed fills were never applied in this process's memory (the positions read brings them).
+    onFillsWritten: (entries) => core.fillsWritten(entries.filter((e) => e.seq > replayed).map((e) => e.row)),
+  });
+  const { audit, fills, journal, spool } = records;
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
-  const warningLevel = options.warningLevel ?? DEFAULT_WARNING_LEVEL;
   const clock = options.clock ?? Date.now;
   // Gate HA: leases, and fenced Postgres writes in place of the spool for what is acknowledged.
   const leases: PortfolioLeases | undefined = options.ha
@@ -218,34 +185,16 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
       })
     : undefined;
   const fenced: HaRecorders | undefined = options.ha && leases ? haRecorders(options.ha, replica, leases, () => core) : undefined;
-  const core: GateCore = new GateCore({
-    policy: {
-      staleReduceAfterMs: options.staleReduceAfterMs ?? 24 * HOUR,
-      staleHaltAfterMs: options.staleHaltAfterMs ?? 72 * HOUR,
-      restrictedInstruments: new Set(options.restrictedInstruments ?? []),
-      maxWorkingOrders: options.maxWorkingOrders,
-      warningLevel,
-    },
-    clock: options.clock ?? Date.now,
-    // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
+  const durable = fenced ? fenced.sync : (): Promise<void> => journal.sync();
+  const core = decisionCore(options, {
+    replica,
+    observer,
     reservationTtlMs,
-    idMemoryMs: ID_MEMORY_MS,
-    maxRememberedIds: MAX_REMEMBERED_IDS,
     audit: observer.countDecisions(
       fenced?.decisions ?? { push: (row) => journal.append('decision', replica, stores.decisions.encode(replica, row)) },
     ),
     fills: fenced?.fills ?? { push: (row) => journal.append('fill', replica, row) },
-    durable: fenced ? fenced.sync : () => journal.sync(),
-    throttle: options.throttle && new OrderThrottle(options.throttle),
-    onLimitWarning: (portfolioId, warning) => {
-      observer.limitWarning(portfolioId, warning.reason);
-      const alert = limitWarningAlert(replica, portfolioId, warning, warningLevel, Date.now());
-      // Off the request path; a lost alert is logged, never a reason to refuse the order.
-      setTimeout(
-        () => void stores.alerts?.raise(alert).catch((err: Error) => logger.warn({ err, alert }, 'limit warning alert not written')),
-        0,
-      );
-    },
+    durable,
   });
   const forwarder = options.ha?.peerClient ? new PeerForwarder(options.ha.peerClient) : undefined;
   const routing: Routing | undefined = leases
@@ -256,31 +205,10 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         open: !options.access,
       }
     : undefined;
-  const health = new HealthImplementation({ '': 'NOT_SERVING', [GATE_SERVICE_NAME]: 'NOT_SERVING' });
+  const health = new GateHealth(logger);
   let bound = false;
   let stopping = false;
-  let serving = false;
-  const setHealth = (status: 'SERVING' | 'NOT_SERVING'): void => {
-    serving = status === 'SERVING';
-    health.setStatus('', status);
-    health.setStatus(GATE_SERVICE_NAME, status);
-  };
-  /** Why the gate cannot record what it would acknowledge, or undefined. */
-  const recordingProblem = (): string | undefined => {
-    if (journal.failure) return `the spool failed (${journal.failure.message}); restart the gate once the disk is fixed`;
-    if (fills.full) return 'the fill backlog is full (Postgres unreachable too long)';
-    if (audit.full) return 'the audit backlog is full (Postgres unreachable too long)';
-    return undefined;
-  };
-  const refreshHealth = (): void => {
-    const ok = bound && !stopping && source.ready && recordingProblem() === undefined;
-    if (ok !== serving) {
-      setHealth(ok ? 'SERVING' : 'NOT_SERVING');
-      if (!ok && bound && !stopping)
-        logger.error({ problem: recordingProblem() }, 'gate NOT_SERVING: it cannot record what it would acknowledge');
-      else if (ok) logger.info('gate SERVING');
-    }
-  };
+  const refreshHealth = (): void => health.refresh({ listening: bound && !stopping, ready: source.ready, problem: records.problem() });
   const source = new SnapshotSource({
     reader: stores.snapshots,
     changes: stores.changes,
@@ -290,37 +218,24 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     // Budgets can arrive after start when the first load failed; serve from then on.
     onLoaded: () => refreshHealth(),
   });
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024,
-    ...connectionServerOptions(limits),
-    interceptors: observer.interceptors,
-  });
   const tradeStreams = new TradeStreams({ ...options.tradeStreams, logger });
-  server.addService(
-    GateServiceService,
-    gateService({
-      core,
-      budgets: source,
-      audit,
-      recording: {
-        get problem() {
-          return recordingProblem();
-        },
-        sync: fenced ? fenced.sync : () => journal.sync(),
-      },
-      access: options.access,
-      controls: options.controls ?? {},
-      logger,
-      streams: tradeStreams,
-      routing,
-    }),
-  );
   const plans = options.plans ? new PlanStreams({ ...options.plans, access: options.access, logger }) : undefined;
-  if (plans) server.addService(PlanServiceService, plans.service());
-  if (options.ingest)
-    server.addService(MarketDataServiceService, marketDataService({ ports: options.ingest, access: options.access, logger }));
-  health.addToServer(server);
-  reflection().addToServer(server);
+  const server = gateServer(options, limits, observer, health, plans, {
+    core,
+    budgets: source,
+    audit,
+    recording: {
+      get problem() {
+        return records.problem();
+      },
+      sync: durable,
+    },
+    access: options.access,
+    controls: options.controls ?? {},
+    logger,
+    streams: tradeStreams,
+    routing,
+  });
   observer.watch({ core, queues: { audit, fills }, ready: () => source.ready });
 
   const timers: NodeJS.Timeout[] = [];
@@ -343,21 +258,8 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     await journal.close();
   };
   const reconcile = (): Promise<void> => reconcilePositions(stores.positions, core, fills);
-  const rebuild = async (): Promise<void> => {
-    const { approvedSince } = stores.decisions;
-    const { idsSince } = stores.fills;
-    if (!approvedSince || !idsSince) {
-      logger.warn('the stores cannot list approved orders: working orders of a previous run are not rebuilt');
-      return;
-    }
-    const since = (options.clock ?? Date.now)() - Math.max(reservationTtlMs, ID_MEMORY_MS);
-    const [orders, fillIds] = await Promise.all([
-      approvedSince.call(stores.decisions, replica, since, MAX_REMEMBERED_IDS),
-      idsSince.call(stores.fills, replica, since, MAX_REMEMBERED_IDS),
-    ]);
-    const { working } = core.restore(orders, fillIds);
-    logger.info({ replica, working, orderIds: orders.length, fillIds: fillIds.length }, 'rebuilt working orders and duplicate-id memory');
-  };
+  const rebuild = (): Promise<void> =>
+    rebuildWorkingOrders(stores, core, replica, clock() - Math.max(reservationTtlMs, ID_MEMORY_MS), logger);
   /** Replayed records first: rebuilding from Postgres must see what the previous run acknowledged. */
   const writeBacklog = (): Promise<void> => audit.afterFlush(() => fills.afterFlush(async () => undefined));
 
@@ -420,20 +322,11 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
     core,
     connections: () => listener.stats(),
     leases,
-    stats: () => ({
-      decisionsWritten: audit.written + (fenced?.decisions.written ?? 0),
-      fillsWritten: fills.written + (fenced?.fills.written ?? 0),
-      quarantined: quarantine.count,
-      decisionsQueued: audit.pending,
-      fillsQueued: fills.pending,
-      spoolBacklog: journal.backlog,
-      spoolSyncs: { ...(spool?.syncStats ?? { groups: 0, records: 0, totalUs: 0, maxUs: 0 }) },
-      fencedCommits: { ...(fenced?.decisions.commitStats ?? { groups: 0, records: 0, totalUs: 0, maxUs: 0 }) },
-    }),
+    stats: () => gateStats(records, quarantine, fenced),
     close: () =>
       (closing ??= (async () => {
         stopping = true;
-        setHealth('NOT_SERVING');
+        health.set('NOT_SERVING');
         // Plan streams never end by themselves: end them (UNAVAILABLE) so the shutdown is not held.
         await plans?.close();
         // Trade streams answer what they read, then end (UNAVAILABLE): the OMS retries the rest by id.
@@ -447,6 +340,103 @@ export async function serveGate(options: GateOptions): Promise<RunningGate> {
         logger.info({ address, auditRows: audit.written, fillRows: fills.written, leftInSpool: journal.backlog }, 'gate stopped');
       })()),
   };
+}
+
+/** The gRPC server and every service the gate serves: GateService, plans and market data when given, health, reflection. */
+function gateServer(
+  options: GateOptions,
+  limits: ConnectionLimits,
+  observer: GateObserver,
+  health: GateHealth,
+  plans: PlanStreams | undefined,
+  handlers: HandlerDeps,
+): grpc.Server {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 64 * 1024,
+    ...connectionServerOptions(limits),
+    interceptors: observer.interceptors,
+  });
+  server.addService(GateServiceService, gateService(handlers));
+  if (plans) server.addService(PlanServiceService, plans.service());
+  if (options.ingest)
+    server.addService(
+      MarketDataServiceService,
+      marketDataService({ ports: options.ingest, access: options.access, logger: options.logger }),
+    );
+  health.service.addToServer(server);
+  reflection().addToServer(server);
+  return server;
+}
+
+const NO_COMMITS: GroupCommitTally = { groups: 0, records: 0, totalUs: 0, maxUs: 0 };
+
+function gateStats(records: RecordQueues, quarantine: Quarantine, fenced: HaRecorders | undefined): GateStats {
+  const { audit, fills, journal, spool } = records;
+  return {
+    decisionsWritten: audit.written + (fenced?.decisions.written ?? 0),
+    fillsWritten: fills.written + (fenced?.fills.written ?? 0),
+    quarantined: quarantine.count,
+    decisionsQueued: audit.pending,
+    fillsQueued: fills.pending,
+    spoolBacklog: journal.backlog,
+    spoolSyncs: { ...(spool?.syncStats ?? NO_COMMITS) },
+    fencedCommits: { ...(fenced?.decisions.commitStats ?? NO_COMMITS) },
+  };
+}
+
+/** How the core records and waits for durability: the spool's queues, or HA's fenced ones. */
+type CoreRecorders = Pick<GateCoreOptions, 'audit' | 'fills' | 'durable'>;
+
+/** The in-memory decision core with the gate's policy; limit warnings become alerts off the request path. */
+function decisionCore(
+  options: GateOptions,
+  deps: CoreRecorders & { replica: string; observer: GateObserver; reservationTtlMs: number },
+): GateCore {
+  const { logger, stores } = options;
+  const warningLevel = options.warningLevel ?? DEFAULT_WARNING_LEVEL;
+  return new GateCore({
+    policy: {
+      staleReduceAfterMs: options.staleReduceAfterMs ?? 24 * HOUR,
+      staleHaltAfterMs: options.staleHaltAfterMs ?? 72 * HOUR,
+      restrictedInstruments: new Set(options.restrictedInstruments ?? []),
+      maxWorkingOrders: options.maxWorkingOrders,
+      warningLevel,
+    },
+    clock: options.clock ?? Date.now,
+    // A day: orders can rest that long; the OMS's fill/cancel reports are what normally release them.
+    reservationTtlMs: deps.reservationTtlMs,
+    idMemoryMs: ID_MEMORY_MS,
+    maxRememberedIds: MAX_REMEMBERED_IDS,
+    audit: deps.audit,
+    fills: deps.fills,
+    durable: deps.durable,
+    throttle: options.throttle && new OrderThrottle(options.throttle),
+    onLimitWarning: (portfolioId, warning) => {
+      deps.observer.limitWarning(portfolioId, warning.reason);
+      const alert = limitWarningAlert(deps.replica, portfolioId, warning, warningLevel, Date.now());
+      // Off the request path; a lost alert is logged, never a reason to refuse the order.
+      setTimeout(
+        () => void stores.alerts?.raise(alert).catch((err: Error) => logger.warn({ err, alert }, 'limit warning alert not written')),
+        0,
+      );
+    },
+  });
+}
+
+/** Start step 4: this replica's working orders and duplicate-id memory since `sinceMs`, from Postgres. */
+async function rebuildWorkingOrders(stores: GateStores, core: GateCore, replica: string, sinceMs: number, logger: Logger): Promise<void> {
+  const { approvedSince } = stores.decisions;
+  const { idsSince } = stores.fills;
+  if (!approvedSince || !idsSince) {
+    logger.warn('the stores cannot list approved orders: working orders of a previous run are not rebuilt');
+    return;
+  }
+  const [orders, fillIds] = await Promise.all([
+    approvedSince.call(stores.decisions, replica, sinceMs, MAX_REMEMBERED_IDS),
+    idsSince.call(stores.fills, replica, sinceMs, MAX_REMEMBERED_IDS),
+  ]);
+  const { working } = core.restore(orders, fillIds);
+  logger.info({ replica, working, orderIds: orders.length, fillIds: fillIds.length }, 'rebuilt working orders and duplicate-id memory');
 }
 
 /** HA record queues: decisions and fills committed to Postgres under the portfolio's fencing token. */
@@ -464,25 +454,6 @@ function haRecorders(ha: HaOptions, replica: string, leases: PortfolioLeases, co
     (rows) => core().fillsWritten(rows),
   );
   return { decisions, fills, sync: () => Promise.all([decisions.sync(), fills.sync()]).then(() => undefined) };
-}
-
-function decodedOrUndefined(decisions: GateStores['decisions'], line: DecisionLine): DecisionRecord | undefined {
-  try {
-    return decisions.decode(line).record;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes a batch as one insert per replica that made its rows (replayed rows keep their replica). */
-async function byReplica<T>(entries: readonly SpoolEntry<T>[], insert: (replica: string, rows: T[]) => Promise<void>): Promise<void> {
-  const groups = new Map<string, T[]>();
-  for (const e of entries) {
-    const rows = groups.get(e.replica);
-    if (rows) rows.push(e.row);
-    else groups.set(e.replica, [e.row]);
-  }
-  for (const [replica, rows] of groups) await insert(replica, rows);
 }
 
 /**
