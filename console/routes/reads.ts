@@ -24,6 +24,15 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 const isStr = (v: unknown): v is string => typeof v === 'string';
 
 export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
+  const kit = readKit(app, ctx);
+  portfolioRoutes(kit);
+  budgetRoutes(kit);
+  riskRoutes(kit);
+  activityRoutes(kit);
+}
+
+/** What every group of read routes shares: the typed app, the reads, a portfolio or 404, and a small risk-model cache. */
+function readKit(app: FastifyInstance, ctx: ConsoleContext) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { reads } = ctx;
   // Risk models are immutable under their content id: keep the last few instead of re-reading megabytes per redraw.
@@ -59,7 +68,13 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   });
 
   const tags = (t: string) => ({ tags: [t], security: [{ session: [] }, { proxy: [] }] as Record<string, string[]>[] });
+  return { r, ctx, reads, riskModel, portfolioOr404, portfolioView, tags };
+}
 
+type ReadKit = ReturnType<typeof readKit>;
+
+/** Portfolios, their trading states, the gate replicas serving them and the control loop. */
+function portfolioRoutes({ r, ctx, reads, portfolioOr404, portfolioView, tags }: ReadKit): void {
   r.get(
     '/portfolios',
     { schema: { ...tags('portfolios'), summary: 'All portfolios with trading state, heartbeat and budget version' } },
@@ -119,6 +134,20 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     },
   );
 
+  r.get(
+    '/portfolios/:portfolioId/loop',
+    { schema: { ...tags('loop'), summary: "The control loop's live status (a Temporal Query)", params: PortfolioParams } },
+    async (req) => {
+      const p = await portfolioOr404(req.params.portfolioId);
+      const loop = await ctx.desk.loop(p.id);
+      if (!loop) throw new Problem('not-found', `no control loop is running for portfolio "${p.id}"`);
+      return loop;
+    },
+  );
+}
+
+/** The budget in force, its versions with what changed, and how much of it the books use. */
+function budgetRoutes({ r, ctx, reads, portfolioOr404, tags }: ReadKit): void {
   r.get(
     '/portfolios/:portfolioId/budget',
     {
@@ -203,7 +232,10 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       };
     },
   );
+}
 
+/** Regimes, risk contributions and the recommendations the loop made. */
+function riskRoutes({ r, ctx, reads, riskModel, portfolioOr404, tags }: ReadKit): void {
   r.get(
     '/portfolios/:portfolioId/regimes',
     {
@@ -330,7 +362,10 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       };
     },
   );
+}
 
+/** What happened: overrides, alerts, the gate's decisions and the success metrics. */
+function activityRoutes({ r, ctx, reads, portfolioOr404, tags }: ReadKit): void {
   r.get(
     '/portfolios/:portfolioId/overrides',
     { schema: { ...tags('overrides'), summary: 'Active overrides (soonest expiry first) and the history', params: PortfolioParams } },
@@ -418,17 +453,6 @@ export function readRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
         reads.latestMetrics(req.params.portfolioId),
       ]);
       return { windowHours: req.query.windowHours, summary, latest: latest.map((m) => ({ ...m, observedAt: iso(m.observedAt) })) };
-    },
-  );
-
-  r.get(
-    '/portfolios/:portfolioId/loop',
-    { schema: { ...tags('loop'), summary: "The control loop's live status (a Temporal Query)", params: PortfolioParams } },
-    async (req) => {
-      const p = await portfolioOr404(req.params.portfolioId);
-      const loop = await ctx.desk.loop(p.id);
-      if (!loop) throw new Problem('not-found', `no control loop is running for portfolio "${p.id}"`);
-      return loop;
     },
   );
 }
