@@ -10,6 +10,8 @@ import { overrideRequestError } from '../../risk/overrides';
 import type { Role } from '../auth';
 import type { ConsoleContext } from '../context';
 import { Problem } from '../problem';
+import { requirePortfolio } from './lookups';
+import type { PortfolioRow } from '../../db/stores/consoleReads';
 import { OverrideBody, OverrideParams, PortfolioParams, ReasonBody, RecommendationParams, TradingStateBody } from '../schemas';
 import { identityOf, requireRole } from '../guards';
 
@@ -29,11 +31,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     description: `Needs the ${role} role and the X-CSRF-Token header (GET /api/v1/session returns it).`,
   });
 
-  const portfolioOr404 = async (id: string) => {
-    const p = await reads.portfolio(id);
-    if (!p) throw new Problem('not-found', `there is no portfolio "${id}"`);
-    return p;
-  };
+  const portfolioOr404 = (id: string): Promise<PortfolioRow> => requirePortfolio(reads, id);
 
   for (const kind of ['approve', 'reject'] as const) {
     r.post(

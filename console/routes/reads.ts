@@ -9,6 +9,8 @@ import { utilization } from '../../risk/utilization';
 import type { ConsoleContext } from '../context';
 import { decodeCursor, pageOf } from '../cursor';
 import { Problem } from '../problem';
+import { requirePortfolio } from './lookups';
+import type { PortfolioRow } from '../../db/stores/consoleReads';
 import { AnyObject, DecisionSummaryQuery, MetricsQuery, Page, PageOf, PortfolioParams, TimelineQuery, VersionParams } from '../schemas';
 import { regimeTimeline } from '../timeline';
 
@@ -48,13 +50,9 @@ function readKit(app: FastifyInstance, ctx: ConsoleContext) {
     return model;
   };
 
-  const portfolioOr404 = async (id: string) => {
-    const p = await reads.portfolio(id);
-    if (!p) throw new Problem('not-found', `there is no portfolio "${id}"`);
-    return p;
-  };
+  const portfolioOr404 = (id: string): Promise<PortfolioRow> => requirePortfolio(reads, id);
 
-  const portfolioView = (p: Awaited<ReturnType<typeof portfolioOr404>>) => ({
+  const portfolioView = (p: PortfolioRow) => ({
     id: p.id,
     baseCurrency: p.baseCurrency,
     tradingState: p.tradingState,
