@@ -30,7 +30,7 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
+import { dropDatabase, ensureDatabase, migrate, withDatabase } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { CycleStatsStore } from '../db/stores/cycleStats';
 import { FeedStore } from '../db/stores/marketFeeds';
@@ -708,12 +708,6 @@ async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) =>
       while (next < items.length) await fn(items[next++]);
     }),
   );
-}
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

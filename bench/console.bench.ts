@@ -8,8 +8,9 @@
  */
 import { existsSync } from 'node:fs';
 import pino from 'pino';
-import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
-import { DEFAULT_DATABASE_URL, createPool } from '../db/pool';
+import { dropDatabase } from '../db/migrate';
+import { scratchDatabase } from './scratchDatabase';
+import { createPool } from '../db/pool';
 import { BudgetStore } from '../db/stores/budgets';
 import { GateDecisionsStore, type DecisionRecord } from '../db/stores/gateDecisions';
 import { RiskModelStore } from '../db/stores/riskModels';
@@ -117,9 +118,7 @@ async function regimeReadings(pool: ReturnType<typeof createPool>): Promise<void
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 export async function run(): Promise<void> {
-  const databaseUrl = (process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL).replace(/\/[^/]*$/, `/ballast_bench_console_${process.pid}`);
-  await ensureDatabase(databaseUrl);
-  await migrate(databaseUrl);
+  const databaseUrl = await scratchDatabase('console');
   const pool = createPool(databaseUrl, 4);
   const server = await startConsoleProcess({
     databaseUrl,

@@ -41,8 +41,9 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
-import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
-import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
+import { dropDatabase } from '../db/migrate';
+import { scratchDatabase } from './scratchDatabase';
+import { createPool } from '../db/pool';
 import {
   Decision,
   type EvaluateTradeResponse,
@@ -125,9 +126,7 @@ interface DurableWrites {
 
 export async function run(): Promise<void> {
   if (TLS) console.log(`  mTLS on both servers (certificates in ${benchPki().dir})`);
-  const databaseUrl = benchDatabaseUrl();
-  await ensureDatabase(databaseUrl);
-  await migrate(databaseUrl);
+  const databaseUrl = await scratchDatabase('gate');
   try {
     const { budget, riskModel } = await commitRealBudget(databaseUrl);
     const pair = budget.assets.find((a) => a.maxPositionNotional > 0 && a.referencePrice > 0)!;
@@ -740,12 +739,6 @@ function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
     child.once('exit', () => resolve());
     child.kill(signal);
   });
-}
-
-function benchDatabaseUrl(): string {
-  const url = new URL(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
-  url.pathname = `/ballast_bench_gate_${process.pid}`;
-  return url.toString();
 }
 
 /** The budget and its risk model, both stored as the loop stores them (the gate runs the risk checks too). */

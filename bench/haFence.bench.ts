@@ -12,8 +12,9 @@
  * group (p50, p90, mean), the Postgres backend's CPU per row and this process's CPU per row (building
  * the group, the driver), and the ratios fenced COPY / statement of the medians over rounds.
  */
-import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
-import { createPool, DEFAULT_DATABASE_URL } from '../db/pool';
+import { dropDatabase } from '../db/migrate';
+import { scratchDatabase } from './scratchDatabase';
+import { createPool } from '../db/pool';
 import { type DecisionRecord, GateDecisionsStore } from '../db/stores/gateDecisions';
 import { GateLeaseStore } from '../db/stores/gateLeases';
 import { PortfolioStore } from '../db/stores/portfolios';
@@ -45,11 +46,7 @@ interface Round {
 }
 
 export async function run(): Promise<void> {
-  const url = new URL(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
-  url.pathname = `/ballast_bench_fence_${process.pid}`;
-  const databaseUrl = url.toString();
-  await ensureDatabase(databaseUrl);
-  await migrate(databaseUrl);
+  const databaseUrl = await scratchDatabase('fence');
   // One connection: its backend is the one whose CPU is read.
   const pool = createPool(databaseUrl, 1);
   try {

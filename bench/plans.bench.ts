@@ -9,8 +9,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
-import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
-import { DEFAULT_DATABASE_URL, createPool } from '../db/pool';
+import { dropDatabase } from '../db/migrate';
+import { scratchDatabase } from './scratchDatabase';
+import { createPool } from '../db/pool';
 import { BudgetStore } from '../db/stores/budgets';
 import { RebalancePlanStore } from '../db/stores/rebalancePlans';
 import { type Close, MarketDataServiceClient } from '../grpc/generated/ballast/gate/v1/market';
@@ -43,11 +44,7 @@ const plan = (budgetVersion: number): RebalancePlan => ({
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 export async function run(): Promise<void> {
-  const url = new URL(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
-  url.pathname = `/ballast_bench_plans_${process.pid}`;
-  const databaseUrl = url.toString();
-  await ensureDatabase(databaseUrl);
-  await migrate(databaseUrl);
+  const databaseUrl = await scratchDatabase('plans');
   const pool = createPool(databaseUrl, 5);
   const gate = await startGate({ databaseUrl, port: 0, logger: pino({ level: 'warn' }) });
   const plans = new PlanServiceClient(gate.address, grpc.credentials.createInsecure());

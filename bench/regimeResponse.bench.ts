@@ -13,8 +13,8 @@ import * as grpc from '@grpc/grpc-js';
 import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { BudgetStore } from '../db/stores/budgets';
-import { dropDatabase, ensureDatabase, migrate } from '../db/migrate';
-import { createPool } from '../db/pool';
+import { dropDatabase, ensureDatabase, migrate, withDatabase } from '../db/migrate';
+import { DEFAULT_DATABASE_URL, createPool } from '../db/pool';
 import { GateServiceClient } from '../grpc/generated/ballast/gate/v1/gate';
 import { startGate } from '../processes/gate';
 import { ensureTemporalCli, freePort, startDevServer } from '../infra/temporal';
@@ -32,9 +32,7 @@ const BAR_MS = 200;
 
 export async function run(): Promise<void> {
   const logger = pino({ level: 'silent' });
-  const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  base.pathname = '/ballast_bench_response';
-  const databaseUrl = base.toString();
+  const databaseUrl = withDatabase(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, 'ballast_bench_response');
   await dropDatabase(databaseUrl);
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);

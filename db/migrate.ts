@@ -8,16 +8,21 @@ import type { Logger } from 'pino';
 import { importEsm } from '../lib/esm';
 import { repoRoot } from '../lib/paths';
 
+/** `url` naming database `name` instead (same server, user and options). */
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 /**
  * Runs `fn` on a connection to the server's maintenance database (`postgres`), with the target
  * database's name from `databaseUrl`, validated because it is spliced into DDL.
  */
 async function withMaintenanceDb<T>(databaseUrl: string, fn: (admin: pg.Client, name: string) => Promise<T>): Promise<T> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be alphanumeric/underscore`);
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
+  const admin = new pg.Client({ connectionString: withDatabase(databaseUrl, 'postgres') });
   await admin.connect();
   try {
     return await fn(admin, name);
@@ -39,9 +44,7 @@ export async function ensureDatabase(databaseUrl: string, logger?: Logger): Prom
 
 /** True when the server at `databaseUrl` accepts a connection to its maintenance database (within 2 s). */
 export async function reachable(databaseUrl: string): Promise<boolean> {
-  const url = new URL(databaseUrl);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 2_000 });
+  const client = new pg.Client({ connectionString: withDatabase(databaseUrl, 'postgres'), connectionTimeoutMillis: 2_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();

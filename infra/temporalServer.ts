@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { type Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { Logger } from 'pino';
-import { dropDatabase, ensureDatabase } from '../db/migrate';
+import { dropDatabase, ensureDatabase, withDatabase } from '../db/migrate';
 import { repoRoot } from '../lib/paths';
 import {
   type SearchAttributeSpec,
@@ -123,12 +123,6 @@ export function defaultTemporalDatabases(postgresUrl: string): TemporalDatabases
     main: process.env.BALLAST_TEMPORAL_DB ?? 'temporal',
     visibility: process.env.BALLAST_TEMPORAL_VISIBILITY_DB ?? 'temporal_visibility',
   };
-}
-
-function withDatabase(postgresUrl: string, name: string): string {
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 function postgresEndpoint(postgresUrl: string) {
