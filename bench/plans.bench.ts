@@ -5,9 +5,12 @@
  *   2. plans per second sustained: back-to-back commits from 4 writers on one portfolio (they serialize on
  *      the portfolio row lock that orders the stream), received by one subscriber;
  *   3. closes ingested per second: IngestCloses batches of 1 000 real S&P 500 closes.
- * No baseline: the figures are the product's own (the NOTIFY round trip dominates item 1).
+ * No baseline: the figures are the product's own (the NOTIFY round trip dominates item 1). The gate runs as
+ * shipped, with mTLS and an access policy.
  */
-import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { dropDatabase } from '../db/migrate';
 import { scratchDatabase } from './scratchDatabase';
@@ -18,7 +21,9 @@ import { type Close, MarketDataServiceClient } from '../grpc/generated/ballast/g
 import { PlanServiceClient, type WatchRebalancePlansResponse } from '../grpc/generated/ballast/gate/v1/plans';
 import { sharedDataFile } from '../lib/paths';
 import { readPriceFile } from '../market/csvPrices';
+import { DEMO_OMS_IDENTITY, OPERATOR_IDENTITY } from '../infra/certs';
 import { startGate } from '../processes/gate';
+import { localGateClient, resolveGateSecurity } from '../processes/gateSecurity';
 import type { RebalancePlan } from '../risk/rebalancePlan';
 
 const LATENCY_SAMPLES = Number(process.env.PLANS_BENCH_SAMPLES ?? 200);
@@ -46,9 +51,16 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 export async function run(): Promise<void> {
   const databaseUrl = await scratchDatabase('plans');
   const pool = createPool(databaseUrl, 5);
-  const gate = await startGate({ databaseUrl, port: 0, logger: pino({ level: 'warn' }) });
-  const plans = new PlanServiceClient(gate.address, grpc.credentials.createInsecure());
-  const feed = new MarketDataServiceClient(gate.address, grpc.credentials.createInsecure());
+  // As shipped: mTLS and the access policy of a local CA of its own. Plans go to the demo OMS (it may
+  // trade every portfolio); closes come from the operator, the identity granted ingest.
+  const certsDir = mkdtempSync(join(tmpdir(), 'ballast-bench-plans-pki-'));
+  const security = resolveGateSecurity({ host: '127.0.0.1', certsDir });
+  const gate = await startGate({ databaseUrl, port: 0, logger: pino({ level: 'warn' }), tls: security.tls, access: security.access });
+  const client = (identity: string) => localGateClient(security.pki!, identity, gate.address);
+  const oms = client(DEMO_OMS_IDENTITY);
+  const operator = client(OPERATOR_IDENTITY);
+  const plans = new PlanServiceClient(oms.target, oms.credentials, oms.options);
+  const feed = new MarketDataServiceClient(operator.target, operator.credentials, operator.options);
   try {
     await new BudgetStore(pool).ensurePortfolio(PORTFOLIO);
     const outbox = new RebalancePlanStore(pool);
@@ -121,5 +133,6 @@ export async function run(): Promise<void> {
     await gate.close();
     await pool.end();
     await dropDatabase(databaseUrl).catch(() => undefined);
+    rmSync(certsDir, { recursive: true, force: true });
   }
 }
