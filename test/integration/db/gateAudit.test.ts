@@ -9,7 +9,7 @@ import { type FillRecord, FillsStore } from '../../../db/stores/fills';
 import { GateLeaseStore } from '../../../db/stores/gateLeases';
 import { PortfolioStore } from '../../../db/stores/portfolios';
 import { createPool } from '../../../db/pool';
-import { testEnv, testPool, uniqueId } from '../../support/env';
+import { eventually, testEnv, testPool, uniqueId } from '../../support/env';
 
 // Array-literal trouble (quotes, backslashes, commas, braces, NULL) and COPY-text trouble (tabs, line
 // breaks, the \N null marker, an escape sequence written literally).
@@ -243,12 +243,16 @@ describe('decisions written fenced (gate HA)', () => {
       const { store, fallbacks } = watchedStore();
       const write = store.insertFenced(REPLICA, hostileDecisions(a, at), onlyA);
       // The group's fence waits for the lease row.
-      await waitFor(async () => {
-        const { rows } = await pool.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT ballast_gate_fence(%'",
-        );
-        return rows[0].n === 1;
-      });
+      await eventually(
+        async () => {
+          const { rows } = await pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT ballast_gate_fence(%'",
+          );
+          return rows[0].n === 1 || undefined;
+        },
+        10_000,
+        "the group's fence to wait for the lease row",
+      );
       await takeover.query("UPDATE gate_leases SET owner = 'gate-other', fencing_token = fencing_token + 1 WHERE portfolio_id = $1", [a]);
       await takeover.query('COMMIT');
       expect(await write).toEqual(new Set());
@@ -259,11 +263,6 @@ describe('decisions written fenced (gate HA)', () => {
     }
   });
 });
-
-const waitFor = async (probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
-  for (const start = Date.now(); !(await probe()); await new Promise((r) => setTimeout(r, 20)))
-    if (Date.now() - start > timeoutMs) throw new Error(`not met within ${timeoutMs} ms`);
-};
 
 test('decisions: a line decodes to the replica and decision it encodes', () => {
   const store = new GateDecisionsStore(pool);
